@@ -1,0 +1,38 @@
+# nova-sim: `make run`, `make test`, `make bench`.
+# Each target creates or reuses .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: run test bench lint sample-config clean
+
+$(VENV)/.stamp-base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-base
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.stamp-bench: $(VENV)/.stamp-base
+	$(PIP) install -q -e '.[bench]'
+	touch $@
+
+run: $(VENV)/.stamp-base
+	$(PY) -m nova_sim.cmd.main run --demo-boots 3
+
+test: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check nova_sim tests tools
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.stamp-bench
+	$(PY) tools/bench_green.py
+
+sample-config: $(VENV)/.stamp-test
+	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf
+
+clean:
+	rm -rf $(VENV) build *.egg-info

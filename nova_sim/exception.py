@@ -1,0 +1,131 @@
+"""Exceptions of the simulated Nova services.
+
+Owns the exception classes shared by the service layer (API, conductor, scheduler,
+compute). Each class carries an HTTP-ish ``code`` that the REST API turns into a
+status and a Nova fault body; messages are built from ``msg_fmt`` and keyword
+arguments, as in Nova. Must not know about RPC transports or the hub.
+"""
+
+from __future__ import annotations
+
+
+class NovaException(Exception):
+    """Base class: ``msg_fmt % kwargs`` is the message, ``code`` the HTTP status."""
+
+    msg_fmt = "An unknown exception occurred."
+    code = 500
+
+    def __init__(self, message: str | None = None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError, ValueError):
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class Invalid(NovaException):
+    msg_fmt = "Bad Request - Invalid Parameters"
+    code = 400
+
+
+class InvalidInput(Invalid):
+    msg_fmt = "Invalid input received: %(reason)s"
+
+
+class ValidationError(Invalid):
+    msg_fmt = "%(detail)s"
+
+
+class Forbidden(NovaException):
+    msg_fmt = "Forbidden"
+    code = 403
+
+
+class PolicyNotAuthorized(Forbidden):
+    msg_fmt = "Policy doesn't allow %(action)s to be performed."
+
+
+class NotFound(NovaException):
+    msg_fmt = "Resource could not be found."
+    code = 404
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class FlavorNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s could not be found."
+
+
+class ImageNotFound(NotFound):
+    msg_fmt = "Image %(image_id)s could not be found."
+
+
+class NetworkNotFound(NotFound):
+    msg_fmt = "Network %(network_id)s could not be found."
+
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = "Compute host %(host)s could not be found."
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = "Service %(service_id)s could not be found."
+
+
+class InstanceActionNotFound(NotFound):
+    msg_fmt = "Action for request_id %(request_id)s on instance %(instance_uuid)s not found"
+
+
+class Conflict(NovaException):
+    msg_fmt = "Conflict"
+    code = 409
+
+
+class InstanceInvalidState(Conflict):
+    msg_fmt = "Cannot '%(method)s' instance %(instance_uuid)s while it is in %(attr)s %(state)s"
+
+
+class UnexpectedTaskStateError(Conflict):
+    msg_fmt = "Unexpected task state: expecting %(expected)s but the actual state is %(actual)s"
+
+
+class InstanceExists(Conflict):
+    msg_fmt = "Instance %(name)s already exists."
+
+
+class QuotaError(NovaException):
+    msg_fmt = "Quota exceeded: %(reason)s"
+    code = 403
+
+
+class NoValidHost(NovaException):
+    msg_fmt = "No valid host was found. %(reason)s"
+    code = 500
+
+
+class MaxRetriesExceeded(NoValidHost):
+    msg_fmt = "Exceeded maximum number of retries. %(reason)s"
+
+
+class RescheduledException(NovaException):
+    msg_fmt = "Build of instance %(instance_uuid)s was re-scheduled: %(reason)s"
+
+
+class BuildAbortException(NovaException):
+    msg_fmt = "Build of instance %(instance_uuid)s aborted: %(reason)s"
+
+
+class InstanceFaultRollback(NovaException):
+    msg_fmt = "Instance rollback performed due to: %(reason)s"
+
+
+class ResourceProviderClaimFailed(Conflict):
+    msg_fmt = "Unable to claim resources on %(rp_uuid)s for consumer %(consumer_uuid)s"
