@@ -1,0 +1,1722 @@
+"""The database API of the simulated cloud: one ``Database`` object over SQLite.
+
+Owns the schema and every query the controller services (API, conductor, scheduler) run:
+services, compute nodes, flavors, instances, instance faults, instance actions and their
+events, placement-like resource providers / inventories / allocations, request specs and
+server groups. Must not know about RPC, the hub's internals or HTTP: it is plain
+synchronous code over the stdlib ``sqlite3`` module. Computes never use it (as in Nova,
+they go through the conductor).
+
+Contract
+========
+
+``Database(url="sqlite://", clock=None, busy_timeout=30.0)``
+
+- ``url``: ``"sqlite://"`` (or ``"sqlite:///:memory:"``) is a private in-memory database
+  (a one-process cloud); ``"sqlite:////abs/path.db"`` / ``"sqlite:///rel.db"`` is a file,
+  opened in WAL mode so that several processes (two schedulers, the API and the conductor)
+  share it.
+- ``clock``: a callable giving seconds since the epoch. The services pass
+  ``nova_sim.green.wallclock`` so timestamps come from the hub's clock (under the virtual
+  clock, a fixed epoch plus virtual seconds: repeatable runs). Default ``time.time``.
+- ``busy_timeout``: seconds a write waits for another process's write lock before
+  ``sqlite3.OperationalError("database is locked")`` is raised. The wait blocks the OS
+  thread (and so the hub); transactions are short, so it is rarely felt.
+
+Rules every method follows:
+
+- Rows are plain ``dict`` objects, JSON-able (they cross RPC as they are). Booleans are
+  ``bool``; JSON columns (``flavor``, ``metadata``, ``extra_specs``, ``spec``...) are
+  decoded; timestamps are ISO strings in UTC as Nova's database shows them,
+  ``"2026-01-01T00:00:05.000000"`` (``format_timestamp`` / ``parse_timestamp`` convert).
+- Every method is one transaction, synchronous from start to end: no transaction ever stays
+  open across a greenthread switch. Writes use ``BEGIN IMMEDIATE`` (the write lock is taken
+  first, so a read-then-write such as a claim cannot be overtaken by another process).
+- ``Database.transactions`` counts transactions (reads and writes),
+  ``Database.write_transactions`` the writes: benchmarks print them per boot.
+- Unknown column names in ``values`` raise ``ValueError`` (typos fail loudly).
+- Lookups of a missing row raise the ``nova_sim.exception`` class named in the docstring.
+
+Simplifications (compared with Nova) are noted where they happen: one database instead of
+the API / cell databases and placement's own; ``deleted`` is a boolean; placement's
+consumer generations are replaced by "a claim replaces the consumer's allocations" and a
+provider filter on ``remove_allocations``; the availability zone of a host is a column of
+its service row instead of a host aggregate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import re
+import sqlite3
+import time
+import uuid as uuid_module
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from nova_sim import exception
+
+__all__ = [
+    "Database",
+    "DEFAULT_FLAVORS",
+    "MarkerNotFound",
+    "RequestSpecNotFound",
+    "ServerGroupNotFound",
+    "format_timestamp",
+    "parse_timestamp",
+    "parse_url",
+]
+
+Row = dict[str, Any]
+
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+class MarkerNotFound(exception.Invalid):
+    msg_fmt = "Marker %(marker)s could not be found."
+
+
+class RequestSpecNotFound(exception.NotFound):
+    msg_fmt = "RequestSpec not found for instance %(instance_uuid)s"
+
+
+class ServerGroupNotFound(exception.NotFound):
+    msg_fmt = "Instance group %(group_uuid)s could not be found."
+
+
+class FlavorExists(exception.Conflict):
+    msg_fmt = "Flavor with %(key)s %(value)s already exists."
+
+
+def format_timestamp(seconds: float) -> str:
+    """Seconds since the epoch -> ``"YYYY-MM-DDTHH:MM:SS.ffffff"`` (UTC, no zone suffix)."""
+    return (_EPOCH + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def parse_timestamp(text: str | None) -> float | None:
+    """The inverse of ``format_timestamp`` (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    return (datetime.datetime.fromisoformat(text) - _EPOCH).total_seconds()
+
+
+def parse_url(url: str) -> str:
+    """``sqlite://`` -> ``":memory:"``; ``sqlite:////a/b.db`` -> ``/a/b.db``;
+    ``sqlite:///b.db`` -> ``b.db``. Anything else raises ``ValueError``."""
+    if not url.startswith("sqlite://"):
+        raise ValueError(f"unsupported database URL {url!r} (only sqlite:// URLs)")
+    rest = url[len("sqlite://"):]
+    if rest in ("", "/", "/:memory:"):
+        return ":memory:"
+    if not rest.startswith("/"):
+        raise ValueError(f"bad sqlite URL {url!r}: expected sqlite:///path")
+    return rest[1:]
+
+
+# --------------------------------------------------------------------------------------
+# Schema
+# --------------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS services (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT,
+    binary TEXT NOT NULL,
+    host TEXT NOT NULL,
+    topic TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    disabled_reason TEXT,
+    report_count INTEGER NOT NULL DEFAULT 0,
+    last_seen_up TEXT,
+    forced_down INTEGER NOT NULL DEFAULT 0,
+    availability_zone TEXT,
+    version INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT, updated_at TEXT, deleted_at TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS services_host_binary ON services (host, binary, deleted);
+
+CREATE TABLE IF NOT EXISTS compute_nodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    hypervisor_hostname TEXT NOT NULL,
+    vcpus INTEGER NOT NULL DEFAULT 0,
+    memory_mb INTEGER NOT NULL DEFAULT 0,
+    local_gb INTEGER NOT NULL DEFAULT 0,
+    vcpus_used INTEGER NOT NULL DEFAULT 0,
+    memory_mb_used INTEGER NOT NULL DEFAULT 0,
+    local_gb_used INTEGER NOT NULL DEFAULT 0,
+    running_vms INTEGER NOT NULL DEFAULT 0,
+    free_ram_mb INTEGER NOT NULL DEFAULT 0,
+    free_disk_gb INTEGER NOT NULL DEFAULT 0,
+    current_workload INTEGER NOT NULL DEFAULT 0,
+    cpu_allocation_ratio REAL NOT NULL DEFAULT 16.0,
+    ram_allocation_ratio REAL NOT NULL DEFAULT 1.5,
+    disk_allocation_ratio REAL NOT NULL DEFAULT 1.0,
+    hypervisor_type TEXT NOT NULL DEFAULT 'fake',
+    hypervisor_version INTEGER NOT NULL DEFAULT 1000,
+    host_ip TEXT,
+    service_id INTEGER,
+    created_at TEXT, updated_at TEXT, deleted_at TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS compute_nodes_host_node
+    ON compute_nodes (host, hypervisor_hostname, deleted);
+CREATE INDEX IF NOT EXISTS compute_nodes_updated_at ON compute_nodes (updated_at);
+
+CREATE TABLE IF NOT EXISTS flavors (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    flavorid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    vcpus INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    root_gb INTEGER NOT NULL DEFAULT 0,
+    ephemeral_gb INTEGER NOT NULL DEFAULT 0,
+    swap INTEGER NOT NULL DEFAULT 0,
+    rxtx_factor REAL NOT NULL DEFAULT 1.0,
+    is_public INTEGER NOT NULL DEFAULT 1,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    description TEXT,
+    extra_specs TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT, updated_at TEXT
+);
+
+CREATE TABLE IF NOT EXISTS instances (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    display_name TEXT,
+    display_description TEXT,
+    project_id TEXT,
+    user_id TEXT,
+    image_ref TEXT,
+    flavor TEXT,
+    instance_type_id INTEGER,
+    vcpus INTEGER, memory_mb INTEGER, root_gb INTEGER, ephemeral_gb INTEGER,
+    vm_state TEXT,
+    task_state TEXT,
+    power_state INTEGER NOT NULL DEFAULT 0,
+    host TEXT,
+    node TEXT,
+    launched_on TEXT,
+    availability_zone TEXT,
+    launched_at TEXT,
+    terminated_at TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    system_metadata TEXT NOT NULL DEFAULT '{}',
+    security_groups TEXT NOT NULL DEFAULT '[]',
+    info_cache TEXT NOT NULL DEFAULT '[]',
+    reservation_id TEXT,
+    launch_index INTEGER NOT NULL DEFAULT 0,
+    key_name TEXT,
+    key_data TEXT,
+    user_data TEXT,
+    hostname TEXT,
+    config_drive TEXT NOT NULL DEFAULT '',
+    access_ip_v4 TEXT,
+    access_ip_v6 TEXT,
+    locked INTEGER NOT NULL DEFAULT 0,
+    locked_by TEXT,
+    progress INTEGER NOT NULL DEFAULT 0,
+    root_device_name TEXT,
+    created_at TEXT, updated_at TEXT, deleted_at TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS instances_project ON instances (project_id, deleted);
+CREATE INDEX IF NOT EXISTS instances_host ON instances (host, deleted);
+CREATE INDEX IF NOT EXISTS instances_created ON instances (created_at, id);
+
+CREATE TABLE IF NOT EXISTS instance_faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_uuid TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    message TEXT,
+    details TEXT,
+    host TEXT,
+    created_at TEXT
+);
+CREATE INDEX IF NOT EXISTS instance_faults_instance ON instance_faults (instance_uuid);
+
+CREATE TABLE IF NOT EXISTS instance_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_uuid TEXT NOT NULL,
+    request_id TEXT,
+    action TEXT,
+    project_id TEXT,
+    user_id TEXT,
+    start_time TEXT,
+    finish_time TEXT,
+    message TEXT,
+    created_at TEXT, updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS instance_actions_instance
+    ON instance_actions (instance_uuid, request_id);
+
+CREATE TABLE IF NOT EXISTS instance_actions_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action_id INTEGER NOT NULL,
+    event TEXT,
+    start_time TEXT,
+    finish_time TEXT,
+    result TEXT,
+    traceback TEXT,
+    host TEXT,
+    details TEXT,
+    created_at TEXT, updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS instance_actions_events_action
+    ON instance_actions_events (action_id);
+
+CREATE TABLE IF NOT EXISTS resource_providers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    name TEXT,
+    generation INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT, updated_at TEXT
+);
+
+-- ``used`` is the sum of the allocations against this inventory, kept in step by the
+-- claim / remove transactions, so that candidates are one scan with no aggregation.
+CREATE TABLE IF NOT EXISTS inventories (
+    rp_uuid TEXT NOT NULL,
+    resource_class TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    reserved INTEGER NOT NULL DEFAULT 0,
+    min_unit INTEGER NOT NULL DEFAULT 1,
+    max_unit INTEGER NOT NULL,
+    step_size INTEGER NOT NULL DEFAULT 1,
+    allocation_ratio REAL NOT NULL DEFAULT 1.0,
+    used INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (rp_uuid, resource_class)
+);
+CREATE INDEX IF NOT EXISTS inventories_class ON inventories (resource_class);
+
+CREATE TABLE IF NOT EXISTS allocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    consumer_uuid TEXT NOT NULL,
+    rp_uuid TEXT NOT NULL,
+    resource_class TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    project_id TEXT,
+    user_id TEXT,
+    created_at TEXT
+);
+CREATE INDEX IF NOT EXISTS allocations_consumer ON allocations (consumer_uuid);
+CREATE INDEX IF NOT EXISTS allocations_rp ON allocations (rp_uuid);
+
+CREATE TABLE IF NOT EXISTS request_specs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_uuid TEXT NOT NULL UNIQUE,
+    spec TEXT NOT NULL,
+    created_at TEXT, updated_at TEXT
+);
+
+CREATE TABLE IF NOT EXISTS instance_groups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    name TEXT,
+    policy TEXT NOT NULL,
+    rules TEXT NOT NULL DEFAULT '{}',
+    project_id TEXT,
+    user_id TEXT,
+    created_at TEXT, updated_at TEXT, deleted_at TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS instance_group_member (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_uuid TEXT NOT NULL,
+    instance_uuid TEXT NOT NULL,
+    created_at TEXT,
+    UNIQUE (group_uuid, instance_uuid)
+);
+CREATE INDEX IF NOT EXISTS instance_group_member_instance
+    ON instance_group_member (instance_uuid);
+"""
+
+# Columns decoded from JSON and columns shown as booleans, per table.
+_JSON_COLUMNS = {
+    "flavors": ("extra_specs",),
+    "instances": ("flavor", "metadata", "system_metadata", "security_groups", "info_cache"),
+    "request_specs": ("spec",),
+    "instance_groups": ("rules",),
+}
+_BOOL_COLUMNS = {
+    "services": ("disabled", "forced_down", "deleted"),
+    "compute_nodes": ("deleted",),
+    "flavors": ("is_public", "disabled"),
+    "instances": ("locked", "deleted"),
+    "instance_groups": ("deleted",),
+}
+
+# Resource classes a compute node reports, and how they derive from its row.
+RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB")
+
+# devstack's default flavors (id, name, vcpus, memory_mb, root_gb).
+DEFAULT_FLAVORS = (
+    ("1", "m1.tiny", 1, 512, 1),
+    ("2", "m1.small", 1, 2048, 20),
+    ("3", "m1.medium", 2, 4096, 40),
+    ("4", "m1.large", 4, 8192, 80),
+    ("5", "m1.xlarge", 8, 16384, 160),
+)
+
+_INSTANCE_SORT_KEYS = frozenset(
+    {
+        "created_at", "updated_at", "launched_at", "terminated_at", "display_name", "uuid",
+        "id", "host", "node", "vm_state", "task_state", "power_state", "project_id",
+        "user_id", "hostname", "availability_zone", "instance_type_id", "image_ref",
+        "launch_index", "reservation_id", "key_name", "deleted_at",
+    }
+)
+
+# instance_get_all_by_filters: filter name -> column, for exact (or IN-list) matches.
+_INSTANCE_EXACT_FILTERS = {
+    "uuid": "uuid", "project_id": "project_id", "user_id": "user_id", "host": "host",
+    "node": "node", "vm_state": "vm_state", "task_state": "task_state",
+    "power_state": "power_state", "image_ref": "image_ref", "image": "image_ref",
+    "instance_type_id": "instance_type_id", "availability_zone": "availability_zone",
+    "reservation_id": "reservation_id", "key_name": "key_name", "hostname": "hostname",
+    "display_name": "display_name", "locked": "locked", "launched_on": "launched_on",
+}
+# filter name -> column, matched as a Python regular expression (re.search), as Nova does.
+_INSTANCE_REGEX_FILTERS = {
+    "name": "display_name", "ip": "info_cache", "ip6": "info_cache", "hostname_re": "hostname",
+}
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    if value is None:
+        return False
+    try:
+        return re.search(pattern, str(value)) is not None
+    except re.error:
+        return False
+
+
+class Database:
+    """The cloud's state in one SQLite database; see the module docstring for the contract.
+
+    Thread model: one OS thread per ``Database`` (all greenthreads of a process share it);
+    every method runs to completion without switching greenthreads.
+    """
+
+    def __init__(
+        self,
+        url: str = "sqlite://",
+        clock: Callable[[], float] | None = None,
+        busy_timeout: float = 30.0,
+    ):
+        self.url = url
+        self.path = parse_url(url)
+        self.clock = clock or time.time
+        self.busy_timeout = busy_timeout
+        self.transactions = 0
+        self.write_transactions = 0
+        self._depth = 0
+        self._columns: dict[str, tuple[str, ...]] = {}
+        self._conn = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self._conn.create_function("REGEXP", 2, _regexp, deterministic=True)
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        else:
+            self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        with self._write():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+        for table in (
+            "services", "compute_nodes", "flavors", "instances", "instance_faults",
+            "instance_actions", "instance_actions_events", "resource_providers",
+            "inventories", "allocations", "request_specs", "instance_groups",
+        ):
+            info = self._conn.execute(f"PRAGMA table_info({table})").fetchall()
+            self._columns[table] = tuple(column[1] for column in info)
+
+    # ----------------------------------------------------------------------------------
+    # Plumbing
+    # ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (an in-memory database is gone afterwards)."""
+        self._conn.close()
+
+    def now(self) -> str:
+        """The current time on this database's clock, as a stored timestamp string."""
+        return format_timestamp(self.clock())
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction; a nested use is a savepoint inside it (an
+        error rolls back only the nested part before propagating)."""
+        if self._depth:
+            savepoint = f"sp{self._depth}"
+            self._conn.execute(f"SAVEPOINT {savepoint}")
+            self._depth += 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute(f"ROLLBACK TO {savepoint}")
+                raise
+            finally:
+                self._depth -= 1
+                self._conn.execute(f"RELEASE {savepoint}")
+            return
+        self.transactions += 1
+        self.write_transactions += 1
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self._conn
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (a consistent snapshot for several SELECTs)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self._conn
+            finally:
+                self._depth -= 1
+            return
+        self.transactions += 1
+        self._conn.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield self._conn
+        finally:
+            self._depth = 0
+            self._conn.execute("COMMIT")
+
+    def _select(self, table: str, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        """Run one SELECT (its own transaction unless inside one) and decode the rows."""
+        if not self._depth:
+            self.transactions += 1
+        cursor = self._conn.execute(sql, tuple(params))
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, values, strict=False)) for values in cursor.fetchall()]
+        return self._decode(table, rows)
+
+    @staticmethod
+    def _decode(table: str, rows: list[Row]) -> list[Row]:
+        json_columns = _JSON_COLUMNS.get(table, ())
+        bool_columns = _BOOL_COLUMNS.get(table, ())
+        if json_columns or bool_columns:
+            for row in rows:
+                for name in json_columns:
+                    value = row.get(name)
+                    if isinstance(value, str):
+                        row[name] = json.loads(value)
+                for name in bool_columns:
+                    if name in row and row[name] is not None:
+                        row[name] = bool(row[name])
+        return rows
+
+    def _encode(self, table: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Check column names and JSON-encode the JSON columns."""
+        columns = self._columns[table]
+        unknown = [name for name in values if name not in columns]
+        if unknown:
+            raise ValueError(f"unknown column(s) for {table}: {', '.join(sorted(unknown))}")
+        encoded = dict(values)
+        for name in _JSON_COLUMNS.get(table, ()):
+            if name in encoded and encoded[name] is not None:
+                encoded[name] = json.dumps(encoded[name], sort_keys=True)
+        for name in _BOOL_COLUMNS.get(table, ()):
+            if name in encoded and encoded[name] is not None:
+                encoded[name] = int(bool(encoded[name]))
+        return encoded
+
+    def _insert(self, table: str, values: dict[str, Any]) -> int:
+        encoded = self._encode(table, values)
+        names = list(encoded)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        return self._conn.execute(sql, [encoded[n] for n in names]).lastrowid
+
+    def _update_where(
+        self, table: str, values: dict[str, Any], where: str, params: Iterable[Any]
+    ) -> int:
+        encoded = self._encode(table, values)
+        if not encoded:
+            return self._conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE {where}", tuple(params)
+            ).fetchone()[0]
+        assignments = ", ".join(f"{name} = ?" for name in encoded)
+        cursor = self._conn.execute(
+            f"UPDATE {table} SET {assignments} WHERE {where}",
+            [*encoded.values(), *params],
+        )
+        return cursor.rowcount
+
+    @staticmethod
+    def _new_uuid() -> str:
+        try:
+            from nova_sim import green
+
+            return green.random_uuid()
+        except (ImportError, AttributeError):
+            return str(uuid_module.uuid4())
+
+    # ----------------------------------------------------------------------------------
+    # Services
+    # ----------------------------------------------------------------------------------
+
+    def service_create(self, values: dict[str, Any]) -> Row:
+        """Create a service row (``binary``, ``host``, ``topic`` at least) and return it.
+
+        ``report_count`` starts at 0 and ``last_seen_up`` at ``None``.
+        """
+        values = dict(values)
+        now = self.now()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        values.setdefault("uuid", self._new_uuid())
+        with self._write():
+            service_id = self._insert("services", values)
+            return self._service_get(service_id)
+
+    def _service_get(self, service_id: int) -> Row:
+        rows = self._select("services", "SELECT * FROM services WHERE id = ?", (service_id,))
+        if not rows:
+            raise exception.ServiceNotFound(service_id=service_id)
+        return rows[0]
+
+    def service_get(self, service_id: int) -> Row:
+        """The service with this id (deleted ones too); ``ServiceNotFound`` if none."""
+        return self._service_get(service_id)
+
+    def service_get_by_host_and_binary(self, host: str, binary: str) -> Row:
+        """The live service ``binary`` on ``host``; ``ComputeHostNotFound`` if none
+        (Nova raises HostBinaryNotFound; for nova-compute it is the same 404)."""
+        rows = self._select(
+            "services",
+            "SELECT * FROM services WHERE host = ? AND binary = ? AND deleted = 0",
+            (host, binary),
+        )
+        if not rows:
+            raise exception.ComputeHostNotFound(host=host)
+        return rows[0]
+
+    def service_get_all(
+        self, binary: str | None = None, disabled: bool | None = None, host: str | None = None
+    ) -> list[Row]:
+        """Live services, optionally only of one ``binary`` / ``host`` / disabled state,
+        ordered by id."""
+        where, params = ["deleted = 0"], []
+        if binary is not None:
+            where.append("binary = ?")
+            params.append(binary)
+        if host is not None:
+            where.append("host = ?")
+            params.append(host)
+        if disabled is not None:
+            where.append("disabled = ?")
+            params.append(int(disabled))
+        return self._select(
+            "services", f"SELECT * FROM services WHERE {' AND '.join(where)} ORDER BY id", params
+        )
+
+    def service_update(self, service_id: int, values: dict[str, Any]) -> Row:
+        """Update columns (``disabled``, ``disabled_reason``, ``forced_down``...) and return
+        the row; ``updated_at`` is set unless given. ``ServiceNotFound`` if none."""
+        values = dict(values)
+        values.setdefault("updated_at", self.now())
+        with self._write():
+            if not self._update_where("services", values, "id = ?", (service_id,)):
+                raise exception.ServiceNotFound(service_id=service_id)
+            return self._service_get(service_id)
+
+    def service_heartbeat(self, service_id: int) -> Row:
+        """One heartbeat: ``report_count += 1``, ``last_seen_up = updated_at = now``.
+
+        Returns the row; ``ServiceNotFound`` if there is no such service.
+        """
+        now = self.now()
+        with self._write():
+            cursor = self._conn.execute(
+                "UPDATE services SET report_count = report_count + 1, last_seen_up = ?, "
+                "updated_at = ? WHERE id = ?",
+                (now, now, service_id),
+            )
+            if not cursor.rowcount:
+                raise exception.ServiceNotFound(service_id=service_id)
+            return self._service_get(service_id)
+
+    def service_destroy(self, service_id: int) -> None:
+        """Soft-delete a service and its compute nodes (``ServiceNotFound`` if none)."""
+        now = self.now()
+        with self._write():
+            cursor = self._conn.execute(
+                "UPDATE services SET deleted = 1, deleted_at = ? WHERE id = ? AND deleted = 0",
+                (now, service_id),
+            )
+            if not cursor.rowcount:
+                raise exception.ServiceNotFound(service_id=service_id)
+            self._conn.execute(
+                "UPDATE compute_nodes SET deleted = 1, deleted_at = ? WHERE service_id = ?",
+                (now, service_id),
+            )
+
+    # ----------------------------------------------------------------------------------
+    # Compute nodes
+    # ----------------------------------------------------------------------------------
+
+    def compute_node_create_or_update(self, values: dict[str, Any]) -> Row:
+        """Create or update the node keyed by (``host``, ``hypervisor_hostname``).
+
+        ``hypervisor_hostname`` defaults to ``host``; a new node gets ``uuid`` from
+        ``values`` or a fresh one (the resource provider of the node uses the same uuid).
+        ``free_ram_mb`` / ``free_disk_gb`` are derived from the totals and the used
+        figures unless given. ``updated_at`` is always set to now. Returns the row.
+        """
+        values = dict(values)
+        host = values["host"]
+        values.setdefault("hypervisor_hostname", host)
+        now = self.now()
+        values["updated_at"] = now
+        with self._write():
+            rows = self._select(
+                "compute_nodes",
+                "SELECT * FROM compute_nodes WHERE host = ? AND hypervisor_hostname = ? "
+                "AND deleted = 0",
+                (host, values["hypervisor_hostname"]),
+            )
+            merged = dict(rows[0]) if rows else {}
+            merged.update(values)
+            if "free_ram_mb" not in values:
+                values["free_ram_mb"] = merged.get("memory_mb", 0) - merged.get(
+                    "memory_mb_used", 0
+                )
+            if "free_disk_gb" not in values:
+                values["free_disk_gb"] = merged.get("local_gb", 0) - merged.get(
+                    "local_gb_used", 0
+                )
+            if rows:
+                values.pop("uuid", None)
+                self._update_where("compute_nodes", values, "id = ?", (rows[0]["id"],))
+                node_id = rows[0]["id"]
+            else:
+                values.setdefault("uuid", self._new_uuid())
+                values.setdefault("created_at", now)
+                node_id = self._insert("compute_nodes", values)
+            return self._select(
+                "compute_nodes", "SELECT * FROM compute_nodes WHERE id = ?", (node_id,)
+            )[0]
+
+    def compute_node_get_all(
+        self, host: str | None = None, updated_since: str | None = None
+    ) -> list[Row]:
+        """Live compute nodes ordered by id; only those of ``host``, or only those with
+        ``updated_at >= updated_since`` (a timestamp string) when given."""
+        where, params = ["deleted = 0"], []
+        if host is not None:
+            where.append("host = ?")
+            params.append(host)
+        if updated_since is not None:
+            where.append("updated_at >= ?")
+            params.append(updated_since)
+        return self._select(
+            "compute_nodes",
+            f"SELECT * FROM compute_nodes WHERE {' AND '.join(where)} ORDER BY id",
+            params,
+        )
+
+    def compute_node_get_by_host_and_nodename(self, host: str, nodename: str) -> Row:
+        """The live node; ``ComputeHostNotFound`` if none."""
+        rows = self._select(
+            "compute_nodes",
+            "SELECT * FROM compute_nodes WHERE host = ? AND hypervisor_hostname = ? "
+            "AND deleted = 0",
+            (host, nodename),
+        )
+        if not rows:
+            raise exception.ComputeHostNotFound(host=f"{host}/{nodename}")
+        return rows[0]
+
+    def compute_node_get_by_uuid(self, node_uuid: str) -> Row:
+        """The node with this uuid; ``ComputeHostNotFound`` if none."""
+        rows = self._select(
+            "compute_nodes", "SELECT * FROM compute_nodes WHERE uuid = ?", (node_uuid,)
+        )
+        if not rows:
+            raise exception.ComputeHostNotFound(host=node_uuid)
+        return rows[0]
+
+    # ----------------------------------------------------------------------------------
+    # Flavors
+    # ----------------------------------------------------------------------------------
+
+    def flavor_create(self, values: dict[str, Any]) -> Row:
+        """Create a flavor (``name``, ``vcpus``, ``memory_mb`` required; ``flavorid``
+        defaults to a new uuid). ``FlavorExists`` on a duplicate name or flavorid."""
+        values = dict(values)
+        values.setdefault("flavorid", self._new_uuid())
+        now = self.now()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        with self._write():
+            for key in ("flavorid", "name"):
+                found = self._conn.execute(
+                    f"SELECT 1 FROM flavors WHERE {key} = ?", (values[key],)
+                ).fetchone()
+                if found:
+                    raise FlavorExists(key=key, value=values[key])
+            flavor_id = self._insert("flavors", values)
+            return self._select("flavors", "SELECT * FROM flavors WHERE id = ?", (flavor_id,))[0]
+
+    def ensure_default_flavors(self) -> list[Row]:
+        """Create devstack's m1.tiny .. m1.xlarge (flavorids "1".."5") where missing.
+
+        Returns all flavors. Safe to call from several processes at once.
+        """
+        with self._write():
+            for flavorid, name, vcpus, memory_mb, root_gb in DEFAULT_FLAVORS:
+                exists = self._conn.execute(
+                    "SELECT 1 FROM flavors WHERE flavorid = ? OR name = ?", (flavorid, name)
+                ).fetchone()
+                if not exists:
+                    self.flavor_create(
+                        {
+                            "flavorid": flavorid, "name": name, "vcpus": vcpus,
+                            "memory_mb": memory_mb, "root_gb": root_gb,
+                        }
+                    )
+        return self.flavor_get_all()
+
+    def flavor_get(self, flavor_id: int) -> Row:
+        """The flavor by its internal integer ``id``; ``FlavorNotFound`` if none."""
+        rows = self._select("flavors", "SELECT * FROM flavors WHERE id = ?", (flavor_id,))
+        if not rows:
+            raise exception.FlavorNotFound(flavor_id=flavor_id)
+        return rows[0]
+
+    def flavor_get_by_flavor_id(self, flavorid: str) -> Row:
+        """The flavor by its API id (``"1"`` for m1.tiny); ``FlavorNotFound`` if none."""
+        rows = self._select(
+            "flavors", "SELECT * FROM flavors WHERE flavorid = ?", (str(flavorid),)
+        )
+        if not rows:
+            raise exception.FlavorNotFound(flavor_id=flavorid)
+        return rows[0]
+
+    def flavor_get_by_name(self, name: str) -> Row:
+        """The flavor by name; ``FlavorNotFound`` if none."""
+        rows = self._select("flavors", "SELECT * FROM flavors WHERE name = ?", (name,))
+        if not rows:
+            raise exception.FlavorNotFound(flavor_id=name)
+        return rows[0]
+
+    def flavor_get_all(self, is_public: bool | None = None) -> list[Row]:
+        """All flavors (optionally only public / private ones), ordered by id."""
+        if is_public is None:
+            return self._select("flavors", "SELECT * FROM flavors ORDER BY id")
+        return self._select(
+            "flavors", "SELECT * FROM flavors WHERE is_public = ? ORDER BY id", (int(is_public),)
+        )
+
+    def flavor_destroy(self, flavorid: str) -> None:
+        """Delete a flavor by API id (instances keep their snapshot); ``FlavorNotFound``."""
+        with self._write():
+            cursor = self._conn.execute("DELETE FROM flavors WHERE flavorid = ?", (flavorid,))
+            if not cursor.rowcount:
+                raise exception.FlavorNotFound(flavor_id=flavorid)
+
+    # ----------------------------------------------------------------------------------
+    # Instances
+    # ----------------------------------------------------------------------------------
+
+    def instance_create(self, values: dict[str, Any]) -> Row:
+        """Create an instance row and return it.
+
+        ``uuid`` defaults to a fresh one; ``created_at`` / ``updated_at`` to now; the
+        ``flavor`` snapshot (a flavor row dict) also fills ``instance_type_id``, ``vcpus``,
+        ``memory_mb``, ``root_gb`` and ``ephemeral_gb`` when those are not given.
+        ``InstanceExists`` when the uuid is taken.
+        """
+        values = dict(values)
+        values.setdefault("uuid", self._new_uuid())
+        now = self.now()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        flavor = values.get("flavor")
+        if isinstance(flavor, dict):
+            values.setdefault("instance_type_id", flavor.get("id"))
+            for key in ("vcpus", "memory_mb", "root_gb", "ephemeral_gb"):
+                values.setdefault(key, flavor.get(key))
+        with self._write():
+            try:
+                row_id = self._insert("instances", values)
+            except sqlite3.IntegrityError:
+                raise exception.InstanceExists(name=values["uuid"])
+            return self._select("instances", "SELECT * FROM instances WHERE id = ?", (row_id,))[0]
+
+    def instance_get(self, instance_uuid: str, read_deleted: str = "no") -> Row:
+        """The instance; ``InstanceNotFound`` if none (or deleted, unless
+        ``read_deleted`` is ``"yes"``)."""
+        rows = self._select(
+            "instances", "SELECT * FROM instances WHERE uuid = ?", (instance_uuid,)
+        )
+        if not rows or (rows[0]["deleted"] and read_deleted == "no"):
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
+        if read_deleted == "only" and not rows[0]["deleted"]:
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
+        return rows[0]
+
+    def instance_get_all_by_filters(
+        self,
+        filters: dict[str, Any] | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+        sort_keys: Iterable[str] | str | None = None,
+        sort_dirs: Iterable[str] | str | None = None,
+    ) -> list[Row]:
+        """Instances matching ``filters``, sorted, one page of them.
+
+        Filters: ``deleted`` (bool; absent: only live instances), exact matches (a list
+        value means "any of") on uuid, project_id, user_id, host, node, vm_state,
+        task_state, power_state, image_ref (or ``image``), instance_type_id,
+        availability_zone, reservation_id, key_name, hostname, display_name, locked,
+        launched_on; regular expressions (``re.search``) for ``name`` (display_name) and
+        ``ip`` / ``ip6`` (the network info); ``changes-since`` / ``changes-before``
+        (timestamp strings compared with updated_at); ``metadata`` (dict: every key/value
+        present). Unknown filters raise ``InvalidInput``.
+
+        Sort: ``sort_keys`` / ``sort_dirs`` (``"asc"``/``"desc"``), default created_at
+        desc then id desc (Nova's), ``id`` is always the last tie-breaker. ``marker`` is
+        the uuid of the last instance of the previous page (``MarkerNotFound`` if it does
+        not match the filters' result); ``limit`` caps the page.
+        """
+        filters = dict(filters or {})
+        where: list[str] = []
+        params: list[Any] = []
+        deleted = filters.pop("deleted", False)
+        if deleted is not None and deleted != "any":
+            where.append("deleted = ?")
+            params.append(int(bool(deleted)))
+        metadata = filters.pop("metadata", None)
+        changes_since = filters.pop("changes-since", filters.pop("changes_since", None))
+        changes_before = filters.pop("changes-before", filters.pop("changes_before", None))
+        if changes_since is not None:
+            where.append("updated_at >= ?")
+            params.append(changes_since)
+        if changes_before is not None:
+            where.append("updated_at <= ?")
+            params.append(changes_before)
+        for name, value in sorted(filters.items()):
+            if name in _INSTANCE_EXACT_FILTERS:
+                column = _INSTANCE_EXACT_FILTERS[name]
+                if isinstance(value, (list, tuple, set, frozenset)):
+                    values = list(value)
+                    non_null = [v for v in values if v is not None]
+                    clauses = []
+                    if non_null:
+                        clauses.append(f"{column} IN ({', '.join('?' for _ in non_null)})")
+                        params.extend(int(v) if isinstance(v, bool) else v for v in non_null)
+                    if len(non_null) != len(values):
+                        clauses.append(f"{column} IS NULL")
+                    where.append("(" + " OR ".join(clauses or ["0"]) + ")")
+                elif value is None:
+                    where.append(f"{column} IS NULL")
+                else:
+                    where.append(f"{column} = ?")
+                    params.append(int(value) if isinstance(value, bool) else value)
+            elif name in _INSTANCE_REGEX_FILTERS:
+                where.append(f"{_INSTANCE_REGEX_FILTERS[name]} REGEXP ?")
+                params.append(str(value))
+            else:
+                raise exception.InvalidInput(reason=f"unknown instance filter {name!r}")
+        where_sql = " AND ".join(where) if where else "1"
+
+        keys = [sort_keys] if isinstance(sort_keys, str) else list(sort_keys or ["created_at"])
+        dirs = [sort_dirs] if isinstance(sort_dirs, str) else list(sort_dirs or [])
+        order = []
+        for index, key in enumerate(keys):
+            if key not in _INSTANCE_SORT_KEYS:
+                raise exception.InvalidInput(reason=f"invalid sort key {key!r}")
+            direction = (dirs[index] if index < len(dirs) else (dirs[0] if dirs else "desc"))
+            if direction not in ("asc", "desc"):
+                raise exception.InvalidInput(reason=f"invalid sort direction {direction!r}")
+            order.append(f"{key} {direction.upper()}")
+        if "id" not in keys:
+            last = dirs[0] if dirs else "desc"
+            order.append(f"id {last.upper()}")
+        order_sql = ", ".join(order)
+
+        base = (
+            f"SELECT *, ROW_NUMBER() OVER (ORDER BY {order_sql}) AS _position "
+            f"FROM instances WHERE {where_sql}"
+        )
+        sql = f"WITH ordered AS ({base}) SELECT * FROM ordered"
+        query_params = list(params)
+        if marker is not None:
+            with self._read():
+                found = self._conn.execute(
+                    f"WITH ordered AS ({base}) SELECT _position FROM ordered WHERE uuid = ?",
+                    [*params, marker],
+                ).fetchone()
+                if found is None:
+                    raise MarkerNotFound(marker=marker)
+                rows = self._page(sql + " WHERE _position > ?", [*query_params, found[0]],
+                                  limit, metadata)
+            return rows
+        return self._page(sql, query_params, limit, metadata)
+
+    def _page(
+        self, sql: str, params: list[Any], limit: int | None, metadata: dict | None
+    ) -> list[Row]:
+        sql += " ORDER BY _position"
+        if limit is not None and not metadata:
+            sql += " LIMIT ?"
+            params = [*params, int(limit)]
+        rows = self._select("instances", sql, params)
+        for row in rows:
+            row.pop("_position", None)
+        if metadata:
+            rows = [
+                row for row in rows
+                if all(row["metadata"].get(k) == v for k, v in metadata.items())
+            ]
+            if limit is not None:
+                rows = rows[: int(limit)]
+        return rows
+
+    def instance_update(
+        self,
+        instance_uuid: str,
+        values: dict[str, Any],
+        expected_task_state: Any = None,
+        expected_vm_state: Any = None,
+    ) -> Row:
+        """Atomically update an instance and return the new row.
+
+        ``expected_task_state`` / ``expected_vm_state``: ``None`` means "no check";
+        otherwise a value or a list of values the current state must be one of (a list
+        holding ``None`` accepts no task state, as Nova's ``expected_task_state=[None]``).
+        The check and the write are one statement, so two racing updates cannot both
+        pass. Raises ``InstanceNotFound`` (no live instance) or
+        ``UnexpectedTaskStateError`` (state check failed; nothing written).
+        ``updated_at`` is set to now unless given.
+        """
+        values = dict(values)
+        values.setdefault("updated_at", self.now())
+        where, params = ["uuid = ?", "deleted = 0"], [instance_uuid]
+        expectations = []
+        for column, expected in (
+            ("task_state", expected_task_state), ("vm_state", expected_vm_state)
+        ):
+            if expected is None:
+                continue
+            wanted = list(expected) if isinstance(expected, (list, tuple, set)) else [expected]
+            expectations.append((column, wanted))
+            non_null = [v for v in wanted if v is not None]
+            clauses = []
+            if non_null:
+                clauses.append(f"{column} IN ({', '.join('?' for _ in non_null)})")
+                params.extend(non_null)
+            if len(non_null) != len(wanted):
+                clauses.append(f"{column} IS NULL")
+            where.append("(" + " OR ".join(clauses or ["0"]) + ")")
+        with self._write():
+            count = self._update_where("instances", values, " AND ".join(where), params)
+            rows = self._select(
+                "instances", "SELECT * FROM instances WHERE uuid = ?", (instance_uuid,)
+            )
+            if not count:
+                if not rows or rows[0]["deleted"]:
+                    raise exception.InstanceNotFound(instance_id=instance_uuid)
+                for column, wanted in expectations:
+                    if rows[0][column] not in wanted:
+                        raise exception.UnexpectedTaskStateError(
+                            instance_uuid=instance_uuid,
+                            expected=wanted,
+                            actual=rows[0][column],
+                            column=column,
+                        )
+            return rows[0]
+
+    def instance_destroy(self, instance_uuid: str, hard: bool = False) -> Row:
+        """Soft-delete the instance (``deleted=True``, ``deleted_at=now``) and return its
+        last row; ``hard=True`` removes the row and its faults, actions and request spec.
+        ``InstanceNotFound`` if there is no live instance. Allocations are not touched
+        (call ``remove_allocations``)."""
+        now = self.now()
+        with self._write():
+            rows = self._select(
+                "instances",
+                "SELECT * FROM instances WHERE uuid = ? AND deleted = 0",
+                (instance_uuid,),
+            )
+            if not rows:
+                raise exception.InstanceNotFound(instance_id=instance_uuid)
+            if hard:
+                self._conn.execute("DELETE FROM instances WHERE uuid = ?", (instance_uuid,))
+                self._conn.execute(
+                    "DELETE FROM instance_faults WHERE instance_uuid = ?", (instance_uuid,)
+                )
+                self._conn.execute(
+                    "DELETE FROM instance_actions_events WHERE action_id IN "
+                    "(SELECT id FROM instance_actions WHERE instance_uuid = ?)",
+                    (instance_uuid,),
+                )
+                self._conn.execute(
+                    "DELETE FROM instance_actions WHERE instance_uuid = ?", (instance_uuid,)
+                )
+                self._conn.execute(
+                    "DELETE FROM request_specs WHERE instance_uuid = ?", (instance_uuid,)
+                )
+                self._conn.execute(
+                    "DELETE FROM instance_group_member WHERE instance_uuid = ?",
+                    (instance_uuid,),
+                )
+                row = rows[0]
+                row.update(deleted=True, deleted_at=now)
+                return row
+            self._conn.execute(
+                "UPDATE instances SET deleted = 1, deleted_at = ?, updated_at = ? "
+                "WHERE uuid = ?",
+                (now, now, instance_uuid),
+            )
+            self._conn.execute(
+                "DELETE FROM instance_group_member WHERE instance_uuid = ?", (instance_uuid,)
+            )
+            return self._select(
+                "instances", "SELECT * FROM instances WHERE uuid = ?", (instance_uuid,)
+            )[0]
+
+    def instance_count(self, filters: dict[str, Any] | None = None) -> int:
+        """How many instances match (``project_id``/``host``/``deleted`` filters only)."""
+        filters = dict(filters or {})
+        where, params = ["deleted = ?"], [int(bool(filters.pop("deleted", False)))]
+        for name in ("project_id", "user_id", "host", "node", "vm_state"):
+            if name in filters:
+                where.append(f"{name} = ?")
+                params.append(filters.pop(name))
+        if filters:
+            raise exception.InvalidInput(reason=f"unknown filters {sorted(filters)}")
+        if not self._depth:
+            self.transactions += 1
+        return self._conn.execute(
+            f"SELECT COUNT(*) FROM instances WHERE {' AND '.join(where)}", params
+        ).fetchone()[0]
+
+    # ----------------------------------------------------------------------------------
+    # Instance faults
+    # ----------------------------------------------------------------------------------
+
+    def instance_fault_create(self, values: dict[str, Any]) -> Row:
+        """Record a fault (``instance_uuid``, ``code``, ``message``, ``details``, ``host``);
+        ``created_at`` defaults to now. Returns the row."""
+        values = dict(values)
+        values.setdefault("created_at", self.now())
+        with self._write():
+            fault_id = self._insert("instance_faults", values)
+            return self._select(
+                "instance_faults", "SELECT * FROM instance_faults WHERE id = ?", (fault_id,)
+            )[0]
+
+    def instance_fault_get_by_instance_uuids(
+        self, instance_uuids: Iterable[str], latest: bool = True
+    ) -> dict[str, list[Row]]:
+        """``{uuid: [faults newest first]}`` for each uuid (empty list: no fault);
+        ``latest=True`` keeps only the newest fault of each (what the API shows)."""
+        uuids = list(instance_uuids)
+        result: dict[str, list[Row]] = {u: [] for u in uuids}
+        if not uuids:
+            return result
+        rows = self._select(
+            "instance_faults",
+            f"SELECT * FROM instance_faults WHERE instance_uuid IN "
+            f"({', '.join('?' for _ in uuids)}) ORDER BY id DESC",
+            uuids,
+        )
+        for row in rows:
+            faults = result[row["instance_uuid"]]
+            if not latest or not faults:
+                faults.append(row)
+        return result
+
+    # ----------------------------------------------------------------------------------
+    # Instance actions and events
+    # ----------------------------------------------------------------------------------
+
+    def action_start(self, values: dict[str, Any]) -> Row:
+        """Start an action (``instance_uuid``, ``request_id``, ``action``, ``project_id``,
+        ``user_id``); ``start_time`` defaults to now. Returns the row."""
+        values = dict(values)
+        now = self.now()
+        values.setdefault("start_time", now)
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        with self._write():
+            action_id = self._insert("instance_actions", values)
+            return self._select(
+                "instance_actions", "SELECT * FROM instance_actions WHERE id = ?", (action_id,)
+            )[0]
+
+    def _action_get(self, instance_uuid: str, request_id: str) -> Row:
+        rows = self._select(
+            "instance_actions",
+            "SELECT * FROM instance_actions WHERE instance_uuid = ? AND request_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (instance_uuid, request_id),
+        )
+        if not rows:
+            raise exception.InstanceActionNotFound(
+                request_id=request_id, instance_uuid=instance_uuid
+            )
+        return rows[0]
+
+    def action_finish(
+        self, instance_uuid: str, request_id: str, message: str | None = None
+    ) -> Row:
+        """Finish the action: ``finish_time = now`` and ``message`` when given (Nova
+        writes "Error" when an event failed). ``InstanceActionNotFound`` if none."""
+        now = self.now()
+        with self._write():
+            action = self._action_get(instance_uuid, request_id)
+            values: dict[str, Any] = {"finish_time": now, "updated_at": now}
+            if message is not None:
+                values["message"] = message
+            self._update_where("instance_actions", values, "id = ?", (action["id"],))
+            action.update(values)
+            return action
+
+    def action_get_by_request_id(self, instance_uuid: str, request_id: str) -> Row:
+        """The action of this request on this instance; ``InstanceActionNotFound``."""
+        return self._action_get(instance_uuid, request_id)
+
+    def actions_get(self, instance_uuid: str) -> list[Row]:
+        """The instance's actions, newest first (the API's os-instance-actions list)."""
+        return self._select(
+            "instance_actions",
+            "SELECT * FROM instance_actions WHERE instance_uuid = ? ORDER BY id DESC",
+            (instance_uuid,),
+        )
+
+    def action_event_start(
+        self,
+        instance_uuid: str,
+        request_id: str,
+        event: str,
+        host: str | None = None,
+        details: str | None = None,
+    ) -> Row:
+        """Start an event (e.g. ``compute__do_build_and_run_instance``) of the action of
+        ``request_id``; returns the event row. ``InstanceActionNotFound`` if no action."""
+        now = self.now()
+        with self._write():
+            action = self._action_get(instance_uuid, request_id)
+            event_id = self._insert(
+                "instance_actions_events",
+                {
+                    "action_id": action["id"], "event": event, "start_time": now,
+                    "host": host, "details": details, "created_at": now, "updated_at": now,
+                },
+            )
+            return self._select(
+                "instance_actions_events",
+                "SELECT * FROM instance_actions_events WHERE id = ?",
+                (event_id,),
+            )[0]
+
+    def action_event_finish(
+        self,
+        instance_uuid: str,
+        request_id: str,
+        event: str,
+        result: str = "Success",
+        traceback: str | None = None,
+    ) -> Row:
+        """Finish the newest unfinished event named ``event``: ``finish_time``, ``result``
+        ("Success" / "Error"), ``traceback``. An "Error" also sets the action's message to
+        "Error", as Nova does. Returns the event row; ``InstanceActionNotFound`` if the
+        action or event is missing."""
+        now = self.now()
+        with self._write():
+            action = self._action_get(instance_uuid, request_id)
+            rows = self._select(
+                "instance_actions_events",
+                "SELECT * FROM instance_actions_events WHERE action_id = ? AND event = ? "
+                "ORDER BY finish_time IS NULL DESC, id DESC LIMIT 1",
+                (action["id"], event),
+            )
+            if not rows:
+                raise exception.InstanceActionNotFound(
+                    request_id=request_id, instance_uuid=instance_uuid
+                )
+            values = {
+                "finish_time": now, "result": result, "traceback": traceback, "updated_at": now
+            }
+            self._update_where("instance_actions_events", values, "id = ?", (rows[0]["id"],))
+            if result.lower() == "error":
+                self._conn.execute(
+                    "UPDATE instance_actions SET message = 'Error', updated_at = ? WHERE id = ?",
+                    (now, action["id"]),
+                )
+            rows[0].update(values)
+            return rows[0]
+
+    def action_events_get(self, action_id: int) -> list[Row]:
+        """The events of an action, newest first."""
+        return self._select(
+            "instance_actions_events",
+            "SELECT * FROM instance_actions_events WHERE action_id = ? ORDER BY id DESC",
+            (action_id,),
+        )
+
+    # ----------------------------------------------------------------------------------
+    # Placement: resource providers, inventories, allocations
+    # ----------------------------------------------------------------------------------
+
+    def resource_provider_ensure(
+        self, rp_uuid: str, name: str, inventories: dict[str, Any]
+    ) -> int:
+        """Create the provider if missing and set its inventory; returns its generation.
+
+        ``inventories`` maps a resource class to a total (int) or to a dict with ``total``
+        and optionally ``reserved`` (0), ``min_unit`` (1), ``max_unit`` (total),
+        ``step_size`` (1), ``allocation_ratio`` (1.0). Classes not listed are removed
+        (their allocations stay, as usage). Usage is kept: a smaller total than the usage
+        is accepted (placement refuses with InventoryInUse) and then no new claim fits.
+        The generation is bumped only when something changed.
+        """
+        now = self.now()
+        with self._write():
+            found = self._conn.execute(
+                "SELECT generation FROM resource_providers WHERE uuid = ?", (rp_uuid,)
+            ).fetchone()
+            changed = False
+            if found is None:
+                self._conn.execute(
+                    "INSERT INTO resource_providers (uuid, name, generation, created_at, "
+                    "updated_at) VALUES (?, ?, 0, ?, ?)",
+                    (rp_uuid, name, now, now),
+                )
+                generation = 0
+            else:
+                generation = found[0]
+            current = {
+                row[0]: row[1:]
+                for row in self._conn.execute(
+                    "SELECT resource_class, total, reserved, min_unit, max_unit, step_size, "
+                    "allocation_ratio FROM inventories WHERE rp_uuid = ?",
+                    (rp_uuid,),
+                )
+            }
+            for resource_class, spec in inventories.items():
+                if not isinstance(spec, dict):
+                    spec = {"total": spec}
+                total = int(spec["total"])
+                wanted = (
+                    total,
+                    int(spec.get("reserved", 0)),
+                    int(spec.get("min_unit", 1)),
+                    int(spec.get("max_unit", total)),
+                    int(spec.get("step_size", 1)),
+                    float(spec.get("allocation_ratio", 1.0)),
+                )
+                if current.get(resource_class) == wanted:
+                    continue
+                changed = True
+                self._conn.execute(
+                    "INSERT INTO inventories (rp_uuid, resource_class, total, reserved, "
+                    "min_unit, max_unit, step_size, allocation_ratio, used) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT SUM(used) FROM "
+                    "allocations WHERE rp_uuid = ? AND resource_class = ?), 0)) "
+                    "ON CONFLICT (rp_uuid, resource_class) DO UPDATE SET total = excluded.total, "
+                    "reserved = excluded.reserved, min_unit = excluded.min_unit, "
+                    "max_unit = excluded.max_unit, step_size = excluded.step_size, "
+                    "allocation_ratio = excluded.allocation_ratio",
+                    (rp_uuid, resource_class, *wanted, rp_uuid, resource_class),
+                )
+            for resource_class in set(current) - set(inventories):
+                changed = True
+                self._conn.execute(
+                    "DELETE FROM inventories WHERE rp_uuid = ? AND resource_class = ?",
+                    (rp_uuid, resource_class),
+                )
+            if changed and found is not None:
+                generation += 1
+                self._conn.execute(
+                    "UPDATE resource_providers SET generation = ?, updated_at = ?, name = ? "
+                    "WHERE uuid = ?",
+                    (generation, now, name, rp_uuid),
+                )
+            return generation
+
+    def resource_provider_get(self, rp_uuid: str) -> Row:
+        """``{uuid, name, generation, inventories: {rc: {total, reserved, min_unit,
+        max_unit, step_size, allocation_ratio, used, capacity}}}``; ``ComputeHostNotFound``
+        if the provider does not exist."""
+        with self._read():
+            rows = self._select(
+                "resource_providers",
+                "SELECT uuid, name, generation FROM resource_providers WHERE uuid = ?",
+                (rp_uuid,),
+            )
+            if not rows:
+                raise exception.ComputeHostNotFound(host=rp_uuid)
+            provider = rows[0]
+            provider["inventories"] = self._inventories_of(rp_uuid)
+            return provider
+
+    def _inventories_of(self, rp_uuid: str) -> dict[str, Row]:
+        result = {}
+        for row in self._select(
+            "inventories", "SELECT * FROM inventories WHERE rp_uuid = ?", (rp_uuid,)
+        ):
+            row.pop("rp_uuid")
+            resource_class = row.pop("resource_class")
+            row["capacity"] = int((row["total"] - row["reserved"]) * row["allocation_ratio"])
+            result[resource_class] = row
+        return result
+
+    def resource_providers_get_all(self) -> list[Row]:
+        """All providers as ``{uuid, name, generation}``, in creation order."""
+        return self._select(
+            "resource_providers",
+            "SELECT uuid, name, generation FROM resource_providers ORDER BY id",
+        )
+
+    def resource_provider_delete(self, rp_uuid: str) -> None:
+        """Delete a provider with its inventories and allocations (no error if absent)."""
+        with self._write():
+            for table, column in (
+                ("allocations", "rp_uuid"), ("inventories", "rp_uuid"),
+                ("resource_providers", "uuid"),
+            ):
+                self._conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (rp_uuid,))
+
+    def usages_get(self, rp_uuid: str) -> dict[str, int]:
+        """``{resource_class: used}`` on one provider (classes with inventory)."""
+        if not self._depth:
+            self.transactions += 1
+        return {
+            rc: used
+            for rc, used in self._conn.execute(
+                "SELECT resource_class, used FROM inventories WHERE rp_uuid = ?", (rp_uuid,)
+            )
+        }
+
+    def provider_summaries(self) -> dict[str, dict[str, Row]]:
+        """Every provider's inventories with usage, in one query:
+        ``{rp_uuid: {rc: {total, reserved, allocation_ratio, used, capacity, max_unit}}}``
+        (the scheduler's HostManager refreshes its cache from this)."""
+        if not self._depth:
+            self.transactions += 1
+        result: dict[str, dict[str, Row]] = {}
+        for rp_uuid, rc, total, reserved, ratio, used, max_unit in self._conn.execute(
+            "SELECT rp_uuid, resource_class, total, reserved, allocation_ratio, used, max_unit "
+            "FROM inventories"
+        ):
+            result.setdefault(rp_uuid, {})[rc] = {
+                "total": total, "reserved": reserved, "allocation_ratio": ratio, "used": used,
+                "capacity": int((total - reserved) * ratio), "max_unit": max_unit,
+            }
+        return result
+
+    def allocations_get(
+        self, consumer_uuid: str | None = None, rp_uuid: str | None = None
+    ) -> list[Row]:
+        """Allocation rows (``consumer_uuid, rp_uuid, resource_class, used, project_id,
+        user_id``) of one consumer and/or one provider (all if neither), in order."""
+        where, params = [], []
+        if consumer_uuid is not None:
+            where.append("consumer_uuid = ?")
+            params.append(consumer_uuid)
+        if rp_uuid is not None:
+            where.append("rp_uuid = ?")
+            params.append(rp_uuid)
+        where_sql = " AND ".join(where) if where else "1"
+        return self._select(
+            "allocations",
+            "SELECT consumer_uuid, rp_uuid, resource_class, used, project_id, user_id "
+            f"FROM allocations WHERE {where_sql} ORDER BY id",
+            params,
+        )
+
+    def allocation_candidates(
+        self, resources: dict[str, int], limit: int | None = None
+    ) -> list[str]:
+        """Uuids of the providers with room for all of ``resources`` (``{"VCPU": 1,
+        "MEMORY_MB": 2048, "DISK_GB": 20}``), in creation order; one SQL query.
+
+        Room means, per class: ``used + amount <= (total - reserved) * allocation_ratio``,
+        ``min_unit <= amount <= max_unit`` and ``amount % step_size == 0``. Classes with
+        amount 0 are ignored; an empty request matches every provider with inventory.
+        """
+        wanted = [(rc, int(amount)) for rc, amount in sorted(resources.items()) if amount]
+        if not self._depth:
+            self.transactions += 1
+        if not wanted:
+            sql = "SELECT DISTINCT rp_uuid FROM inventories"
+            rows = self._conn.execute(sql).fetchall()
+            uuids = [r[0] for r in rows]
+            return uuids[:limit] if limit is not None else uuids
+        fit = (
+            "{a}.resource_class = ? AND {a}.used + ? <= "
+            "CAST(({a}.total - {a}.reserved) * {a}.allocation_ratio AS INTEGER) "
+            "AND {a}.min_unit <= ? AND {a}.max_unit >= ? AND ? % {a}.step_size = 0"
+        )
+        joins, clauses, params = [], [], []
+        for index, (rc, amount) in enumerate(wanted):
+            alias = f"i{index}"
+            if index:
+                joins.append(f"JOIN inventories {alias} ON {alias}.rp_uuid = i0.rp_uuid")
+            clauses.append(fit.format(a=alias))
+            params.extend((rc, amount, amount, amount, amount))
+        sql = (
+            "SELECT i0.rp_uuid FROM inventories i0 "
+            + " ".join(joins)
+            + " JOIN resource_providers p ON p.uuid = i0.rp_uuid WHERE "
+            + " AND ".join(clauses)
+            + " ORDER BY p.id"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [row[0] for row in self._conn.execute(sql, params)]
+
+    def claim_resources(
+        self,
+        consumer_uuid: str,
+        rp_uuid: str,
+        resources: dict[str, int],
+        project_id: str | None = None,
+        user_id: str | None = None,
+    ) -> bool:
+        """Atomically allocate ``resources`` on ``rp_uuid`` for ``consumer_uuid``.
+
+        One ``BEGIN IMMEDIATE`` transaction (two processes on one file queue on the write
+        lock, up to ``busy_timeout``): the consumer's existing allocations are first
+        released (a claim *replaces* them, as placement's PUT /allocations does, so a
+        reschedule claims the alternate in one step), then each class is added only if
+        it fits (``used + amount <= (total - reserved) * allocation_ratio``, ``min_unit`` /
+        ``max_unit`` / ``step_size``). Returns True on success; False if any class does not
+        fit or has no inventory, in which case nothing changed (the old allocations too
+        are kept). Bumps the provider's generation on success.
+        """
+        wanted = [(rc, int(amount)) for rc, amount in sorted(resources.items()) if amount]
+        now = self.now()
+        try:
+            with self._write():
+                self._release(consumer_uuid, None)
+                for rc, amount in wanted:
+                    cursor = self._conn.execute(
+                        "UPDATE inventories SET used = used + ? WHERE rp_uuid = ? "
+                        "AND resource_class = ? AND used + ? <= "
+                        "CAST((total - reserved) * allocation_ratio AS INTEGER) "
+                        "AND min_unit <= ? AND max_unit >= ? AND ? % step_size = 0",
+                        (amount, rp_uuid, rc, amount, amount, amount, amount),
+                    )
+                    if cursor.rowcount != 1:
+                        # Rolls back this claim's changes (the released allocations too).
+                        raise _ClaimFailed()
+                self._conn.executemany(
+                    "INSERT INTO allocations (consumer_uuid, rp_uuid, resource_class, used, "
+                    "project_id, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (consumer_uuid, rp_uuid, rc, amount, project_id, user_id, now)
+                        for rc, amount in wanted
+                    ],
+                )
+                self._conn.execute(
+                    "UPDATE resource_providers SET generation = generation + 1 WHERE uuid = ?",
+                    (rp_uuid,),
+                )
+        except _ClaimFailed:
+            return False
+        return True
+
+    def _release(self, consumer_uuid: str, rp_uuid: str | None) -> int:
+        """Inside a write: drop the consumer's allocations (on one provider if given) and
+        give their usage back. Returns how many rows went."""
+        where, params = "consumer_uuid = ?", [consumer_uuid]
+        if rp_uuid is not None:
+            where += " AND rp_uuid = ?"
+            params.append(rp_uuid)
+        rows = self._conn.execute(
+            f"SELECT rp_uuid, resource_class, used FROM allocations WHERE {where}", params
+        ).fetchall()
+        if not rows:
+            return 0
+        self._conn.executemany(
+            "UPDATE inventories SET used = used - ? WHERE rp_uuid = ? AND resource_class = ?",
+            [(used, rp, rc) for rp, rc, used in rows],
+        )
+        self._conn.execute(f"DELETE FROM allocations WHERE {where}", params)
+        for rp in sorted({row[0] for row in rows}):
+            self._conn.execute(
+                "UPDATE resource_providers SET generation = generation + 1 WHERE uuid = ?",
+                (rp,),
+            )
+        return len(rows)
+
+    def remove_allocations(self, consumer_uuid: str, rp_uuid: str | None = None) -> bool:
+        """Release the consumer's allocations (only those on ``rp_uuid`` when given, so a
+        late cleanup by a failed host cannot drop the claim on the next alternate).
+        Returns True if there was something to remove."""
+        with self._write():
+            return self._release(consumer_uuid, rp_uuid) > 0
+
+    # ----------------------------------------------------------------------------------
+    # Request specs
+    # ----------------------------------------------------------------------------------
+
+    def request_spec_save(self, instance_uuid: str, spec: dict[str, Any]) -> Row:
+        """Create or replace the request spec (any JSON-able dict) of an instance."""
+        now = self.now()
+        with self._write():
+            self._conn.execute(
+                "INSERT INTO request_specs (instance_uuid, spec, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (instance_uuid) DO UPDATE SET "
+                "spec = excluded.spec, updated_at = excluded.updated_at",
+                (instance_uuid, json.dumps(spec, sort_keys=True), now, now),
+            )
+            return self._select(
+                "request_specs",
+                "SELECT * FROM request_specs WHERE instance_uuid = ?",
+                (instance_uuid,),
+            )[0]
+
+    def request_spec_get(self, instance_uuid: str) -> dict[str, Any]:
+        """The spec dict saved for the instance; ``RequestSpecNotFound`` if none."""
+        rows = self._select(
+            "request_specs", "SELECT spec FROM request_specs WHERE instance_uuid = ?",
+            (instance_uuid,),
+        )
+        if not rows:
+            raise RequestSpecNotFound(instance_uuid=instance_uuid)
+        return rows[0]["spec"]
+
+    # ----------------------------------------------------------------------------------
+    # Server groups
+    # ----------------------------------------------------------------------------------
+
+    def server_group_create(self, values: dict[str, Any], members: Iterable[str] = ()) -> Row:
+        """Create a server group (``name``, ``policy`` "affinity" | "anti-affinity" |
+        "soft-affinity" | "soft-anti-affinity", ``project_id``, ``user_id``, ``rules``);
+        returns it with ``members`` (a list of instance uuids)."""
+        values = dict(values)
+        values.setdefault("uuid", self._new_uuid())
+        now = self.now()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        if values.get("policy") not in (
+            "affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"
+        ):
+            raise exception.InvalidInput(reason=f"invalid policy {values.get('policy')!r}")
+        with self._write():
+            self._insert("instance_groups", values)
+            if members:
+                self.server_group_add_members(values["uuid"], members)
+            return self.server_group_get(values["uuid"])
+
+    def server_group_get(self, group_uuid: str) -> Row:
+        """The live group with ``members``; ``ServerGroupNotFound`` if none."""
+        with self._read():
+            rows = self._select(
+                "instance_groups",
+                "SELECT * FROM instance_groups WHERE uuid = ? AND deleted = 0",
+                (group_uuid,),
+            )
+            if not rows:
+                raise ServerGroupNotFound(group_uuid=group_uuid)
+            group = rows[0]
+            group["members"] = [
+                row[0]
+                for row in self._conn.execute(
+                    "SELECT instance_uuid FROM instance_group_member WHERE group_uuid = ? "
+                    "ORDER BY id",
+                    (group_uuid,),
+                )
+            ]
+            return group
+
+    def server_group_get_all(self, project_id: str | None = None) -> list[Row]:
+        """Live groups (of one project when given), with members, in creation order."""
+        with self._read():
+            if project_id is None:
+                rows = self._conn.execute(
+                    "SELECT uuid FROM instance_groups WHERE deleted = 0 ORDER BY id"
+                ).fetchall()
+            else:
+                rows = self._conn.execute(
+                    "SELECT uuid FROM instance_groups WHERE deleted = 0 AND project_id = ? "
+                    "ORDER BY id",
+                    (project_id,),
+                ).fetchall()
+            return [self.server_group_get(row[0]) for row in rows]
+
+    def server_group_get_by_instance(self, instance_uuid: str) -> Row | None:
+        """The group an instance belongs to, or ``None``."""
+        with self._read():
+            found = self._conn.execute(
+                "SELECT m.group_uuid FROM instance_group_member m JOIN instance_groups g "
+                "ON g.uuid = m.group_uuid WHERE m.instance_uuid = ? AND g.deleted = 0",
+                (instance_uuid,),
+            ).fetchone()
+            return self.server_group_get(found[0]) if found else None
+
+    def server_group_add_members(self, group_uuid: str, instance_uuids: Iterable[str]) -> None:
+        """Add instances to a group (already-members are ignored)."""
+        now = self.now()
+        with self._write():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO instance_group_member (group_uuid, instance_uuid, "
+                "created_at) VALUES (?, ?, ?)",
+                [(group_uuid, u, now) for u in instance_uuids],
+            )
+
+    def server_group_member_hosts(
+        self, group_uuid: str, exclude: Iterable[str] = ()
+    ) -> list[str]:
+        """Sorted distinct hosts of the group's live members (instances not in
+        ``exclude``), as the affinity filters need."""
+        excluded = list(exclude)
+        sql = (
+            "SELECT DISTINCT i.host FROM instance_group_member m JOIN instances i "
+            "ON i.uuid = m.instance_uuid WHERE m.group_uuid = ? AND i.deleted = 0 "
+            "AND i.host IS NOT NULL"
+        )
+        params: list[Any] = [group_uuid]
+        if excluded:
+            sql += f" AND i.uuid NOT IN ({', '.join('?' for _ in excluded)})"
+            params.extend(excluded)
+        if not self._depth:
+            self.transactions += 1
+        return sorted(row[0] for row in self._conn.execute(sql, params))
+
+    def server_group_delete(self, group_uuid: str) -> None:
+        """Soft-delete a group and drop its members; ``ServerGroupNotFound`` if none."""
+        now = self.now()
+        with self._write():
+            cursor = self._conn.execute(
+                "UPDATE instance_groups SET deleted = 1, deleted_at = ? "
+                "WHERE uuid = ? AND deleted = 0",
+                (now, group_uuid),
+            )
+            if not cursor.rowcount:
+                raise ServerGroupNotFound(group_uuid=group_uuid)
+            self._conn.execute(
+                "DELETE FROM instance_group_member WHERE group_uuid = ?", (group_uuid,)
+            )
+
+
+class _ClaimFailed(Exception):
+    """Raised inside ``claim_resources`` to roll its transaction back."""
