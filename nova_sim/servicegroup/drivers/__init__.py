@@ -1,0 +1,1 @@
+"""Service group drivers (only the database one, Nova's default)."""

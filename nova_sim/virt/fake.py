@@ -1,0 +1,263 @@
+"""The fake hypervisor: Nova's ``FakeDriver`` with time, capacity and failures.
+
+Owns what one simulated hypervisor "runs": a dict of guests and their power states, the
+host's capacity (``[fake_driver] vcpus / memory_mb / local_gb``), how long each operation
+takes (a latency distribution per operation, slept on the hub's clock, so it costs nothing
+under the virtual clock) and injected failures (a probability of a failed spawn, globally
+or only on listed hosts). Every random draw comes from one generator: ``[fake_driver]
+seed`` when set, else the hub's random (seeded under ``virtual_time(seed=...)``), so a
+simulated run is repeatable.
+
+Method names and arguments follow ``nova.virt.driver.ComputeDriver``. Must not know about
+RPC, the database or the conductor: the compute manager calls it and saves the states.
+
+Latency distributions are the strings of ``nova_sim.conf.fake_driver`` (``fixed:0``,
+``uniform:1.0,2.0``, ``normal:1.5,0.3``, ``exponential:1.5``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random as random_module
+from typing import Any
+
+from nova_sim import exception, green, trace
+from nova_sim.compute import power_state
+from nova_sim.conf.fake_driver import Distribution, parse_distribution
+
+LOG = logging.getLogger(__name__)
+
+#: Driver operation -> the [fake_driver] option holding its latency distribution.
+LATENCY_OPTIONS = {
+    "spawn": "spawn_latency",
+    "reboot": "reboot_latency",
+    "power_off": "stop_latency",
+    "power_on": "start_latency",
+    "destroy": "delete_latency",
+    "network": None,  # port binding: no option; zero unless a test overrides it
+}
+
+
+class InjectedSpawnFailure(exception.NovaException):
+    """The failure the fake driver injects into a spawn (the compute reschedules)."""
+
+    msg_fmt = "Injected spawn failure of instance %(instance_uuid)s on %(host)s"
+
+
+class InstanceInfo:
+    """What ``get_info`` answers: the guest's power state (Nova's ``hardware.InstanceInfo``)."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: int):
+        self.state = state
+
+
+def _option(group: Any, name: str, default: Any) -> Any:
+    try:
+        value = getattr(group, name)
+    except Exception:  # noqa: BLE001 - an option this tree does not define yet
+        return default
+    return default if value is None else value
+
+
+class FakeDriver:
+    """A simulated hypervisor for one compute host.
+
+    ``conf`` is the service's ConfigOpts (``[fake_driver]`` read when present; defaults
+    otherwise); keyword arguments override single settings (tests use them):
+    ``vcpus, memory_mb, local_gb, latency={op: spec}, spawn_failure_rate, failing_hosts,
+    seed``.
+    """
+
+    capabilities = {"has_imagecache": False, "supports_evacuate": False}
+
+    def __init__(self, conf: Any = None, host: str | None = None, **overrides: Any):
+        group = getattr(conf, "fake_driver", None) if conf is not None else None
+        settings = {
+            "vcpus": _option(group, "vcpus", 16),
+            "memory_mb": _option(group, "memory_mb", 65536),
+            "local_gb": _option(group, "local_gb", 1024),
+            "spawn_failure_rate": _option(group, "spawn_failure_rate", 0.0),
+            "failing_hosts": list(_option(group, "failing_hosts", [])),
+            "seed": _option(group, "seed", None),
+        }
+        if settings["seed"] is None and conf is not None:
+            settings["seed"] = _option(conf, "seed", None)
+        latency = {
+            op: _option(group, option, "fixed:0") if option else "fixed:0"
+            for op, option in LATENCY_OPTIONS.items()
+        }
+        latency.update(overrides.pop("latency", {}) or {})
+        settings.update(overrides)
+        self.host = host
+        self.vcpus = int(settings["vcpus"])
+        self.memory_mb = int(settings["memory_mb"])
+        self.local_gb = int(settings["local_gb"])
+        self.spawn_failure_rate = float(settings["spawn_failure_rate"])
+        self.failing_hosts = set(settings["failing_hosts"])
+        self._seed = settings["seed"]
+        self._random: random_module.Random | None = None
+        self._latency: dict[str, Distribution] = {
+            op: spec if isinstance(spec, Distribution) else parse_distribution(str(spec))
+            for op, spec in latency.items()
+        }
+        #: uuid -> {"uuid", "name", "power_state", "vcpus", "memory_mb", "root_gb"}
+        self.instances: dict[str, dict[str, Any]] = {}
+
+    # -- randomness and time ------------------------------------------------------------
+
+    @property
+    def random(self) -> random_module.Random:
+        """The generator of all draws: seeded ``[fake_driver] seed`` or the hub's."""
+        if self._random is None:
+            if self._seed is not None:
+                self._random = random_module.Random(f"{self._seed}:{self.host}")
+            else:
+                self._random = green.get_hub().random
+        return self._random
+
+    def _delay(self, operation: str) -> None:
+        distribution = self._latency.get(operation)
+        if distribution is None:
+            return
+        seconds = distribution.sample(self.random)
+        if seconds > 0:
+            green.sleep(seconds)
+
+    # -- host -----------------------------------------------------------------------------
+
+    def init_host(self, host: str) -> None:
+        """Start-up of the hypervisor for ``host`` (nothing to connect to)."""
+        self.host = host
+
+    def get_available_nodes(self, refresh: bool = False) -> list[str]:
+        """The hypervisor nodes of this host: one, named after the host."""
+        return [self.host]
+
+    def get_available_resource(self, nodename: str) -> dict[str, Any]:
+        """Capacity and hypervisor-side usage of ``nodename`` (Nova's resource dict)."""
+        used = self.instances.values()
+        return {
+            "vcpus": self.vcpus,
+            "memory_mb": self.memory_mb,
+            "local_gb": self.local_gb,
+            "vcpus_used": sum(guest["vcpus"] for guest in used),
+            "memory_mb_used": sum(guest["memory_mb"] for guest in used),
+            "local_gb_used": sum(guest["root_gb"] for guest in used),
+            "hypervisor_type": "fake",
+            "hypervisor_version": 1000,
+            "hypervisor_hostname": nodename,
+            "cpu_info": "?",
+        }
+
+    def list_instance_uuids(self) -> list[str]:
+        """UUIDs of the guests this hypervisor has."""
+        return list(self.instances)
+
+    def list_instances(self) -> list[str]:
+        """Names of the guests this hypervisor has."""
+        return [guest["name"] for guest in self.instances.values()]
+
+    def instance_exists(self, instance: dict[str, Any]) -> bool:
+        """Whether the hypervisor has a guest for ``instance``."""
+        return instance["uuid"] in self.instances
+
+    def get_info(self, instance: dict[str, Any]) -> InstanceInfo:
+        """The guest's power state; raises ``InstanceNotFound`` if there is no guest."""
+        guest = self.instances.get(instance["uuid"])
+        if guest is None:
+            raise exception.InstanceNotFound(instance_id=instance["uuid"])
+        return InstanceInfo(guest["power_state"])
+
+    # -- guests ---------------------------------------------------------------------------
+
+    def allocate_network(self, instance: dict[str, Any]) -> list[dict[str, Any]]:
+        """Simulated port binding (Neutron's part of a build): sleeps ``network`` latency."""
+        with trace.span("driver.allocate_network", instance_uuid=instance["uuid"]):
+            self._delay("network")
+        return []
+
+    def spawn(
+        self,
+        context: Any,
+        instance: dict[str, Any],
+        image_meta: Any = None,
+        injected_files: Any = None,
+        admin_password: str | None = None,
+        allocations: Any = None,
+        network_info: Any = None,
+        block_device_info: Any = None,
+    ) -> None:
+        """Create and boot the guest after the ``spawn`` latency.
+
+        Raises ``InjectedSpawnFailure`` (after the latency, as a real failure would) with
+        probability ``spawn_failure_rate``; on a host in ``failing_hosts`` always.
+        """
+        with trace.span("driver.spawn", instance_uuid=instance["uuid"], host=self.host):
+            self._delay("spawn")
+            failing = self.host in self.failing_hosts
+            if not failing and self.spawn_failure_rate > 0:
+                failing = self.random.random() < self.spawn_failure_rate
+            if failing:
+                raise InjectedSpawnFailure(instance_uuid=instance["uuid"], host=self.host)
+            flavor = instance.get("flavor") or {}
+            self.instances[instance["uuid"]] = {
+                "uuid": instance["uuid"],
+                "name": instance.get("name") or instance["uuid"],
+                "power_state": power_state.RUNNING,
+                "vcpus": int(instance.get("vcpus") or flavor.get("vcpus") or 0),
+                "memory_mb": int(instance.get("memory_mb") or flavor.get("memory_mb") or 0),
+                "root_gb": int(instance.get("root_gb") or flavor.get("root_gb") or 0),
+            }
+
+    def destroy(
+        self,
+        context: Any,
+        instance: dict[str, Any],
+        network_info: Any = None,
+        block_device_info: Any = None,
+        destroy_disks: bool = True,
+    ) -> None:
+        """Remove the guest after the ``destroy`` latency (no error if it is not there)."""
+        with trace.span("driver.destroy", instance_uuid=instance["uuid"]):
+            self._delay("destroy")
+            self.instances.pop(instance["uuid"], None)
+
+    def power_off(self, instance: dict[str, Any], timeout: int = 0, retry_interval: int = 0):
+        """Shut the guest down (power state SHUTDOWN) after the ``power_off`` latency."""
+        with trace.span("driver.power_off", instance_uuid=instance["uuid"]):
+            self._delay("power_off")
+            self._guest(instance)["power_state"] = power_state.SHUTDOWN
+
+    def power_on(
+        self,
+        context: Any,
+        instance: dict[str, Any],
+        network_info: Any = None,
+        block_device_info: Any = None,
+    ) -> None:
+        """Boot the guest (power state RUNNING) after the ``power_on`` latency."""
+        with trace.span("driver.power_on", instance_uuid=instance["uuid"]):
+            self._delay("power_on")
+            self._guest(instance)["power_state"] = power_state.RUNNING
+
+    def reboot(
+        self,
+        context: Any,
+        instance: dict[str, Any],
+        network_info: Any = None,
+        reboot_type: str = "SOFT",
+        block_device_info: Any = None,
+        bad_volumes_callback: Any = None,
+    ) -> None:
+        """Reboot the guest after the ``reboot`` latency; it ends RUNNING."""
+        with trace.span("driver.reboot", instance_uuid=instance["uuid"], type=reboot_type):
+            self._delay("reboot")
+            self._guest(instance)["power_state"] = power_state.RUNNING
+
+    def _guest(self, instance: dict[str, Any]) -> dict[str, Any]:
+        guest = self.instances.get(instance["uuid"])
+        if guest is None:
+            raise exception.InstanceNotFound(instance_id=instance["uuid"])
+        return guest
