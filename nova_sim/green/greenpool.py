@@ -1,0 +1,258 @@
+"""GreenPool and GreenPile: bounded concurrency.
+
+Owns a count of jobs in flight (at most ``size``), the greenthreads blocked waiting for a
+free slot (FIFO), and a few idle workers. ``spawn`` gives each job a GreenThread of its
+own. ``spawn_n`` promises no per-job identity, so the pool runs those jobs on reusable
+worker greenlets: a worker that finishes a job parks itself and the next ``spawn_n``
+hands it a new one, which saves creating a greenlet per job (most of a spawn's cost).
+Each job still starts in a copy of its spawner's context.
+
+A pool member that spawns into its own full pool runs the job inline instead of waiting
+for itself forever (the job's greenthread holds the slot it would wait for).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator
+
+import greenlet
+
+from nova_sim.green import waiting
+from nova_sim.green.greenthread import GreenThread, spawn_n
+from nova_sim.green.hub import GreenletExit, get_hub, getcurrent
+
+LOG = logging.getLogger(__name__)
+copy_context = contextvars.copy_context
+
+
+class _Worker(greenlet.greenlet):
+    """A reusable greenlet running one ``spawn_n`` job after another for its pool."""
+
+    def __init__(self, pool: GreenPool, hub):
+        greenlet.greenlet.__init__(self, None, hub.greenlet)
+        self.pool = pool
+        self.hub = hub
+
+    def run(self, job: tuple | None) -> None:
+        pool = self.pool
+        hub = self.hub
+        try:
+            while job is not None:
+                context, func, args, kwargs = job
+                job = None
+                try:
+                    context.run(func, *args, **kwargs)
+                except GreenletExit:
+                    pool._job_done()
+                    return
+                except BaseException:
+                    LOG.exception("unhandled exception in pool job %s",
+                                  getattr(func, "__qualname__", func))
+                pool._job_done()
+                idle = pool._idle
+                if len(idle) >= pool.size:
+                    return
+                entry = [self.switch, None]
+                idle.append(entry)
+                try:
+                    job = hub.switch()
+                except GreenletExit:
+                    entry[0] = None
+                    return
+        finally:
+            hub.live.discard(self)
+
+
+class GreenPool:
+    """Run at most ``size`` jobs at once; ``spawn`` blocks while the pool is full."""
+
+    def __init__(self, size: int = 1000):
+        if size < 0:
+            raise ValueError("GreenPool size must be non-negative")
+        self.size = size
+        self._running = 0
+        self._spawn_waiters: deque = deque()
+        self._idle: list = []
+        self._all_done: deque = deque()
+
+    # -- introspection ---------------------------------------------------------------
+    def running(self) -> int:
+        """Jobs in flight (started or about to start)."""
+        return self._running
+
+    def free(self) -> int:
+        """Slots free right now (``size - running()``, never below 0)."""
+        return max(0, self.size - self._running)
+
+    def waiting(self) -> int:
+        """Greenthreads blocked in spawn/spawn_n waiting for a free slot."""
+        return len(self._spawn_waiters)
+
+    # -- slots --------------------------------------------------------------------------
+    def _is_member(self, current) -> bool:
+        return getattr(current, "pool", None) is self
+
+    def _take_slot(self) -> bool:
+        """Reserve a slot for a new job, blocking while the pool is full. Returns False
+        when the caller is a member of this full pool and must run the job inline."""
+        if self._running < self.size and not self._spawn_waiters:
+            self._running += 1
+            return True
+        if self._is_member(getcurrent()):
+            return False
+        # The slot is handed over by _job_done (the count does not change).
+        waiting.block(get_hub(), self._spawn_waiters, restore=self._hand_back)
+        return True
+
+    def _hand_back(self, _value) -> None:
+        self._job_done()
+
+    def _job_done(self) -> None:
+        if self._spawn_waiters and self._running <= self.size:
+            waiting.wake(get_hub(), self._spawn_waiters)
+            return
+        self._running -= 1
+        if self._running == 0 and self._all_done:
+            waiting.wake_all(get_hub(), self._all_done)
+
+    # -- spawning -----------------------------------------------------------------------
+    def spawn(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
+        """Run ``func`` in a new GreenThread of this pool, blocking while it is full."""
+        hub = get_hub()
+        if not self._take_slot():
+            gt = GreenThread(hub, func, args, kwargs)
+            gt.run()  # inline: see the module docstring
+            return gt
+        gt = GreenThread(hub, func, args, kwargs)
+        gt.pool = self
+        gt.gr_context = copy_context()
+        hub.live.add(gt)
+        entry = [gt.switch, None]
+        gt._start_entry = entry
+        hub.ready.append(entry)
+        if hub._spawn_instruments:
+            for instrument in hub._spawn_instruments:
+                instrument.spawned(gt)
+        return gt
+
+    def spawn_n(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``func`` in this pool and return nothing, blocking while it is full.
+
+        An exception that escapes ``func`` is logged; the slot is freed all the same.
+        """
+        if not self._take_slot():
+            try:
+                func(*args, **kwargs)
+            except Exception:
+                LOG.exception("unhandled exception in pool job %s",
+                              getattr(func, "__qualname__", func))
+            return
+        hub = get_hub()
+        job = (copy_context(), func, args, kwargs)
+        idle = self._idle
+        if idle:
+            entry = idle.pop()
+            entry[1] = job
+            hub.ready.append(entry)
+            return
+        worker = _Worker(self, hub)
+        hub.live.add(worker)
+        hub.ready.append([worker.switch, job])
+        if hub._spawn_instruments:
+            for instrument in hub._spawn_instruments:
+                instrument.spawned(worker)
+
+    def waitall(self) -> None:
+        """Block until no job of this pool is in flight."""
+        assert not self._is_member(getcurrent()), \
+            "a pool member calling waitall() would wait for itself forever"
+        while self._running:
+            waiting.block(get_hub(), self._all_done)
+
+    def resize(self, new_size: int) -> None:
+        """Change the size; a larger pool lets waiting spawners in at once, a smaller one
+        lets running jobs finish and admits new ones as the count drops."""
+        if new_size < 0:
+            raise ValueError("GreenPool size must be non-negative")
+        self.size = new_size
+        hub = get_hub()
+        while self._spawn_waiters and self._running < self.size:
+            self._running += 1
+            waiting.wake(hub, self._spawn_waiters)
+        del self._idle[new_size:]
+
+    # -- mapping ------------------------------------------------------------------------
+    def starmap(self, function: Callable[..., Any], iterable: Iterable) -> Iterator:
+        """Like ``itertools.starmap`` but concurrent: results come back in order."""
+        pile = GreenPile(self)
+        return pile._feed(function, iterable)
+
+    def imap(self, function: Callable[..., Any], *iterables: Iterable) -> Iterator:
+        """Like the builtin ``map`` but concurrent: results come back in order."""
+        return self.starmap(function, zip(*iterables, strict=False))
+
+
+_END = object()
+
+
+class GreenPile:
+    """Spawn jobs into a pool and iterate over their results in the order spawned.
+
+    ``GreenPile(size_or_pool)``: an int makes a private GreenPool of that size.
+    Iterating waits for each result in turn and re-raises a job's exception.
+    """
+
+    def __init__(self, size_or_pool: int | GreenPool = 1000):
+        self.pool = size_or_pool if isinstance(size_or_pool, GreenPool) \
+            else GreenPool(size_or_pool)
+        from nova_sim.green.queue import LightQueue
+
+        self.waiters = LightQueue()
+        self.counter = 0
+        self.used = False
+
+    def spawn(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``func`` in the pile's pool; its result comes out of the iteration."""
+        self.used = True
+        self.counter += 1
+        self.waiters.put(self.pool.spawn(func, *args, **kwargs))
+
+    def __iter__(self) -> GreenPile:
+        return self
+
+    def __next__(self) -> Any:
+        if self.counter == 0:
+            raise StopIteration()
+        try:
+            gt = self.waiters.get()
+            return gt.wait()
+        finally:
+            self.counter -= 1
+
+    next = __next__
+
+    def _feed(self, function: Callable[..., Any], iterable: Iterable) -> Iterator:
+        # A feeder greenthread spawns the jobs (blocking on a full pool) while the caller
+        # consumes results in order.
+        queue = self.waiters
+
+        def feeder() -> None:
+            try:
+                for args in iterable:
+                    queue.put(self.pool.spawn(function, *args))
+            finally:
+                queue.put(_END)
+
+        spawn_n(feeder)
+
+        def results() -> Iterator:
+            while True:
+                gt = queue.get()
+                if gt is _END:
+                    return
+                yield gt.wait()
+
+        return results()

@@ -1,0 +1,524 @@
+"""The hub: the one loop that decides which greenthread runs next.
+
+What it owns
+------------
+One hub per OS thread. The hub is a greenlet of its own. A greenthread that has nothing
+to do (it sleeps, waits on an event, a queue, a socket...) switches to the hub; the hub
+then switches to the next greenthread that can go on. Nobody ever calls a "run" method:
+the first time any code (including plain code in the main greenlet) blocks, the hub
+greenlet starts, and it keeps the others going until the blocked code can resume.
+
+The loop, phase by phase
+------------------------
+1. *Thread-safe calls.* Callbacks handed in by signal handlers or other OS threads
+   (``call_threadsafe``) are moved onto the ready queue.
+2. *Ready queue.* One pass over what was ready when the pass began: each entry is a
+   ``[switch, value]`` pair, and the hub switches to that greenthread with that value.
+   What becomes ready during the pass waits for the next pass; that is why ``sleep(0)``
+   lets every other ready greenthread run once before its caller goes on.
+3. *Due timers.* Every timer whose deadline has passed fires, earliest first.
+4. *Waiting.* If nothing is ready, the hub waits: for file descriptors (a ``selectors``
+   poll, which also watches a self-pipe so signals and other threads can wake it) until
+   the next timer is due, or, on the virtual clock, not at all: time jumps to the next
+   deadline.
+
+A discussion about time
+-----------------------
+Timers live in a heap ordered by ``(deadline, sequence)``. The sequence number is a
+counter, so two timers due at the same instant fire in the order they were scheduled.
+(eventlet breaks such ties by comparing object ids, which is neither FIFO nor the same from
+run to run.) Cancelling a timer does not search the heap: the entry is only marked
+(its callback slot is cleared) and skipped when it reaches the top; when more than half of
+a large heap is cancelled entries, the heap is rebuilt without them.
+
+The clock is injectable. ``RealClock`` hubs read ``time.monotonic()``. ``virtual_time()``
+runs its block on a fresh hub whose clock only moves when every greenthread is blocked:
+then it jumps straight to the next deadline. An hour of heartbeats and periodic tasks
+passes in a blink, and, because ties are FIFO and the random generator is seeded, the same
+program does exactly the same thing every time. The virtual clock is for in-process
+simulations; watching a file descriptor under it is an error, because no jump of a
+virtual clock makes a real socket readable.
+
+Instruments
+-----------
+``add_instrument(obj)`` installs an object whose optional methods (``spawned``,
+``switched``, ``exited``, ``timer_fired``, ``io_wait``) the runtime calls. While none is
+installed the loop runs its uninstrumented path and pays nothing. ``switched`` uses
+``greenlet.settrace``, which is only set while an instrument asks for it.
+
+What it must not know: RPC, Nova, anything above the runtime.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import random
+import selectors
+import threading
+import time
+import uuid
+from collections import deque
+from typing import Any, Callable
+
+import greenlet
+
+LOG = logging.getLogger(__name__)
+
+getcurrent = greenlet.getcurrent
+GreenletExit = greenlet.GreenletExit
+
+# Timer heap entries are lists: [deadline, sequence, callback, argument]. A cancelled or
+# fired entry has callback None. Lists compare by deadline, then by the unique sequence,
+# so callbacks are never compared.
+_DEADLINE, _SEQ, _CALLBACK, _ARG = range(4)
+
+# Default start of wallclock() under the virtual clock: 2026-01-01T00:00:00Z.
+DEFAULT_VIRTUAL_EPOCH = 1767225600.0
+
+
+class DeadlockError(RuntimeError):
+    """Every greenthread is blocked and nothing (timer, I/O) can ever wake one."""
+
+
+class Hub:
+    """The scheduler of one OS thread on the real clock. See the module essay."""
+
+    virtual = False
+
+    def __init__(self, seed: int | None = None):
+        self.ready: deque[list] = deque()
+        self.timers: list[list] = []
+        self._cancelled_timers = 0
+        self._sequence = itertools.count()
+        self.thread_ident = threading.get_ident()
+        # Every greenthread started on this hub and not yet finished (for debugging dumps
+        # and so that virtual_time() can kill what is left when its block ends).
+        self.live: set[greenlet.greenlet] = set()
+        self.instruments: list[Any] = []
+        self._spawn_instruments: tuple = ()
+        self._exit_instruments: tuple = ()
+        self._timer_instruments: tuple = ()
+        self._io_instruments: tuple = ()
+        # I/O
+        self._selector: selectors.BaseSelector | None = None
+        self._readers: dict[int, list] = {}
+        self._writers: dict[int, list] = {}
+        # Thread-safe calls and the self-pipe that wakes a sleeping loop.
+        self._threadsafe: deque = deque()
+        self._threadsafe_lock = threading.Lock()
+        self._wake_r = self._wake_w = -1
+        self._sleeping = False
+        self.closed = False
+        self.random = random.Random(seed) if seed is not None else random.Random()
+        self._start()
+
+    # -- clocks -------------------------------------------------------------------
+    def clock(self) -> float:
+        """Seconds on this hub's clock (monotonic; the unit of every deadline)."""
+        return time.monotonic()
+
+    def wallclock(self) -> float:
+        """Seconds since the Unix epoch, as the services timestamp things."""
+        return time.time()
+
+    def random_uuid(self) -> str:
+        """A random UUID (version 4) drawn from this hub's generator."""
+        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+
+    # -- switching ----------------------------------------------------------------
+    def switch(self) -> Any:
+        """Block the current greenthread: switch to the hub until someone wakes it.
+
+        Returns the value the waker passed. Raises whatever is thrown into the
+        greenthread meanwhile (a kill, a Timeout). Must not be called from the hub itself.
+        """
+        current = getcurrent()
+        hub_greenlet = self.greenlet
+        if current is hub_greenlet:
+            raise RuntimeError("the hub cannot block: do not call blocking functions "
+                               "from a timer callback or instrument")
+        if hub_greenlet.dead:
+            hub_greenlet = self._start()
+        return hub_greenlet.switch()
+
+    def _start(self) -> greenlet.greenlet:
+        root = getcurrent()
+        while root.parent is not None:
+            root = root.parent
+        self.greenlet = greenlet.greenlet(self._run, parent=root)
+        return self.greenlet
+
+    def schedule(self, switch: Callable[[Any], Any], value: Any = None) -> list:
+        """Make ``switch(value)`` run in the next pass of the ready queue.
+
+        Returns the entry; setting ``entry[0] = None`` before it runs cancels it.
+        """
+        entry = [switch, value]
+        self.ready.append(entry)
+        return entry
+
+    # -- timers -------------------------------------------------------------------
+    def call_later(self, seconds: float, callback: Callable[[Any], Any],
+                   argument: Any = None) -> list:
+        """Run ``callback(argument)`` in the hub ``seconds`` from now.
+
+        Returns the timer entry, to pass to ``cancel_timer``. Callbacks run in the hub
+        greenlet: they may wake or switch to greenthreads but must not block.
+        """
+        entry = [self.clock() + seconds, next(self._sequence), callback, argument]
+        heapq.heappush(self.timers, entry)
+        return entry
+
+    def cancel_timer(self, entry: list) -> None:
+        """Cancel a timer; cancelling a fired or cancelled timer does nothing."""
+        if entry[_CALLBACK] is not None:
+            entry[_CALLBACK] = None
+            entry[_ARG] = None
+            self._cancelled_timers += 1
+            if self._cancelled_timers > 1024 and self._cancelled_timers * 2 > len(self.timers):
+                self.timers = [t for t in self.timers if t[_CALLBACK] is not None]
+                heapq.heapify(self.timers)
+                self._cancelled_timers = 0
+
+    @property
+    def pending_timers(self) -> int:
+        """How many timers are scheduled and neither fired nor cancelled."""
+        return sum(1 for t in self.timers if t[_CALLBACK] is not None)
+
+    def _next_deadline(self) -> float | None:
+        timers = self.timers
+        while timers and timers[0][_CALLBACK] is None:
+            heapq.heappop(timers)
+            self._cancelled_timers -= 1
+        return timers[0][_DEADLINE] if timers else None
+
+    # -- thread safety ------------------------------------------------------------
+    def call_threadsafe(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run ``callback(*args)`` on this hub's thread, from any thread or a signal
+        handler. It runs in its own greenthread soon after, even if no timer is due."""
+        with self._threadsafe_lock:
+            self._threadsafe.append((callback, args))
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"x")
+            except (BlockingIOError, OSError):
+                pass
+
+    def _drain_threadsafe(self) -> None:
+        with self._threadsafe_lock:
+            calls = list(self._threadsafe)
+            self._threadsafe.clear()
+        from nova_sim.green.greenthread import spawn_n
+
+        for callback, args in calls:
+            spawn_n(callback, *args)
+
+    # -- I/O ----------------------------------------------------------------------
+    def _ensure_selector(self) -> selectors.BaseSelector:
+        if self._selector is None:
+            self._selector = selectors.DefaultSelector()
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
+            self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        return self._selector
+
+    def add_listener(self, fd: int, read: bool, entry: list) -> None:
+        """Wake ``entry`` (a ``[switch, value]`` pair) when ``fd`` is readable (or
+        writable). One reader and one writer per descriptor."""
+        if self.virtual:
+            raise RuntimeError(
+                "cannot wait for file descriptor %d under the virtual clock: the virtual "
+                "clock serves in-process simulations (green:// transport, no sockets); "
+                "sockets, the REST API and AMQP run on the real clock" % fd)
+        selector = self._ensure_selector()
+        table = self._readers if read else self._writers
+        if fd in table:
+            raise RuntimeError("fd %d already has a %s waiting" %
+                               (fd, "reader" if read else "writer"))
+        table[fd] = entry
+        events = (selectors.EVENT_READ if fd in self._readers else 0) | (
+            selectors.EVENT_WRITE if fd in self._writers else 0)
+        try:
+            selector.modify(fd, events)
+        except KeyError:
+            selector.register(fd, events)
+        for instrument in self._io_instruments:
+            instrument.io_wait(fd, events)
+
+    def remove_listener(self, fd: int, read: bool) -> None:
+        """Stop watching ``fd`` for reading (or writing)."""
+        table = self._readers if read else self._writers
+        if table.pop(fd, None) is None:
+            return
+        events = (selectors.EVENT_READ if fd in self._readers else 0) | (
+            selectors.EVENT_WRITE if fd in self._writers else 0)
+        try:
+            if events:
+                self._selector.modify(fd, events)
+            else:
+                self._selector.unregister(fd)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def notify_closed(self, fd: int) -> None:
+        """A descriptor is being closed: wake its waiters with an error."""
+        for table in (self._readers, self._writers):
+            entry = table.get(fd)
+            if entry is not None:
+                self.remove_listener(fd, table is self._readers)
+                entry[1] = _CLOSED
+                self.ready.append(entry)
+
+    def _poll(self, timeout: float | None) -> None:
+        selector = self._selector
+        if selector is None:
+            if timeout == 0:
+                return
+            selector = self._ensure_selector()
+        self._sleeping = True
+        try:
+            events = selector.select(timeout)
+        finally:
+            self._sleeping = False
+        readers, writers, ready = self._readers, self._writers, self.ready
+        for key, mask in events:
+            fd = key.fd
+            if fd == self._wake_r:
+                try:
+                    while os.read(fd, 4096):
+                        pass
+                except (BlockingIOError, OSError):
+                    pass
+                continue
+            if mask & selectors.EVENT_READ:
+                entry = readers.get(fd)
+                if entry is not None:
+                    self.remove_listener(fd, True)
+                    ready.append(entry)
+            if mask & selectors.EVENT_WRITE:
+                entry = writers.get(fd)
+                if entry is not None:
+                    self.remove_listener(fd, False)
+                    ready.append(entry)
+
+    # -- instruments --------------------------------------------------------------
+    def add_instrument(self, instrument: Any) -> None:
+        """Install an instrument; see the module docstring for the hook names."""
+        self.instruments.append(instrument)
+        self._refresh_instruments()
+
+    def remove_instrument(self, instrument: Any) -> None:
+        """Remove an instrument installed with ``add_instrument`` (no error if absent)."""
+        if instrument in self.instruments:
+            self.instruments.remove(instrument)
+        self._refresh_instruments()
+
+    def _refresh_instruments(self) -> None:
+        def having(name):
+            return tuple(i for i in self.instruments if hasattr(i, name))
+
+        self._spawn_instruments = having("spawned")
+        self._exit_instruments = having("exited")
+        self._timer_instruments = having("timer_fired")
+        self._io_instruments = having("io_wait")
+        switchers = having("switched")
+        if switchers:
+            def trace(event, args, switchers=switchers):
+                if event in ("switch", "throw"):
+                    origin, target = args
+                    for instrument in switchers:
+                        instrument.switched(origin, target)
+            greenlet.settrace(trace)
+        elif getattr(self, "_tracing_switches", False):
+            greenlet.settrace(None)
+        self._tracing_switches = bool(switchers)
+
+    # -- the loop -----------------------------------------------------------------
+    def _run(self) -> None:
+        ready = self.ready
+        popleft = ready.popleft
+        heappop = heapq.heappop
+        clock = self.clock
+        while not self.closed:
+            if self._threadsafe:
+                self._drain_threadsafe()
+            # Phase 1: one pass over the ready queue.
+            for _ in range(len(ready)):
+                switch, value = popleft()
+                if switch is not None:
+                    try:
+                        switch(value)
+                    except GreenletExit:
+                        raise
+                    except (SystemExit, KeyboardInterrupt) as exc:
+                        self._raise_in_main(exc)
+                    except BaseException:
+                        LOG.exception("unhandled error in the hub")
+            # Phase 2: due timers.
+            timers = self.timers
+            if timers:
+                now = clock()
+                while timers and timers[0][_DEADLINE] <= now:
+                    entry = heappop(timers)
+                    callback = entry[_CALLBACK]
+                    if callback is None:
+                        self._cancelled_timers -= 1
+                        continue
+                    argument = entry[_ARG]
+                    entry[_CALLBACK] = entry[_ARG] = None
+                    for instrument in self._timer_instruments:
+                        instrument.timer_fired(entry)
+                    try:
+                        callback(argument)
+                    except GreenletExit:
+                        raise
+                    except (SystemExit, KeyboardInterrupt) as exc:
+                        self._raise_in_main(exc)
+                    except BaseException:
+                        LOG.exception("unhandled error in timer %r", callback)
+            # Phase 3: wait for something to do.
+            if ready or self._threadsafe:
+                if self._readers or self._writers:
+                    self._poll(0)
+                continue
+            self._wait_for_work()
+
+    def _wait_for_work(self) -> None:
+        deadline = self._next_deadline()
+        timeout = None if deadline is None else max(0.0, deadline - self.clock())
+        self._poll(timeout)
+
+    def _raise_in_main(self, exc: BaseException) -> None:
+        main = self.greenlet.parent
+        self.schedule(lambda _: main.throw(exc))
+
+    # -- shutting down ------------------------------------------------------------
+    def kill_all(self) -> None:
+        """Kill every greenthread still alive on this hub, drop all timers and stop the
+        hub greenlet.
+
+        Used when a ``virtual_time()`` block ends: a periodic task that re-arms itself
+        forever must not keep the block from ending. Must be called from outside the hub
+        (the main greenlet): each victim gets ``GreenletExit`` where it is blocked and
+        control comes back here whether it dies or blocks again in its cleanup.
+        """
+        for entry in self.timers:
+            entry[_CALLBACK] = entry[_ARG] = None
+        self.timers.clear()
+        self._cancelled_timers = 0
+        current = getcurrent()
+        for _ in range(3):
+            victims = [g for g in self.live if g and not g.dead]
+            if not victims:
+                break
+            for victim in victims:
+                if victim.dead:
+                    continue
+                entry = [current.switch, None]
+                self.ready.append(entry)
+                try:
+                    victim.parent = current
+                    victim.throw(GreenletExit())
+                except BaseException:  # noqa: BLE001 - dying greenthreads may raise
+                    pass
+                entry[0] = None
+        self.live.clear()
+        self.ready.clear()
+        hub_greenlet = self.greenlet
+        if hub_greenlet and not hub_greenlet.dead:
+            try:
+                hub_greenlet.throw(GreenletExit())
+            except BaseException:  # noqa: BLE001
+                pass
+
+    def close(self) -> None:
+        """Release the selector and the self-pipe."""
+        self.closed = True
+        if self._selector is not None:
+            self._selector.close()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._selector = None
+            self._wake_r = self._wake_w = -1
+
+
+_CLOSED = object()  # value a waiter gets when its descriptor was closed under it
+
+
+class VirtualHub(Hub):
+    """A hub on the virtual clock: time moves only when every greenthread is blocked,
+    and then jumps straight to the next deadline."""
+
+    virtual = True
+
+    def __init__(self, start: float = 0.0, seed: int | None = 0,
+                 epoch: float = DEFAULT_VIRTUAL_EPOCH):
+        super().__init__(seed=seed if seed is not None else 0)
+        self.now = float(start)
+        self.epoch = float(epoch)
+        self.clock = self._virtual_clock  # instance attribute: read by the loop
+
+    def _virtual_clock(self) -> float:
+        return self.now
+
+    def wallclock(self) -> float:
+        return self.epoch + self.now
+
+    def _wait_for_work(self) -> None:
+        deadline = self._next_deadline()
+        if deadline is not None:
+            if deadline > self.now:
+                self.now = deadline
+            return
+        if self._threadsafe:
+            return
+        # Nothing is ready and no timer will ever fire: the blocked code would hang.
+        # Tell the main greenlet rather than sleeping forever.
+        main = self.greenlet.parent
+        main.throw(DeadlockError(
+            "virtual clock: every greenthread is blocked and no timer is pending "
+            "(deadlock); nothing can wake the main greenlet"))
+
+
+# -- the current hub ----------------------------------------------------------------
+_local = threading.local()
+
+
+def get_hub() -> Hub:
+    """The hub of the calling OS thread (created on first use, on the real clock)."""
+    try:
+        return _local.hub
+    except AttributeError:
+        hub = _local.hub = Hub()
+        return hub
+
+
+def set_hub(hub: Hub | None) -> Hub | None:
+    """Make ``hub`` the calling thread's hub; returns the previous one (or None)."""
+    previous = getattr(_local, "hub", None)
+    if hub is None:
+        if hasattr(_local, "hub"):
+            del _local.hub
+    else:
+        _local.hub = hub
+    return previous
+
+
+def now() -> float:
+    """The current hub's clock, in seconds (monotonic on the real clock)."""
+    return get_hub().clock()
+
+
+def wallclock() -> float:
+    """Seconds since the epoch on the current hub's clock (virtual: fixed epoch + virtual
+    time), for timestamps."""
+    return get_hub().wallclock()
+
+
+def random_uuid() -> str:
+    """A UUID4 string from the current hub's generator (seeded under virtual_time)."""
+    return get_hub().random_uuid()
