@@ -1,0 +1,106 @@
+"""The dispatcher: which endpoint method a request runs, and running it.
+
+Owns endpoint selection (namespace, version, method name, privacy) and the call of the
+endpoint method with the rebuilt context and arguments. Must not know about transports,
+replies or the hub: the server calls :meth:`RPCDispatcher.dispatch` on its own
+greenthread and turns a raised exception into a failure reply.
+
+Selection, as oslo.messaging's: an endpoint serves a request when the request's
+``namespace`` is one its ``target`` accepts (``None`` by default) and its version
+(``target.version``, default ``"1.0"``) has the same major and a minor not below the
+requested one (a request with no version asks for ``"1.0"``). Among those, the first
+endpoint with a public method of that name runs it. If some endpoint matched but none
+has the method, :class:`NoSuchMethod`; if none matched, :class:`UnsupportedVersion`.
+A name starting with ``_`` is never dispatched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nova_sim.rpc.exceptions import NoSuchMethod, UnsupportedVersion
+from nova_sim.rpc.serializer import NoOpSerializer, Serializer
+from nova_sim.rpc.target import Target
+from nova_sim.rpc.wire import version_is_compatible
+
+_DEFAULT_TARGET = Target()
+
+
+class RPCDispatcher:
+    """Finds and calls endpoint methods for decoded requests."""
+
+    def __init__(self, endpoints: list[Any], serializer: Serializer | None = None):
+        for endpoint in endpoints:
+            target = getattr(endpoint, "target", None)
+            if target is not None and not isinstance(target, Target):
+                raise TypeError(
+                    f"'target' is a reserved endpoint attribute and must be a Target: "
+                    f"endpoint={endpoint!r}"
+                )
+        self.endpoints = list(endpoints)
+        self.serializer = serializer or NoOpSerializer()
+        self._cache: dict[tuple, Any] = {}
+
+    def lookup(self, method: Any, namespace: Any, version: Any):
+        """The bound endpoint method for a request; raises NoSuchMethod or
+        UnsupportedVersion (also for malformed versions and method names)."""
+        key = (method, namespace, version)
+        try:
+            found = self._cache[key]
+        except (KeyError, TypeError):
+            found = self._find(method, namespace, version)
+            try:
+                self._cache[key] = found
+            except TypeError:  # unhashable junk from the wire
+                pass
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def _find(self, method: Any, namespace: Any, version: Any):
+        if not isinstance(method, str) or not method:
+            return NoSuchMethod(str(method))
+        if version is None:
+            version = "1.0"
+        found_compatible = False
+        for endpoint in self.endpoints:
+            target = getattr(endpoint, "target", None) or _DEFAULT_TARGET
+            if namespace not in target.accepted_namespaces:
+                continue
+            try:
+                if not version_is_compatible(target.version or "1.0", version):
+                    continue
+            except (ValueError, TypeError, AttributeError):
+                return UnsupportedVersion(version, method=method)
+            found_compatible = True
+            if method.startswith("_") or method == "target":
+                continue
+            function = getattr(endpoint, method, None)
+            if callable(function):
+                return function
+        if found_compatible:
+            return NoSuchMethod(method)
+        return UnsupportedVersion(version, method=method)
+
+    def dispatch(self, message: dict[str, Any], ctxt: Any) -> Any:
+        """Run the request's method and return its serialized result.
+
+        ``message`` is the decoded request without its ``_context_*`` keys; ``ctxt``
+        is the context as rebuilt by the serializer. Raises what the endpoint raises,
+        or NoSuchMethod / UnsupportedVersion; a non-dict ``args`` raises TypeError.
+        """
+        function = self.lookup(
+            message.get("method"), message.get("namespace"), message.get("version")
+        )
+        args = message.get("args") or {}
+        if not isinstance(args, dict):
+            raise TypeError(f"args must be an object, not {type(args).__name__}")
+        serializer = self.serializer
+        if type(serializer) is NoOpSerializer:
+            kwargs = args
+        else:
+            kwargs = {
+                name: serializer.deserialize_entity(ctxt, value) for name, value in args.items()
+            }
+        result = function(ctxt, **kwargs)
+        return serializer.serialize_entity(ctxt, result)

@@ -1,0 +1,51 @@
+"""The serializer interface: how contexts and arguments become wire data and back.
+
+Owns ``Serializer`` (oslo.messaging's interface: ``serialize_entity``,
+``deserialize_entity``, ``serialize_context``, ``deserialize_context``) and the default
+``NoOpSerializer``. Services plug in their own (``nova_sim.context.RequestContextSerializer``);
+this module must not know about Nova's contexts or objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Serializer:
+    """Base class: turn entities and contexts into JSON-able data and back."""
+
+    def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        """Return ``entity`` as JSON-able data (called for each argument and result)."""
+        raise NotImplementedError
+
+    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        """Rebuild an entity from its wire data."""
+        raise NotImplementedError
+
+    def serialize_context(self, ctxt: Any) -> dict:
+        """Return the context as a flat dict (sent as ``_context_<key>`` keys)."""
+        raise NotImplementedError
+
+    def deserialize_context(self, ctxt: dict) -> Any:
+        """Rebuild the context the endpoint method receives as its first argument."""
+        raise NotImplementedError
+
+
+class NoOpSerializer(Serializer):
+    """Entities pass through; a context is a dict, an object with ``to_dict()`` or None."""
+
+    def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def serialize_context(self, ctxt: Any) -> dict:
+        if ctxt is None:
+            return {}
+        if isinstance(ctxt, dict):
+            return ctxt
+        return ctxt.to_dict()
+
+    def deserialize_context(self, ctxt: dict) -> Any:
+        return ctxt

@@ -1,0 +1,145 @@
+"""The wire format of oslo.messaging's AMQP drivers (envelope 2.0).
+
+Owns how a message dict becomes bytes and back, and the names of its keys:
+
+- body ``{"oslo.version": "2.0", "oslo.message": "<the message dict as a JSON string>"}``;
+- requests: ``method``, ``args`` (kwargs), ``namespace`` and ``version`` when set, and for
+  calls ``_msg_id``, ``_reply_q``, ``_timeout`` (the call-monitor timeout); then
+  ``_unique_id`` and the context flattened into ``_context_<key>`` keys;
+- replies: ``result``, ``failure`` (a JSON string, see ``exceptions``), ``ending``
+  (False for call-monitor heartbeats), ``_msg_id``, ``_unique_id``.
+
+Every transport moves exactly these bytes (the green one too), so what cannot cross a
+real wire fails the same way in process. Must not know about transports or the hub.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nova_sim import green
+
+VERSION_KEY = "oslo.version"
+MESSAGE_KEY = "oslo.message"
+ENVELOPE_VERSION = "2.0"
+CONTEXT_PREFIX = "_context_"
+CONTENT_TYPE = "application/json"
+CONTENT_ENCODING = "utf-8"
+
+_dumps = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
+_loads = json.loads
+
+
+class WireError(ValueError):
+    """The bytes are not an oslo.messaging message (bad JSON, no envelope...)."""
+
+
+def new_id() -> str:
+    """A 32-hex-digit id (as ``uuid4().hex``), repeatable under a seeded virtual clock."""
+    return green.random_uuid().replace("-", "")
+
+
+def encode(message: dict[str, Any]) -> str:
+    """The JSON body for ``message`` (raises TypeError when it holds non-JSON values)."""
+    return _dumps({VERSION_KEY: ENVELOPE_VERSION, MESSAGE_KEY: _dumps(message)})
+
+
+def decode(body: str | bytes | dict) -> dict[str, Any]:
+    """The message dict inside a body; raises :class:`WireError` when it is not one.
+
+    As oslo.messaging does, a dict without the envelope keys is taken as the message
+    itself (envelope 1.0).
+    """
+    try:
+        outer = _loads(body) if isinstance(body, (str, bytes, bytearray)) else body
+    except ValueError as error:
+        raise WireError(f"body is not JSON: {error}")
+    if not isinstance(outer, dict):
+        raise WireError(f"body is not a JSON object: {type(outer).__name__}")
+    if VERSION_KEY not in outer or MESSAGE_KEY not in outer:
+        return outer
+    version = str(outer[VERSION_KEY])
+    if not version_is_compatible(ENVELOPE_VERSION, version):
+        raise WireError(f"unsupported envelope version {version}")
+    try:
+        message = _loads(outer[MESSAGE_KEY])
+    except (TypeError, ValueError) as error:
+        raise WireError(f"oslo.message is not JSON: {error}")
+    if not isinstance(message, dict):
+        raise WireError("oslo.message is not a JSON object")
+    return message
+
+
+def pack_context(message: dict[str, Any], context: dict[str, Any]) -> None:
+    """Add ``context``'s items to ``message`` as ``_context_<key>`` keys."""
+    for key, value in context.items():
+        message[CONTEXT_PREFIX + key] = value
+
+
+def unpack_context(message: dict[str, Any]) -> dict[str, Any]:
+    """Remove the ``_context_*`` keys from ``message`` and return them as a dict."""
+    context = {}
+    for key in [key for key in message if key.startswith(CONTEXT_PREFIX)]:
+        context[key[len(CONTEXT_PREFIX):]] = message.pop(key)
+    return context
+
+
+def request(
+    method: str,
+    args: dict[str, Any],
+    context: dict[str, Any],
+    namespace: str | None = None,
+    version: str | None = None,
+    reply_q: str | None = None,
+    call_monitor_timeout: float | None = None,
+) -> dict[str, Any]:
+    """A request dict, keys in oslo.messaging's order (calls when ``reply_q`` is set)."""
+    message: dict[str, Any] = {"method": method, "args": args}
+    if namespace is not None:
+        message["namespace"] = namespace
+    if version is not None:
+        message["version"] = version
+    if reply_q is not None:
+        message["_msg_id"] = new_id()
+        message["_reply_q"] = reply_q
+        message["_timeout"] = call_monitor_timeout
+    message["_unique_id"] = new_id()
+    pack_context(message, context)
+    return message
+
+
+def reply(msg_id: str, result: Any = None, failure: str | None = None,
+          ending: bool = True) -> dict[str, Any]:
+    """A reply dict (``ending=False``: a call-monitor heartbeat)."""
+    return {
+        "result": result,
+        "failure": failure,
+        "ending": ending,
+        "_msg_id": msg_id,
+        "_unique_id": new_id(),
+    }
+
+
+def version_is_compatible(implemented: str | None, requested: str | None) -> bool:
+    """True when an endpoint at ``implemented`` can serve ``requested``.
+
+    Same major, requested minor (and revision) not above the implemented one. ``None``
+    implemented accepts everything; ``None`` requested is refused by a versioned side.
+    Raises ValueError for versions that are not ``major.minor[.rev]`` integers.
+    """
+    if implemented is None:
+        return True
+    if requested is None:
+        return False
+    want = [int(part) for part in str(requested).split(".")]
+    have = [int(part) for part in str(implemented).split(".")]
+    if len(want) < 2 or len(have) < 2:
+        raise ValueError(f"version must be major.minor: {requested!r} / {implemented!r}")
+    want += [0] * (3 - len(want))
+    have += [0] * (3 - len(have))
+    if want[0] != have[0]:
+        return False
+    if want[1] != have[1]:
+        return want[1] < have[1]
+    return want[2] <= have[2]
