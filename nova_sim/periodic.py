@@ -105,6 +105,18 @@ class PeriodicTasks:
         """Names of the enabled periodic tasks, in the order they run."""
         return [name for name, _ in self._periodic_tasks]
 
+    def set_periodic_spacing(self, task_name: str, spacing: float) -> None:
+        """Change a task's interval at run time (Nova reads it from CONF at import; here
+        each service has its own conf). 0 means ``DEFAULT_INTERVAL``; negative disables the
+        task. Unknown names are ignored."""
+        if task_name not in self._periodic_spacing:
+            return
+        if spacing < 0:
+            self._periodic_tasks = [t for t in self._periodic_tasks if t[0] != task_name]
+            del self._periodic_spacing[task_name]
+            return
+        self._periodic_spacing[task_name] = float(spacing) or DEFAULT_INTERVAL
+
     def run_periodic_tasks(self, context: Any, raise_on_error: bool = False) -> float:
         """Run every task that is due now; return the seconds until the next one is due.
 

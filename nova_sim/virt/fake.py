@@ -256,6 +256,18 @@ class FakeDriver:
             self._delay("reboot")
             self._guest(instance)["power_state"] = power_state.RUNNING
 
+    def adopt(self, instance: dict[str, Any], state: int) -> None:
+        """Simulator only: take over a guest the database knows and this (in-memory)
+        hypervisor lost with its last process, in power state ``state``."""
+        self.instances[instance["uuid"]] = {
+            "uuid": instance["uuid"],
+            "name": instance.get("display_name") or instance["uuid"],
+            "power_state": state,
+            "vcpus": int(instance.get("vcpus") or 0),
+            "memory_mb": int(instance.get("memory_mb") or 0),
+            "root_gb": int(instance.get("root_gb") or 0),
+        }
+
     def _guest(self, instance: dict[str, Any]) -> dict[str, Any]:
         guest = self.instances.get(instance["uuid"])
         if guest is None:

@@ -1,0 +1,689 @@
+"""The compute manager: what one compute host does with the instances sent to it.
+
+Owns the compute service's RPC endpoint (``build_and_run_instance``, ``terminate_instance``,
+``stop_instance``, ``start_instance``, ``reboot_instance``), its periodic tasks
+(``update_available_resource`` every 60 s, ``_sync_power_states`` every 600 s, and the
+cheap 60 s checks) and ``init_host``. It follows ``nova/compute/manager.py`` of the
+eventlet era:
+
+* Every RPC method is a cast. ``build_and_run_instance`` returns at once: the build runs on
+  its own greenthread (``spawn_n`` on the service's GreenPool, as ``utils.spawn_n``), under
+  the per-instance lock and then ``_build_semaphore`` (``max_concurrent_builds``).
+* A build moves the instance through Nova's states, each an instance save:
+  ``task_state`` scheduling -> None (``vm_state`` building) -> networking ->
+  block_device_mapping -> spawning -> ``vm_state`` active / ``task_state`` None /
+  ``power_state`` RUNNING with ``launched_at`` set.
+* A failed spawn is a reschedule: the claim is aborted, the allocation freed, the
+  instance's host cleared and ``task_state`` set back to scheduling, and
+  ``build_instances`` is cast back to the conductor with the remaining alternates.
+* The compute never touches the database: every save, lookup, action event, fault and
+  resource report is an RPC call to the conductor (``self.conductor_api``).
+
+Must not know about the database, the scheduler or the REST API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import traceback
+from typing import Any, Callable, Iterator
+
+from nova_sim import context as nova_context
+from nova_sim import exception, green, periodic, rpc, trace
+from nova_sim.compute import power_state, task_states, vm_states
+from nova_sim.compute.resource_tracker import ResourceTracker
+from nova_sim.conductor import rpcapi as conductor_rpcapi
+from nova_sim.db.api import format_timestamp, parse_timestamp
+from nova_sim.virt.fake import FakeDriver
+
+LOG = logging.getLogger(__name__)
+
+
+def _option(conf: Any, name: str, default: Any) -> Any:
+    try:
+        value = getattr(conf, name)
+    except Exception:  # noqa: BLE001 - option not registered on this conf
+        return default
+    return default if value is None else value
+
+
+def _utcnow() -> str:
+    """Now on the hub's clock, as the database writes timestamps."""
+    return format_timestamp(green.wallclock())
+
+
+class _Unlimited:
+    """The build semaphore when ``max_concurrent_builds`` is 0 (no limit)."""
+
+    def __enter__(self) -> _Unlimited:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        return None
+
+
+class InstanceLocks:
+    """Per-instance green locks (Nova's ``utils.synchronized(instance.uuid)``): FIFO,
+    created on first use and dropped when nobody holds or waits for them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, list] = {}  # uuid -> [Semaphore, users]
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the lock named ``name`` for the duration of the ``with`` block."""
+        entry = self._locks.get(name)
+        if entry is None:
+            entry = self._locks[name] = [green.Semaphore(1), 0]
+        entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                self._locks.pop(name, None)
+
+
+def _instance_lock(function: Callable) -> Callable:
+    """Run a manager method ``(self, ctxt, instance, ...)`` under the instance's lock."""
+
+    @functools.wraps(function)
+    def wrapper(self, ctxt, instance, *args, **kwargs):
+        with self._locks.lock(instance["uuid"]):
+            return function(self, ctxt, instance, *args, **kwargs)
+
+    return wrapper
+
+
+class ComputeManager(periodic.PeriodicTasks):
+    """The RPC endpoint and periodic tasks of one compute service (host ``host``).
+
+    ``transport``: the RPC transport to reach the conductor; ``driver``: the hypervisor
+    (a ``FakeDriver`` for ``host`` made from ``conf`` by default).
+    """
+
+    target = rpc.Target(version="6.0")
+
+    def __init__(self, host: str, conf: Any, transport: Any, driver: Any = None):
+        super().__init__()
+        self.host = host
+        self.conf = conf
+        self.driver = driver if driver is not None else FakeDriver(conf, host)
+        self.conductor_api = conductor_rpcapi.ConductorAPI(transport, conf)
+        self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
+        builds = int(_option(conf, "max_concurrent_builds", 10))
+        self._build_semaphore = green.Semaphore(builds) if builds > 0 else _Unlimited()
+        self._sync_power_pool = green.GreenPool(
+            int(_option(conf, "sync_power_state_pool_size", 1000))
+        )
+        #: the service's pool behind ``utils.spawn_n`` (one per service, as in Nova where
+        #: each service is its own process)
+        self._pool = green.GreenPool(int(_option(conf, "default_green_pool_size", 1000)))
+        self._locks = InstanceLocks()
+        self.rt = ResourceTracker(host, self.driver, self.conductor_api, conf)
+        self.additional_endpoints: list[Any] = []
+        self.service_ref: dict[str, Any] | None = None
+        self.set_periodic_spacing(
+            "update_available_resource", _option(conf, "update_resources_interval", 0)
+        )
+        self.set_periodic_spacing(
+            "_sync_power_states", _option(conf, "sync_power_state_interval", 600)
+        )
+
+    # -- service hooks ---------------------------------------------------------------------
+
+    def init_host(self, service_ref: dict[str, Any] | None = None) -> None:
+        """Start-up: reconcile what the database says about this host with the driver.
+
+        Guests the database no longer has are destroyed; instances caught mid-build go to
+        ERROR; a delete, stop, start or reboot that was in flight is finished; an instance
+        the database has but the (fake, in-memory) hypervisor lost with the last process is
+        adopted with its recorded power state (a real hypervisor keeps its guests across a
+        compute restart).
+        """
+        self.service_ref = service_ref
+        if service_ref is not None:
+            self.rt.service_id = service_ref.get("id")
+        self.driver.init_host(self.host)
+        ctxt = nova_context.get_admin_context()
+        with trace.span("compute.init_host", host=self.host):
+            instances = self.conductor_api.instance_get_all_by_host(ctxt, self.host)
+            known = {instance["uuid"] for instance in instances}
+            for uuid in self.driver.list_instance_uuids():
+                if uuid not in known:
+                    LOG.info("Destroying guest %s the database no longer has", uuid)
+                    self.driver.destroy(ctxt, {"uuid": uuid})
+            for instance in instances:
+                try:
+                    self._init_instance(ctxt, instance)
+                except Exception:
+                    LOG.exception("Failed to initialise instance %s", instance["uuid"])
+
+    def _init_instance(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        task = instance.get("task_state")
+        vm_state = instance.get("vm_state")
+        if vm_state == vm_states.BUILDING or task in (
+            task_states.SCHEDULING, task_states.NETWORKING,
+            task_states.BLOCK_DEVICE_MAPPING, task_states.SPAWNING,
+        ):
+            LOG.warning("Instance %s was building when the compute stopped", instance["uuid"])
+            self._set_error(ctxt, instance, "Instance was in BUILD at compute startup")
+            return
+        if task == task_states.DELETING:
+            self._delete_instance(ctxt, instance)
+            return
+        if not self.driver.instance_exists(instance) and vm_state in (
+            vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR,
+        ):
+            self.driver.adopt(instance, instance.get("power_state") or power_state.NOSTATE)
+        if task == task_states.POWERING_OFF:
+            self._do_stop(ctxt, instance)
+        elif task == task_states.POWERING_ON:
+            self._do_start(ctxt, instance)
+        elif task in task_states.HARD_REBOOT_ALLOWED and task is not None:
+            hard = task in (task_states.REBOOTING_HARD, task_states.REBOOT_PENDING_HARD,
+                            task_states.REBOOT_STARTED_HARD)
+            self._do_reboot(ctxt, instance, "HARD" if hard else "SOFT", expected=[task])
+
+    def pre_start_hook(self) -> None:
+        """Before the RPC server starts: report the hypervisor's inventory once, so the
+        scheduler can place instances here right away (Nova does the same)."""
+        ctxt = nova_context.get_admin_context()
+        for nodename in self.driver.get_available_nodes():
+            self.rt.update_available_resource(ctxt, nodename)
+
+    def post_start_hook(self) -> None:
+        """After the RPC server started (nothing to do)."""
+
+    def graceful_shutdown(self, timeout: float | None) -> bool:
+        """Wait until builds and other operations in flight finish; ``False`` if
+        ``timeout`` seconds passed first (they are left running)."""
+        with green.Timeout(timeout, False):
+            self._pool.waitall()
+            return True
+        return False
+
+    def cleanup_host(self) -> None:
+        """When the service stops (the hypervisor keeps its guests)."""
+
+    def spawn_n(self, function: Callable, *args: Any, **kwargs: Any) -> None:
+        """``utils.spawn_n``: run ``function`` on the service's pool with the caller's
+        context (blocks while the pool is full)."""
+        self._pool.spawn_n(function, *args, **kwargs)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _save(self, ctxt: Any, instance: dict[str, Any], updates: dict[str, Any],
+              expected_task_state: Any = None) -> dict[str, Any]:
+        """Save ``updates`` through the conductor (and say so in the trace)."""
+        self.conductor_api.instance_save(
+            ctxt, instance, updates, expected_task_state=expected_task_state
+        )
+        if "vm_state" in updates or "task_state" in updates or "power_state" in updates:
+            trace.event(
+                "instance.state", instance_uuid=instance["uuid"],
+                vm_state=instance.get("vm_state"), task_state=instance.get("task_state"),
+                power_state=instance.get("power_state"),
+            )
+        return instance
+
+    @contextlib.contextmanager
+    def _instance_event(self, ctxt: Any, instance: dict[str, Any], name: str) -> Iterator[None]:
+        """Nova's ``wrap_instance_event``: an action event around the work, finished with
+        Success, or Error when the work raised (failures to record are logged only)."""
+        event = f"compute_{name}"
+        self._start_event(ctxt, instance, event)
+        try:
+            yield
+        except Exception:
+            self._finish_event(ctxt, instance, event, "Error", traceback.format_exc())
+            raise
+        self._finish_event(ctxt, instance, event, "Success", None)
+
+    def _start_event(self, ctxt: Any, instance: dict[str, Any], event: str) -> None:
+        try:
+            self.conductor_api.action_event_start(ctxt, instance["uuid"], event, self.host)
+        except Exception:
+            LOG.debug("Could not record event %s of %s", event, instance["uuid"], exc_info=True)
+
+    def _finish_event(self, ctxt: Any, instance: dict[str, Any], event: str, result: str,
+                      tb: str | None) -> None:
+        try:
+            self.conductor_api.action_event_finish(ctxt, instance["uuid"], event, result, tb)
+        except Exception:
+            LOG.debug("Could not finish event %s of %s", event, instance["uuid"], exc_info=True)
+
+    def _add_fault(self, ctxt: Any, instance: dict[str, Any], error: BaseException) -> None:
+        code = getattr(error, "code", 500)
+        message = (
+            error.format_message() if isinstance(error, exception.NovaException) else str(error)
+        ) or type(error).__name__
+        try:
+            self.conductor_api.instance_fault_create(
+                ctxt, instance["uuid"], code, message[:255],
+                details="".join(traceback.format_exception(type(error), error,
+                                                           error.__traceback__)),
+                host=self.host,
+            )
+        except Exception:
+            LOG.debug("Could not record fault of %s", instance["uuid"], exc_info=True)
+
+    def _set_error(self, ctxt: Any, instance: dict[str, Any], reason: str | None = None,
+                   error: BaseException | None = None) -> None:
+        if error is not None:
+            self._add_fault(ctxt, instance, error)
+        try:
+            self._save(ctxt, instance, {"vm_state": vm_states.ERROR, "task_state": None})
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+            LOG.debug("Instance %s vanished before it could be set to ERROR", instance["uuid"])
+        if reason:
+            LOG.warning("Instance %s set to ERROR: %s", instance["uuid"], reason)
+
+    def _node_uuid(self, nodename: str | None) -> str | None:
+        node = self.rt.compute_nodes.get(nodename or self.host)
+        return node.get("uuid") if node else None
+
+    @staticmethod
+    def _deleting(error: BaseException) -> bool:
+        """Whether a failed save means the instance is being (or was) deleted."""
+        if isinstance(error, exception.InstanceNotFound):
+            return True
+        return isinstance(error, exception.UnexpectedTaskStateError) and (
+            error.kwargs.get("actual") in (task_states.DELETING, task_states.SOFT_DELETING)
+        )
+
+    # -- build -----------------------------------------------------------------------------
+
+    def build_and_run_instance(
+        self,
+        ctxt: Any,
+        instance: dict[str, Any],
+        image: dict[str, Any] | None = None,
+        request_spec: dict[str, Any] | None = None,
+        filter_properties: dict[str, Any] | None = None,
+        admin_password: str | None = None,
+        injected_files: Any = None,
+        requested_networks: Any = None,
+        security_groups: Any = None,
+        block_device_mapping: Any = None,
+        node: str | None = None,
+        limits: dict[str, Any] | None = None,
+        host_list: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """RPC cast: build ``instance`` here. Returns at once; the build runs on its own
+        greenthread under the instance lock and the build semaphore."""
+        build = {
+            "image": image, "request_spec": request_spec,
+            "filter_properties": filter_properties or {}, "admin_password": admin_password,
+            "injected_files": injected_files, "requested_networks": requested_networks,
+            "security_groups": security_groups,
+            "block_device_mapping": block_device_mapping,
+            "node": node or self.host, "limits": limits, "host_list": host_list or [],
+        }
+        self.spawn_n(self._locked_do_build_and_run_instance, ctxt, instance, build)
+
+    def _locked_do_build_and_run_instance(
+        self, ctxt: Any, instance: dict[str, Any], build: dict[str, Any]
+    ) -> None:
+        with self._locks.lock(instance["uuid"]), self._build_semaphore:
+            try:
+                self._do_build_and_run_instance(ctxt, instance, build)
+            except Exception:
+                LOG.exception("Unexpected build failure of %s", instance["uuid"])
+
+    def _do_build_and_run_instance(
+        self, ctxt: Any, instance: dict[str, Any], build: dict[str, Any]
+    ) -> str:
+        uuid = instance["uuid"]
+        event = "compute__do_build_and_run_instance"
+        with trace.span("compute.build_and_run_instance", instance_uuid=uuid, host=self.host):
+            self._start_event(ctxt, instance, event)
+            result, tb = "Error", None
+            try:
+                outcome = self._build_or_reschedule(ctxt, instance, build)
+            except Exception:
+                outcome, tb = "failed", traceback.format_exc()
+            if outcome in ("active", "deleted"):
+                result = "Success"
+            self._finish_event(ctxt, instance, event, result, tb)
+            return outcome
+
+    def _build_or_reschedule(
+        self, ctxt: Any, instance: dict[str, Any], build: dict[str, Any]
+    ) -> str:
+        uuid = instance["uuid"]
+        node = build["node"]
+        try:
+            self._save(
+                ctxt, instance, {"vm_state": vm_states.BUILDING, "task_state": None},
+                expected_task_state=[task_states.SCHEDULING, None],
+            )
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+            LOG.debug("Instance %s was deleted before its build: %s", uuid, error)
+            self._free_allocation(ctxt, uuid, node)
+            return "deleted"
+        try:
+            self._build_and_run_instance(ctxt, instance, build)
+            LOG.info("Instance %s built on %s", uuid, self.host)
+            return "active"
+        except exception.RescheduledException as error:
+            return self._reschedule(ctxt, instance, build, error)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+            if self._deleting(error):
+                LOG.info("Instance %s was deleted during its build", uuid)
+                self._free_allocation(ctxt, uuid, node)
+                return "deleted"
+            self._set_error(ctxt, instance, str(error), error)
+            self._free_allocation(ctxt, uuid, node)
+            raise
+        except Exception as error:
+            LOG.exception("Build of instance %s failed", uuid)
+            self._set_error(ctxt, instance, str(error), error)
+            self._free_allocation(ctxt, uuid, node)
+            raise
+
+    def _build_and_run_instance(
+        self, ctxt: Any, instance: dict[str, Any], build: dict[str, Any]
+    ) -> None:
+        uuid = instance["uuid"]
+        node = build["node"]
+        with self.rt.instance_claim(ctxt, instance, node, build["limits"]):
+            try:
+                with trace.span("compute.build_resources", instance_uuid=uuid):
+                    self._save(
+                        ctxt, instance,
+                        {"vm_state": vm_states.BUILDING, "task_state": task_states.NETWORKING},
+                        expected_task_state=[None],
+                    )
+                    network_info = self.driver.allocate_network(instance)
+                    self._save(
+                        ctxt, instance,
+                        {"task_state": task_states.BLOCK_DEVICE_MAPPING},
+                        expected_task_state=[task_states.NETWORKING],
+                    )
+                self._save(
+                    ctxt, instance, {"task_state": task_states.SPAWNING},
+                    expected_task_state=[task_states.BLOCK_DEVICE_MAPPING],
+                )
+                self.driver.spawn(
+                    ctxt, instance, build["image"], build["injected_files"],
+                    build["admin_password"], None, network_info,
+                )
+            except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+                self.driver.destroy(ctxt, instance)
+                if self._deleting(error):
+                    raise
+                raise exception.RescheduledException(instance_uuid=uuid, reason=str(error))
+            except Exception as error:
+                LOG.warning("Spawn of %s on %s failed: %s", uuid, self.host, error)
+                self._add_fault(ctxt, instance, error)
+                self.driver.destroy(ctxt, instance)
+                raise exception.RescheduledException(
+                    instance_uuid=uuid, reason=str(error)
+                ) from error
+            try:
+                self._save(
+                    ctxt, instance,
+                    {
+                        "power_state": self.driver.get_info(instance).state,
+                        "vm_state": vm_states.ACTIVE,
+                        "task_state": None,
+                        "launched_at": _utcnow(),
+                    },
+                    expected_task_state=[task_states.SPAWNING],
+                )
+            except Exception:
+                self.driver.destroy(ctxt, instance)
+                raise
+
+    def _reschedule(
+        self, ctxt: Any, instance: dict[str, Any], build: dict[str, Any],
+        error: exception.RescheduledException,
+    ) -> str:
+        """Send a failed build back to the conductor for the next alternate host."""
+        uuid = instance["uuid"]
+        filter_properties = build["filter_properties"]
+        self._free_allocation(ctxt, uuid, build["node"])
+        if not filter_properties.get("retry"):
+            # max_attempts == 1: no rescheduling, as Nova does without retry info
+            self._set_error(ctxt, instance, error.format_message(), error)
+            raise error
+        LOG.info("Rescheduling instance %s from %s: %s", uuid, self.host, error)
+        try:
+            self._save(
+                ctxt, instance,
+                {"host": None, "node": None, "task_state": task_states.SCHEDULING},
+            )
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+            return "deleted"
+        with trace.span("compute.reschedule", instance_uuid=uuid, host=self.host):
+            self.compute_task_api.build_instances(
+                ctxt, [instance], build["image"], filter_properties,
+                admin_password=build["admin_password"],
+                injected_files=build["injected_files"],
+                requested_networks=build["requested_networks"],
+                security_groups=build["security_groups"],
+                block_device_mapping=build["block_device_mapping"],
+                request_spec=build["request_spec"], host_lists=[build["host_list"]],
+            )
+        return "rescheduled"
+
+    def _free_allocation(self, ctxt: Any, instance_uuid: str, nodename: str | None) -> None:
+        """Delete the instance's allocation on this host's provider (placement)."""
+        try:
+            self.conductor_api.remove_allocations(
+                ctxt, instance_uuid, self._node_uuid(nodename)
+            )
+        except Exception:
+            LOG.exception("Could not free the allocation of %s", instance_uuid)
+
+    # -- delete ----------------------------------------------------------------------------
+
+    def terminate_instance(self, ctxt: Any, instance: dict[str, Any], bdms: Any = None,
+                           **kwargs: Any) -> None:
+        """RPC cast: destroy the guest, free the resources and soft-delete the record."""
+        self.spawn_n(self._do_terminate_instance, ctxt, instance)
+
+    @_instance_lock
+    def _do_terminate_instance(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        with trace.span("compute.terminate_instance", instance_uuid=instance["uuid"]):
+            try:
+                with self._instance_event(ctxt, instance, "terminate_instance"):
+                    self._delete_instance(ctxt, instance)
+            except exception.InstanceNotFound:
+                LOG.info("Instance %s was already deleted", instance["uuid"])
+            except Exception as error:
+                LOG.exception("Delete of %s failed", instance["uuid"])
+                self._set_error(ctxt, instance, str(error), error)
+
+    def _delete_instance(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        self.driver.destroy(ctxt, instance)
+        self._save(
+            ctxt, instance,
+            {
+                "vm_state": vm_states.DELETED, "task_state": None,
+                "power_state": power_state.NOSTATE, "terminated_at": _utcnow(),
+            },
+        )
+        self.conductor_api.instance_destroy(ctxt, instance)
+        self.rt.update_usage_for_deleted(ctxt, instance)
+        self.conductor_api.remove_allocations(ctxt, instance["uuid"])
+
+    # -- power -----------------------------------------------------------------------------
+
+    def stop_instance(self, ctxt: Any, instance: dict[str, Any], clean_shutdown: bool = True,
+                      **kwargs: Any) -> None:
+        """RPC cast: power off (``powering-off`` -> ``stopped``, power SHUTDOWN)."""
+        self.spawn_n(self._locked_stop, ctxt, instance)
+
+    @_instance_lock
+    def _locked_stop(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        with trace.span("compute.stop_instance", instance_uuid=instance["uuid"]):
+            self._guarded(ctxt, instance, "stop_instance", self._do_stop)
+
+    def _do_stop(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        self.driver.power_off(instance)
+        self._save(
+            ctxt, instance,
+            {
+                "power_state": self.driver.get_info(instance).state,
+                "vm_state": vm_states.STOPPED, "task_state": None,
+            },
+            expected_task_state=[task_states.POWERING_OFF],
+        )
+
+    def start_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: power on (``powering-on`` -> ``active``, power RUNNING)."""
+        self.spawn_n(self._locked_start, ctxt, instance)
+
+    @_instance_lock
+    def _locked_start(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        with trace.span("compute.start_instance", instance_uuid=instance["uuid"]):
+            self._guarded(ctxt, instance, "start_instance", self._do_start)
+
+    def _do_start(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        self.driver.power_on(ctxt, instance)
+        self._save(
+            ctxt, instance,
+            {
+                "power_state": self.driver.get_info(instance).state,
+                "vm_state": vm_states.ACTIVE, "task_state": None,
+            },
+            expected_task_state=[task_states.POWERING_ON],
+        )
+
+    def reboot_instance(self, ctxt: Any, instance: dict[str, Any], block_device_info: Any = None,
+                        reboot_type: str = "SOFT", **kwargs: Any) -> None:
+        """RPC cast: reboot. SOFT: rebooting -> reboot_pending -> reboot_started -> active;
+        HARD: the ``_hard`` states."""
+        self.spawn_n(self._locked_reboot, ctxt, instance, reboot_type)
+
+    @_instance_lock
+    def _locked_reboot(self, ctxt: Any, instance: dict[str, Any], reboot_type: str) -> None:
+        with trace.span("compute.reboot_instance", instance_uuid=instance["uuid"],
+                        type=reboot_type):
+            self._guarded(
+                ctxt, instance, "reboot_instance",
+                lambda c, i: self._do_reboot(c, i, reboot_type),
+            )
+
+    def _do_reboot(self, ctxt: Any, instance: dict[str, Any], reboot_type: str,
+                   expected: list[Any] | None = None) -> None:
+        if reboot_type == "SOFT":
+            pending, started = task_states.REBOOT_PENDING, task_states.REBOOT_STARTED
+            allowed = [task_states.REBOOTING, pending, started]
+        else:
+            pending = task_states.REBOOT_PENDING_HARD
+            started = task_states.REBOOT_STARTED_HARD
+            allowed = [task_states.REBOOTING_HARD, pending, started]
+        self._save(ctxt, instance, {"task_state": pending},
+                   expected_task_state=expected or allowed)
+        self._save(ctxt, instance, {"task_state": started}, expected_task_state=[pending])
+        self.driver.reboot(ctxt, instance, None, reboot_type)
+        self._save(
+            ctxt, instance,
+            {
+                "power_state": self.driver.get_info(instance).state,
+                "vm_state": vm_states.ACTIVE, "task_state": None,
+            },
+        )
+
+    def _guarded(self, ctxt: Any, instance: dict[str, Any], name: str,
+                 operation: Callable[[Any, dict[str, Any]], None]) -> None:
+        """Run a power operation with its action event; a delete that overtook it ends it
+        quietly, any other failure sets the instance to ERROR with a fault."""
+        try:
+            with self._instance_event(ctxt, instance, name):
+                operation(ctxt, instance)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+            if self._deleting(error):
+                LOG.info("Instance %s is being deleted; %s abandoned", instance["uuid"], name)
+                return
+            LOG.warning("%s of %s: %s", name, instance["uuid"], error)
+            self._set_error(ctxt, instance, str(error), error)
+        except Exception as error:
+            LOG.exception("%s of %s failed", name, instance["uuid"])
+            self._set_error(ctxt, instance, str(error), error)
+
+    # -- periodic tasks --------------------------------------------------------------------
+
+    @periodic.periodic_task(spacing=60)
+    def update_available_resource(self, ctxt: Any) -> None:
+        """Every 60 s: audit and report each node's inventory and usage."""
+        for nodename in self.driver.get_available_nodes():
+            self.rt.update_available_resource(ctxt, nodename)
+
+    @periodic.periodic_task(spacing=600, run_immediately=True)
+    def _sync_power_states(self, ctxt: Any) -> None:
+        """Every 600 s: compare the recorded power states with the hypervisor's, one
+        ``spawn_n`` per instance on the sync pool (fire and forget, as Nova)."""
+        instances = self.conductor_api.instance_get_all_by_host(ctxt, self.host)
+        on_hypervisor = len(self.driver.list_instance_uuids())
+        if len(instances) != on_hypervisor:
+            LOG.warning(
+                "While synchronizing instance power states, found %d instances in the "
+                "database and %d instances on the hypervisor.", len(instances), on_hypervisor,
+            )
+        for instance in instances:
+            self._sync_power_pool.spawn_n(self._query_driver_power_state_and_sync, ctxt,
+                                          instance)
+
+    def _query_driver_power_state_and_sync(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        if instance.get("task_state") is not None:
+            return
+        try:
+            vm_power = self.driver.get_info(instance).state
+        except exception.InstanceNotFound:
+            vm_power = power_state.NOSTATE
+        with self._locks.lock(instance["uuid"]):
+            try:
+                self._sync_instance_power_state(ctxt, instance, vm_power)
+            except Exception:
+                LOG.exception("Periodic sync_power_state of %s failed", instance["uuid"])
+
+    def _sync_instance_power_state(self, ctxt: Any, instance: dict[str, Any],
+                                   vm_power: int) -> None:
+        if instance.get("host") != self.host or instance.get("task_state") is not None:
+            return
+        updates: dict[str, Any] = {}
+        if instance.get("power_state") != vm_power:
+            updates["power_state"] = vm_power
+        vm_state = instance.get("vm_state")
+        if vm_state == vm_states.ACTIVE and vm_power in (power_state.SHUTDOWN,
+                                                         power_state.CRASHED):
+            # Nova calls compute_api.stop(); the simulator records the stop directly.
+            LOG.warning("Instance %s shut down by itself; marking it stopped",
+                        instance["uuid"])
+            updates["vm_state"] = vm_states.STOPPED
+        elif vm_state == vm_states.ACTIVE and vm_power == power_state.NOSTATE:
+            LOG.warning("Instance %s is unexpectedly not found by the hypervisor",
+                        instance["uuid"])
+        elif vm_state == vm_states.STOPPED and vm_power == power_state.RUNNING:
+            LOG.warning("Instance %s is running while stopped; powering it off",
+                        instance["uuid"])
+            self.driver.power_off(instance)
+            updates["power_state"] = self.driver.get_info(instance).state
+        if updates:
+            self._save(ctxt, instance, updates, expected_task_state=[None])
+
+    @periodic.periodic_task(spacing=60)
+    def _check_instance_build_time(self, ctxt: Any) -> None:
+        """Every 60 s: instances building for longer than ``instance_build_timeout`` go
+        to ERROR (off when the option is 0, the default)."""
+        timeout = int(_option(self.conf, "instance_build_timeout", 0))
+        if timeout <= 0:
+            return
+        now = green.wallclock()
+        for instance in self.conductor_api.instance_get_all_by_host(ctxt, self.host):
+            if instance.get("vm_state") != vm_states.BUILDING:
+                continue
+            created = parse_timestamp(instance.get("created_at")) or now
+            if now - created > timeout:
+                self._set_error(
+                    ctxt, instance, "Instance build timed out",
+                    exception.NovaException(f"Build of instance timed out after {timeout} s"),
+                )
