@@ -460,3 +460,27 @@ def test_server_groups(db):
     db.server_group_delete(group["uuid"])
     with pytest.raises(ServerGroupNotFound):
         db.server_group_get(group["uuid"])
+
+
+def test_provider_changes_are_incremental(db):
+    first = add_host(db, "c1")["uuid"]
+    second = add_host(db, "c2")["uuid"]
+    seq, providers, count = db.provider_changes(0)
+    assert list(providers) == [first, second] and count == 2
+    assert providers[first]["MEMORY_MB"]["capacity"] == 8192
+    assert db.provider_changes(seq)[1] == {}
+    assert db.claim_resources("vm", second, SMALL)
+    seq2, changed, _ = db.provider_changes(seq)
+    assert list(changed) == [second] and changed[second]["VCPU"]["used"] == 1
+    assert seq2 > seq
+    db.remove_allocations("vm")
+    assert db.provider_changes(seq2)[1][second]["VCPU"]["used"] == 0
+    db.resource_provider_delete(first)
+    assert db.provider_changes(seq2)[2] == 1
+
+
+def test_allocation_candidates_with_usage(db):
+    first = add_host(db, "c1")["uuid"]
+    db.claim_resources("vm", first, SMALL)
+    rows = db.allocation_candidates(SMALL, usage_of=("VCPU", "MEMORY_MB", "CUSTOM_X"))
+    assert rows == [(first, 1, 2048, None)]
