@@ -1,0 +1,125 @@
+"""Serving until a signal: SIGTERM / SIGINT stop gracefully on the hub, exit status 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import types
+
+import pytest
+
+from nova_sim import green
+from nova_sim.cmd import launch
+
+
+class FakeServer:
+    """start / stop / wait on green primitives; records what happened, in order."""
+
+    def __init__(self):
+        self.events = []
+        self.stopped = green.Event()
+
+    def start(self):
+        self.events.append("start")
+
+    def stop(self):
+        self.events.append(("stop", green.getcurrent() is not green.get_hub().greenlet))
+        self.stopped.send(True)
+
+    def wait(self):
+        self.stopped.wait()
+        self.events.append("waited")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_gracefully_on_the_hub(signum, capsys):
+    before = signal.getsignal(signum)
+    with green.virtual_time():
+        server = FakeServer()
+        started = []
+        green.spawn_after(5, os.kill, os.getpid(), signum)
+        assert launch.serve(server, on_started=lambda: started.append(green.now())) == 0
+    assert server.events == ["start", ("stop", True), "waited"]
+    assert started == [0]
+    assert f"stopped on {signal.Signals(signum).name}" in capsys.readouterr().err
+    assert signal.getsignal(signum) is before
+
+
+def test_server_that_stops_by_itself():
+    with green.virtual_time():
+        server = FakeServer()
+        green.spawn_after(1, server.stop)
+        assert launch.serve(server) == 0
+    assert server.events[0] == "start" and server.events[-1] == "waited"
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from nova_sim import green
+    from nova_sim.cmd import launch
+
+    class Server:
+        def __init__(self):
+            self.done = green.Event()
+        def start(self):
+            pass
+        def stop(self):
+            green.sleep(0.01)  # in-flight work finishing, on the hub
+            print("stopping gracefully", flush=True)
+            self.done.send(True)
+        def wait(self):
+            self.done.wait()
+
+    sys.exit(launch.serve(Server(), on_started=lambda: print("ready", flush=True)))
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_process_exits_0_without_traceback_on_signal(signum):
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert out == "stopping gracefully\n"
+    assert "Traceback" not in err
+    assert err.strip() == f"nova-sim: stopped on {signal.Signals(signum).name}"
+
+
+def test_describe_cloud_default_port_points_at_clouds_yaml(tmp_path):
+    from nova_sim.conf import new_conf
+
+    conf = new_conf()
+    args = types.SimpleNamespace(computes=2, api=True)
+    text = launch.describe_cloud(types.SimpleNamespace(), conf, args)
+    assert "compute1, compute2" in text
+    assert "http://127.0.0.1:8774/v2.1" in text
+    assert "openstack --os-cloud nova-sim server list" in text
+    cloud = types.SimpleNamespace(api_url="http://127.0.0.1:41234/v2.1",
+                                  compute_hosts=["c1"])
+    text = launch.describe_cloud(cloud, conf, args)
+    assert "--os-compute-endpoint-override http://127.0.0.1:41234/v2.1" in text
+    assert "1 x nova-compute (c1)" in text
+
+
+def test_clouds_yaml_is_shipped():
+    yaml = pytest.importorskip("yaml")
+    with open(launch.clouds_yaml_path()) as handle:
+        clouds = yaml.safe_load(handle)["clouds"]
+    for name, token in (("nova-sim", "admin:admin"), ("nova-sim-demo", "demo:demo")):
+        cloud = clouds[name]
+        assert cloud["auth_type"] == "admin_token"
+        assert cloud["auth"] == {"token": token, "endpoint": "http://127.0.0.1:8774/v2.1"}
+        assert cloud["identity_api_version"] == "3"
+        assert cloud["compute_endpoint_override"] == "http://127.0.0.1:8774/v2.1"
+        assert cloud["image_endpoint_override"] == "http://127.0.0.1:8774/image"
+        assert cloud["network_endpoint_override"] == "http://127.0.0.1:8774/network"
