@@ -1,0 +1,292 @@
+"""The compute API as one WSGI application (WebOb requests and responses).
+
+Owns the request pipeline every call goes through, in order:
+
+1. a request id (``req-<uuid>``) and a ``wsgi.request`` trace span;
+2. routing by path prefix: ``/`` (versions), ``/v2.1`` (compute), ``/image`` and
+   ``/network`` (the minimal image and network services the clients need);
+3. for everything but the version documents: authentication (``nova_sim.api.auth``),
+   then for compute the microversion (``nova_sim.api.microversion``);
+4. the route table: a path that matches nothing is a 404, a known path with another method
+   a 405 (with ``Allow``);
+5. the controller; whatever it raises becomes a Nova fault body (``nova_sim.api.faults``),
+   so bad input never gives a traceback.
+
+Every response carries ``x-openstack-request-id`` and ``x-compute-request-id``; compute
+responses carry the microversion headers. Controllers live in their own modules and talk
+to the compute service through ``compute_api`` (``nova_sim.compute.api.API`` or a
+stand-in with the same methods). Must not know about sockets or the green WSGI server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Callable
+from urllib.parse import quote
+
+import webob
+
+from nova_sim import context as nova_context
+from nova_sim import trace
+from nova_sim.api import auth, faults, microversion
+
+LOG = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json"
+_JSON_CT = ("Content-Type", JSON_TYPE)
+
+
+class Reply:
+    """What a controller returns: a status, a JSON-able body (or None) and extra headers."""
+
+    __slots__ = ("code", "body", "headers")
+
+    def __init__(self, code: int, body: Any = None, headers: list[tuple[str, str]] | None = None):
+        self.code = code
+        self.body = body
+        self.headers = headers or []
+
+
+class APIRequest:
+    """One request as the controllers see it.
+
+    ``context`` is the caller's RequestContext, ``version`` the microversion (compute
+    requests), ``params`` the query parameters (a WebOb MultiDict), ``base_url`` the host
+    URL used in links, ``api`` the application (``compute_api``, ``conf``...).
+    """
+
+    __slots__ = ("webob", "api", "context", "version", "params", "base_url", "path",
+                 "request_id")
+
+    def __init__(self, webob_request: webob.Request, api: APIApplication, path: str):
+        self.webob = webob_request
+        self.api = api
+        self.path = path
+        self.request_id: str | None = None
+        self.context: nova_context.RequestContext | None = None
+        self.version = microversion.DEFAULT_VERSION
+        try:
+            self.params = webob_request.GET
+        except UnicodeDecodeError:
+            raise faults.BadRequest("The query string is not valid UTF-8.")
+        self.base_url = api.link_prefix or webob_request.host_url
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.context is not None and self.context.is_admin)
+
+    def require_admin(self, action: str) -> None:
+        """403 unless the caller is an admin (Nova's default policy for ``action``)."""
+        if not self.is_admin:
+            raise faults.Forbidden(f"Policy doesn't allow {action} to be performed.")
+
+    def param(self, name: str) -> str | None:
+        """The last value of query parameter ``name`` (None when absent)."""
+        values = self.params.getall(name)
+        return values[-1] if values else None
+
+    def json_body(self) -> Any:
+        """The request body parsed as JSON.
+
+        400 when it is empty or not JSON, 415 when a Content-Type other than JSON was
+        declared.
+        """
+        content_type = self.webob.content_type
+        if content_type and "json" not in content_type:
+            raise faults.UnsupportedMediaType(f"Unsupported Content-Type: {content_type}")
+        raw = self.webob.body
+        if not raw or not raw.strip():
+            raise faults.BadRequest("The request body is empty: a JSON object was expected.")
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            raise faults.BadRequest(f"Malformed request body: {error}")
+
+
+Handler = Callable[..., Reply]
+
+
+class Router:
+    """A table of path templates (``/servers/{id}``) to handlers per method."""
+
+    def __init__(self):
+        self._routes: list[tuple[re.Pattern, dict[str, Handler]]] = []
+        self._by_template: dict[str, dict[str, Handler]] = {}
+
+    def add(self, method: str, template: str, handler: Handler) -> None:
+        """Route ``method template`` to ``handler(request, **path_params)``."""
+        methods = self._by_template.get(template)
+        if methods is None:
+            methods = {}
+            self._by_template[template] = methods
+            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+            self._routes.append((re.compile("^" + pattern + "/?$"), methods))
+        methods[method] = handler
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        """The handler and path parameters; raises 404 or 405 faults."""
+        for pattern, methods in self._routes:
+            found = pattern.match(path)
+            if found is None:
+                continue
+            handler = methods.get(method)
+            if handler is None and method == "HEAD":
+                handler = methods.get("GET")
+            if handler is None:
+                allowed = ", ".join(sorted(methods))
+                raise faults.MethodNotAllowed(headers=[("Allow", allowed)])
+            return handler, found.groupdict()
+        raise faults.NotFound()
+
+
+class APIApplication:
+    """The WSGI application of the compute API (plus ``/image`` and ``/network``).
+
+    ``compute_api`` is the compute service's API object; ``conf`` a nova-sim ConfigOpts
+    (``[api] auth_strategy``, ``max_limit``, ``compute_link_prefix``).
+    """
+
+    def __init__(self, compute_api: Any, conf: Any = None):
+        if conf is None:
+            from nova_sim import conf as nova_conf
+
+            conf = nova_conf.CONF
+        self.compute_api = compute_api
+        self.conf = conf
+        self.auth_strategy = _option(conf, "api", "auth_strategy", auth.NOAUTH2)
+        if self.auth_strategy not in auth.STRATEGIES:
+            raise ValueError(f"[api] auth_strategy {self.auth_strategy!r} is not one of "
+                             f"{', '.join(auth.STRATEGIES)}")
+        self.max_limit = int(_option(conf, "api", "max_limit", 1000))
+        prefix = _option(conf, "api", "compute_link_prefix", None)
+        self.link_prefix = prefix.rstrip("/") if prefix else None
+        self.compute = Router()
+        self.image = Router()
+        self.network = Router()
+        from nova_sim.api import (
+            availability_zones,
+            flavors,
+            hypervisors,
+            image,
+            network,
+            server_actions,
+            servers,
+            services,
+            versions,
+        )
+
+        self.versions = versions
+        for module in (servers, server_actions, flavors, services, hypervisors,
+                       availability_zones):
+            module.register(self.compute, self)
+        image.register(self.image, self)
+        network.register(self.network, self)
+
+    # -- the pipeline -------------------------------------------------------------------
+    def __call__(self, environ: dict, start_response) -> list[bytes]:
+        request_id = nova_context.generate_request_id()
+        method = environ.get("REQUEST_METHOD", "GET")
+        raw_path = environ.get("PATH_INFO", "")
+        with trace.span("wsgi.request", method=method, path=raw_path, request_id=request_id):
+            code, headers, body = self._handle(environ, method, raw_path, request_id)
+        headers.append(("x-openstack-request-id", request_id))
+        headers.append(("x-compute-request-id", request_id))
+        if method == "HEAD":
+            body = b""
+        response = webob.Response(
+            body=body, status=faults.status_line(code), headerlist=headers,
+            content_type=None, charset=None,
+        )
+        return response(environ, start_response)
+
+    def _handle(self, environ: dict, method: str, raw_path: str, request_id: str):
+        version_headers: list[tuple[str, str]] = []
+        try:
+            try:
+                path = raw_path.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                raise faults.BadRequest("The request path is not valid UTF-8.")
+            request = APIRequest(webob.Request(environ), self, path)
+            request.request_id = request_id
+            reply = self._dispatch(request, method, path, version_headers)
+        except Exception as error:  # every error is an answer, never a traceback
+            code, message, extra = faults.from_exception(error)
+            if code >= 500:
+                LOG.exception("%s %s failed", method, raw_path)
+            headers = [_JSON_CT] + extra + version_headers
+            return code, headers, faults.fault_body(code, message)
+        headers = list(reply.headers) + version_headers
+        if reply.body is None:
+            return reply.code, headers, b""
+        if isinstance(reply.body, bytes):
+            return reply.code, headers, reply.body
+        headers.insert(0, _JSON_CT)
+        return reply.code, headers, json.dumps(reply.body).encode()
+
+    def _dispatch(self, request: APIRequest, method: str, path: str, version_headers: list):
+        if path in ("", "/"):
+            return self.versions.root(request)
+        head, _sep, rest = path[1:].partition("/")
+        if head == "v2.1":
+            if not rest:
+                return self.versions.v21(request)
+            self._authenticate(request)
+            version = microversion.from_headers(request.webob.headers)
+            request.version = version
+            version_headers.extend(microversion.response_headers(version))
+            rest = self._strip_project_id(request, rest)
+            handler, params = self.compute.match(method, "/" + rest)
+            return handler(request, **params)
+        if head == "image":
+            if not rest:
+                return self.versions.image_versions(request)
+            self._authenticate(request)
+            handler, params = self.image.match(method, "/" + rest)
+            return handler(request, **params)
+        if head == "network":
+            if not rest:
+                return self.versions.network_versions(request)
+            self._authenticate(request)
+            handler, params = self.network.match(method, "/" + rest)
+            return handler(request, **params)
+        raise faults.NotFound()
+
+    def _authenticate(self, request: APIRequest) -> None:
+        request.context = auth.authenticate(
+            request.webob.headers, self.auth_strategy,
+            request_id=request.request_id,
+        )
+
+    _COLLECTIONS = frozenset(
+        ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone"]
+    )
+
+    def _strip_project_id(self, request: APIRequest, rest: str) -> str:
+        """Accept the old ``/v2.1/{project_id}/servers`` URLs: drop the project id.
+
+        A project id that is not the caller's is a 400, as in Nova.
+        """
+        first, sep, tail = rest.partition("/")
+        if first in self._COLLECTIONS or not sep:
+            return rest
+        if request.context is not None and first != request.context.project_id:
+            if tail.split("/", 1)[0] in self._COLLECTIONS:
+                raise faults.BadRequest(
+                    f"Malformed request URL: URL's project_id '{quote(first)}' doesn't match "
+                    f"Context's project_id '{request.context.project_id}'"
+                )
+            return rest
+        return tail
+
+
+def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
+    """``conf.<group>.<name>`` (``conf.<name>`` for group None), or ``default`` when that
+    option is not registered."""
+    try:
+        if group is None:
+            return getattr(conf, name)
+        return getattr(getattr(conf, group), name)
+    except Exception:
+        return default

@@ -1,0 +1,161 @@
+"""``/os-hypervisors``: list, detail, show and statistics of the compute nodes.
+
+Owns the hypervisor views per microversion: ``id`` a UUID from 2.53 (an integer before);
+``vcpus``, ``memory_mb``, ``local_gb``, their ``*_used``, ``free_*``, ``running_vms``,
+``current_workload``, ``disk_available_least`` and ``cpu_info`` only below 2.88 (2.88
+dropped them and added ``uptime``); ``state``/``status`` from the node's nova-compute
+service. Admin only, as in Nova's default policy. Must not know about RPC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nova_sim.api import common, faults
+from nova_sim.api.app import APIRequest, Reply, Router
+
+
+def register(router: Router, api) -> None:
+    """Add the ``/os-hypervisors`` routes."""
+    router.add("GET", "/os-hypervisors", index)
+    router.add("GET", "/os-hypervisors/detail", detail)
+    router.add("GET", "/os-hypervisors/statistics", statistics)
+    router.add("GET", "/os-hypervisors/{hypervisor_id}", show)
+
+
+def _nodes_and_services(request: APIRequest) -> list[tuple[dict, dict]]:
+    compute_api = request.api.compute_api
+    nodes = list(compute_api.compute_node_get_all(request.context))
+    services = {
+        s.get("host"): s for s in compute_api.service_get_all(request.context)
+        if s.get("binary") == "nova-compute"
+    }
+    return [(node, services.get(node.get("host")) or {}) for node in nodes]
+
+
+def _state(service: dict) -> str:
+    state = service.get("state")
+    if state in ("up", "down"):
+        return state
+    return "up" if service.get("is_up", service.get("up", True)) else "down"
+
+
+def _basic_view(request: APIRequest, node: dict, service: dict) -> dict[str, Any]:
+    return {
+        "id": node.get("uuid") if request.version.matches("2.53") else node.get("id"),
+        "hypervisor_hostname": node.get("hypervisor_hostname"),
+        "state": _state(service),
+        "status": "disabled" if service.get("disabled") else "enabled",
+    }
+
+
+def _detail_view(request: APIRequest, node: dict, service: dict) -> dict[str, Any]:
+    view = _basic_view(request, node, service)
+    uses_uuid = request.version.matches("2.53")
+    view.update({
+        "host_ip": node.get("host_ip") or "127.0.0.1",
+        "hypervisor_type": node.get("hypervisor_type") or "fake",
+        "hypervisor_version": int(node.get("hypervisor_version") or 1000),
+        "service": {
+            "host": node.get("host"),
+            "id": service.get("uuid") if uses_uuid else service.get("id"),
+            "disabled_reason": service.get("disabled_reason"),
+        },
+    })
+    if request.version.matches(None, "2.87"):
+        vcpus = int(node.get("vcpus") or 0)
+        memory_mb = int(node.get("memory_mb") or 0)
+        local_gb = int(node.get("local_gb") or 0)
+        vcpus_used = int(node.get("vcpus_used") or 0)
+        memory_mb_used = int(node.get("memory_mb_used") or 0)
+        local_gb_used = int(node.get("local_gb_used") or 0)
+        view.update({
+            "vcpus": vcpus,
+            "memory_mb": memory_mb,
+            "local_gb": local_gb,
+            "vcpus_used": vcpus_used,
+            "memory_mb_used": memory_mb_used,
+            "local_gb_used": local_gb_used,
+            "free_ram_mb": int(node.get("free_ram_mb", memory_mb - memory_mb_used) or 0),
+            "free_disk_gb": int(node.get("free_disk_gb", local_gb - local_gb_used) or 0),
+            "current_workload": int(node.get("current_workload") or 0),
+            "running_vms": int(node.get("running_vms") or 0),
+            "disk_available_least": local_gb - local_gb_used,
+            "cpu_info": {} if request.version.matches("2.28") else "{}",
+        })
+    else:
+        view["uptime"] = None
+    return view
+
+
+def _filtered(request: APIRequest) -> list[tuple[dict, dict]]:
+    request.require_admin("os_compute_api:os-hypervisors:list")
+    pairs = _nodes_and_services(request)
+    pattern = request.param("hypervisor_hostname_pattern")
+    if pattern is not None:
+        if not request.version.matches("2.53"):
+            raise faults.BadRequest("hypervisor_hostname_pattern needs microversion 2.53")
+        pairs = [(n, s) for n, s in pairs if pattern in (n.get("hypervisor_hostname") or "")]
+        if not pairs:
+            raise faults.NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    return pairs
+
+
+def _page(request: APIRequest, pairs: list, collection: str, view) -> Reply:
+    if not request.version.matches("2.33"):
+        items = [view(request, n, s) for n, s in pairs]
+        return Reply(200, {"hypervisors": items})
+    keyed = [dict(node=n, service=s, id=str(_basic_view(request, n, s)["id"]))
+             for n, s in pairs]
+    page, full = common.paginate(keyed, request.params, request.api.max_limit)
+    body: dict[str, Any] = {"hypervisors": [view(request, k["node"], k["service"])
+                                            for k in page]}
+    if full and request.param("limit") is not None:
+        body["hypervisors_links"] = common.next_link(
+            request.base_url, collection, request.params, page[-1]["id"])
+    return Reply(200, body)
+
+
+def index(request: APIRequest) -> Reply:
+    """``GET /os-hypervisors``: id, hostname, state and status of each node."""
+    return _page(request, _filtered(request), "os-hypervisors", _basic_view)
+
+
+def detail(request: APIRequest) -> Reply:
+    """``GET /os-hypervisors/detail``."""
+    return _page(request, _filtered(request), "os-hypervisors/detail", _detail_view)
+
+
+def show(request: APIRequest, hypervisor_id: str) -> Reply:
+    """``GET /os-hypervisors/{id}``: a UUID from 2.53 (else 400), an integer before."""
+    request.require_admin("os_compute_api:os-hypervisors:show")
+    if request.version.matches("2.53"):
+        if not common.is_uuid_like(hypervisor_id):
+            raise faults.BadRequest(f"Invalid uuid {hypervisor_id}")
+        key, wanted = "uuid", common.normalize_uuid(hypervisor_id)
+    else:
+        if not hypervisor_id.isdigit():
+            raise faults.NotFound(f"Hypervisor with ID {hypervisor_id} could not be found.")
+        key, wanted = "id", int(hypervisor_id)
+    for node, service in _nodes_and_services(request):
+        if node.get(key) == wanted:
+            return Reply(200, {"hypervisor": _detail_view(request, node, service)})
+    raise faults.NotFound(f"Hypervisor with ID {hypervisor_id} could not be found.")
+
+
+def statistics(request: APIRequest) -> Reply:
+    """``GET /os-hypervisors/statistics`` (below 2.88): sums over all nodes."""
+    request.require_admin("os_compute_api:os-hypervisors:statistics")
+    if request.version.matches("2.88"):
+        raise faults.NotFound("The resource could not be found.")
+    keys = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
+            "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",
+            "disk_available_least")
+    totals = dict.fromkeys(keys, 0)
+    pairs = _nodes_and_services(request)
+    for node, service in pairs:
+        view = _detail_view(request, node, service)
+        for key in keys:
+            totals[key] += int(view.get(key) or 0)
+    totals["count"] = len(pairs)
+    return Reply(200, {"hypervisor_statistics": totals})

@@ -1,0 +1,158 @@
+"""A minimal network service at ``/network`` (Neutron's v2.0 shapes), and server addresses.
+
+Owns the simulator's fixed network catalogue (``private``, the network ``networks: auto``
+picks, and ``public``), the routes ``GET /network/v2.0/networks[?name=&id=]`` and
+``GET /network/v2.0/networks/{id}`` that ``openstack server create --network NAME`` walks,
+and ``addresses_for``, which renders an instance's network info as Nova's ``addresses``.
+Errors here use Neutron's body (``{"NeutronError": {...}}``), as the clients expect from
+this endpoint. Must not know about the compute service beyond the instance dict.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from typing import Any
+
+from nova_sim.api import faults
+from nova_sim.api.app import APIRequest, Reply, Router
+
+_NAMESPACE = uuid_module.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")  # RFC 4122 DNS
+
+
+def _network(name: str, cidr: str, external: bool) -> dict[str, Any]:
+    net_id = str(uuid_module.uuid5(_NAMESPACE, f"nova-sim.network.{name}"))
+    return {
+        "id": net_id,
+        "name": name,
+        "status": "ACTIVE",
+        "admin_state_up": True,
+        "shared": True,
+        "router:external": external,
+        "subnets": [str(uuid_module.uuid5(_NAMESPACE, f"nova-sim.subnet.{name}"))],
+        "tenant_id": "admin",
+        "project_id": "admin",
+        "mtu": 1450,
+        "port_security_enabled": True,
+        "availability_zones": ["nova"],
+        "description": "",
+        "tags": [],
+        "cidr": cidr,
+    }
+
+
+PRIVATE = _network("private", "10.0.0.0/24", external=False)
+PUBLIC = _network("public", "172.24.4.0/24", external=True)
+NETWORKS = [PRIVATE, PUBLIC]
+NETWORKS_BY_ID = {net["id"]: net for net in NETWORKS}
+AUTO_NETWORK = PRIVATE
+
+
+def register(router: Router, api) -> None:
+    """Add the ``/network`` routes (paths relative to ``/network``)."""
+    router.add("GET", "/v2.0", version_doc)
+    router.add("GET", "/v2.0/networks", list_networks)
+    router.add("GET", "/v2.0/networks/{network_id}", show_network)
+
+
+def _view(net: dict[str, Any]) -> dict[str, Any]:
+    view = dict(net)
+    view.pop("cidr", None)
+    return view
+
+
+def version_doc(request: APIRequest) -> Reply:
+    """``GET /network/v2.0``: the resources this minimal Neutron serves."""
+    return Reply(200, {"resources": [{
+        "name": "network", "collection": "networks",
+        "links": [{"rel": "self", "href": f"{request.base_url}/network/v2.0/networks"}],
+    }]})
+
+
+def list_networks(request: APIRequest) -> Reply:
+    """``GET /network/v2.0/networks``, filtered by ``name`` and/or ``id`` (repeatable)."""
+    names = request.params.getall("name")
+    ids = request.params.getall("id")
+    nets = [
+        _view(net) for net in NETWORKS
+        if (not names or net["name"] in names) and (not ids or net["id"] in ids)
+    ]
+    return Reply(200, {"networks": nets})
+
+
+def show_network(request: APIRequest, network_id: str) -> Reply:
+    """``GET /network/v2.0/networks/{id}``; Neutron's 404 body when unknown."""
+    net = NETWORKS_BY_ID.get(network_id)
+    if net is None:
+        raise NeutronNotFound(f"Network {network_id} could not be found.")
+    return Reply(200, {"network": _view(net)})
+
+
+class NeutronNotFound(faults.NotFound):
+    """A 404 of the network service (rendered by the application as a Nova fault)."""
+
+
+def _fixed_ip(net: dict[str, Any], instance: dict) -> str:
+    prefix = net["cidr"].rsplit(".", 1)[0]
+    number = int(instance.get("id") or int(uuid_module.UUID(instance["uuid"]).int % 250))
+    return f"{prefix}.{2 + number % 250}"
+
+
+def _mac(instance: dict, index: int) -> str:
+    raw = uuid_module.UUID(instance["uuid"]).bytes
+    return "fa:16:3e:%02x:%02x:%02x" % (raw[0], raw[1], (raw[2] + index) % 256)
+
+
+def requested_networks(networks: Any) -> list[dict[str, Any]]:
+    """The network records ``networks`` (``auto``, ``none`` or a list) asks for."""
+    if networks == "none" or networks is None:
+        return []
+    if networks == "auto":
+        return [AUTO_NETWORK]
+    return [NETWORKS_BY_ID[item["uuid"]] for item in networks if item.get("uuid")
+            in NETWORKS_BY_ID]
+
+
+def addresses_for(instance: dict) -> dict[str, list[dict[str, Any]]]:
+    """Nova's ``addresses`` of an instance: ``{network name: [{version, addr, ...}]}``.
+
+    Reads Nova-shaped network info from ``info_cache`` (a list of VIFs) when the compute
+    service filled it, else the ``networks`` the instance was requested with (kept in its
+    system metadata by the compute API) once it has a host.
+    """
+    info = instance.get("info_cache")
+    addresses: dict[str, list[dict[str, Any]]] = {}
+    if isinstance(info, list) and info:
+        for vif in info:
+            if not isinstance(vif, dict):
+                continue
+            network = vif.get("network") or {}
+            label = network.get("label") or network.get("name") or "private"
+            for subnet in network.get("subnets") or []:
+                for ip in subnet.get("ips") or []:
+                    addresses.setdefault(label, []).append({
+                        "version": ip.get("version", 4),
+                        "addr": ip.get("address"),
+                        "OS-EXT-IPS:type": ip.get("type", "fixed"),
+                        "OS-EXT-IPS-MAC:mac_addr": vif.get("address"),
+                    })
+        return addresses
+    system_metadata = instance.get("system_metadata") or {}
+    wanted = instance.get("requested_networks", system_metadata.get("requested_networks"))
+    if wanted is None or not instance.get("host") or instance.get("vm_state") in (
+            "building", "deleted", "error"):
+        return addresses
+    if isinstance(wanted, str) and wanted not in ("auto", "none"):
+        import json
+
+        try:
+            wanted = json.loads(wanted)
+        except ValueError:
+            return addresses
+    for index, net in enumerate(requested_networks(wanted)):
+        addresses.setdefault(net["name"], []).append({
+            "version": 4,
+            "addr": _fixed_ip(net, instance),
+            "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": _mac(instance, index),
+        })
+    return addresses

@@ -1,0 +1,540 @@
+"""``/servers``: create, list, detail, show, update and delete servers.
+
+Owns the input checks of ``POST /servers`` (name, imageRef, flavorRef, networks
+``auto``/``none``/list, min_count/max_count, metadata, availability_zone,
+block_device_mapping_v2 accepted), the list filters (name, status, host and all_tenants for
+admins, limit/marker paging) and the server view (``show_view``) in Nova's shape for the
+requested microversion. Policy: a project sees and acts only on its own servers (others'
+are 404); admins see ``OS-EXT-SRV-ATTR:*`` and may list all tenants. Must not know about
+RPC: everything goes through ``compute_api``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from nova_sim.api import common, faults
+from nova_sim.api.app import APIRequest, Reply, Router
+from nova_sim.api.network import NETWORKS_BY_ID, addresses_for
+
+# Keys POST /servers accepts inside "server" (Nova's schema, less the ones that need
+# services the simulator does not have); any other key is a 400 as in Nova.
+_CREATE_KEYS = frozenset([
+    "name", "imageRef", "flavorRef", "networks", "min_count", "max_count", "metadata",
+    "availability_zone", "block_device_mapping_v2", "block_device_mapping", "key_name",
+    "security_groups", "user_data", "config_drive", "accessIPv4", "accessIPv6",
+    "description", "tags", "hostname", "adminPass", "OS-DCF:diskConfig", "return_reservation_id",
+    "personality", "trusted_image_certificates", "host", "hypervisor_hostname",
+])
+_NETWORK_KEYS = frozenset(["uuid", "port", "fixed_ip", "tag"])
+_BDM_KEYS = frozenset([
+    "uuid", "boot_index", "source_type", "destination_type", "delete_on_termination",
+    "volume_size", "device_name", "device_type", "disk_bus", "guest_format", "tag",
+    "volume_type", "no_device", "connection_info", "snapshot_id", "volume_id", "image_id",
+])
+_NAME_RE = re.compile(r"^(?! )[^\x00-\x1f\x7f]*(?<! )$")
+
+
+def register(router: Router, api) -> None:
+    """Add the ``/servers`` routes to ``router``."""
+    router.add("GET", "/servers", index)
+    router.add("POST", "/servers", create)
+    router.add("GET", "/servers/detail", detail)
+    router.add("GET", "/servers/{server_id}", show)
+    router.add("PUT", "/servers/{server_id}", update)
+    router.add("DELETE", "/servers/{server_id}", delete)
+
+
+# -- lookups ---------------------------------------------------------------------------
+def get_instance(request: APIRequest, server_id: str) -> dict:
+    """The caller's instance ``server_id``; 404 when unknown or another project's."""
+    from nova_sim import exception
+
+    if not common.is_uuid_like(server_id):
+        raise faults.NotFound(f"Instance {server_id} could not be found.")
+    server_id = common.normalize_uuid(server_id)
+    try:
+        instance = request.api.compute_api.get(request.context, server_id)
+    except exception.InstanceNotFound:
+        instance = None
+    if not instance or (
+        not request.is_admin and instance.get("project_id") != request.context.project_id
+    ):
+        raise faults.NotFound(f"Instance {server_id} could not be found.")
+    return instance
+
+
+# -- views -----------------------------------------------------------------------------
+def _host_id(project_id: str | None, host: str | None) -> str:
+    if not host:
+        return ""
+    return hashlib.sha224(((project_id or "") + host).encode()).hexdigest()
+
+
+def _flavor_view(request: APIRequest, instance: dict) -> dict:
+    flavor = instance.get("flavor") or {}
+    if request.version.matches("2.47"):
+        view = {
+            "vcpus": flavor.get("vcpus", 0),
+            "ram": flavor.get("memory_mb", flavor.get("ram", 0)),
+            "disk": flavor.get("root_gb", flavor.get("disk", 0)),
+            "ephemeral": flavor.get("ephemeral_gb", flavor.get("ephemeral", 0)),
+            "swap": flavor.get("swap", 0) or 0,
+            "original_name": flavor.get("name", ""),
+        }
+        if request.is_admin or request.version.matches("2.47"):
+            view["extra_specs"] = dict(flavor.get("extra_specs") or {})
+        return view
+    flavor_id = str(flavor.get("flavorid", flavor.get("id", instance.get("flavor_id", ""))))
+    return {
+        "id": flavor_id,
+        "links": [{"rel": "bookmark", "href": f"{request.base_url}/flavors/{flavor_id}"}],
+    }
+
+
+def _image_view(request: APIRequest, instance: dict) -> Any:
+    image_ref = instance.get("image_ref") or ""
+    if not image_ref:
+        return ""
+    return {
+        "id": image_ref,
+        "links": [{"rel": "bookmark", "href": f"{request.base_url}/images/{image_ref}"}],
+    }
+
+
+def _fault_view(request: APIRequest, instance: dict) -> dict | None:
+    fault = instance.get("fault")
+    if not fault:
+        return None
+    code = int(fault.get("code", 500) or 500)
+    view = {
+        "code": code,
+        "created": common.isotime(fault.get("created_at")) or common.isotime(
+            instance.get("updated_at")),
+        "message": fault.get("message", ""),
+    }
+    if request.is_admin or code != 500:
+        details = fault.get("details")
+        if details:
+            view["details"] = details
+    return view
+
+
+def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> dict:
+    """The ``server`` object of ``GET /servers/{id}`` for the request's microversion."""
+    version = request.version
+    uuid = instance["uuid"]
+    vm_state = instance.get("vm_state")
+    task_state = instance.get("task_state")
+    status = common.status_from_state(vm_state, task_state)
+    project_id = instance.get("project_id")
+    host = instance.get("host")
+    server: dict[str, Any] = {
+        "id": uuid,
+        "name": instance.get("display_name") or instance.get("name") or "",
+        "status": status,
+        "tenant_id": project_id,
+        "user_id": instance.get("user_id"),
+        "metadata": dict(instance.get("metadata") or {}),
+        "hostId": _host_id(project_id, host),
+        "image": _image_view(request, instance),
+        "flavor": _flavor_view(request, instance),
+        "created": common.isotime(instance.get("created_at")),
+        "updated": common.isotime(instance.get("updated_at") or instance.get("created_at")),
+        "addresses": addresses_for(instance),
+        "accessIPv4": instance.get("access_ip_v4") or "",
+        "accessIPv6": instance.get("access_ip_v6") or "",
+        "links": common.links(request.base_url, "servers", uuid),
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": instance.get("availability_zone") or "",
+        "config_drive": "True" if instance.get("config_drive") else "",
+        "key_name": instance.get("key_name"),
+        "OS-SRV-USG:launched_at": common.microtime(instance.get("launched_at")),
+        "OS-SRV-USG:terminated_at": common.microtime(instance.get("terminated_at")),
+        "OS-EXT-STS:task_state": task_state,
+        "OS-EXT-STS:vm_state": vm_state,
+        "OS-EXT-STS:power_state": instance.get("power_state", 0) or 0,
+        "os-extended-volumes:volumes_attached": [],
+    }
+    if status in ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"):
+        server["progress"] = int(instance.get("progress") or (100 if status == "ACTIVE" else 0))
+    if server["addresses"]:
+        server["security_groups"] = [{"name": "default"}]
+    if request.is_admin:
+        server["OS-EXT-SRV-ATTR:host"] = host
+        server["OS-EXT-SRV-ATTR:instance_name"] = instance.get("instance_name") or (
+            "instance-%08x" % int(instance.get("id") or 0))
+        server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.get("node")
+        if version.matches("2.3"):
+            server["OS-EXT-SRV-ATTR:reservation_id"] = instance.get("reservation_id") or ""
+            server["OS-EXT-SRV-ATTR:launch_index"] = int(instance.get("launch_index") or 0)
+            server["OS-EXT-SRV-ATTR:hostname"] = instance.get("hostname") or ""
+            server["OS-EXT-SRV-ATTR:kernel_id"] = ""
+            server["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
+            server["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
+            server["OS-EXT-SRV-ATTR:user_data"] = instance.get("user_data")
+    if version.matches("2.9"):
+        server["locked"] = bool(instance.get("locked"))
+    if version.matches("2.16") and request.is_admin:
+        server["host_status"] = instance.get("host_status") or ("UP" if host else "")
+    if version.matches("2.19"):
+        server["description"] = instance.get("display_description")
+    if version.matches("2.26"):
+        server["tags"] = list(instance.get("tags") or [])
+    if version.matches("2.63"):
+        server["trusted_image_certificates"] = None
+    if version.matches("2.71") and show_extra:
+        server["server_groups"] = []
+    if version.matches("2.73"):
+        server["locked_reason"] = instance.get("locked_reason")
+    if version.matches("2.90") and not request.is_admin:
+        server["OS-EXT-SRV-ATTR:hostname"] = instance.get("hostname") or ""
+    if version.matches("2.96"):
+        server["pinned_availability_zone"] = instance.get("pinned_availability_zone")
+    if version.matches("2.98"):
+        server["image"] = _image_view(request, instance)
+    if version.matches("2.100"):
+        server["scheduler_hints"] = dict(instance.get("scheduler_hints") or {})
+    fault = _fault_view(request, instance) if status in ("ERROR", "DELETED") else None
+    if fault:
+        server["fault"] = fault
+    return server
+
+
+def _basic_view(request: APIRequest, instance: dict) -> dict:
+    uuid = instance["uuid"]
+    return {
+        "id": uuid,
+        "name": instance.get("display_name") or instance.get("name") or "",
+        "links": common.links(request.base_url, "servers", uuid),
+    }
+
+
+# -- list ------------------------------------------------------------------------------
+_ADMIN_FILTERS = ("host", "node", "deleted", "project_id", "tenant_id", "user_id")
+
+
+def _list(request: APIRequest, is_detail: bool) -> Reply:
+    params = request.params
+    filters: dict[str, Any] = {}
+    all_tenants = False
+    if "all_tenants" in params:
+        raw = request.param("all_tenants")
+        all_tenants = raw == "" or common.bool_from_string(raw, strict=False, default=True)
+        if all_tenants and not request.is_admin:
+            action = "detail" if is_detail else "index"
+            raise faults.Forbidden(
+                f"Policy doesn't allow os_compute_api:servers:{action}:get_all_tenants "
+                "to be performed.")
+    name = request.param("name")
+    if name:
+        try:
+            re.compile(name)
+        except (re.error, RecursionError, OverflowError):
+            raise faults.BadRequest(f"Invalid name filter {name!r}: not a valid regex.")
+        filters["name"] = name
+    statuses = [s for s in params.getall("status") if s]
+    if statuses:
+        vm_states: set[str] = set()
+        task_states: set[str] | None = set()
+        for status in statuses:
+            found = common.states_from_status(status)
+            if found is None:
+                continue
+            vm_states.update(found[0])
+            if found[1] is None or task_states is None:
+                task_states = None
+            else:
+                task_states.update(found[1])
+        if not vm_states:
+            return Reply(200, {"servers": []})
+        filters["vm_state"] = sorted(vm_states)
+        if task_states is not None:
+            filters["task_state"] = sorted(task_states)
+    if request.is_admin:
+        for key in ("host", "node"):
+            value = request.param(key)
+            if value:
+                filters[key] = value
+        deleted = request.param("deleted")
+        if deleted is not None:
+            filters["deleted"] = common.bool_from_string(deleted, default=False)
+        if all_tenants:
+            project = request.param("project_id") or request.param("tenant_id")
+            if project:
+                filters["project_id"] = project
+    if not all_tenants:
+        filters["project_id"] = request.context.project_id
+    limit = common.parse_limit(params, request.api.max_limit)
+    marker = request.param("marker")
+    page = request.api.compute_api.get_all(
+        request.context, filters=filters, limit=limit, marker=marker)
+    if not request.is_admin:  # policy safety net: never show another project's servers
+        page = [i for i in page if i.get("project_id") == request.context.project_id]
+    if is_detail:
+        body: dict[str, Any] = {"servers": [show_view(request, i, show_extra=False)
+                                            for i in page]}
+    else:
+        body = {"servers": [_basic_view(request, i) for i in page]}
+    if limit and len(page) == limit:
+        collection = "servers/detail" if is_detail else "servers"
+        body["servers_links"] = common.next_link(
+            request.base_url, collection, params, page[-1]["uuid"])
+    return Reply(200, body)
+
+
+def index(request: APIRequest) -> Reply:
+    """``GET /servers``: id, name and links of the caller's servers."""
+    return _list(request, is_detail=False)
+
+
+def detail(request: APIRequest) -> Reply:
+    """``GET /servers/detail``: the full view of the caller's servers."""
+    return _list(request, is_detail=True)
+
+
+def show(request: APIRequest, server_id: str) -> Reply:
+    """``GET /servers/{id}``."""
+    instance = get_instance(request, server_id)
+    return Reply(200, {"server": show_view(request, instance)})
+
+
+# -- create ----------------------------------------------------------------------------
+def _parse_networks(request: APIRequest, server: dict) -> Any:
+    if "networks" not in server:
+        if request.version.matches("2.37"):
+            raise faults.BadRequest(
+                "Invalid input for field/attribute server. 'networks' is a required property")
+        return "auto"
+    networks = server["networks"]
+    if isinstance(networks, str):
+        if networks in ("auto", "none") and request.version.matches("2.37"):
+            return networks
+        raise common.invalid_field(
+            "networks", networks, f"{networks!r} is not one of ['auto', 'none'] "
+            "or a list of networks")
+    if not isinstance(networks, list):
+        raise common.invalid_field(
+            "networks", networks, f"{networks!r} is not of type 'array', 'string'")
+    requested = []
+    for item in networks:
+        if not isinstance(item, dict):
+            raise common.invalid_field("networks", item, f"{item!r} is not of type 'object'")
+        unknown = set(item) - _NETWORK_KEYS
+        if unknown:
+            raise common.invalid_field(
+                "networks", item,
+                f"Additional properties are not allowed ({', '.join(map(repr, sorted(unknown)))}"
+                " were unexpected)")
+        if "port" in item and item["port"] is not None:
+            raise faults.BadRequest("Ports are not supported by the simulator's network "
+                                    "service: request networks by uuid.")
+        net_id = item.get("uuid")
+        if not isinstance(net_id, str) or not common.is_uuid_like(net_id):
+            raise faults.BadRequest(f"Bad networks format: network uuid is not in proper "
+                                    f"format ({net_id!r})")
+        net_id = common.normalize_uuid(net_id)
+        if net_id not in NETWORKS_BY_ID:
+            raise faults.BadRequest(f"Network {net_id} could not be found.")
+        fixed_ip = item.get("fixed_ip")
+        if fixed_ip is not None and not isinstance(fixed_ip, str):
+            raise common.invalid_field("fixed_ip", fixed_ip, "is not a valid IP address")
+        requested.append({"uuid": net_id, "fixed_ip": fixed_ip})
+    return requested
+
+
+def _parse_metadata(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise common.invalid_field("metadata", value, f"{value!r} is not of type 'object'")
+    for key, item in value.items():
+        if not key or len(key) > 255:
+            raise common.invalid_field(
+                "metadata", key, "Metadata keys must be 1 to 255 characters long")
+        if not isinstance(item, str):
+            raise common.invalid_field("metadata", item, f"{item!r} is not of type 'string'")
+        if len(item) > 255:
+            raise common.invalid_field(
+                "metadata", item, "Metadata values must be at most 255 characters long")
+    return dict(value)
+
+
+def _check_bdms(value: Any) -> list:
+    if not isinstance(value, list):
+        raise common.invalid_field(
+            "block_device_mapping_v2", value, f"{value!r} is not of type 'array'")
+    for item in value:
+        if not isinstance(item, dict):
+            raise common.invalid_field(
+                "block_device_mapping_v2", item, f"{item!r} is not of type 'object'")
+        unknown = set(item) - _BDM_KEYS
+        if unknown:
+            raise common.invalid_field(
+                "block_device_mapping_v2", item,
+                f"Additional properties are not allowed ({', '.join(map(repr, sorted(unknown)))}"
+                " were unexpected)")
+    return value
+
+
+def create(request: APIRequest) -> Reply:
+    """``POST /servers``: validate, ask the compute API to build, answer 202.
+
+    The reply holds the new server's id, links, adminPass, security_groups and
+    OS-DCF:diskConfig, with a ``Location`` header, as in Nova.
+    """
+    body = request.json_body()
+    server = common.require_dict(body, "server")
+    unknown = set(server) - _CREATE_KEYS
+    if unknown:
+        raise faults.BadRequest(
+            "Invalid input for field/attribute server. Additional properties are not allowed "
+            f"({', '.join(map(repr, sorted(unknown)))} were unexpected)")
+    if "name" not in server:
+        raise faults.BadRequest(
+            "Invalid input for field/attribute server. 'name' is a required property")
+    name = common.check_string("name", server["name"], min_length=1, max_length=255)
+    if not _NAME_RE.match(name):
+        raise common.invalid_field(
+            "name", name, "The name must not start or end with a space nor hold control "
+            "characters")
+    if "flavorRef" not in server:
+        raise faults.BadRequest(
+            "Invalid input for field/attribute server. 'flavorRef' is a required property")
+    flavor_ref = server["flavorRef"]
+    if isinstance(flavor_ref, bool) or not isinstance(flavor_ref, (str, int)):
+        raise common.invalid_field(
+            "flavorRef", flavor_ref, f"{flavor_ref!r} is not of type 'string', 'integer'")
+    flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
+    if not flavor_id:
+        raise faults.BadRequest("Invalid flavorRef provided.")
+    image_ref = server.get("imageRef", "")
+    if not isinstance(image_ref, str):
+        raise common.invalid_field(
+            "imageRef", image_ref, f"{image_ref!r} is not of type 'string'")
+    image_ref = image_ref.rstrip("/").rsplit("/", 1)[-1]
+    bdms = _check_bdms(server.get("block_device_mapping_v2", []))
+    if not image_ref:
+        image_ref = next((b.get("uuid") for b in bdms
+                          if b.get("source_type") == "image" and b.get("boot_index") in (0, "0")
+                          and isinstance(b.get("uuid"), str)), "")
+        if not image_ref:
+            raise faults.BadRequest("Invalid input for field/attribute imageRef: an image is "
+                                    "required (the simulator has no volumes).")
+    if not common.is_uuid_like(image_ref):
+        raise faults.BadRequest(f"Invalid imageRef provided: {image_ref[:100]!r}.")
+    networks = _parse_networks(request, server)
+    min_count = common.check_positive_int("min_count", server.get("min_count", 1))
+    max_count = common.check_positive_int("max_count", server.get("max_count", min_count))
+    if min_count > max_count:
+        raise faults.BadRequest("min_count must be <= max_count")
+    metadata = _parse_metadata(server.get("metadata", {}))
+    availability_zone = server.get("availability_zone")
+    if availability_zone is not None:
+        common.check_string("availability_zone", availability_zone, min_length=1)
+    description = server.get("description")
+    if description is not None:
+        common.check_string("description", description, max_length=255)
+    key_name = server.get("key_name")
+    if key_name is not None:
+        common.check_string("key_name", key_name, min_length=1)
+    hints = {}
+    if isinstance(body, dict):
+        for key in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
+            if key in body:
+                if not isinstance(body[key], dict):
+                    raise common.invalid_field(key, body[key], "is not of type 'object'")
+                hints.update(body[key])
+    kwargs: dict[str, Any] = dict(
+        flavor_id=flavor_id,
+        image_ref=common.normalize_uuid(image_ref),
+        name=name,
+        min_count=min_count,
+        max_count=max_count,
+        metadata=metadata,
+        availability_zone=availability_zone,
+        networks=networks,
+    )
+    optional = {"description": description, "key_name": key_name,
+                "scheduler_hints": hints or None}
+    instances = _call_create(request, kwargs, optional)
+    if not instances:
+        raise faults.Fault("The compute service created no instance.")
+    first = instances[0]
+    uuid = first["uuid"]
+    if server.get("return_reservation_id"):
+        return Reply(202, {"reservation_id": first.get("reservation_id") or ""})
+    reply = {
+        "id": uuid,
+        "links": common.links(request.base_url, "servers", uuid),
+        "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": "default"}],
+    }
+    admin_pass = server.get("adminPass")
+    reply["adminPass"] = admin_pass if isinstance(admin_pass, str) else (
+        first.get("admin_pass") or _admin_pass(uuid))
+    location = f"{request.base_url}/v2.1/servers/{uuid}"
+    return Reply(202, {"server": reply}, [("Location", location)])
+
+
+def _call_create(request: APIRequest, kwargs: dict, optional: dict) -> list[dict]:
+    """Call ``compute_api.create``, passing the optional keywords it accepts."""
+    import inspect
+
+    from nova_sim import exception
+
+    create_fn = request.api.compute_api.create
+    try:
+        accepted = inspect.signature(create_fn).parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    except (TypeError, ValueError):
+        accepted, takes_any = {}, True
+    for key, value in optional.items():
+        if value is not None and (takes_any or key in accepted):
+            kwargs[key] = value
+    try:
+        return request.api.compute_api.create(request.context, **kwargs)
+    except (exception.FlavorNotFound, exception.ImageNotFound, exception.NetworkNotFound) as e:
+        raise faults.BadRequest(e.format_message())
+
+
+def _admin_pass(uuid: str) -> str:
+    return hashlib.sha256(uuid.encode()).hexdigest()[:12]
+
+
+# -- update / delete -------------------------------------------------------------------
+def update(request: APIRequest, server_id: str) -> Reply:
+    """``PUT /servers/{id}``: rename (``name``) or describe (``description``) a server."""
+    body = request.json_body()
+    server = common.require_dict(body, "server")
+    allowed = {"name", "description", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
+               "hostname"}
+    unknown = set(server) - allowed
+    if unknown:
+        raise faults.BadRequest(
+            "Invalid input for field/attribute server. Additional properties are not allowed "
+            f"({', '.join(map(repr, sorted(unknown)))} were unexpected)")
+    instance = get_instance(request, server_id)
+    updates: dict[str, Any] = {}
+    if "name" in server:
+        name = common.check_string("name", server["name"], min_length=1, max_length=255)
+        if not _NAME_RE.match(name):
+            raise common.invalid_field("name", name, "The name must not start or end with a "
+                                                     "space nor hold control characters")
+        updates["display_name"] = name
+    if "description" in server:
+        updates["display_description"] = common.check_string(
+            "description", server["description"], max_length=255, allow_none=True)
+    if updates:
+        update_fn = getattr(request.api.compute_api, "update", None)
+        if update_fn is None:
+            raise faults.NotImplementedFault("Updating servers is not supported.")
+        instance = update_fn(request.context, instance["uuid"], **updates) or instance
+    return Reply(200, {"server": show_view(request, instance)})
+
+
+def delete(request: APIRequest, server_id: str) -> Reply:
+    """``DELETE /servers/{id}``: 204; the instance goes on to DELETED asynchronously."""
+    instance = get_instance(request, server_id)
+    request.api.compute_api.delete(request.context, instance["uuid"])
+    return Reply(204)

@@ -1,0 +1,61 @@
+"""Version documents: ``GET /``, ``GET /v2.1[/]``, ``GET /image`` and ``GET /network``.
+
+Owns the discovery documents clients read before anything else (no token needed): the
+compute one carries ``version`` (our maximum microversion, 2.100) and ``min_version``
+(2.1); ``/image`` answers 300 Multiple Choices like Glance, ``/network`` 200 like Neutron.
+Must not know about the other resources.
+"""
+
+from __future__ import annotations
+
+from nova_sim.api import microversion
+from nova_sim.api.app import APIRequest, Reply
+
+_V21_UPDATED = "2013-07-23T11:33:21Z"
+
+
+def _v21(base_url: str) -> dict:
+    return {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "version": str(microversion.MAX_VERSION),
+        "min_version": str(microversion.MIN_VERSION),
+        "updated": _V21_UPDATED,
+        "links": [{"rel": "self", "href": f"{base_url}/v2.1/"}],
+    }
+
+
+def root(request: APIRequest) -> Reply:
+    """``GET /``: the list of API versions (only v2.1 is served)."""
+    return Reply(200, {"versions": [_v21(request.base_url)]})
+
+
+def v21(request: APIRequest) -> Reply:
+    """``GET /v2.1`` and ``/v2.1/``: the v2.1 version document."""
+    doc = _v21(request.base_url)
+    doc["links"].append(
+        {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"}
+    )
+    doc["media-types"] = [
+        {"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}
+    ]
+    return Reply(200, {"version": doc})
+
+
+def image_versions(request: APIRequest) -> Reply:
+    """``GET /image``: Glance's version list (300 Multiple Choices)."""
+    href = f"{request.base_url}/image/v2/"
+    versions = [
+        {"id": f"v2.{minor}", "status": "CURRENT" if minor == 16 else "SUPPORTED",
+         "links": [{"rel": "self", "href": href}]}
+        for minor in (16, 15, 9, 0)
+    ]
+    return Reply(300, {"versions": versions})
+
+
+def network_versions(request: APIRequest) -> Reply:
+    """``GET /network``: Neutron's version list."""
+    return Reply(200, {"versions": [{
+        "id": "v2.0", "status": "CURRENT",
+        "links": [{"rel": "self", "href": f"{request.base_url}/network/v2.0/"}],
+    }]})
