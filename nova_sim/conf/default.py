@@ -200,7 +200,7 @@ logging_opts = [
     cfg.StrOpt(
         "log_date_format",
         default="%Y-%m-%d %H:%M:%S",
-        help="strftime format of %%(asctime)s in log lines.",
+        help="strftime format of the date and time at the start of each log line.",
     ),
     cfg.ListOpt(
         "default_log_levels",
