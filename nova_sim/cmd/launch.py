@@ -19,17 +19,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-class Servable(Protocol):
-    def start(self) -> Any: ...
-
-    def stop(self) -> Any: ...
-
-    def wait(self) -> Any: ...
 
 
 @contextmanager
@@ -63,12 +55,40 @@ def stop_on_signals(
             signal.signal(signum, old)
 
 
-def serve(server: Servable, on_started: Callable[[], Any] | None = None) -> int:
+class Waitable:
+    """Gives ``wait()`` to something that only has ``start()`` and ``stop()`` (like
+    ``nova_sim.service.Service``): ``wait`` returns once ``stop`` has returned."""
+
+    def __init__(self, target: Any):
+        from nova_sim import green
+
+        self.target = target
+        self._stopped = green.Event()
+
+    def start(self) -> Any:
+        return self.target.start()
+
+    def stop(self) -> Any:
+        try:
+            return self.target.stop()
+        finally:
+            if not self._stopped.ready():
+                self._stopped.send(True)
+
+    def wait(self) -> Any:
+        return self._stopped.wait()
+
+
+def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
     """Start ``server``, call ``on_started()``, and wait until it stops; returns 0.
 
     SIGTERM / SIGINT stop it gracefully (``server.stop()`` on the hub). The server may
     also stop by itself; either way ``serve`` returns once ``server.wait()`` returns.
+    A server without ``wait()`` is wrapped in ``Waitable``: it then only stops on a
+    signal.
     """
+    if not callable(getattr(server, "wait", None)):
+        server = Waitable(server)
     with stop_on_signals(server.stop) as state:
         server.start()
         if on_started is not None:

@@ -123,3 +123,13 @@ def test_clouds_yaml_is_shipped():
         assert cloud["compute_endpoint_override"] == "http://127.0.0.1:8774/v2.1"
         assert cloud["image_endpoint_override"] == "http://127.0.0.1:8774/image"
         assert cloud["network_endpoint_override"] == "http://127.0.0.1:8774/network"
+
+
+def test_server_without_wait_is_wrapped():
+    events = []
+    target = types.SimpleNamespace(start=lambda: events.append("start"),
+                                   stop=lambda: events.append("stop"))
+    with green.virtual_time():
+        green.spawn_after(3, os.kill, os.getpid(), signal.SIGTERM)
+        assert launch.serve(target) == 0
+    assert events == ["start", "stop"]
