@@ -85,7 +85,7 @@ def _int_param(request: APIRequest, name: str) -> int | None:
 
 def _flavors(request: APIRequest) -> tuple[list[dict], bool]:
     is_public = _is_public_filter(request)
-    flavors = request.api.compute_api.get_all_flavors(request.context, is_public=is_public)
+    flavors = request.api.compute_api.flavor_list(request.context, is_public=is_public)
     min_ram = _int_param(request, "minRam")
     min_disk = _int_param(request, "minDisk")
     if min_ram is not None:
@@ -122,7 +122,7 @@ def detail(request: APIRequest) -> Reply:
 def show(request: APIRequest, flavor_id: str) -> Reply:
     """``GET /flavors/{id}``: by API id; 404 for anything else (names included)."""
     try:
-        flavor = request.api.compute_api.get_flavor(request.context, flavor_id)
+        flavor = request.api.compute_api.flavor_get(request.context, flavor_id)
     except exception.FlavorNotFound:
         raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
     return Reply(200, {"flavor": detail_view(request, flavor)})

@@ -24,13 +24,10 @@ def register(router: Router, api) -> None:
 
 
 def _nodes_and_services(request: APIRequest) -> list[tuple[dict, dict]]:
-    compute_api = request.api.compute_api
-    nodes = list(compute_api.compute_node_get_all(request.context))
-    services = {
-        s.get("host"): s for s in compute_api.service_get_all(request.context)
-        if s.get("binary") == "nova-compute"
-    }
-    return [(node, services.get(node.get("host")) or {}) for node in nodes]
+    nodes = request.api.compute_api.hypervisor_list(request.context)
+    return [(node, node.get("service") or {"state": node.get("state", "down"),
+                                          "disabled": node.get("status") == "disabled"})
+            for node in nodes]
 
 
 def _state(service: dict) -> str:

@@ -121,42 +121,24 @@ def _event_view(request: APIRequest, event: dict, project_id: str | None) -> dic
     return view
 
 
-def _read_deleted(request: APIRequest, server_id: str) -> dict:
-    """The instance, deleted ones included from 2.21 (as Nova allows)."""
-    try:
-        return get_instance(request, server_id)
-    except faults.NotFound:
-        if not request.version.matches("2.21"):
-            raise
-        getter = getattr(request.api.compute_api, "get_deleted", None)
-        if getter is None:
-            raise
-        try:
-            instance = getter(request.context, common.normalize_uuid(server_id))
-        except exception.InstanceNotFound:
-            instance = None
-        if not instance or (not request.is_admin and
-                            instance.get("project_id") != request.context.project_id):
-            raise
-        return instance
+def _server_uuid(server_id: str) -> str:
+    if not common.is_uuid_like(server_id):
+        raise faults.NotFound(f"Instance {server_id} could not be found.")
+    return common.normalize_uuid(server_id)
 
 
 def list_actions(request: APIRequest, server_id: str) -> Reply:
-    """``GET /servers/{id}/os-instance-actions``: newest first."""
-    instance = _read_deleted(request, server_id)
-    rows = request.api.compute_api.get_instance_actions(request.context, instance["uuid"])
+    """``GET /servers/{id}/os-instance-actions``: newest first (deleted servers too)."""
+    rows = request.api.compute_api.actions_list(request.context, _server_uuid(server_id))
     return Reply(200, {"instanceActions": [_action_view(request, r) for r in rows]})
 
 
 def show_action(request: APIRequest, server_id: str, request_id: str) -> Reply:
     """``GET /servers/{id}/os-instance-actions/{request_id}`` with its events."""
-    instance = _read_deleted(request, server_id)
-    try:
-        row, events = request.api.compute_api.get_instance_action(
-            request.context, instance["uuid"], request_id)
-    except exception.InstanceActionNotFound as error:
-        raise faults.NotFound(error.format_message())
+    row = request.api.compute_api.action_get(request.context, _server_uuid(server_id),
+                                             request_id)
     view = _action_view(request, row)
     if request.is_admin or request.version.matches("2.51"):
-        view["events"] = [_event_view(request, e, instance.get("project_id")) for e in events]
+        view["events"] = [_event_view(request, e, row.get("project_id"))
+                          for e in row.get("events") or []]
     return Reply(200, {"instanceAction": view})

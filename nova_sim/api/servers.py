@@ -262,6 +262,7 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         if deleted is not None:
             filters["deleted"] = common.bool_from_string(deleted, default=False)
         if all_tenants:
+            filters["all_tenants"] = True
             project = request.param("project_id") or request.param("tenant_id")
             if project:
                 filters["project_id"] = project
@@ -270,7 +271,7 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     limit = common.parse_limit(params, request.api.max_limit)
     marker = request.param("marker")
     page = request.api.compute_api.get_all(
-        request.context, filters=filters, limit=limit, marker=marker)
+        request.context, search_opts=filters, limit=limit, marker=marker)
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
     if is_detail:

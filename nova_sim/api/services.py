@@ -49,7 +49,7 @@ def _view(request: APIRequest, service: dict[str, Any]) -> dict[str, Any]:
 
 
 def _services(request: APIRequest) -> list[dict[str, Any]]:
-    return list(request.api.compute_api.service_get_all(request.context))
+    return list(request.api.compute_api.service_list(request.context))
 
 
 def index(request: APIRequest) -> Reply:
@@ -75,7 +75,7 @@ def update(request: APIRequest, service_id: str) -> Reply:
 
 def _update(request: APIRequest, service: dict[str, Any], values: dict[str, Any]):
     try:
-        return request.api.compute_api.service_update(request.context, service, values)
+        return request.api.compute_api.service_update(request.context, service["id"], values)
     except exception.ServiceNotFound as error:
         raise faults.NotFound(error.format_message())
 

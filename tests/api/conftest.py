@@ -14,7 +14,7 @@ import webob
 from nova_sim import conf as nova_conf
 from nova_sim.api.app import APIApplication
 
-from .fakes import FakeComputeAPI
+from .fakes import make_compute_api
 
 
 class Client:
@@ -53,7 +53,7 @@ class Client:
 
 @pytest.fixture
 def compute():
-    return FakeComputeAPI()
+    return make_compute_api()
 
 
 @pytest.fixture
