@@ -1,0 +1,360 @@
+"""Launching clouds: all services in one process, or one service per process.
+
+Owns ``Cloud`` (conductor, scheduler and N computes, optionally the REST API, in one
+process on one hub: ``green://`` and an in-memory SQLite database by default, usable on the
+real clock or inside ``with nova_sim.green.virtual_time(seed=...)``) and
+``create_service`` (the factory behind ``nova-sim conductor|scheduler|compute|api``: one
+service per process over RabbitMQ, all processes reading one config file; the controller
+services share the database file of ``[database] connection``).
+
+A one-process cloud::
+
+    with green.virtual_time(seed=1):
+        cloud = Cloud(computes=10).start()
+        [server] = cloud.api.create(ctxt, "2", image.CIRROS_IMAGE_ID, "vm")
+        cloud.wait_for_instance(server["uuid"], "active")
+        cloud.stop()
+
+Must not know the services' internals: it wires managers into ``Service`` objects.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, Callable
+
+from nova_sim import context as nova_context
+from nova_sim import exception, green
+from nova_sim import service as service_module
+from nova_sim.service import Service
+
+LOG = logging.getLogger(__name__)
+
+TOPICS = {
+    "nova-conductor": "conductor",
+    "nova-scheduler": "scheduler",
+    "nova-compute": "compute",
+}
+
+
+def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
+    try:
+        section = getattr(conf, group) if group else conf
+        value = getattr(section, name)
+    except Exception:  # noqa: BLE001 - option not registered on this conf
+        return default
+    return default if value is None else value
+
+
+def _call_with_supported(factory: Callable[..., Any], **candidates: Any) -> Any:
+    parameters = inspect.signature(factory).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return factory(**candidates)
+    return factory(**{k: v for k, v in candidates.items() if k in parameters})
+
+
+def new_conf() -> Any:
+    """A fresh nova-sim ConfigOpts with every option registered and no files read."""
+    from nova_sim import conf as nova_conf
+
+    return nova_conf.new_conf()
+
+
+def open_database(conf: Any, url: str | None = None) -> Any:
+    """The controller services' ``Database`` (``url`` or ``[database] connection``) on the
+    hub's clock, with devstack's default flavors."""
+    from nova_sim.db.api import Database
+
+    db = Database(
+        url or _option(conf, "database", "connection", "sqlite://"),
+        clock=green.wallclock,
+        busy_timeout=float(_option(conf, "database", "busy_timeout", 30.0)),
+    )
+    db.ensure_default_flavors()
+    return db
+
+
+def _scheduler_manager(conf: Any, db: Any, transport: Any) -> Any:
+    from nova_sim.scheduler.manager import SchedulerManager
+
+    return _call_with_supported(SchedulerManager, conf=conf, db=db, transport=transport)
+
+
+def build_service(binary: str, host: str, conf: Any, transport: Any, db: Any = None,
+                  driver: Any = None, **service_kwargs: Any) -> Service:
+    """A (not yet started) ``Service`` for ``binary`` on ``host``.
+
+    Controllers (``nova-conductor``, ``nova-scheduler``) need ``db``; ``nova-compute``
+    gets none (it goes through the conductor) and takes an optional ``driver``.
+    """
+    if binary == "nova-conductor":
+        from nova_sim.conductor.manager import ConductorManager
+
+        manager = ConductorManager(conf, db, transport)
+    elif binary == "nova-scheduler":
+        manager = _scheduler_manager(conf, db, transport)
+    elif binary == "nova-compute":
+        from nova_sim.compute.manager import ComputeManager
+
+        manager = ComputeManager(host, conf, transport, driver=driver)
+        db = None
+    else:
+        raise ValueError(f"unknown service binary {binary!r}")
+    return Service(binary, host, TOPICS[binary], manager, conf, transport, db=db,
+                   **service_kwargs)
+
+
+class APIService:
+    """The REST API as a service: the compute API application on the green WSGI server
+    (``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port``)."""
+
+    binary = "nova-api"
+
+    def __init__(self, compute_api: Any, conf: Any, host: str | None = None,
+                 port: int | None = None):
+        from nova_sim.api.app import APIApplication
+
+        self.conf = conf
+        self.app = APIApplication(compute_api, conf)
+        self.host = host or _option(conf, None, "osapi_compute_listen", "127.0.0.1")
+        self.port = _option(conf, None, "osapi_compute_listen_port", 8774) if port is None \
+            else port
+        self.server = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port/v2.1`` (the real port once started)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}/v2.1"
+
+    def start(self) -> APIService:
+        """Listen and serve (returns at once). ``OSError`` when the port is taken."""
+        from nova_sim.green import wsgi
+
+        kwargs: dict[str, Any] = {}
+        try:
+            from nova_sim.api import faults
+
+            kwargs["error_body"] = faults.server_error_body
+        except (ImportError, AttributeError):
+            pass
+        self.server = wsgi.Server(self.app, self.host, int(self.port), **kwargs).start()
+        self.port = self.server.port
+        LOG.info("Compute API listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting; requests in flight finish (up to graceful_shutdown_timeout)."""
+        if self.server is not None:
+            timeout = float(_option(self.conf, None, "graceful_shutdown_timeout", 60)) or None
+            self.server.stop(timeout)
+
+
+class ProcessService:
+    """One service of a multi-process cloud, as the CLI runs it: ``start``, ``stop``
+    (graceful) and ``wait`` (until stopped)."""
+
+    def __init__(self, binary: str, host: str, conf: Any):
+        self.binary = binary
+        self.host = host
+        self.conf = conf
+        self.service: Any = None
+        self.db = None
+        self._stopped = green.Event()
+
+    def start(self) -> ProcessService:
+        """Open the database (controllers), connect the transport and start serving."""
+        transport = service_module.get_transport(self.conf)
+        if self.binary in ("nova-conductor", "nova-scheduler", "nova-api"):
+            url = _option(self.conf, "database", "connection", "sqlite://")
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                LOG.warning("%s uses a private in-memory database; other processes will "
+                            "not see it (set [database] connection to a file)", self.binary)
+            self.db = open_database(self.conf)
+        if self.binary == "nova-api":
+            from nova_sim.compute.api import API
+
+            self.service = APIService(API(self.conf, self.db, transport), self.conf).start()
+        else:
+            self.service = build_service(self.binary, self.host, self.conf, transport,
+                                         db=self.db).start()
+        return self
+
+    def stop(self) -> None:
+        """Graceful stop; ``wait`` returns afterwards."""
+        if self.service is not None:
+            self.service.stop()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+        if not self._stopped.ready():
+            self._stopped.send(None)
+
+    def wait(self) -> None:
+        """Block the calling greenthread until ``stop`` has run."""
+        self._stopped.wait()
+
+
+def create_service(binary: str, host: str | None = None, conf: Any = None) -> ProcessService:
+    """The service ``binary`` (``nova-conductor``, ``nova-scheduler``, ``nova-compute``,
+    ``nova-api``) for its own process, configured by ``conf`` (``host`` defaults to
+    ``[DEFAULT] host``). Not started: call ``start()``, then ``wait()``."""
+    if binary not in TOPICS and binary != "nova-api":
+        raise ValueError(f"unknown service binary {binary!r}")
+    conf = conf if conf is not None else new_conf()
+    return ProcessService(binary, host or _option(conf, None, "host", "nova-sim"), conf)
+
+
+class Cloud:
+    """A whole cloud in one process: conductor, scheduler, ``computes`` compute hosts
+    (``compute1``...), optionally the REST API (``api=True``).
+
+    ``conf``: a nova-sim ConfigOpts (default: a fresh one); ``transport_url`` (default
+    ``green://``) and ``db_url`` (default ``sqlite://``, in memory) override it.
+    ``virtual``: when True, ``start`` checks that the current hub is a virtual-time hub
+    (use ``with green.virtual_time(seed=...)`` around the cloud). ``driver_factory(host)``
+    makes each compute's driver (default: ``FakeDriver`` from ``[fake_driver]``);
+    ``periodic_enable`` / ``periodic_fuzzy_delay`` override the options.
+    """
+
+    def __init__(
+        self,
+        conf: Any = None,
+        computes: int = 1,
+        transport_url: str | None = None,
+        db_url: str | None = None,
+        virtual: bool = False,
+        api: bool = False,
+        driver_factory: Callable[[str], Any] | None = None,
+        periodic_enable: bool | None = None,
+        periodic_fuzzy_delay: float | None = None,
+        host_prefix: str = "compute",
+    ):
+        self.conf = conf if conf is not None else new_conf()
+        self.transport_url = transport_url or "green://"
+        self.db_url = db_url or "sqlite://"
+        self.virtual = virtual
+        self.with_api = api
+        self.driver_factory = driver_factory
+        self._service_kwargs: dict[str, Any] = {}
+        if periodic_enable is not None:
+            self._service_kwargs["periodic_enable"] = periodic_enable
+        if periodic_fuzzy_delay is not None:
+            self._service_kwargs["periodic_fuzzy_delay"] = periodic_fuzzy_delay
+        self.compute_hosts = [f"{host_prefix}{n}" for n in range(1, computes + 1)]
+        self.transport: Any = None
+        self.db: Any = None
+        self.api: Any = None
+        self.api_service: APIService | None = None
+        self.conductor: Service | None = None
+        self.scheduler: Service | None = None
+        self.computes: dict[str, Service] = {}
+        self._stopped = green.Event()
+        self.started = False
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> Cloud:
+        """Start conductor, scheduler, the computes (and the API); returns ``self``."""
+        if self.virtual and not isinstance(green.get_hub(), green.VirtualHub):
+            raise RuntimeError("Cloud(virtual=True) must start inside green.virtual_time()")
+        self.transport = service_module.get_transport(self.conf, self.transport_url)
+        self.db = open_database(self.conf, self.db_url)
+        host = _option(self.conf, None, "host", "nova-sim")
+        self.conductor = build_service(
+            "nova-conductor", host, self.conf, self.transport, db=self.db,
+            **self._service_kwargs,
+        ).start()
+        self.scheduler = build_service(
+            "nova-scheduler", host, self.conf, self.transport, db=self.db,
+            **self._service_kwargs,
+        ).start()
+        for compute_host in self.compute_hosts:
+            self.add_compute(compute_host)
+        from nova_sim.compute.api import API
+
+        self.api = API(self.conf, self.db, self.transport)
+        if self.with_api:
+            self.api_service = APIService(self.api, self.conf).start()
+        self.started = True
+        return self
+
+    def add_compute(self, host: str, driver: Any = None) -> Service:
+        """Start one more compute service on ``host`` (after ``start``)."""
+        if driver is None and self.driver_factory is not None:
+            driver = self.driver_factory(host)
+        service = build_service(
+            "nova-compute", host, self.conf, self.transport, driver=driver,
+            **self._service_kwargs,
+        ).start()
+        self.computes[host] = service
+        if host not in self.compute_hosts:
+            self.compute_hosts.append(host)
+        return service
+
+    def stop(self) -> None:
+        """Stop the API, the computes, the scheduler and the conductor (graceful);
+        ``wait`` returns afterwards. Safe to call twice."""
+        if self.api_service is not None:
+            self.api_service.stop()
+        for service in list(self.computes.values()):
+            service.stop()
+        for service in (self.scheduler, self.conductor):
+            if service is not None:
+                service.stop()
+        if not self._stopped.ready():
+            self._stopped.send(None)
+
+    def wait(self) -> None:
+        """Block the calling greenthread until ``stop`` has run."""
+        self._stopped.wait()
+
+    def __enter__(self) -> Cloud:
+        return self if self.started else self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # -- conveniences ----------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str | None:
+        """The compute endpoint when the REST API runs."""
+        return self.api_service.url if self.api_service is not None else None
+
+    @property
+    def api_port(self) -> int | None:
+        """The REST API's port when it runs."""
+        return self.api_service.port if self.api_service is not None else None
+
+    def admin_context(self) -> Any:
+        """An admin RequestContext (project ``admin``)."""
+        return nova_context.RequestContext(user_id="admin", project_id="admin",
+                                           is_admin=True, overwrite=False)
+
+    def wait_for_instance(self, instance_uuid: str, vm_state: str | None = None,
+                          task_state: Any = "any", timeout: float = 600.0,
+                          poll: float = 0.05) -> dict[str, Any]:
+        """Poll the database (every ``poll`` seconds of hub time) until the instance is
+        in ``vm_state`` (and ``task_state``, unless "any"); returns its row. A deleted
+        instance counts as ``vm_state="deleted"``. ``TimeoutError`` after ``timeout``."""
+        deadline = green.now() + timeout
+        while True:
+            try:
+                row = self.db.instance_get(instance_uuid, read_deleted="yes")
+            except exception.InstanceNotFound:
+                row = None
+            if row is not None:
+                state_ok = vm_state is None or row["vm_state"] == vm_state or (
+                    vm_state == "deleted" and row["deleted"]
+                )
+                task_ok = task_state == "any" or row["task_state"] == task_state
+                if state_ok and task_ok:
+                    return row
+            if green.now() >= deadline:
+                raise TimeoutError(
+                    f"instance {instance_uuid} not {vm_state}/{task_state} after "
+                    f"{timeout} s: {row and (row['vm_state'], row['task_state'])}"
+                )
+            green.sleep(poll)

@@ -1,0 +1,544 @@
+"""The compute API: the internal entry point of every server operation (``nova/compute/api.py``).
+
+Owns ``API``, which the REST API (``nova_sim.api``), the CLI, the benchmarks and the tests
+call. It checks what can be checked at once (flavor, image, state of the instance for the
+action, ownership), records the request in the database and **casts** the work to the
+conductor (boot) or to the instance's compute (delete, stop, start, reboot), then returns:
+nothing here waits for a hypervisor. It also offers thin read/write helpers over the
+database for the REST API (instance actions, services, hypervisors, availability zones,
+flavors, images).
+
+Errors are ``nova_sim.exception`` classes whose ``code`` is the HTTP status the REST API
+answers: ``InstanceNotFound`` (404; also for another project's instance unless admin),
+``InstanceInvalidState`` (409: wrong state for the action), ``FlavorNotFound`` /
+``ImageNotFound`` (404), ``InvalidInput`` (400).
+
+Simplifications (compared with Nova): no quotas, no build requests or cells (the instance
+row is written by the API at once, ``building`` / ``scheduling``), no Neutron or Cinder
+(``networks`` is recorded as given), no policy engine (``is_admin`` decides).
+Must not know about HTTP, the hypervisor or the scheduler's internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from nova_sim import exception, green, trace
+from nova_sim import image as image_catalogue
+from nova_sim.compute import power_state, task_states, vm_states
+from nova_sim.compute import rpcapi as compute_rpcapi
+from nova_sim.conductor import rpcapi as conductor_rpcapi
+from nova_sim.db.api import format_timestamp
+from nova_sim.servicegroup import API as ServiceGroupAPI
+
+LOG = logging.getLogger(__name__)
+
+COMPUTE_BINARY = "nova-compute"
+
+
+def _utcnow() -> str:
+    return format_timestamp(green.wallclock())
+
+
+def _sanitize_hostname(name: str) -> str:
+    """Nova's ``utils.sanitize_hostname``: lower case, [a-z0-9-], at most 63 chars."""
+    hostname = re.sub(r"[ _.]", "-", name.lower())
+    hostname = re.sub(r"[^\w-]+", "", hostname, flags=re.ASCII).strip("-")
+    return hostname[:63] or "server"
+
+
+def _context_check(ctxt: Any) -> None:
+    if ctxt is None:
+        raise exception.Forbidden()
+
+
+class API:
+    """The compute API over one database and one RPC transport.
+
+    ``conf`` gives ``[DEFAULT] default_schedule_zone``, ``service_down_time`` and
+    ``default_availability_zone``; ``db`` is a ``nova_sim.db.api.Database``; ``transport``
+    the RPC transport of the conductor and computes.
+    """
+
+    def __init__(self, conf: Any = None, db: Any = None, transport: Any = None):
+        self.conf = conf
+        self.db = db
+        self.transport = transport
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
+        self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
+        self.servicegroup_api = ServiceGroupAPI(conf, db=db)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _attach_faults(self, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        failed = [i["uuid"] for i in instances if i.get("vm_state") == vm_states.ERROR]
+        faults = self.db.instance_fault_get_by_instance_uuids(failed) if failed else {}
+        for instance in instances:
+            found = faults.get(instance["uuid"])
+            instance["fault"] = found[0] if found else None
+        return instances
+
+    def get(self, ctxt: Any, instance_id: str, want_fault: bool = True) -> dict[str, Any]:
+        """The instance ``instance_id`` (a dict row, plus ``fault``: the newest fault or
+        None). ``InstanceNotFound`` if it does not exist, is deleted (unless the context
+        reads deleted rows) or belongs to another project and the context is not admin."""
+        _context_check(ctxt)
+        read_deleted = getattr(ctxt, "read_deleted", "no") or "no"
+        instance = self.db.instance_get(instance_id, read_deleted=read_deleted)
+        if not ctxt.is_admin and instance.get("project_id") != ctxt.project_id:
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        if want_fault:
+            self._attach_faults([instance])
+        return instance
+
+    def get_all(
+        self,
+        ctxt: Any,
+        filters: dict[str, Any] | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+        sort_keys: list[str] | None = None,
+        sort_dirs: list[str] | None = None,
+        search_opts: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Instances matching ``filters`` (alias ``search_opts``; the database's filters, see
+        ``Database.instance_get_all_by_filters``), one page of them, each with ``fault``.
+
+        A non-admin context sees only its project's instances; an admin sees its own too
+        unless ``all_tenants`` is set (or ``project_id`` is given). ``marker`` not found
+        -> ``MarkerNotFound`` (400).
+        """
+        _context_check(ctxt)
+        filters = dict(filters or search_opts or {})
+        all_tenants = filters.pop("all_tenants", False)
+        if not ctxt.is_admin:
+            filters["project_id"] = ctxt.project_id
+        elif not all_tenants and "project_id" not in filters and ctxt.project_id:
+            filters["project_id"] = ctxt.project_id
+        instances = self.db.instance_get_all_by_filters(
+            filters, limit=limit, marker=marker, sort_keys=sort_keys, sort_dirs=sort_dirs
+        )
+        return self._attach_faults(instances)
+
+    def _instance(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        uuid = instance if isinstance(instance, str) else instance["uuid"]
+        return self.get(ctxt, uuid, want_fault=False)
+
+    # -- create ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        ctxt: Any,
+        flavor_id: str,
+        image_ref: str,
+        name: str | None = None,
+        min_count: int = 1,
+        max_count: int | None = None,
+        metadata: dict[str, str] | None = None,
+        availability_zone: str | None = None,
+        networks: Any = None,
+        key_name: str | None = None,
+        user_data: str | None = None,
+        admin_password: str | None = None,
+        security_groups: list[str] | None = None,
+        scheduler_hints: dict[str, Any] | None = None,
+        description: str | None = None,
+        config_drive: bool | str | None = None,
+        access_ip_v4: str | None = None,
+        access_ip_v6: str | None = None,
+        hostname: str | None = None,
+        server_group: str | None = None,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        """Boot ``max_count`` instances (at least ``min_count``) of ``flavor_id`` from
+        ``image_ref``; returns their rows at once (``building`` / ``scheduling``).
+
+        The rows and request specs are written, then ``schedule_and_build_instances`` is
+        cast to the conductor; everything after that happens asynchronously and shows in
+        the instances' states. Raises ``FlavorNotFound``, ``ImageNotFound`` or
+        ``InvalidInput`` (bad counts, unknown availability zone) before anything is
+        written.
+        """
+        _context_check(ctxt)
+        max_count = min_count if max_count is None else max_count
+        if min_count < 1 or max_count < min_count:
+            raise exception.InvalidInput(
+                reason=f"min_count {min_count} and max_count {max_count} are invalid"
+            )
+        flavor = self.db.flavor_get_by_flavor_id(flavor_id)
+        if flavor.get("disabled"):
+            raise exception.FlavorNotFound(flavor_id=flavor_id)
+        image = image_catalogue.get_image(image_catalogue.image_ref_from_href(image_ref))
+        availability_zone = availability_zone or self._option("default_schedule_zone", None)
+        if availability_zone:
+            zones = {zone["zone"] for zone in self.availability_zones(ctxt)}
+            if availability_zone not in zones:
+                raise exception.InvalidInput(
+                    reason=f"The requested availability zone is not available: "
+                    f"{availability_zone}"
+                )
+        group = None
+        if server_group or (scheduler_hints or {}).get("group"):
+            group = self.db.server_group_get(server_group or scheduler_hints["group"])
+        name = name or "server"
+        reservation_id = "r-" + green.random_uuid().replace("-", "")[:8]
+        instances: list[dict[str, Any]] = []
+        specs: list[dict[str, Any]] = []
+        with trace.span("api.create", flavor=flavor["name"], count=max_count):
+            for index in range(max_count):
+                display_name = name if max_count == 1 else f"{name}-{index + 1}"
+                values = {
+                    "display_name": display_name,
+                    "display_description": description,
+                    "project_id": ctxt.project_id,
+                    "user_id": ctxt.user_id,
+                    "image_ref": image["id"],
+                    "flavor": flavor,
+                    "vm_state": vm_states.BUILDING,
+                    "task_state": task_states.SCHEDULING,
+                    "power_state": power_state.NOSTATE,
+                    "availability_zone": availability_zone,
+                    "metadata": dict(metadata or {}),
+                    "reservation_id": reservation_id,
+                    "launch_index": index,
+                    "key_name": key_name,
+                    "user_data": user_data,
+                    "hostname": hostname or _sanitize_hostname(display_name),
+                    "config_drive": "True" if config_drive in (True, "True", "true") else "",
+                    "access_ip_v4": access_ip_v4,
+                    "access_ip_v6": access_ip_v6,
+                    "security_groups": [
+                        {"name": group_name} for group_name in (security_groups or ["default"])
+                    ],
+                    "system_metadata": {"requested_networks": networks},
+                }
+                instance = self.db.instance_create(values)
+                trace.event("instance.state", instance_uuid=instance["uuid"],
+                            vm_state=vm_states.BUILDING, task_state=task_states.SCHEDULING)
+                spec = {
+                    "instance_uuid": instance["uuid"],
+                    "num_instances": max_count,
+                    "flavor": flavor,
+                    "image": {"id": image["id"], "properties": image.get("properties", {})},
+                    "project_id": ctxt.project_id,
+                    "user_id": ctxt.user_id,
+                    "availability_zone": availability_zone,
+                    "scheduler_hints": dict(scheduler_hints or {}),
+                    "instance_group": (
+                        {"uuid": group["uuid"], "policy": group["policy"]} if group else None
+                    ),
+                    "ignore_hosts": [],
+                    "force_hosts": [],
+                    "force_nodes": [],
+                }
+                self.db.request_spec_save(instance["uuid"], spec)
+                if group is not None:
+                    self.db.server_group_add_members(group["uuid"], [instance["uuid"]])
+                instances.append(instance)
+                specs.append(spec)
+            self.compute_task_api.schedule_and_build_instances(
+                ctxt, build_requests=instances, request_specs=specs,
+                image=image, admin_password=admin_password,
+                requested_networks=networks, block_device_mapping=None,
+            )
+        return instances
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _record_action_start(self, ctxt: Any, instance: dict[str, Any], action: str) -> None:
+        self.db.action_start({
+            "instance_uuid": instance["uuid"], "request_id": ctxt.request_id,
+            "action": action, "project_id": ctxt.project_id, "user_id": ctxt.user_id,
+        })
+
+    @staticmethod
+    def _check_state(instance: dict[str, Any], method: str, vm_state: list[str] | None,
+                     task_state: list[Any] | None) -> None:
+        """Nova's ``check_instance_state``: InstanceInvalidState (409) on a wrong state."""
+        if vm_state is not None and instance.get("vm_state") not in vm_state:
+            raise exception.InstanceInvalidState(
+                attr="vm_state", instance_uuid=instance["uuid"],
+                state=instance.get("vm_state"), method=method,
+            )
+        if task_state is not None and instance.get("task_state") not in task_state:
+            raise exception.InstanceInvalidState(
+                attr="task_state", instance_uuid=instance["uuid"],
+                state=instance.get("task_state"), method=method,
+            )
+
+    def _set_task_state(self, ctxt: Any, instance: dict[str, Any], method: str,
+                        task_state: str, expected: list[Any]) -> dict[str, Any]:
+        """Move to ``task_state`` only if the task state is still one of ``expected``
+        (atomic); a lost race is InstanceInvalidState as well."""
+        try:
+            updated = self.db.instance_update(
+                instance["uuid"], {"task_state": task_state}, expected_task_state=expected
+            )
+        except exception.UnexpectedTaskStateError as error:
+            raise exception.InstanceInvalidState(
+                attr="task_state", instance_uuid=instance["uuid"],
+                state=error.kwargs.get("actual"), method=method,
+            )
+        trace.event("instance.state", instance_uuid=instance["uuid"],
+                    vm_state=updated.get("vm_state"), task_state=task_state)
+        return updated
+
+    def stop(self, ctxt: Any, instance: dict[str, Any] | str, clean_shutdown: bool = True
+             ) -> dict[str, Any]:
+        """Power off an ``active`` or ``error`` instance with no task: ``powering-off`` now,
+        ``stopped`` / SHUTDOWN when the compute is done. 409 otherwise."""
+        instance = self._instance(ctxt, instance)
+        self._check_state(instance, "stop", [vm_states.ACTIVE, vm_states.ERROR], [None])
+        instance = self._set_task_state(ctxt, instance, "stop", task_states.POWERING_OFF,
+                                        [None])
+        self._record_action_start(ctxt, instance, "stop")
+        self.compute_rpcapi.stop_instance(ctxt, instance, clean_shutdown=clean_shutdown)
+        return instance
+
+    def start(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Power on a ``stopped`` instance with no task: ``powering-on`` now, ``active`` /
+        RUNNING when the compute is done. 409 otherwise."""
+        instance = self._instance(ctxt, instance)
+        self._check_state(instance, "start", [vm_states.STOPPED], [None])
+        instance = self._set_task_state(ctxt, instance, "start", task_states.POWERING_ON,
+                                        [None])
+        self._record_action_start(ctxt, instance, "start")
+        self.compute_rpcapi.start_instance(ctxt, instance)
+        return instance
+
+    def reboot(self, ctxt: Any, instance: dict[str, Any] | str, reboot_type: str = "SOFT"
+               ) -> dict[str, Any]:
+        """Reboot: SOFT from ``active`` (task None or rebooting) -> ``rebooting``; HARD
+        from active, stopped, paused, suspended or error -> ``rebooting_hard``. The compute
+        then goes through ``reboot_pending[_hard]`` and ``reboot_started[_hard]`` to
+        ``active``. 409 on a wrong state; ``InvalidInput`` on a bad ``reboot_type``."""
+        reboot_type = str(reboot_type).upper()
+        if reboot_type not in ("SOFT", "HARD"):
+            raise exception.InvalidInput(reason=f"invalid reboot type {reboot_type!r}")
+        instance = self._instance(ctxt, instance)
+        if reboot_type == "SOFT":
+            allowed_vm, allowed_task = vm_states.ALLOW_SOFT_REBOOT, task_states.SOFT_REBOOT_ALLOWED
+            new_task = task_states.REBOOTING
+        else:
+            allowed_vm, allowed_task = vm_states.ALLOW_HARD_REBOOT, task_states.HARD_REBOOT_ALLOWED
+            new_task = task_states.REBOOTING_HARD
+        self._check_state(instance, "reboot", allowed_vm, allowed_task)
+        instance = self._set_task_state(ctxt, instance, "reboot", new_task, allowed_task)
+        self._record_action_start(ctxt, instance, "reboot")
+        self.compute_rpcapi.reboot_instance(ctxt, instance, reboot_type=reboot_type)
+        return instance
+
+    def delete(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Delete an instance (any state). With a host whose compute is up: ``deleting``
+        now and ``terminate_instance`` cast to it (the row disappears when the compute is
+        done). With no host (not built yet, or failed to schedule) or on a compute that is
+        down: deleted here at once (Nova's local delete), allocations freed."""
+        instance = self._instance(ctxt, instance)
+        self._record_action_start(ctxt, instance, "delete")
+        host = instance.get("host")
+        if host and self._compute_is_up(host):
+            try:
+                instance = self.db.instance_update(
+                    instance["uuid"], {"task_state": task_states.DELETING}
+                )
+            except exception.InstanceNotFound:
+                return
+            trace.event("instance.state", instance_uuid=instance["uuid"],
+                        vm_state=instance.get("vm_state"), task_state=task_states.DELETING)
+            self.compute_rpcapi.terminate_instance(ctxt, instance)
+            return
+        self._local_delete(ctxt, instance)
+
+    def _compute_is_up(self, host: str) -> bool:
+        try:
+            service = self.db.service_get_by_host_and_binary(host, COMPUTE_BINARY)
+        except exception.NotFound:
+            return False
+        return self.servicegroup_api.service_is_up(service)
+
+    def _local_delete(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        LOG.info("Deleting instance %s locally (no host, or its compute is down)",
+                 instance["uuid"])
+        try:
+            self.db.instance_update(
+                instance["uuid"],
+                {"vm_state": vm_states.DELETED, "task_state": None,
+                 "power_state": power_state.NOSTATE, "terminated_at": _utcnow()},
+            )
+            self.db.instance_destroy(instance["uuid"])
+        except exception.InstanceNotFound:
+            pass
+        self.db.remove_allocations(instance["uuid"])
+        trace.event("instance.state", instance_uuid=instance["uuid"],
+                    vm_state=vm_states.DELETED, task_state=None)
+
+    # -- instance actions ------------------------------------------------------------------
+
+    def actions_list(self, ctxt: Any, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's actions, newest first (``InstanceNotFound`` as ``get``; a
+        deleted instance's actions are still listed)."""
+        self._instance_any(ctxt, instance_id)
+        return self.db.actions_get(instance_id)
+
+    def action_get(self, ctxt: Any, instance_id: str, request_id: str) -> dict[str, Any]:
+        """One action with its ``events`` (newest first); ``InstanceActionNotFound``."""
+        self._instance_any(ctxt, instance_id)
+        action = self.db.action_get_by_request_id(instance_id, request_id)
+        action["events"] = self.db.action_events_get(action["id"])
+        return action
+
+    def _instance_any(self, ctxt: Any, instance_id: str) -> dict[str, Any]:
+        instance = self.db.instance_get(instance_id, read_deleted="yes")
+        if not ctxt.is_admin and instance.get("project_id") != ctxt.project_id:
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        return instance
+
+    # -- services, hypervisors, zones ------------------------------------------------------
+
+    def _option(self, name: str, default: Any) -> Any:
+        try:
+            value = getattr(self.conf, name)
+        except Exception:  # noqa: BLE001 - no conf or option not registered
+            return default
+        return default if value is None else value
+
+    def _with_state(self, service: dict[str, Any]) -> dict[str, Any]:
+        service["up"] = self.servicegroup_api.service_is_up(service)
+        service["state"] = "up" if service["up"] else "down"
+        service["status"] = "disabled" if service.get("disabled") else "enabled"
+        if service.get("binary") == COMPUTE_BINARY:
+            service["zone"] = service.get("availability_zone") or self._option(
+                "default_availability_zone", "nova")
+        else:
+            service["zone"] = self._option("internal_service_availability_zone", "internal")
+        return service
+
+    def service_list(self, ctxt: Any, binary: str | None = None, host: str | None = None
+                     ) -> list[dict[str, Any]]:
+        """Service rows, each with ``up`` (bool), ``state`` (up/down), ``status``
+        (enabled/disabled) and ``zone``."""
+        return [self._with_state(s) for s in self.db.service_get_all(binary=binary, host=host)]
+
+    def service_get(self, ctxt: Any, service_id: int) -> dict[str, Any]:
+        """One service row with its state (``ServiceNotFound``)."""
+        return self._with_state(self.db.service_get(service_id))
+
+    def service_update(self, ctxt: Any, service: int | dict[str, Any],
+                       values: dict[str, Any]) -> dict[str, Any]:
+        """Update ``disabled``, ``disabled_reason`` or ``forced_down`` of ``service`` (its
+        id or its row); returns the row with its state (``ServiceNotFound``)."""
+        service_id = service["id"] if isinstance(service, dict) else service
+        allowed = {"disabled", "disabled_reason", "forced_down"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise exception.InvalidInput(reason=f"cannot update {sorted(unknown)}")
+        return self._with_state(self.db.service_update(service_id, values))
+
+    def service_enable(self, ctxt: Any, host: str, binary: str = COMPUTE_BINARY
+                       ) -> dict[str, Any]:
+        """Enable ``binary`` on ``host`` (``ComputeHostNotFound`` if no such service)."""
+        service = self.db.service_get_by_host_and_binary(host, binary)
+        return self.service_update(ctxt, service["id"],
+                                   {"disabled": False, "disabled_reason": None})
+
+    def service_disable(self, ctxt: Any, host: str, binary: str = COMPUTE_BINARY,
+                        reason: str | None = None) -> dict[str, Any]:
+        """Disable ``binary`` on ``host`` (the scheduler stops placing there)."""
+        service = self.db.service_get_by_host_and_binary(host, binary)
+        return self.service_update(ctxt, service["id"],
+                                   {"disabled": True, "disabled_reason": reason})
+
+    def service_delete(self, ctxt: Any, service_id: int) -> None:
+        """Delete a service row (and its compute nodes); ``ServiceNotFound``."""
+        self.db.service_destroy(service_id)
+
+    def _hypervisor(self, node: dict[str, Any], services: dict[str, dict[str, Any]]
+                    ) -> dict[str, Any]:
+        service = services.get(node["host"])
+        node = dict(node)
+        node["service"] = service
+        node["state"] = service["state"] if service else "down"
+        node["status"] = service["status"] if service else "disabled"
+        return node
+
+    def hypervisor_list(self, ctxt: Any) -> list[dict[str, Any]]:
+        """Compute nodes, each with ``service`` (its compute service row), ``state`` and
+        ``status`` (of that service)."""
+        services = {s["host"]: s for s in self.service_list(ctxt, binary=COMPUTE_BINARY)}
+        return [self._hypervisor(node, services) for node in self.db.compute_node_get_all()]
+
+    def hypervisor_get(self, ctxt: Any, hypervisor_id: int | str) -> dict[str, Any]:
+        """One compute node by id or uuid (``ComputeHostNotFound``)."""
+        for node in self.hypervisor_list(ctxt):
+            if str(node["id"]) == str(hypervisor_id) or node["uuid"] == hypervisor_id:
+                return node
+        raise exception.ComputeHostNotFound(host=hypervisor_id)
+
+    def availability_zones(self, ctxt: Any) -> list[dict[str, Any]]:
+        """Zones as ``{"zone", "available", "hosts": {host: {binary: {"available",
+        "active", "updated_at"}}}}``; compute zones first, then the internal zone. A zone
+        is available if one of its compute services is up and enabled."""
+        zones: dict[str, dict[str, Any]] = {}
+        for service in self.service_list(ctxt):
+            zone = zones.setdefault(
+                service["zone"], {"zone": service["zone"], "available": False, "hosts": {}}
+            )
+            alive = service["up"] and not service.get("disabled")
+            zone["hosts"].setdefault(service["host"], {})[service["binary"]] = {
+                "available": service["up"], "active": not service.get("disabled"),
+                "updated_at": service.get("updated_at"),
+            }
+            if alive:
+                zone["available"] = True
+        internal = self._option("internal_service_availability_zone", "internal")
+        return sorted(zones.values(), key=lambda z: (z["zone"] == internal, z["zone"]))
+
+    # -- the names the REST API uses --------------------------------------------------------
+
+    def get_instance_actions(self, ctxt: Any, instance_id: str) -> list[dict[str, Any]]:
+        """Same as ``actions_list``."""
+        return self.actions_list(ctxt, instance_id)
+
+    def get_instance_action(self, ctxt: Any, instance_id: str, request_id: str
+                            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """``(action, events)`` of one request (``InstanceActionNotFound``)."""
+        action = self.action_get(ctxt, instance_id, request_id)
+        return action, action.pop("events")
+
+    def service_get_all(self, ctxt: Any, binary: str | None = None,
+                        host: str | None = None) -> list[dict[str, Any]]:
+        """Same as ``service_list``."""
+        return self.service_list(ctxt, binary=binary, host=host)
+
+    def compute_node_get_all(self, ctxt: Any) -> list[dict[str, Any]]:
+        """The compute node rows (hypervisors), ordered by id."""
+        return self.db.compute_node_get_all()
+
+    def get_all_flavors(self, ctxt: Any, is_public: bool | None = True
+                        ) -> list[dict[str, Any]]:
+        """Same as ``flavor_list``."""
+        return self.flavor_list(ctxt, is_public=is_public)
+
+    def get_flavor(self, ctxt: Any, flavor_id: str) -> dict[str, Any]:
+        """Same as ``flavor_get``."""
+        return self.flavor_get(ctxt, flavor_id)
+
+    # -- flavors and images ----------------------------------------------------------------
+
+    def flavor_list(self, ctxt: Any, is_public: bool | None = True) -> list[dict[str, Any]]:
+        """Flavors (public ones by default; ``None``: all), ordered by id."""
+        return self.db.flavor_get_all(is_public=is_public)
+
+    def flavor_get(self, ctxt: Any, flavor_id: str) -> dict[str, Any]:
+        """A flavor by its API id (``FlavorNotFound``)."""
+        return self.db.flavor_get_by_flavor_id(flavor_id)
+
+    def image_list(self, ctxt: Any) -> list[dict[str, Any]]:
+        """The image catalogue (Glance-v2-shaped records)."""
+        return image_catalogue.list_images()
+
+    def image_get(self, ctxt: Any, image_id: str) -> dict[str, Any]:
+        """One image by id or name (``ImageNotFound``)."""
+        return image_catalogue.get_image(image_id)

@@ -1,0 +1,410 @@
+"""The conductor: the database front for computes, and the orchestrator of builds.
+
+Owns two RPC endpoints served by one conductor service (as ``nova/conductor/manager.py``):
+
+* ``ConductorManager`` (no namespace, version 3.x): ``object_action`` and
+  ``object_class_action_versions``, the object calls a compute makes instead of touching
+  the database: instance saves with an atomic expected-state check, instance destroy,
+  faults, action events, the compute's service row and heartbeat, compute node and
+  inventory reports, allocation removal.
+* ``ComputeTaskManager`` (namespace ``compute_task``, version 1.x):
+  ``schedule_and_build_instances`` (call the scheduler, record the ``create`` action, cast
+  each build with its alternates) and ``build_instances`` (a reschedule: claim the next
+  alternate and cast to it; never ask the scheduler again; out of alternates or over
+  ``[scheduler] max_attempts`` -> ERROR with a fault).
+
+Must not know about the hypervisor or the REST API.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any, Callable
+
+from nova_sim import exception, rpc, trace
+from nova_sim.compute import rpcapi as compute_rpcapi
+from nova_sim.compute import task_states, vm_states
+from nova_sim.conductor.rpcapi import (
+    COMPUTE_TASK_NAMESPACE,
+    COMPUTE_TASK_VERSION,
+    CONDUCTOR_VERSION,
+)
+from nova_sim.scheduler import utils as scheduler_utils
+
+LOG = logging.getLogger(__name__)
+
+
+def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
+    try:
+        section = getattr(conf, group) if group else conf
+        value = getattr(section, name)
+    except Exception:  # noqa: BLE001 - option not registered on this conf
+        return default
+    return default if value is None else value
+
+
+def _selection_value(selection: Any, key: str, default: Any = None) -> Any:
+    if isinstance(selection, dict):
+        return selection.get(key, default)
+    return getattr(selection, key, default)
+
+
+class ConductorManager:
+    """Object calls from computes (they have no database access)."""
+
+    target = rpc.Target(version=CONDUCTOR_VERSION)
+
+    def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
+        self.conf = conf
+        self.db = db
+        self.compute_task_mgr = ComputeTaskManager(conf, db, transport, scheduler_api)
+        self.additional_endpoints = [self.compute_task_mgr]
+        self._actions: dict[tuple[str, str], Callable[..., Any]] = {
+            ("Instance", "save"): self._instance_save,
+            ("Instance", "destroy"): self._instance_destroy,
+            ("InstanceFault", "create"): self._fault_create,
+            ("Service", "save"): self._service_save,
+            ("ComputeNode", "save"): self._compute_node_save,
+        }
+        self._class_actions: dict[tuple[str, str], Callable[..., Any]] = {
+            ("InstanceList", "get_by_host"): self._instances_by_host,
+            ("InstanceActionEvent", "event_start"): self._event_start,
+            ("InstanceActionEvent", "event_finish"): self._event_finish,
+            ("Service", "get_or_create"): self._service_get_or_create,
+            ("Allocations", "delete"): self._allocations_delete,
+        }
+
+    # -- the two RPC methods ---------------------------------------------------------------
+
+    def object_action(self, ctxt: Any, objinst: dict[str, Any], objmethod: str,
+                      args: list | None = None, kwargs: dict | None = None) -> list[Any]:
+        """Run ``objmethod`` of the object ``objinst`` (a ``nova_object`` primitive whose
+        ``changes`` are the fields to write); returns ``[updates, result]``.
+
+        Raises ``InstanceNotFound``, ``UnexpectedTaskStateError`` and the other
+        ``nova_sim.exception`` errors of the database, which the caller gets back as
+        themselves; an unknown object or method raises ``NotImplementedError``.
+        """
+        name = objinst.get("nova_object.name")
+        handler = self._actions.get((name, objmethod))
+        if handler is None:
+            raise NotImplementedError(f"{name}.{objmethod} is not supported by the conductor")
+        data = objinst.get("nova_object.data") or {}
+        changes = objinst.get("nova_object.changes") or {}
+        with trace.span(f"conductor.{name}.{objmethod}"):
+            return [handler(ctxt, data, changes, **(kwargs or {})), None]
+
+    def object_class_action_versions(self, ctxt: Any, objname: str, objmethod: str,
+                                     object_versions: dict | None = None,
+                                     args: list | None = None,
+                                     kwargs: dict | None = None) -> Any:
+        """Run the class method ``objname.objmethod(**kwargs)``; returns its result."""
+        handler = self._class_actions.get((objname, objmethod))
+        if handler is None:
+            raise NotImplementedError(
+                f"{objname}.{objmethod} is not supported by the conductor"
+            )
+        with trace.span(f"conductor.{objname}.{objmethod}"):
+            return handler(ctxt, **(kwargs or {}))
+
+    # -- object methods --------------------------------------------------------------------
+
+    def _instance_save(self, ctxt: Any, data: dict, changes: dict,
+                       expected_task_state: Any = None, expected_vm_state: Any = None) -> dict:
+        return self.db.instance_update(
+            data["uuid"], changes, expected_task_state=expected_task_state,
+            expected_vm_state=expected_vm_state,
+        )
+
+    def _instance_destroy(self, ctxt: Any, data: dict, changes: dict) -> dict:
+        return self.db.instance_destroy(data["uuid"])
+
+    def _fault_create(self, ctxt: Any, data: dict, changes: dict) -> dict:
+        return self.db.instance_fault_create(changes)
+
+    def _service_save(self, ctxt: Any, data: dict, changes: dict) -> dict:
+        if set(changes) == {"report_count"}:
+            return self.db.service_heartbeat(data["id"])
+        return self.db.service_update(data["id"], changes)
+
+    def _compute_node_save(self, ctxt: Any, data: dict, changes: dict,
+                           inventories: dict | None = None) -> dict:
+        node = self.db.compute_node_create_or_update(changes)
+        if inventories:
+            self.db.resource_provider_ensure(
+                node["uuid"], node["hypervisor_hostname"], inventories
+            )
+        return node
+
+    # -- class methods ---------------------------------------------------------------------
+
+    def _instances_by_host(self, ctxt: Any, host: str, node: str | None = None) -> list:
+        filters: dict[str, Any] = {"host": host}
+        if node is not None:
+            filters["node"] = node
+        return self.db.instance_get_all_by_filters(
+            filters, sort_keys=["created_at"], sort_dirs=["asc"]
+        )
+
+    def _event_start(self, ctxt: Any, instance_uuid: str, event_name: str,
+                     host: str | None = None) -> dict | None:
+        try:
+            return self.db.action_event_start(instance_uuid, ctxt.request_id, event_name, host)
+        except exception.InstanceActionNotFound:
+            return None
+
+    def _event_finish(self, ctxt: Any, instance_uuid: str, event_name: str,
+                      result: str = "Success", traceback: str | None = None) -> dict | None:
+        try:
+            return self.db.action_event_finish(
+                instance_uuid, ctxt.request_id, event_name, result, traceback
+            )
+        except exception.InstanceActionNotFound:
+            return None
+
+    def _service_get_or_create(self, ctxt: Any, host: str, binary: str, topic: str) -> dict:
+        return service_get_or_create(self.db, self.conf, host, binary, topic)
+
+    def _allocations_delete(self, ctxt: Any, consumer_uuid: str,
+                            rp_uuid: str | None = None) -> bool:
+        return self.db.remove_allocations(consumer_uuid, rp_uuid)
+
+
+def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str) -> dict:
+    """The live service row of ``binary`` on ``host``, created if missing (enabled unless
+    ``enable_new_services`` is False; computes in ``default_availability_zone``)."""
+    try:
+        return db.service_get_by_host_and_binary(host, binary)
+    except exception.NotFound:
+        pass
+    values = {
+        "host": host, "binary": binary, "topic": topic,
+        "disabled": not _option(conf, None, "enable_new_services", True),
+    }
+    if binary == "nova-compute":
+        values["availability_zone"] = _option(conf, None, "default_availability_zone", "nova")
+    return db.service_create(values)
+
+
+class ComputeTaskManager:
+    """Builds: scheduling, the ``create`` action, and reschedules to alternates."""
+
+    target = rpc.Target(namespace=COMPUTE_TASK_NAMESPACE, version=COMPUTE_TASK_VERSION)
+
+    def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
+        self.conf = conf
+        self.db = db
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
+        if scheduler_api is None:
+            from nova_sim.scheduler.rpcapi import SchedulerAPI
+
+            scheduler_api = SchedulerAPI(transport, conf)
+        self.scheduler_api = scheduler_api
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _set_error(self, ctxt: Any, instance_uuid: str, error: BaseException) -> None:
+        """ERROR with a fault (Nova's ``_set_vm_state_and_notify``)."""
+        message = (
+            error.format_message() if isinstance(error, exception.NovaException)
+            else str(error)
+        )
+        try:
+            self.db.instance_update(
+                instance_uuid, {"vm_state": vm_states.ERROR, "task_state": None}
+            )
+        except exception.InstanceNotFound:
+            return
+        self.db.instance_fault_create({
+            "instance_uuid": instance_uuid, "code": getattr(error, "code", 500),
+            "message": message[:255],
+            "details": "".join(traceback.format_exception(type(error), error,
+                                                          error.__traceback__)),
+        })
+        trace.event("instance.state", instance_uuid=instance_uuid,
+                    vm_state=vm_states.ERROR, task_state=None)
+        LOG.warning("Instance %s set to ERROR: %s", instance_uuid, message)
+
+    def _start_create_action(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        self.db.action_start({
+            "instance_uuid": instance["uuid"], "request_id": ctxt.request_id,
+            "action": "create", "project_id": instance.get("project_id") or ctxt.project_id,
+            "user_id": instance.get("user_id") or ctxt.user_id,
+        })
+
+    def _cast_build(self, ctxt: Any, instance: dict[str, Any], selection: Any,
+                    alternates: list[Any], request_spec: dict[str, Any] | None,
+                    filter_properties: dict[str, Any], image: Any, build_args: dict) -> None:
+        host = _selection_value(selection, "service_host")
+        node = _selection_value(selection, "nodename") or host
+        retry = filter_properties.get("retry")
+        if retry is not None:
+            retry.setdefault("hosts", []).append([host, node])
+        with trace.span("conductor.cast_build", instance_uuid=instance["uuid"], host=host):
+            self.compute_rpcapi.build_and_run_instance(
+                ctxt, instance, host, image, request_spec, filter_properties,
+                admin_password=build_args.get("admin_password"),
+                injected_files=build_args.get("injected_files"),
+                requested_networks=build_args.get("requested_networks"),
+                security_groups=build_args.get("security_groups"),
+                block_device_mapping=build_args.get("block_device_mapping"),
+                node=node, limits=_selection_value(selection, "limits"),
+                host_list=[dict(alternate) if isinstance(alternate, dict) else alternate
+                           for alternate in alternates],
+            )
+
+    def _max_attempts(self) -> int:
+        return int(_option(self.conf, "scheduler", "max_attempts", 3))
+
+    # -- RPC methods -----------------------------------------------------------------------
+
+    def schedule_and_build_instances(
+        self,
+        ctxt: Any,
+        build_requests: list[dict[str, Any]],
+        request_specs: list[dict[str, Any]],
+        image: dict[str, Any] | None = None,
+        admin_password: str | None = None,
+        injected_files: Any = None,
+        requested_networks: Any = None,
+        block_device_mapping: Any = None,
+        tags: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """RPC cast from the API: place the instances and start their builds.
+
+        One ``select_destinations`` call for all of them (return_alternates=True). On
+        NoValidHost every instance goes to ERROR with a fault (Nova buries them in cell0).
+        An instance deleted meanwhile has its new allocation removed and is skipped.
+        """
+        uuids = [request["uuid"] for request in build_requests]
+        request_spec = dict(request_specs[0]) if request_specs else {}
+        with trace.span("conductor.schedule_and_build_instances", instances=len(uuids)):
+            try:
+                host_lists = self.scheduler_api.select_destinations(
+                    ctxt, request_spec, uuids, return_alternates=True
+                )
+            except exception.NoValidHost as error:
+                for instance in build_requests:
+                    self._bury(ctxt, instance, error)
+                return
+            except Exception as error:  # MessagingTimeout, a scheduler bug...
+                LOG.exception("Scheduling of %s failed", uuids)
+                for instance in build_requests:
+                    self._bury(ctxt, instance, error)
+                return
+            build_args = {
+                "admin_password": admin_password, "injected_files": injected_files,
+                "requested_networks": requested_networks,
+                "block_device_mapping": block_device_mapping,
+            }
+            for index, (instance, host_list) in enumerate(
+                zip(build_requests, host_lists, strict=False)
+            ):
+                spec = dict(request_specs[index] if index < len(request_specs)
+                            else request_spec)
+                try:
+                    instance = self.db.instance_get(instance["uuid"])
+                except exception.InstanceNotFound:
+                    LOG.info("Instance %s was deleted before its build", instance["uuid"])
+                    self.db.remove_allocations(instance["uuid"])
+                    continue
+                self._start_create_action(ctxt, instance)
+                filter_properties: dict[str, Any] = {}
+                if self._max_attempts() > 1:
+                    filter_properties["retry"] = {"num_attempts": 1, "hosts": []}
+                self._cast_build(
+                    ctxt, instance, host_list[0], list(host_list[1:]), spec,
+                    filter_properties, image, build_args,
+                )
+
+    def _bury(self, ctxt: Any, instance: dict[str, Any], error: BaseException) -> None:
+        try:
+            self._start_create_action(ctxt, instance)
+            self.db.action_event_start(
+                instance["uuid"], ctxt.request_id, "conductor_schedule_and_build_instances"
+            )
+            self.db.action_event_finish(
+                instance["uuid"], ctxt.request_id, "conductor_schedule_and_build_instances",
+                "Error", "".join(traceback.format_exception(type(error), error,
+                                                            error.__traceback__)),
+            )
+        except exception.NotFound:
+            pass
+        self._set_error(ctxt, instance["uuid"], error)
+
+    def build_instances(
+        self,
+        ctxt: Any,
+        instances: list[dict[str, Any]],
+        image: dict[str, Any] | None,
+        filter_properties: dict[str, Any],
+        admin_password: str | None = None,
+        injected_files: Any = None,
+        requested_networks: Any = None,
+        security_groups: Any = None,
+        block_device_mapping: Any = None,
+        legacy_bdm: bool = False,
+        request_spec: dict[str, Any] | None = None,
+        host_lists: list[list[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """RPC cast from a compute whose build failed: try the next alternate.
+
+        Alternates are claimed in order (an atomic claim that replaces the instance's
+        allocations); the first that fits gets the build. With none left, or after
+        ``[scheduler] max_attempts`` attempts, the instance goes to ERROR with a
+        MaxRetriesExceeded fault. The scheduler is never asked again.
+        """
+        filter_properties = dict(filter_properties or {})
+        retry = filter_properties.get("retry") or {"num_attempts": 1, "hosts": []}
+        filter_properties["retry"] = retry
+        build_args = {
+            "admin_password": admin_password, "injected_files": injected_files,
+            "requested_networks": requested_networks, "security_groups": security_groups,
+            "block_device_mapping": block_device_mapping,
+        }
+        host_lists = host_lists or [[] for _ in instances]
+        for instance, host_list in zip(instances, host_lists, strict=False):
+            uuid = instance["uuid"]
+            with trace.span("conductor.build_instances", instance_uuid=uuid):
+                retry["num_attempts"] = int(retry.get("num_attempts", 1)) + 1
+                if retry["num_attempts"] > self._max_attempts():
+                    self._exhausted(ctxt, uuid, retry)
+                    continue
+                try:
+                    instance = self.db.instance_get(uuid)
+                except exception.InstanceNotFound:
+                    continue
+                if instance.get("task_state") != task_states.SCHEDULING:
+                    LOG.info("Instance %s is %s; not rescheduled", uuid,
+                             instance.get("task_state"))
+                    continue
+                remaining = list(host_list or [])
+                chosen = None
+                while remaining:
+                    candidate = remaining.pop(0)
+                    if scheduler_utils.claim_resources(
+                        self.db, uuid, candidate, instance.get("project_id"),
+                        instance.get("user_id"),
+                    ):
+                        chosen = candidate
+                        break
+                    LOG.debug("Alternate %s of %s has no room any more",
+                              _selection_value(candidate, "service_host"), uuid)
+                if chosen is None:
+                    self._exhausted(ctxt, uuid, retry)
+                    continue
+                self._cast_build(
+                    ctxt, instance, chosen, remaining, request_spec, filter_properties,
+                    image, build_args,
+                )
+
+    def _exhausted(self, ctxt: Any, instance_uuid: str, retry: dict[str, Any]) -> None:
+        error = exception.MaxRetriesExceeded(
+            reason=f"Exhausted all hosts available for retrying build failures for "
+            f"instance {instance_uuid}."
+        )
+        self.db.remove_allocations(instance_uuid)
+        self._set_error(ctxt, instance_uuid, error)
