@@ -1,0 +1,47 @@
+"""ComputeFilter: the host's nova-compute service is enabled and up.
+
+Up, as Nova's database service group driver decides: not forced down, and
+``abs(now - last_heartbeat) <= service_down_time`` where ``last_heartbeat`` is the
+service's ``last_seen_up`` (or ``updated_at`` / ``created_at`` before the first heartbeat)
+and ``now`` is read from the scheduler's clock (the hub's clock: virtual time in
+simulations).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nova_sim.scheduler.filters import BaseHostFilter
+
+LOG = logging.getLogger(__name__)
+
+
+class ComputeFilter(BaseHostFilter):
+    """Passes hosts whose compute service is enabled and up."""
+
+    run_filter_once_per_request = True
+
+    def __init__(self, conf: Any = None, clock: Any = None, service_down_time: float = 60.0):
+        super().__init__(conf, clock)
+        self.service_down_time = service_down_time
+
+    def host_passes(self, host_state: Any, spec: dict[str, Any]) -> bool:
+        return bool(self.filter_all([host_state], spec))
+
+    def filter_all(self, host_states: list, spec: dict[str, Any]) -> list:
+        now = self.clock()
+        down_time = self.service_down_time
+        passed = [
+            host for host in host_states
+            if not host.service_disabled and not host.forced_down
+            and host.last_heartbeat is not None
+            and abs(now - host.last_heartbeat) <= down_time
+        ]
+        if len(passed) != len(host_states) and LOG.isEnabledFor(logging.DEBUG):
+            for host in host_states:
+                if host.service_disabled:
+                    LOG.debug("%s ignored: disabled (%s)", host.host, host.disabled_reason)
+                elif host not in passed:
+                    LOG.debug("%s ignored: has not been heard from in a while", host.host)
+        return passed

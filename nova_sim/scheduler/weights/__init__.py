@@ -1,0 +1,81 @@
+"""Host weighers: which of the hosts that passed the filters is best.
+
+Owns ``BaseHostWeigher``, ``normalize`` and ``weigh_hosts``, and the registry of weighers
+by name. As in Nova (``nova/weights.py``): each weigher gives every host a raw value; the
+values are normalised to 0..1 over the hosts being weighed (``(v - min) / (max - min)``;
+all 0 when every host has the same value); the weight of a host is the sum over the
+weighers of ``multiplier * normalised value``; hosts are sorted by weight, highest
+first (a stable sort: equal weights keep the candidates' order). A weigher whose
+multiplier is 0 is skipped (it could only add 0). Must not touch the database or RPC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class BaseHostWeigher:
+    """Subclasses set ``option`` (the ``[filter_scheduler]`` multiplier option name and
+    ``default_multiplier``) and implement ``weigh_all`` (raw values, one per host)."""
+
+    option = ""
+    default_multiplier = 1.0
+
+    def __init__(self, multiplier: float | None = None):
+        self.multiplier = self.default_multiplier if multiplier is None else multiplier
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def weigh_all(self, host_states: Sequence[Any], spec: dict[str, Any]) -> list[float]:
+        raise NotImplementedError
+
+
+def normalize(values: Sequence[float]) -> list[float]:
+    """``(v - min) / (max - min)`` for each value; all 0.0 when they are all equal."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if low == high:
+        return [0.0] * len(values)
+    span = float(high - low)
+    return [(v - low) / span for v in values]
+
+
+def weigh_hosts(
+    weighers: Sequence[BaseHostWeigher], host_states: list, spec: dict[str, Any]
+) -> list:
+    """Set ``host.weight`` on every host and return them sorted, best first."""
+    totals = [0.0] * len(host_states)
+    for weigher in weighers:
+        multiplier = weigher.multiplier
+        if not multiplier:
+            continue
+        raw = weigher.weigh_all(host_states, spec)
+        low, high = min(raw, default=0), max(raw, default=0)
+        if low == high:
+            continue
+        scale = multiplier / float(high - low)
+        totals = [total + (value - low) * scale for total, value in zip(totals, raw, strict=True)]
+    for host, total in zip(host_states, totals, strict=True):
+        host.weight = total
+    order = sorted(range(len(host_states)), key=totals.__getitem__, reverse=True)
+    return [host_states[index] for index in order]
+
+
+def all_weighers() -> dict[str, type[BaseHostWeigher]]:
+    """Every weigher class by name (all of them run, as Nova's default ``all_weighers``)."""
+    from nova_sim.scheduler.weights.compute import BuildFailureWeigher
+    from nova_sim.scheduler.weights.cpu import CPUWeigher
+    from nova_sim.scheduler.weights.disk import DiskWeigher
+    from nova_sim.scheduler.weights.io_ops import IoOpsWeigher
+    from nova_sim.scheduler.weights.num_instances import NumInstancesWeigher
+    from nova_sim.scheduler.weights.ram import RAMWeigher
+
+    classes = (
+        RAMWeigher, CPUWeigher, DiskWeigher, IoOpsWeigher, NumInstancesWeigher,
+        BuildFailureWeigher,
+    )
+    return {cls.__name__: cls for cls in classes}
