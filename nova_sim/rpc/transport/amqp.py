@@ -29,8 +29,10 @@ Must not know about endpoints, contexts or Nova.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import select
 import socket
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
@@ -91,14 +93,15 @@ def safe_url(url: str) -> str:
 class _Consumer:
     """What to consume and how to re-declare it after a reconnection."""
 
-    __slots__ = ("queue", "deliver", "tag", "delete_on_stop")
+    __slots__ = ("queue", "deliver", "tag", "delete_on_stop", "no_ack")
 
     def __init__(self, queue: kombu.Queue, deliver: Callable[[Any], None], tag: str,
-                 delete_on_stop: bool = False):
+                 delete_on_stop: bool = False, no_ack: bool = False):
         self.queue = queue
         self.deliver = deliver
         self.tag = tag
         self.delete_on_stop = delete_on_stop
+        self.no_ack = no_ack
 
 
 class AMQPTransport(Transport):
@@ -120,6 +123,9 @@ class AMQPTransport(Transport):
         self._tags = itertools.count(1)
         self._errors: tuple[type[BaseException], ...] = (OSError,)
         self.reconnects = 0  # how many times the connection was re-established
+        self._sock = None  # the tuned (non-blocking) socket of a rabbit connection
+        self._pending: list[tuple[Callable[[Any], None], Any]] = []
+        self._ack_tag = None
 
     def __repr__(self) -> str:
         return f"<AMQPTransport {safe_url(self.url)}>"
@@ -151,12 +157,20 @@ class AMQPTransport(Transport):
                 + tuple(connection.connection_errors)
                 + tuple(connection.channel_errors)
             )
+            self._pending = []
+            self._ack_tag = None
+            self._sock = None
             if not self.is_memory:
                 channel.events["basic_return"].add(self._on_return)
+                self._sock = self._tune_socket(connection)
             self._declared_exchanges = set()
-            for consumer in list(self._consumers.values()):
-                self._declare_consumer(channel, consumer)
+            self._channel = channel
+            with self._sync():
+                for consumer in list(self._consumers.values()):
+                    self._declare_consumer(channel, consumer)
         except BaseException:
+            self._channel = None
+            self._sock = None
             try:
                 connection.collect()
             except Exception:
@@ -165,6 +179,97 @@ class AMQPTransport(Transport):
         self._connection = connection
         self._channel = channel
         self._ready.send(True)
+
+    def _tune_socket(self, connection: kombu.Connection):
+        """Make the socket non-blocking for good, with buffered reads and bounded writes.
+
+        Reads: py-amqp asks for a frame header, then its payload (two recv calls per
+        frame) and ``drain_events(timeout=0)`` would switch the socket to non-blocking and
+        back around each frame. Instead the socket stays non-blocking and recv is served
+        from a 64 KiB buffer, so an empty buffer plus EAGAIN still means "nothing
+        pending" and the consumer can trampoline. Writes never yield (publishes stay
+        atomic between greenthreads): on a full send buffer they wait in ``select`` for
+        at most ``socket_write_timeout`` seconds, then raise socket.timeout (the
+        connection is then re-established). Synchronous AMQP methods (declarations)
+        run in :meth:`_sync`, which makes the socket blocking meanwhile.
+        """
+        transport = connection.connection.transport
+        if type(transport).__name__ != "TCPTransport":  # TLS: leave py-amqp's own I/O
+            return None
+        sock = transport.sock
+        sock.settimeout(0.0)
+        recv = sock.recv
+        buffered = bytearray()
+
+        def buffered_recv(size: int) -> bytes:
+            if buffered:
+                data = bytes(buffered[:size])
+                del buffered[:size]
+                return data
+            data = recv(65536)
+            if len(data) <= size:
+                return data
+            buffered.extend(memoryview(data)[size:])
+            return data[:size]
+
+        write_timeout = self.conf.socket_write_timeout or None
+        send = sock.send
+
+        def write(data: bytes) -> None:
+            view = memoryview(data)
+            while view:
+                try:
+                    sent = send(view)
+                except BlockingIOError:
+                    if not select.select((), (sock,), (), write_timeout)[1]:
+                        raise socket.timeout("write to the broker timed out")
+                    continue
+                view = view[sent:]
+
+        transport._quick_recv = buffered_recv
+        transport._write = write
+        return sock
+
+    @contextlib.contextmanager
+    def _sync(self):
+        """Run synchronous AMQP methods: the socket blocks (bounded) meanwhile; then
+        acknowledge and deliver what arrived during them."""
+        sock = self._sock
+        if sock is not None:
+            sock.settimeout(self.conf.socket_write_timeout or None)
+        try:
+            yield
+        finally:
+            if sock is not None and sock is self._sock:
+                try:
+                    sock.settimeout(0.0)
+                except OSError:
+                    pass
+        self._flush()
+
+    def _flush(self) -> None:
+        """Acknowledge the requests drained so far (one multiple ack), then deliver them.
+
+        Delivering only after the ack reached the socket keeps "at most once": if the
+        ack cannot be written, the messages are dropped here (the broker will redeliver
+        them to another consumer) and the connection error propagates.
+        """
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        tag, self._ack_tag = self._ack_tag, None
+        channel = self._channel
+        try:
+            if tag is not None:
+                if channel is None:
+                    raise MessageDeliveryFailure("connection lost before acknowledging")
+                channel.basic_ack(tag, multiple=True)
+        except BaseException:
+            LOG.warning("Discarding %d message(s) that could not be acknowledged", len(pending))
+            raise
+        for deliver, body in pending:
+            deliver(body)
 
     def _on_return(self, exc, exchange, routing_key, message) -> None:
         LOG.warning("Broker returned a message to %r (routing key %s): %s",
@@ -178,6 +283,11 @@ class AMQPTransport(Transport):
         LOG.warning("Connection to %s lost: %r; reconnecting", safe_url(self.url), error)
         self._connection = None
         self._channel = None
+        self._sock = None
+        if self._pending:
+            LOG.warning("Discarding %d unacknowledged message(s)", len(self._pending))
+        self._pending = []
+        self._ack_tag = None
         self._ready = green.Event()
         if not from_runner and self._runner is not None:
             runner, self._runner = self._runner, None
@@ -258,6 +368,7 @@ class AMQPTransport(Transport):
                 pass
             if connection is not self._connection:
                 return
+            self._flush()
             wait = None
             if next_check is not None:
                 now = green.now()
@@ -289,16 +400,26 @@ class AMQPTransport(Transport):
         queue = consumer.queue(channel)
         queue.declare()
         deliver = consumer.deliver
+        if consumer.no_ack:
+            def on_message(message) -> None:
+                deliver(message.body)
+        elif self.is_memory:
+            def on_message(message) -> None:
+                try:
+                    channel.basic_ack(message.delivery_tag)
+                except Exception as error:  # never dispatch what could not be acknowledged
+                    LOG.warning("Discarding a message that could not be acknowledged: %r",
+                                error)
+                    return
+                deliver(message.body)
+        else:
+            def on_message(message) -> None:
+                # acknowledged (one multiple ack per drained batch), then delivered,
+                # by _flush before the consumer next waits
+                self._ack_tag = message.delivery_tag
+                self._pending.append((deliver, message.body))
 
-        def on_message(message) -> None:
-            try:
-                channel.basic_ack(message.delivery_tag)
-            except Exception as error:  # never dispatch what we could not acknowledge
-                LOG.warning("Discarding a message that could not be acknowledged: %r", error)
-                return
-            deliver(message.body)
-
-        channel.basic_consume(queue=queue.name, no_ack=False, callback=on_message,
+        channel.basic_consume(queue=queue.name, no_ack=consumer.no_ack, callback=on_message,
                               consumer_tag=consumer.tag)
 
     def _add_consumer(self, consumer: _Consumer) -> None:
@@ -308,7 +429,8 @@ class AMQPTransport(Transport):
             self._ensure_runner()
             return
         try:
-            self._declare_consumer(channel, consumer)
+            with self._sync():
+                self._declare_consumer(channel, consumer)
         except self._errors as error:
             self._lost(error)
 
@@ -318,9 +440,10 @@ class AMQPTransport(Transport):
         if consumer is None or channel is None:
             return
         try:
-            channel.basic_cancel(tag)
-            if consumer.delete_on_stop:
-                channel.queue_delete(consumer.queue.name)
+            with self._sync():
+                channel.basic_cancel(tag)
+                if consumer.delete_on_stop:
+                    channel.queue_delete(consumer.queue.name)
         except self._errors as error:
             self._lost(error)
 
@@ -337,7 +460,7 @@ class AMQPTransport(Transport):
             queue_arguments={"x-expires": self.conf.rabbit_transient_queues_ttl * 1000},
         )
         self._add_consumer(_Consumer(queue, self._on_reply, self._new_tag(),
-                                     delete_on_stop=True))
+                                     delete_on_stop=True, no_ack=not self.is_memory))
         self._wait_channel(green.now() + self.conf.rpc_response_timeout)
 
     def listen(self, target: Target, deliver: Callable[[Any], None]) -> Listener:
@@ -389,7 +512,8 @@ class AMQPTransport(Transport):
             channel = self._wait_channel(deadline)
             try:
                 if exchange is not None and name not in self._declared_exchanges:
-                    exchange(channel).declare()
+                    with self._sync():
+                        exchange(channel).declare()
                     self._declared_exchanges.add(name)
                 prepared = channel.prepare_message(
                     body, 0, wire.CONTENT_TYPE, wire.CONTENT_ENCODING, {}, dict(properties)
@@ -436,6 +560,8 @@ class AMQPTransport(Transport):
             self._ready.send(False)
         if connection is not None:
             try:
+                if self._sock is not None:
+                    self._sock.settimeout(self.conf.socket_write_timeout or None)
                 connection.release()
             except Exception:
                 try:

@@ -63,7 +63,7 @@ class _Queue:
         messages, self.messages = self.messages, collections.deque()
         now = green.now() if messages else 0.0
         for body, expires_at in messages:
-            if expires_at is not None and expires_at < now:
+            if expires_at is not None and expires_at <= now:
                 LOG.debug("Queue %s: dropping an expired message", self.name)
                 continue
             self.put(body, expires_at)

@@ -1,0 +1,526 @@
+"""RPC over green:// on the virtual clock: calls, casts, fanout, timeouts, heartbeats,
+errors both ways, bad messages, instruments, context."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from nova_sim import green, rpc
+from nova_sim.rpc import wire
+from nova_sim.rpc.transport.green import get_broker
+
+
+class Endpoint:
+    target = rpc.Target(version="6.1")
+
+    def __init__(self, name="host1", log=None):
+        self.name = name
+        self.log = log if log is not None else []
+
+    def ping(self, ctxt, arg):
+        self.log.append((self.name, "ping", arg))
+        return {"pong": arg, "host": self.name, "ctxt": ctxt}
+
+    def note(self, ctxt, what):
+        self.log.append((self.name, "note", what))
+
+    def slow(self, ctxt, seconds):
+        green.sleep(seconds)
+        return seconds
+
+    def boom(self, ctxt):
+        raise ValueError(f"simulated failure on {self.name}")
+
+    def unjsonable(self, ctxt):
+        return {1, 2}
+
+
+@pytest.fixture
+def vclock():
+    with green.virtual_time(seed=7) as hub:
+        yield hub
+
+
+def make_server(transport, host="host1", log=None, topic="compute", **kwargs):
+    server = rpc.RPCServer(transport, rpc.Target(topic=topic, server=host),
+                           [Endpoint(host, log)], **kwargs)
+    server.start()
+    return server
+
+
+def test_call_round_trip_with_context(vclock):
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    result = client.prepare(server="host1").call({"user": "u-1"}, "ping", arg="hello")
+    assert result == {"pong": "hello", "host": "host1", "ctxt": {"user": "u-1"}}
+
+
+def test_call_times_out_on_the_virtual_clock(vclock):
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"), timeout=30)
+    start = green.now()
+    with pytest.raises(rpc.MessagingTimeout):
+        client.call({}, "slow", seconds=100)
+    assert green.now() - start == pytest.approx(30)
+    with pytest.raises(rpc.MessagingTimeout):  # no server at all for this topic
+        client.prepare(topic="nobody", timeout=5).call({}, "ping", arg=1)
+
+
+def test_default_timeout_is_rpc_response_timeout(vclock):
+    transport = rpc.get_transport("green://")
+    client = rpc.RPCClient(transport, rpc.Target(topic="nobody"))
+    start = green.now()
+    with pytest.raises(rpc.MessagingTimeout):
+        client.call({}, "ping")
+    assert green.now() - start == pytest.approx(transport.conf.rpc_response_timeout)
+
+
+def test_call_monitor_heartbeats_keep_a_long_call_alive(vclock):
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    replies = []
+
+    class Recorder:
+        def reply_received(self, target, message, reply):
+            replies.append(reply)
+
+    heartbeats = []
+    original = transport.send_reply
+
+    def spy(reply_q, reply):
+        if not reply["ending"]:
+            heartbeats.append(green.now())
+        original(reply_q, reply)
+
+    transport.send_reply = spy
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"),
+                           timeout=1000, call_monitor_timeout=10)
+    start = green.now()
+    assert client.call({}, "slow", seconds=60) == 60
+    assert [round(t - start) for t in heartbeats] == [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]
+    # the message carried the call-monitor timeout, the call's own only as expiration
+    rpc.add_instrument(Recorder())
+    try:
+        sent = []
+
+        class Sent:
+            def message_sent(self, kind, target, message):
+                sent.append(dict(message))
+
+        rpc.add_instrument(Sent())
+        client.call({}, "ping", arg=1)
+        assert sent[-1]["_timeout"] == 10
+    finally:
+        from nova_sim.rpc import instruments
+
+        instruments.INSTRUMENTS.clear()
+
+
+def test_call_monitor_timeout_fires_without_heartbeats(vclock):
+    transport = rpc.get_transport("green://")
+    # a server that never heartbeats: the request goes to a queue nobody consumes
+    get_broker("").declare_exchange("nova", "topic")
+    queue = get_broker("").declare_queue("silent")
+    get_broker("").bind(queue, "nova", "silent")
+    client = rpc.RPCClient(transport, rpc.Target(topic="silent"), timeout=1000,
+                           call_monitor_timeout=20)
+    start = green.now()
+    with pytest.raises(rpc.MessagingTimeout):
+        client.call({}, "ping")
+    assert green.now() - start == pytest.approx(20)
+
+
+def test_cast_and_competing_consumers_round_robin(vclock):
+    transport = rpc.get_transport("green://")
+    log = []
+    for host in ("host1", "host2", "host3"):
+        make_server(transport, host, log)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    for i in range(6):
+        client.cast({}, "note", what=i)
+    green.sleep(0)
+    assert sorted(log, key=lambda entry: entry[2]) == [
+        ("host1", "note", 0), ("host2", "note", 1), ("host3", "note", 2),
+        ("host1", "note", 3), ("host2", "note", 4), ("host3", "note", 5)]
+    log.clear()
+    client.prepare(server="host2").cast({}, "note", what="direct")
+    green.sleep(0)
+    assert log == [("host2", "note", "direct")]
+
+
+def test_fanout_reaches_every_server(vclock):
+    transport = rpc.get_transport("green://")
+    log = []
+    servers = [make_server(transport, f"host{i}", log) for i in range(5)]
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    client.prepare(fanout=True).cast({}, "note", what="all")
+    green.sleep(0)
+    assert sorted(log) == [(f"host{i}", "note", "all") for i in range(5)]
+    with pytest.raises(rpc.InvalidTarget):
+        client.prepare(fanout=True).call({}, "ping", arg=1)
+    servers[0].stop()
+    log.clear()
+    client.prepare(fanout=True).cast({}, "note", what="again")
+    green.sleep(0)
+    assert len(log) == 4
+
+
+def test_topology_matches_oslo_messaging(vclock):
+    transport = rpc.get_transport("green://")
+    make_server(transport, "host1")
+    rpc.RPCClient(transport, rpc.Target(topic="nobody"), timeout=1)
+    broker = transport.broker
+    assert set(broker.exchanges) == {"nova", "compute_fanout"}
+    assert broker.exchanges["nova"][0] == "topic"
+    assert broker.exchanges["compute_fanout"][0] == "fanout"
+    names = set(broker.queues)
+    fanout = [name for name in names if name.startswith("compute_fanout_")]
+    assert {"compute", "compute.host1"} <= names and len(fanout) == 1
+    assert broker.queues[fanout[0]].arguments == {"x-expires": 1800000}
+    assert len(fanout[0]) == len("compute_fanout_") + 32
+
+
+def test_remote_exceptions(vclock):
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    with pytest.raises(ValueError) as raised:
+        client.call({}, "boom")
+    assert "simulated failure on host1" in str(raised.value)
+    for method in ("nothere", "_private", "__class__"):
+        with pytest.raises(rpc.NoSuchMethod):
+            client.call({}, method)
+    with pytest.raises(rpc.UnsupportedVersion):
+        client.prepare(version="7.0").call({}, "ping", arg=1)
+    with pytest.raises(TypeError):  # the result could not cross the wire
+        client.call({}, "unjsonable")
+    with pytest.raises(TypeError):  # an argument cannot cross the wire: fails at the caller
+        client.call({}, "ping", arg=object())
+
+
+def test_version_cap(vclock):
+    transport = rpc.get_transport("green://")
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"),
+                           version_cap="6.1")
+    assert client.can_send_version()
+    assert client.can_send_version("6.1")
+    assert not client.can_send_version("6.2")
+    assert not client.prepare(version="7.0").can_send_version()
+    with pytest.raises(rpc.RPCVersionCapError):
+        client.prepare(version="6.2").cast({}, "note", what=1)
+    with pytest.raises(rpc.MessagingException):
+        client.prepare(version="six")
+
+
+def _publish_raw(transport, routing_key, body):
+    transport.broker.publish("nova", routing_key, body)
+
+
+@pytest.mark.parametrize("body", [
+    "not json at all",
+    json.dumps({"oslo.version": "2.0"}),
+    json.dumps({"oslo.version": "2.0", "oslo.message": "{bad json"}),
+    json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps({"args": {}})}),
+    json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(["list"])}),
+    json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(
+        {"method": "ping", "args": [1, 2]})}),
+    json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(
+        {"method": "_private", "args": {}})}),
+])
+def test_bad_casts_are_dropped_and_the_server_keeps_serving(vclock, body, caplog):
+    transport = rpc.get_transport("green://")
+    log = []
+    make_server(transport, "host1", log)
+    with caplog.at_level(logging.WARNING):
+        _publish_raw(transport, "compute.host1", body)
+        green.sleep(0)
+    assert caplog.records, "a bad message must be logged"
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    assert client.call({}, "ping", arg="still")["pong"] == "still"
+
+
+@pytest.mark.parametrize("request_dict,error", [
+    ({"method": "nothere", "version": "6.0", "args": {}}, rpc.NoSuchMethod),
+    ({"method": "_private", "version": "6.1", "args": {}}, rpc.NoSuchMethod),
+    ({"method": "ping", "args": {}}, rpc.UnsupportedVersion),  # no version: 1.0
+    ({"method": "ping", "version": "9.0", "args": {"arg": 1}}, rpc.UnsupportedVersion),
+    ({"method": "ping", "version": "6.0", "args": [1]}, TypeError),
+    ({"args": {}}, rpc.exceptions.InvalidMessage),
+])
+def test_bad_calls_get_a_failure_reply(vclock, request_dict, error):
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    reply_q = transport.reply_queue()
+    message = dict(request_dict, _msg_id="m1", _reply_q=reply_q, _timeout=None,
+                   _unique_id=wire.new_id())
+    waiter = transport.expect_reply("m1")
+    _publish_raw(transport, "compute", wire.encode(message))
+    reply = waiter.get(timeout=1)
+    assert reply["ending"] is True and reply["result"] is None
+    failure = rpc.exceptions.deserialize_failure(reply["failure"])
+    assert isinstance(failure, error)
+
+
+def test_duplicate_messages_are_dropped(vclock):
+    transport = rpc.get_transport("green://")
+    log = []
+    make_server(transport, "host1", log)
+    body = wire.encode({"method": "note", "args": {"what": 1}, "version": "6.0",
+                        "_unique_id": "u1"})
+    _publish_raw(transport, "compute", body)
+    _publish_raw(transport, "compute", body)
+    green.sleep(0)
+    assert log == [("host1", "note", 1)]
+
+
+def test_pool_bounds_concurrency_and_backlog_drains(vclock):
+    transport = rpc.get_transport("green://")
+    running = []
+    peak = [0]
+
+    class Busy:
+        def work(self, ctxt, i):
+            running.append(i)
+            peak[0] = max(peak[0], len(running))
+            green.sleep(1)
+            running.remove(i)
+            return i
+
+    server = rpc.RPCServer(transport, rpc.Target(topic="busy", server="h"), [Busy()],
+                           executor_thread_pool_size=3)
+    server.start()
+    client = rpc.RPCClient(transport, rpc.Target(topic="busy"))
+    pile = green.GreenPile()
+    for i in range(10):
+        pile.spawn(client.call, {}, "work", i=i)
+    assert sorted(pile) == list(range(10))
+    assert peak[0] == 3
+
+
+def test_a_dispatch_may_call_another_server_with_a_full_pool(vclock):
+    transport = rpc.get_transport("green://")
+    make_server(transport, "host2", topic="inner")
+
+    class Outer:
+        def relay(self, ctxt, arg):
+            inner = rpc.RPCClient(transport, rpc.Target(topic="inner", version="6.0"))
+            return inner.call(ctxt, "ping", arg=arg)["pong"]
+
+    rpc.RPCServer(transport, rpc.Target(topic="outer", server="h"), [Outer()],
+                  executor_thread_pool_size=1).start()
+    client = rpc.RPCClient(transport, rpc.Target(topic="outer"))
+    pile = green.GreenPile()
+    for i in range(3):
+        pile.spawn(client.call, {}, "relay", arg=i)
+    assert list(pile) == [0, 1, 2]
+
+
+def test_stop_and_wait_finish_in_flight_work(vclock):
+    transport = rpc.get_transport("green://")
+    server = make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"), timeout=50)
+    call = green.spawn(client.call, {}, "slow", seconds=10)
+    green.sleep(1)
+    server.stop()
+    server.wait()
+    assert call.wait() == 10
+    with pytest.raises(rpc.MessagingTimeout):  # nobody consumes any more
+        client.call({}, "ping", arg=1)
+
+
+def test_serializer_and_current_context(vclock):
+    current = []
+
+    class Context:
+        def __init__(self, values):
+            self.values = values
+
+        def to_dict(self):
+            return dict(self.values)
+
+    class Serializer(rpc.Serializer):
+        def serialize_entity(self, ctxt, entity):
+            return {"wrapped": entity}
+
+        def deserialize_entity(self, ctxt, entity):
+            return entity["wrapped"] if isinstance(entity, dict) else entity
+
+        def serialize_context(self, ctxt):
+            return ctxt.to_dict()
+
+        def deserialize_context(self, ctxt):
+            rebuilt = Context(ctxt)
+            current.append(rebuilt)
+            return rebuilt
+
+    class Echo:
+        def echo(self, ctxt, value):
+            assert isinstance(ctxt, Context)
+            return [value, ctxt.values["request_id"]]
+
+    transport = rpc.get_transport("green://")
+    rpc.RPCServer(transport, rpc.Target(topic="echo", server="h"), [Echo()],
+                  serializer=Serializer()).start()
+    client = rpc.RPCClient(transport, rpc.Target(topic="echo"), serializer=Serializer())
+    ctxt = Context({"request_id": "req-1", "user": "u"})
+    assert client.call(ctxt, "echo", value=5) == [5, "req-1"]
+    assert current[0].values == {"request_id": "req-1", "user": "u"}
+
+
+def test_request_context_serializer_makes_the_context_current(vclock):
+    from nova_sim import context as nova_context
+
+    seen = []
+
+    class Who:
+        def whoami(self, ctxt):
+            seen.append(nova_context.get_current())
+            return ctxt.request_id
+
+    transport = rpc.get_transport("green://")
+    serializer = nova_context.RequestContextSerializer()
+    rpc.RPCServer(transport, rpc.Target(topic="who", server="h"), [Who()],
+                  serializer=serializer).start()
+    client = rpc.RPCClient(transport, rpc.Target(topic="who"), serializer=serializer)
+    ctxt = nova_context.RequestContext(user_id="u", project_id="p", overwrite=False)
+    assert client.call(ctxt, "whoami") == ctxt.request_id
+    assert seen[0].request_id == ctxt.request_id and seen[0] is not ctxt
+
+
+def test_instruments_see_and_extend_messages(vclock):
+    events = []
+
+    class Tracer:
+        def message_sent(self, kind, target, message):
+            message["_context_trace_id"] = "trace-1"
+            events.append(("sent", kind, message["method"]))
+
+        def message_received(self, target, message):
+            events.append(("received", message["method"], message["_context_trace_id"]))
+
+        def dispatch_started(self, target, message, ctxt):
+            events.append(("started", ctxt.get("trace_id")))
+
+        def dispatch_finished(self, target, message, ctxt, result, error):
+            events.append(("finished", type(error).__name__ if error else None))
+
+        def reply_sent(self, target, message, reply):
+            events.append(("reply_sent", reply["ending"]))
+
+        def reply_received(self, target, message, reply):
+            events.append(("reply_received", reply is not None))
+
+    class Broken:
+        def message_sent(self, kind, target, message):
+            raise RuntimeError("instrument bug")
+
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    tracer, broken = Tracer(), Broken()
+    rpc.add_instrument(tracer)
+    rpc.add_instrument(broken)
+    try:
+        client.call({}, "ping", arg=1)
+        client.cast({}, "note", what=2)
+        green.sleep(0)
+    finally:
+        rpc.remove_instrument(tracer)
+        rpc.remove_instrument(broken)
+    assert events == [
+        ("sent", "call", "ping"), ("received", "ping", "trace-1"), ("started", "trace-1"),
+        ("finished", None), ("reply_sent", True), ("reply_received", True),
+        ("sent", "cast", "note"), ("received", "note", "trace-1"), ("started", "trace-1"),
+        ("finished", None),
+    ]
+
+
+def test_same_seed_same_bytes():
+    def run():
+        bodies = []
+        with green.virtual_time(seed=11):
+            transport = rpc.get_transport("green://")
+            original = transport.broker.publish
+
+            def spy(exchange, key, body, expiration=None):
+                bodies.append(body)
+                return original(exchange, key, body, expiration)
+
+            transport.broker.publish = spy
+            make_server(transport)
+            client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+            client.call({"user": "u"}, "ping", arg=1)
+            client.prepare(fanout=True).cast({}, "note", what=1)
+        return bodies
+
+    first = run()
+    assert first and first == run()
+
+
+def test_brokers_are_per_name_and_hub(vclock):
+    a = rpc.get_transport("green://cloud-a")
+    b = rpc.get_transport("green://cloud-b")
+    make_server(a)
+    with pytest.raises(rpc.MessagingTimeout):
+        rpc.RPCClient(b, rpc.Target(topic="compute", version="6.0"), timeout=1).call(
+            {}, "ping", arg=1)
+    a2 = rpc.get_transport("green://cloud-a")
+    assert rpc.RPCClient(a2, rpc.Target(topic="compute", version="6.0")).call(
+        {}, "ping", arg=1)["pong"] == 1
+
+
+def test_expired_messages_are_dropped(vclock):
+    transport = rpc.get_transport("green://")
+    log = []
+    server = make_server(transport, "host1", log)
+    server.stop()
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"), timeout=5)
+    with pytest.raises(rpc.MessagingTimeout):
+        client.call({}, "ping", arg="late")
+    client.cast({}, "note", what="kept")
+    make_server(transport, "host2", log)
+    green.sleep(0)
+    assert log == [("host2", "note", "kept")]
+
+
+def test_cleanup_fails_waiting_calls(vclock):
+    transport = rpc.get_transport("green://")
+    client = rpc.RPCClient(transport, rpc.Target(topic="nobody"), timeout=100)
+    call = green.spawn(client.call, {}, "ping")
+    green.sleep(1)
+    transport.cleanup()
+    with pytest.raises(rpc.MessageDeliveryFailure):
+        call.wait()
+
+
+def test_get_transport_urls():
+    with pytest.raises(ValueError):
+        rpc.get_transport("carrier-pigeon://")
+    memory = rpc.get_transport("memory://")
+    assert memory.is_memory
+    rabbit = rpc.get_transport("rabbit://user:secret@h1:5673,user:secret@h2/vh")
+    assert "secret" not in repr(rabbit)
+    from nova_sim.rpc.transport.amqp import kombu_url
+
+    assert kombu_url("rabbit://user:secret@h1:5673,user:secret@h2/vh") == (
+        "amqp://user:secret@h1:5673/vh;amqp://user:secret@h2:5672/vh")
+    assert kombu_url("rabbit://guest:guest@127.0.0.1:5672/") == "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def test_options_from_conf():
+    from oslo_config import cfg
+
+    conf = cfg.ConfigOpts()
+    conf.register_opts([cfg.StrOpt("control_exchange", default="cloudy"),
+                        cfg.IntOpt("rpc_response_timeout", default=7)])
+    conf([])
+    with green.virtual_time():
+        transport = rpc.get_transport("green://", conf=conf)
+        assert transport.conf.control_exchange == "cloudy"
+        assert transport.conf.rpc_response_timeout == 7
+        assert transport.conf.executor_thread_pool_size == 64
