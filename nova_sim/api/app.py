@@ -213,7 +213,7 @@ class APIApplication:
             reply = self._dispatch(request, method, path, version_headers)
         except Exception as error:  # every error is an answer, never a traceback
             code, message, extra = faults.from_exception(error)
-            if code >= 500:
+            if code == 500:
                 LOG.exception("%s %s failed", method, raw_path)
             headers = [_JSON_CT] + extra + version_headers
             return code, headers, faults.fault_body(code, message)

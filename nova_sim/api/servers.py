@@ -527,10 +527,17 @@ def update(request: APIRequest, server_id: str) -> Reply:
         updates["display_description"] = common.check_string(
             "description", server["description"], max_length=255, allow_none=True)
     if updates:
-        update_fn = getattr(request.api.compute_api, "update", None)
-        if update_fn is None:
+        compute_api = request.api.compute_api
+        update_fn = getattr(compute_api, "update_instance", None)
+        if update_fn is not None:
+            instance = update_fn(request.context, instance["uuid"], updates) or instance
+        elif getattr(compute_api, "db", None) is not None:
+            # The compute API has no update call (yet): a rename touches only the
+            # database row, as Nova's API does for these fields.
+            compute_api.db.instance_update(instance["uuid"], updates)
+            instance = get_instance(request, instance["uuid"])
+        else:
             raise faults.NotImplementedFault("Updating servers is not supported.")
-        instance = update_fn(request.context, instance["uuid"], **updates) or instance
     return Reply(200, {"server": show_view(request, instance)})
 
 
