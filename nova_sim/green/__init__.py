@@ -14,14 +14,21 @@ This package knows nothing of RPC or Nova.
 from nova_sim.green.clock import virtual_time
 from nova_sim.green.event import Event
 from nova_sim.green.greenpool import GreenPile, GreenPool
-from nova_sim.green.greenthread import GreenThread, kill, sleep, spawn, spawn_after, spawn_n
+from nova_sim.green.greenthread import (
+    GreenThread,
+    getcurrent,
+    kill,
+    sleep,
+    spawn,
+    spawn_after,
+    spawn_n,
+)
 from nova_sim.green.hub import (
     DeadlockError,
     GreenletExit,
     Hub,
     VirtualHub,
     get_hub,
-    getcurrent,
     now,
     random_uuid,
     wallclock,

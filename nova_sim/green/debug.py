@@ -21,27 +21,43 @@ import time
 import traceback
 from typing import Any, Callable
 
-from nova_sim.green.hub import get_hub
+from nova_sim.green.hub import Runner, get_hub
 
 LOG = logging.getLogger(__name__)
 
 
 def greenthread_name(g: Any) -> str:
-    """A readable name: the function a greenthread runs, or 'main' / 'hub'."""
+    """A readable name: the function a greenthread runs, or 'main' / 'hub' / 'idle'."""
     hub = get_hub()
     if g is hub.greenlet:
         return "hub"
-    if g.parent is None:
+    if getattr(g, "parent", True) is None:
         return "main"
-    func = getattr(g, "_func", None) or getattr(g, "run", None)
+    gt = getattr(g, "gt", None)
+    if gt is not None:
+        g = gt
+    name = getattr(g, "name", None)
+    if name:
+        return name
+    func = getattr(g, "_func", None)
+    if func is None and isinstance(g, Runner):
+        frame = g.gr_frame
+        return "idle" if g in hub.idle_runners else (
+            frame.f_code.co_name if frame is not None else "runner")
+    if func is None:
+        func = getattr(g, "run", None)
     return getattr(func, "__qualname__", type(g).__name__)
 
 
 def format_greenthreads() -> str:
-    """Every live greenthread of the current hub with its stack, as text."""
+    """Every live greenthread of the current hub with its stack, as text (idle runners
+    are left out)."""
     lines = []
     hub = get_hub()
+    idle = set(map(id, hub.idle_runners))
     for g in sorted(hub.live, key=id):
+        if id(g) in idle:
+            continue
         frame = getattr(g, "gr_frame", None)
         lines.append(f"greenthread {greenthread_name(g)} at 0x{id(g):x}:")
         if frame is None:

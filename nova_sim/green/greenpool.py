@@ -1,11 +1,9 @@
 """GreenPool and GreenPile: bounded concurrency.
 
-Owns a count of jobs in flight (at most ``size``), the greenthreads blocked waiting for a
-free slot (FIFO), and a few idle workers. ``spawn`` gives each job a GreenThread of its
-own. ``spawn_n`` promises no per-job identity, so the pool runs those jobs on reusable
-worker greenlets: a worker that finishes a job parks itself and the next ``spawn_n``
-hands it a new one, which saves creating a greenlet per job (most of a spawn's cost).
-Each job still starts in a copy of its spawner's context.
+Owns a count of jobs in flight (at most ``size``) and the greenthreads blocked waiting
+for a free slot (FIFO). ``spawn`` gives each job a GreenThread of its own; ``spawn_n``
+jobs have no handle at all. Both run on the hub's recycled runner greenlets (see
+``hub.Runner``), and each job starts in a copy of its spawner's context.
 
 A pool member that spawns into its own full pool runs the job inline instead of waiting
 for itself forever (the job's greenthread holds the slot it would wait for).
@@ -18,52 +16,12 @@ import logging
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
-import greenlet
-
 from nova_sim.green import waiting
 from nova_sim.green.greenthread import GreenThread, spawn_n
-from nova_sim.green.hub import GreenletExit, get_hub, getcurrent
+from nova_sim.green.hub import get_hub, getcurrent
 
 LOG = logging.getLogger(__name__)
 copy_context = contextvars.copy_context
-
-
-class _Worker(greenlet.greenlet):
-    """A reusable greenlet running one ``spawn_n`` job after another for its pool."""
-
-    def __init__(self, pool: GreenPool, hub):
-        greenlet.greenlet.__init__(self, None, hub.greenlet)
-        self.pool = pool
-        self.hub = hub
-
-    def run(self, job: tuple | None) -> None:
-        pool = self.pool
-        hub = self.hub
-        try:
-            while job is not None:
-                context, func, args, kwargs = job
-                job = None
-                try:
-                    context.run(func, *args, **kwargs)
-                except GreenletExit:
-                    pool._job_done()
-                    return
-                except BaseException:
-                    LOG.exception("unhandled exception in pool job %s",
-                                  getattr(func, "__qualname__", func))
-                pool._job_done()
-                idle = pool._idle
-                if len(idle) >= pool.size:
-                    return
-                entry = [self.switch, None]
-                idle.append(entry)
-                try:
-                    job = hub.switch()
-                except GreenletExit:
-                    entry[0] = None
-                    return
-        finally:
-            hub.live.discard(self)
 
 
 class GreenPool:
@@ -75,7 +33,6 @@ class GreenPool:
         self.size = size
         self._running = 0
         self._spawn_waiters: deque = deque()
-        self._idle: list = []
         self._all_done: deque = deque()
 
     # -- introspection ---------------------------------------------------------------
@@ -92,8 +49,8 @@ class GreenPool:
         return len(self._spawn_waiters)
 
     # -- slots --------------------------------------------------------------------------
-    def _is_member(self, current) -> bool:
-        return getattr(current, "pool", None) is self
+    def _is_member(self) -> bool:
+        return getattr(getcurrent(), "pool", None) is self
 
     def _take_slot(self) -> bool:
         """Reserve a slot for a new job, blocking while the pool is full. Returns False
@@ -101,7 +58,7 @@ class GreenPool:
         if self._running < self.size and not self._spawn_waiters:
             self._running += 1
             return True
-        if self._is_member(getcurrent()):
+        if self._is_member():
             return False
         # The slot is handed over by _job_done (the count does not change).
         waiting.block(get_hub(), self._spawn_waiters, restore=self._hand_back)
@@ -124,13 +81,11 @@ class GreenPool:
         hub = get_hub()
         if not self._take_slot():
             gt = GreenThread(hub, func, args, kwargs)
-            gt.run()  # inline: see the module docstring
+            gt._run(None)  # inline: see the module docstring
             return gt
-        gt = GreenThread(hub, func, args, kwargs)
+        gt = GreenThread(hub, func, args, kwargs, copy_context())
         gt.pool = self
-        gt.gr_context = copy_context()
-        hub.live.add(gt)
-        entry = [gt.switch, None]
+        entry = [hub.start_task, gt]
         gt._start_entry = entry
         hub.ready.append(entry)
         if hub._spawn_instruments:
@@ -151,23 +106,14 @@ class GreenPool:
                               getattr(func, "__qualname__", func))
             return
         hub = get_hub()
-        job = (copy_context(), func, args, kwargs)
-        idle = self._idle
-        if idle:
-            entry = idle.pop()
-            entry[1] = job
-            hub.ready.append(entry)
-            return
-        worker = _Worker(self, hub)
-        hub.live.add(worker)
-        hub.ready.append([worker.switch, job])
+        hub.ready.append([hub.start_task, (copy_context(), func, args, kwargs, self)])
         if hub._spawn_instruments:
             for instrument in hub._spawn_instruments:
-                instrument.spawned(worker)
+                instrument.spawned(func)
 
     def waitall(self) -> None:
         """Block until no job of this pool is in flight."""
-        assert not self._is_member(getcurrent()), \
+        assert not self._is_member(), \
             "a pool member calling waitall() would wait for itself forever"
         while self._running:
             waiting.block(get_hub(), self._all_done)
@@ -182,7 +128,6 @@ class GreenPool:
         while self._spawn_waiters and self._running < self.size:
             self._running += 1
             waiting.wake(hub, self._spawn_waiters)
-        del self._idle[new_size:]
 
     # -- mapping ------------------------------------------------------------------------
     def starmap(self, function: Callable[..., Any], iterable: Iterable) -> Iterator:

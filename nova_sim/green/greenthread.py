@@ -1,10 +1,8 @@
 """Greenthreads: spawn, spawn_n, spawn_after, sleep, kill and the GreenThread object.
 
-Owns starting, ending and killing greenthreads. A greenthread is a greenlet whose parent
-is the hub: when it blocks it switches to the hub, and when it ends control returns to
-the hub. Every new greenthread starts in a *copy* of its spawner's ``contextvars``
-context (a bare greenlet would start in an empty one), so a request context follows the
-work it spawns.
+Owns starting, ending and killing greenthreads. Every new greenthread starts in a *copy*
+of its spawner's ``contextvars`` context (a bare greenlet would start in an empty one), so
+a request context follows the work it spawns.
 
 - ``spawn`` returns a ``GreenThread``: ``wait()`` gives its result or re-raises its
   exception, ``link()`` calls back when it ends.
@@ -12,6 +10,16 @@ work it spawns.
   its traceback and the hub goes on.
 - ``spawn_after`` starts a GreenThread after a delay; ``cancel()`` before then means it
   never runs (its links still run).
+
+Runners: greenlets are recycled
+-------------------------------
+Creating a greenlet and running it to its end costs far more than switching between
+existing ones (the first switch sets up a new C stack; the end tears it down). So a
+GreenThread is not itself a greenlet: it is a small handle that, when it starts, is run
+by a *runner*, a greenlet whose parent is the hub and which, after its job ends, parks
+itself and waits for the next one. ``getcurrent()`` (this module's) returns the
+GreenThread a runner is running, so code sees the same identity eventlet gives it;
+killing a GreenThread throws into its runner.
 
 Must not know about RPC or Nova.
 """
@@ -23,18 +31,15 @@ import logging
 from collections import deque
 from typing import Any, Callable
 
-import greenlet
-
 from nova_sim.green import waiting
-from nova_sim.green.hub import GreenletExit, get_hub, getcurrent
+from nova_sim.green.hub import GreenletExit, Runner, get_hub
+from nova_sim.green.hub import getcurrent as _getcurrent_greenlet
 
 LOG = logging.getLogger(__name__)
 
 copy_context = contextvars.copy_context
-_greenlet_init = greenlet.greenlet.__init__
 
-
-class GreenThread(greenlet.greenlet):
+class GreenThread:
     """A greenthread with a result: what ``spawn`` and ``spawn_after`` return.
 
     ``wait()`` blocks until it ends and returns its result or re-raises its exception
@@ -42,26 +47,45 @@ class GreenThread(greenlet.greenlet):
     when it was killed before it started.
     """
 
-    def __init__(self, hub, func: Callable[..., Any], args: tuple, kwargs: dict):
-        _greenlet_init(self, None, hub.greenlet)
+    __slots__ = ("hub", "_func", "_args", "_kwargs", "_context", "_done", "_result",
+                 "_exception", "_waiters", "_links", "_start_entry", "_start_timer",
+                 "runner", "pool", "name", "__weakref__")
+
+    def __init__(self, hub, func: Callable[..., Any], args: tuple, kwargs: dict,
+                 context: contextvars.Context | None = None):
         self.hub = hub
         self._func = func
         self._args = args
         self._kwargs = kwargs
+        self._context = context
         self._done = False
-        self._result: Any = None
-        self._exception: BaseException | None = None
-        self._waiters: deque | None = None
-        self._links: list | None = None
-        self._start_entry: list | None = None
-        self._start_timer: list | None = None
+        self._result = None
+        self._exception = None
+        self._waiters = None
+        self._links = None
+        self._start_entry = None
+        self._start_timer = None
+        self.runner = None
         self.pool = None  # the GreenPool this greenthread counts against, if any
+        self.name = None  # set by instruments that name greenthreads (tracing)
 
-    # greenlet calls run(value) on the first switch
-    def run(self, _value: Any = None) -> None:
+    def _run(self, runner: Runner | None) -> None:
+        """Run the function (on ``runner``, or inline when None) and finish."""
         self._start_entry = self._start_timer = None
+        self.runner = runner
+        if runner is not None:
+            runner.gt = self
+            runner.pool = self.pool
         try:
-            result = self._func(*self._args, **self._kwargs)
+            context = self._context
+            if context is None:
+                result = self._func(*self._args, **self._kwargs)
+            else:
+                result = context.run(self._func, *self._args, **self._kwargs)
+        except GreenletExit as exc:
+            self._finish(None, exc)
+            if self.hub.closing:
+                raise
         except BaseException as exc:  # noqa: BLE001 - delivered by wait() and links
             self._finish(None, exc)
         else:
@@ -71,9 +95,13 @@ class GreenThread(greenlet.greenlet):
         self._done = True
         self._result = result
         self._exception = exception
-        self._func = self._args = self._kwargs = None
+        self._args = self._kwargs = self._context = None
+        runner = self.runner
+        if runner is not None:
+            runner.gt = None
+            runner.pool = None
+            self.runner = None
         hub = self.hub
-        hub.live.discard(self)
         if self._waiters:
             waiting.wake_all(hub, self._waiters)
         links = self._links
@@ -86,26 +114,28 @@ class GreenThread(greenlet.greenlet):
                     LOG.exception("error in link %r of %r", func, self)
         if self.pool is not None:
             self.pool._job_done()
-        for instrument in hub._exit_instruments:
-            instrument.exited(self)
+        if hub._exit_instruments:
+            for instrument in hub._exit_instruments:
+                instrument.exited(self)
 
     @property
-    def dead(self) -> bool:  # type: ignore[override]
+    def dead(self) -> bool:
         """True once the greenthread has ended (finished, raised or was killed)."""
-        return self._done or greenlet.greenlet.dead.__get__(self)
+        return self._done
 
     @property
     def started(self) -> bool:
-        """True once it began to run (a killed-before-start one never does)."""
-        return bool(self) or (self._done and self._start_entry is None
-                              and self._start_timer is None and not self._never_ran())
-
-    def _never_ran(self) -> bool:
-        return getattr(self, "_cancelled", False)
+        """True once it has begun to run (or ended)."""
+        return self.runner is not None or (
+            self._done and self._start_entry is None and self._start_timer is None)
 
     def ready(self) -> bool:
         """True when ``wait()`` would return at once."""
         return self._done
+
+    def __bool__(self) -> bool:
+        """As with a greenlet: true while it is running (started and not ended)."""
+        return self.runner is not None
 
     def wait(self) -> Any:
         """Block until this greenthread ends; return its result or re-raise its error."""
@@ -142,23 +172,29 @@ class GreenThread(greenlet.greenlet):
 
     def cancel(self, exception: Any = GreenletExit, *args: Any) -> None:
         """Kill it only if it has not started yet; a running one is left alone."""
-        if not self and not self._done:
+        if self.runner is None and not self._done:
             kill(self, exception, *args)
 
     def _kill_before_start(self, exception: BaseException) -> None:
-        self._cancelled = True
         if self._start_entry is not None:
             self._start_entry[0] = None
-            self._start_entry = None
         if self._start_timer is not None:
             self.hub.cancel_timer(self._start_timer)
-            self._start_timer = None
+        self._func = None
         self._finish(None, exception)
+        # never ran: keep the start markers clear but remember it did not start
+        self._start_entry = self._start_timer = None
+
+    @property
+    def gr_frame(self):
+        """The frame it is suspended in (None unless running and blocked)."""
+        runner = self.runner
+        return runner.gr_frame if runner is not None else None
 
     def __repr__(self) -> str:
         func = self._func
-        name = getattr(func, "__qualname__", None) or repr(func)
-        state = "dead" if self._done else ("running" if self else "pending")
+        name = self.name or getattr(func, "__qualname__", None) or "?"
+        state = "dead" if self._done else ("running" if self.runner else "pending")
         return f"<GreenThread {name} {state} at 0x{id(self):x}>"
 
 
@@ -168,21 +204,23 @@ def _exception_instance(exception: Any, args: tuple) -> BaseException:
     return exception(*args)
 
 
+def _announce(hub, gt: Any) -> None:
+    for instrument in hub._spawn_instruments:
+        instrument.spawned(gt)
+
+
 def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
     """Start ``func(*args, **kwargs)`` in a new greenthread; return its GreenThread.
 
     It starts at the hub's next pass, in a copy of the caller's context.
     """
     hub = get_hub()
-    gt = GreenThread(hub, func, args, kwargs)
-    gt.gr_context = copy_context()
-    hub.live.add(gt)
-    entry = [gt.switch, None]
+    gt = GreenThread(hub, func, args, kwargs, copy_context())
+    entry = [hub.start_task, gt]
     gt._start_entry = entry
     hub.ready.append(entry)
     if hub._spawn_instruments:
-        for instrument in hub._spawn_instruments:
-            instrument.spawned(gt)
+        _announce(hub, gt)
     return gt
 
 
@@ -191,32 +229,11 @@ def spawn_after(seconds: float, func: Callable[..., Any], *args: Any,
     """Start ``func`` in a new greenthread after ``seconds``; ``cancel()`` before then
     means it never runs."""
     hub = get_hub()
-    gt = GreenThread(hub, func, args, kwargs)
-    gt.gr_context = copy_context()
-    hub.live.add(gt)
-    gt._start_timer = hub.call_later(seconds, gt.switch)
+    gt = GreenThread(hub, func, args, kwargs, copy_context())
+    gt._start_timer = hub.call_later(seconds, hub.start_task, gt)
     if hub._spawn_instruments:
-        for instrument in hub._spawn_instruments:
-            instrument.spawned(gt)
+        _announce(hub, gt)
     return gt
-
-
-def _run_n(job: tuple) -> None:
-    func, args, kwargs = job
-    try:
-        func(*args, **kwargs)
-    except GreenletExit:
-        pass
-    except BaseException:
-        LOG.exception("unhandled exception in greenthread running %s",
-                      getattr(func, "__qualname__", func))
-    finally:
-        current = getcurrent()
-        hub = get_hub()
-        hub.live.discard(current)
-        if hub._exit_instruments:
-            for instrument in hub._exit_instruments:
-                instrument.exited(current)
 
 
 def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -226,13 +243,9 @@ def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     ``func`` is logged with its traceback; the hub keeps running.
     """
     hub = get_hub()
-    g = greenlet.greenlet(_run_n, hub.greenlet)
-    g.gr_context = copy_context()
-    hub.live.add(g)
-    hub.ready.append([g.switch, (func, args, kwargs)])
+    hub.ready.append([hub.start_task, (copy_context(), func, args, kwargs, None)])
     if hub._spawn_instruments:
-        for instrument in hub._spawn_instruments:
-            instrument.spawned(g)
+        _announce(hub, func)
 
 
 def sleep(seconds: float = 0) -> None:
@@ -242,7 +255,7 @@ def sleep(seconds: float = 0) -> None:
     is interrupted (killed, timed out) cancels its timer; a finished one leaves none.
     """
     hub = get_hub()
-    current = getcurrent()
+    current = _getcurrent_greenlet()
     if seconds <= 0:
         entry = [current.switch, None]
         hub.ready.append(entry)
@@ -260,42 +273,52 @@ def sleep(seconds: float = 0) -> None:
         raise
 
 
-def kill(gt: greenlet.greenlet, exception: Any = GreenletExit, *args: Any) -> None:
+def getcurrent() -> Any:
+    """The running greenthread: a GreenThread, or the greenlet itself (the main greenlet,
+    a spawn_n job's runner, a plain greenlet)."""
+    g = _getcurrent_greenlet()
+    gt = getattr(g, "gt", None)
+    return g if gt is None else gt
+
+
+def kill(gt: Any, exception: Any = GreenletExit, *args: Any) -> None:
     """Raise ``exception`` in greenthread ``gt`` now.
 
     A greenthread that has not started never runs: it ends at once with that exception
     (its links run and ``wait()`` raises it). A running one gets the exception where it
-    is blocked; the caller resumes afterwards. Killing a dead greenthread does nothing.
+    is blocked, and the caller resumes afterwards. Killing a dead greenthread does nothing.
     Killing oneself raises the exception in the caller.
     """
     exc = _exception_instance(exception, args)
     if isinstance(gt, GreenThread):
         if gt._done:
             return
-        if not gt:
+        target = gt.runner
+        if target is None:
             gt._kill_before_start(exc)
             return
-    elif gt.dead:
-        return
-    current = getcurrent()
-    if current is gt:
+    else:
+        target = gt
+        if target.dead:
+            return
+    current = _getcurrent_greenlet()
+    if current is target:
         raise exc
-    hub = get_hub()
-    if not gt:  # a plain greenlet that has not started
-        gt.throw(exc)
+    if not target:  # a plain greenlet that has not started: it simply never runs
+        target.parent = current
+        try:
+            target.throw(exc)
+        except BaseException:  # noqa: BLE001 - an unstarted greenlet re-raises here
+            pass
         return
+    hub = get_hub()
     if current is not hub.greenlet:
         entry = [current.switch, None]
         hub.ready.append(entry)
         try:
-            gt.throw(exc)
+            target.throw(exc)
         except BaseException:
             entry[0] = None
             raise
     else:
-        gt.throw(exc)
-
-
-def getcurrent_greenthread() -> greenlet.greenlet:
-    """The running greenlet (a GreenThread, a spawn_n greenlet, or the main greenlet)."""
-    return getcurrent()
+        target.throw(exc)

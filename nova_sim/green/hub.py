@@ -78,6 +78,67 @@ _DEADLINE, _SEQ, _CALLBACK, _ARG = range(4)
 # Default start of wallclock() under the virtual clock: 2026-01-01T00:00:00Z.
 DEFAULT_VIRTUAL_EPOCH = 1767225600.0
 
+# Idle runners kept per hub; beyond this a runner ends with its job.
+MAX_IDLE_RUNNERS = 1024
+
+
+class Runner(greenlet.greenlet):
+    """A recycled greenlet that runs greenthreads and spawn_n jobs one after another.
+
+    Creating a greenlet and running it to its end costs far more than switching between
+    live ones, so the hub keeps finished runners parked and hands them the next task.
+    A task is a GreenThread (anything with ``_run(runner)``) or a spawn_n job tuple
+    ``(context, func, args, kwargs, pool)``. ``gt`` is the GreenThread being run (None for
+    a spawn_n job or while idle); ``pool`` the GreenPool the current task counts against.
+    """
+
+    def __init__(self, hub: Hub):
+        greenlet.greenlet.__init__(self, None, hub.greenlet)
+        self.hub = hub
+        self.gt = None
+        self.pool = None
+
+    def run(self, task: Any) -> None:
+        hub = self.hub
+        idle = hub.idle_runners
+        try:
+            while True:
+                if type(task) is tuple:
+                    _run_job(self, task)
+                else:
+                    task._run(self)
+                if hub.closing or len(idle) >= MAX_IDLE_RUNNERS:
+                    return
+                idle.append(self)
+                task = hub.greenlet.switch()
+                if task is None:
+                    return
+        except GreenletExit:
+            return
+        finally:
+            hub.live.discard(self)
+
+
+def _run_job(runner: Runner, job: tuple) -> None:
+    """Run a spawn_n job on ``runner``: log what escapes it, free its pool slot."""
+    context, func, args, kwargs, pool = job
+    runner.pool = pool
+    try:
+        context.run(func, *args, **kwargs)
+    except GreenletExit:
+        if runner.hub.closing:
+            raise
+    except BaseException:
+        LOG.exception("unhandled exception in greenthread running %s",
+                      getattr(func, "__qualname__", func))
+    finally:
+        runner.pool = None
+        if pool is not None:
+            pool._job_done()
+        if runner.hub._exit_instruments:
+            for instrument in runner.hub._exit_instruments:
+                instrument.exited(runner)
+
 
 class DeadlockError(RuntimeError):
     """Every greenthread is blocked and nothing (timer, I/O) can ever wake one."""
@@ -97,6 +158,8 @@ class Hub:
         # Every greenthread started on this hub and not yet finished (for debugging dumps
         # and so that virtual_time() can kill what is left when its block ends).
         self.live: set[greenlet.greenlet] = set()
+        self.idle_runners: list[Runner] = []
+        self.closing = False
         self.instruments: list[Any] = []
         self._spawn_instruments: tuple = ()
         self._exit_instruments: tuple = ()
@@ -150,6 +213,19 @@ class Hub:
             root = root.parent
         self.greenlet = greenlet.greenlet(self._run, parent=root)
         return self.greenlet
+
+    def start_task(self, task: Any) -> None:
+        """Run ``task`` (a GreenThread or a spawn_n job) on an idle runner or a new one.
+
+        Called from the hub greenlet (as a ready entry or a timer callback).
+        """
+        idle = self.idle_runners
+        if idle:
+            runner = idle.pop()
+        else:
+            runner = Runner(self)
+            self.live.add(runner)
+        runner.switch(task)
 
     def schedule(self, switch: Callable[[Any], Any], value: Any = None) -> list:
         """Make ``switch(value)`` run in the next pass of the ready queue.
@@ -406,6 +482,7 @@ class Hub:
         (the main greenlet): each victim gets ``GreenletExit`` where it is blocked and
         control comes back here whether it dies or blocks again in its cleanup.
         """
+        self.closing = True
         for entry in self.timers:
             entry[_CALLBACK] = entry[_ARG] = None
         self.timers.clear()
@@ -427,6 +504,7 @@ class Hub:
                     pass
                 entry[0] = None
         self.live.clear()
+        self.idle_runners.clear()
         self.ready.clear()
         hub_greenlet = self.greenlet
         if hub_greenlet and not hub_greenlet.dead:
