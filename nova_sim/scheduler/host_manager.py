@@ -170,6 +170,19 @@ class HostState:
         self.num_instances += 1
         self.num_io_ops += 1
 
+    def unconsume_from_request(self, resources: dict[str, int]) -> None:
+        """Undo ``consume_from_request`` (a choice that was not claimed)."""
+        for rc, amount in resources.items():
+            if rc in self.room:
+                self.room[rc] += amount
+            if rc in self.usage:
+                self.usage[rc] -= amount
+        self.vcpus_used -= resources.get("VCPU", 0)
+        self.memory_mb_used -= resources.get("MEMORY_MB", 0)
+        self.disk_gb_used -= resources.get("DISK_GB", 0)
+        self.num_instances -= 1
+        self.num_io_ops -= 1
+
     def __repr__(self) -> str:
         return (
             f"({self.host}, {self.nodename}) ram: {self.free_ram_mb}MB "

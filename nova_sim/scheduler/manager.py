@@ -299,7 +299,12 @@ class SchedulerManager:
             self._consume_group(spec, chosen)
             claimed.append(chosen)
             hosts = sorted_hosts
-        return self._host_lists(claimed, sorted_hosts, resources, num_alternates)
+        host_lists = self._host_lists(claimed, sorted_hosts, resources, num_alternates)
+        if instance_uuids is None:
+            # Nothing was claimed: the choices must not linger in the cache.
+            for host in claimed:
+                host.unconsume_from_request(resources)
+        return host_lists
 
     def _restrict_hosts(self, hosts: list, spec: dict[str, Any]) -> list:
         ignore = set(spec.get("ignore_hosts") or ())
