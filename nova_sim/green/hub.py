@@ -355,6 +355,8 @@ class Hub:
             if timeout == 0:
                 return
             selector = self._ensure_selector()
+        if self._threadsafe:
+            timeout = 0  # a thread-safe call arrived before the pipe could wake us
         self._sleeping = True
         try:
             events = selector.select(timeout)

@@ -1,0 +1,1 @@
+"""Narrated teaching demos: run them with ``nova-sim demo NAME`` (``--list`` lists them)."""
