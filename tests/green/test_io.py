@@ -98,3 +98,27 @@ def test_call_threadsafe_wakes_sleeping_hub():
     thread.start()
     assert done.wait(timeout=10) == "from thread"
     thread.join()
+
+
+def test_signal_handler_wakes_hub_with_no_timer_due():
+    """A signal arriving while the hub waits with nothing scheduled is handled at once:
+    the handler hands its work to the hub through call_threadsafe and the self-pipe."""
+    import os
+    import signal
+    import threading
+
+    hub = green.get_hub()
+    received = green.Event()
+
+    def handler(signum, frame):
+        hub.call_threadsafe(received.send, signum)
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        sender = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGUSR1))
+        sender.start()
+        assert hub.pending_timers == 0
+        assert received.wait() == signal.SIGUSR1
+        sender.join()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
