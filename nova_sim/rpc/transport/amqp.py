@@ -461,7 +461,6 @@ class AMQPTransport(Transport):
         )
         self._add_consumer(_Consumer(queue, self._on_reply, self._new_tag(),
                                      delete_on_stop=True, no_ack=not self.is_memory))
-        self._wait_channel(green.now() + self.conf.rpc_response_timeout)
 
     def listen(self, target: Target, deliver: Callable[[Any], None]) -> Listener:
         exchange = kombu.Exchange(self.exchange_for(target), type="topic",

@@ -1,0 +1,218 @@
+"""nova_sim.rpc over RabbitMQ: topology, message properties, errors, bad messages,
+broker loss. Needs the broker (``rabbit_url`` fixture); every test uses its own exchange
+and deletes what it declared."""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+
+import amqp
+import kombu
+import pytest
+
+from nova_sim import green, rpc
+from nova_sim.rpc import wire
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Endpoint:
+    target = rpc.Target(version="6.0")
+
+    def __init__(self, name):
+        self.name = name
+        self.log = []
+
+    def ping(self, ctxt, arg):
+        return {"pong": arg, "host": self.name}
+
+    def note(self, ctxt, what):
+        self.log.append(what)
+
+    def slow(self, ctxt, seconds):
+        green.sleep(seconds)
+        return seconds
+
+    def boom(self, ctxt):
+        raise ValueError(f"simulated failure on {self.name}")
+
+
+def wait_until(predicate, timeout=10.0):
+    """Let the hub run until ``predicate()`` is true (real clock, bounded)."""
+    deadline = green.now() + timeout
+    while not predicate():
+        assert green.now() < deadline, "condition not reached in time"
+        green.sleep(0.01)
+
+
+@pytest.fixture
+def env(rabbit_url):
+    """Unique exchange and topic; transports made through it are cleaned up."""
+    made = []
+    exchange = "test_" + uuid.uuid4().hex[:12]
+    topic = "t" + uuid.uuid4().hex[:8]
+
+    def transport():
+        made.append(rpc.get_transport(rabbit_url))
+        made[-1].conf.rabbit_retry_interval = 0.1
+        made[-1].conf.rabbit_retry_backoff = 0.1
+        made[-1].conf.kombu_reconnect_delay = 0.1
+        return made[-1]
+
+    env = type("Env", (), dict(exchange=exchange, topic=topic, transport=staticmethod(transport),
+                               url=rabbit_url))()
+    yield env
+    for item in made:
+        item.cleanup()
+    with kombu.Connection(rabbit_url.replace("rabbit://", "amqp://", 1)) as connection:
+        channel = connection.channel()
+        for name in (topic, f"{topic}.host1", f"{topic}.host2", "probe_" + topic):
+            channel.queue_delete(name)
+        for name in (exchange, f"{topic}_fanout"):
+            channel.exchange_delete(name)
+
+
+def start_server(env, transport, host="host1"):
+    endpoint = Endpoint(host)
+    server = rpc.RPCServer(transport, rpc.Target(topic=env.topic, server=host,
+                                                 exchange=env.exchange), [endpoint])
+    server.start()
+    return server, endpoint
+
+
+def client_for(env, transport, **kwargs):
+    return rpc.RPCClient(transport, rpc.Target(topic=env.topic, exchange=env.exchange,
+                                               version="6.0"), **kwargs)
+
+
+def test_call_cast_fanout_and_errors(env):
+    server_transport, client_transport = env.transport(), env.transport()
+    _, one = start_server(env, server_transport, "host1")
+    _, two = start_server(env, env.transport(), "host2")
+    client = client_for(env, client_transport, timeout=10)
+    assert client.prepare(server="host2").call({"user": "u"}, "ping", arg="x") == {
+        "pong": "x", "host": "host2"}
+    client.prepare(server="host1").cast({}, "note", what="direct")
+    client.prepare(fanout=True).cast({}, "note", what="everyone")
+    wait_until(lambda: "everyone" in one.log and "everyone" in two.log and "direct" in one.log)
+    with pytest.raises(ValueError, match="simulated failure"):
+        client.call({}, "boom")
+    with pytest.raises(rpc.NoSuchMethod):
+        client.call({}, "_private")
+    with pytest.raises(rpc.UnsupportedVersion):
+        client.prepare(version="7.0").call({}, "ping", arg=1)
+    with pytest.raises(rpc.MessagingTimeout):
+        client.prepare(timeout=1).call({}, "slow", seconds=3)
+
+
+def test_topology_and_properties_are_oslo_messaging_s(env):
+    transport = env.transport()
+    start_server(env, transport)
+    client = client_for(env, transport, timeout=30)
+    client.call({}, "ping", arg=1)  # declares the reply queue
+    connection = amqp.Connection(env.url.split("://")[1].split("@")[1].split("/")[0],
+                                 userid="guest", password="guest")
+    connection.connect()
+    try:
+        channel = connection.channel()
+        # re-declaring with the same flags and arguments succeeds (equivalent entities)...
+        channel.exchange_declare(env.exchange, "topic", durable=False, auto_delete=False)
+        channel.exchange_declare(f"{env.topic}_fanout", "fanout", durable=False,
+                                 auto_delete=True)
+        for name in (env.topic, f"{env.topic}.host1"):
+            channel.queue_declare(name, durable=False, auto_delete=False)
+        ttl = {"x-expires": 1800000}
+        channel.queue_declare(transport.reply_queue(), durable=False, auto_delete=False,
+                              arguments=ttl)
+        fanout = [c.queue.name for c in transport._consumers.values()
+                  if c.queue.name.startswith(f"{env.topic}_fanout_")]
+        assert len(fanout) == 1 and len(fanout[0]) == len(env.topic) + len("_fanout_") + 32
+        channel.queue_declare(fanout[0], durable=False, auto_delete=False, arguments=ttl)
+        # ...and with other arguments fails: the queue has x-expires
+        with pytest.raises(amqp.exceptions.PreconditionFailed):
+            channel.queue_declare(fanout[0], durable=False, auto_delete=False)
+        channel = connection.channel()
+        # the properties of a call, read from a probe queue bound to the topic
+        probe = "probe_" + env.topic
+        channel.queue_declare(probe, durable=False, auto_delete=False)
+        channel.queue_bind(probe, env.exchange, probe)
+        probe_client = rpc.RPCClient(transport, rpc.Target(topic=probe, exchange=env.exchange),
+                                     timeout=30)
+        call = green.spawn(probe_client.call, {"user": "u"}, "ping", arg=1)
+        message = None
+        while message is None:
+            green.sleep(0.05)
+            message = channel.basic_get(probe, no_ack=True)
+        call.kill()
+        assert message.properties["content_type"] == "application/json"
+        assert message.properties["content_encoding"] == "utf-8"
+        assert message.properties["delivery_mode"] == 2
+        assert message.properties["priority"] == 0
+        assert message.properties["expiration"] == "30000"
+        body = json.loads(message.body)
+        assert set(body) == {"oslo.version", "oslo.message"}
+        request = json.loads(body["oslo.message"])
+        assert request["_reply_q"] == transport.reply_queue()
+        assert request["_timeout"] is None and request["_context_user"] == "u"
+        channel.queue_delete(probe)
+    finally:
+        connection.close()
+
+
+def test_bad_messages_do_not_stop_the_server(env):
+    transport = env.transport()
+    _, endpoint = start_server(env, transport)
+    client = client_for(env, transport, timeout=10)
+    client.call({}, "ping", arg=0)
+    for body in ("garbage", json.dumps({"oslo.version": "2.0", "oslo.message": "{"}),
+                 json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps({"x": 1})})):
+        transport._publish(kombu.Exchange(env.exchange, type="topic", durable=False),
+                           env.topic, {"placeholder": True}, None, green.now() + 5)
+        transport._channel.basic_publish(
+            transport._channel.prepare_message(body, 0, "application/json", "utf-8", {}, {}),
+            exchange=env.exchange, routing_key=env.topic)
+    reply_q = transport.reply_queue()
+    waiter = transport.expect_reply("bad-call")
+    transport._publish(kombu.Exchange(env.exchange, type="topic", durable=False), env.topic,
+                       {"method": "nothere", "args": {}, "version": "6.0", "_msg_id": "bad-call",
+                        "_reply_q": reply_q, "_unique_id": wire.new_id()}, None,
+                       green.now() + 5)
+    reply = waiter.get(timeout=10)
+    assert "NoSuchMethod" in reply["failure"]
+    assert client.call({}, "ping", arg="alive")["pong"] == "alive"
+
+
+def _cut(transport):
+    """Cut the transport's TCP connection under it (as a network failure would)."""
+    transport._sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_server_and_client_resume_after_the_connection_is_cut(env):
+    server_transport, client_transport = env.transport(), env.transport()
+    _, endpoint = start_server(env, server_transport)
+    client = client_for(env, client_transport, timeout=20)
+    assert client.call({}, "ping", arg=1)["pong"] == 1
+    _cut(server_transport)
+    # the request waits in the shared queue until the server is back
+    assert client.call({}, "ping", arg=2)["pong"] == 2
+    assert server_transport.reconnects >= 2
+    # a call in flight when the caller's connection drops gets its reply after reconnecting
+    call = green.spawn(client.call, {}, "slow", seconds=1)
+    green.sleep(0.3)
+    _cut(client_transport)
+    assert call.wait() == 1
+    client.prepare(fanout=True).cast({}, "note", what="after")
+    wait_until(lambda: "after" in endpoint.log)
+
+
+def test_calls_fail_clearly_when_the_broker_is_unreachable():
+    transport = rpc.get_transport("rabbit://guest:guest@127.0.0.1:1/")
+    transport.conf.rabbit_retry_interval = 0.1
+    client = rpc.RPCClient(transport, rpc.Target(topic="nowhere"), timeout=1)
+    start = green.now()
+    with pytest.raises(rpc.MessageDeliveryFailure, match="Cannot reach the broker"):
+        client.call({}, "ping")
+    assert green.now() - start < 5
+    transport.cleanup()
