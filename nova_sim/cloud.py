@@ -130,16 +130,10 @@ class APIService:
 
     def start(self) -> APIService:
         """Listen and serve (returns at once). ``OSError`` when the port is taken."""
-        from nova_sim.green import wsgi
+        from nova_sim.api.service import make_server
 
-        kwargs: dict[str, Any] = {}
-        try:
-            from nova_sim.api import faults
-
-            kwargs["error_body"] = faults.server_error_body
-        except (ImportError, AttributeError):
-            pass
-        self.server = wsgi.Server(self.app, self.host, int(self.port), **kwargs).start()
+        # [wsgi] options (pool size, limits, timeouts, keep-alive) and Nova fault bodies.
+        self.server = make_server(self.app, self.conf, self.host, int(self.port)).start()
         self.port = self.server.port
         LOG.info("Compute API listening on %s", self.url)
         return self

@@ -4,7 +4,8 @@ Owns the request pipeline every call goes through, in order:
 
 1. a request id (``req-<uuid>``) and a ``wsgi.request`` trace span;
 2. routing by path prefix: ``/`` (versions), ``/v2.1`` (compute), ``/image`` and
-   ``/network`` (the minimal image and network services the clients need);
+   ``/network`` (the minimal image and network services the clients need) and the identity
+   v3 version document at ``/identity[/v3]`` (discovery only: there is no Keystone);
 3. for everything but the version documents: authentication (``nova_sim.api.auth``),
    then for compute the microversion (``nova_sim.api.microversion``);
 4. the route table: a path that matches nothing is a 404, a known path with another method
@@ -160,6 +161,8 @@ class APIApplication:
             raise ValueError(f"[api] auth_strategy {self.auth_strategy!r} is not one of "
                              f"{', '.join(auth.STRATEGIES)}")
         self.max_limit = int(_option(conf, "api", "max_limit", 1000))
+        self.default_availability_zone = _option(conf, None, "default_availability_zone",
+                                                 "nova") or "nova"
         prefix = _option(conf, "api", "compute_link_prefix", None)
         self.link_prefix = prefix.rstrip("/") if prefix else None
         self.compute = Router()
@@ -245,6 +248,10 @@ class APIApplication:
             self._authenticate(request)
             handler, params = self.image.match(method, "/" + rest)
             return handler(request, **params)
+        if head == "identity" and rest.rstrip("/") in ("", "v3"):
+            if rest.rstrip("/") == "v3":
+                return self.versions.identity_v3(request)
+            return self.versions.identity_versions(request)
         if head == "network":
             if not rest:
                 return self.versions.network_versions(request)

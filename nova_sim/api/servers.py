@@ -148,7 +148,8 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
         "accessIPv6": instance.get("access_ip_v6") or "",
         "links": common.links(request.base_url, "servers", uuid),
         "OS-DCF:diskConfig": "MANUAL",
-        "OS-EXT-AZ:availability_zone": instance.get("availability_zone") or "",
+        "OS-EXT-AZ:availability_zone": instance.get("availability_zone") or (
+            request.api.default_availability_zone if host else ""),
         "config_drive": "True" if instance.get("config_drive") else "",
         "key_name": instance.get("key_name"),
         "OS-SRV-USG:launched_at": common.microtime(instance.get("launched_at")),

@@ -1,86 +1,44 @@
-"""The API service: the compute API application served by the green WSGI server.
+"""Serving the compute API: the green WSGI server configured from nova-sim's options.
 
-Owns wiring ``APIApplication`` to ``nova_sim.green.wsgi.Server`` with the options of
-``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port`` and ``[wsgi]``
-(pool size, limits, timeouts, keep-alive), and the start / stop of that server. Port 0
-picks a free port: read ``APIService.port`` after ``start()``. Must not know about the
-other services: it is handed a compute API object.
+Owns ``make_server``, which builds a ``nova_sim.green.wsgi.Server`` for the API
+application with ``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port`` and the
+``[wsgi]`` options (pool size, header and body limits, client socket timeout, keep-alive),
+and with Nova fault bodies for the errors the server answers itself. The API service of a
+cloud (``nova_sim.cloud.APIService``) starts and stops it. Must not know about the other
+services.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nova_sim.api import faults
-from nova_sim.api.app import APIApplication, _option
+from nova_sim.api.app import _option
 from nova_sim.green import wsgi
 
-LOG = logging.getLogger(__name__)
 
+def make_server(app: Any, conf: Any, host: str | None = None,
+                port: int | None = None) -> wsgi.Server:
+    """A (not yet started) green WSGI server for ``app`` configured by ``conf``.
 
-class APIService:
-    """The ``nova-api`` service of a simulated cloud (one green WSGI server).
-
-    ``host`` / ``port`` override ``[DEFAULT] osapi_compute_listen`` /
-    ``osapi_compute_listen_port``.
+    ``host`` / ``port`` override the ``osapi_compute_listen*`` options; port 0 picks a
+    free port (read ``server.port`` after ``start()``).
     """
-
-    binary = "nova-api"
-
-    def __init__(self, compute_api: Any, conf: Any = None, host: str | None = None,
-                 port: int | None = None):
-        if conf is None:
-            from nova_sim import conf as nova_conf
-
-            conf = nova_conf.CONF
-        self.conf = conf
-        self.app = APIApplication(compute_api, conf)
-        if host is None:
-            host = _option(conf, None, "osapi_compute_listen", "127.0.0.1")
-        if port is None:
-            port = _option(conf, None, "osapi_compute_listen_port", 8774)
-        body_limit = _option(conf, "wsgi", "max_request_body_size", wsgi.DEFAULT_MAX_BODY)
-        self.server = wsgi.Server(
-            self.app,
-            host=host,
-            port=int(port),
-            pool_size=int(_option(conf, "wsgi", "default_pool_size", 1000)),
-            max_header_line=int(_option(conf, "wsgi", "max_header_line",
-                                        wsgi.DEFAULT_MAX_HEADER_LINE)),
-            max_request_body_size=int(body_limit) if body_limit else None,
-            client_socket_timeout=float(_option(conf, "wsgi", "client_socket_timeout", 900))
-            or None,
-            keep_alive=bool(_option(conf, "wsgi", "keep_alive", True)),
-            error_body=faults.server_error_body,
-        )
-
-    @property
-    def host(self) -> str:
-        return self.server.host
-
-    @property
-    def port(self) -> int:
-        """The port the API listens on (the real one once started)."""
-        return self.server.port
-
-    @property
-    def endpoint(self) -> str:
-        """``http://host:port/v2.1``, the compute endpoint clients use."""
-        return f"http://{self.host}:{self.port}/v2.1"
-
-    def start(self) -> APIService:
-        """Listen and serve in greenthreads; returns at once. ``OSError`` if the address is
-        taken."""
-        self.server.start()
-        LOG.info("nova-api listening on http://%s:%s (auth_strategy %s)", self.host,
-                 self.port, self.app.auth_strategy)
-        return self
-
-    def stop(self, timeout: float | None = 30.0) -> None:
-        """Stop gracefully: refuse new connections, finish requests in flight."""
-        self.server.stop(timeout)
-
-    def wait(self) -> None:
-        """Block until the server stopped."""
-        self.server.wait()
+    if host is None:
+        host = _option(conf, None, "osapi_compute_listen", "127.0.0.1")
+    if port is None:
+        port = _option(conf, None, "osapi_compute_listen_port", 8774)
+    body_limit = _option(conf, "wsgi", "max_request_body_size", wsgi.DEFAULT_MAX_BODY)
+    timeout = _option(conf, "wsgi", "client_socket_timeout", 900)
+    return wsgi.Server(
+        app,
+        host=host,
+        port=int(port),
+        pool_size=int(_option(conf, "wsgi", "default_pool_size", 1000)),
+        max_header_line=int(_option(conf, "wsgi", "max_header_line",
+                                    wsgi.DEFAULT_MAX_HEADER_LINE)),
+        max_request_body_size=int(body_limit) if body_limit else None,
+        client_socket_timeout=float(timeout) if timeout else None,
+        keep_alive=bool(_option(conf, "wsgi", "keep_alive", True)),
+        error_body=faults.server_error_body,
+    )

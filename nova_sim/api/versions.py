@@ -59,3 +59,27 @@ def network_versions(request: APIRequest) -> Reply:
         "id": "v2.0", "status": "CURRENT",
         "links": [{"rel": "self", "href": f"{request.base_url}/network/v2.0/"}],
     }]})
+
+
+def _identity_v3(base_url: str) -> dict:
+    return {
+        "id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": f"{base_url}/identity/v3/"}],
+        "media-types": [{"base": "application/json",
+                         "type": "application/vnd.openstack.identity-v3+json"}],
+    }
+
+
+def identity_versions(request: APIRequest) -> Reply:
+    """``GET /identity``: a Keystone-shaped version list holding only v3.
+
+    nova-sim has no Keystone; this document exists so that clients that insist on an
+    identity v3 endpoint (``openstack server list`` checks for one) find it, with
+    ``identity_endpoint_override`` pointing here. No identity API is served below it.
+    """
+    return Reply(300, {"versions": {"values": [_identity_v3(request.base_url)]}})
+
+
+def identity_v3(request: APIRequest) -> Reply:
+    """``GET /identity/v3``: the identity v3 version document (see identity_versions)."""
+    return Reply(200, {"version": _identity_v3(request.base_url)})
