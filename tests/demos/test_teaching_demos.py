@@ -8,8 +8,10 @@ the others run on the virtual clock and take a blink. One subprocess test checks
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
-from nova_sim.demos import d04_blocking
+from nova_sim.demos import d04_blocking, d06_rpc
 
 
 def test_blocking_demo_detector_fires_only_on_time_sleep(capsys):
@@ -30,3 +32,47 @@ def test_blocking_demo_detector_fires_only_on_time_sleep(capsys):
     assert "<- stalled" not in green_round and "<- stalled" not in patched_round
     assert "sleep_bound_at_import is time.sleep -> False" in patched_round
     assert "OS_NOVA_DISABLE_EVENTLET_PATCHING" in out and "remove eventlet" in out
+
+
+def test_rpc_demo_shows_call_cast_fanout_timeout_and_remote_errors(capsys):
+    d06_rpc.main()
+    out = capsys.readouterr().out
+    # call: the request dict on the wire, the reply, the result
+    assert "--> call ping to exchange nova, routing key compute.compute1" in out
+    for key in ('"method": "ping"', '"_msg_id": ', '"_reply_q": "reply_',
+                '"_context_request_id": "req-', '"_context_user_id": "alice"'):
+        assert key in out
+    assert "call returned {'pong': 'hello', 'host': 'compute1'}" in out
+    # cast: returns before the work starts; no reply fields
+    cast = out.split("2. cast:")[1].split("3. fanout:")[0]
+    assert cast.index("cast returned") < cast.index("compute2: build_and_run_instance(vm-1)")
+    assert "\"_msg_id\"" not in cast and "<-- reply" not in cast
+    assert "compute1: build_and_run_instance(vm-2)" in cast  # round robin on 'compute'
+    # fanout reaches all three servers
+    fanout = out.split("3. fanout:")[1].split("4. timeouts:")[0]
+    assert all(f"compute{n}: refresh_cache('flavor changed')" in fanout for n in (1, 2, 3))
+    # timeouts on the virtual clock
+    assert "t=  8.5s  MessagingTimeout after 5.0s" in out
+    assert "compute9 has no server: MessagingTimeout after 5.0s" in out
+    # remote errors
+    assert "re-raised as the builtin ValueError: 16 vCPUs do not fit on compute1" in out
+    assert '"class": "ValueError"' in out
+    assert "RemoteError (exc_type='FlavorTooBig'" in out
+    assert "unknown method -> NoSuchMethod" in out
+    assert "newer major version -> UnsupportedVersion" in out
+    assert "Traceback" not in out
+
+
+def test_rpc_demo_is_repeatable(capsys):
+    d06_rpc.main()
+    first = capsys.readouterr().out
+    d06_rpc.main()
+    assert capsys.readouterr().out == first
+
+
+def test_nova_sim_demo_command_runs_a_demo():
+    done = subprocess.run([sys.executable, "-m", "nova_sim.cmd.main", "demo", "6"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "call returned {'pong': 'hello', 'host': 'compute1'}" in done.stdout
+    assert "Traceback" not in done.stderr
