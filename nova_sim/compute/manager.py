@@ -114,6 +114,9 @@ class ComputeManager(periodic.PeriodicTasks):
         self.driver = driver if driver is not None else FakeDriver(conf, host)
         self.conductor_api = conductor_rpcapi.ConductorAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
+        from nova_sim.scheduler.rpcapi import SchedulerAPI
+
+        self.scheduler_api = SchedulerAPI(transport, conf)
         builds = int(_option(conf, "max_concurrent_builds", 10))
         self._build_semaphore = green.Semaphore(builds) if builds > 0 else _Unlimited()
         self._sync_power_pool = green.GreenPool(
@@ -369,6 +372,7 @@ class ComputeManager(periodic.PeriodicTasks):
         try:
             self._build_and_run_instance(ctxt, instance, build)
             LOG.info("Instance %s built on %s", uuid, self.host)
+            self._update_scheduler_instance_info(ctxt, instance)
             return "active"
         except exception.RescheduledException as error:
             return self._reschedule(ctxt, instance, build, error)
@@ -472,6 +476,20 @@ class ComputeManager(periodic.PeriodicTasks):
             )
         return "rescheduled"
 
+    def _update_scheduler_instance_info(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        """Tell the schedulers (fanout cast) that the instance is now here, as Nova does
+        with ``[filter_scheduler] track_instance_changes`` (default on)."""
+        try:
+            self.scheduler_api.update_instance_info(ctxt, self.host, [instance["uuid"]])
+        except Exception:
+            LOG.debug("Could not update the schedulers' instance info", exc_info=True)
+
+    def _delete_scheduler_instance_info(self, ctxt: Any, instance_uuid: str) -> None:
+        try:
+            self.scheduler_api.delete_instance_info(ctxt, self.host, instance_uuid)
+        except Exception:
+            LOG.debug("Could not update the schedulers' instance info", exc_info=True)
+
     def _free_allocation(self, ctxt: Any, instance_uuid: str, nodename: str | None) -> None:
         """Delete the instance's allocation on this host's provider (placement)."""
         try:
@@ -512,6 +530,7 @@ class ComputeManager(periodic.PeriodicTasks):
         self.conductor_api.instance_destroy(ctxt, instance)
         self.rt.update_usage_for_deleted(ctxt, instance)
         self.conductor_api.remove_allocations(ctxt, instance["uuid"])
+        self._delete_scheduler_instance_info(ctxt, instance["uuid"])
 
     # -- power -----------------------------------------------------------------------------
 
@@ -669,6 +688,12 @@ class ComputeManager(periodic.PeriodicTasks):
             updates["power_state"] = self.driver.get_info(instance).state
         if updates:
             self._save(ctxt, instance, updates, expected_task_state=[None])
+
+    @periodic.periodic_task(spacing=120, run_immediately=True)
+    def _sync_scheduler_instance_info(self, ctxt: Any) -> None:
+        """Every 120 s: send the schedulers the full list of this host's instances."""
+        uuids = [i["uuid"] for i in self.conductor_api.instance_get_all_by_host(ctxt, self.host)]
+        self.scheduler_api.sync_instance_info(ctxt, self.host, uuids)
 
     @periodic.periodic_task(spacing=60)
     def _check_instance_build_time(self, ctxt: Any) -> None:

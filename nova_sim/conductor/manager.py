@@ -34,6 +34,17 @@ from nova_sim.scheduler import utils as scheduler_utils
 
 LOG = logging.getLogger(__name__)
 
+#: Instance fields every save answers with (besides the fields it wrote).
+INSTANCE_STATE_FIELDS = (
+    "uuid", "vm_state", "task_state", "power_state", "host", "node", "launched_at",
+    "terminated_at", "updated_at", "deleted",
+)
+#: Compute node fields a ComputeNode.save answers with.
+COMPUTE_NODE_REPLY_FIELDS = (
+    "id", "uuid", "host", "hypervisor_hostname", "vcpus", "memory_mb", "local_gb",
+    "vcpus_used", "memory_mb_used", "local_gb_used", "running_vms", "updated_at",
+)
+
 
 def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
     try:
@@ -112,10 +123,14 @@ class ConductorManager:
 
     def _instance_save(self, ctxt: Any, data: dict, changes: dict,
                        expected_task_state: Any = None, expected_vm_state: Any = None) -> dict:
-        return self.db.instance_update(
+        row = self.db.instance_update(
             data["uuid"], changes, expected_task_state=expected_task_state,
             expected_vm_state=expected_vm_state,
         )
+        # As Nova's object_action answers only the fields that changed, the reply carries
+        # what was written plus the fields others may have changed meanwhile (states,
+        # placement, timestamps), not the whole row.
+        return {key: row.get(key) for key in (*changes, *INSTANCE_STATE_FIELDS)}
 
     def _instance_destroy(self, ctxt: Any, data: dict, changes: dict) -> dict:
         return self.db.instance_destroy(data["uuid"])
@@ -135,7 +150,7 @@ class ConductorManager:
             self.db.resource_provider_ensure(
                 node["uuid"], node["hypervisor_hostname"], inventories
             )
-        return node
+        return {key: node.get(key) for key in COMPUTE_NODE_REPLY_FIELDS}
 
     # -- class methods ---------------------------------------------------------------------
 
@@ -148,20 +163,22 @@ class ConductorManager:
         )
 
     def _event_start(self, ctxt: Any, instance_uuid: str, event_name: str,
-                     host: str | None = None) -> dict | None:
+                     host: str | None = None) -> bool:
         try:
-            return self.db.action_event_start(instance_uuid, ctxt.request_id, event_name, host)
+            self.db.action_event_start(instance_uuid, ctxt.request_id, event_name, host)
         except exception.InstanceActionNotFound:
-            return None
+            return False
+        return True
 
     def _event_finish(self, ctxt: Any, instance_uuid: str, event_name: str,
-                      result: str = "Success", traceback: str | None = None) -> dict | None:
+                      result: str = "Success", traceback: str | None = None) -> bool:
         try:
-            return self.db.action_event_finish(
+            self.db.action_event_finish(
                 instance_uuid, ctxt.request_id, event_name, result, traceback
             )
         except exception.InstanceActionNotFound:
-            return None
+            return False
+        return True
 
     def _service_get_or_create(self, ctxt: Any, host: str, binary: str, topic: str) -> dict:
         return service_get_or_create(self.db, self.conf, host, binary, topic)
@@ -304,12 +321,9 @@ class ComputeTaskManager:
             ):
                 spec = dict(request_specs[index] if index < len(request_specs)
                             else request_spec)
-                try:
-                    instance = self.db.instance_get(instance["uuid"])
-                except exception.InstanceNotFound:
-                    LOG.info("Instance %s was deleted before its build", instance["uuid"])
-                    self.db.remove_allocations(instance["uuid"])
-                    continue
+                # An instance deleted meanwhile (the API deletes it locally: it has no
+                # host yet) is noticed by the compute's first save, which then frees
+                # the allocation the scheduler just made.
                 self._start_create_action(ctxt, instance)
                 filter_properties: dict[str, Any] = {}
                 if self._max_attempts() > 1:

@@ -93,7 +93,8 @@ class ConductorAPI:
         expected_task_state: Any = None,
         expected_vm_state: Any = None,
     ) -> dict[str, Any]:
-        """``instance.save()``: write ``updates`` and refresh ``instance`` in place.
+        """``instance.save()``: write ``updates`` and refresh ``instance`` in place (with
+        the written fields and the state fields the conductor answers with).
 
         ``expected_task_state`` (a value or a list; ``[None]`` means "no task") is checked
         atomically with the write. Raises ``UnexpectedTaskStateError`` (nothing written;
@@ -143,7 +144,7 @@ class ConductorAPI:
         self, ctxt: Any, instance_uuid: str, event: str, host: str | None = None
     ) -> Any:
         """``InstanceActionEvent.event_start``: an event of the action of the context's
-        request. Returns ``None`` when there is no such action (nothing to record)."""
+        request. Returns False when there is no such action (nothing recorded)."""
         return self.object_class_action(
             ctxt, "InstanceActionEvent", "event_start",
             instance_uuid=instance_uuid, event_name=event, host=host,
@@ -153,7 +154,8 @@ class ConductorAPI:
         self, ctxt: Any, instance_uuid: str, event: str, result: str = "Success",
         traceback: str | None = None,
     ) -> Any:
-        """``InstanceActionEvent.event_finish[_with_failure]``."""
+        """``InstanceActionEvent.event_finish[_with_failure]``; False when there is no
+        such action or event."""
         return self.object_class_action(
             ctxt, "InstanceActionEvent", "event_finish",
             instance_uuid=instance_uuid, event_name=event, result=result,
