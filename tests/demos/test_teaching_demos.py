@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from nova_sim.demos import d04_blocking, d06_rpc
+from nova_sim.demos import d04_blocking, d05_periodic, d06_rpc
 
 
 def test_blocking_demo_detector_fires_only_on_time_sleep(capsys):
@@ -76,3 +76,24 @@ def test_nova_sim_demo_command_runs_a_demo():
     assert done.returncode == 0, done.stderr
     assert "call returned {'pong': 'hello', 'host': 'compute1'}" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_periodic_demo_compute_goes_down_after_service_down_time(capsys):
+    d05_periodic.main()
+    out = capsys.readouterr().out
+    # heartbeats every report_interval, first after 5 s; computes through the conductor
+    assert re.search(r"t=   5.0s  heartbeat of nova-compute +on compute2 report_count=1 +"
+                     r"\(an RPC call to the conductor\)", out)
+    assert re.search(r"t=  15.0s  heartbeat of nova-compute +on compute2 report_count=2", out)
+    assert "compute1 periodic pass: ran update_available_resource" in out
+    # the compute really goes down after service_down_time, not before
+    last = float(re.search(r"compute2 killed; its last heartbeat was at t=([\d.]+)s",
+                           out).group(1))
+    down = float(re.search(r"compute2 is DOWN at t=([\d.]+)s", out).group(1))
+    assert 60 < down - last <= 61
+    assert "silent for  55s: still up" in out
+    assert "os-services now: compute1 up, compute2 down, compute3 up" in out
+    # and the scheduler skips it
+    assert "ComputeFilter: compute2 ignored: has not been heard from in a while" in out
+    assert "4 servers ACTIVE on compute1, compute1, compute3, compute3; on compute2: 0" in out
+    assert "compute2 is UP again" in out
