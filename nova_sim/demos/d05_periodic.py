@@ -12,15 +12,14 @@ compute and watches it go down. Run it with ``nova-sim demo 5``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sys
 import time
-from typing import Any, Iterator
+from typing import Any
 
 from nova_sim import context as nova_context
 from nova_sim import green
 from nova_sim.cloud import Cloud, new_conf
+from nova_sim.demos._narration import narrated_log
 from nova_sim.image import CIRROS_IMAGE_ID
 
 SEED = 5
@@ -76,30 +75,6 @@ class PeriodicWatcher:
             return idle
 
         manager.run_periodic_tasks = watched
-
-
-@contextlib.contextmanager
-def narrated_scheduler_log() -> Iterator[None]:
-    """Show the scheduler's ComputeFilter debug lines ("... has not been heard from")."""
-
-    class Stdout:
-        def write(self, text: str) -> None:
-            sys.stdout.write(text)
-
-        def flush(self) -> None:
-            sys.stdout.flush()
-
-    handler = logging.StreamHandler(Stdout())
-    handler.setFormatter(logging.Formatter("             scheduler: ComputeFilter: %(message)s"))
-    logger = logging.getLogger("nova_sim.scheduler.filters.compute_filter")
-    saved = logger.propagate, logger.level
-    logger.addHandler(handler)
-    logger.propagate, logger.level = False, logging.DEBUG
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate, logger.level = saved
 
 
 def service_states(cloud: Cloud, ctxt: Any) -> dict[str, str]:
@@ -180,7 +155,8 @@ def _run(cloud: Cloud, ctxt: Any, heartbeats: HeartbeatWatcher,
     stamp(f"os-services now: {_states_text(service_states(cloud, ctxt))}")
 
     print("\n4. Booting 4 servers: the scheduler's ComputeFilter skips the down host")
-    with narrated_scheduler_log():
+    with narrated_log("nova_sim.scheduler.filters.compute_filter",
+                      "             scheduler: ComputeFilter: ", logging.DEBUG):
         instances = cloud.api.create(ctxt, M1_SMALL, CIRROS_IMAGE_ID, "vm", min_count=4,
                                      max_count=4)
         rows = [cloud.wait_for_instance(i["uuid"], "active", None) for i in instances]

@@ -11,12 +11,10 @@ Run it with ``nova-sim demo 6``.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-from typing import Any, Iterator
 
 from nova_sim import green, rpc
+from nova_sim.demos._narration import narrated_log
 from nova_sim.rpc import wire
 
 HOSTS = ("compute1", "compute2", "compute3")
@@ -100,45 +98,11 @@ def _indent(text: str, prefix: str = "         ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-@contextlib.contextmanager
-def _narrated_server_log() -> Iterator[None]:
-    """Show the RPC servers' log lines as one narrated line each (no tracebacks)."""
-
-    class OneLine(logging.Formatter):
-        def formatException(self, exc_info: Any) -> str:
-            return ""
-
-    handler = logging.StreamHandler(_Stdout())
-    handler.setFormatter(OneLine("         server log: %(levelname)s %(message)s"))
-    logger = logging.getLogger("nova_sim.rpc")
-    saved = logger.propagate, logger.level
-    logger.addHandler(handler)
-    logger.propagate, logger.level = False, logging.WARNING
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate, logger.level = saved
-
-
-class _Stdout:
-    """A stream writing to whatever ``sys.stdout`` is now (pytest's capture swaps it)."""
-
-    def write(self, text: str) -> None:
-        import sys
-
-        sys.stdout.write(text)
-
-    def flush(self) -> None:
-        import sys
-
-        sys.stdout.flush()
-
-
 def main() -> None:
     print(__doc__.split("\n")[0])
     printer = WirePrinter()
-    with green.virtual_time(seed=6), _narrated_server_log():
+    server_log = narrated_log("nova_sim.rpc", "         server log: ")
+    with green.virtual_time(seed=6), server_log:
         transport = rpc.get_transport("green://demo")
         servers = []
         for host in HOSTS:
