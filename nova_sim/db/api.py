@@ -133,11 +133,13 @@ CREATE TABLE IF NOT EXISTS services (
     forced_down INTEGER NOT NULL DEFAULT 0,
     availability_zone TEXT,
     version INTEGER NOT NULL DEFAULT 0,
+    change_seq INTEGER NOT NULL DEFAULT 0,
     created_at TEXT, updated_at TEXT, deleted_at TEXT,
     deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS services_host_binary ON services (host, binary, deleted);
 CREATE INDEX IF NOT EXISTS services_updated_at ON services (updated_at);
+CREATE INDEX IF NOT EXISTS services_change_seq ON services (change_seq);
 
 CREATE TABLE IF NOT EXISTS compute_nodes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -162,9 +164,11 @@ CREATE TABLE IF NOT EXISTS compute_nodes (
     host_ip TEXT,
     stats TEXT NOT NULL DEFAULT '{}',
     service_id INTEGER,
+    change_seq INTEGER NOT NULL DEFAULT 0,
     created_at TEXT, updated_at TEXT, deleted_at TEXT,
     deleted INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS compute_nodes_change_seq ON compute_nodes (change_seq);
 CREATE INDEX IF NOT EXISTS compute_nodes_host_node
     ON compute_nodes (host, hypervisor_hostname, deleted);
 CREATE INDEX IF NOT EXISTS compute_nodes_updated_at ON compute_nodes (updated_at);
@@ -281,14 +285,15 @@ CREATE TABLE IF NOT EXISTS resource_providers (
 );
 CREATE INDEX IF NOT EXISTS resource_providers_change_seq ON resource_providers (change_seq);
 
--- One row: a counter bumped by every write that changes a provider's inventory or usage
--- (the provider's change_seq takes the new value), so that a cache of the providers can
--- catch up by reading only what changed since it last looked.
-CREATE TABLE IF NOT EXISTS placement_sequence (
+-- One row: a counter bumped by every write that changes a service, a compute node, or a
+-- provider's inventory or usage (the row's change_seq takes the new value). Writers hold
+-- the write lock, so numbers are given in commit order and a reader that saw number N has
+-- seen every change up to N: a cache catches up exactly by reading change_seq > N.
+CREATE TABLE IF NOT EXISTS change_sequence (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     value INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO placement_sequence (id, value) VALUES (1, 0);
+INSERT OR IGNORE INTO change_sequence (id, value) VALUES (1, 0);
 
 -- Clustered by provider (WITHOUT ROWID), in the providers' creation order. ``capacity`` is
 -- int((total - reserved) * allocation_ratio), and ``used`` is the sum of the allocations
@@ -468,6 +473,14 @@ class Database:
         return format_timestamp(self.clock())
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """Run several API calls as one write transaction (``BEGIN IMMEDIATE``): all of
+        them or none (an exception rolls everything back). For start-up and bulk loads;
+        keep it short and never switch greenthreads inside."""
+        with self._write():
+            yield self
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction; a nested use is a savepoint inside it (an
         error rolls back only the nested part before propagating)."""
@@ -579,6 +592,12 @@ class Database:
         )
         return cursor.rowcount
 
+    def _next_change(self) -> int:
+        """Inside a write: the next number of the change sequence."""
+        return self._conn.execute(
+            "UPDATE change_sequence SET value = value + 1 WHERE id = 1 RETURNING value"
+        ).fetchone()[0]
+
     @staticmethod
     def _new_uuid() -> str:
         try:
@@ -603,6 +622,7 @@ class Database:
         values.setdefault("updated_at", now)
         values.setdefault("uuid", self._new_uuid())
         with self._write():
+            values["change_seq"] = self._next_change()
             service_id = self._insert("services", values)
             return self._service_get(service_id)
 
@@ -663,6 +683,7 @@ class Database:
         values = dict(values)
         values.setdefault("updated_at", self.now())
         with self._write():
+            values["change_seq"] = self._next_change()
             if not self._update_where("services", values, "id = ?", (service_id,)):
                 raise exception.ServiceNotFound(service_id=service_id)
             return self._service_get(service_id)
@@ -676,8 +697,8 @@ class Database:
         with self._write():
             cursor = self._conn.execute(
                 "UPDATE services SET report_count = report_count + 1, last_seen_up = ?, "
-                "updated_at = ? WHERE id = ?",
-                (now, now, service_id),
+                "updated_at = ?, change_seq = ? WHERE id = ?",
+                (now, now, self._next_change(), service_id),
             )
             if not cursor.rowcount:
                 raise exception.ServiceNotFound(service_id=service_id)
@@ -687,17 +708,18 @@ class Database:
         """Soft-delete a service and its compute nodes (``ServiceNotFound`` if none)."""
         now = self.now()
         with self._write():
+            seq = self._next_change()
             cursor = self._conn.execute(
-                "UPDATE services SET deleted = 1, deleted_at = ?, updated_at = ? "
-                "WHERE id = ? AND deleted = 0",
-                (now, now, service_id),
+                "UPDATE services SET deleted = 1, deleted_at = ?, updated_at = ?, "
+                "change_seq = ? WHERE id = ? AND deleted = 0",
+                (now, now, seq, service_id),
             )
             if not cursor.rowcount:
                 raise exception.ServiceNotFound(service_id=service_id)
             self._conn.execute(
-                "UPDATE compute_nodes SET deleted = 1, deleted_at = ?, updated_at = ? "
-                "WHERE service_id = ? AND deleted = 0",
-                (now, now, service_id),
+                "UPDATE compute_nodes SET deleted = 1, deleted_at = ?, updated_at = ?, "
+                "change_seq = ? WHERE service_id = ? AND deleted = 0",
+                (now, now, seq, service_id),
             )
 
     # ----------------------------------------------------------------------------------
@@ -734,6 +756,7 @@ class Database:
                 values["free_disk_gb"] = merged.get("local_gb", 0) - merged.get(
                     "local_gb_used", 0
                 )
+            values["change_seq"] = self._next_change()
             if rows:
                 values.pop("uuid", None)
                 self._update_where("compute_nodes", values, "id = ?", (rows[0]["id"],))
@@ -1400,9 +1423,7 @@ class Database:
     ) -> None:
         """Inside a write: take the next change sequence number for these providers
         (and bump their generation)."""
-        seq = self._conn.execute(
-            "UPDATE placement_sequence SET value = value + 1 WHERE id = 1 RETURNING value"
-        ).fetchone()[0]
+        seq = self._next_change()
         generation = ", generation = generation + 1" if bump_generation else ""
         self._conn.execute(
             f"UPDATE resource_providers SET change_seq = ?{generation} WHERE {where}",
@@ -1422,15 +1443,19 @@ class Database:
         """
         with self._read():
             seq = self._conn.execute(
-                "SELECT value FROM placement_sequence WHERE id = 1"
+                "SELECT value FROM change_sequence WHERE id = 1"
             ).fetchone()[0]
             providers: dict[str, dict[str, Row]] = {}
-            for rp_uuid, rc, capacity, used, min_unit, max_unit, step_size in self._conn.execute(
-                "SELECT p.uuid, i.resource_class, i.capacity, i.used, i.min_unit, i.max_unit, "
-                "i.step_size FROM resource_providers p LEFT JOIN inventories i "
-                "ON i.rp_id = p.id WHERE p.change_seq > ? ORDER BY p.id",
+            # Ordered by change_seq so that the index serves the incremental read (ORDER
+            # BY id would make SQLite scan every provider), then by id in Python.
+            rows = self._conn.execute(
+                "SELECT p.id, p.uuid, i.resource_class, i.capacity, i.used, i.min_unit, "
+                "i.max_unit, i.step_size FROM resource_providers p LEFT JOIN inventories i "
+                "ON i.rp_id = p.id WHERE p.change_seq > ? ORDER BY p.change_seq",
                 (since,),
-            ):
+            ).fetchall()
+            rows.sort(key=lambda row: row[0])
+            for _id, rp_uuid, rc, capacity, used, min_unit, max_unit, step_size in rows:
                 inventory = providers.setdefault(rp_uuid, {})
                 if rc is not None:
                     inventory[rc] = {
@@ -1510,6 +1535,39 @@ class Database:
                 "capacity": capacity, "used": used, "max_unit": max_unit,
             }
         return result
+
+    def changes_since(self, since: int = 0, binary: str = "nova-compute") -> dict[str, Any]:
+        """Everything a host cache needs that changed after change number ``since``
+        (0: everything), read in one snapshot (one read transaction).
+
+        Returns ``{"seq": current change number (pass it as ``since`` next time),
+        "services": [service rows of ``binary`` changed, deleted ones included],
+        "compute_nodes": [node rows changed, deleted ones included],
+        "providers": {rp_uuid: full inventory, as ``provider_changes``},
+        "provider_count": number of providers}``; rows in id order. This is how the
+        scheduler refreshes its HostStates at the start of each request, exactly and
+        without reading what did not change.
+        """
+        with self._read():
+            seq, providers, count = self.provider_changes(since)
+            services = self._select(
+                "services",
+                "SELECT * FROM services WHERE change_seq > ? AND binary = ? "
+                + ("" if since else "AND deleted = 0 ") + "ORDER BY change_seq",
+                (since, binary),
+            )
+            nodes = self._select(
+                "compute_nodes",
+                "SELECT * FROM compute_nodes WHERE change_seq > ? "
+                + ("" if since else "AND deleted = 0 ") + "ORDER BY change_seq",
+                (since,),
+            )
+            services.sort(key=lambda row: row["id"])
+            nodes.sort(key=lambda row: row["id"])
+            return {
+                "seq": seq, "services": services, "compute_nodes": nodes,
+                "providers": providers, "provider_count": count,
+            }
 
     def allocations_get(
         self, consumer_uuid: str | None = None, rp_uuid: str | None = None

@@ -9,38 +9,32 @@ How the cache is kept fresh (compared with Nova)
 
 Nova's HostManager reads every compute node from the database on each request, and
 placement answers the allocation-candidates query with SQL over all providers. nova-sim
-keeps the same three sources but reads only what changed since the previous request:
+keeps the same sources (services for heartbeats and enabled state, compute nodes for the
+computes' reports, placement's inventories and usage) but reads only what changed since
+the previous request: every write to those rows takes the next number of the database's
+change sequence (``Database.changes_since``). So at the start of each request the cache
+is exactly as fresh as Nova's, nothing is older than the database, and a request where
+nothing changed costs one small read.
 
-- compute nodes (the computes' periodic reports, through the conductor): rows with
-  ``updated_at`` at or after the last one seen (minus a one-second overlap, for writers
-  in other processes whose clock ran a little behind);
-- services (heartbeats, enable / disable, force-down): the same way, by ``updated_at``;
-- placement (inventories and usage): ``Database.provider_changes(seq)`` returns only the
-  providers whose inventory or usage changed after change number ``seq``.
-
-So at the start of each request the cache is exactly as fresh as Nova's (nothing is
-older than the database), and the allocation candidates are computed from it in memory,
-in the providers' order, with placement's rule (``used + amount <= capacity`` and
-``amount <= max_unit``; ``min_unit`` / ``step_size`` are left to the claim, which is the
-authoritative check and is made in the database). The usage figures the weighers read
-(vCPUs, RAM and disk used) come from placement, so they include the claims that other
-schedulers made a moment ago; the instance count and I/O load come from the compute
-node's report plus this scheduler's own placements since that report (Nova's
-``consume_from_request``).
+The allocation candidates are then computed from the cache in memory, in the providers'
+order, with placement's rule (``used + amount <= capacity`` and ``amount <= max_unit``;
+``min_unit`` / ``step_size`` are left to the claim, which is the authoritative check and
+is made in the database). The usage figures the weighers read (vCPUs, RAM and disk used)
+come from placement, so they include the claims that other schedulers made a moment ago;
+the instance count and I/O load come from the compute node's report plus this
+scheduler's own placements since that report (Nova's ``consume_from_request``).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from nova_sim.db import format_timestamp, parse_timestamp
+from nova_sim.db import parse_timestamp
 
 LOG = logging.getLogger(__name__)
-
-#: Overlap (seconds) when re-reading rows updated since the last refresh.
-REFRESH_OVERLAP = 1.0
 
 #: The fake driver's supported instances (architecture, hypervisor type, vm mode).
 DEFAULT_SUPPORTED_INSTANCES = (("x86_64", "fake", "hvm"), ("i686", "fake", "hvm"))
@@ -54,7 +48,8 @@ class HostState:
     ``free_ram_mb`` and ``free_disk_mb`` as Nova computes them (physical, without the
     ratio). ``room`` maps a resource class to how much one more allocation may take
     (``min(capacity - used, max_unit)``), from placement. Service: ``service_id``,
-    ``service_disabled``, ``forced_down``, ``last_heartbeat`` (seconds since the epoch).
+    ``service_disabled``, ``forced_down``, ``last_heartbeat`` (seconds since the epoch,
+    ``-inf`` before any), ``usable`` (known, enabled and not forced down).
     """
 
     __slots__ = (
@@ -63,7 +58,7 @@ class HostState:
         "memory_mb_used", "total_usable_disk_gb", "disk_gb_used", "cpu_allocation_ratio",
         "ram_allocation_ratio", "disk_allocation_ratio", "num_instances", "num_io_ops",
         "failed_builds", "stats", "updated", "service_id", "service_disabled",
-        "disabled_reason", "forced_down", "last_heartbeat", "room", "usage",
+        "disabled_reason", "forced_down", "last_heartbeat", "usable", "room", "usage",
         "instances", "limits", "supported_instances", "weight",
     )
 
@@ -92,7 +87,8 @@ class HostState:
         self.service_disabled = True
         self.disabled_reason: str | None = None
         self.forced_down = False
-        self.last_heartbeat: float | None = None
+        self.last_heartbeat = float("-inf")
+        self.usable = False  # service known, enabled, not forced down
         self.room: dict[str, int] = {}
         self.usage: dict[str, int] = {}
         self.instances: set[str] = set()
@@ -142,9 +138,11 @@ class HostState:
         self.service_disabled = bool(service.get("disabled")) or bool(service.get("deleted"))
         self.disabled_reason = service.get("disabled_reason")
         self.forced_down = bool(service.get("forced_down"))
-        self.last_heartbeat = parse_timestamp(
+        heartbeat = parse_timestamp(
             service.get("last_seen_up") or service.get("updated_at") or service.get("created_at")
         )
+        self.last_heartbeat = float("-inf") if heartbeat is None else heartbeat
+        self.usable = not self.service_disabled and not self.forced_down
         self.availability_zone = service.get("availability_zone") or default_zone
 
     def update_from_placement(self, inventory: dict[str, dict[str, Any]]) -> None:
@@ -194,7 +192,7 @@ class HostState:
 class HostManager:
     """Keeps one ``HostState`` per live compute node, refreshed incrementally.
 
-    ``refresh()`` runs at the start of every request (three small reads when little
+    ``refresh()`` runs at the start of every request (one small read when little
     changed); ``get_candidates(resources, limit)`` gives the HostStates with room, in the
     providers' order. Not thread-safe: one scheduler greenthread at a time calls it (all
     of it is synchronous code, so greenthreads never interleave inside).
@@ -215,91 +213,68 @@ class HostManager:
         self._by_host: dict[str, list[HostState]] = {}
         self._services: dict[str, dict[str, Any]] = {}  # host -> service row
         self._placement: dict[str, dict[str, dict[str, Any]]] = {}  # rp uuid -> inventory
-        self._placement_seq = 0
-        self._nodes_mark: str | None = None
-        self._services_mark: str | None = None
+        self._seq = 0  # the database's change number this cache has caught up to
         self.refreshes = 0
 
     # -- refresh --------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Bring the cache up to date with the database (only changed rows are read)."""
+        """Bring the cache up to date with the database: one read transaction returning
+        only the services, nodes and providers changed since the previous refresh."""
         self.refreshes += 1
-        self._refresh_services()
-        self._refresh_nodes()
-        self._refresh_placement()
-
-    @staticmethod
-    def _mark(rows: Iterable[dict[str, Any]], previous: str | None) -> str | None:
-        latest = max((row["updated_at"] for row in rows if row.get("updated_at")), default=None)
-        if latest is None:
-            return previous
-        seconds = parse_timestamp(latest) - REFRESH_OVERLAP
-        mark = format_timestamp(seconds)
-        return mark if previous is None or mark > previous else previous
-
-    def _refresh_services(self) -> None:
-        rows = self.db.service_get_all(
-            binary=self.compute_binary,
-            updated_since=self._services_mark,
-            include_deleted=self._services_mark is not None,
-        )
-        for service in rows:
-            host = service["host"]
-            if service.get("deleted"):
-                current = self._services.get(host)
-                if current is not None and current["id"] == service["id"]:
-                    del self._services[host]
-                    for state in self._by_host.get(host, ()):
-                        state.update_from_service(service, self.default_availability_zone)
-                continue
-            self._services[host] = service
-            for state in self._by_host.get(host, ()):
-                state.update_from_service(service, self.default_availability_zone)
-        self._services_mark = self._mark(rows, self._services_mark)
-
-    def _refresh_nodes(self) -> None:
-        rows = self.db.compute_node_get_all(
-            updated_since=self._nodes_mark, include_deleted=self._nodes_mark is not None
-        )
-        for node in rows:
-            uuid = node["uuid"]
-            state = self.host_states.get(uuid)
-            if node.get("deleted"):
-                if state is not None:
-                    del self.host_states[uuid]
-                    states = self._by_host.get(state.host, [])
-                    if state in states:
-                        states.remove(state)
-                continue
-            if state is None:
-                state = HostState(node["host"], node["hypervisor_hostname"], uuid)
-                self.host_states[uuid] = state
-                self._by_host.setdefault(state.host, []).append(state)
-                service = self._services.get(state.host)
-                if service is not None:
-                    state.update_from_service(service, self.default_availability_zone)
-                inventory = self._placement.get(uuid)
-                if inventory is not None:
-                    state.update_from_placement(inventory)
-            state.update_from_compute_node(node)
-        self._nodes_mark = self._mark(rows, self._nodes_mark)
-
-    def _refresh_placement(self) -> None:
-        seq, providers, count = self.db.provider_changes(self._placement_seq)
-        if count < len(self._placement):
-            # Some providers were deleted: reload the whole view once.
-            seq, providers, count = self.db.provider_changes(0)
+        changes = self.db.changes_since(self._seq, self.compute_binary)
+        self._seq = changes["seq"]
+        for service in changes["services"]:
+            self._apply_service(service)
+        for node in changes["compute_nodes"]:
+            self._apply_node(node)
+        providers = changes["providers"]
+        if changes["provider_count"] < len(self._placement):
+            # Some providers were deleted: reload the placement view once.
+            _seq, providers, _count = self.db.provider_changes(0)
             self._placement = {}
             for state in self.host_states.values():
                 state.room = {}
                 state.usage = {}
-        self._placement_seq = seq
         for rp_uuid, inventory in providers.items():
             self._placement[rp_uuid] = inventory
             state = self.host_states.get(rp_uuid)
             if state is not None:
                 state.update_from_placement(inventory)
+
+    def _apply_service(self, service: dict[str, Any]) -> None:
+        host = service["host"]
+        if service.get("deleted"):
+            current = self._services.get(host)
+            if current is None or current["id"] != service["id"]:
+                return
+            del self._services[host]
+        else:
+            self._services[host] = service
+        for state in self._by_host.get(host, ()):
+            state.update_from_service(service, self.default_availability_zone)
+
+    def _apply_node(self, node: dict[str, Any]) -> None:
+        uuid = node["uuid"]
+        state = self.host_states.get(uuid)
+        if node.get("deleted"):
+            if state is not None:
+                del self.host_states[uuid]
+                states = self._by_host.get(state.host, [])
+                if state in states:
+                    states.remove(state)
+            return
+        if state is None:
+            state = HostState(node["host"], node["hypervisor_hostname"], uuid)
+            self.host_states[uuid] = state
+            self._by_host.setdefault(state.host, []).append(state)
+            service = self._services.get(state.host)
+            if service is not None:
+                state.update_from_service(service, self.default_availability_zone)
+            inventory = self._placement.get(uuid)
+            if inventory is not None:
+                state.update_from_placement(inventory)
+        state.update_from_compute_node(node)
 
     # -- queries --------------------------------------------------------------------------
 
@@ -310,18 +285,17 @@ class HostManager:
         states = self.host_states.values()
         if len(wanted) == 3:
             (rc1, a1), (rc2, a2), (rc3, a3) = wanted
-            found = [
+            fits = (
                 s for s in states
                 if s.room.get(rc1, -1) >= a1 and s.room.get(rc2, -1) >= a2
                 and s.room.get(rc3, -1) >= a3
-            ]
+            )
         elif wanted:
-            found = [s for s in states if all(s.room.get(rc, -1) >= a for rc, a in wanted)]
+            fits = (s for s in states if all(s.room.get(rc, -1) >= a for rc, a in wanted))
         else:
-            found = [s for s in states if s.room]
-        if limit is not None and len(found) > limit:
-            del found[limit:]
-        return found
+            fits = (s for s in states if s.room)
+        # A generator cut at ``limit``: with 10,000 roomy hosts the scan stops at 1,000.
+        return list(itertools.islice(fits, limit))
 
     def hosts(self, host: str) -> list[HostState]:
         """The HostStates of one host (one per node)."""

@@ -484,3 +484,16 @@ def test_allocation_candidates_with_usage(db):
     db.claim_resources("vm", first, SMALL)
     rows = db.allocation_candidates(SMALL, usage_of=("VCPU", "MEMORY_MB", "CUSTOM_X"))
     assert rows == [(first, 1, 2048, None)]
+
+
+def test_transaction_groups_calls_and_rolls_back(db):
+    before = db.write_transactions
+    with db.transaction():
+        db.service_create({"binary": "nova-compute", "host": "c1", "topic": "compute"})
+        db.service_create({"binary": "nova-compute", "host": "c2", "topic": "compute"})
+    assert db.write_transactions == before + 1
+    with pytest.raises(RuntimeError):
+        with db.transaction():
+            db.service_create({"binary": "nova-compute", "host": "c3", "topic": "compute"})
+            raise RuntimeError("boom")
+    assert [s["host"] for s in db.service_get_all()] == ["c1", "c2"]

@@ -31,12 +31,11 @@ class ComputeFilter(BaseHostFilter):
 
     def filter_all(self, host_states: list, spec: dict[str, Any]) -> list:
         now = self.clock()
-        down_time = self.service_down_time
+        # abs(now - last_heartbeat) <= service_down_time, as one chained comparison.
+        earliest, latest = now - self.service_down_time, now + self.service_down_time
         passed = [
             host for host in host_states
-            if not host.service_disabled and not host.forced_down
-            and host.last_heartbeat is not None
-            and abs(now - host.last_heartbeat) <= down_time
+            if host.usable and earliest <= host.last_heartbeat <= latest
         ]
         if len(passed) != len(host_states) and LOG.isEnabledFor(logging.DEBUG):
             for host in host_states:
