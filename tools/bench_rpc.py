@@ -105,18 +105,11 @@ def run_nova_sim(workload: str, url: str) -> float:
         server.stop()
         server.wait()
         client_transport.cleanup()
-        _delete_exchange(server_transport, exchange)
         server_transport.cleanup()
+        if workload != "inproc":
+            _kombu_cleanup(url, exchanges=[exchange, "bench_fanout"],
+                           queues=["bench", "bench.host1"])
     return count / elapsed
-
-
-def _delete_exchange(transport, exchange: str) -> None:
-    channel = getattr(transport, "_channel", None)
-    if channel is not None:
-        try:
-            channel.exchange_delete(exchange)
-        except Exception:
-            pass
 
 
 # -- oslo.messaging ---------------------------------------------------------------------
@@ -174,13 +167,28 @@ def run_oslo(workload: str, url: str) -> float:
         for thread in threads:
             thread.join()
     elapsed = time.perf_counter() - start
+    fanout_queues = oslo_queues(server)
     server.stop()
     server.wait()
-    if workload != "inproc":
-        _kombu_cleanup(url, exchanges=[exchange, "bench_fanout"], queues=["bench", "bench.host1"])
+    reply_queues = [transport._driver._reply_q for transport in
+                    (client_transport, server_transport) if transport._driver._reply_q]
     client_transport.cleanup()
     server_transport.cleanup()
+    if workload != "inproc":
+        _kombu_cleanup(url, exchanges=[exchange, "bench_fanout"],
+                       queues=["bench", "bench.host1"] + reply_queues + fanout_queues)
     return count / elapsed
+
+
+def oslo_queues(server) -> list:
+    """The fanout queue names an oslo.messaging RPC server declared (oslo never deletes
+    them: x-expires does, after 30 minutes)."""
+    try:
+        consumers = server.listener._poll_style_listener.conn._consumers
+        return [consumer.queue_name for consumer in consumers
+                if "_fanout_" in consumer.queue_name]
+    except AttributeError:
+        return []
 
 
 def _kombu_cleanup(url: str, exchanges=(), queues=()) -> None:

@@ -27,7 +27,13 @@ CONTEXT_PREFIX = "_context_"
 CONTENT_TYPE = "application/json"
 CONTENT_ENCODING = "utf-8"
 
+# json.dumps' defaults (what oslo.messaging's jsonutils.dumps writes), minus its Python
+# dispatch; the envelope is assembled around the message's JSON as a quoted string.
 _dumps = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
+_quote = json.encoder.encode_basestring_ascii
+_ENVELOPE_HEAD = '{"%s": "%s", "%s": ' % (VERSION_KEY, ENVELOPE_VERSION, MESSAGE_KEY)
+_decoder = json.JSONDecoder()
+_scan_once = _decoder.scan_once
 _loads = json.loads
 
 
@@ -35,14 +41,38 @@ class WireError(ValueError):
     """The bytes are not an oslo.messaging message (bad JSON, no envelope...)."""
 
 
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def new_id() -> str:
-    """A 32-hex-digit id (as ``uuid4().hex``), repeatable under a seeded virtual clock."""
-    return green.random_uuid().replace("-", "")
+    """A 32-hex-digit id, as ``uuid4().hex``, from the hub's generator: the same id
+    ``green.random_uuid()`` would give (without dashes), so repeatable under a seeded
+    virtual clock, at a fraction of the cost."""
+    bits = green.get_hub().random.getrandbits(128)
+    return "%032x" % ((bits & _UUID4_CLEAR) | _UUID4_SET)
 
 
 def encode(message: dict[str, Any]) -> str:
-    """The JSON body for ``message`` (raises TypeError when it holds non-JSON values)."""
-    return _dumps({VERSION_KEY: ENVELOPE_VERSION, MESSAGE_KEY: _dumps(message)})
+    """The JSON body for ``message`` (raises TypeError when it holds non-JSON values).
+
+    Byte for byte what oslo.messaging writes: ``json.dumps({"oslo.version": "2.0",
+    "oslo.message": json.dumps(message)})``.
+    """
+    return _ENVELOPE_HEAD + _quote(_dumps(message)) + "}"
+
+
+def _load(text: str | bytes | bytearray) -> Any:
+    """json.loads for bodies that start with their value (the usual case), faster."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf-8")
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:
+        return _loads(text)  # leading whitespace, or invalid: let json say why
+    if end != len(text) and text[end:].strip():
+        return _loads(text)  # raises "Extra data"
+    return value
 
 
 def decode(body: str | bytes | dict) -> dict[str, Any]:
@@ -52,18 +82,23 @@ def decode(body: str | bytes | dict) -> dict[str, Any]:
     itself (envelope 1.0).
     """
     try:
-        outer = _loads(body) if isinstance(body, (str, bytes, bytearray)) else body
+        outer = _load(body) if isinstance(body, (str, bytes, bytearray)) else body
     except ValueError as error:
         raise WireError(f"body is not JSON: {error}")
     if not isinstance(outer, dict):
         raise WireError(f"body is not a JSON object: {type(outer).__name__}")
     if VERSION_KEY not in outer or MESSAGE_KEY not in outer:
         return outer
-    version = str(outer[VERSION_KEY])
-    if not version_is_compatible(ENVELOPE_VERSION, version):
-        raise WireError(f"unsupported envelope version {version}")
+    version = outer[VERSION_KEY]
+    if version != ENVELOPE_VERSION:
+        try:
+            compatible = version_is_compatible(ENVELOPE_VERSION, str(version))
+        except ValueError:
+            compatible = False
+        if not compatible:
+            raise WireError(f"unsupported envelope version {version}")
     try:
-        message = _loads(outer[MESSAGE_KEY])
+        message = _load(outer[MESSAGE_KEY])
     except (TypeError, ValueError) as error:
         raise WireError(f"oslo.message is not JSON: {error}")
     if not isinstance(message, dict):

@@ -57,7 +57,7 @@ def kombu_url(url: str) -> str:
     """oslo.messaging's URL as kombu's: ``rabbit://u:p@h1,u:p@h2/vh`` -> ``amqp://...;...``."""
     scheme, _, rest = url.partition("://")
     if scheme.lower() in _MEMORY_SCHEMES:
-        return "memory://"
+        return "memory://localhost/"
     netloc, slash, path = rest.partition("/")
     vhost = unquote(path) if slash and path else "/"
     hosts = [part for part in netloc.split(",") if part] or ["localhost"]
