@@ -17,6 +17,8 @@ from typing import Any
 
 CIRROS_IMAGE_NAME = "cirros-0.6.2-x86_64-disk"
 TOKEN = "admin:admin"
+# networks "none" needs microversion 2.37 or later (as in Nova).
+MICROVERSION = "2.37"
 
 
 def _request(method: str, url: str, body: Any = None, timeout: float = 30.0):
@@ -24,7 +26,8 @@ def _request(method: str, url: str, body: Any = None, timeout: float = 30.0):
     request = urllib.request.Request(
         url, data=data, method=method,
         headers={"X-Auth-Token": TOKEN, "Accept": "application/json",
-                 "Content-Type": "application/json"},
+                 "Content-Type": "application/json",
+                 "OpenStack-API-Version": f"compute {MICROVERSION}"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         raw = response.read()
@@ -79,6 +82,8 @@ def boot_and_report(endpoint: str, count: int, conf: Any, timeout: float = 120.0
         if request_ids:
             out.write(f"demo: trace of the first boot: nova-sim trace show {request_ids[0]}\n")
             _print_trace(request_ids[0], conf)
+    except urllib.error.HTTPError as error:
+        out.write(f"demo: boots failed: {error.code} {error.read().decode(errors='replace')}\n")
     except (urllib.error.URLError, OSError, LookupError, KeyError, ValueError) as error:
         out.write(f"demo: boots failed: {error}\n")
     out.flush()

@@ -3,16 +3,16 @@
 Owns the process's life cycle: SIGTERM and SIGINT (Ctrl-C) ask for a graceful stop, which
 runs on the hub (through ``call_threadsafe``, the one thing a signal handler may do); a
 second signal while stopping exits at once with status 1. What runs is built by others and
-imported lazily: ``nova_sim.cloud.Cloud`` (a whole cloud in one process) and
-``nova_sim.service`` (one service per process). Must not know how the services work.
+imported lazily from ``nova_sim.cloud``: ``Cloud`` (a whole cloud in one process) and
+``create_service`` (one service per process). Must not know how the services work.
 
-Anything served here needs ``start()``, ``stop()`` (graceful: stop taking work, let
-in-flight work finish) and ``wait()`` (block the calling greenthread until stopped).
+Anything served here needs ``start()`` and ``stop()`` (graceful: stop taking work, let
+in-flight work finish); ``wait()`` (block the calling greenthread until stopped) is
+optional.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import signal
 import sys
@@ -106,21 +106,23 @@ def _missing(what: str, error: ImportError) -> Exception:
     return CommandError(f"{what} is not available in this tree yet ({error})")
 
 
-def _call_with_supported(factory: Callable[..., Any], **candidates: Any) -> Any:
-    """Call ``factory`` with the keyword arguments its signature accepts."""
-    parameters = inspect.signature(factory).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return factory(**candidates)
-    return factory(**{k: v for k, v in candidates.items() if k in parameters})
-
-
 def run_cloud(args: Any, conf: Any) -> int:
-    """Handler of ``nova-sim run``: a whole cloud in one process until a signal."""
+    """Handler of ``nova-sim run``: a whole cloud in one process until a signal.
+
+    The cloud uses ``[DEFAULT] transport_url`` and ``[database] connection`` (in-process
+    ``green://`` and in-memory SQLite by default) on the real clock.
+    """
     try:
         from nova_sim.cloud import Cloud
     except ImportError as error:
         raise _missing("the one-process cloud (nova_sim.cloud.Cloud)", error)
-    cloud = _call_with_supported(Cloud, conf=conf, computes=args.computes, api=args.api)
+    cloud = Cloud(
+        conf=conf,
+        computes=args.computes,
+        api=args.api,
+        transport_url=conf.transport_url,
+        db_url=conf.database.connection,
+    )
 
     def started() -> None:
         sys.stdout.write(describe_cloud(cloud, conf, args))
@@ -128,19 +130,86 @@ def run_cloud(args: Any, conf: Any) -> int:
         if args.demo_boots and args.api:
             start_demo_boots(cloud, conf, args.demo_boots)
 
-    return serve(cloud, on_started=started)
+    return serve(_StartErrors(cloud, "the cloud"), on_started=started)
+
+
+class _StartErrors:
+    """Turns an OSError while starting (a port in use, a broker or database that cannot
+    be reached) into a one-line CommandError; stopping what was started first."""
+
+    def __init__(self, target: Any, what: str):
+        self.target = target
+        self.what = what
+
+    def start(self) -> Any:
+        try:
+            return self.target.start()
+        except OSError as error:
+            from nova_sim.cmd import CommandError
+
+            try:
+                self.target.stop()
+            except Exception:  # noqa: BLE001 - half-started; report the first error
+                pass
+            raise CommandError(f"cannot start {self.what}: {error}")
+
+    def stop(self) -> Any:
+        return self.target.stop()
+
+    def wait(self) -> Any:
+        return self.target.wait()
 
 
 def api_endpoint(cloud: Any, conf: Any) -> str:
-    """The compute endpoint of a started cloud (its real port when it asked for 0)."""
-    for name in ("api_url", "endpoint", "compute_endpoint"):
-        value = getattr(cloud, name, None)
-        if isinstance(value, str) and value:
-            return value.rstrip("/")
-    port = getattr(cloud, "api_port", None) or conf.osapi_compute_listen_port
-    host = conf.osapi_compute_listen
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    return f"http://{host}:{port}/v2.1"
+    """The compute endpoint of a started cloud (``cloud.api_url``: the real port when it
+    asked for port 0), else the configured one."""
+    from nova_sim.cmd.status import default_endpoint
+
+    url = getattr(cloud, "api_url", None)
+    return url.rstrip("/") if url else default_endpoint(conf)
+
+
+DEFAULT_ROOT = "http://127.0.0.1:8774"
+
+# etc/nova-sim/clouds.yaml is this text for DEFAULT_ROOT (a test keeps them equal);
+# `nova-sim run` on another address writes it for that address under state_path.
+CLOUDS_YAML = """\
+# clouds.yaml for the openstack CLI and openstacksdk against `nova-sim run`
+# (compute API on {root}, [api] auth_strategy = noauth2).
+#
+#   export OS_CLIENT_CONFIG_FILE=$PWD/etc/nova-sim/clouds.yaml
+#   openstack --os-cloud nova-sim server list          # as admin, project admin
+#   openstack --os-cloud nova-sim-demo server list     # as demo, project demo
+#
+# There is no Keystone: with auth_type admin_token the clients send `token` as
+# X-Auth-Token on every API call, and noauth2 reads it as user:project (the user
+# `admin` is an admin). The endpoint overrides point the clients at the compute API
+# and at nova-sim's minimal image and network services, so no catalog is needed.
+# identity_endpoint_override points at a bare identity v3 version document (there is
+# no Keystone): without it `openstack server list` discovers the identity version at
+# the auth endpoint (/v2.1), finds "v2.1" and refuses to run ("requires API version 3").
+clouds:
+  nova-sim:
+    auth_type: admin_token
+    auth:
+      token: admin:admin
+      endpoint: {root}/v2.1
+    identity_api_version: '3'
+    identity_endpoint_override: {root}/identity/v3
+    compute_endpoint_override: {root}/v2.1
+    image_endpoint_override: {root}/image
+    network_endpoint_override: {root}/network
+  nova-sim-demo:
+    auth_type: admin_token
+    auth:
+      token: demo:demo
+      endpoint: {root}/v2.1
+    identity_api_version: '3'
+    identity_endpoint_override: {root}/identity/v3
+    compute_endpoint_override: {root}/v2.1
+    image_endpoint_override: {root}/image
+    network_endpoint_override: {root}/network
+"""
 
 
 def clouds_yaml_path() -> str:
@@ -149,6 +218,30 @@ def clouds_yaml_path() -> str:
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(nova_sim.__file__)))
     return os.path.join(root, "etc", "nova-sim", "clouds.yaml")
+
+
+def clouds_yaml(root: str = DEFAULT_ROOT) -> str:
+    """clouds.yaml text (clouds ``nova-sim`` and ``nova-sim-demo``) for the API at
+    ``root`` (``http://host:port``, no path)."""
+    return CLOUDS_YAML.replace("{root}", root.rstrip("/"))
+
+
+def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
+    """A clouds.yaml path for the compute ``endpoint``: the shipped file on the default
+    address, else one written to ``$state_path/clouds.yaml`` (None if it cannot be
+    written)."""
+    root = endpoint.rsplit("/v2.1", 1)[0]
+    shipped = clouds_yaml_path()
+    if root == DEFAULT_ROOT and os.path.exists(shipped):
+        return shipped
+    path = os.path.join(conf.state_path, "clouds.yaml")
+    try:
+        os.makedirs(conf.state_path, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(clouds_yaml(root))
+    except OSError:
+        return None
+    return path
 
 
 def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
@@ -165,21 +258,12 @@ def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
         endpoint = api_endpoint(cloud, conf)
         lines.append(f"  compute API    {endpoint}  (auth: [api] {conf.api.auth_strategy})")
         lines.append("")
-        lines.append("Point the openstack CLI at it:")
-        path = clouds_yaml_path()
-        if endpoint.startswith("http://127.0.0.1:8774/") and os.path.exists(path):
+        path = clouds_yaml_for(endpoint, conf)
+        if path is not None:
+            lines.append("Point the openstack CLI at it:")
             lines.append(f"  export OS_CLIENT_CONFIG_FILE={path}")
             lines.append("  openstack --os-cloud nova-sim server list        # admin")
             lines.append("  openstack --os-cloud nova-sim-demo server list   # project demo")
-        else:
-            root = endpoint.rsplit("/v2.1", 1)[0]
-            lines.append(
-                "  openstack --os-auth-type admin_token --os-token admin:admin "
-                f"--os-endpoint {endpoint} --os-compute-api-version 2.1 "
-                f"--os-compute-endpoint-override {endpoint} "
-                f"--os-image-endpoint-override {root}/image "
-                f"--os-network-endpoint-override {root}/network server list"
-            )
         lines.append(f"  nova-sim status --url {endpoint}")
     lines.append("")
     lines.append("Stop with Ctrl-C (or SIGTERM).")
@@ -204,16 +288,16 @@ def start_demo_boots(cloud: Any, conf: Any, count: int) -> threading.Thread:
 def run_service(args: Any, conf: Any) -> int:
     """Handler of ``nova-sim api|conductor|scheduler|compute``: one service until a signal.
 
-    Builds it with ``nova_sim.service.Service.create(binary=..., host=..., conf=...)``,
-    Nova's way (``nova/cmd/compute.py``).
+    Built by ``nova_sim.cloud.create_service(binary, host, conf)``: services talk over
+    ``[DEFAULT] transport_url`` (RabbitMQ for separate processes) and the controller
+    services share the database file of ``[database] connection``.
     """
     try:
-        from nova_sim import service
+        from nova_sim.cloud import create_service
     except ImportError as error:
-        raise _missing("the service framework (nova_sim.service)", error)
+        raise _missing("the service launcher (nova_sim.cloud.create_service)", error)
     from nova_sim.cmd.main import BINARIES
 
     binary = BINARIES[args.command]
-    create = getattr(service, "create_service", None) or service.Service.create
-    server = _call_with_supported(create, binary=binary, host=conf.host, conf=conf)
-    return serve(server)
+    server = create_service(binary, host=conf.host, conf=conf)
+    return serve(_StartErrors(server, binary))

@@ -95,20 +95,34 @@ def test_process_exits_0_without_traceback_on_signal(signum):
     assert err.strip() == f"nova-sim: stopped on {signal.Signals(signum).name}"
 
 
-def test_describe_cloud_default_port_points_at_clouds_yaml(tmp_path):
+def test_describe_cloud_points_at_a_clouds_yaml(tmp_path):
     from nova_sim.conf import new_conf
 
     conf = new_conf()
+    conf.set_override("state_path", str(tmp_path / "state"))
     args = types.SimpleNamespace(computes=2, api=True)
     text = launch.describe_cloud(types.SimpleNamespace(), conf, args)
     assert "compute1, compute2" in text
     assert "http://127.0.0.1:8774/v2.1" in text
+    assert f"export OS_CLIENT_CONFIG_FILE={launch.clouds_yaml_path()}" in text
     assert "openstack --os-cloud nova-sim server list" in text
+    # Another port: a clouds.yaml for it under state_path.
     cloud = types.SimpleNamespace(api_url="http://127.0.0.1:41234/v2.1",
                                   compute_hosts=["c1"])
     text = launch.describe_cloud(cloud, conf, args)
-    assert "--os-compute-endpoint-override http://127.0.0.1:41234/v2.1" in text
+    written = tmp_path / "state" / "clouds.yaml"
+    assert f"export OS_CLIENT_CONFIG_FILE={written}" in text
     assert "1 x nova-compute (c1)" in text
+    assert written.read_text() == launch.clouds_yaml("http://127.0.0.1:41234")
+    assert "http://127.0.0.1:41234/image" in written.read_text()
+    assert "8774" not in written.read_text()
+
+
+def test_shipped_clouds_yaml_is_the_template():
+    with open(launch.clouds_yaml_path()) as handle:
+        assert handle.read() == launch.clouds_yaml(), (
+            "etc/nova-sim/clouds.yaml and nova_sim.cmd.launch.CLOUDS_YAML differ: "
+            "change both")
 
 
 def test_clouds_yaml_is_shipped():

@@ -1,0 +1,84 @@
+"""`nova-sim run` in a subprocess: it serves the compute API, SIGTERM ends it cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def start_run(tmp_path, *extra):
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_STATE_HOME=str(tmp_path / "state"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "nova_sim.cmd.main", "run", "--port", "0", "--computes", "2",
+         *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )
+
+
+def read_until_endpoint(process) -> tuple[str, list[str]]:
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        match = re.search(r"compute API\s+(http://\S+)", line)
+        if match:
+            return match.group(1), lines
+    raise AssertionError("no endpoint printed: " + "".join(lines) + process.stderr.read())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_serves_the_api_and_stops_cleanly(tmp_path, signum):
+    process = start_run(tmp_path)
+    try:
+        endpoint, lines = read_until_endpoint(process)
+        request = urllib.request.Request(endpoint + "/os-services",
+                                         headers={"X-Auth-Token": "admin:admin"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            services = json.loads(response.read())["services"]
+        assert sorted(s["binary"] for s in services) == [
+            "nova-compute", "nova-compute", "nova-conductor", "nova-scheduler"]
+        process.send_signal(signum)
+        # Not communicate(): it reads the raw pipes and would lose what the text wrapper
+        # already buffered. The output is small, so the pipes cannot fill up.
+        process.wait(timeout=60)
+        out, err = process.stdout.read(), process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert f"nova-sim: stopped on {signal.Signals(signum).name}" in err
+    assert "Stopping nova-conductor" in err
+    text = "".join(lines) + out
+    assert "compute1, compute2" in text
+    clouds = tmp_path / "state" / "nova-sim" / "clouds.yaml"
+    assert f"OS_CLIENT_CONFIG_FILE={clouds}" in text
+    assert endpoint.rsplit("/v2.1", 1)[0] + "/image" in clouds.read_text()
+
+
+def test_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path))
+        result = subprocess.run(
+            [sys.executable, "-m", "nova_sim.cmd.main", "run", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+        )
+    assert result.returncode == 1, result
+    errors = [line for line in result.stderr.splitlines() if line.startswith("nova-sim:")]
+    assert len(errors) == 1, result.stderr
+    assert "cannot start the cloud" in errors[0]
+    assert "Traceback" not in result.stderr
