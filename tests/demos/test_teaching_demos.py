@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from nova_sim.demos import d04_blocking, d05_periodic, d06_rpc
+from nova_sim.demos import d04_blocking, d05_periodic, d06_rpc, d07_boot_trace
 
 
 def test_blocking_demo_detector_fires_only_on_time_sleep(capsys):
@@ -97,3 +97,48 @@ def test_periodic_demo_compute_goes_down_after_service_down_time(capsys):
     assert "ComputeFilter: compute2 ignored: has not been heard from in a while" in out
     assert "4 servers ACTIVE on compute1, compute1, compute3, compute3; on compute2: 0" in out
     assert "compute2 is UP again" in out
+
+
+def _arrow(line: str) -> tuple[int, int, str]:
+    """(start column, end column, head) of the arrow drawn on a diagram line."""
+    body = line[9:]
+    head = ">" if ">" in body else "<"
+    dashes = [i for i, c in enumerate(body) if c in "-.<>"]
+    return dashes[0], dashes[-1], head
+
+
+def test_boot_trace_demo_draws_api_conductor_scheduler_compute(capsys):
+    d07_boot_trace.main()
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("  t (s)"))
+    columns = {name: header.index(name) + len(name) // 2 - 9
+               for name in ("nova-api", "nova-conductor", "nova-scheduler", "nova-compute")}
+
+    def row(label: str) -> int:
+        return next(i for i, line in enumerate(lines) if line.rstrip().endswith(label))
+
+    steps = [row("cast schedule_and_build_instances"), row("call select_destinations"),
+             row("reply to select_destinations"), row("cast build_and_run_instance"),
+             row("call object_action (Instance.save)"), row("driver.spawn (1.83 s)")]
+    assert steps == sorted(steps)  # API -> conductor -> scheduler -> conductor -> compute
+    start, end, head = _arrow(lines[steps[0]])
+    assert (head, start < columns["nova-api"] + 2, end > columns["nova-conductor"] - 2) == \
+        (">", True, True)
+    start, end, head = _arrow(lines[steps[1]])
+    assert head == ">" and abs(start - columns["nova-conductor"]) <= 2
+    assert abs(end - columns["nova-scheduler"]) <= 2
+    assert _arrow(lines[steps[2]])[2] == "<"
+    start, end, head = _arrow(lines[steps[3]])
+    assert head == ">" and abs(end - columns["nova-compute"]) <= 2
+    start, end, head = _arrow(lines[steps[4]])  # a compute's save is a call to the conductor
+    assert head == "<" and abs(start - columns["nova-conductor"]) <= 2
+    assert "runs on greenthread" in out
+    assert "The server is ACTIVE on compute" in out
+
+
+def test_boot_trace_demo_is_repeatable(capsys):
+    d07_boot_trace.main()
+    first = capsys.readouterr().out
+    d07_boot_trace.main()
+    assert capsys.readouterr().out == first
