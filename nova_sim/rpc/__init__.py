@@ -33,14 +33,15 @@ from nova_sim.rpc.exceptions import (
     UnsupportedVersion,
 )
 from nova_sim.rpc.instruments import add_instrument, remove_instrument
-from nova_sim.rpc.serializer import NoOpSerializer, Serializer
+from nova_sim.rpc.serializer import NoOpSerializer, Serializer, set_context_provider
 from nova_sim.rpc.server import RPCServer
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
 
 __all__ = [
     "get_transport", "Transport", "Target", "RPCClient", "RPCServer", "RPCDispatcher",
-    "Serializer", "NoOpSerializer", "add_instrument", "remove_instrument",
+    "Serializer", "NoOpSerializer", "set_context_provider", "add_instrument",
+    "remove_instrument",
     "MessagingException", "MessagingTimeout", "MessageDeliveryFailure", "RemoteError",
     "NoSuchMethod", "UnsupportedVersion", "RPCVersionCapError", "InvalidTarget",
 ]

@@ -8,7 +8,19 @@ this module must not know about Nova's contexts or objects.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+_context_provider: Callable[[], Any] | None = None
+
+
+def set_context_provider(provider: Callable[[], Any] | None) -> None:
+    """Install the hook that gives the current context when a caller passes ``None``.
+
+    The service layer installs ``nova_sim.context.get_current``; the RPC layer never
+    imports it. ``None`` uninstalls it.
+    """
+    global _context_provider
+    _context_provider = provider
 
 
 class Serializer:
@@ -32,7 +44,8 @@ class Serializer:
 
 
 class NoOpSerializer(Serializer):
-    """Entities pass through; a context is a dict, an object with ``to_dict()`` or None."""
+    """Entities pass through; a context is a dict, an object with ``to_dict()`` or None
+    (then the context the installed provider gives, if any; see set_context_provider)."""
 
     def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
         return entity
@@ -42,7 +55,9 @@ class NoOpSerializer(Serializer):
 
     def serialize_context(self, ctxt: Any) -> dict:
         if ctxt is None:
-            return {}
+            ctxt = _context_provider() if _context_provider is not None else None
+            if ctxt is None:
+                return {}
         if isinstance(ctxt, dict):
             return ctxt
         return ctxt.to_dict()

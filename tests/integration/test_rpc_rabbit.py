@@ -216,3 +216,16 @@ def test_calls_fail_clearly_when_the_broker_is_unreachable():
         client.call({}, "ping")
     assert green.now() - start < 5
     transport.cleanup()
+
+
+def test_amqp_heartbeats_keep_an_idle_connection_alive(env):
+    transport = env.transport()
+    transport.conf.heartbeat_timeout_threshold = 1  # the broker drops us after ~2 s silent
+    transport.conf.heartbeat_rate = 2
+    start_server(env, transport)
+    client = client_for(env, transport, timeout=10)
+    assert client.call({}, "ping", arg=1)["pong"] == 1
+    reconnects = transport.reconnects
+    green.sleep(4)  # idle: only heartbeats cross the wire
+    assert client.call({}, "ping", arg=2)["pong"] == 2
+    assert transport.reconnects == reconnects

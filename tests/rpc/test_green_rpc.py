@@ -524,3 +524,15 @@ def test_options_from_conf():
         assert transport.conf.control_exchange == "cloudy"
         assert transport.conf.rpc_response_timeout == 7
         assert transport.conf.executor_thread_pool_size == 64
+
+
+def test_none_context_comes_from_the_provider(vclock):
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    assert client.call(None, "ping", arg=1)["ctxt"] == {}
+    rpc.set_context_provider(lambda: {"request_id": "req-current"})
+    try:
+        assert client.call(None, "ping", arg=1)["ctxt"] == {"request_id": "req-current"}
+    finally:
+        rpc.set_context_provider(None)

@@ -513,7 +513,10 @@ class AMQPTransport(Transport):
                 if exchange is not None and name not in self._declared_exchanges:
                     with self._sync():
                         exchange(channel).declare()
-                    self._declared_exchanges.add(name)
+                    # an auto-delete (fanout) exchange vanishes with its last queue:
+                    # declare it before every publish (fanouts are rare)
+                    if not exchange.auto_delete:
+                        self._declared_exchanges.add(name)
                 prepared = channel.prepare_message(
                     body, 0, wire.CONTENT_TYPE, wire.CONTENT_ENCODING, {}, dict(properties)
                 )
