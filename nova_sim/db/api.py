@@ -90,9 +90,22 @@ class FlavorExists(exception.Conflict):
     msg_fmt = "Flavor with %(key)s %(value)s already exists."
 
 
+_last_formatted: tuple[float | None, str] = (None, "")
+
+
 def format_timestamp(seconds: float) -> str:
     """Seconds since the epoch -> ``"YYYY-MM-DDTHH:MM:SS.ffffff"`` (UTC, no zone suffix)."""
-    return (_EPOCH + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    global _last_formatted
+    last_seconds, last_text = _last_formatted
+    if seconds == last_seconds:  # the virtual clock repeats instants a lot
+        return last_text
+    moment = _EPOCH + datetime.timedelta(seconds=seconds)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d.%06d" % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+        moment.microsecond,
+    )
+    _last_formatted = (seconds, text)  # one assignment: safe across threads
+    return text
 
 
 def parse_timestamp(text: str | None) -> float | None:
@@ -533,7 +546,10 @@ class Database:
         """Run one SELECT (its own transaction unless inside one) and decode the rows."""
         if not self._depth:
             self.transactions += 1
-        cursor = self._conn.execute(sql, tuple(params))
+        return self._fetch(table, self._conn.execute(sql, tuple(params)))
+
+    def _fetch(self, table: str, cursor: sqlite3.Cursor) -> list[Row]:
+        """The cursor's rows as decoded dicts."""
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, values, strict=False)) for values in cursor.fetchall()]
         return self._decode(table, rows)
@@ -546,7 +562,11 @@ class Database:
             for row in rows:
                 for name in json_columns:
                     value = row.get(name)
-                    if isinstance(value, str):
+                    if value == "{}":  # the common empty values, without the parser
+                        row[name] = {}
+                    elif value == "[]":
+                        row[name] = []
+                    elif isinstance(value, str):
                         row[name] = json.loads(value)
                 for name in bool_columns:
                     if name in row and row[name] is not None:
@@ -1087,22 +1107,29 @@ class Database:
             if len(non_null) != len(wanted):
                 clauses.append(f"{column} IS NULL")
             where.append("(" + " OR ".join(clauses or ["0"]) + ")")
+        encoded = self._encode("instances", values)
+        assignments = ", ".join(f"{name} = ?" for name in encoded)
         with self._write():
-            count = self._update_where("instances", values, " AND ".join(where), params)
+            cursor = self._conn.execute(
+                f"UPDATE instances SET {assignments} WHERE {' AND '.join(where)} RETURNING *",
+                [*encoded.values(), *params],
+            )
+            rows = self._fetch("instances", cursor)
+            if rows:
+                return rows[0]
             rows = self._select(
                 "instances", "SELECT * FROM instances WHERE uuid = ?", (instance_uuid,)
             )
-            if not count:
-                if not rows or rows[0]["deleted"]:
-                    raise exception.InstanceNotFound(instance_id=instance_uuid)
-                for column, wanted in expectations:
-                    if rows[0][column] not in wanted:
-                        raise exception.UnexpectedTaskStateError(
-                            instance_uuid=instance_uuid,
-                            expected=wanted,
-                            actual=rows[0][column],
-                            column=column,
-                        )
+            if not rows or rows[0]["deleted"]:
+                raise exception.InstanceNotFound(instance_id=instance_uuid)
+            for column, wanted in expectations:
+                if rows[0][column] not in wanted:
+                    raise exception.UnexpectedTaskStateError(
+                        instance_uuid=instance_uuid,
+                        expected=wanted,
+                        actual=rows[0][column],
+                        column=column,
+                    )
             return rows[0]
 
     def instance_destroy(self, instance_uuid: str, hard: bool = False) -> Row:
