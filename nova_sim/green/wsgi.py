@@ -362,7 +362,7 @@ class _Connection:
         except Exception:
             LOG.exception("WSGI application failed while writing %s %s",
                           environ["REQUEST_METHOD"], environ["PATH_INFO"])
-            if status_headers and not status_headers[2]:
+            if not status_headers or not status_headers[2]:
                 self._send_error(500, "The server failed to handle the request.")
             return False
         finally:
@@ -375,6 +375,8 @@ class _Connection:
         if not status_headers:
             raise RuntimeError("the application did not call start_response")
         status, headers = status_headers[0], status_headers[1]
+        if self.server.stopping:  # stop() came while the application ran
+            keep_alive = False
         lines = ["HTTP/1.1 ", status, "\r\n"]
         has_length = False
         use_chunked = False
@@ -574,7 +576,9 @@ class Server:
         if self._sock is not None:
             self._sock.close()
         for connection in list(self._connections):
-            if not connection.busy:
+            # Re-check: killing one connection lets others run (and maybe end) before
+            # we get here, and a finished connection's greenlet serves other tasks now.
+            if connection in self._connections and not connection.busy:
                 kill(connection.greenlet)
         from nova_sim.green.timeout import Timeout
 
@@ -583,7 +587,8 @@ class Server:
                 self.pool.waitall()
         except Timeout:
             for connection in list(self._connections):
-                kill(connection.greenlet)
+                if connection in self._connections:
+                    kill(connection.greenlet)
             self.pool.waitall()
         if not self._stopped.ready():
             self._stopped.send(True)
