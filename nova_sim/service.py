@@ -26,7 +26,7 @@ import logging
 from typing import Any
 
 from nova_sim import context as nova_context
-from nova_sim import green, periodic, rpc, servicegroup
+from nova_sim import green, periodic, rpc, servicegroup, trace
 from nova_sim.context import RequestContextSerializer
 
 LOG = logging.getLogger(__name__)
@@ -134,6 +134,12 @@ class Service:
         Raises what the service row lookup raises (a compute whose conductor does not
         answer gets ``MessagingTimeout`` after ``rpc_response_timeout``).
         """
+        # The greenthreads started here (RPC server, periodic tasks, heartbeat) copy the
+        # context: their spans belong to this service (nova_sim.trace.service_scope).
+        with trace.service_scope(self.binary, self.host):
+            return self._start()
+
+    def _start(self) -> Service:
         LOG.info("Starting %s on %s", self.binary, self.host)
         self.service_ref = self._get_or_create_service_ref()
         init_host = getattr(self.manager, "init_host", None)

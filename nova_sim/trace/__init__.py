@@ -4,12 +4,18 @@ The service layer marks its work with ``with trace.span("compute.build", instanc
 and ``trace.event("instance.state", vm_state="active")``. With no tracer installed (the
 default), ``span`` returns one shared do-nothing context manager and ``event`` returns at
 once, so tracing off costs one global lookup and a call. A tracer (installed with
-``set_tracer``) records spans; see the tracer and exporters in this package.
+``set_tracer``) records spans: see ``tracer.py`` (spans, ids, greenthreads), ``rpc.py``
+(propagation over RPC), ``store.py`` (per-process span files, merge), the exporters
+(``perfetto.py``, ``otlp.py``, ``osprofiler.py``, ``mermaid.py``, ``text.py``) and
+``cli.py`` (``nova-sim trace``). This module stays tiny: importing it costs nothing and
+knows nothing of the services.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import contextvars
+from typing import Any, Iterator
 
 
 class _NullSpan:
@@ -29,6 +35,13 @@ class _NullSpan:
 
 NULL_SPAN = _NullSpan()
 _tracer = None
+
+#: The service instance, ``(binary, host)``, the running code works for. Set by
+#: ``service_scope`` (around a service's start-up, so its RPC server, periodic tasks and
+#: heartbeat greenthreads inherit it) and by the tracer itself (RPC dispatch, WSGI).
+current_service: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "nova_sim_trace_service", default=None
+)
 
 
 def set_tracer(tracer) -> None:
@@ -56,3 +69,15 @@ def event(name: str, **attributes: Any) -> None:
     tracer = _tracer
     if tracer is not None:
         tracer.event(name, attributes)
+
+
+@contextlib.contextmanager
+def service_scope(binary: str, host: str) -> Iterator[None]:
+    """Inside the block, spans (and greenthreads spawned there, which copy the context)
+    belong to the service ``binary`` on ``host``. Cheap (one ContextVar set and reset),
+    so it is entered whether tracing is on or off; restored on exit, errors included."""
+    token = current_service.set((binary, host))
+    try:
+        yield
+    finally:
+        current_service.reset(token)

@@ -1,0 +1,134 @@
+"""A loaded trace: span records as a forest, selected by request id, in a stable order.
+
+Owns ``TraceSet``, what every exporter reads: the span records of one or many processes
+(``store.load``/``store.read_files``), their parent/child links (across processes: an RPC
+server span's parent is the sender's span), the selection of one request (``select``) and
+one depth-first order that ties on equal times never reorder (a virtual clock gives many).
+
+Must not know file formats of the exporters, nor the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+
+def _key(span: dict[str, Any]) -> tuple:
+    return (int(span.get("start") or 0), str(span.get("service")), str(span.get("host")),
+            int(span.get("seq") or 0), str(span.get("span_id")))
+
+
+class TraceSet:
+    """Spans (dicts as in the span files), their tree and the greenthread switches."""
+
+    def __init__(self, records: Iterable[dict[str, Any]]):
+        records = list(records)
+        self.processes = [r for r in records if r.get("type") == "process"]
+        spans = [r for r in records if r.get("type") == "span"]
+        self.switches = [r for r in records if r.get("type") == "switch"]
+        by_id: dict[str, dict[str, Any]] = {}
+        for span in spans:
+            by_id.setdefault(span["span_id"], span)
+        self.by_id = by_id
+        children: dict[str, list[dict[str, Any]]] = {}
+        roots = []
+        for span in sorted(by_id.values(), key=_key):
+            parent = span.get("parent_id")
+            if parent and parent in by_id and parent != span["span_id"]:
+                children.setdefault(parent, []).append(span)
+            else:
+                roots.append(span)
+        self.children = children
+        self.roots = roots
+        self.spans = self._depth_first()
+
+    def _depth_first(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        stack = list(reversed(self.roots))
+        while stack:
+            span = stack.pop()
+            if span["span_id"] in seen:
+                continue
+            seen.add(span["span_id"])
+            out.append(span)
+            stack.extend(reversed(self.children.get(span["span_id"], [])))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def children_of(self, span: dict[str, Any]) -> list[dict[str, Any]]:
+        """The span's children, in start order."""
+        return self.children.get(span["span_id"], [])
+
+    def depth(self, span: dict[str, Any]) -> int:
+        """How many ancestors the span has in this set."""
+        depth = 0
+        parent = span.get("parent_id")
+        while parent in self.by_id and depth < 10000:
+            depth += 1
+            parent = self.by_id[parent].get("parent_id")
+        return depth
+
+    def trace_ids(self) -> list[str]:
+        """The trace ids, in order of each trace's first span."""
+        out: list[str] = []
+        seen: set[str] = set()
+        for span in self.spans:
+            if span["trace_id"] not in seen:
+                seen.add(span["trace_id"])
+                out.append(span["trace_id"])
+        return out
+
+    def request_ids(self) -> list[str]:
+        """Request ids seen, in order of first appearance."""
+        out: list[str] = []
+        seen: set[str] = set()
+        for span in self.spans:
+            for key in ("request_id", "global_request_id"):
+                value = span.get(key)
+                if value and value not in seen:
+                    seen.add(value)
+                    out.append(value)
+        return out
+
+    def select(self, request_id: str | None = None, trace_id: str | None = None,
+               last: bool = False) -> TraceSet:
+        """Only the traces of one request: those holding a span with ``request_id``
+        (or ``global_request_id``), or ``trace_id``; ``last``: the trace of the most
+        recent request (the latest trace started by an API request or an RPC message,
+        else the latest trace). Switch records are kept. May be empty."""
+        wanted: set[str] = set()
+        if request_id:
+            wanted = {s["trace_id"] for s in self.spans
+                      if request_id in (s.get("request_id"), s.get("global_request_id"))}
+        elif trace_id:
+            wanted = {trace_id}
+        elif last:
+            candidates = [r for r in self.roots if r.get("kind") != "event"]
+            entries = [r for r in candidates
+                       if r["name"].startswith(("wsgi.", "api.")) or r.get("parent_id")]
+            pool = entries or candidates
+            if pool:
+                wanted = {max(pool, key=_key)["trace_id"]}
+        spans = [s for s in self.spans if s["trace_id"] in wanted]
+        return TraceSet(self.processes + spans + self.switches)
+
+    def bounds(self) -> tuple[int, int]:
+        """(earliest start, latest end) in ns; (0, 0) when empty."""
+        if not self.spans:
+            return 0, 0
+        return (min(int(s["start"]) for s in self.spans),
+                max(int(s["end"]) for s in self.spans))
+
+    def instances(self) -> list[tuple[str, str]]:
+        """Service instances (service, host) in order of their first span."""
+        out: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for span in sorted(self.spans, key=_key):
+            key = (span["service"], span["host"])
+            if key not in seen:
+                seen.add(key)
+                out.append(key)
+        return out

@@ -1,0 +1,130 @@
+"""Trace propagation over RPC: a client span per call/cast, a server span per dispatch.
+
+Owns ``RPCInstrument``, the RPC-layer instrument a tracer installs
+(``nova_sim.rpc.add_instrument``):
+
+- ``message_sent``: opens the sender's span, ``rpc.call <method>`` (kind ``client``) or
+  ``rpc.cast <method>`` / ``rpc.fanout <method>`` (kind ``producer``), child of the
+  current span, and writes ``_context_trace_info = {"base_id": trace id, "parent_id":
+  span id}`` into the message. That is where OSProfiler puts it (Nova's
+  ``ProfilerRequestContextSerializer`` adds ``trace_info`` to the context), so it travels
+  as one more ``_context_*`` key, over ``green://`` and RabbitMQ alike, and a peer that
+  does not trace simply carries it along. A cast's span ends at once; a call's ends when
+  its reply (or its timeout) comes back.
+- ``dispatch_started`` / ``dispatch_finished``: the receiver's span, ``rpc.server
+  <method>`` (kind ``server`` for calls, ``consumer`` for casts), on the dispatching
+  greenthread, child of the sender's span (same trace id), in the service of the RPC
+  server (``nova-<topic>`` on ``target.server``), with the request ids of the message's
+  context. It is current while the endpoint runs, so the manager's spans and the
+  greenthreads it spawns hang under it.
+
+Must not know the services; reads only the message dict and the target.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TRACE_KEY = "_context_trace_info"
+
+
+def _service_of(target: Any, default_host: str) -> tuple[str, str]:
+    topic = target.topic or "rpc"
+    binary = topic if topic.startswith("nova") else f"nova-{topic}"
+    return binary, target.server or default_host
+
+
+def _rpc_attributes(target: Any, message: dict) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"method": message.get("method"), "topic": target.topic}
+    if target.server:
+        attributes["server"] = target.server
+    for key in ("namespace", "version", "_msg_id"):
+        value = message.get(key)
+        if value is not None:
+            attributes[key.lstrip("_")] = value
+    return attributes
+
+
+class RPCInstrument:
+    """The tracer's RPC-layer hooks (see the module docstring)."""
+
+    def __init__(self, tracer: Any):
+        self.tracer = tracer
+
+    # -- sending side --------------------------------------------------------------------
+    def message_sent(self, kind: str, target: Any, message: dict) -> None:
+        tracer = self.tracer
+        method = message.get("method")
+        attributes = _rpc_attributes(target, message)
+        attributes["kind"] = kind
+        span = tracer.start_span(
+            f"rpc.{kind} {method}", attributes,
+            kind="client" if kind == "call" else "producer",
+            request_id=message.get("_context_request_id"),
+            global_request_id=message.get("_context_global_request_id"),
+        )
+        message[TRACE_KEY] = {"base_id": span.trace_id, "parent_id": span.span_id}
+        if kind == "call" and message.get("_msg_id"):
+            tracer._calls[message["_msg_id"]] = span
+        else:
+            tracer.finish(span, span.start)
+
+    def reply_received(self, target: Any, message: dict, reply: dict | None) -> None:
+        span = self.tracer._calls.pop(message.get("_msg_id"), None)
+        if span is None:
+            return
+        if reply is None:
+            span.set_error("MessagingTimeout")
+        elif reply.get("failure"):
+            span.set_error(_failure_name(reply["failure"]))
+        self.tracer.finish(span)
+
+    # -- receiving side ------------------------------------------------------------------
+    def dispatch_started(self, target: Any, message: dict, ctxt: Any) -> None:
+        tracer = self.tracer
+        info = message.get(TRACE_KEY)
+        trace_id = parent_id = None
+        if isinstance(info, dict):
+            trace_id = info.get("base_id") or None
+            parent_id = info.get("parent_id") or None
+        method = message.get("method")
+        is_call = bool(message.get("_msg_id") and message.get("_reply_q"))
+        request_id = getattr(ctxt, "request_id", None) or message.get("_context_request_id")
+        span = tracer.start_span(
+            f"rpc.server {method}", _rpc_attributes(target, message),
+            kind="server" if is_call else "consumer", parent=None,
+            trace_id=trace_id if isinstance(trace_id, str) else None,
+            parent_id=parent_id if isinstance(parent_id, str) else None,
+            request_id=request_id,
+            global_request_id=getattr(ctxt, "global_request_id", None)
+            or message.get("_context_global_request_id"),
+            scope=_service_of(target, tracer.host),
+        )
+        span.__enter__()
+        tracer._dispatches[id(message)] = span
+
+    def dispatch_finished(self, target: Any, message: dict, ctxt: Any, result: Any,
+                          error: BaseException | None) -> None:
+        span = self.tracer._dispatches.pop(id(message), None)
+        if span is None:
+            return
+        if error is not None:
+            span.set_error(error)
+        span._restore()
+        self.tracer.finish(span)
+
+
+def _failure_name(failure: Any) -> str:
+    """``RemoteError``-like text from a serialised failure (JSON string or dict)."""
+    import json
+
+    if isinstance(failure, str):
+        try:
+            failure = json.loads(failure)
+        except ValueError:
+            return failure.splitlines()[0] if failure else "failure"
+    if isinstance(failure, dict):
+        name = failure.get("class", "Exception")
+        text = str(failure.get("message", "")).splitlines()
+        return f"{name}: {text[0]}" if text and text[0] else name
+    return str(failure)

@@ -1,0 +1,479 @@
+"""The tracer: spans with ids, parents, services, greenthreads and times.
+
+Owns ``Span`` and ``Tracer``. A span is one timed piece of work: a name, a trace id
+(shared by every span of one request flow), a span id, the parent span id, the service
+instance (``binary``, ``host``) and the greenthread it ran on, a start and an end on the
+hub's clock (integer nanoseconds since the epoch: ``wallclock()`` at the hub's clock
+reading, so spans of several processes line up), attributes, point events, the request
+ids, and ``ok`` or ``error``.
+
+How a span finds its place
+--------------------------
+- *Parent*: the current span lives in a ``ContextVar``. ``nova_sim.green`` starts every
+  greenthread in a copy of its spawner's context, so a greenthread spawned inside a span
+  (the compute's build, a pool job) has that span as parent without anything passed by
+  hand. Across RPC the parent travels in the message (see ``rpc.py``).
+- *Service*: ``nova_sim.trace.current_service`` (set by ``service_scope`` around a
+  service's start-up, by RPC dispatch, and by entry spans: ``wsgi.*`` / ``api.*`` are the
+  API's), else the tracer's own (the process's) service.
+- *Greenthread*: a deterministic name (``gt1``, ``gt2``... in order of first span, ``main``
+  for the main greenlet). A ``spawn``/``spawn_after`` GreenThread keeps its name in its
+  ``name`` slot; a ``spawn_n`` job has no handle, so its runner greenlet is named until the
+  hub's ``exited`` instrument says the job ended (runners are recycled).
+- *Request id*: the span's ``request_id`` attribute, else the parent's, else the
+  request context (``context_getter()``, injected by the service layer: this package does
+  not import it).
+
+Ids and determinism
+-------------------
+Span ids are 16 hex digits: a 32-bit prefix (from ``seed`` and the service identity when
+seeded, else random) and a counter; trace ids are 32 hex digits made the same way. Nothing
+draws from the hub's random generator, so tracing never changes what a seeded simulation
+does, and two seeded runs give the same ids.
+
+Must not know the services or the exporters. Tracing off is ``nova_sim.trace``'s job: this
+module is only imported once a tracer is made.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import logging
+import os
+import threading
+import time
+import zlib
+from typing import Any, Callable
+
+import greenlet
+
+from nova_sim import trace as trace_api
+from nova_sim.green import get_hub
+
+LOG = logging.getLogger(__name__)
+
+_current_span: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
+    "nova_sim_trace_span", default=None
+)
+
+#: Spans whose name starts with one of these belong to this service when no scope is set.
+ENTRY_SERVICES = (("wsgi.", "nova-api"), ("api.", "nova-api"))
+
+KINDS = ("internal", "server", "client", "producer", "consumer", "event")
+
+
+def current_span() -> Span | None:
+    """The span the running greenthread is inside (None when none, or tracing is off)."""
+    return _current_span.get()
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    return str(value)
+
+
+class Span:
+    """One timed piece of work; a context manager (``with tracer.span(...) as span``).
+
+    Entering makes it the current span (and its service the current service, when the
+    span chose it); leaving ends it, records an escaping exception as ``error`` (and lets
+    it propagate) and restores the previous span.
+    """
+
+    __slots__ = ("tracer", "trace_id", "span_id", "parent_id", "name", "kind", "service",
+                 "host", "greenthread", "start", "end", "attributes", "events",
+                 "request_id", "global_request_id", "status", "error", "seq",
+                 "end_seq", "_token", "_scope", "_scope_token")
+
+    def __init__(self, tracer: Tracer, name: str, attributes: dict, trace_id: str,
+                 span_id: str, parent_id: str | None, service: str, host: str,
+                 greenthread: str, start: int, kind: str = "internal",
+                 request_id: str | None = None, global_request_id: str | None = None,
+                 seq: int = 0, scope: tuple[str, str] | None = None):
+        self.tracer = tracer
+        self.name = name
+        self.attributes = attributes
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.service = service
+        self.host = host
+        self.greenthread = greenthread
+        self.start = start
+        self.end: int | None = None
+        self.kind = kind
+        self.events: list[tuple[int, str, dict]] = []
+        self.request_id = request_id
+        self.global_request_id = global_request_id
+        self.status = "ok"
+        self.error: str | None = None
+        self.seq = seq
+        self.end_seq = seq
+        self._token = None
+        self._scope = scope
+        self._scope_token = None
+
+    def __enter__(self) -> Span:
+        self._token = _current_span.set(self)
+        if self._scope is not None:
+            self._scope_token = trace_api.current_service.set(self._scope)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            self.set_error(exc)
+        self._restore()
+        self.tracer.finish(self)
+        return False
+
+    def _restore(self) -> None:
+        for var, token in ((_current_span, self._token),
+                           (trace_api.current_service, self._scope_token)):
+            if token is not None:
+                try:
+                    var.reset(token)
+                except ValueError:  # left in another context than it was entered in
+                    pass
+        self._token = self._scope_token = None
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Set one attribute (shown by every exporter)."""
+        self.attributes[key] = value
+
+    def set_error(self, error: BaseException | str) -> None:
+        """Mark the span failed with ``error`` (an exception or a message)."""
+        self.status = "error"
+        if isinstance(error, BaseException):
+            text = str(error).splitlines()[0] if str(error) else ""
+            self.error = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        else:
+            self.error = str(error)
+
+    def add_event(self, name: str, attributes: dict, when: int | None = None) -> None:
+        """Record a point event inside this span (now, unless ``when`` is given)."""
+        tracer = self.tracer
+        tracer._order += 1
+        self.events.append((tracer.now_ns() if when is None else when, tracer._order, name,
+                            attributes))
+
+    def to_record(self) -> dict[str, Any]:
+        """The span as a JSON-able dict (the line written to the span file)."""
+        return {
+            "type": "span",
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "parent_id": self.parent_id,
+            "name": self.name,
+            "kind": self.kind,
+            "service": self.service,
+            "host": self.host,
+            "greenthread": self.greenthread,
+            "start": self.start,
+            "end": self.end if self.end is not None else self.start,
+            "request_id": self.request_id,
+            "global_request_id": self.global_request_id,
+            "status": self.status,
+            "error": self.error,
+            "seq": self.seq,
+            "end_seq": self.end_seq,
+            "attributes": _json_value(self.attributes),
+            "events": [{"time": when, "seq": seq, "name": name,
+                        "attributes": _json_value(attrs)}
+                       for when, seq, name, attrs in self.events],
+        }
+
+    def __repr__(self) -> str:
+        return f"<Span {self.name} {self.span_id} parent={self.parent_id} {self.service}>"
+
+
+class _HubInstrument:
+    """What the tracer installs on a hub: ``exited`` (names of recycled runners) and,
+    when switches are recorded, ``switched``."""
+
+    def __init__(self, tracer: Tracer):
+        self.tracer = tracer
+
+    def exited(self, gt: Any) -> None:
+        self.tracer._names.pop(gt, None)
+
+
+class _SwitchInstrument(_HubInstrument):
+    def switched(self, origin: Any, target: Any) -> None:
+        tracer = self.tracer
+        tracer.switches.append((tracer.now_ns(), tracer.greenthread_name(origin),
+                                tracer.greenthread_name(target)))
+
+
+class Tracer:
+    """Records spans for one process (one service, or a whole one-process cloud).
+
+    ``service`` / ``host``: the process's own identity (spans outside any service scope).
+    ``output_dir``: where ``flush()`` appends the span file (``None``: memory only).
+    ``seed``: make ids repeatable (with the virtual clock: byte-identical exports).
+    ``record_switches``: also record every greenthread switch of the hub (teaching; slow).
+    ``context_getter()``: returns the current request context (``request_id``,
+    ``global_request_id``) or None. ``flush_every``: finished spans buffered before the
+    file is appended to. Use ``install()`` to make it this process's tracer.
+    """
+
+    def __init__(self, service: str = "nova-sim", host: str | None = None,
+                 output_dir: str | None = None, seed: int | None = None,
+                 record_switches: bool = False,
+                 context_getter: Callable[[], Any] | None = None,
+                 flush_every: int = 2000, keep: int = 200000):
+        self.service = service
+        self.host = host or "localhost"
+        self.output_dir = output_dir
+        self.record_switches = record_switches
+        self.context_getter = context_getter
+        self.flush_every = flush_every
+        self.keep = keep
+        if seed is not None:
+            self.prefix = zlib.crc32(f"{seed}/{service}/{self.host}".encode())
+        else:
+            self.prefix = int.from_bytes(os.urandom(4), "big")
+        self._prefix_hex = f"{self.prefix:08x}"
+        self._span_counter = 0
+        self._trace_counter = 0
+        self._thread_counter = 0
+        self._order = 0  # one sequence for span starts, ends and events: ties on time
+        self._names: dict[Any, str] = {}
+        self.finished: list[Span] = []
+        self.switches: list[tuple[int, str, str]] = []
+        self._flushed_spans = 0
+        self._flushed_switches = 0
+        self._hub: Any = None
+        self._offset_ns = 0
+        self._clock: Callable[[], float] = time.monotonic
+        self._instrument = (_SwitchInstrument if record_switches else _HubInstrument)(self)
+        self._lock = threading.Lock()
+        self._calls: dict[str, Span] = {}
+        self._dispatches: dict[int, Span] = {}
+        self.path: str | None = None
+        if output_dir:
+            self.path = os.path.join(
+                output_dir, f"{service}-{self.host}-{os.getpid()}.jsonl".replace("/", "_"))
+        self._rpc_instrument: Any = None
+        self._installed = False
+
+    # -- installation -------------------------------------------------------------------
+    def install(self) -> Tracer:
+        """Make this the process's tracer: ``nova_sim.trace.span`` records here, RPC
+        messages carry the trace (see ``rpc.py``), and the span file is flushed at exit."""
+        from nova_sim import rpc
+        from nova_sim.trace.rpc import RPCInstrument
+
+        self._rpc_instrument = RPCInstrument(self)
+        rpc.add_instrument(self._rpc_instrument)
+        trace_api.set_tracer(self)
+        self._attach(get_hub())
+        if self.output_dir and not self._installed:
+            atexit.register(self.flush)
+        self._installed = True
+        return self
+
+    def uninstall(self) -> None:
+        """Stop recording (tracing off again); what was recorded is flushed and kept."""
+        from nova_sim import rpc
+
+        if trace_api.get_tracer() is self:
+            trace_api.set_tracer(None)
+        if self._rpc_instrument is not None:
+            rpc.remove_instrument(self._rpc_instrument)
+            self._rpc_instrument = None
+        if self._hub is not None:
+            self._hub.remove_instrument(self._instrument)
+            self._hub = None
+        if self.output_dir:
+            self.flush()
+
+    def _attach(self, hub: Any) -> None:
+        """Follow the current hub (``virtual_time`` makes new ones): its clock, its
+        epoch, and our instrument on it."""
+        old = self._hub
+        if old is not None and not old.closed:
+            old.remove_instrument(self._instrument)
+        self._hub = hub
+        self._clock = hub.clock
+        epoch = getattr(hub, "epoch", None)
+        if epoch is not None:
+            self._offset_ns = int(round(epoch * 1e9))
+        else:
+            self._offset_ns = time.time_ns() - int(hub.clock() * 1e9)
+        hub.add_instrument(self._instrument)
+
+    def now_ns(self) -> int:
+        """Now, in nanoseconds since the epoch, on the current hub's clock."""
+        hub = get_hub()
+        if hub is not self._hub:
+            self._attach(hub)
+        return self._offset_ns + int(self._clock() * 1e9)
+
+    # -- names and ids ------------------------------------------------------------------
+    def greenthread_name(self, g: Any = None) -> str:
+        """The tracer's name for greenlet ``g`` (default: the running one)."""
+        if g is None:
+            g = greenlet.getcurrent()
+        gt = getattr(g, "gt", None)
+        key = g if gt is None else gt
+        name = self._names.get(key)
+        if name is None:
+            if g.parent is None:
+                name = "main"
+            elif self._hub is not None and g is self._hub.greenlet:
+                name = "hub"
+            else:
+                self._thread_counter += 1
+                name = f"gt{self._thread_counter}"
+                if gt is not None and gt.name is None:
+                    gt.name = name
+            self._names[key] = name
+        return name
+
+    def new_span_id(self) -> str:
+        self._span_counter += 1
+        return f"{self._prefix_hex}{self._span_counter:08x}"
+
+    def new_trace_id(self) -> str:
+        self._trace_counter += 1
+        return f"{self._prefix_hex}{self._trace_counter:024x}"
+
+    # -- spans --------------------------------------------------------------------------
+    def start_span(self, name: str, attributes: dict | None = None, kind: str = "internal",
+                   parent: Span | None | bool = True, trace_id: str | None = None,
+                   parent_id: str | None = None, request_id: str | None = None,
+                   global_request_id: str | None = None,
+                   scope: tuple[str, str] | None = None) -> Span:
+        """A new, started span (not yet current: use it in ``with``, or ``finish`` it).
+
+        ``parent=True`` takes the current span; a Span or None sets it. ``trace_id`` /
+        ``parent_id`` link to a span of another process (RPC). ``scope`` puts the span
+        (and, while it is current, its children) in that service instance.
+        """
+        start = self.now_ns()
+        attributes = {} if attributes is None else attributes
+        if parent is True:
+            parent = _current_span.get()
+        if parent is not None:
+            trace_id = parent.trace_id
+            parent_id = parent.span_id
+        elif trace_id is None:
+            trace_id = self.new_trace_id()
+        set_scope = None
+        if scope is None:
+            scope = trace_api.current_service.get()
+            if scope is None:
+                for prefix, service in ENTRY_SERVICES:
+                    if name.startswith(prefix):
+                        scope = set_scope = (service, self.host)
+                        break
+                else:
+                    scope = (self.service, self.host)
+        else:
+            set_scope = scope
+        if request_id is None:
+            request_id = attributes.get("request_id")
+        if request_id is None:
+            if parent is not None:
+                request_id = parent.request_id
+                global_request_id = global_request_id or parent.global_request_id
+            elif self.context_getter is not None:
+                context = self.context_getter()
+                if context is not None:
+                    request_id = getattr(context, "request_id", None)
+                    global_request_id = getattr(context, "global_request_id", None)
+        self._span_counter += 1
+        self._order += 1
+        return Span(self, name, attributes, trace_id,
+                    f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
+                    scope[1], self.greenthread_name(), start, kind, request_id,
+                    global_request_id, self._order, set_scope)
+
+    def span(self, name: str, attributes: dict) -> Span:
+        """``nova_sim.trace.span``'s backend: a started span, made current by ``with``."""
+        return self.start_span(name, attributes)
+
+    def event(self, name: str, attributes: dict) -> None:
+        """``nova_sim.trace.event``'s backend: a point event in the current span (outside
+        any span: a zero-length span of kind ``event``)."""
+        span = _current_span.get()
+        if span is not None:
+            self._order += 1
+            span.events.append((self.now_ns(), self._order, name, attributes))
+            return
+        span = self.start_span(name, attributes, kind="event", parent=None)
+        self.finish(span, span.start)
+
+    def finish(self, span: Span, end: int | None = None) -> None:
+        """End ``span`` now (or at ``end``) and keep it; flushes every ``flush_every``."""
+        span.end = self.now_ns() if end is None else end
+        self._order += 1
+        span.end_seq = self._order
+        self.finished.append(span)
+        if self.output_dir and len(self.finished) - self._flushed_spans >= self.flush_every:
+            self.flush()
+
+    # -- output -------------------------------------------------------------------------
+    def process_record(self) -> dict[str, Any]:
+        """The first line of a span file: who wrote it."""
+        return {"type": "process", "service": self.service, "host": self.host,
+                "pid": os.getpid(), "prefix": self._prefix_hex}
+
+    def records(self) -> list[dict[str, Any]]:
+        """Everything recorded and still kept in memory, as span-file records."""
+        with self._lock:
+            spans = list(self.finished)
+            switches = list(self.switches)
+        out = [self.process_record()]
+        out.extend(span.to_record() for span in spans)
+        out.extend(_switch_record(item) for item in switches)
+        return out
+
+    def flush(self) -> str | None:
+        """Append what was recorded since the last flush to the span file; returns its
+        path (None without ``output_dir``). Errors writing are logged, not raised.
+        Thread-safe (the demo reads traces from another OS thread)."""
+        if not self.output_dir:
+            return None
+        import json
+
+        with self._lock:
+            spans = self.finished[self._flushed_spans:]
+            switches = self.switches[self._flushed_switches:]
+            if not spans and not switches and self.path and os.path.exists(self.path):
+                return self.path
+            try:
+                os.makedirs(self.output_dir, exist_ok=True)
+                new = not os.path.exists(self.path)
+                with open(self.path, "a", encoding="utf-8") as stream:
+                    if new:
+                        stream.write(json.dumps(self.process_record()) + "\n")
+                    for span in spans:
+                        stream.write(json.dumps(span.to_record()) + "\n")
+                    for item in switches:
+                        stream.write(json.dumps(_switch_record(item)) + "\n")
+            except OSError as error:
+                LOG.error("Cannot write the trace file %s: %s", self.path, error)
+                return None
+            self._flushed_spans += len(spans)
+            self._flushed_switches += len(switches)
+            if self._flushed_spans > self.keep:  # bound the memory of long runs
+                drop = self._flushed_spans - self.keep // 2
+                del self.finished[:drop]
+                self._flushed_spans -= drop
+            if self._flushed_switches > self.keep:
+                drop = self._flushed_switches
+                del self.switches[:drop]
+                self._flushed_switches = 0
+        return self.path
+
+
+def _switch_record(item: tuple[int, str, str]) -> dict[str, Any]:
+    when, origin, target = item
+    return {"type": "switch", "time": when, "from": origin, "to": target}
