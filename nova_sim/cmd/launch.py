@@ -13,6 +13,7 @@ optional.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -20,6 +21,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+LOG = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -134,8 +137,9 @@ def run_cloud(args: Any, conf: Any) -> int:
 
 
 class _StartErrors:
-    """Turns an OSError while starting (a port in use, a broker or database that cannot
-    be reached) into a one-line CommandError; stopping what was started first."""
+    """Turns an error while starting (a port in use, a broker, database or conductor that
+    does not answer) into a one-line CommandError, after stopping what was started; the
+    traceback goes to the log at DEBUG level (``--debug`` shows it)."""
 
     def __init__(self, target: Any, what: str):
         self.target = target
@@ -144,14 +148,17 @@ class _StartErrors:
     def start(self) -> Any:
         try:
             return self.target.start()
-        except OSError as error:
+        except Exception as error:
             from nova_sim.cmd import CommandError
 
+            LOG.debug("starting %s failed", self.what, exc_info=True)
             try:
                 self.target.stop()
             except Exception:  # noqa: BLE001 - half-started; report the first error
-                pass
-            raise CommandError(f"cannot start {self.what}: {error}")
+                LOG.debug("stopping the half-started %s failed", self.what, exc_info=True)
+            reason = str(error) if isinstance(error, OSError) else (
+                f"{type(error).__name__}: {error}")
+            raise CommandError(f"cannot start {self.what}: {reason}")
 
     def stop(self) -> Any:
         return self.target.stop()

@@ -147,3 +147,22 @@ def test_server_without_wait_is_wrapped():
         green.spawn_after(3, os.kill, os.getpid(), signal.SIGTERM)
         assert launch.serve(target) == 0
     assert events == ["start", "stop"]
+
+
+def test_start_failure_is_one_command_error():
+    from nova_sim.cmd import CommandError
+
+    events = []
+
+    class Broken:
+        def start(self):
+            raise RuntimeError("conductor did not answer")
+
+        def stop(self):
+            events.append("stop")
+
+    with green.virtual_time():
+        with pytest.raises(CommandError, match="cannot start nova-compute: RuntimeError: "
+                                               "conductor did not answer"):
+            launch.serve(launch._StartErrors(Broken(), "nova-compute"))
+    assert events == ["stop"]
