@@ -287,7 +287,19 @@ def main(argv: Sequence[str] | None = None, conf: Any = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C before the signal handlers were installed (e.g. while starting).
         return _fail(0, "interrupted")
+    except BrokenPipeError:
+        # `nova-sim demo --list | head`: the reader left; say nothing more.
+        _silence_stdout()
+        return 0
     return int(status or 0)
+
+
+def _silence_stdout() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _service_main(command: str) -> int:

@@ -137,3 +137,17 @@ def test_console_scripts_are_declared():
         target = scripts[f"nova-sim-{name}"]
         assert target == f"nova_sim.cmd.main:{name}_main"
         assert callable(getattr(cli, f"{name}_main"))
+
+
+def test_demo_runs_through_the_command():
+    listed = nova_sim("demo", "--list").stdout
+    if "greenlet_switch" not in listed:
+        pytest.fail("demo 01 greenlet_switch is missing from nova_sim/demos")
+    result = nova_sim("demo", "greenlet-switch")
+    assert result.returncode == 0, result.stderr
+    printed = [line.strip() for line in result.stdout.splitlines()]
+    assert printed.index("12") < printed.index("56") < printed.index("34")
+    assert "78" not in printed
+    result = nova_sim("demo", "1", "unexpected-argument")
+    assert result.returncode == 2
+    assert "takes no arguments" in result.stderr
