@@ -1,0 +1,180 @@
+"""A multi-process cloud over RabbitMQ: conductor, scheduler and two computes, each its own
+``nova-sim`` process, sharing one config file (the controllers share one database file).
+
+The test process is the API: it boots an instance through ``nova_sim.compute.api.API``,
+waits until it is ACTIVE on one of the computes, deletes it and waits until it is gone.
+Everything lives under a unique ``control_exchange`` and unique host names; the exchange and
+the queues are deleted afterwards. Waiting polls the shared database on the real clock
+(the services are other processes: there is no event to wait on).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from nova_sim import context as nova_context
+from nova_sim import green
+from nova_sim.cloud import new_conf, open_database
+from nova_sim.compute.api import API
+from nova_sim.image import CIRROS_IMAGE_ID
+from nova_sim.service import get_transport
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LATENCIES = ("spawn_latency", "reboot_latency", "stop_latency", "start_latency",
+             "delete_latency")
+
+
+def wait_until(predicate, timeout=60.0, what="condition"):
+    deadline = green.now() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if green.now() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        green.sleep(0.1)
+
+
+@pytest.fixture
+def multi_process_cloud(rabbit_url, tmp_path):
+    _check_no_other_cloud(rabbit_url)
+    tag = uuid.uuid4().hex[:8]
+    exchange = f"nova_sim_it_{tag}"
+    hosts = {"controller": f"ctl-{tag}", "c1": f"c1-{tag}", "c2": f"c2-{tag}"}
+    db_path = tmp_path / "nova-sim.db"
+    config = tmp_path / "nova-sim.conf"
+    config.write_text(
+        "[DEFAULT]\n"
+        f"transport_url = {rabbit_url}\n"
+        f"control_exchange = {exchange}\n"
+        f"host = {hosts['controller']}\n"
+        "periodic_fuzzy_delay = 0\n"
+        "report_interval = 2\n"
+        f"[database]\nconnection = sqlite:///{db_path}\n"
+        "[fake_driver]\n" + "".join(f"{name} = fixed:0\n" for name in LATENCIES)
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    processes = []
+
+    def launch(*args):
+        command = [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
+                   *args]
+        log = open(tmp_path / f"{'-'.join(args)}.log", "w")
+        processes.append((subprocess.Popen(command, env=env, stdout=log, stderr=log,
+                                           cwd=str(REPO)), log))
+
+    conf = new_conf()
+    conf([f"--config-file={config}"], project="nova-sim", default_config_files=[])
+    # The database (and its flavors) exist before the services start.
+    db = open_database(conf)
+    launch("conductor")
+    launch("scheduler")
+    launch("compute", "--host", hosts["c1"])
+    launch("compute", "--host", hosts["c2"])
+    transport = get_transport(conf)
+    try:
+        yield conf, db, transport, hosts, processes
+    finally:
+        for process, _ in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process, log in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+        try:
+            transport.cleanup()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+        db.close()
+        _delete_broker_objects(rabbit_url, exchange, hosts)
+
+
+def _check_no_other_cloud(rabbit_url):
+    """Queues are named by topic, whatever the exchange: another cloud consuming
+    ``conductor`` on this broker would take our messages. Fail clearly then."""
+    import kombu
+
+    url = rabbit_url.replace("rabbit://", "amqp://", 1)
+    with kombu.Connection(url) as connection:
+        for topic in ("conductor", "scheduler", "compute"):
+            channel = connection.channel()
+            try:
+                _, _, consumers = channel.queue_declare(topic, passive=True)
+            except Exception:  # noqa: BLE001 - no such queue: fine
+                continue
+            assert not consumers, (
+                f"another nova-sim cloud consumes the '{topic}' queue on this broker; "
+                "this test needs the broker to itself"
+            )
+
+
+def _delete_broker_objects(rabbit_url, exchange, hosts):
+    import kombu
+
+    url = rabbit_url.replace("rabbit://", "amqp://", 1)
+    with kombu.Connection(url) as connection:
+        channel = connection.channel()
+        for topic in ("conductor", "scheduler", "compute"):
+            for host in hosts.values():
+                try:
+                    channel.queue_delete(f"{topic}.{host}")
+                except Exception:  # noqa: BLE001 - not there
+                    channel = connection.channel()
+            try:  # the shared topic queues, only if nobody else uses them
+                channel.queue_delete(topic, if_unused=True)
+            except Exception:  # noqa: BLE001 - in use or not there
+                channel = connection.channel()
+        try:
+            channel.exchange_delete(exchange)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def test_boot_and_delete_across_processes_over_rabbitmq(multi_process_cloud):
+    conf, db, transport, hosts, processes = multi_process_cloud
+    computes = {hosts["c1"], hosts["c2"]}
+
+    def ready():
+        for process, log in processes:
+            if process.poll() is not None:
+                log.flush()
+                raise AssertionError(f"a service exited: {process.args}")
+        nodes = {node["host"] for node in db.compute_node_get_all()}
+        services = {s["binary"] for s in db.service_get_all()}
+        return computes <= nodes and {"nova-conductor", "nova-scheduler"} <= services
+
+    wait_until(ready, 60, "the services to register")
+    api = API(conf, db, transport)
+    ctxt = nova_context.RequestContext(user_id="it", project_id="it", overwrite=False)
+    [instance] = api.create(ctxt, "1", CIRROS_IMAGE_ID, "over-rabbit")
+
+    def active():
+        row = db.instance_get(instance["uuid"])
+        assert row["vm_state"] != "error", api.get(ctxt, instance["uuid"])["fault"]
+        return row if row["vm_state"] == "active" else None
+
+    row = wait_until(active, 60, "the instance to become ACTIVE")
+    assert row["host"] in computes and row["power_state"] == 1
+    assert len(db.allocations_get(consumer_uuid=instance["uuid"])) == 3
+    [action] = db.actions_get(instance["uuid"])
+    events = db.action_events_get(action["id"])
+    assert [(e["event"], e["result"]) for e in events] == [
+        ("compute__do_build_and_run_instance", "Success")]
+
+    api.delete(ctxt, instance["uuid"])
+    wait_until(lambda: db.instance_get(instance["uuid"], read_deleted="yes")["deleted"], 60,
+               "the instance to be deleted")
+    assert db.allocations_get(consumer_uuid=instance["uuid"]) == []
+    up = {s["host"]: s["up"] for s in api.service_list(ctxt)}
+    assert all(up[host] for host in computes)
