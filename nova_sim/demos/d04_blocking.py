@@ -12,6 +12,7 @@ Run it with ``nova-sim demo 4``; it spends about half a second of real time (tha
 
 from __future__ import annotations
 
+import os
 import time
 from time import sleep as sleep_bound_at_import  # what "import early" code holds
 from typing import Callable
@@ -78,6 +79,8 @@ def run_round(title: str, build: Callable[[], None]) -> tuple[list[float], list[
 def show_report(report: str) -> None:
     """Print a detector report, keeping the stack lines of this demo's frames."""
     head, _, stack = report.partition("\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    stack = stack.replace(root + os.sep, "")
     print("    " + head)
     lines = stack.rstrip("\n").splitlines()
     keep = []
