@@ -103,6 +103,21 @@ def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
     return 0
 
 
+def setup_tracing(conf: Any, service: str, host: str) -> Any:
+    """Install this process's tracer when ``[trace] enabled`` (spans go to ``[trace]
+    output_dir``, one file per process; ``nova-sim trace`` reads them). Returns the
+    tracer, or None when tracing is off."""
+    if not conf.trace.enabled:
+        return None
+    from nova_sim import context
+    from nova_sim.trace import store
+
+    tracer = store.setup(conf, service, host, context_getter=context.get_current)
+    if tracer is not None:
+        LOG.info("Tracing to %s", store.output_dir(conf))
+    return tracer
+
+
 def _missing(what: str, error: ImportError) -> Exception:
     from nova_sim.cmd import CommandError
 
@@ -119,6 +134,10 @@ def run_cloud(args: Any, conf: Any) -> int:
         from nova_sim.cloud import Cloud
     except ImportError as error:
         raise _missing("the one-process cloud (nova_sim.cloud.Cloud)", error)
+    if args.demo_boots and args.api:
+        # The demo ends by showing the trace of one boot: record them.
+        conf.set_override("enabled", True, group="trace")
+    setup_tracing(conf, "nova-sim", conf.host)
     cloud = Cloud(
         conf=conf,
         computes=args.computes,
@@ -306,5 +325,6 @@ def run_service(args: Any, conf: Any) -> int:
     from nova_sim.cmd.main import BINARIES
 
     binary = BINARIES[args.command]
+    setup_tracing(conf, binary, conf.host)
     server = create_service(binary, host=conf.host, conf=conf)
     return serve(_StartErrors(server, binary))

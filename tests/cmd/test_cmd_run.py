@@ -82,3 +82,30 @@ def test_port_in_use_is_one_line(tmp_path):
     assert len(errors) == 1, result.stderr
     assert "cannot start the cloud" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_run_demo_boots_prints_progress_and_the_trace(tmp_path):
+    config = tmp_path / "nova-sim.conf"
+    config.write_text("[fake_driver]\nspawn_latency = fixed:0\n")
+    process = start_run(tmp_path, "--demo-boots", "2", "--config-file", str(config))
+    try:
+        endpoint, lines = read_until_endpoint(process)
+        for line in process.stdout:
+            lines.append(line)
+            if "compute.build_and_run_instance" in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        lines.append(process.stdout.read())
+        err = process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = "".join(lines)
+    assert process.returncode == 0, err
+    assert "demo: 2/2 servers ACTIVE" in text
+    assert "wsgi.request POST /v2.1/servers" in text
+    assert "rpc.call select_destinations" in text
+    traces = list((tmp_path / "state" / "nova-sim" / "traces").glob("*.jsonl"))
+    assert traces, "the span file was not written"
