@@ -95,8 +95,8 @@ def build(traces: TraceSet) -> dict[str, Any]:
     flow_cat = {flow: "rpc" if traces.by_id[span_id].get("kind") in ("server", "consumer")
                 else "spawn" for span_id, flow in flow_ids.items()}
 
-    sequences: list[list[tuple[float, int, dict[str, Any]]]] = []
-    instants: list[tuple[float, int, dict[str, Any]]] = []
+    sequences: list[list[tuple[float, int, int, dict[str, Any]]]] = []
+    instants: list[tuple[float, int, int, dict[str, Any]]] = []
     serial = itertools.count(1)
     for tid, members in thread_spans.items():
         pid = where[members[0]["span_id"]][0]
@@ -105,9 +105,11 @@ def build(traces: TraceSet) -> dict[str, Any]:
                                         flows_out, flow_cat, instants, serial))
 
     switch_events = _switch_events(traces, t0, len(pid_of) + 1, metadata)
-    merged = heapq.merge(*sequences, sorted(instants, key=lambda e: (e[0], e[1])),
-                         key=lambda item: item[0])
-    events = metadata + [event for _, _, event in merged] + switch_events
+    # Each greenthread's own order is kept (it is what nests the slices); between
+    # greenthreads, time then the tracer's sequence (causal order on equal instants).
+    merged = heapq.merge(*sequences, sorted(instants, key=lambda e: e[:3]),
+                         key=lambda item: item[:2])
+    events = metadata + [item[3] for item in merged] + switch_events
     return {
         "traceEvents": events,
         "displayTimeUnit": "ms",
@@ -119,46 +121,48 @@ def build(traces: TraceSet) -> dict[str, Any]:
 def _thread_events(traces: TraceSet, members: list[dict[str, Any]], pid: int, tid: int,
                    t0: int, flow_ids: dict[str, int], flows_out: dict[str, list[int]],
                    flow_cat: dict[int, str], instants: list,
-                   serial: Any) -> list[tuple[float, int, dict[str, Any]]]:
+                   serial: Any) -> list[tuple[float, int, int, dict[str, Any]]]:
     """B/E events (and flow ends) of one greenthread's spans, nested by ancestry, in an
     order whose timestamps never go back; point events go to ``instants``."""
-    sequence: list[tuple[float, int, dict[str, Any]]] = []
+    sequence: list[tuple[float, int, int, dict[str, Any]]] = []
     stack: list[dict[str, Any]] = []
     last = float("-inf")
 
-    def emit(ts: float, event: dict[str, Any]) -> None:
+    def emit(ts: float, seq: Any, event: dict[str, Any]) -> None:
         nonlocal last
         ts = max(ts, last)
         last = ts
         event["ts"] = ts
-        sequence.append((ts, next(serial), event))
+        sequence.append((ts, int(seq or 0), next(serial), event))
 
     def close_until(span: dict[str, Any] | None) -> None:
         while stack and (span is None or not _is_ancestor(traces, stack[-1], span)):
             top = stack.pop()
-            emit(_us(int(top["end"]), t0), {"ph": "E", "pid": pid, "tid": tid})
+            emit(_us(int(top["end"]), t0), top.get("end_seq"),
+                 {"ph": "E", "pid": pid, "tid": tid})
 
     for span in members:
         close_until(span)
         ts = _us(int(span["start"]), t0)
         if span.get("kind") == "event":
-            instants.append((ts, next(serial), {
+            instants.append((ts, int(span.get("seq") or 0), next(serial), {
                 "ph": "i", "s": "p", "name": span["name"], "cat": "event",
                 "pid": pid, "tid": tid, "ts": ts, "args": _args(span)}))
             continue
-        emit(ts, {"ph": "B", "name": span["name"], "cat": _category(span),
+        seq = span.get("seq")
+        emit(ts, seq, {"ph": "B", "name": span["name"], "cat": _category(span),
                   "pid": pid, "tid": tid, "args": _args(span)})
         stack.append(span)
         flow = flow_ids.get(span["span_id"])
         if flow is not None:
-            emit(ts, {"ph": "f", "bp": "e", "id": flow, "name": "flow",
+            emit(ts, seq, {"ph": "f", "bp": "e", "id": flow, "name": "flow",
                       "cat": flow_cat[flow], "pid": pid, "tid": tid})
         for out in flows_out.get(span["span_id"], []):
-            emit(ts, {"ph": "s", "id": out, "name": "flow", "cat": flow_cat[out],
+            emit(ts, seq, {"ph": "s", "id": out, "name": "flow", "cat": flow_cat[out],
                       "pid": pid, "tid": tid})
         for event in span.get("events") or []:
             ets = _us(int(event["time"]), t0)
-            instants.append((ets, next(serial), {
+            instants.append((ets, int(event.get("seq") or 0), next(serial), {
                 "ph": "i", "s": "p", "name": event["name"], "cat": "event",
                 "pid": pid, "tid": tid, "ts": ets,
                 "args": dict(event.get("attributes") or {})}))

@@ -1,0 +1,103 @@
+"""The example trace: one boot through the REST API of a one-process cloud, traced.
+
+Owns the scenario behind the shipped ``docs/trace-example/`` files and the trace tests:
+a seeded virtual clock, a cloud of ``computes`` hosts (``green://``, SQLite in memory,
+periodic tasks off), a tracer installed for the run, and ``POST /v2.1/servers`` sent to
+the compute API's WSGI application in-process (no socket: the virtual clock cannot wait on
+one), then a wait until the server is ACTIVE. Same seed, same bytes.
+
+This is the one module of the package that drives the service layer; it imports it
+lazily, inside ``boot``, so the tracer itself never depends on it.
+
+    .venv/bin/python -m nova_sim.trace.example docs/trace-example
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def boot(seed: int = 1, computes: int = 2, spawn_latency: str = "fixed:1.5",
+         record_switches: bool = False, servers: int = 1) -> tuple[list[dict], list[str]]:
+    """Run the scenario; returns (span-file records, the request ids of the boots).
+
+    Raises TimeoutError if a server does not become ACTIVE within 600 virtual seconds.
+    """
+    import webob
+
+    from nova_sim import context as nova_context
+    from nova_sim import green
+    from nova_sim.api.app import APIApplication
+    from nova_sim.cloud import Cloud, new_conf
+    from nova_sim.image import CIRROS_IMAGE_ID
+    from nova_sim.trace.tracer import Tracer
+
+    conf = new_conf()
+    conf.set_override("spawn_latency", spawn_latency, group="fake_driver")
+    conf.set_override("host", "controller")
+    request_ids: list[str] = []
+    with green.virtual_time(seed=seed):
+        tracer = Tracer(service="nova-sim", host="controller", seed=seed,
+                        record_switches=record_switches,
+                        context_getter=nova_context.get_current).install()
+        try:
+            cloud = Cloud(conf=conf, computes=computes, periodic_enable=False).start()
+            app = APIApplication(cloud.api, conf)
+            uuids = []
+            for number in range(servers):
+                request = webob.Request.blank("/v2.1/servers", method="POST")
+                request.headers["X-Auth-Token"] = "admin:admin"
+                request.content_type = "application/json"
+                request.body = json.dumps({"server": {
+                    "name": f"vm{number + 1}", "imageRef": CIRROS_IMAGE_ID,
+                    "flavorRef": "2"}}).encode()
+                response = request.get_response(app)
+                if response.status_int != 202:
+                    raise RuntimeError(f"boot refused: {response.status} {response.text}")
+                request_ids.append(response.headers["x-openstack-request-id"])
+                uuids.append(response.json["server"]["id"])
+            for uuid in uuids:
+                cloud.wait_for_instance(uuid, "active")
+            cloud.stop()
+        finally:
+            tracer.uninstall()
+    return tracer.records(), request_ids
+
+
+def write_example(directory: str, seed: int = 1) -> dict[str, str]:
+    """Write the docs' example files into ``directory``: the span file
+    (``boot.jsonl``), ``boot.perfetto.json``, ``boot.mmd``, ``boot.otlp.json``,
+    ``boot.osprofiler.json``, ``boot.txt``, and ``boot.perfetto.png`` (the timeline
+    drawn by ``picture.py``; needs matplotlib). Returns the paths by format."""
+    from nova_sim.trace import cli, store
+    from nova_sim.trace.model import TraceSet
+
+    records, request_ids = boot(seed=seed)
+    os.makedirs(directory, exist_ok=True)
+    traces = TraceSet(store.merge(records)).select(request_id=request_ids[0])
+    paths = {"spans": store.write(
+        [r for r in store.merge(records)
+         if r.get("type") != "span" or r["trace_id"] in set(traces.trace_ids())],
+        os.path.join(directory, "boot.jsonl"))}
+    names = {"perfetto": "boot.perfetto.json", "mermaid": "boot.mmd",
+             "otlp": "boot.otlp.json", "osprofiler": "boot.osprofiler.json",
+             "text": "boot.txt"}
+    for fmt, name in names.items():
+        path = os.path.join(directory, name)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(cli.render(traces, fmt))
+        paths[fmt] = path
+    try:
+        from nova_sim.trace import picture
+    except ImportError:  # matplotlib is the docs extra
+        return paths
+    paths["png"] = picture.draw_perfetto(paths["perfetto"],
+                                        os.path.join(directory, "boot.perfetto.png"))
+    return paths
+
+
+if __name__ == "__main__":
+    for fmt, path in write_example(sys.argv[1] if len(sys.argv) > 1 else ".").items():
+        print(f"{fmt:10} {path}")
