@@ -124,6 +124,7 @@ class Service:
             return service_get_or_create(self.db, self.conf, self.host, self.binary,
                                          self.topic)
         ctxt = nova_context.get_admin_context()
+        self._conductor_api.wait_until_ready(ctxt)
         return self._conductor_api.service_get_or_create(
             ctxt, self.host, self.binary, self.topic
         )

@@ -86,7 +86,11 @@ class ConductorManager:
             ("Allocations", "delete"): self._allocations_delete,
         }
 
-    # -- the two RPC methods ---------------------------------------------------------------
+    def ping(self, ctxt: Any, arg: Any = None) -> dict[str, Any]:
+        """Answer a compute's ``wait_until_ready``."""
+        return {"service": "conductor", "arg": arg}
+
+    # -- the RPC methods of the object layer -------------------------------------------------
 
     def object_action(self, ctxt: Any, objinst: dict[str, Any], objmethod: str,
                       args: list | None = None, kwargs: dict | None = None) -> list[Any]:

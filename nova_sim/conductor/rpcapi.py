@@ -17,10 +17,13 @@ Every method on ``ConductorAPI`` is an RPC **call** (it waits; raises
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nova_sim import rpc
 from nova_sim.context import RequestContextSerializer
+
+LOG = logging.getLogger(__name__)
 
 TOPIC = "conductor"
 #: The conductor's RPC API version (Nova's conductor is at 3.0).
@@ -47,6 +50,28 @@ class ConductorAPI:
         self.client = rpc.RPCClient(
             transport, target, timeout=timeout, serializer=RequestContextSerializer()
         )
+
+    def wait_until_ready(self, ctxt: Any, early_timeout: float = 10.0,
+                         early_attempts: int = 10) -> None:
+        """Block until a conductor answers ``ping`` (Nova's compute does this before it
+        starts: a message sent before any conductor declared its queue is lost).
+
+        Tries ``early_attempts`` pings of ``early_timeout`` seconds, logging each
+        timeout, then keeps pinging with the default timeout; never gives up (stop the
+        service to give up)."""
+        from nova_sim.rpc import MessagingTimeout
+
+        attempt = 0
+        while True:
+            attempt += 1
+            timeout = early_timeout if attempt <= early_attempts else None
+            try:
+                self.client.prepare(timeout=timeout).call(ctxt, "ping", arg="1.21 GigaWatts")
+                return
+            except MessagingTimeout:
+                LOG.warning("Timed out waiting for nova-conductor. Is it running? Or did this "
+                            "service start before nova-conductor? Reattempting establishment "
+                            "of nova-conductor connection...")
 
     # -- objects ---------------------------------------------------------------------------
 
