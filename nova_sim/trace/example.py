@@ -14,17 +14,31 @@ lazily, inside ``boot``, so the tracer itself never depends on it.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import sys
+from typing import Any, Callable
 
 
 def boot(seed: int = 1, computes: int = 2, spawn_latency: str = "fixed:1.5",
-         record_switches: bool = False, servers: int = 1) -> tuple[list[dict], list[str]]:
+         record_switches: bool = False, servers: int = 1,
+         inspect: Callable[[Any, list[str]], Any] | None = None,
+         ) -> tuple[list[dict], list[str]]:
     """Run the scenario; returns (span-file records, the request ids of the boots).
 
-    Raises TimeoutError if a server does not become ACTIVE within 600 virtual seconds.
+    ``inspect(cloud, uuids)``, when given, runs once the servers are ACTIVE, before the
+    cloud stops (tests read the database there). Raises TimeoutError if a server does
+    not become ACTIVE within 600 virtual seconds.
     """
+    # A fresh context: a request context left current by earlier code must not leak in.
+    return contextvars.Context().run(_boot, seed, computes, spawn_latency, record_switches,
+                                     servers, inspect)
+
+
+def _boot(seed: int, computes: int, spawn_latency: str, record_switches: bool,
+          servers: int, inspect: Callable[[Any, list[str]], Any] | None,
+          ) -> tuple[list[dict], list[str]]:
     import webob
 
     from nova_sim import context as nova_context
@@ -60,6 +74,8 @@ def boot(seed: int = 1, computes: int = 2, spawn_latency: str = "fixed:1.5",
                 uuids.append(response.json["server"]["id"])
             for uuid in uuids:
                 cloud.wait_for_instance(uuid, "active")
+            if inspect is not None:
+                inspect(cloud, uuids)
             cloud.stop()
         finally:
             tracer.uninstall()

@@ -68,10 +68,15 @@ def render(traces: TraceSet) -> str:
             kind, method = name[4:].split(" ", 1)
             child = receiver(span)
             there = where(child) if child is not None else here
+            work = traces.children_of(child) if child is not None else []
+            if len(work) == 1:  # the object the conductor works on: "Instance.save"
+                what = work[0]["name"].split(".", 1)[-1]
+                if what != method:
+                    method = f"{method} {what}"
             if kind == "call":
                 add(start, seq, f"{here}->>{there}: call {_clean(method)}")
                 result = (f"{_clean(span.get('error'))}" if span.get("status") == "error"
-                          else f"{_clean(method)} done")
+                          else "done")
                 after.append((span["end"], end_seq, f"{there}-->>{here}: {result} "
                               f"({_duration(span)})"))
             else:

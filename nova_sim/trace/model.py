@@ -126,7 +126,8 @@ class TraceSet:
         """Service instances (service, host) in order of their first span."""
         out: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
-        for span in sorted(self.spans, key=_key):
+        for span in sorted(self.spans, key=lambda s: (int(s["start"]), int(s.get("seq") or 0),
+                                                      str(s["service"]), str(s["host"]))):
             key = (span["service"], span["host"])
             if key not in seen:
                 seen.add(key)
