@@ -98,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    def command(name: str, help_text: str, add_help: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text,
+                                  add_help=add_help)
         _add_global_options(sub, suppress=True)
         return sub
 
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "trace",
         "show, export and merge request traces: 'trace show REQUEST_ID|--last', "
         "'trace export --format perfetto|otlp|osprofiler|mermaid|text', 'trace merge'",
+        add_help=False,  # `nova-sim trace --help` is the trace command's own help
     )
     trace.add_argument(
         "trace_args", nargs=argparse.REMAINDER, metavar="...",
@@ -268,7 +270,13 @@ def main(argv: Sequence[str] | None = None, conf: Any = None) -> int:
     (except for a bug: an unexpected exception propagates).
     """
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args, unknown = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if unknown:
+        if args.command != "trace":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        # Options argparse's REMAINDER leaves out when they come first (`trace --help`)
+        # belong to the trace command.
+        args.trace_args = unknown + list(args.trace_args or [])
     try:
         conf = load_configuration(args, conf)
         from nova_sim import log

@@ -148,3 +148,16 @@ def test_demo_runs_through_the_command():
     printed = [line.strip() for line in result.stdout.splitlines()]
     assert printed.index("12") < printed.index("56") < printed.index("34")
     assert "78" not in printed
+
+
+def test_trace_dispatches_to_the_trace_command(tmp_path):
+    result = nova_sim("trace", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: nova-sim trace" in result.stdout
+    assert "show" in result.stdout and "export" in result.stdout
+    empty = tmp_path / "traces"
+    empty.mkdir()
+    result = nova_sim("--debug", "trace", "show", "--last", "-i", str(empty))
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
