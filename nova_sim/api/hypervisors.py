@@ -131,7 +131,7 @@ def show(request: APIRequest, hypervisor_id: str) -> Reply:
             raise faults.BadRequest(f"Invalid uuid {hypervisor_id}")
         key, wanted = "uuid", common.normalize_uuid(hypervisor_id)
     else:
-        if not hypervisor_id.isdigit():
+        if not hypervisor_id.isascii() or not hypervisor_id.isdigit():
             raise faults.NotFound(f"Hypervisor with ID {hypervisor_id} could not be found.")
         key, wanted = "id", int(hypervisor_id)
     for node, service in _nodes_and_services(request):

@@ -447,6 +447,7 @@ def create(request: APIRequest) -> Reply:
                 if not isinstance(body[key], dict):
                     raise common.invalid_field(key, body[key], "is not of type 'object'")
                 hints.update(body[key])
+    max_count = _check_quota(request, flavor_id, min_count, max_count)
     kwargs: dict[str, Any] = dict(
         flavor_id=flavor_id,
         image_ref=common.normalize_uuid(image_ref),
@@ -477,6 +478,52 @@ def create(request: APIRequest) -> Reply:
         first.get("admin_pass") or _admin_pass(uuid))
     location = f"{request.base_url}/v2.1/servers/{uuid}"
     return Reply(202, {"server": reply}, [("Location", location)])
+
+
+def _quota(request: APIRequest, name: str) -> int:
+    from nova_sim.api.app import _option
+
+    return int(_option(request.api.conf, "quota", name, -1))
+
+
+def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count: int) -> int:
+    """Nova's instance quota (``[quota] instances``, ``cores``, ``ram``; -1 unlimited).
+
+    Returns how many instances may be built (at most ``max_count``); 403 when not even
+    ``min_count`` fit. Counts the project's live instances in the database.
+    """
+    compute_api = request.api.compute_api
+    db = getattr(compute_api, "db", None)
+    if db is None:
+        return max_count
+    from nova_sim import exception
+
+    try:
+        flavor = compute_api.flavor_get(request.context, flavor_id)
+    except exception.FlavorNotFound as error:
+        raise faults.BadRequest(error.format_message())
+    project_id = request.context.project_id
+    rows = None
+    allowed = max_count
+    for resource, per_instance in (("instances", 1), ("cores", flavor.get("vcpus") or 0),
+                                   ("ram", flavor.get("memory_mb") or 0)):
+        limit = _quota(request, resource)
+        if limit < 0 or per_instance <= 0:
+            continue
+        if rows is None:
+            rows = compute_api.get_all(request.context, search_opts={"project_id": project_id})
+        if resource == "instances":
+            used = len(rows)
+        else:
+            column = "vcpus" if resource == "cores" else "memory_mb"
+            used = sum(int(r.get(column) or 0) for r in rows)
+        fits = max(0, (limit - used) // per_instance)
+        if fits < min_count:
+            raise faults.Forbidden(
+                f"Quota exceeded for {resource}: Requested {min_count * per_instance}, but "
+                f"already used {used} of {limit} {resource}")
+        allowed = min(allowed, fits)
+    return allowed
 
 
 def _call_create(request: APIRequest, kwargs: dict, optional: dict) -> list[dict]:

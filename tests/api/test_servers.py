@@ -272,3 +272,15 @@ def test_update_name_and_description(client):
     assert response.json["server"]["description"] == "d"
     bad = client.put(f"/v2.1/servers/{server_id}", {"server": {"flavor": 1}}, version=V)
     assert bad.status_int == 400
+
+
+def test_instance_quota(client, conf):
+    conf.set_override("instances", 3, group="quota")
+    create(client, token="q:q", min_count=2, max_count=2)
+    assert client.post("/v2.1/servers", body(min_count=1, max_count=5), token="q:q",
+                       version=V).status_int == 202  # only one more fits: one is built
+    assert len(client.get("/v2.1/servers", token="q:q").json["servers"]) == 3
+    over = client.post("/v2.1/servers", body(), token="q:q", version=V)
+    assert over.status_int == 403
+    assert "Quota exceeded for instances" in over.json["forbidden"]["message"]
+    create(client, token="other:other")  # quotas are per project
