@@ -72,8 +72,10 @@ def sequence(spans: list[dict[str, Any]]) -> list[tuple[float, float, str, Any]]
     """The diagram's rows as ``(time, order, kind, data)``, sorted.
 
     Messages come from the sending side's spans (``rpc.call/cast/fanout``) and go to the
-    service of their ``rpc.server`` children; a call's reply is placed after everything
-    its server span started (handlers run to completion before replying).
+    service of their ``rpc.server`` children; a call's reply comes at the end of its
+    span. ``order`` is the tracer's one sequence of span starts (``seq``), ends
+    (``end_seq``) and events (their ``seq``), which orders rows of the same instant
+    (without ``end_seq``, a reply goes after everything its server span started).
     """
     by_id = {span["span_id"]: span for span in spans}
     children: dict[str, list[dict[str, Any]]] = {}
@@ -101,13 +103,20 @@ def sequence(spans: list[dict[str, Any]]) -> list[tuple[float, float, str, Any]]
                 if kind == "call":
                     outcome = "error: " + span["error"] if span["status"] == "error" \
                         else "reply"
-                    rows.append((span["end"], last_seq(server) + 0.5, "reply",
+                    end_order = span.get("end_seq") or last_seq(server) + 0.5
+                    rows.append((span["end"], end_order, "reply",
                                  (participant(server), participant(span),
                                   f"{outcome} to {method}")))
         elif name in NOTES:
             took = (span["end"] - start) / 1e9
             text = f"{name}" + (f" ({took:.2f} s)" if took > 0 else "")
             rows.append((start, span["seq"], "note", (participant(span), text)))
+        for event in span.get("events") or []:
+            if event["name"] == "instance.state" and event.get("seq") is not None:
+                state = event["attributes"]
+                rows.append((event["time"], event["seq"], "note", (
+                    participant(span), f"instance.state {state.get('vm_state')} / "
+                    f"{state.get('task_state')}")))
         parent = by_id.get(span["parent_id"])
         if parent is not None and parent["greenthread"] != span["greenthread"] \
                 and span["kind"] == "internal" and parent["service"] == span["service"]:

@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from nova_sim.demos import d04_blocking, d05_periodic, d06_rpc, d07_boot_trace
 
 
@@ -70,12 +72,16 @@ def test_rpc_demo_is_repeatable(capsys):
     assert capsys.readouterr().out == first
 
 
-def test_nova_sim_demo_command_runs_a_demo():
-    done = subprocess.run([sys.executable, "-m", "nova_sim.cmd.main", "demo", "6"],
+@pytest.mark.parametrize("number, key_line", [
+    ("5", "compute2 is DOWN at t="),
+    ("6", "call returned {'pong': 'hello', 'host': 'compute1'}"),
+])
+def test_nova_sim_demo_command_runs_a_demo(number, key_line):
+    done = subprocess.run([sys.executable, "-m", "nova_sim.cmd.main", "demo", number],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "call returned {'pong': 'hello', 'host': 'compute1'}" in done.stdout
-    assert "Traceback" not in done.stderr
+    assert key_line in done.stdout
+    assert done.stderr == ""  # no log noise, no traceback
 
 
 def test_periodic_demo_compute_goes_down_after_service_down_time(capsys):
@@ -95,7 +101,8 @@ def test_periodic_demo_compute_goes_down_after_service_down_time(capsys):
     assert "os-services now: compute1 up, compute2 down, compute3 up" in out
     # and the scheduler skips it
     assert "ComputeFilter: compute2 ignored: has not been heard from in a while" in out
-    assert "4 servers ACTIVE on compute1, compute1, compute3, compute3; on compute2: 0" in out
+    placed = re.search(r"4 servers ACTIVE on (.*); on compute2: 0", out).group(1)
+    assert set(placed.split(", ")) <= {"compute1", "compute3"}
     assert "compute2 is UP again" in out
 
 
@@ -116,11 +123,12 @@ def test_boot_trace_demo_draws_api_conductor_scheduler_compute(capsys):
                for name in ("nova-api", "nova-conductor", "nova-scheduler", "nova-compute")}
 
     def row(label: str) -> int:
-        return next(i for i, line in enumerate(lines) if line.rstrip().endswith(label))
+        return next(i for i, line in enumerate(lines)
+                    if re.search(r"[|*>]\s+" + re.escape(label), line))
 
     steps = [row("cast schedule_and_build_instances"), row("call select_destinations"),
              row("reply to select_destinations"), row("cast build_and_run_instance"),
-             row("call object_action (Instance.save)"), row("driver.spawn (1.83 s)")]
+             row("call object_action (Instance.save)"), row("driver.spawn (")]
     assert steps == sorted(steps)  # API -> conductor -> scheduler -> conductor -> compute
     start, end, head = _arrow(lines[steps[0]])
     assert (head, start < columns["nova-api"] + 2, end > columns["nova-conductor"] - 2) == \
@@ -134,6 +142,10 @@ def test_boot_trace_demo_draws_api_conductor_scheduler_compute(capsys):
     start, end, head = _arrow(lines[steps[4]])  # a compute's save is a call to the conductor
     assert head == "<" and abs(start - columns["nova-conductor"]) <= 2
     assert "runs on greenthread" in out
+    states = re.findall(r"instance\.state (\w+) / (\w+)", out.split("The server is")[0])
+    assert states == [("building", "scheduling"), ("building", "None"),
+                      ("building", "networking"), ("building", "block_device_mapping"),
+                      ("building", "spawning"), ("active", "None")]
     assert "The server is ACTIVE on compute" in out
 
 
