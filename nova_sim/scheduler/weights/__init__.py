@@ -11,7 +11,7 @@ multiplier is 0 is skipped (it could only add 0). Must not touch the database or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -47,22 +47,58 @@ def normalize(values: Sequence[float]) -> list[float]:
 def weigh_hosts(
     weighers: Sequence[BaseHostWeigher], host_states: list, spec: dict[str, Any]
 ) -> list:
-    """Set ``host.weight`` on every host and return them sorted, best first."""
-    totals = [0.0] * len(host_states)
+    """Set ``host.weight`` on every host and return them sorted, best first.
+
+    The sum of normalised values is linear in the raw values, ``sum(m * (v - low) /
+    (high - low))``, so it is computed in one pass as ``sum(c * v) + offset`` with
+    ``c = m / (high - low)`` and ``offset = -sum(c * low)``: the same weights, a fraction
+    of the work at 10,000 hosts.
+    """
+    columns: list[list[float]] = []
+    coefficients: list[float] = []
+    offset = 0.0
     for weigher in weighers:
         multiplier = weigher.multiplier
         if not multiplier:
             continue
         raw = weigher.weigh_all(host_states, spec)
         low, high = min(raw, default=0), max(raw, default=0)
-        if low == high:
+        if low == high:  # every value normalises to 0
             continue
-        scale = multiplier / float(high - low)
-        totals = [total + (value - low) * scale for total, value in zip(totals, raw, strict=True)]
+        coefficient = multiplier / float(high - low)
+        columns.append(raw)
+        coefficients.append(coefficient)
+        offset -= coefficient * low
+    if columns:
+        totals = _combiner(len(columns))(coefficients, offset, columns)
+    else:
+        totals = [0.0] * len(host_states)
     for host, total in zip(host_states, totals, strict=True):
         host.weight = total
     order = sorted(range(len(host_states)), key=totals.__getitem__, reverse=True)
     return [host_states[index] for index in order]
+
+
+_COMBINERS: dict[int, Callable] = {}
+
+
+def _combiner(count: int) -> Callable:
+    """``f(coefficients, offset, columns) -> [c0*v0 + c1*v1 + ... + offset per host]``
+    for ``count`` columns, as one straight-line comprehension (generated once per count:
+    a loop over the columns inside the comprehension would cost several times more)."""
+    function = _COMBINERS.get(count)
+    if function is None:
+        names = [f"v{index}" for index in range(count)]
+        terms = " + ".join(f"c{index} * v{index}" for index in range(count))
+        source = (
+            "def combine(coefficients, offset, columns):\n"
+            f"    {', '.join(f'c{i}' for i in range(count))}, = coefficients\n"
+            f"    return [{terms} + offset for {', '.join(names)}, in zip(*columns)]\n"
+        )
+        namespace: dict[str, Any] = {}
+        exec(compile(source, f"<weigh_hosts combiner {count}>", "exec"), namespace)
+        function = _COMBINERS[count] = namespace["combine"]
+    return function
 
 
 def all_weighers() -> dict[str, type[BaseHostWeigher]]:
