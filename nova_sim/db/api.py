@@ -1888,6 +1888,21 @@ class Database:
             self.transactions += 1
         return sorted(row[0] for row in self._conn.execute(sql, params))
 
+    def server_group_member_host_counts(self, group_uuid: str) -> dict[str, int]:
+        """``{host: number of the group's live members on it}`` (anti-affinity's
+        ``max_server_per_host`` and the soft-affinity weighers count them)."""
+        if not self._depth:
+            self.transactions += 1
+        return {
+            host: count
+            for host, count in self._conn.execute(
+                "SELECT i.host, COUNT(*) FROM instance_group_member m JOIN instances i "
+                "ON i.uuid = m.instance_uuid WHERE m.group_uuid = ? AND i.deleted = 0 "
+                "AND i.host IS NOT NULL GROUP BY i.host ORDER BY i.host",
+                (group_uuid,),
+            )
+        }
+
     def server_group_delete(self, group_uuid: str) -> None:
         """Soft-delete a group and drop its members; ``ServerGroupNotFound`` if none."""
         now = self.now()

@@ -368,9 +368,11 @@ class SchedulerManager:
                 raise exception.NoValidHost(reason=f"Server group {group_uuid} not found.")
         else:
             group = dict(group)
+        counts = self.db.server_group_member_host_counts(group_uuid)
         if group.get("hosts") is None:
-            group["hosts"] = self.db.server_group_member_hosts(group_uuid)
+            group["hosts"] = sorted(counts)
         group["hosts"] = list(group["hosts"])
+        group["member_hosts_count"] = counts
         spec["instance_group"] = group
 
     @staticmethod

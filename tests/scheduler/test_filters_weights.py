@@ -69,10 +69,12 @@ def test_registries_hold_novas_names():
     } <= set(all_filters())
     assert set(all_weighers()) == {
         "RAMWeigher", "CPUWeigher", "DiskWeigher", "IoOpsWeigher", "NumInstancesWeigher",
-        "BuildFailureWeigher",
+        "BuildFailureWeigher", "ServerGroupSoftAffinityWeigher",
+        "ServerGroupSoftAntiAffinityWeigher",
     }
     assert {cls.option for cls in all_weighers().values()} == {
         "ram_weight_multiplier", "cpu_weight_multiplier", "disk_weight_multiplier",
         "io_ops_weight_multiplier", "num_instances_weight_multiplier",
-        "build_failure_weight_multiplier",
+        "build_failure_weight_multiplier", "soft_affinity_weight_multiplier",
+        "soft_anti_affinity_weight_multiplier",
     }

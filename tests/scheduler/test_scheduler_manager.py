@@ -365,3 +365,36 @@ def test_instance_info_casts(db, make_manager):
     assert manager.host_manager.hosts("c1")[0].instances == {"b"}
     manager.sync_instance_info(None, "c1", ["x", "y"])
     assert manager.host_manager.hosts("c1")[0].instances == {"x", "y"}
+
+
+def test_anti_affinity_max_server_per_host(db, make_manager, small):
+    for index in range(2):
+        add_compute(db, f"c{index}", vcpus=16, memory_mb=65536)
+    group = db.server_group_create(
+        {"name": "g", "policy": "anti-affinity", "rules": {"max_server_per_host": 2}}
+    )
+    manager = make_manager()
+    spec = dict(small, scheduler_hints={"group": group["uuid"]})
+    host_lists = manager.select_destinations(None, spec, ["a", "b", "c", "d"],
+                                             return_objects=True)
+    chosen = sorted(hosts[0] for hosts in hosts_of(host_lists))
+    assert chosen == ["c0", "c0", "c1", "c1"]
+    for uuid, hosts in zip("abcd", hosts_of(host_lists), strict=True):
+        db.instance_create({"uuid": uuid, "host": hosts[0]})
+    db.server_group_add_members(group["uuid"], list("abcd"))
+    with pytest.raises(exception.NoValidHost):
+        manager.select_destinations(None, spec, ["e"], return_objects=True)
+
+
+@pytest.mark.parametrize("policy, member_on", [("soft-affinity", "c1"),
+                                               ("soft-anti-affinity", "c0")])
+def test_soft_policies_weigh(db, make_manager, small, policy, member_on):
+    add_compute(db, "c0", memory_mb=32768)  # the RAM weigher alone would pick c0
+    add_compute(db, "c1", memory_mb=16384)
+    group = db.server_group_create({"name": "g", "policy": policy})
+    db.instance_create({"uuid": "m1", "host": member_on})
+    db.server_group_add_members(group["uuid"], ["m1"])
+    manager = make_manager(filter_scheduler__ram_weight_multiplier=0.5)
+    assert manager.select_destinations(None, small, None)[0]["host"] == "c0"
+    spec = dict(small, scheduler_hints={"group": group["uuid"]})
+    assert manager.select_destinations(None, spec, None)[0]["host"] == "c1"

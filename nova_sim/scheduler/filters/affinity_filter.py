@@ -4,9 +4,9 @@ The request spec's ``instance_group`` (``{"uuid", "policy", "hosts", "members",
 "rules"}``) says where the group's members already are; the scheduler fills ``hosts``
 from the database before filtering and adds each host it picks for a multi-instance
 request, so that the next instance of the same request sees it (as Nova does).
-Anti-affinity's ``max_server_per_host`` rule counts the members on the host.
-Soft policies (``soft-affinity`` / ``soft-anti-affinity``) are weighers in Nova;
-nova-sim does not filter on them.
+Anti-affinity's ``max_server_per_host`` rule counts the members on the host
+(``member_hosts_count``, also filled by the scheduler). Soft policies (``soft-affinity``
+/ ``soft-anti-affinity``) are not filters but weighers (``weights/affinity.py``).
 """
 
 from __future__ import annotations

@@ -103,6 +103,10 @@ def _combiner(count: int) -> Callable:
 
 def all_weighers() -> dict[str, type[BaseHostWeigher]]:
     """Every weigher class by name (all of them run, as Nova's default ``all_weighers``)."""
+    from nova_sim.scheduler.weights.affinity import (
+        ServerGroupSoftAffinityWeigher,
+        ServerGroupSoftAntiAffinityWeigher,
+    )
     from nova_sim.scheduler.weights.compute import BuildFailureWeigher
     from nova_sim.scheduler.weights.cpu import CPUWeigher
     from nova_sim.scheduler.weights.disk import DiskWeigher
@@ -112,6 +116,6 @@ def all_weighers() -> dict[str, type[BaseHostWeigher]]:
 
     classes = (
         RAMWeigher, CPUWeigher, DiskWeigher, IoOpsWeigher, NumInstancesWeigher,
-        BuildFailureWeigher,
+        BuildFailureWeigher, ServerGroupSoftAffinityWeigher, ServerGroupSoftAntiAffinityWeigher,
     )
     return {cls.__name__: cls for cls in classes}
