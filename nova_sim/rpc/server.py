@@ -113,7 +113,9 @@ class RPCServer:
             return
         if _INSTRUMENTS:
             instruments.notify("message_received", self.target, message)
-        request = dict(message)
+            request = dict(message)  # instruments keep seeing the whole message
+        else:
+            request = message
         context = wire.unpack_context(request)
         msg_id = request.pop("_msg_id", None)
         reply_q = request.pop("_reply_q", None)

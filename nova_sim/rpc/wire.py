@@ -32,6 +32,8 @@ CONTENT_ENCODING = "utf-8"
 _dumps = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
 _quote = json.encoder.encode_basestring_ascii
 _ENVELOPE_HEAD = '{"%s": "%s", "%s": ' % (VERSION_KEY, ENVELOPE_VERSION, MESSAGE_KEY)
+_HEAD_LENGTH = len(_ENVELOPE_HEAD)
+_scanstring = json.decoder.scanstring
 _decoder = json.JSONDecoder()
 _scan_once = _decoder.scan_once
 _loads = json.loads
@@ -81,8 +83,27 @@ def decode(body: str | bytes | dict) -> dict[str, Any]:
     As oslo.messaging does, a dict without the envelope keys is taken as the message
     itself (envelope 1.0).
     """
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise WireError(f"body is not UTF-8: {error}")
+    if isinstance(body, str) and body.startswith(_ENVELOPE_HEAD) and body[_HEAD_LENGTH] == '"':
+        # the usual body, as encode() writes it: read the quoted message directly
+        try:
+            inner, end = _scanstring(body, _HEAD_LENGTH + 1)
+        except ValueError:
+            inner, end = None, 0
+        if inner is not None and body[end:].rstrip() == "}":
+            try:
+                message = _load(inner)
+            except ValueError as error:
+                raise WireError(f"oslo.message is not JSON: {error}")
+            if not isinstance(message, dict):
+                raise WireError("oslo.message is not a JSON object")
+            return message
     try:
-        outer = _load(body) if isinstance(body, (str, bytes, bytearray)) else body
+        outer = _load(body) if isinstance(body, str) else body
     except ValueError as error:
         raise WireError(f"body is not JSON: {error}")
     if not isinstance(outer, dict):

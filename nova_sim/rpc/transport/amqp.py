@@ -104,6 +104,77 @@ class _Consumer:
         self.no_ack = no_ack
 
 
+class _Writer:
+    """Coalesces the frames written to a broker socket during one hub turn.
+
+    py-amqp writes every publish and ack at once (one send per message). Here a write
+    appends to a buffer and the first one schedules a flush (``spawn_n``) that sends the
+    whole buffer in one ``send`` after the ready greenthreads have run: 50 replies made
+    in one turn leave in one segment. The buffer is also flushed inline once it holds
+    64 KiB, before synchronous methods, and after an ack (acks precede dispatch).
+    Writes never yield, so frames of one publish stay contiguous. A full socket buffer
+    is waited for in ``select`` up to ``write_timeout`` (blocking the hub that long at
+    most), then socket.timeout is raised. (py-amqp hands over views of a frame buffer
+    it reuses, so buffered writes are copied.) A failed scheduled flush reports to
+    ``on_error`` (the transport re-connects): like any TCP write, a publish that
+    "succeeded" can still be lost with the connection.
+    """
+
+    __slots__ = ("sock", "timeout", "on_error", "chunks", "size", "scheduled", "through")
+
+    def __init__(self, sock: socket.socket, timeout: float | None,
+                 on_error: Callable[[_Writer, BaseException], None]):
+        self.sock = sock
+        self.timeout = timeout
+        self.on_error = on_error
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.scheduled = False
+        self.through = False
+
+    def write(self, data: bytes) -> None:
+        if self.through:
+            if self.chunks:
+                self.flush()
+            self._send(data)
+            return
+        self.chunks.append(bytes(data))  # py-amqp reuses its frame buffer: copy
+        self.size += len(data)
+        if self.size >= 65536:
+            self.flush()
+        elif not self.scheduled:
+            self.scheduled = True
+            green.spawn_n(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self.scheduled = False
+        try:
+            self.flush()
+        except Exception as error:
+            self.on_error(self, error)
+
+    def flush(self) -> None:
+        chunks = self.chunks
+        if not chunks:
+            return
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.chunks = []
+        self.size = 0
+        self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        sock = self.sock
+        view = memoryview(data)
+        while view:
+            try:
+                sent = sock.send(view)
+            except BlockingIOError:
+                if not select.select((), (sock,), (), self.timeout)[1]:
+                    raise socket.timeout("write to the broker timed out")
+                continue
+            view = view[sent:]
+
+
 class AMQPTransport(Transport):
     """kombu over py-amqp (``rabbit://``, ``amqp://``) or kombu's ``memory://``."""
 
@@ -124,6 +195,7 @@ class AMQPTransport(Transport):
         self._errors: tuple[type[BaseException], ...] = (OSError,)
         self.reconnects = 0  # how many times the connection was re-established
         self._sock = None  # the tuned (non-blocking) socket of a rabbit connection
+        self._writer: _Writer | None = None
         self._pending: list[tuple[Callable[[Any], None], Any]] = []
         self._ack_tag = None
 
@@ -187,13 +259,12 @@ class AMQPTransport(Transport):
         frame) and ``drain_events(timeout=0)`` would switch the socket to non-blocking and
         back around each frame. Instead the socket stays non-blocking and recv is served
         from a 64 KiB buffer, so an empty buffer plus EAGAIN still means "nothing
-        pending" and the consumer can trampoline. Writes never yield (publishes stay
-        atomic between greenthreads): on a full send buffer they wait in ``select`` for
-        at most ``socket_write_timeout`` seconds, then raise socket.timeout (the
-        connection is then re-established). Synchronous AMQP methods (declarations)
-        run in :meth:`_sync`, which makes the socket blocking meanwhile.
+        pending" and the consumer can trampoline. Writes are coalesced (see _Writer).
+        Synchronous AMQP methods (declarations) run in :meth:`_sync`, which makes the
+        socket blocking and writes go straight through meanwhile.
         """
         transport = connection.connection.transport
+        self._writer = None
         if type(transport).__name__ != "TCPTransport":  # TLS: leave py-amqp's own I/O
             return None
         sock = transport.sock
@@ -212,35 +283,32 @@ class AMQPTransport(Transport):
             buffered.extend(memoryview(data)[size:])
             return data[:size]
 
-        write_timeout = self.conf.socket_write_timeout or None
-        send = sock.send
-
-        def write(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                try:
-                    sent = send(view)
-                except BlockingIOError:
-                    if not select.select((), (sock,), (), write_timeout)[1]:
-                        raise socket.timeout("write to the broker timed out")
-                    continue
-                view = view[sent:]
-
+        writer = _Writer(sock, self.conf.socket_write_timeout or None, self._write_failed)
         transport._quick_recv = buffered_recv
-        transport._write = write
+        transport._write = writer.write
+        self._writer = writer
         return sock
+
+    def _write_failed(self, writer: _Writer, error: BaseException) -> None:
+        """A coalesced write failed in the flushing greenthread: the connection is lost."""
+        if self._writer is writer:
+            self._lost(error)
 
     @contextlib.contextmanager
     def _sync(self):
         """Run synchronous AMQP methods: the socket blocks (bounded) meanwhile; then
         acknowledge and deliver what arrived during them."""
         sock = self._sock
+        writer = self._writer
         if sock is not None:
+            writer.through = True
+            writer.flush()
             sock.settimeout(self.conf.socket_write_timeout or None)
         try:
             yield
         finally:
             if sock is not None and sock is self._sock:
+                writer.through = False
                 try:
                     sock.settimeout(0.0)
                 except OSError:
@@ -265,6 +333,8 @@ class AMQPTransport(Transport):
                 if channel is None:
                     raise MessageDeliveryFailure("connection lost before acknowledging")
                 channel.basic_ack(tag, multiple=True)
+                if self._writer is not None:
+                    self._writer.flush()  # the ack is on the wire before any dispatch
         except BaseException:
             LOG.warning("Discarding %d message(s) that could not be acknowledged", len(pending))
             raise
@@ -284,6 +354,7 @@ class AMQPTransport(Transport):
         self._connection = None
         self._channel = None
         self._sock = None
+        self._writer = None
         if self._pending:
             LOG.warning("Discarding %d unacknowledged message(s)", len(self._pending))
         self._pending = []
@@ -563,6 +634,8 @@ class AMQPTransport(Transport):
         if connection is not None:
             try:
                 if self._sock is not None:
+                    self._writer.through = True
+                    self._writer.flush()
                     self._sock.settimeout(self.conf.socket_write_timeout or None)
                 connection.release()
             except Exception:
