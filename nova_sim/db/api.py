@@ -37,6 +37,34 @@ Rules every method follows:
 - Unknown column names in ``values`` raise ``ValueError`` (typos fail loudly).
 - Lookups of a missing row raise the ``nova_sim.exception`` class named in the docstring.
 
+API at a glance (each method's docstring states its semantics and errors):
+
+- plumbing: ``now()``, ``transaction()`` (several calls in one write), ``close()``,
+  ``transactions`` / ``write_transactions``;
+- services: ``service_create``, ``service_get``, ``service_get_by_host_and_binary``,
+  ``service_get_all``, ``service_update``, ``service_heartbeat``, ``service_destroy``;
+- compute nodes: ``compute_node_create_or_update``, ``compute_node_get_all``,
+  ``compute_node_get_by_host_and_nodename``, ``compute_node_get_by_uuid``;
+- flavors: ``ensure_default_flavors``, ``flavor_create``, ``flavor_get``,
+  ``flavor_get_by_flavor_id``, ``flavor_get_by_name``, ``flavor_get_all``,
+  ``flavor_destroy``;
+- instances: ``instance_create``, ``instance_get``, ``instance_get_all_by_filters``,
+  ``instance_update`` (``expected_task_state`` / ``expected_vm_state``),
+  ``instance_destroy``, ``instance_count``; faults: ``instance_fault_create``,
+  ``instance_fault_get_by_instance_uuids``;
+- actions: ``action_start``, ``action_finish``, ``action_get_by_request_id``,
+  ``actions_get``, ``action_event_start``, ``action_event_finish``, ``action_events_get``;
+- placement: ``resource_provider_ensure``, ``resource_provider_get``,
+  ``resource_providers_get_all``, ``resource_provider_delete``, ``usages_get``,
+  ``provider_summaries``, ``allocations_get``, ``allocation_candidates``,
+  ``claim_resources``, ``remove_allocations``; change tracking for caches:
+  ``provider_changes``, ``changes_since``;
+- request specs: ``request_spec_save``, ``request_spec_get``;
+- server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
+  ``server_group_get_by_instance``, ``server_group_add_members``,
+  ``server_group_member_hosts``, ``server_group_member_host_counts``,
+  ``server_group_delete``.
+
 Simplifications (compared with Nova) are noted where they happen: one database instead of
 the API / cell databases and placement's own; ``deleted`` is a boolean; placement's
 consumer generations are replaced by "a claim replaces the consumer's allocations" and a
