@@ -216,8 +216,10 @@ Reading the diagram:
     conductor, because computes have no database access.
   - the fanout update_instance_info tells every scheduler about the new instance.
 Every id here comes from the seeded virtual clock: run it again and the trace is the
-same, byte for byte. To trace a live cloud: nova-sim run with [trace] enabled, then
-nova-sim trace show --last."""
+same, byte for byte. A live cloud traces itself with [trace] enabled = true (make run
+does, and prints one boot): spans go to [trace] output_dir, and
+'nova-sim trace show REQUEST_ID' or 'nova-sim trace export --format
+perfetto|otlp|osprofiler|mermaid|text' read them."""
 
 
 if __name__ == "__main__":
