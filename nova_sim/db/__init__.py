@@ -6,7 +6,9 @@ Owns persistence for the controller services; must not know about RPC or the hub
 from nova_sim.db.api import (
     DEFAULT_FLAVORS,
     RESOURCE_CLASSES,
+    SCHEMA_VERSION,
     Database,
+    DatabaseSchemaError,
     FlavorExists,
     MarkerNotFound,
     RequestSpecNotFound,
@@ -19,7 +21,9 @@ from nova_sim.db.api import (
 __all__ = [
     "DEFAULT_FLAVORS",
     "RESOURCE_CLASSES",
+    "SCHEMA_VERSION",
     "Database",
+    "DatabaseSchemaError",
     "FlavorExists",
     "MarkerNotFound",
     "RequestSpecNotFound",

@@ -87,7 +87,9 @@ from typing import Any
 from nova_sim import exception
 
 __all__ = [
+    "SCHEMA_VERSION",
     "Database",
+    "DatabaseSchemaError",
     "DEFAULT_FLAVORS",
     "MarkerNotFound",
     "RequestSpecNotFound",
@@ -100,6 +102,15 @@ __all__ = [
 Row = dict[str, Any]
 
 _EPOCH = datetime.datetime(1970, 1, 1)
+
+
+#: Version of the schema below, kept in SQLite's ``user_version``; a file made by another
+#: version is refused with one clear line instead of failing later on a missing column.
+SCHEMA_VERSION = 1
+
+
+class DatabaseSchemaError(RuntimeError):
+    """The database file was made by another nova-sim version."""
 
 
 class MarkerNotFound(exception.Invalid):
@@ -489,10 +500,11 @@ class Database:
         else:
             self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        with self._write():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._conn.execute(statement)
+        try:
+            self._create_schema()
+        except BaseException:
+            self._conn.close()
+            raise
         for table in (
             "services", "compute_nodes", "flavors", "instances", "instance_faults",
             "instance_actions", "instance_actions_events", "resource_providers",
@@ -500,6 +512,25 @@ class Database:
         ):
             info = self._conn.execute(f"PRAGMA table_info({table})").fetchall()
             self._columns[table] = tuple(column[1] for column in info)
+
+    def _create_schema(self) -> None:
+        """Create the tables (if missing) in one transaction; refuse a file made by
+        another schema version."""
+        with self._write():
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            has_tables = self._conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+            if has_tables and version != SCHEMA_VERSION:
+                raise DatabaseSchemaError(
+                    f"{self.path} holds a database of another nova-sim version (schema "
+                    f"{version}, expected {SCHEMA_VERSION}); remove it or use another "
+                    f"[database] connection"
+                )
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # ----------------------------------------------------------------------------------
     # Plumbing

@@ -497,3 +497,20 @@ def test_transaction_groups_calls_and_rolls_back(db):
             db.service_create({"binary": "nova-compute", "host": "c3", "topic": "compute"})
             raise RuntimeError("boom")
     assert [s["host"] for s in db.service_get_all()] == ["c1", "c2"]
+
+
+def test_file_of_another_schema_version_is_refused(tmp_path):
+    import sqlite3
+
+    from nova_sim.db import DatabaseSchemaError
+
+    path = tmp_path / "old.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE services (id INTEGER PRIMARY KEY)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(DatabaseSchemaError, match="another nova-sim version"):
+        Database(f"sqlite:///{path}")
+    again = Database(f"sqlite:///{tmp_path}/new.db")
+    again.close()
+    Database(f"sqlite:///{tmp_path}/new.db").close()  # reopening our own file is fine
