@@ -61,6 +61,8 @@ class PeriodicWatcher:
 
     def __init__(self, host: str, manager: Any, until: float):
         self.passes = 0
+        self.live = False
+        self.pending: list[str] = []
         run = manager.run_periodic_tasks
 
         def watched(ctxt: Any, *args: Any, **kwargs: Any) -> float:
@@ -70,11 +72,23 @@ class PeriodicWatcher:
                    if last != before.get(name)]
             self.passes += 1
             if green.now() <= until:
-                stamp(f"{host} periodic pass: ran {', '.join(ran) or 'nothing (none due)'}; "
-                      f"re-armed with spawn_after({idle:.1f})")
+                line = (f"  t={green.now():6.1f}s  {host} periodic pass: ran "
+                        f"{', '.join(ran) or 'nothing (none due)'}; "
+                        f"re-armed with spawn_after({idle:.1f})")
+                if self.live:
+                    print(line)
+                else:
+                    self.pending.append(line)
             return idle
 
         manager.run_periodic_tasks = watched
+
+    def go_live(self) -> None:
+        """Print the passes seen so far, then each pass as it happens."""
+        for line in self.pending:
+            print(line)
+        self.pending = []
+        self.live = True
 
 
 def service_states(cloud: Cloud, ctxt: Any) -> dict[str, str]:
@@ -129,6 +143,7 @@ def _run(cloud: Cloud, ctxt: Any, heartbeats: HeartbeatWatcher,
           "(up to\n   periodic_fuzzy_delay=60 s, so computes do not all run at once), "
           "runs the due tasks,\n   and re-arms itself with spawn_after(time until the next "
           "one is due).")
+    periodics.go_live()
     green.sleep(200 - green.now())
     stamp(f"{heartbeats.count} heartbeats and {periodics.passes} periodic passes of compute1 "
           f"so far; all computes: {_states_text(service_states(cloud, ctxt))}")
