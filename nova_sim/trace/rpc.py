@@ -14,9 +14,10 @@ Owns ``RPCInstrument``, the RPC-layer instrument a tracer installs
 - ``dispatch_started`` / ``dispatch_finished``: the receiver's span, ``rpc.server
   <method>`` (kind ``server`` for calls, ``consumer`` for casts), on the dispatching
   greenthread, child of the sender's span (same trace id), in the service of the RPC
-  server (``nova-<topic>`` on ``target.server``), with the request ids of the message's
-  context. It is current while the endpoint runs, so the manager's spans and the
-  greenthreads it spawns hang under it.
+  server (the process's service, or ``nova-<topic>`` in a one-process cloud, on
+  ``target.server``), with the request ids of the message's context. It is current
+  while the endpoint runs, so the manager's spans and the greenthreads it spawns hang
+  under it.
 
 Must not know the services; reads only the message dict and the target.
 """
@@ -28,10 +29,16 @@ from typing import Any
 TRACE_KEY = "_context_trace_info"
 
 
-def _service_of(target: Any, default_host: str) -> tuple[str, str]:
+def _service_of(target: Any, tracer: Any) -> tuple[str, str]:
+    """The service instance that dispatches for ``target``: the process's own service in
+    a one-service process; in a one-process cloud (where ``green://`` delivers on the
+    publisher's greenthread, so the context says nothing about the receiver),
+    ``nova-<topic>`` on the target's server."""
+    host = target.server or tracer.host
+    if tracer.one_service:
+        return tracer.service, host
     topic = target.topic or "rpc"
-    binary = topic if topic.startswith("nova") else f"nova-{topic}"
-    return binary, target.server or default_host
+    return (topic if topic.startswith("nova") else f"nova-{topic}"), host
 
 
 def _rpc_attributes(target: Any, message: dict) -> dict[str, Any]:
@@ -98,7 +105,7 @@ class RPCInstrument:
             request_id=request_id,
             global_request_id=getattr(ctxt, "global_request_id", None)
             or message.get("_context_global_request_id"),
-            scope=_service_of(target, tracer.host),
+            scope=_service_of(target, tracer),
         )
         span.__enter__()
         tracer._dispatches[id(message)] = span

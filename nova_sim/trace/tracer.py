@@ -219,15 +219,20 @@ class Tracer:
     ``record_switches``: also record every greenthread switch of the hub (teaching; slow).
     ``context_getter()``: returns the current request context (``request_id``,
     ``global_request_id``) or None. ``flush_every``: finished spans buffered before the
-    file is appended to. Use ``install()`` to make it this process's tracer.
+    file is appended to. ``one_service``: the process runs only ``service`` (default:
+    unless ``service`` is ``nova-sim``, a whole cloud in one process), so every RPC
+    dispatch belongs to it. Use ``install()`` to make it this process's tracer.
     """
 
     def __init__(self, service: str = "nova-sim", host: str | None = None,
                  output_dir: str | None = None, seed: int | None = None,
                  record_switches: bool = False,
                  context_getter: Callable[[], Any] | None = None,
-                 flush_every: int = 2000, keep: int = 200000):
+                 flush_every: int = 2000, keep: int = 200000,
+                 one_service: bool | None = None):
         self.service = service
+        # A process running one service (not a whole cloud): RPC dispatches are its own.
+        self.one_service = (service != "nova-sim") if one_service is None else one_service
         self.host = host or "localhost"
         self.output_dir = output_dir
         self.record_switches = record_switches

@@ -1,0 +1,243 @@
+"""Trace propagation over RPC: sender and receiver spans, parents across the wire,
+request ids from the context, failures and timeouts; in one process on green:// and
+across a process boundary over RabbitMQ."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from nova_sim import green, rpc, trace
+from nova_sim.context import RequestContext, RequestContextSerializer
+from nova_sim.trace import store
+from nova_sim.trace.model import TraceSet
+from nova_sim.trace.rpc import TRACE_KEY
+from nova_sim.trace.tracer import Tracer
+
+
+class Endpoint:
+    def __init__(self):
+        self.contexts = []
+
+    def ping(self, ctxt, arg):
+        self.contexts.append(ctxt)
+        with trace.span("endpoint.ping", arg=arg):
+            return {"pong": arg}
+
+    def note(self, ctxt, what):
+        self.contexts.append(ctxt)
+        with trace.span("endpoint.note"):
+            pass
+
+    def boom(self, ctxt):
+        raise ValueError("simulated failure")
+
+    def slow(self, ctxt):
+        green.sleep(30)
+
+
+@pytest.fixture
+def traced():
+    with green.virtual_time(seed=5):
+        tracer = Tracer(service="nova-sim", host="h", seed=5).install()
+        try:
+            yield tracer
+        finally:
+            tracer.uninstall()
+
+
+def start_server(transport, endpoint, topic="compute", server="host1"):
+    rpc_server = rpc.RPCServer(transport, rpc.Target(topic=topic, server=server), [endpoint],
+                               serializer=RequestContextSerializer())
+    rpc_server.start()
+    return rpc_server
+
+
+def client(transport, topic="compute", server="host1", timeout=None):
+    return rpc.RPCClient(transport, rpc.Target(topic=topic, server=server),
+                         timeout=timeout, serializer=RequestContextSerializer())
+
+
+def named(traces, name):
+    return [s for s in traces.spans if s["name"] == name]
+
+
+def test_call_makes_a_client_and_a_server_span_linked_across_the_wire(traced):
+    transport = rpc.get_transport("green://")
+    endpoint = Endpoint()
+    start_server(transport, endpoint)
+    ctxt = RequestContext(user_id="u", project_id="p", overwrite=False)
+    with trace.span("caller"):
+        assert client(transport).call(ctxt, "ping", arg=1) == {"pong": 1}
+    traces = TraceSet(traced.records())
+    [caller] = named(traces, "caller")
+    [call] = named(traces, "rpc.call ping")
+    [server] = named(traces, "rpc.server ping")
+    [work] = named(traces, "endpoint.ping")
+    assert call["parent_id"] == caller["span_id"] and call["kind"] == "client"
+    assert server["parent_id"] == call["span_id"] and server["kind"] == "server"
+    assert work["parent_id"] == server["span_id"]
+    assert len({s["trace_id"] for s in (caller, call, server, work)}) == 1
+    assert (server["service"], server["host"]) == ("nova-compute", "host1")
+    assert work["service"] == "nova-compute"  # the dispatch's scope covers the endpoint
+    assert server["greenthread"] != call["greenthread"]
+    assert call["request_id"] == server["request_id"] == work["request_id"] == \
+        ctxt.request_id
+    assert call["attributes"]["method"] == "ping" and call["attributes"]["topic"] == "compute"
+    assert call["end"] >= server["end"]
+    # the receiver's context carries the trace info on, like OSProfiler's trace_info
+    assert endpoint.contexts[0].extra[TRACE_KEY[len("_context_"):]] == {
+        "base_id": call["trace_id"], "parent_id": call["span_id"]}
+
+
+def test_cast_span_ends_at_once_and_parents_the_receiver(traced):
+    transport = rpc.get_transport("green://")
+    start_server(transport, Endpoint())
+    ctxt = RequestContext(overwrite=False)
+    client(transport).cast(ctxt, "note", what="x")
+    green.sleep(0.1)
+    traces = TraceSet(traced.records())
+    [cast] = named(traces, "rpc.cast note")
+    [server] = named(traces, "rpc.server note")
+    assert cast["kind"] == "producer" and cast["start"] == cast["end"]
+    assert server["kind"] == "consumer" and server["parent_id"] == cast["span_id"]
+    assert server["request_id"] == ctxt.request_id
+    assert named(traces, "endpoint.note")[0]["parent_id"] == server["span_id"]
+
+
+def test_remote_failure_and_timeout_mark_the_spans(traced):
+    transport = rpc.get_transport("green://")
+    start_server(transport, Endpoint())
+    ctxt = RequestContext(overwrite=False)
+    with pytest.raises(ValueError):
+        client(transport).call(ctxt, "boom")
+    with pytest.raises(rpc.MessagingTimeout):
+        client(transport, timeout=5).call(ctxt, "slow")
+    traces = TraceSet(traced.records())
+    [boom_call] = named(traces, "rpc.call boom")
+    [boom_server] = named(traces, "rpc.server boom")
+    assert boom_server["status"] == "error"
+    assert boom_server["error"] == "ValueError: simulated failure"
+    assert boom_call["status"] == "error" and boom_call["error"].startswith("ValueError")
+    [slow_call] = named(traces, "rpc.call slow")
+    assert slow_call["error"] == "MessagingTimeout"
+    assert slow_call["end"] - slow_call["start"] == 5 * 10**9
+
+
+def test_a_message_without_trace_info_still_gives_the_receiver_its_request_id(traced):
+    class Untraced:  # what a peer that does not trace sends: no trace info
+        def message_sent(self, kind, target, message):
+            message.pop(TRACE_KEY, None)
+
+    transport = rpc.get_transport("green://")
+    start_server(transport, Endpoint())
+    stripper = Untraced()
+    rpc.add_instrument(stripper)
+    try:
+        ctxt = RequestContext(overwrite=False)
+        client(transport).call(ctxt, "ping", arg=2)
+    finally:
+        rpc.remove_instrument(stripper)
+    traces = TraceSet(traced.records())
+    [call] = named(traces, "rpc.call ping")
+    [server] = named(traces, "rpc.server ping")
+    assert server["parent_id"] is None and server["trace_id"] != call["trace_id"]
+    assert server["request_id"] == ctxt.request_id
+    # the request id still groups both sides of the call
+    assert {s["name"] for s in traces.select(request_id=ctxt.request_id).spans} == {
+        "rpc.call ping", "rpc.server ping", "endpoint.ping"}
+
+
+SERVER_PROCESS = textwrap.dedent("""
+    import sys
+    from nova_sim import green, rpc, trace
+    from nova_sim.context import RequestContextSerializer
+    from nova_sim.trace.tracer import Tracer
+
+    url, topic, out_dir = sys.argv[1:4]
+    tracer = Tracer(service="nova-conductor", host="far", output_dir=out_dir).install()
+
+    class Endpoint:
+        def ping(self, ctxt, arg):
+            with trace.span("conductor.ping", arg=arg):
+                return {"pong": arg, "request_id": ctxt.request_id}
+
+    done = green.Event()
+
+    class Control:
+        def stop(self, ctxt):
+            green.spawn_after(0.2, done.send, True)
+            return True
+
+    transport = rpc.get_transport(url)
+    server = rpc.RPCServer(transport, rpc.Target(topic=topic, server="far"),
+                           [Endpoint(), Control()], serializer=RequestContextSerializer())
+    server.start()
+    print("ready", flush=True)
+    done.wait()
+    server.stop()
+    tracer.uninstall()
+    transport.cleanup()
+    print("stopped", flush=True)
+""")
+
+
+def test_request_id_and_parent_cross_a_process_boundary_over_rabbitmq(rabbit_url, tmp_path):
+    topic = f"trace-test-{os.getpid()}"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER_PROCESS, rabbit_url, topic, str(tmp_path / "far")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout.readline().strip() == "ready", process.stderr.read()
+        tracer = Tracer(service="nova-compute", host="near",
+                        output_dir=str(tmp_path / "near")).install()
+        transport = rpc.get_transport(rabbit_url)
+        try:
+            ctxt = RequestContext(user_id="u", project_id="p", overwrite=False)
+            with trace.span("compute.work"):
+                reply = client(transport, topic=topic, server="far", timeout=30).call(
+                    ctxt, "ping", arg=7)
+            assert reply == {"pong": 7, "request_id": ctxt.request_id}
+            # a call, not a cast: its reply proves the request left our buffered socket
+            # before this greenthread blocks the hub in process.wait()
+            assert client(transport, topic=topic, server="far", timeout=30).call(
+                RequestContext(overwrite=False), "stop") is True
+        finally:
+            tracer.uninstall()
+        assert process.wait(timeout=30) == 0, process.stderr.read()
+        transport.cleanup()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    merged = tmp_path / "merged.jsonl"
+    from nova_sim.trace import cli
+
+    assert cli.main(["merge", str(tmp_path / "near"), str(tmp_path / "far"),
+                     "-o", str(merged)]) == 0
+    records = store.read_files([str(merged)])
+    assert {r["service"] for r in records if r["type"] == "process"} == {
+        "nova-compute", "nova-conductor"}
+    traces = TraceSet(records).select(request_id=ctxt.request_id)
+    outline = ["  " * traces.depth(s) + f"{s['service']}@{s['host']} {s['name']}"
+               for s in traces.spans]
+    assert outline == [
+        "nova-compute@near compute.work",
+        "  nova-compute@near rpc.call ping",
+        "    nova-conductor@far rpc.server ping",
+        "      nova-conductor@far conductor.ping",
+    ]
+    [server] = [s for s in traces.spans if s["name"] == "rpc.server ping"]
+    assert server["request_id"] == ctxt.request_id
+    # the real clock of two processes: the receiver starts after the sender
+    [call] = [s for s in traces.spans if s["name"] == "rpc.call ping"]
+    assert call["start"] <= server["start"] <= server["end"] <= call["end"] + 10**9
+    document = json.loads(cli.render(traces, "perfetto"))
+    flows = [e for e in document["traceEvents"] if e["ph"] in ("s", "f")]
+    assert sorted(e["ph"] for e in flows) == ["f", "s"]
