@@ -19,9 +19,7 @@ from nova_sim.demos import d04_blocking, d05_periodic, d06_rpc, d07_boot_trace
 def test_blocking_demo_detector_fires_only_on_time_sleep(capsys):
     d04_blocking.main()
     out = capsys.readouterr().out
-    rounds = out.split("\n1. ")[1].split("\n2. ")
-    green_round = rounds[0]
-    blocking_round, patched_round = rounds[1].split("\n3. ")
+    blocking_round, patched_round = out.split("\n2. ")[1].split("\n3. ")
     # the blocking detector really fired, naming the greenthread and the offending line
     assert "blocking detector reports: 1" in blocking_round
     assert "blocking detected: greenthread build_with_time_sleep has held the hub" in out
@@ -30,8 +28,9 @@ def test_blocking_demo_detector_fires_only_on_time_sleep(capsys):
     gaps = [int(gap) for gap in re.findall(r"longest gap between heartbeats: (\d+) ms", out)]
     assert len(gaps) == 3
     assert gaps[1] >= 140  # the heartbeat waited for the whole time.sleep(0.15)
-    # cooperative waits (green sleep, patched time.sleep) never stall the heartbeat
-    assert "<- stalled" not in green_round and "<- stalled" not in patched_round
+    # cooperative waits (green sleep, patched time.sleep) do not stall the heartbeat
+    # (compared, not thresholded: a loaded machine may delay any round a little)
+    assert gaps[0] < gaps[1] and gaps[2] < gaps[1]
     assert "sleep_bound_at_import is time.sleep -> False" in patched_round
     assert "OS_NOVA_DISABLE_EVENTLET_PATCHING" in out and "remove eventlet" in out
 
