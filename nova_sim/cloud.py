@@ -25,7 +25,7 @@ import logging
 from typing import Any, Callable
 
 from nova_sim import context as nova_context
-from nova_sim import exception, green
+from nova_sim import exception, green, trace
 from nova_sim import service as service_module
 from nova_sim.service import Service
 
@@ -159,6 +159,8 @@ class ProcessService:
 
     def start(self) -> ProcessService:
         """Open the database (controllers), connect the transport and start serving."""
+        # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
+        trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
         transport = service_module.get_transport(self.conf)
         if self.binary in ("nova-conductor", "nova-scheduler", "nova-api"):
             url = _option(self.conf, "database", "connection", "sqlite://")
@@ -253,6 +255,9 @@ class Cloud:
         """Start conductor, scheduler, the computes (and the API); returns ``self``."""
         if self.virtual and not isinstance(green.get_hub(), green.VirtualHub):
             raise RuntimeError("Cloud(virtual=True) must start inside green.virtual_time()")
+        # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
+        trace.setup(self.conf, "nova-sim", _option(self.conf, None, "host", "nova-sim"),
+                    nova_context.get_current)
         self.transport = service_module.get_transport(self.conf, self.transport_url)
         self.db = open_database(self.conf, self.db_url)
         host = _option(self.conf, None, "host", "nova-sim")

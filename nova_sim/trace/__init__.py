@@ -81,3 +81,18 @@ def service_scope(binary: str, host: str) -> Iterator[None]:
         yield
     finally:
         current_service.reset(token)
+
+
+def setup(conf: Any, service: str, host: str | None = None,
+          context_getter: Any = None) -> Any:
+    """Install this process's tracer when ``[trace] enabled`` (see ``store.setup``);
+    returns it, or None when tracing is off (then nothing of the tracer is imported)."""
+    try:
+        enabled = bool(conf.trace.enabled)
+    except Exception:  # noqa: BLE001 - a conf without the [trace] group
+        return None
+    if not enabled:
+        return None
+    from nova_sim.trace import store
+
+    return store.setup(conf, service, host, context_getter=context_getter)

@@ -218,8 +218,9 @@ class Tracer:
     ``seed``: make ids repeatable (with the virtual clock: byte-identical exports).
     ``record_switches``: also record every greenthread switch of the hub (teaching; slow).
     ``context_getter()``: returns the current request context (``request_id``,
-    ``global_request_id``) or None. ``flush_every``: finished spans buffered before the
-    file is appended to. ``one_service``: the process runs only ``service`` (default:
+    ``global_request_id``) or None. ``flush_every`` / ``flush_interval``: the file is
+    appended to once that many spans are buffered, or that many real seconds passed.
+    ``one_service``: the process runs only ``service`` (default:
     unless ``service`` is ``nova-sim``, a whole cloud in one process), so every RPC
     dispatch belongs to it. Use ``install()`` to make it this process's tracer.
     """
@@ -229,7 +230,7 @@ class Tracer:
                  record_switches: bool = False,
                  context_getter: Callable[[], Any] | None = None,
                  flush_every: int = 2000, keep: int = 200000,
-                 one_service: bool | None = None):
+                 one_service: bool | None = None, flush_interval: float = 1.0):
         self.service = service
         # A process running one service (not a whole cloud): RPC dispatches are its own.
         self.one_service = (service != "nova-sim") if one_service is None else one_service
@@ -238,6 +239,8 @@ class Tracer:
         self.record_switches = record_switches
         self.context_getter = context_getter
         self.flush_every = flush_every
+        self.flush_interval = flush_interval
+        self._last_flush = time.monotonic()
         self.keep = keep
         if seed is not None:
             self.prefix = zlib.crc32(f"{seed}/{service}/{self.host}".encode())
@@ -421,7 +424,10 @@ class Tracer:
         self._order += 1
         span.end_seq = self._order
         self.finished.append(span)
-        if self.output_dir and len(self.finished) - self._flushed_spans >= self.flush_every:
+        if self.output_dir and (
+            len(self.finished) - self._flushed_spans >= self.flush_every
+            or time.monotonic() - self._last_flush >= self.flush_interval
+        ):
             self.flush()
 
     # -- output -------------------------------------------------------------------------
@@ -449,6 +455,7 @@ class Tracer:
         import json
 
         with self._lock:
+            self._last_flush = time.monotonic()
             spans = self.finished[self._flushed_spans:]
             switches = self.switches[self._flushed_switches:]
             if not spans and not switches and self.path and os.path.exists(self.path):
