@@ -116,11 +116,17 @@ def _as_datetime(value: Any) -> datetime.datetime | None:
     return None
 
 
+# The database's time stamps: "2026-01-01T00:00:05.000000" (UTC, no zone).
+_DB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
+
+
 def isotime(value: Any) -> str | None:
     """``2026-01-01T00:00:00Z`` (servers' created/updated); None stays None.
 
     Accepts a datetime, seconds since the epoch or an ISO 8601 string.
     """
+    if type(value) is str and _DB_TIME.match(value):
+        return value[:19] + "Z"
     parsed = _as_datetime(value)
     if parsed is None:
         return None
@@ -129,6 +135,8 @@ def isotime(value: Any) -> str | None:
 
 def microtime(value: Any) -> str | None:
     """``2026-01-01T00:00:00.000000`` (services, launched_at, instance actions)."""
+    if type(value) is str and _DB_TIME.match(value):
+        return value
     parsed = _as_datetime(value)
     if parsed is None:
         return None

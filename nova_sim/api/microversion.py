@@ -22,11 +22,12 @@ _VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 class APIVersion:
     """A microversion ``major.minor``; compares as the pair of integers."""
 
-    __slots__ = ("major", "minor")
+    __slots__ = ("major", "minor", "_at_least")
 
     def __init__(self, major: int, minor: int):
         self.major = major
         self.minor = minor
+        self._at_least: dict[str, bool] = {}  # "2.47" -> self >= 2.47 (views ask often)
 
     @classmethod
     def parse(cls, text: str) -> APIVersion:
@@ -54,9 +55,16 @@ class APIVersion:
 
     def matches(self, min_version: str | None = None, max_version: str | None = None) -> bool:
         """True when ``min_version <= self <= max_version`` (either bound may be omitted)."""
-        if min_version is not None and self < APIVersion.parse(min_version):
+        if max_version is None and min_version is not None:
+            known = self._at_least.get(min_version)
+            if known is None:
+                known = self._at_least[min_version] = (
+                    (self.major, self.minor) >= _bound(min_version))
+            return known
+        key = (self.major, self.minor)
+        if min_version is not None and key < _bound(min_version):
             return False
-        if max_version is not None and self > APIVersion.parse(max_version):
+        if max_version is not None and key > _bound(max_version):
             return False
         return True
 
@@ -64,6 +72,18 @@ class APIVersion:
         return f"{self.major}.{self.minor}"
 
     __repr__ = __str__
+
+
+_BOUNDS: dict[str, tuple[int, int]] = {}
+
+
+def _bound(text: str) -> tuple[int, int]:
+    """``"2.47"`` -> ``(2, 47)``, parsed once (controllers compare against literals)."""
+    key = _BOUNDS.get(text)
+    if key is None:
+        key = APIVersion.parse(text)._key()
+        _BOUNDS[text] = key
+    return key
 
 
 MIN_VERSION = APIVersion(2, 1)

@@ -98,8 +98,9 @@ def _fixed_ip(net: dict[str, Any], instance: dict) -> str:
 
 
 def _mac(instance: dict, index: int) -> str:
-    raw = uuid_module.UUID(instance["uuid"]).bytes
-    return "fa:16:3e:%02x:%02x:%02x" % (raw[0], raw[1], (raw[2] + index) % 256)
+    hex_digits = instance["uuid"].replace("-", "")
+    third = (int(hex_digits[4:6], 16) + index) % 256
+    return f"fa:16:3e:{hex_digits[0:2]}:{hex_digits[2:4]}:{third:02x}"
 
 
 def requested_networks(networks: Any) -> list[dict[str, Any]]:
