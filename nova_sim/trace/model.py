@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+#: Span-file fields a writer may leave out, and their values.
+SPAN_DEFAULTS = {"parent_id": None, "request_id": None, "global_request_id": None,
+                 "status": "ok", "error": None, "kind": "internal", "seq": 0,
+                 "end_seq": 0, "attributes": {}, "events": [], "greenthread": "?"}
+
 
 def _key(span: dict[str, Any]) -> tuple:
     return (int(span.get("start") or 0), str(span.get("service")), str(span.get("host")),
@@ -24,7 +29,14 @@ class TraceSet:
     def __init__(self, records: Iterable[dict[str, Any]]):
         records = list(records)
         self.processes = [r for r in records if r.get("type") == "process"]
-        spans = [r for r in records if r.get("type") == "span"]
+        spans = []
+        for record in records:
+            if record.get("type") == "span":
+                for key, value in SPAN_DEFAULTS.items():
+                    if key not in record:
+                        record[key] = type(value)() if isinstance(value, (dict, list)) \
+                            else value
+                spans.append(record)
         self.switches = [r for r in records if r.get("type") == "switch"]
         by_id: dict[str, dict[str, Any]] = {}
         for span in spans:

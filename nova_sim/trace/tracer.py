@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import json
 import logging
 import os
 import threading
@@ -56,6 +57,8 @@ LOG = logging.getLogger(__name__)
 _current_span: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
     "nova_sim_trace_span", default=None
 )
+_current_service = trace_api.current_service
+_getcurrent = greenlet.getcurrent
 
 #: Spans whose name starts with one of these belong to this service when no scope is set.
 ENTRY_SERVICES = (("wsgi.", "nova-api"), ("api.", "nova-api"))
@@ -68,14 +71,10 @@ def current_span() -> Span | None:
     return _current_span.get()
 
 
-def _json_value(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
-    return str(value)
+# Span files are written with one encoder (json.dumps with options builds a new one per
+# call); ``default=str`` turns what JSON cannot hold (a datetime, an object) into text.
+_ENCODER = json.JSONEncoder(default=str, separators=(", ", ": "))
+encode = _ENCODER.encode
 
 
 class Span:
@@ -133,13 +132,13 @@ class Span:
         return False
 
     def _restore(self) -> None:
-        for var, token in ((_current_span, self._token),
-                           (trace_api.current_service, self._scope_token)):
-            if token is not None:
-                try:
-                    var.reset(token)
-                except ValueError:  # left in another context than it was entered in
-                    pass
+        try:
+            if self._token is not None:
+                _current_span.reset(self._token)
+            if self._scope_token is not None:
+                trace_api.current_service.reset(self._scope_token)
+        except ValueError:  # left in another context than it was entered in
+            pass
         self._token = self._scope_token = None
 
     def set_attribute(self, key: str, value: Any) -> None:
@@ -163,8 +162,9 @@ class Span:
                             attributes))
 
     def to_record(self) -> dict[str, Any]:
-        """The span as a JSON-able dict (the line written to the span file)."""
-        return {
+        """The span as a dict (the line written to the span file, once encoded: values
+        JSON cannot hold are written as text)."""
+        record = {
             "type": "span",
             "trace_id": self.trace_id,
             "span_id": self.span_id,
@@ -177,16 +177,20 @@ class Span:
             "start": self.start,
             "end": self.end if self.end is not None else self.start,
             "request_id": self.request_id,
-            "global_request_id": self.global_request_id,
-            "status": self.status,
-            "error": self.error,
             "seq": self.seq,
             "end_seq": self.end_seq,
-            "attributes": _json_value(self.attributes),
-            "events": [{"time": when, "seq": seq, "name": name,
-                        "attributes": _json_value(attrs)}
-                       for when, seq, name, attrs in self.events],
+            "attributes": self.attributes,
         }
+        # fields at their default are left out (readers fill them in: model.SPAN_DEFAULTS)
+        if self.global_request_id is not None:
+            record["global_request_id"] = self.global_request_id
+        if self.status != "ok":
+            record["status"] = self.status
+            record["error"] = self.error
+        if self.events:
+            record["events"] = [{"time": when, "seq": seq, "name": name, "attributes": attrs}
+                                for when, seq, name, attrs in self.events]
+        return record
 
     def __repr__(self) -> str:
         return f"<Span {self.name} {self.span_id} parent={self.parent_id} {self.service}>"
@@ -364,7 +368,10 @@ class Tracer:
         ``parent_id`` link to a span of another process (RPC). ``scope`` puts the span
         (and, while it is current, its children) in that service instance.
         """
-        start = self.now_ns()
+        hub = get_hub()
+        if hub is not self._hub:
+            self._attach(hub)
+        start = self._offset_ns + int(self._clock() * 1e9)
         attributes = {} if attributes is None else attributes
         if parent is True:
             parent = _current_span.get()
@@ -375,7 +382,7 @@ class Tracer:
             trace_id = self.new_trace_id()
         set_scope = None
         if scope is None:
-            scope = trace_api.current_service.get()
+            scope = _current_service.get()
             if scope is None:
                 for prefix, service in ENTRY_SERVICES:
                     if name.startswith(prefix):
@@ -396,11 +403,16 @@ class Tracer:
                 if context is not None:
                     request_id = getattr(context, "request_id", None)
                     global_request_id = getattr(context, "global_request_id", None)
+        g = _getcurrent()
+        gt = getattr(g, "gt", None)
+        thread = self._names.get(g if gt is None else gt)
+        if thread is None:
+            thread = self.greenthread_name(g)
         self._span_counter += 1
         self._order += 1
         return Span(self, name, attributes, trace_id,
                     f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
-                    scope[1], self.greenthread_name(), start, kind, request_id,
+                    scope[1], thread, start, kind, request_id,
                     global_request_id, self._order, set_scope)
 
     def span(self, name: str, attributes: dict) -> Span:
@@ -420,7 +432,12 @@ class Tracer:
 
     def finish(self, span: Span, end: int | None = None) -> None:
         """End ``span`` now (or at ``end``) and keep it; flushes every ``flush_every``."""
-        span.end = self.now_ns() if end is None else end
+        if end is None:
+            hub = get_hub()
+            if hub is not self._hub:
+                self._attach(hub)
+            end = self._offset_ns + int(self._clock() * 1e9)
+        span.end = end
         self._order += 1
         span.end_seq = self._order
         self.finished.append(span)
@@ -444,7 +461,8 @@ class Tracer:
         out = [self.process_record()]
         out.extend(span.to_record() for span in spans)
         out.extend(_switch_record(item) for item in switches)
-        return out
+        # what a span file would give back: plain JSON values only
+        return json.loads("[" + ",".join(encode(record) for record in out) + "]")
 
     def flush(self) -> str | None:
         """Append what was recorded since the last flush to the span file; returns its
@@ -452,8 +470,6 @@ class Tracer:
         Thread-safe (the demo reads traces from another OS thread)."""
         if not self.output_dir:
             return None
-        import json
-
         with self._lock:
             self._last_flush = time.monotonic()
             spans = self.finished[self._flushed_spans:]
@@ -463,13 +479,11 @@ class Tracer:
             try:
                 os.makedirs(self.output_dir, exist_ok=True)
                 new = not os.path.exists(self.path)
+                lines = [encode(self.process_record())] if new else []
+                lines.extend(encode(span.to_record()) for span in spans)
+                lines.extend(encode(_switch_record(item)) for item in switches)
                 with open(self.path, "a", encoding="utf-8") as stream:
-                    if new:
-                        stream.write(json.dumps(self.process_record()) + "\n")
-                    for span in spans:
-                        stream.write(json.dumps(span.to_record()) + "\n")
-                    for item in switches:
-                        stream.write(json.dumps(_switch_record(item)) + "\n")
+                    stream.write("\n".join(lines) + "\n")
             except OSError as error:
                 LOG.error("Cannot write the trace file %s: %s", self.path, error)
                 return None

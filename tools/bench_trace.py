@@ -1,0 +1,138 @@
+"""Benchmark: what tracing costs on tools/bench_cloud.py's workload, in CPU time.
+
+Runs ``bench_cloud.one_round`` (a fresh one-process cloud, ``--boots`` boots through the
+compute API, until all are ACTIVE) in interleaved rounds, the order of the variants
+rotating every round, and measures each round's CPU time (``time.process_time``):
+
+- ``off``: no tracer installed: the services' ``trace.span``/``trace.event`` calls take
+  the do-nothing path;
+- ``on``: a tracer installed, writing its span file to a temporary directory (what
+  ``[trace] enabled = true`` does), RPC propagation included.
+
+"Tracing off" against "no tracing code at all" cannot be run side by side without a
+second copy of the services, so it is measured the other way round: a counting round
+tells how many ``span``/``event`` calls one round makes, a micro-benchmark how much CPU
+one call costs on the off path (a ``with trace.span(name, key=value):`` block against the
+same block without it), and their product is compared with the CPU of an ``off`` round.
+
+    .venv/bin/python tools/bench_trace.py [--boots 500] [--computes 50] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import timeit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import bench_cloud  # noqa: E402
+
+from nova_sim import trace  # noqa: E402
+from nova_sim.trace.tracer import Tracer  # noqa: E402
+
+
+class CountingTracer:
+    """Counts span/event calls and records nothing (a round to count the call sites)."""
+
+    def __init__(self):
+        self.spans = 0
+        self.events = 0
+
+    def span(self, name, attributes):
+        self.spans += 1
+        return trace.NULL_SPAN
+
+    def event(self, name, attributes):
+        self.events += 1
+
+
+def run(variant: str, boots: int, computes: int) -> tuple[float, dict]:
+    directory = None
+    tracer = None
+    if variant == "on":
+        directory = tempfile.mkdtemp(prefix="nova-sim-bench-trace-")
+        tracer = Tracer(service="nova-sim", host="bench", output_dir=directory).install()
+    try:
+        started = time.process_time()
+        result = bench_cloud.one_round(boots, computes)
+        cpu = time.process_time() - started
+    finally:
+        if tracer is not None:
+            tracer.uninstall()
+            result_spans = len(tracer.finished)
+            shutil.rmtree(directory, ignore_errors=True)
+    if tracer is not None:
+        result["spans"] = result_spans
+    return cpu, result
+
+
+def off_path_cost(number: int = 200000) -> float:
+    """CPU seconds of one ``with trace.span(...)`` on the off path, beyond the block."""
+    assert trace.get_tracer() is None
+    setup = "from nova_sim import trace"
+    with_span = timeit.Timer(
+        "with trace.span('compute.build', instance_uuid=u, host=h):\n    x = 1",
+        setup + "; u = 'uuid'; h = 'host'", timer=time.process_time)
+    without = timeit.Timer("x = 1", setup + "; u = 'uuid'; h = 'host'",
+                           timer=time.process_time)
+    a = min(with_span.repeat(5, number))
+    b = min(without.repeat(5, number))
+    return max(0.0, (a - b) / number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boots", type=int, default=500)
+    parser.add_argument("--computes", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    variants = ["off", "on"]
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    spans = 0
+    run("off", max(10, args.boots // 10), args.computes)  # warm-up (imports, caches)
+    for number in range(args.rounds):
+        order = variants[number % 2:] + variants[:number % 2]
+        for variant in order:
+            seconds, result = run(variant, args.boots, args.computes)
+            cpu[variant].append(seconds)
+            spans = result.get("spans", spans)
+            print(f"round {number + 1} {variant:3}: {seconds:.2f} s CPU, "
+                  f"{result['rate']:.0f} boots/s, {result['active']} active", flush=True)
+    counter = CountingTracer()
+    trace.set_tracer(counter)
+    try:
+        bench_cloud.one_round(args.boots, args.computes)
+    finally:
+        trace.set_tracer(None)
+    per_call = off_path_cost()
+    calls = counter.spans + counter.events
+    off = statistics.median(cpu["off"])
+    on = statistics.median(cpu["on"])
+    print()
+    print(f"workload: bench_cloud.one_round, {args.boots} boots, {args.computes} computes, "
+          f"{args.rounds} interleaved rounds, CPU seconds per round")
+    for variant in variants:
+        values = cpu[variant]
+        print(f"{variant:4} median {statistics.median(values):.2f} s  "
+              f"(min {min(values):.2f}, max {max(values):.2f})")
+    print(f"on / off       {on / off:.3f}  (+{(on / off - 1) * 100:.1f}%; "
+          f"{spans} spans recorded in the last 'on' round, "
+          f"{(on - off) / max(spans, 1) * 1e6:.1f} us CPU per span)")
+    estimate = calls * per_call
+    print(f"off / no code  {1 + estimate / off:.4f}  (+{estimate / off * 100:.2f}%: "
+          f"{counter.spans} span + {counter.events} event calls per round x "
+          f"{per_call * 1e9:.0f} ns each on the off path)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
