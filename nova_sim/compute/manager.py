@@ -66,25 +66,50 @@ class _Unlimited:
 
 class InstanceLocks:
     """Per-instance green locks (Nova's ``utils.synchronized(instance.uuid)``): FIFO,
-    created on first use and dropped when nobody holds or waits for them."""
+    created on first use and dropped when nobody holds or waits for them.
+
+    ``with locks.lock(uuid):`` holds the lock named ``uuid`` for the block.
+    """
 
     def __init__(self) -> None:
-        self._locks: dict[str, list] = {}  # uuid -> [Semaphore, users]
+        self._locks: dict[str, _NamedLock] = {}
 
-    @contextlib.contextmanager
-    def lock(self, name: str) -> Iterator[None]:
-        """Hold the lock named ``name`` for the duration of the ``with`` block."""
-        entry = self._locks.get(name)
-        if entry is None:
-            entry = self._locks[name] = [green.Semaphore(1), 0]
-        entry[1] += 1
+    def lock(self, name: str) -> _NamedLock:
+        """The lock named ``name`` (a context manager)."""
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = _NamedLock(self._locks, name)
+        return lock
+
+
+class _NamedLock:
+    """One entry of ``InstanceLocks``: a Semaphore(1) that removes itself when unused."""
+
+    __slots__ = ("_registry", "_name", "_semaphore", "_users")
+
+    def __init__(self, registry: dict[str, _NamedLock], name: str):
+        self._registry = registry
+        self._name = name
+        self._semaphore = green.Semaphore(1)
+        self._users = 0
+
+    def __enter__(self) -> _NamedLock:
+        self._users += 1
         try:
-            with entry[0]:
-                yield
-        finally:
-            entry[1] -= 1
-            if not entry[1]:
-                self._locks.pop(name, None)
+            self._semaphore.acquire()
+        except BaseException:
+            self._leave()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._semaphore.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._users -= 1
+        if not self._users and self._registry.get(self._name) is self:
+            del self._registry[self._name]
 
 
 def _instance_lock(function: Callable) -> Callable:
