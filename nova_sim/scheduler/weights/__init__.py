@@ -29,6 +29,11 @@ class BaseHostWeigher:
     def name(self) -> str:
         return type(self).__name__
 
+    def run_for_request(self, spec: dict[str, Any]) -> bool:
+        """False when every host would get the same value for this request (the weigher
+        is then skipped: it could only add a constant)."""
+        return True
+
     def weigh_all(self, host_states: Sequence[Any], spec: dict[str, Any]) -> list[float]:
         raise NotImplementedError
 
@@ -59,7 +64,7 @@ def weigh_hosts(
     offset = 0.0
     for weigher in weighers:
         multiplier = weigher.multiplier
-        if not multiplier:
+        if not multiplier or not weigher.run_for_request(spec):
             continue
         raw = weigher.weigh_all(host_states, spec)
         low, high = min(raw, default=0), max(raw, default=0)

@@ -25,14 +25,19 @@ def _members_on_hosts(host_states, spec, policy):
 class ServerGroupSoftAffinityWeigher(BaseHostWeigher):
     option = "soft_affinity_weight_multiplier"
     default_multiplier = 1.0
+    policy = "soft-affinity"
+
+    def run_for_request(self, spec):
+        return (spec.get("instance_group") or {}).get("policy") == self.policy
 
     def weigh_all(self, host_states, spec):
         return _members_on_hosts(host_states, spec, "soft-affinity")
 
 
-class ServerGroupSoftAntiAffinityWeigher(BaseHostWeigher):
+class ServerGroupSoftAntiAffinityWeigher(ServerGroupSoftAffinityWeigher):
     option = "soft_anti_affinity_weight_multiplier"
     default_multiplier = 1.0
+    policy = "soft-anti-affinity"
 
     def weigh_all(self, host_states, spec):
         return [-count for count in _members_on_hosts(host_states, spec, "soft-anti-affinity")]
