@@ -255,8 +255,13 @@ class API:
 
     @staticmethod
     def _check_state(instance: dict[str, Any], method: str, vm_state: list[str] | None,
-                     task_state: list[Any] | None) -> None:
-        """Nova's ``check_instance_state``: InstanceInvalidState (409) on a wrong state."""
+                     task_state: list[Any] | None, need_host: bool = True) -> None:
+        """Nova's ``check_instance_state`` (and ``check_instance_host``):
+        InstanceInvalidState (409) on a wrong state, or when the instance has no host."""
+        if need_host and not instance.get("host"):
+            raise exception.InstanceInvalidState(
+                attr="host", instance_uuid=instance["uuid"], state=None, method=method,
+            )
         if vm_state is not None and instance.get("vm_state") not in vm_state:
             raise exception.InstanceInvalidState(
                 attr="vm_state", instance_uuid=instance["uuid"],

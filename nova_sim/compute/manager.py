@@ -300,11 +300,16 @@ class ComputeManager(periodic.PeriodicTasks):
             LOG.debug("Could not record fault of %s", instance["uuid"], exc_info=True)
 
     def _set_error(self, ctxt: Any, instance: dict[str, Any], reason: str | None = None,
-                   error: BaseException | None = None) -> None:
+                   error: BaseException | None = None, clear_host: bool = False) -> None:
+        """ERROR with a fault; ``clear_host`` for a failed build (Nova's
+        ``_nil_out_instance_obj_host_and_node``: the instance uses nothing here)."""
         if error is not None:
             self._add_fault(ctxt, instance, error)
+        updates: dict[str, Any] = {"vm_state": vm_states.ERROR, "task_state": None}
+        if clear_host:
+            updates.update(host=None, node=None)
         try:
-            self._save(ctxt, instance, {"vm_state": vm_states.ERROR, "task_state": None})
+            self._save(ctxt, instance, updates)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
             LOG.debug("Instance %s vanished before it could be set to ERROR", instance["uuid"])
         if reason:
@@ -406,12 +411,12 @@ class ComputeManager(periodic.PeriodicTasks):
                 LOG.info("Instance %s was deleted during its build", uuid)
                 self._free_allocation(ctxt, uuid, node)
                 return "deleted"
-            self._set_error(ctxt, instance, str(error), error)
+            self._set_error(ctxt, instance, str(error), error, clear_host=True)
             self._free_allocation(ctxt, uuid, node)
             raise
         except Exception as error:
             LOG.exception("Build of instance %s failed", uuid)
-            self._set_error(ctxt, instance, str(error), error)
+            self._set_error(ctxt, instance, str(error), error, clear_host=True)
             self._free_allocation(ctxt, uuid, node)
             raise
 
@@ -479,7 +484,7 @@ class ComputeManager(periodic.PeriodicTasks):
         self._free_allocation(ctxt, uuid, build["node"])
         if not filter_properties.get("retry"):
             # max_attempts == 1: no rescheduling, as Nova does without retry info
-            self._set_error(ctxt, instance, error.format_message(), error)
+            self._set_error(ctxt, instance, error.format_message(), error, clear_host=True)
             raise error
         LOG.info("Rescheduling instance %s from %s: %s", uuid, self.host, error)
         try:

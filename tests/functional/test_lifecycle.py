@@ -195,3 +195,17 @@ def test_sync_power_states_notices_a_guest_that_shut_down(make_cloud, ctxt):
     green.sleep(650)
     row = cloud.db.instance_get(uuid)
     assert (row["vm_state"], row["power_state"]) == ("stopped", power_state.SHUTDOWN)
+
+
+def test_actions_on_an_instance_that_never_got_a_host(make_cloud, ctxt):
+    cloud = make_cloud(computes=1, memory_mb=1024)  # nothing fits: NoValidHost
+    [instance] = cloud.api.create(ctxt, M1_SMALL, CIRROS_IMAGE_ID, "vm")
+    cloud.wait_for_instance(instance["uuid"], "error")
+    for action in (lambda: cloud.api.stop(ctxt, instance["uuid"]),
+                   lambda: cloud.api.reboot(ctxt, instance["uuid"], "HARD")):
+        with pytest.raises(exception.InstanceInvalidState):
+            action()
+    cloud.api.delete(ctxt, instance["uuid"])  # no host: deleted locally at once
+    assert cloud.db.instance_get(instance["uuid"], read_deleted="yes")["deleted"]
+    actions = [a["action"] for a in cloud.api.actions_list(ctxt, instance["uuid"])]
+    assert actions == ["delete", "create"]
