@@ -154,6 +154,7 @@ class ProcessService:
         self.host = host
         self.conf = conf
         self.service: Any = None
+        self.transport: Any = None
         self.db = None
         self._stopped = green.Event()
 
@@ -161,7 +162,7 @@ class ProcessService:
         """Open the database (controllers), connect the transport and start serving."""
         # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
         trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
-        transport = service_module.get_transport(self.conf)
+        transport = self.transport = service_module.get_transport(self.conf)
         if self.binary in ("nova-conductor", "nova-scheduler", "nova-api"):
             url = _option(self.conf, "database", "connection", "sqlite://")
             if url in ("sqlite://", "sqlite:///:memory:"):
@@ -181,6 +182,11 @@ class ProcessService:
         """Graceful stop; ``wait`` returns afterwards."""
         if self.service is not None:
             self.service.stop()
+            if self.transport is not None:
+                try:
+                    self.transport.cleanup()
+                except Exception:  # noqa: BLE001 - stopping anyway
+                    LOG.debug("Transport cleanup failed", exc_info=True)
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -302,6 +308,11 @@ class Cloud:
         for service in (self.scheduler, self.conductor):
             if service is not None:
                 service.stop()
+        if self.transport is not None:
+            try:
+                self.transport.cleanup()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                LOG.debug("Transport cleanup failed", exc_info=True)
         if not self._stopped.ready():
             self._stopped.send(None)
 

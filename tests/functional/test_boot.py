@@ -174,3 +174,20 @@ def test_unknown_flavor_or_image_raise_before_anything_is_written(make_cloud, ct
         else:
             raise AssertionError("expected a NotFound")
     assert cloud.db.instance_get_all_by_filters({}) == []
+
+
+def test_build_semaphore_limits_concurrent_builds(make_cloud, ctxt):
+    cloud = make_cloud(computes=1, defaults={"max_concurrent_builds": 2},
+                       spawn_latency="fixed:1")
+    started = green.now()
+    instances = boot(cloud, ctxt, min_count=6, max_count=6)
+    spawning_at_once = 0
+    while True:
+        rows = [cloud.db.instance_get(i["uuid"]) for i in instances]
+        spawning_at_once = max(spawning_at_once,
+                               sum(1 for r in rows if r["task_state"] == "spawning"))
+        if all(r["vm_state"] == "active" for r in rows):
+            break
+        green.sleep(0.05)
+    assert spawning_at_once == 2
+    assert 3.0 <= green.now() - started < 3.2  # three waves of two one-second spawns
