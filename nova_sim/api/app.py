@@ -21,9 +21,11 @@ stand-in with the same methods). Must not know about sockets or the green WSGI s
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
+import time
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -34,6 +36,7 @@ from nova_sim import trace
 from nova_sim.api import auth, faults, microversion
 
 LOG = logging.getLogger(__name__)
+REQUEST_LOG = logging.getLogger("nova_sim.api.requestlog")
 
 JSON_TYPE = "application/json"
 _JSON_CT = ("Content-Type", JSON_TYPE)
@@ -189,11 +192,27 @@ class APIApplication:
 
     # -- the pipeline -------------------------------------------------------------------
     def __call__(self, environ: dict, start_response) -> list[bytes]:
+        # Each request runs in its own copy of the contextvars context, so the request
+        # context it makes current (and anything else it sets) never leaks into the next
+        # request served by the same connection greenthread.
+        return contextvars.copy_context().run(self._call, environ, start_response)
+
+    def _call(self, environ: dict, start_response) -> list[bytes]:
         request_id = nova_context.generate_request_id()
         method = environ.get("REQUEST_METHOD", "GET")
         raw_path = environ.get("PATH_INFO", "")
+        started = time.perf_counter()
         with trace.span("wsgi.request", method=method, path=raw_path, request_id=request_id):
             code, headers, body = self._handle(environ, method, raw_path, request_id)
+        if REQUEST_LOG.isEnabledFor(logging.INFO):
+            # Nova's request log line (nova.api.openstack.requestlog), in the request's
+            # context bracket.
+            query = environ.get("QUERY_STRING")
+            version = next((v for k, v in headers if k == microversion.LEGACY_HEADER), "-")
+            REQUEST_LOG.info('%s "%s %s" status: %s len: %s microversion: %s time: %.6f',
+                             environ.get("REMOTE_ADDR", "-"), method,
+                             raw_path + ("?" + query if query else ""), code, len(body),
+                             version, time.perf_counter() - started)
         headers.append(("x-openstack-request-id", request_id))
         headers.append(("x-compute-request-id", request_id))
         if method == "HEAD":

@@ -151,3 +151,32 @@ def test_unknown_auth_strategy_fails_at_start(compute, conf):
 
     with pytest.raises(ValueError, match="auth_strategy"):
         APIApplication(compute, Conf())
+
+
+def test_request_log_line_in_the_request_context(client, caplog):
+    import logging
+
+    from nova_sim import context as nova_context
+
+    seen = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            current = nova_context.get_current()
+            seen.append((record.getMessage(), current and current.user_id))
+
+    handler = Capture()
+    logger = logging.getLogger("nova_sim.api.requestlog")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        client.get("/v2.1/servers?limit=1", token="demo:demo", version="2.60")
+        client.get("/", token=None)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    (first, first_user), (second, second_user) = seen
+    assert '"GET /v2.1/servers?limit=1" status: 200' in first
+    assert "microversion: 2.60" in first and first_user == "demo"
+    assert second_user is None  # the previous request's context did not leak
+    assert nova_context.get_current() is None
