@@ -162,7 +162,10 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
     if status in ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"):
         server["progress"] = int(instance.get("progress") or (100 if status == "ACTIVE" else 0))
     if server["addresses"]:
-        server["security_groups"] = [{"name": "default"}]
+        groups = instance.get("security_groups")
+        server["security_groups"] = [
+            {"name": g["name"] if isinstance(g, dict) else str(g)} for g in groups
+        ] if isinstance(groups, list) and groups else [{"name": "default"}]
     if request.is_admin:
         server["OS-EXT-SRV-ATTR:host"] = host
         server["OS-EXT-SRV-ATTR:instance_name"] = instance.get("instance_name") or (
@@ -460,6 +463,7 @@ def create(request: APIRequest) -> Reply:
     )
     optional = {"description": description, "key_name": key_name,
                 "scheduler_hints": hints or None}
+    optional.update(_optional_fields(server))
     instances = _call_create(request, kwargs, optional)
     if not instances:
         raise faults.Fault("The compute service created no instance.")
@@ -478,6 +482,29 @@ def create(request: APIRequest) -> Reply:
         first.get("admin_pass") or _admin_pass(uuid))
     location = f"{request.base_url}/v2.1/servers/{uuid}"
     return Reply(202, {"server": reply}, [("Location", location)])
+
+
+def _optional_fields(server: dict) -> dict[str, Any]:
+    """The other create fields the compute API records, checked (400 when malformed)."""
+    fields: dict[str, Any] = {}
+    for key, name in (("user_data", "user_data"), ("adminPass", "admin_password"),
+                      ("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6"),
+                      ("hostname", "hostname")):
+        if server.get(key) is not None:
+            fields[name] = common.check_string(key, server[key], max_length=65535)
+    if server.get("config_drive") is not None:
+        value = server["config_drive"]
+        if not isinstance(value, (bool, str)):
+            raise common.invalid_field("config_drive", value, "is not of type 'boolean'")
+        fields["config_drive"] = common.bool_from_string(value)
+    groups = server.get("security_groups")
+    if groups is not None:
+        if not isinstance(groups, list) or not all(
+                isinstance(g, dict) and isinstance(g.get("name"), str) for g in groups):
+            raise common.invalid_field("security_groups", groups,
+                                       "must be a list of {'name': <string>}")
+        fields["security_groups"] = [g["name"] for g in groups]
+    return fields
 
 
 def _quota(request: APIRequest, name: str) -> int:

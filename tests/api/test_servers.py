@@ -284,3 +284,15 @@ def test_instance_quota(client, conf):
     assert over.status_int == 403
     assert "Quota exceeded for instances" in over.json["forbidden"]["message"]
     create(client, token="other:other")  # quotas are per project
+
+
+def test_create_records_the_optional_fields(client):
+    server_id = create(client, key_name="k", description="d", user_data="dXNlcg==",
+                       accessIPv4="192.0.2.1", config_drive=True,
+                       security_groups=[{"name": "web"}], metadata={"a": "b"})
+    view = client.get(f"/v2.1/servers/{server_id}", version=V).json["server"]
+    assert view["key_name"] == "k" and view["description"] == "d"
+    assert view["accessIPv4"] == "192.0.2.1" and view["config_drive"] == "True"
+    assert view["OS-EXT-SRV-ATTR:user_data"] == "dXNlcg=="
+    bad = client.post("/v2.1/servers", body(security_groups="web"), version=V)
+    assert bad.status_int == 400
