@@ -154,7 +154,7 @@ def test_boot_and_delete_across_processes_over_rabbitmq(multi_process_cloud):
         services = {s["binary"] for s in db.service_get_all()}
         return computes <= nodes and {"nova-conductor", "nova-scheduler"} <= services
 
-    wait_until(ready, 60, "the services to register")
+    wait_until(ready, 150, "the services to register")
     api = API(conf, db, transport)
     ctxt = nova_context.RequestContext(user_id="it", project_id="it", overwrite=False)
     [instance] = api.create(ctxt, "1", CIRROS_IMAGE_ID, "over-rabbit")
