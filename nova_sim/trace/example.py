@@ -82,21 +82,27 @@ def _boot(seed: int, computes: int, spawn_latency: str, record_switches: bool,
     return tracer.records(), request_ids
 
 
-def write_example(directory: str, seed: int = 1) -> dict[str, str]:
+def write_example(directory: str, seed: int = 1, picture: bool = True) -> dict[str, str]:
     """Write the docs' example files into ``directory``: the span file
     (``boot.jsonl``), ``boot.perfetto.json``, ``boot.mmd``, ``boot.otlp.json``,
     ``boot.osprofiler.json``, ``boot.txt``, and ``boot.perfetto.png`` (the timeline
-    drawn by ``picture.py``; needs matplotlib). Returns the paths by format."""
+    drawn by ``picture.py``; needs matplotlib; ``picture=False`` skips it). Returns the
+    paths by format."""
     from nova_sim.trace import cli, store
     from nova_sim.trace.model import TraceSet
 
     records, request_ids = boot(seed=seed)
     os.makedirs(directory, exist_ok=True)
     traces = TraceSet(store.merge(records)).select(request_id=request_ids[0])
-    paths = {"spans": store.write(
-        [r for r in store.merge(records)
-         if r.get("type") != "span" or r["trace_id"] in set(traces.trace_ids())],
-        os.path.join(directory, "boot.jsonl"))}
+    wanted = set(traces.trace_ids())
+    kept = []
+    for record in store.merge(records):
+        if record.get("type") == "process":
+            record = dict(record, pid=0)  # the OS process id would differ every run
+        elif record.get("type") == "span" and record["trace_id"] not in wanted:
+            continue
+        kept.append(record)
+    paths = {"spans": store.write(kept, os.path.join(directory, "boot.jsonl"))}
     names = {"perfetto": "boot.perfetto.json", "mermaid": "boot.mmd",
              "otlp": "boot.otlp.json", "osprofiler": "boot.osprofiler.json",
              "text": "boot.txt"}
@@ -105,11 +111,13 @@ def write_example(directory: str, seed: int = 1) -> dict[str, str]:
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(cli.render(traces, fmt))
         paths[fmt] = path
+    if not picture:
+        return paths
     try:
-        from nova_sim.trace import picture
+        from nova_sim.trace import picture as drawing
     except ImportError:  # matplotlib is the docs extra
         return paths
-    paths["png"] = picture.draw_perfetto(paths["perfetto"],
+    paths["png"] = drawing.draw_perfetto(paths["perfetto"],
                                         os.path.join(directory, "boot.perfetto.png"))
     return paths
 

@@ -387,6 +387,8 @@ class Tracer:
                 for prefix, service in ENTRY_SERVICES:
                     if name.startswith(prefix):
                         scope = set_scope = (service, self.host)
+                        if name == "wsgi.request":
+                            kind = "server"  # the HTTP server side of the request
                         break
                 else:
                     scope = (self.service, self.host)

@@ -315,3 +315,25 @@ def test_text_tree_indents_children_and_shows_durations(boot_run):
     assert spawn.index("driver.spawn") == build.index("compute.build_and_run_instance") + 2
     states = [line for line in tree if "* instance.state" in line]
     assert len(states) == 6 and "task_state=scheduling" in states[0]
+
+
+# -- the shipped example ----------------------------------------------------------------
+
+def test_the_docs_example_is_what_the_example_scenario_exports(tmp_path):
+    """docs/trace-example/ is made by ``python -m nova_sim.trace.example
+    docs/trace-example`` (then ``mmdc`` for boot.mmd.png); when the services' spans
+    change, run it again."""
+    from nova_sim.trace import example
+
+    docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "trace-example")
+    paths = example.write_example(str(tmp_path), picture=False)
+    for name in ("boot.jsonl", "boot.perfetto.json", "boot.mmd", "boot.otlp.json",
+                 "boot.osprofiler.json", "boot.txt"):
+        with open(os.path.join(docs, name), encoding="utf-8") as shipped:
+            assert (tmp_path / name).read_text() == shipped.read(), (
+                f"docs/trace-example/{name} is stale: run "
+                "'.venv/bin/python -m nova_sim.trace.example docs/trace-example'")
+    assert os.path.exists(os.path.join(docs, "boot.mmd.png"))
+    assert os.path.exists(os.path.join(docs, "boot.perfetto.png"))
+    assert "png" not in paths and set(paths) == {"spans", "perfetto", "mermaid", "otlp",
+                                                 "osprofiler", "text"}
