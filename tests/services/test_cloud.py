@@ -1,0 +1,51 @@
+"""Launch paths: the one-process Cloud and the per-process service factory."""
+
+from __future__ import annotations
+
+import pytest
+
+from nova_sim import context as nova_context
+from nova_sim import green
+from nova_sim.cloud import Cloud, create_service, new_conf
+from nova_sim.image import CIRROS_IMAGE_ID
+from nova_sim.service import create_service as service_create_service
+
+
+def test_virtual_cloud_refuses_the_real_clock():
+    with pytest.raises(RuntimeError):
+        Cloud(computes=1, virtual=True).start()
+
+
+def test_unknown_binary_is_refused():
+    with pytest.raises(ValueError):
+        create_service("nova-fortune-teller", "h", new_conf())
+
+
+def test_per_process_services_share_a_database_file(tmp_path):
+    """What `nova-sim conductor|scheduler|compute` build, here in one process on green://."""
+    conf = new_conf()
+    conf.set_override("connection", f"sqlite:///{tmp_path}/nova.db", group="database")
+    conf.set_override("periodic_fuzzy_delay", 0)
+    for name in ("spawn_latency", "delete_latency"):
+        conf.set_override(name, "fixed:0", group="fake_driver")
+    with green.virtual_time(seed=9):
+        services = [service_create_service(binary, "ctl", conf)
+                    for binary in ("nova-conductor", "nova-scheduler")]
+        services.append(create_service("nova-compute", "c1", conf))
+        for service in services:
+            service.start()
+        from nova_sim.compute.api import API
+
+        conductor = services[0]
+        api = API(conf, conductor.db, conductor.transport)
+        ctxt = nova_context.RequestContext(user_id="u", project_id="p", overwrite=False)
+        [instance] = api.create(ctxt, "1", CIRROS_IMAGE_ID, "vm")
+        while conductor.db.instance_get(instance["uuid"])["vm_state"] == "building":
+            green.sleep(0.1)
+        assert conductor.db.instance_get(instance["uuid"])["host"] == "c1"
+        # the scheduler process has its own connection to the same file
+        assert services[1].db.instance_get(instance["uuid"])["vm_state"] == "active"
+        waiter = green.spawn(services[2].wait)
+        for service in reversed(services):
+            service.stop()
+        waiter.wait()
