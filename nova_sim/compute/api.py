@@ -69,6 +69,7 @@ class API:
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
         self.servicegroup_api = ServiceGroupAPI(conf, db=db)
+        self.default_schedule_zone = self._option("default_schedule_zone", None)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class API:
         if flavor.get("disabled"):
             raise exception.FlavorNotFound(flavor_id=flavor_id)
         image = image_catalogue.get_image(image_catalogue.image_ref_from_href(image_ref))
-        availability_zone = availability_zone or self._option("default_schedule_zone", None)
+        availability_zone = availability_zone or self.default_schedule_zone
         if availability_zone:
             zones = {zone["zone"] for zone in self.availability_zones(ctxt)}
             if availability_zone not in zones:

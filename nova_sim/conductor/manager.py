@@ -217,6 +217,7 @@ class ComputeTaskManager:
         self.conf = conf
         self.db = db
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
+        self.max_attempts = int(_option(conf, "scheduler", "max_attempts", 3))
         if scheduler_api is None:
             from nova_sim.scheduler.rpcapi import SchedulerAPI
 
@@ -276,7 +277,7 @@ class ComputeTaskManager:
             )
 
     def _max_attempts(self) -> int:
-        return int(_option(self.conf, "scheduler", "max_attempts", 3))
+        return self.max_attempts
 
     # -- RPC methods -----------------------------------------------------------------------
 
