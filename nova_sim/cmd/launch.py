@@ -82,21 +82,46 @@ class Waitable:
         return self._stopped.wait()
 
 
+class StartInterrupted(BaseException):
+    """Raised in the greenthread running ``start()`` when a stop signal arrives before
+    start-up finished (e.g. a compute still waiting for its conductor). A BaseException,
+    like GreenletExit, so that start-up code catching Exception does not swallow it."""
+
+
 def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
     """Start ``server``, call ``on_started()``, and wait until it stops; returns 0.
 
-    SIGTERM / SIGINT stop it gracefully (``server.stop()`` on the hub). The server may
-    also stop by itself; either way ``serve`` returns once ``server.wait()`` returns.
-    A server without ``wait()`` is wrapped in ``Waitable``: it then only stops on a
-    signal.
+    SIGTERM / SIGINT stop it gracefully (``server.stop()`` on the hub). A signal that
+    arrives while ``start()`` is still running (blocked, say, waiting for a conductor)
+    interrupts it with StartInterrupted, then ``server.stop()`` cleans up what was
+    started. The server may also stop by itself; either way ``serve`` returns once
+    ``server.wait()`` returns. A server without ``wait()`` is wrapped in ``Waitable``: it
+    then only stops on a signal.
     """
+    from nova_sim import green
+
     if not callable(getattr(server, "wait", None)):
         server = Waitable(server)
-    with stop_on_signals(server.stop) as state:
-        server.start()
-        if on_started is not None:
-            on_started()
-        server.wait()
+    starter = green.getcurrent()
+    phase = {"starting": True}
+
+    def stop() -> None:
+        if phase["starting"]:
+            green.kill(starter, StartInterrupted())
+        else:
+            server.stop()
+
+    with stop_on_signals(stop) as state:
+        try:
+            server.start()
+        except StartInterrupted:
+            LOG.info("Stop requested while starting")
+            server.stop()
+        else:
+            phase["starting"] = False
+            if on_started is not None:
+                on_started()
+            server.wait()
     if state["signal"] is not None:
         name = signal.Signals(state["signal"]).name
         sys.stderr.write(f"nova-sim: stopped on {name}\n")

@@ -166,3 +166,25 @@ def test_start_failure_is_one_command_error():
                                                "conductor did not answer"):
             launch.serve(launch._StartErrors(Broken(), "nova-compute"))
     assert events == ["stop"]
+
+
+def test_signal_during_start_interrupts_it():
+    events = []
+
+    class SlowStart:
+        def start(self):
+            events.append("starting")
+            green.sleep(3600)  # e.g. waiting for a conductor
+            events.append("started")
+
+        def stop(self):
+            events.append("stop")
+
+        def wait(self):
+            events.append("wait")
+
+    with green.virtual_time():
+        green.spawn_after(5, os.kill, os.getpid(), signal.SIGTERM)
+        assert launch.serve(SlowStart(), on_started=lambda: events.append("on_started")) == 0
+        assert green.now() == 5
+    assert events == ["starting", "stop"]
