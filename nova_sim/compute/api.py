@@ -107,16 +107,14 @@ class API:
         """Instances matching ``filters`` (alias ``search_opts``; the database's filters, see
         ``Database.instance_get_all_by_filters``), one page of them, each with ``fault``.
 
-        A non-admin context sees only its project's instances; an admin sees its own too
-        unless ``all_tenants`` is set (or ``project_id`` is given). ``marker`` not found
-        -> ``MarkerNotFound`` (400).
+        A non-admin context sees only its project's instances; an admin sees what the
+        filters select (as in Nova, the REST layer adds ``project_id`` unless the admin
+        asked for ``all_tenants``). ``marker`` not found -> ``MarkerNotFound`` (400).
         """
         _context_check(ctxt)
         filters = dict(filters or search_opts or {})
-        all_tenants = filters.pop("all_tenants", False)
+        filters.pop("all_tenants", None)
         if not ctxt.is_admin:
-            filters["project_id"] = ctxt.project_id
-        elif not all_tenants and "project_id" not in filters and ctxt.project_id:
             filters["project_id"] = ctxt.project_id
         instances = self.db.instance_get_all_by_filters(
             filters, limit=limit, marker=marker, sort_keys=sort_keys, sort_dirs=sort_dirs
