@@ -67,7 +67,7 @@ def run(variant: str, boots: int, computes: int) -> tuple[float, dict]:
     finally:
         if tracer is not None:
             tracer.uninstall()
-            result_spans = len(tracer.finished)
+            result_spans = tracer.count
             shutil.rmtree(directory, ignore_errors=True)
     if tracer is not None:
         result["spans"] = result_spans

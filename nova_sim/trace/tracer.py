@@ -224,7 +224,9 @@ class Tracer:
     ``context_getter()``: returns the current request context (``request_id``,
     ``global_request_id``) or None. ``flush_every`` / ``flush_interval``: the file is
     appended to once that many spans are buffered, or that many real seconds passed.
-    ``one_service``: the process runs only ``service`` (default:
+    ``keep``: spans kept in memory once written (``records()`` then holds only those and
+    the unwritten ones; the file holds them all). ``one_service``: the process runs only
+    ``service`` (default:
     unless ``service`` is ``nova-sim``, a whole cloud in one process), so every RPC
     dispatch belongs to it. Use ``install()`` to make it this process's tracer.
     """
@@ -233,7 +235,7 @@ class Tracer:
                  output_dir: str | None = None, seed: int | None = None,
                  record_switches: bool = False,
                  context_getter: Callable[[], Any] | None = None,
-                 flush_every: int = 2000, keep: int = 200000,
+                 flush_every: int = 2000, keep: int = 0,
                  one_service: bool | None = None, flush_interval: float = 1.0):
         self.service = service
         # A process running one service (not a whole cloud): RPC dispatches are its own.
@@ -254,6 +256,7 @@ class Tracer:
         self._span_counter = 0
         self._trace_counter = 0
         self._thread_counter = 0
+        self.count = 0  # spans finished so far
         self._order = 0  # one sequence for span starts, ends and events: ties on time
         self._names: dict[Any, str] = {}
         self.finished: list[Span] = []
@@ -440,6 +443,7 @@ class Tracer:
                 self._attach(hub)
             end = self._offset_ns + int(self._clock() * 1e9)
         span.end = end
+        self.count += 1
         self._order += 1
         span.end_seq = self._order
         self.finished.append(span)
@@ -491,14 +495,16 @@ class Tracer:
                 return None
             self._flushed_spans += len(spans)
             self._flushed_switches += len(switches)
-            if self._flushed_spans > self.keep:  # bound the memory of long runs
-                drop = self._flushed_spans - self.keep // 2
+            # What is in the file leaves memory (all but the last ``keep``): a long run
+            # stays small, and the collector does not walk thousands of old spans.
+            drop = max(0, self._flushed_spans - self.keep)
+            if drop:
                 del self.finished[:drop]
                 self._flushed_spans -= drop
-            if self._flushed_switches > self.keep:
-                drop = self._flushed_switches
+            drop = max(0, self._flushed_switches - self.keep)
+            if drop:
                 del self.switches[:drop]
-                self._flushed_switches = 0
+                self._flushed_switches -= drop
         return self.path
 
 
