@@ -183,13 +183,17 @@ def run_cloud(args: Any, conf: Any) -> int:
 class _StartErrors:
     """Turns an error while starting (a port in use, a broker, database or conductor that
     does not answer) into a one-line CommandError, after stopping what was started; the
-    traceback goes to the log at DEBUG level (``--debug`` shows it)."""
+    traceback goes to the log at DEBUG level (``--debug`` shows it). A
+    ``nova_sim.conf.ConfigError`` (a component rejecting an option's value, e.g. an
+    unknown filter name) passes through: the command ends with status 2."""
 
     def __init__(self, target: Any, what: str):
         self.target = target
         self.what = what
 
     def start(self) -> Any:
+        from nova_sim.conf import ConfigError
+
         try:
             return self.target.start()
         except Exception as error:
@@ -200,6 +204,8 @@ class _StartErrors:
                 self.target.stop()
             except Exception:  # noqa: BLE001 - half-started; report the first error
                 LOG.debug("stopping the half-started %s failed", self.what, exc_info=True)
+            if isinstance(error, ConfigError):  # a component refused an option: exit 2
+                raise
             reason = str(error) if isinstance(error, OSError) else (
                 f"{type(error).__name__}: {error}")
             raise CommandError(f"cannot start {self.what}: {reason}")

@@ -188,3 +188,18 @@ def test_signal_during_start_interrupts_it():
         assert launch.serve(SlowStart(), on_started=lambda: events.append("on_started")) == 0
         assert green.now() == 5
     assert events == ["starting", "stop"]
+
+
+def test_config_error_while_starting_passes_through():
+    from nova_sim.conf import ConfigError
+
+    class Picky:
+        def start(self):
+            raise ConfigError("[filter_scheduler] enabled_filters: unknown filter(s) X")
+
+        def stop(self):
+            pass
+
+    with green.virtual_time():
+        with pytest.raises(ConfigError, match="unknown filter"):
+            launch.serve(launch._StartErrors(Picky(), "the cloud"))
