@@ -224,3 +224,11 @@ def test_overrides_do_not_leak_between_confs():
     assert second.scheduler.max_attempts == 3
     assert second.trace.enabled is False
     assert nova_sim.conf.CONF.scheduler.max_attempts == 3
+
+
+def test_environment_variables_are_not_read(monkeypatch):
+    monkeypatch.setenv("OS_DEFAULT__HOST", "from-environment")
+    monkeypatch.setenv("OS_SCHEDULER__MAX_ATTEMPTS", "9")
+    conf = parse_args([], new_conf(), default_config_files=[])
+    assert conf.host == "nova-sim"
+    assert conf.scheduler.max_attempts == 3
