@@ -127,7 +127,7 @@ class ConductorManager:
 
     def _instance_save(self, ctxt: Any, data: dict, changes: dict,
                        expected_task_state: Any = None, expected_vm_state: Any = None) -> dict:
-        row = self.db.instance_update(
+        row = self.db.instance_save(
             data["uuid"], changes, expected_task_state=expected_task_state,
             expected_vm_state=expected_vm_state,
         )

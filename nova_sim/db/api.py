@@ -1980,3 +1980,73 @@ class Database:
 
 class _ClaimFailed(Exception):
     """Raised inside ``claim_resources`` to roll its transaction back."""
+
+
+# ======================================================================================
+# Added by the services helper (issue 4): the conductor's lean instance save.
+# ``instance_update`` answers the whole row (JSON columns decoded); the conductor's
+# object_action answers only the written fields and the state fields, so it uses this.
+# ======================================================================================
+
+#: The columns ``instance_save`` answers with besides the written ones.
+INSTANCE_SAVE_COLUMNS = (
+    "uuid", "vm_state", "task_state", "power_state", "host", "node", "launched_at",
+    "terminated_at", "updated_at", "deleted",
+)
+
+
+def _state_filter(column: str, expected: Any) -> tuple[str | None, list[Any]]:
+    """SQL for "``column`` is one of ``expected``" (None: no condition)."""
+    if expected is None:
+        return None, []
+    accepted = list(expected) if isinstance(expected, (list, tuple, set)) else [expected]
+    named = [value for value in accepted if value is not None]
+    alternatives = [f"{column} IN ({', '.join('?' * len(named))})"] if named else []
+    if len(named) != len(accepted):
+        alternatives.append(f"{column} IS NULL")
+    return "(" + (" OR ".join(alternatives) or "0") + ")", named
+
+
+def _instance_save(
+    self: Database,
+    instance_uuid: str,
+    values: dict[str, Any],
+    expected_task_state: Any = None,
+    expected_vm_state: Any = None,
+) -> Row:
+    """``instance_update`` (same checks, same errors, one transaction) answering only the
+    written columns and ``INSTANCE_SAVE_COLUMNS``: no JSON column is read back."""
+    values = dict(values)
+    values.setdefault("updated_at", self.now())
+    encoded = self._encode("instances", values)
+    conditions, params = ["uuid = ?", "deleted = 0"], [instance_uuid]
+    for column, expected in (("task_state", expected_task_state),
+                             ("vm_state", expected_vm_state)):
+        sql, named = _state_filter(column, expected)
+        if sql is not None:
+            conditions.append(sql)
+            params.extend(named)
+    answered = list(dict.fromkeys((*INSTANCE_SAVE_COLUMNS, *encoded)))
+    json_columns = set(_JSON_COLUMNS["instances"])
+    with self._write():
+        cursor = self._conn.execute(
+            f"UPDATE instances SET {', '.join(f'{name} = ?' for name in encoded)} "
+            f"WHERE {' AND '.join(conditions)} RETURNING {', '.join(answered)}",
+            [*encoded.values(), *params],
+        )
+        found = cursor.fetchone()
+        if found is None:
+            # Nothing matched: let instance_update find out why and raise
+            # InstanceNotFound or UnexpectedTaskStateError (its update matches nothing
+            # either, inside this same transaction).
+            row = self.instance_update(instance_uuid, values, expected_task_state,
+                                       expected_vm_state)
+            return {name: row.get(name) for name in answered}
+    row = dict(zip(answered, found, strict=True))
+    row["deleted"] = bool(row["deleted"])
+    for name in json_columns.intersection(row):
+        row[name] = values[name]
+    return row
+
+
+Database.instance_save = _instance_save

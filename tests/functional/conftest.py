@@ -37,12 +37,12 @@ def make_conf(defaults: dict | None = None, **fake_driver):
 
 
 class StateRecorder:
-    """Wraps ``db.instance_create`` / ``instance_update`` to record each instance's
-    (vm_state, task_state) history as the database saw it."""
+    """Wraps ``db.instance_create`` / ``instance_update`` / ``instance_save`` to record
+    each instance's (vm_state, task_state) history as the database saw it."""
 
     def __init__(self, db):
         self.history: dict[str, list[tuple]] = {}
-        create, update = db.instance_create, db.instance_update
+        create, update, save = db.instance_create, db.instance_update, db.instance_save
 
         def recording_create(values):
             row = create(values)
@@ -54,8 +54,14 @@ class StateRecorder:
             self._note(row)
             return row
 
+        def recording_save(uuid, values, *args, **kwargs):
+            row = save(uuid, values, *args, **kwargs)
+            self._note(row)
+            return row
+
         db.instance_create = recording_create
         db.instance_update = recording_update
+        db.instance_save = recording_save
 
     def _note(self, row):
         states = self.history.setdefault(row["uuid"], [])
