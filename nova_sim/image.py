@@ -8,7 +8,6 @@ RPC or the database.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from nova_sim import exception
@@ -45,9 +44,17 @@ _IMAGES: dict[str, dict[str, Any]] = {
 }
 
 
+def _copy(image: dict[str, Any]) -> dict[str, Any]:
+    """A copy callers may change (the only nested values are ``properties`` and ``tags``)."""
+    copied = dict(image)
+    copied["properties"] = dict(image["properties"])
+    copied["tags"] = list(image["tags"])
+    return copied
+
+
 def list_images() -> list[dict[str, Any]]:
     """Every image of the catalogue (copies; callers may change them)."""
-    return [copy.deepcopy(image) for image in _IMAGES.values()]
+    return [_copy(image) for image in _IMAGES.values()]
 
 
 def get_image(image_id: str) -> dict[str, Any]:
@@ -60,7 +67,7 @@ def get_image(image_id: str) -> dict[str, Any]:
                 break
     if image is None:
         raise exception.ImageNotFound(image_id=image_id)
-    return copy.deepcopy(image)
+    return _copy(image)
 
 
 def image_ref_from_href(image_href: str) -> str:
