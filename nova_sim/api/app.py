@@ -176,6 +176,7 @@ class APIApplication:
             flavors,
             hypervisors,
             image,
+            limits,
             network,
             server_actions,
             servers,
@@ -185,7 +186,7 @@ class APIApplication:
 
         self.versions = versions
         for module in (servers, server_actions, flavors, services, hypervisors,
-                       availability_zones):
+                       availability_zones, limits):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -286,7 +287,8 @@ class APIApplication:
         )
 
     _COLLECTIONS = frozenset(
-        ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone"]
+        ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
+         "limits", "os-aggregates"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -21,6 +21,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/flavors", index)
     router.add("GET", "/flavors/detail", detail)
     router.add("GET", "/flavors/{flavor_id}", show)
+    router.add("GET", "/flavors/{flavor_id}/os-extra_specs", extra_specs)
 
 
 def _basic_view(request: APIRequest, flavor: dict[str, Any]) -> dict[str, Any]:
@@ -126,3 +127,12 @@ def show(request: APIRequest, flavor_id: str) -> Reply:
     except exception.FlavorNotFound:
         raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
     return Reply(200, {"flavor": detail_view(request, flavor)})
+
+
+def extra_specs(request: APIRequest, flavor_id: str) -> Reply:
+    """``GET /flavors/{id}/os-extra_specs`` (``openstack flavor show`` asks for it)."""
+    try:
+        flavor = request.api.compute_api.flavor_get(request.context, flavor_id)
+    except exception.FlavorNotFound:
+        raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
+    return Reply(200, {"extra_specs": dict(flavor.get("extra_specs") or {})})

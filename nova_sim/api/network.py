@@ -52,6 +52,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/v2.0", version_doc)
     router.add("GET", "/v2.0/networks", list_networks)
     router.add("GET", "/v2.0/networks/{network_id}", show_network)
+    router.add("GET", "/v2.0/extensions", list_extensions)
 
 
 def _view(net: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +78,11 @@ def list_networks(request: APIRequest) -> Reply:
         if (not names or net["name"] in names) and (not ids or net["id"] in ids)
     ]
     return Reply(200, {"networks": nets})
+
+
+def list_extensions(request: APIRequest) -> Reply:
+    """``GET /network/v2.0/extensions``: none (clients probe for optional features)."""
+    return Reply(200, {"extensions": []})
 
 
 def show_network(request: APIRequest, network_id: str) -> Reply:

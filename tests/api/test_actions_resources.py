@@ -300,3 +300,15 @@ def test_wrong_method_is_405_with_allow(client, method, path, allowed):
 def test_head_is_get_without_body(client):
     response = client.request("HEAD", "/v2.1/flavors")
     assert response.status_int == 200 and response.body == b""
+
+
+def test_small_resources_the_cli_asks_for(client):
+    assert client.get("/v2.1/flavors/1/os-extra_specs").json == {"extra_specs": {}}
+    assert client.get("/v2.1/flavors/9/os-extra_specs").status_int == 404
+    assert client.get("/v2.1/os-aggregates").json == {"aggregates": []}
+    assert client.get("/v2.1/os-aggregates", token="demo:demo").status_int == 403
+    create(client, token="demo:demo")
+    absolute = client.get("/v2.1/limits", token="demo:demo").json["limits"]["absolute"]
+    assert absolute["maxTotalInstances"] == 10 and absolute["totalInstancesUsed"] == 1
+    assert absolute["totalCoresUsed"] == 1 and absolute["totalRAMUsed"] == 512
+    assert client.get("/network/v2.0/extensions").json == {"extensions": []}
