@@ -656,6 +656,25 @@ class Database:
         )
         return self._conn.execute(sql, [encoded[n] for n in names]).lastrowid
 
+    def _write_statement(self, table: str, sql: str, params: Iterable[Any]) -> list[Row]:
+        """One write statement ending in ``RETURNING *``; outside a transaction it is its
+        own (SQLite wraps a lone statement in one, taking the write lock like ``BEGIN
+        IMMEDIATE``), which saves the BEGIN / COMMIT round trips on the hot paths."""
+        if not self._depth:
+            self.transactions += 1
+            self.write_transactions += 1
+        return self._fetch(table, self._conn.execute(sql, tuple(params)))
+
+    def _insert_returning(self, table: str, values: dict[str, Any]) -> Row:
+        """Insert one row in one statement and return it, decoded."""
+        encoded = self._encode(table, values)
+        names = list(encoded)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' for _ in names)}) RETURNING *"
+        )
+        return self._write_statement(table, sql, [encoded[n] for n in names])[0]
+
     def _update_where(
         self, table: str, values: dict[str, Any], where: str, params: Iterable[Any]
     ) -> int:
@@ -993,12 +1012,10 @@ class Database:
             values.setdefault("instance_type_id", flavor.get("id"))
             for key in ("vcpus", "memory_mb", "root_gb", "ephemeral_gb"):
                 values.setdefault(key, flavor.get(key))
-        with self._write():
-            try:
-                row_id = self._insert("instances", values)
-            except sqlite3.IntegrityError:
-                raise exception.InstanceExists(name=values["uuid"])
-            return self._select("instances", "SELECT * FROM instances WHERE id = ?", (row_id,))[0]
+        try:
+            return self._insert_returning("instances", values)
+        except sqlite3.IntegrityError:
+            raise exception.InstanceExists(name=values["uuid"])
 
     def instance_get(self, instance_uuid: str, read_deleted: str = "no") -> Row:
         """The instance; ``InstanceNotFound`` if none (or deleted, unless
@@ -1168,14 +1185,16 @@ class Database:
             where.append("(" + " OR ".join(clauses or ["0"]) + ")")
         encoded = self._encode("instances", values)
         assignments = ", ".join(f"{name} = ?" for name in encoded)
-        with self._write():
-            cursor = self._conn.execute(
-                f"UPDATE instances SET {assignments} WHERE {' AND '.join(where)} RETURNING *",
-                [*encoded.values(), *params],
-            )
-            rows = self._fetch("instances", cursor)
-            if rows:
-                return rows[0]
+        # The check and the write are one statement (one transaction); the read below
+        # only explains a refusal.
+        rows = self._write_statement(
+            "instances",
+            f"UPDATE instances SET {assignments} WHERE {' AND '.join(where)} RETURNING *",
+            [*encoded.values(), *params],
+        )
+        if rows:
+            return rows[0]
+        with self._read():
             rows = self._select(
                 "instances", "SELECT * FROM instances WHERE uuid = ?", (instance_uuid,)
             )
@@ -1265,11 +1284,7 @@ class Database:
         ``created_at`` defaults to now. Returns the row."""
         values = dict(values)
         values.setdefault("created_at", self.now())
-        with self._write():
-            fault_id = self._insert("instance_faults", values)
-            return self._select(
-                "instance_faults", "SELECT * FROM instance_faults WHERE id = ?", (fault_id,)
-            )[0]
+        return self._insert_returning("instance_faults", values)
 
     def instance_fault_get_by_instance_uuids(
         self, instance_uuids: Iterable[str], latest: bool = True
@@ -1304,11 +1319,7 @@ class Database:
         values.setdefault("start_time", now)
         values.setdefault("created_at", now)
         values.setdefault("updated_at", now)
-        with self._write():
-            action_id = self._insert("instance_actions", values)
-            return self._select(
-                "instance_actions", "SELECT * FROM instance_actions WHERE id = ?", (action_id,)
-            )[0]
+        return self._insert_returning("instance_actions", values)
 
     def _action_get(self, instance_uuid: str, request_id: str) -> Row:
         rows = self._select(
@@ -1361,20 +1372,19 @@ class Database:
         """Start an event (e.g. ``compute__do_build_and_run_instance``) of the action of
         ``request_id``; returns the event row. ``InstanceActionNotFound`` if no action."""
         now = self.now()
-        with self._write():
-            action = self._action_get(instance_uuid, request_id)
-            event_id = self._insert(
-                "instance_actions_events",
-                {
-                    "action_id": action["id"], "event": event, "start_time": now,
-                    "host": host, "details": details, "created_at": now, "updated_at": now,
-                },
+        rows = self._write_statement(
+            "instance_actions_events",
+            "INSERT INTO instance_actions_events (action_id, event, start_time, host, "
+            "details, created_at, updated_at) SELECT id, ?, ?, ?, ?, ?, ? "
+            "FROM instance_actions WHERE instance_uuid = ? AND request_id = ? "
+            "ORDER BY id DESC LIMIT 1 RETURNING *",
+            (event, now, host, details, now, now, instance_uuid, request_id),
+        )
+        if not rows:
+            raise exception.InstanceActionNotFound(
+                request_id=request_id, instance_uuid=instance_uuid
             )
-            return self._select(
-                "instance_actions_events",
-                "SELECT * FROM instance_actions_events WHERE id = ?",
-                (event_id,),
-            )[0]
+        return rows[0]
 
     def action_event_finish(
         self,
@@ -1826,18 +1836,13 @@ class Database:
     def request_spec_save(self, instance_uuid: str, spec: dict[str, Any]) -> Row:
         """Create or replace the request spec (any JSON-able dict) of an instance."""
         now = self.now()
-        with self._write():
-            self._conn.execute(
-                "INSERT INTO request_specs (instance_uuid, spec, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (instance_uuid) DO UPDATE SET "
-                "spec = excluded.spec, updated_at = excluded.updated_at",
-                (instance_uuid, json.dumps(spec, sort_keys=True), now, now),
-            )
-            return self._select(
-                "request_specs",
-                "SELECT * FROM request_specs WHERE instance_uuid = ?",
-                (instance_uuid,),
-            )[0]
+        return self._write_statement(
+            "request_specs",
+            "INSERT INTO request_specs (instance_uuid, spec, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (instance_uuid) DO UPDATE SET "
+            "spec = excluded.spec, updated_at = excluded.updated_at RETURNING *",
+            (instance_uuid, json.dumps(spec, sort_keys=True), now, now),
+        )[0]
 
     def request_spec_get(self, instance_uuid: str) -> dict[str, Any]:
         """The spec dict saved for the instance; ``RequestSpecNotFound`` if none."""
