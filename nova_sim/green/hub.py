@@ -96,6 +96,8 @@ class Runner(greenlet.greenlet):
     a spawn_n job or while idle); ``pool`` the GreenPool the current task counts against.
     """
 
+    __slots__ = ("hub", "gt", "pool")  # no per-runner dict: 100k runners are common
+
     def __init__(self, hub: Hub):
         greenlet.greenlet.__init__(self, None, hub.greenlet)
         self.hub = hub
