@@ -838,34 +838,37 @@ class Database:
         now = self.now()
         values["updated_at"] = now
         with self._write():
-            rows = self._select(
-                "compute_nodes",
-                "SELECT * FROM compute_nodes WHERE host = ? AND hypervisor_hostname = ? "
-                "AND deleted = 0",
-                (host, values["hypervisor_hostname"]),
-            )
-            merged = dict(rows[0]) if rows else {}
-            merged.update(values)
-            if "free_ram_mb" not in values:
-                values["free_ram_mb"] = merged.get("memory_mb", 0) - merged.get(
-                    "memory_mb_used", 0
-                )
-            if "free_disk_gb" not in values:
-                values["free_disk_gb"] = merged.get("local_gb", 0) - merged.get(
-                    "local_gb_used", 0
-                )
             values["change_seq"] = self._next_change()
+            changes = {name: value for name, value in values.items() if name != "uuid"}
+            encoded = self._encode("compute_nodes", changes)
+            assignments = [f"{name} = ?" for name in encoded]
+            params: list[Any] = list(encoded.values())
+            # Derived figures from the new values where given, else the stored ones (the
+            # right-hand sides of an UPDATE see the row as it was).
+            for free, total, used in (
+                ("free_ram_mb", "memory_mb", "memory_mb_used"),
+                ("free_disk_gb", "local_gb", "local_gb_used"),
+            ):
+                if free not in values:
+                    assignments.append(f"{free} = COALESCE(?, {total}) - COALESCE(?, {used})")
+                    params.extend((values.get(total), values.get(used)))
+            rows = self._write_statement(
+                "compute_nodes",
+                f"UPDATE compute_nodes SET {', '.join(assignments)} WHERE host = ? "
+                "AND hypervisor_hostname = ? AND deleted = 0 RETURNING *",
+                [*params, host, values["hypervisor_hostname"]],
+            )
             if rows:
-                values.pop("uuid", None)
-                self._update_where("compute_nodes", values, "id = ?", (rows[0]["id"],))
-                node_id = rows[0]["id"]
-            else:
-                values.setdefault("uuid", self._new_uuid())
-                values.setdefault("created_at", now)
-                node_id = self._insert("compute_nodes", values)
-            return self._select(
-                "compute_nodes", "SELECT * FROM compute_nodes WHERE id = ?", (node_id,)
-            )[0]
+                return rows[0]
+            values.setdefault("uuid", self._new_uuid())
+            values.setdefault("created_at", now)
+            values.setdefault(
+                "free_ram_mb", values.get("memory_mb", 0) - values.get("memory_mb_used", 0)
+            )
+            values.setdefault(
+                "free_disk_gb", values.get("local_gb", 0) - values.get("local_gb_used", 0)
+            )
+            return self._insert_returning("compute_nodes", values)
 
     def compute_node_get_all(
         self,
@@ -1447,6 +1450,26 @@ class Database:
         is accepted (placement refuses with InventoryInUse) and then no new claim fits.
         The generation is bumped only when something changed.
         """
+        wanted_inventory = {}
+        for resource_class, spec in sorted(inventories.items()):
+            if not isinstance(spec, dict):
+                spec = {"total": spec}
+            total = int(spec["total"])
+            wanted_inventory[resource_class] = (
+                total,
+                int(spec.get("reserved", 0)),
+                int(spec.get("min_unit", 1)),
+                int(spec.get("max_unit", total)),
+                int(spec.get("step_size", 1)),
+                float(spec.get("allocation_ratio", 1.0)),
+            )
+        # The periodic report rarely changes anything: look first without the write lock.
+        with self._read():
+            found = self._conn.execute(
+                "SELECT id, generation FROM resource_providers WHERE uuid = ?", (rp_uuid,)
+            ).fetchone()
+            if found is not None and self._inventory_rows(found[0]) == wanted_inventory:
+                return found[1]
         now = self.now()
         with self._write():
             found = self._conn.execute(
@@ -1463,26 +1486,8 @@ class Database:
                 self._touch_providers("id = ?", (rp_id,), bump_generation=False)
             else:
                 rp_id, generation = found
-            current = {
-                row[0]: row[1:]
-                for row in self._conn.execute(
-                    "SELECT resource_class, total, reserved, min_unit, max_unit, step_size, "
-                    "allocation_ratio FROM inventories WHERE rp_id = ?",
-                    (rp_id,),
-                )
-            }
-            for resource_class, spec in sorted(inventories.items()):
-                if not isinstance(spec, dict):
-                    spec = {"total": spec}
-                total = int(spec["total"])
-                wanted = (
-                    total,
-                    int(spec.get("reserved", 0)),
-                    int(spec.get("min_unit", 1)),
-                    int(spec.get("max_unit", total)),
-                    int(spec.get("step_size", 1)),
-                    float(spec.get("allocation_ratio", 1.0)),
-                )
+            current = self._inventory_rows(rp_id)
+            for resource_class, wanted in wanted_inventory.items():
                 if current.get(resource_class) == wanted:
                     continue
                 changed = True
@@ -1513,6 +1518,17 @@ class Database:
                     (now, name, rp_id),
                 )
             return generation
+
+    def _inventory_rows(self, rp_id: int) -> dict[str, tuple]:
+        """``{rc: (total, reserved, min_unit, max_unit, step_size, allocation_ratio)}``."""
+        return {
+            row[0]: row[1:]
+            for row in self._conn.execute(
+                "SELECT resource_class, total, reserved, min_unit, max_unit, step_size, "
+                "allocation_ratio FROM inventories WHERE rp_id = ?",
+                (rp_id,),
+            )
+        }
 
     def _touch_providers(
         self, where: str, params: Iterable[Any], bump_generation: bool = True
