@@ -32,6 +32,12 @@ class _NullSpan:
     def set_attribute(self, key: str, value: Any) -> None:
         """Ignored: tracing is off."""
 
+    def set_error(self, error: Any) -> None:
+        """Ignored: tracing is off."""
+
+    def add_event(self, name: str, attributes: dict, when: Any = None) -> None:
+        """Ignored: tracing is off."""
+
 
 NULL_SPAN = _NullSpan()
 _tracer = None

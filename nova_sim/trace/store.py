@@ -2,8 +2,11 @@
 
 Owns the on-disk format and the ``[trace]`` options' meaning. Each traced process appends
 JSON lines to ``<output_dir>/<service>-<host>-<pid>.jsonl``: first a ``process`` record
-(who wrote the file), then ``span`` records (see ``Span.to_record``) as spans end, and
-``switch`` records (greenthread switches) when ``record_switches`` is on. ``merge`` joins
+(who wrote the file, and ``span_fields``, the names of a span line's fields), then a JSON
+array per span as spans end (``Span.to_row``: the keys are not repeated on every line,
+which halves what writing costs), and ``switch`` records (greenthread switches) when
+``record_switches`` is on. A span may also be a ``{"type": "span", ...}`` object (what
+``merge`` writes: one self-describing object per line). ``merge`` joins
 the files of several processes into one file of the same format, in a stable order, which
 every exporter reads.
 
@@ -78,6 +81,7 @@ def read_files(paths: Iterable[str]) -> list[dict[str, Any]]:
             raise FileNotFoundError(path)
         for name in files:
             with open(name, encoding="utf-8") as stream:
+                fields = None
                 for line in stream:
                     line = line.strip()
                     if not line:
@@ -87,8 +91,26 @@ def read_files(paths: Iterable[str]) -> list[dict[str, Any]]:
                     except ValueError:
                         continue
                     if isinstance(record, dict):
+                        if record.get("type") == "process":
+                            fields = record.get("span_fields") or fields
                         records.append(record)
+                    elif isinstance(record, list) and fields:
+                        records.append(span_from_row(fields, record))
     return records
+
+
+def span_from_row(fields: list[str], row: list[Any]) -> dict[str, Any]:
+    """A span record (dict) from an array line of a span file with ``fields``."""
+    record: dict[str, Any] = {"type": "span"}
+    record.update(zip(fields, row, strict=False))
+    events = record.get("events")
+    record["events"] = [
+        {"time": e[0], "seq": e[1], "name": e[2], "attributes": e[3]}
+        if isinstance(e, list) else e for e in events or []]
+    for key in ("global_request_id", "error"):
+        if record.get(key) is None:
+            record.pop(key, None)
+    return record
 
 
 def _order(record: dict[str, Any]) -> tuple:
