@@ -50,6 +50,7 @@ API at a glance (each method's docstring states its semantics and errors):
   ``flavor_destroy``;
 - instances: ``instance_create``, ``instance_get``, ``instance_get_all_by_filters``,
   ``instance_update`` (``expected_task_state`` / ``expected_vm_state``),
+  ``instance_save`` (the same, answering only the written and state columns),
   ``instance_destroy``, ``instance_count``; faults: ``instance_fault_create``,
   ``instance_fault_get_by_instance_uuids``;
 - actions: ``action_start``, ``action_finish``, ``action_get_by_request_id``,
@@ -458,6 +459,39 @@ _INSTANCE_EXACT_FILTERS = {
 _INSTANCE_REGEX_FILTERS = {
     "name": "display_name", "ip": "info_cache", "ip6": "info_cache", "hostname_re": "hostname",
 }
+
+
+#: The columns ``instance_save`` answers with besides the written ones.
+INSTANCE_SAVE_COLUMNS = (
+    "uuid", "vm_state", "task_state", "power_state", "host", "node", "launched_at",
+    "terminated_at", "updated_at", "deleted",
+)
+
+
+def _accepted(expected: Any) -> list[Any] | None:
+    """An expected state as a list of accepted values (None: no check)."""
+    if expected is None:
+        return None
+    return list(expected) if isinstance(expected, (list, tuple, set)) else [expected]
+
+
+def _state_conditions(
+    instance_uuid: str, expected_task_state: Any, expected_vm_state: Any
+) -> tuple[list[str], list[Any]]:
+    """WHERE clauses and parameters for "the live instance, in the expected states"
+    (a ``None`` among the accepted values matches NULL, as Nova's ``[None]``)."""
+    where, params = ["uuid = ?", "deleted = 0"], [instance_uuid]
+    for column, expected in (("task_state", expected_task_state), ("vm_state", expected_vm_state)):
+        accepted = _accepted(expected)
+        if accepted is None:
+            continue
+        named = [value for value in accepted if value is not None]
+        alternatives = [f"{column} IN ({', '.join('?' * len(named))})"] if named else []
+        if len(named) != len(accepted):
+            alternatives.append(f"{column} IS NULL")
+        where.append("(" + (" OR ".join(alternatives) or "0") + ")")
+        params.extend(named)
+    return where, params
 
 
 def _regexp(pattern: str, value: Any) -> bool:
@@ -1169,23 +1203,7 @@ class Database:
         """
         values = dict(values)
         values.setdefault("updated_at", self.now())
-        where, params = ["uuid = ?", "deleted = 0"], [instance_uuid]
-        expectations = []
-        for column, expected in (
-            ("task_state", expected_task_state), ("vm_state", expected_vm_state)
-        ):
-            if expected is None:
-                continue
-            wanted = list(expected) if isinstance(expected, (list, tuple, set)) else [expected]
-            expectations.append((column, wanted))
-            non_null = [v for v in wanted if v is not None]
-            clauses = []
-            if non_null:
-                clauses.append(f"{column} IN ({', '.join('?' for _ in non_null)})")
-                params.extend(non_null)
-            if len(non_null) != len(wanted):
-                clauses.append(f"{column} IS NULL")
-            where.append("(" + " OR ".join(clauses or ["0"]) + ")")
+        where, params = _state_conditions(instance_uuid, expected_task_state, expected_vm_state)
         encoded = self._encode("instances", values)
         assignments = ", ".join(f"{name} = ?" for name in encoded)
         # The check and the write are one statement (one transaction); the read below
@@ -1203,15 +1221,63 @@ class Database:
             )
             if not rows or rows[0]["deleted"]:
                 raise exception.InstanceNotFound(instance_id=instance_uuid)
-            for column, wanted in expectations:
-                if rows[0][column] not in wanted:
+            for column, expected in (
+                ("task_state", expected_task_state), ("vm_state", expected_vm_state)
+            ):
+                wanted = _accepted(expected)
+                if wanted is not None and rows[0][column] not in wanted:
                     raise exception.UnexpectedTaskStateError(
                         instance_uuid=instance_uuid,
                         expected=wanted,
                         actual=rows[0][column],
                         column=column,
                     )
-            return rows[0]
+            # Another process changed and restored the state between the two statements:
+            # report the conflict rather than guess.
+            raise exception.UnexpectedTaskStateError(
+                instance_uuid=instance_uuid, expected=_accepted(expected_task_state),
+                actual=rows[0]["task_state"], column="task_state",
+            )
+
+    def instance_save(
+        self,
+        instance_uuid: str,
+        values: dict[str, Any],
+        expected_task_state: Any = None,
+        expected_vm_state: Any = None,
+    ) -> Row:
+        """``instance_update`` (same checks, same errors, one statement) answering only
+        the written columns and ``INSTANCE_SAVE_COLUMNS``: no JSON column is read back.
+
+        The conductor's ``object_action`` (Instance.save from a compute) uses it: the
+        compute only needs to see what it wrote and the state fields.
+        """
+        values = dict(values)
+        values.setdefault("updated_at", self.now())
+        encoded = self._encode("instances", values)
+        where, params = _state_conditions(instance_uuid, expected_task_state, expected_vm_state)
+        answered = list(dict.fromkeys((*INSTANCE_SAVE_COLUMNS, *encoded)))
+        if not self._depth:
+            self.transactions += 1
+            self.write_transactions += 1
+        found = self._conn.execute(
+            f"UPDATE instances SET {', '.join(f'{name} = ?' for name in encoded)} "
+            f"WHERE {' AND '.join(where)} RETURNING {', '.join(answered)}",
+            [*encoded.values(), *params],
+        ).fetchone()
+        if found is None:
+            # Nothing matched: instance_update finds out why (InstanceNotFound or
+            # UnexpectedTaskStateError); its own update matches nothing either.
+            row = self.instance_update(
+                instance_uuid, values, expected_task_state, expected_vm_state
+            )
+            return {name: row.get(name) for name in answered}
+        row = dict(zip(answered, found, strict=True))
+        row["deleted"] = bool(row["deleted"])
+        for name in _JSON_COLUMNS["instances"]:
+            if name in row:
+                row[name] = values[name]
+        return row
 
     def instance_destroy(self, instance_uuid: str, hard: bool = False) -> Row:
         """Soft-delete the instance (``deleted=True``, ``deleted_at=now``) and return its
@@ -2001,73 +2067,3 @@ class Database:
 
 class _ClaimFailed(Exception):
     """Raised inside ``claim_resources`` to roll its transaction back."""
-
-
-# ======================================================================================
-# Added by the services helper (issue 4): the conductor's lean instance save.
-# ``instance_update`` answers the whole row (JSON columns decoded); the conductor's
-# object_action answers only the written fields and the state fields, so it uses this.
-# ======================================================================================
-
-#: The columns ``instance_save`` answers with besides the written ones.
-INSTANCE_SAVE_COLUMNS = (
-    "uuid", "vm_state", "task_state", "power_state", "host", "node", "launched_at",
-    "terminated_at", "updated_at", "deleted",
-)
-
-
-def _state_filter(column: str, expected: Any) -> tuple[str | None, list[Any]]:
-    """SQL for "``column`` is one of ``expected``" (None: no condition)."""
-    if expected is None:
-        return None, []
-    accepted = list(expected) if isinstance(expected, (list, tuple, set)) else [expected]
-    named = [value for value in accepted if value is not None]
-    alternatives = [f"{column} IN ({', '.join('?' * len(named))})"] if named else []
-    if len(named) != len(accepted):
-        alternatives.append(f"{column} IS NULL")
-    return "(" + (" OR ".join(alternatives) or "0") + ")", named
-
-
-def _instance_save(
-    self: Database,
-    instance_uuid: str,
-    values: dict[str, Any],
-    expected_task_state: Any = None,
-    expected_vm_state: Any = None,
-) -> Row:
-    """``instance_update`` (same checks, same errors, one transaction) answering only the
-    written columns and ``INSTANCE_SAVE_COLUMNS``: no JSON column is read back."""
-    values = dict(values)
-    values.setdefault("updated_at", self.now())
-    encoded = self._encode("instances", values)
-    conditions, params = ["uuid = ?", "deleted = 0"], [instance_uuid]
-    for column, expected in (("task_state", expected_task_state),
-                             ("vm_state", expected_vm_state)):
-        sql, named = _state_filter(column, expected)
-        if sql is not None:
-            conditions.append(sql)
-            params.extend(named)
-    answered = list(dict.fromkeys((*INSTANCE_SAVE_COLUMNS, *encoded)))
-    json_columns = set(_JSON_COLUMNS["instances"])
-    with self._write():
-        cursor = self._conn.execute(
-            f"UPDATE instances SET {', '.join(f'{name} = ?' for name in encoded)} "
-            f"WHERE {' AND '.join(conditions)} RETURNING {', '.join(answered)}",
-            [*encoded.values(), *params],
-        )
-        found = cursor.fetchone()
-        if found is None:
-            # Nothing matched: let instance_update find out why and raise
-            # InstanceNotFound or UnexpectedTaskStateError (its update matches nothing
-            # either, inside this same transaction).
-            row = self.instance_update(instance_uuid, values, expected_task_state,
-                                       expected_vm_state)
-            return {name: row.get(name) for name in answered}
-    row = dict(zip(answered, found, strict=True))
-    row["deleted"] = bool(row["deleted"])
-    for name in json_columns.intersection(row):
-        row[name] = values[name]
-    return row
-
-
-Database.instance_save = _instance_save
