@@ -134,15 +134,17 @@ _last_formatted: tuple[float | None, str] = (None, "")
 
 
 def format_timestamp(seconds: float) -> str:
-    """Seconds since the epoch -> ``"YYYY-MM-DDTHH:MM:SS.ffffff"`` (UTC, no zone suffix)."""
+    """Seconds since the epoch -> ``"YYYY-MM-DDTHH:MM:SS.ffffff"`` (UTC, no zone suffix;
+    rounded to the microsecond)."""
     global _last_formatted
     last_seconds, last_text = _last_formatted
     if seconds == last_seconds:  # the virtual clock repeats instants a lot
         return last_text
-    moment = _EPOCH + datetime.timedelta(seconds=seconds)
+    micro = round(seconds * 1_000_000)
+    whole, micro = divmod(micro, 1_000_000)
+    t = time.gmtime(whole)
     text = "%04d-%02d-%02dT%02d:%02d:%02d.%06d" % (
-        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-        moment.microsecond,
+        t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, micro
     )
     _last_formatted = (seconds, text)  # one assignment: safe across threads
     return text
