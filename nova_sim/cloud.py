@@ -61,6 +61,17 @@ def new_conf() -> Any:
     return nova_conf.new_conf()
 
 
+def zero_latency(conf: Any) -> Any:
+    """Set every ``[fake_driver]`` latency of ``conf`` to ``fixed:0`` (tests, benchmarks);
+    returns ``conf``."""
+    from nova_sim.virt.fake import LATENCY_OPTIONS
+
+    for option in LATENCY_OPTIONS.values():
+        if option:
+            conf.set_override(option, "fixed:0", group="fake_driver")
+    return conf
+
+
 def open_database(conf: Any, url: str | None = None) -> Any:
     """The controller services' ``Database`` (``url`` or ``[database] connection``) on the
     hub's clock, with devstack's default flavors."""

@@ -27,11 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from nova_sim import context as nova_context  # noqa: E402
 from nova_sim import green, rpc  # noqa: E402
-from nova_sim.cloud import Cloud, new_conf  # noqa: E402
+from nova_sim.cloud import Cloud, new_conf, zero_latency  # noqa: E402
 from nova_sim.image import CIRROS_IMAGE_ID  # noqa: E402
-
-ZERO_LATENCY = ("spawn_latency", "reboot_latency", "stop_latency", "start_latency",
-                "delete_latency")
 
 
 class MessageCounter:
@@ -48,9 +45,7 @@ class MessageCounter:
 
 
 def one_round(boots: int, computes: int, trace: bool = False) -> dict:
-    conf = new_conf()
-    for name in ZERO_LATENCY:
-        conf.set_override(name, "fixed:0", group="fake_driver")
+    conf = zero_latency(new_conf())
     cloud = Cloud(conf=conf, computes=computes).start()
     ctxt = nova_context.RequestContext(user_id="bench", project_id="bench", overwrite=False)
     # Let start-up settle: the first resource reports, and the scheduler's cache past

@@ -12,21 +12,13 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import Cloud, new_conf
-
-ZERO_LATENCY = {
-    "spawn_latency": "fixed:0",
-    "reboot_latency": "fixed:0",
-    "stop_latency": "fixed:0",
-    "start_latency": "fixed:0",
-    "delete_latency": "fixed:0",
-}
+from nova_sim.cloud import Cloud, new_conf, zero_latency
 
 
 def make_conf(defaults: dict | None = None, **fake_driver):
     """A fresh conf with zero latencies, then the given [fake_driver] / [DEFAULT] options."""
-    conf = new_conf()
-    for name, value in {**ZERO_LATENCY, **fake_driver}.items():
+    conf = zero_latency(new_conf())
+    for name, value in fake_driver.items():
         conf.set_override(name, value, group="fake_driver")
     for name, value in (defaults or {}).items():
         group = None
