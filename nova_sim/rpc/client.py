@@ -112,20 +112,22 @@ class RPCClient:
 
         Nobody answers: errors on the server are only logged there. Raises TypeError
         at once if an argument cannot be serialised to JSON, RPCVersionCapError, or
-        MessageDeliveryFailure when the broker is unreachable.
+        MessageDeliveryFailure when the broker stays unreachable for ``timeout``
+        seconds (default ``rpc_response_timeout``).
         """
         kind = "fanout" if self.target.fanout else "cast"
         message = self._message(ctxt, method, kwargs, None)
         if _INSTRUMENTS:
             instruments.notify("message_sent", kind, self.target, message)
-        self.transport.send(self.target, message, kind)
+        self.transport.send(self.target, message, kind, self.timeout)
 
     def call(self, ctxt: Any, method: str, **kwargs: Any) -> Any:
         """Invoke ``method(ctxt, **kwargs)`` on one server and return its result.
 
         Blocks only the calling greenthread. Raises MessagingTimeout when no reply
         arrives within ``timeout`` seconds (or no call-monitor heartbeat within
-        ``call_monitor_timeout``); re-raises the remote exception (its own class for
+        ``call_monitor_timeout``), also when the broker could not be reached for that
+        long (the message then says so); re-raises the remote exception (its own class for
         builtins, allowed modules and the RPC layer's errors, else RemoteError);
         InvalidTarget for a fanout target. Cancelling the greenthread (kill, Timeout)
         abandons the call; a late reply is then dropped.
@@ -145,7 +147,12 @@ class RPCClient:
         reply = None
         try:
             start = green.now()
-            transport.send(target, message, "call", timeout)
+            try:
+                transport.send(target, message, "call", timeout)
+            except MessageDeliveryFailure as error:
+                # the broker stayed unreachable for the whole timeout: to the caller
+                # this is a call that timed out (what services catch), said plainly
+                raise MessagingTimeout(f"{method} on {target.topic}: {error}") from error
             deadline = start + timeout
             monitor = self.call_monitor_timeout
             monitor_deadline = (start + monitor) if monitor else None

@@ -212,9 +212,11 @@ def test_calls_fail_clearly_when_the_broker_is_unreachable():
     transport.conf.rabbit_retry_interval = 0.1
     client = rpc.RPCClient(transport, rpc.Target(topic="nowhere"), timeout=1)
     start = green.now()
-    with pytest.raises(rpc.MessageDeliveryFailure, match="Cannot reach the broker"):
+    with pytest.raises(rpc.MessagingTimeout, match="Cannot reach the broker"):
         client.call({}, "ping")
     assert green.now() - start < 5
+    with pytest.raises(rpc.MessageDeliveryFailure, match="Cannot reach the broker"):
+        client.prepare(timeout=1).cast({}, "ping")
     transport.cleanup()
 
 

@@ -8,8 +8,9 @@ contexts (the client and server do), nor about Nova.
 The interface (all of it is used from greenthreads of one hub):
 
 - ``send(target, message, kind, timeout)``: publish a request dict (``kind`` is
-  ``"call"``, ``"cast"`` or ``"fanout"``); a call's ``timeout`` becomes the message's
-  expiration and bounds how long publishing may wait for a lost broker.
+  ``"call"``, ``"cast"`` or ``"fanout"``); ``timeout`` bounds how long publishing may
+  wait for a lost broker (None: ``rpc_response_timeout``), and a call's becomes the
+  message's expiration.
 - ``reply_queue()``: the name of this transport's reply queue (consuming from then on).
 - ``expect_reply(msg_id)`` / ``forget_reply(msg_id)``: the queue the replies of a call
   arrive on, as decoded dicts.
