@@ -35,7 +35,7 @@ from nova_sim import exception, green, periodic, rpc, trace
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute.resource_tracker import ResourceTracker
 from nova_sim.conductor import rpcapi as conductor_rpcapi
-from nova_sim.db.api import format_timestamp, parse_timestamp
+from nova_sim.db.api import format_timestamp, parse_timestamp  # pure functions: no DB access
 from nova_sim.virt.fake import FakeDriver
 
 LOG = logging.getLogger(__name__)
