@@ -588,54 +588,15 @@ class Database:
         with self._write():
             yield self
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> _Transaction:
         """A ``BEGIN IMMEDIATE`` transaction; a nested use is a savepoint inside it (an
         error rolls back only the nested part before propagating)."""
-        if self._depth:
-            savepoint = f"sp{self._depth}"
-            self._conn.execute(f"SAVEPOINT {savepoint}")
-            self._depth += 1
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute(f"ROLLBACK TO {savepoint}")
-                raise
-            finally:
-                self._depth -= 1
-                self._conn.execute(f"RELEASE {savepoint}")
-            return
-        self.transactions += 1
-        self.write_transactions += 1
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield self._conn
-        except BaseException:
-            self._depth = 0
-            self._conn.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        self._conn.execute("COMMIT")
+        return _Transaction(self, True)
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction (a consistent snapshot for several SELECTs)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self._conn
-            finally:
-                self._depth -= 1
-            return
-        self.transactions += 1
-        self._conn.execute("BEGIN")
-        self._depth = 1
-        try:
-            yield self._conn
-        finally:
-            self._depth = 0
-            self._conn.execute("COMMIT")
+    def _read(self) -> _Transaction:
+        """A read transaction (a consistent snapshot for several SELECTs); inside another
+        transaction it simply joins it."""
+        return _Transaction(self, False)
 
     def _select(self, table: str, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """Run one SELECT (its own transaction unless inside one) and decode the rows."""
@@ -2065,6 +2026,48 @@ class Database:
             self._conn.execute(
                 "DELETE FROM instance_group_member WHERE group_uuid = ?", (group_uuid,)
             )
+
+
+class _Transaction:
+    """The context manager behind ``Database._write`` / ``_read`` (a class rather than a
+    generator: it is entered a dozen times per boot)."""
+
+    __slots__ = ("db", "write", "savepoint")
+
+    def __init__(self, db: Database, write: bool):
+        self.db = db
+        self.write = write
+        self.savepoint: str | None = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        db = self.db
+        if db._depth:
+            if self.write:
+                self.savepoint = f"sp{db._depth}"
+                db._conn.execute(f"SAVEPOINT {self.savepoint}")
+            db._depth += 1
+            return db._conn
+        db.transactions += 1
+        if self.write:
+            db.write_transactions += 1
+            db._conn.execute("BEGIN IMMEDIATE")
+        else:
+            db._conn.execute("BEGIN")
+        db._depth = 1
+        return db._conn
+
+    def __exit__(self, kind, value, traceback) -> None:
+        db = self.db
+        db._depth -= 1
+        if self.savepoint is not None:
+            if kind is not None:
+                db._conn.execute(f"ROLLBACK TO {self.savepoint}")
+            db._conn.execute(f"RELEASE {self.savepoint}")
+        elif not db._depth:
+            if kind is not None and self.write:
+                db._conn.execute("ROLLBACK")
+            else:
+                db._conn.execute("COMMIT")
 
 
 class _ClaimFailed(Exception):
