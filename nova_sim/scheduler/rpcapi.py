@@ -38,13 +38,20 @@ def _option(conf: Any, name: str, default: Any) -> Any:
 
 class SchedulerAPI:
     """The scheduler's RPC client. ``transport`` from ``nova_sim.rpc.get_transport``;
-    ``conf`` gives ``rpc_response_timeout`` (default 60) and ``long_rpc_timeout``."""
+    ``conf`` gives ``rpc_response_timeout`` (default 60) and ``long_rpc_timeout``;
+    ``topic`` is ``scheduler`` (tests that share a broker pick their own)."""
 
     VERSION = "4.5"
 
-    def __init__(self, transport: Any, conf: Any = None, version_cap: str | None = None):
+    def __init__(
+        self,
+        transport: Any,
+        conf: Any = None,
+        version_cap: str | None = None,
+        topic: str = RPC_TOPIC,
+    ):
         self.conf = conf
-        target = rpc.Target(topic=RPC_TOPIC, version="4.0")
+        target = rpc.Target(topic=topic, version="4.0")
         self.client = rpc.RPCClient(
             transport, target, version_cap=version_cap, serializer=RequestContextSerializer()
         )
