@@ -59,6 +59,7 @@ from nova_sim.green.event import Event
 from nova_sim.green.greenpool import GreenPool
 from nova_sim.green.greenthread import kill, spawn
 from nova_sim.green.hub import GreenletExit, getcurrent
+from nova_sim.green.io import trampoline
 
 __all__ = ["Server", "server", "DEFAULT_MAX_HEADER_LINE", "MAX_HEADERS"]
 
@@ -68,6 +69,9 @@ DEFAULT_MAX_HEADER_LINE = 16384
 DEFAULT_MAX_BODY = 114688
 MAX_HEADERS = 100
 RECV_SIZE = 65536
+# Seconds a connection greenthread may keep serving requests without waiting for its
+# socket before it lets the other connections go first (see _Connection.serve).
+FAIR_SLICE = 0.002
 
 _REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
@@ -227,9 +231,13 @@ class _Connection:
     def serve(self) -> None:
         server = self.server
         sock = self.sock
-        recv = sock.recv
+        raw_recv = sock.fd.recv
+        fileno = sock.fd.fileno()
+        timeout = server.client_socket_timeout
         feed = self.parser.feed_data
         pending = self.pending
+        clock = time.perf_counter
+        last_wait = clock()
         try:
             while True:
                 if pending:
@@ -240,9 +248,25 @@ class _Connection:
                         if server.stopping:
                             return
                     continue
+                if clock() - last_wait > FAIR_SLICE:
+                    # This connection has had the CPU for a while (its client answers as
+                    # fast as we respond): queue up behind the other connections before
+                    # reading its next request, so that none of them starves.
+                    try:
+                        trampoline(fileno, read=True, timeout=timeout)
+                    except OSError:
+                        return
+                    last_wait = clock()
                 try:
-                    data = recv(RECV_SIZE)
-                except (OSError, socket.timeout):
+                    data = raw_recv(RECV_SIZE)
+                except BlockingIOError:
+                    try:
+                        trampoline(fileno, read=True, timeout=timeout)
+                    except OSError:  # socket.timeout, or the socket was closed
+                        return
+                    last_wait = clock()
+                    continue
+                except OSError:
                     return
                 if not data:
                     return

@@ -337,3 +337,23 @@ def test_stop_kills_what_does_not_finish_in_time(serve):
     server.stop(timeout=0.05)
     assert not server._connections
     assert client.closed_by_server()
+
+
+def test_a_busy_connection_queues_up_behind_the_others(serve, monkeypatch):
+    """Past FAIR_SLICE of serving, a connection waits for its socket through the hub
+    (behind every other ready connection) before reading its next request, even when the
+    request is already there: a client that answers instantly cannot starve the others."""
+    waits = []
+    original = wsgi.trampoline
+
+    def counting(fd, *args, **kwargs):
+        waits.append(fd)
+        return original(fd, *args, **kwargs)
+
+    monkeypatch.setattr(wsgi, "trampoline", counting)
+    monkeypatch.setattr(wsgi, "FAIR_SLICE", -1.0)  # every request is "past the slice"
+    client = Client(serve())
+    for _ in range(3):
+        assert client.get()[1] == BODY
+    client.close()
+    assert len(waits) >= 3
