@@ -633,27 +633,28 @@ class ComputeManager(periodic.PeriodicTasks):
                    expected_task_state=expected or allowed)
         self._save(ctxt, instance, {"task_state": started}, expected_task_state=[pending])
         self.driver.reboot(ctxt, instance, None, reboot_type)
+        # Expecting reboot_started[_hard] (Nova expects nothing here) lets a hard reboot
+        # that overtook a soft one win: the soft one then ends quietly.
         self._save(
             ctxt, instance,
             {
                 "power_state": self.driver.get_info(instance).state,
                 "vm_state": vm_states.ACTIVE, "task_state": None,
             },
+            expected_task_state=[started],
         )
 
     def _guarded(self, ctxt: Any, instance: dict[str, Any], name: str,
                  operation: Callable[[Any, dict[str, Any]], None]) -> None:
-        """Run a power operation with its action event; a delete that overtook it ends it
-        quietly, any other failure sets the instance to ERROR with a fault."""
+        """Run a power operation with its action event. Another operation that overtook
+        it (a delete, a hard reboot over a soft one: the expected task state is gone) ends
+        it quietly, leaving the state to the newer operation, as Nova's
+        ``reverts_task_state`` does; any other failure sets ERROR with a fault."""
         try:
             with self._instance_event(ctxt, instance, name):
                 operation(ctxt, instance)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
-            if self._deleting(error):
-                LOG.info("Instance %s is being deleted; %s abandoned", instance["uuid"], name)
-                return
-            LOG.warning("%s of %s: %s", name, instance["uuid"], error)
-            self._set_error(ctxt, instance, str(error), error)
+            LOG.info("%s of %s abandoned: %s", name, instance["uuid"], error)
         except Exception as error:
             LOG.exception("%s of %s failed", name, instance["uuid"])
             self._set_error(ctxt, instance, str(error), error)

@@ -210,3 +210,18 @@ def test_actions_on_an_instance_that_never_got_a_host(make_cloud, ctxt):
     assert cloud.db.instance_get(instance["uuid"], read_deleted="yes")["deleted"]
     actions = [a["action"] for a in cloud.api.actions_list(ctxt, instance["uuid"])]
     assert actions == ["delete", "create"]
+
+
+def test_hard_reboot_may_overtake_a_soft_one(make_cloud, ctxt):
+    cloud = make_cloud(computes=1, reboot_latency="fixed:5")
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.reboot(ctxt, uuid, "SOFT")
+    green.sleep(1)
+    assert cloud.db.instance_get(uuid)["task_state"] == "reboot_started"
+    cloud.api.reboot(ctxt, uuid, "HARD")  # allowed while a soft reboot runs
+    row = cloud.wait_for_instance(uuid, "active", None)
+    assert row["power_state"] == power_state.RUNNING
+    assert cloud.states[uuid][-4:] == [
+        ("active", "rebooting_hard"), ("active", "reboot_pending_hard"),
+        ("active", "reboot_started_hard"), ("active", None),
+    ]
