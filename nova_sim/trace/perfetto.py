@@ -194,11 +194,13 @@ def _switch_events(traces: TraceSet, t0: int, pid: int,
                      "args": {"sort_index": pid}})
     tids: dict[str, int] = {}
     events: list[dict[str, Any]] = []
-    running: tuple[str, int] | None = None
+    since: int | None = None
+    # A switch record names who ran until then ("from", named as it left): its slice
+    # runs from the previous switch to this one.
     for record in sorted(traces.switches, key=lambda r: int(r["time"])):
         when = int(record["time"])
-        if running is not None:
-            name, since = running
+        if since is not None:
+            name = str(record["from"])
             tid = tids.get(name)
             if tid is None:
                 tid = tids[name] = len(tids) + 1
@@ -207,7 +209,7 @@ def _switch_events(traces: TraceSet, t0: int, pid: int,
             events.append({"ph": "X", "name": "running", "cat": "switch", "pid": pid,
                            "tid": tid, "ts": _us(since, t0),
                            "dur": round((when - since) / 1000.0, 3)})
-        running = (str(record["to"]), when)
+        since = when
     return events
 
 

@@ -230,10 +230,29 @@ class _HubInstrument:
 
 
 class _SwitchInstrument(_HubInstrument):
+    """Records every switch as (time, who ran until now, who runs next).
+
+    Who ran is named when it leaves, not when it starts: a runner greenlet is switched to
+    before it picks up its GreenThread, and after the GreenThread ended it parks itself;
+    a name remembered at ``exited`` (which runs on that runner) covers the last stretch.
+    """
+
+    def __init__(self, tracer: Tracer):
+        super().__init__(tracer)
+        self._ended: dict[Any, str] = {}
+
+    def exited(self, gt: Any) -> None:
+        name = self.tracer._names.pop(gt, None)
+        if name is not None:
+            self._ended[_getcurrent()] = name
+
     def switched(self, origin: Any, target: Any) -> None:
         tracer = self.tracer
-        tracer.switches.append((tracer.now_ns(), tracer.greenthread_name(origin),
-                                tracer.greenthread_name(target)))
+        if getattr(origin, "gt", None) is None and origin in self._ended:
+            leaving = self._ended.pop(origin)
+        else:
+            leaving = tracer.greenthread_name(origin)
+        tracer.switches.append((tracer.now_ns(), leaving, tracer.greenthread_name(target)))
 
 
 class Tracer:

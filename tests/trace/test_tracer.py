@@ -261,3 +261,24 @@ def test_switch_recording_names_both_sides():
     pairs = {(s["from"], s["to"]) for s in switches}
     assert ("main", "hub") in pairs
     assert any(a == "hub" and b.startswith("gt") for a, b in pairs)
+
+
+def test_switch_records_name_a_greenthread_as_its_spans_do():
+    """A run of a greenthread is named as it leaves the CPU, so the first run of a
+    GreenThread (started on a runner before the runner knows it) and its last (after it
+    ended) carry the name its spans carry."""
+    with green.virtual_time(seed=6):
+        tracer = Tracer(seed=6, record_switches=True).install()
+        try:
+            def work():
+                with trace.span("worker"):
+                    green.sleep(1)
+
+            green.spawn(work).wait()
+        finally:
+            tracer.uninstall()
+    traces = spans(tracer)
+    worker = by_name(traces, "worker")["greenthread"]
+    left = [s["from"] for s in traces.switches]
+    assert left.count(worker) == 2  # before its sleep, and after it ended
+    assert all(name in ("main", "hub", worker) for name in left)
