@@ -125,7 +125,7 @@ def isotime(value: Any) -> str | None:
 
     Accepts a datetime, seconds since the epoch or an ISO 8601 string.
     """
-    if type(value) is str and _DB_TIME.match(value):
+    if type(value) is str and len(value) == 26 and value[10] == "T" and _DB_TIME.match(value):
         return value[:19] + "Z"
     parsed = _as_datetime(value)
     if parsed is None:

@@ -67,10 +67,36 @@ def get_instance(request: APIRequest, server_id: str) -> dict:
 
 
 # -- views -----------------------------------------------------------------------------
+_HOST_IDS: dict[tuple[str | None, str], str] = {}
+
+
 def _host_id(project_id: str | None, host: str | None) -> str:
+    """Nova's ``hostId``: sha224 of project id + host (the same host looks different to
+    different projects); "" without a host."""
     if not host:
         return ""
-    return hashlib.sha224(((project_id or "") + host).encode()).hexdigest()
+    key = (project_id, host)
+    value = _HOST_IDS.get(key)
+    if value is None:
+        value = hashlib.sha224(((project_id or "") + host).encode()).hexdigest()
+        if len(_HOST_IDS) < 65536:
+            _HOST_IDS[key] = value
+    return value
+
+
+_FLAG_VERSIONS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73",
+                  "2.90", "2.96", "2.98", "2.100")
+_FLAGS: dict[tuple[int, int], dict[str, bool]] = {}
+
+
+def _flags(request: APIRequest) -> dict[str, bool]:
+    """``{"2.47": True, ...}``: which microversion-dependent fields the view has."""
+    version = request.version
+    key = (version.major, version.minor)
+    flags = _FLAGS.get(key)
+    if flags is None:
+        flags = _FLAGS[key] = {v: version.matches(v) for v in _FLAG_VERSIONS}
+    return flags
 
 
 def _flavor_view(request: APIRequest, instance: dict) -> dict:
@@ -124,7 +150,8 @@ def _fault_view(request: APIRequest, instance: dict) -> dict | None:
 
 def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> dict:
     """The ``server`` object of ``GET /servers/{id}`` for the request's microversion."""
-    version = request.version
+    flags = _flags(request)
+    is_admin = request.is_admin
     uuid = instance["uuid"]
     vm_state = instance.get("vm_state")
     task_state = instance.get("task_state")
@@ -166,12 +193,12 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
         server["security_groups"] = [
             {"name": g["name"] if isinstance(g, dict) else str(g)} for g in groups
         ] if isinstance(groups, list) and groups else [{"name": "default"}]
-    if request.is_admin:
+    if is_admin:
         server["OS-EXT-SRV-ATTR:host"] = host
         server["OS-EXT-SRV-ATTR:instance_name"] = instance.get("instance_name") or (
             "instance-%08x" % int(instance.get("id") or 0))
         server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.get("node")
-        if version.matches("2.3"):
+        if flags["2.3"]:
             server["OS-EXT-SRV-ATTR:reservation_id"] = instance.get("reservation_id") or ""
             server["OS-EXT-SRV-ATTR:launch_index"] = int(instance.get("launch_index") or 0)
             server["OS-EXT-SRV-ATTR:hostname"] = instance.get("hostname") or ""
@@ -179,27 +206,27 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
             server["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
             server["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
             server["OS-EXT-SRV-ATTR:user_data"] = instance.get("user_data")
-    if version.matches("2.9"):
+    if flags["2.9"]:
         server["locked"] = bool(instance.get("locked"))
-    if version.matches("2.16") and request.is_admin:
+    if flags["2.16"] and is_admin:
         server["host_status"] = instance.get("host_status") or ("UP" if host else "")
-    if version.matches("2.19"):
+    if flags["2.19"]:
         server["description"] = instance.get("display_description")
-    if version.matches("2.26"):
+    if flags["2.26"]:
         server["tags"] = list(instance.get("tags") or [])
-    if version.matches("2.63"):
+    if flags["2.63"]:
         server["trusted_image_certificates"] = None
-    if version.matches("2.71") and show_extra:
+    if flags["2.71"] and show_extra:
         server["server_groups"] = []
-    if version.matches("2.73"):
+    if flags["2.73"]:
         server["locked_reason"] = instance.get("locked_reason")
-    if version.matches("2.90") and not request.is_admin:
+    if flags["2.90"] and not is_admin:
         server["OS-EXT-SRV-ATTR:hostname"] = instance.get("hostname") or ""
-    if version.matches("2.96"):
+    if flags["2.96"]:
         server["pinned_availability_zone"] = instance.get("pinned_availability_zone")
-    if version.matches("2.98"):
+    if flags["2.98"]:
         server["image"] = _image_view(request, instance)
-    if version.matches("2.100"):
+    if flags["2.100"]:
         server["scheduler_hints"] = dict(instance.get("scheduler_hints") or {})
     fault = _fault_view(request, instance) if status in ("ERROR", "DELETED") else None
     if fault:
