@@ -536,3 +536,9 @@ def test_none_context_comes_from_the_provider(vclock):
         assert client.call(None, "ping", arg=1)["ctxt"] == {"request_id": "req-current"}
     finally:
         rpc.set_context_provider(None)
+
+
+def test_amqp_transports_refuse_the_virtual_clock(vclock):
+    transport = rpc.get_transport("rabbit://guest:guest@127.0.0.1:1/")
+    with pytest.raises(RuntimeError, match="real clock"):
+        rpc.RPCClient(transport, rpc.Target(topic="t")).cast({}, "m")

@@ -372,6 +372,11 @@ class AMQPTransport(Transport):
 
     def _ensure_runner(self) -> None:
         if self._runner is None and not self._closed:
+            if not self.is_memory and isinstance(green.get_hub(), green.VirtualHub):
+                raise RuntimeError(
+                    f"{self!r} waits on a socket and needs the real clock; use green:// "
+                    "under virtual_time()"
+                )
             self._runner = green.spawn(self._run)
 
     def _wait_channel(self, deadline: float | None):
@@ -420,6 +425,12 @@ class AMQPTransport(Transport):
                     return
                 self._lost(error, from_runner=True)
                 green.sleep(min(delay, conf.kombu_reconnect_delay))
+            except Exception as error:  # a bug or an unexpected library error:
+                if self._closed:      # start afresh rather than stop consuming
+                    return
+                LOG.exception("Unexpected error in the consumer of %s", safe_url(self.url))
+                self._lost(error, from_runner=True)
+                green.sleep(delay)
 
     def _wait_socket(self, connection: kombu.Connection) -> None:
         raw = connection.connection
