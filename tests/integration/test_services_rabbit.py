@@ -31,6 +31,20 @@ LATENCIES = ("spawn_latency", "reboot_latency", "stop_latency", "start_latency",
              "delete_latency")
 
 
+LOGS: list[pathlib.Path] = []
+
+
+def _log_tails(lines=15):
+    text = []
+    for path in LOGS:
+        try:
+            tail = path.read_text().splitlines()[-lines:]
+        except OSError:
+            continue
+        text.append(f"--- {path.name}\n" + "\n".join(tail))
+    return "\n".join(text)
+
+
 def wait_until(predicate, timeout=60.0, what="condition"):
     deadline = green.now() + timeout
     while True:
@@ -38,13 +52,14 @@ def wait_until(predicate, timeout=60.0, what="condition"):
         if value:
             return value
         if green.now() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}\n{_log_tails()}")
         green.sleep(0.1)
 
 
 @pytest.fixture
 def multi_process_cloud(rabbit_url, tmp_path):
     _check_no_other_cloud(rabbit_url)
+    LOGS.clear()
     tag = uuid.uuid4().hex[:8]
     exchange = f"nova_sim_it_{tag}"
     hosts = {"controller": f"ctl-{tag}", "c1": f"c1-{tag}", "c2": f"c2-{tag}"}
@@ -66,7 +81,9 @@ def multi_process_cloud(rabbit_url, tmp_path):
     def launch(*args):
         command = [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
                    *args]
-        log = open(tmp_path / f"{'-'.join(args)}.log", "w")
+        path = tmp_path / f"{'-'.join(args)}.log"
+        LOGS.append(path)
+        log = open(path, "w")
         processes.append((subprocess.Popen(command, env=env, stdout=log, stderr=log,
                                            cwd=str(REPO)), log))
 
@@ -168,7 +185,12 @@ def test_boot_and_delete_across_processes_over_rabbitmq(multi_process_cloud):
     assert row["host"] in computes and row["power_state"] == 1
     assert len(db.allocations_get(consumer_uuid=instance["uuid"])) == 3
     [action] = db.actions_get(instance["uuid"])
-    events = db.action_events_get(action["id"])
+
+    def finished_events():  # the event is finished just after the ACTIVE save
+        events = db.action_events_get(action["id"])
+        return events if all(e["result"] for e in events) else None
+
+    events = wait_until(finished_events, 30, "the build event to finish")
     assert [(e["event"], e["result"]) for e in events] == [
         ("compute__do_build_and_run_instance", "Success")]
 
