@@ -294,6 +294,8 @@ class SchedulerManager:
             if chosen is None:
                 for uuid in claimed_uuids:
                     self.db.remove_allocations(uuid)
+                for host in claimed:
+                    host.unconsume_from_request(resources)
                 raise exception.NoValidHost(reason="There are not enough hosts available.")
             chosen.consume_from_request(resources)
             self._consume_group(spec, chosen)
