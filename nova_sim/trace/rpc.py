@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nova_sim.trace.tracer import current_span as _current_span
+
 TRACE_KEY = "_context_trace_info"
 
 
@@ -45,10 +47,15 @@ def _rpc_attributes(target: Any, message: dict) -> dict[str, Any]:
     attributes: dict[str, Any] = {"method": message.get("method"), "topic": target.topic}
     if target.server:
         attributes["server"] = target.server
-    for key in ("namespace", "version", "_msg_id"):
-        value = message.get(key)
-        if value is not None:
-            attributes[key.lstrip("_")] = value
+    namespace = message.get("namespace")
+    if namespace is not None:
+        attributes["namespace"] = namespace
+    version = message.get("version")
+    if version is not None:
+        attributes["version"] = version
+    msg_id = message.get("_msg_id")
+    if msg_id is not None:
+        attributes["msg_id"] = msg_id
     return attributes
 
 
@@ -64,12 +71,10 @@ class RPCInstrument:
         method = message.get("method")
         attributes = _rpc_attributes(target, message)
         attributes["kind"] = kind
-        span = tracer.start_span(
-            f"rpc.{kind} {method}", attributes,
-            kind="client" if kind == "call" else "producer",
-            request_id=message.get("_context_request_id"),
-            global_request_id=message.get("_context_global_request_id"),
-        )
+        span = tracer.rpc_span(
+            f"rpc.{kind} {method}", attributes, "client" if kind == "call" else "producer",
+            _current_span(), None, None, message.get("_context_request_id"),
+            message.get("_context_global_request_id"), None)
         message[TRACE_KEY] = {"base_id": span.trace_id, "parent_id": span.span_id}
         if kind == "call" and message.get("_msg_id"):
             tracer._calls[message["_msg_id"]] = span
@@ -97,16 +102,14 @@ class RPCInstrument:
         method = message.get("method")
         is_call = bool(message.get("_msg_id") and message.get("_reply_q"))
         request_id = getattr(ctxt, "request_id", None) or message.get("_context_request_id")
-        span = tracer.start_span(
+        span = tracer.rpc_span(
             f"rpc.server {method}", _rpc_attributes(target, message),
-            kind="server" if is_call else "consumer", parent=None,
-            trace_id=trace_id if isinstance(trace_id, str) else None,
-            parent_id=parent_id if isinstance(parent_id, str) else None,
-            request_id=request_id,
-            global_request_id=getattr(ctxt, "global_request_id", None)
+            "server" if is_call else "consumer", None,
+            trace_id if isinstance(trace_id, str) else None,
+            parent_id if isinstance(parent_id, str) else None, request_id,
+            getattr(ctxt, "global_request_id", None)
             or message.get("_context_global_request_id"),
-            scope=_service_of(target, tracer),
-        )
+            _service_of(target, tracer))
         span.__enter__()
         tracer._dispatches[id(message)] = span
 

@@ -80,7 +80,7 @@ def current_span() -> Span | None:
 
 # Span files are written with one encoder (json.dumps with options builds a new one per
 # call); ``default=str`` turns what JSON cannot hold (a datetime, an object) into text.
-_ENCODER = json.JSONEncoder(default=str, separators=(", ", ": "))
+_ENCODER = json.JSONEncoder(default=str, separators=(", ", ": "), check_circular=False)
 encode = _ENCODER.encode
 
 
@@ -466,6 +466,42 @@ class Tracer:
                     scope[1], thread, start, kind, request_id,
                     global_request_id, self._order, set_scope)
 
+    def rpc_span(self, name: str, attributes: dict, kind: str, parent: Span | None,
+                 trace_id: str | None, parent_id: str | None, request_id: str | None,
+                 global_request_id: str | None, scope: tuple[str, str] | None) -> Span:
+        """A started span for the RPC instrument: the parent is ``parent`` (the sender's
+        current span) or, across the wire, ``trace_id`` / ``parent_id``; ``scope`` (the
+        receiver's service) or the current service. No entry-span rules, no context
+        lookup: the message carries the request ids."""
+        try:
+            hub = _hub_local.hub
+        except AttributeError:
+            hub = get_hub()
+        if hub is not self._hub:
+            self._attach(hub)
+        if parent is not None:
+            trace_id = parent.trace_id
+            parent_id = parent.span_id
+            if request_id is None:
+                request_id = parent.request_id
+                global_request_id = global_request_id or parent.global_request_id
+        elif trace_id is None:
+            trace_id = self.new_trace_id()
+        set_scope = scope
+        if scope is None:
+            scope = _current_service.get() or (self.service, self.host)
+        g = _getcurrent()
+        gt = getattr(g, "gt", None)
+        thread = self._names.get(g if gt is None else gt)
+        if thread is None:
+            thread = self.greenthread_name(g)
+        self._span_counter += 1
+        self._order += 1
+        return Span(self, name, attributes, trace_id,
+                    f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
+                    scope[1], thread, self._offset_ns + int(self._clock() * 1e9), kind,
+                    request_id, global_request_id, self._order, set_scope)
+
     def span(self, name: str, attributes: dict) -> Span:
         """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
 
@@ -520,7 +556,9 @@ class Tracer:
         self._order += 1
         span.end_seq = self._order
         self.finished.append(span)
-        if self.output_dir and (
+        # the clock is looked at every 64 spans only: a busy process flushes about every
+        # flush_interval, an idle one at its next spans or at exit
+        if self.output_dir and not self.count & 63 and (
             len(self.finished) - self._flushed_spans >= self.flush_every
             or time.monotonic() - self._last_flush >= self.flush_interval
         ):
