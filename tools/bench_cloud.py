@@ -44,7 +44,9 @@ class MessageCounter:
         self.counts["reply"] += 1
 
 
-def one_round(boots: int, computes: int, trace: bool = False) -> dict:
+def one_round(boots: int, computes: int) -> dict:
+    """One fresh cloud, ``boots`` boots; the figures of the round (tools/bench_trace.py
+    reuses it: keep the keys)."""
     conf = zero_latency(new_conf())
     cloud = Cloud(conf=conf, computes=computes).start()
     ctxt = nova_context.RequestContext(user_id="bench", project_id="bench", overwrite=False)
