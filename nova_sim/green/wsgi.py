@@ -57,7 +57,7 @@ import httptools
 from nova_sim.green import io as green_io
 from nova_sim.green.event import Event
 from nova_sim.green.greenpool import GreenPool
-from nova_sim.green.greenthread import kill, spawn
+from nova_sim.green.greenthread import kill, sleep, spawn
 from nova_sim.green.hub import GreenletExit, getcurrent
 from nova_sim.green.io import trampoline
 
@@ -554,7 +554,9 @@ class Server:
                 except OSError:
                     if self.stopping:
                         break
+                    # Out of descriptors (EMFILE) or a transient error: do not spin.
                     LOG.exception("accept() failed; the server goes on")
+                    sleep(0.05)
                     continue
                 if self.stopping:
                     conn.close()
