@@ -51,6 +51,33 @@ def _payload(i: int) -> dict:
     return {"instance": {"uuid": "c0ffee00-0000-0000-0000-%012d" % i, "name": "vm"}, "n": i}
 
 
+def _drive(client, workload: str, wait_processed, run_callers) -> float:
+    """Warm up, then run ``workload`` with an oslo-style client; return the start time.
+
+    Casts: ``count`` casts, then ``wait_processed()``. Calls: ``run_callers(caller)``
+    runs ``callers`` concurrent callers (greenthreads or threads) of ``count / callers``
+    calls each.
+    """
+    _unit, count, callers, _target = WORKLOADS[workload]
+    ctxt = {"request_id": "req-bench", "user": "u", "project_id": "p"}
+    for i in range(20):
+        client.call(ctxt, "ping", payload=_payload(i))
+    start = time.perf_counter()
+    if workload == "casts":
+        for i in range(count):
+            client.cast(ctxt, "note", payload=_payload(i))
+        wait_processed()
+        return start
+    per_caller = count // callers
+
+    def caller() -> None:
+        for i in range(per_caller):
+            client.call(ctxt, "ping", payload=_payload(i))
+
+    run_callers(caller)
+    return start
+
+
 # -- nova_sim ---------------------------------------------------------------------------
 
 def run_nova_sim(workload: str, url: str) -> float:
@@ -80,26 +107,15 @@ def run_nova_sim(workload: str, url: str) -> float:
     server.start()
     client = rpc.RPCClient(client_transport, rpc.Target(topic="bench", exchange=exchange),
                            timeout=60)
-    ctxt = {"request_id": "req-bench", "user": "u", "project_id": "p"}
-    for i in range(20):
-        client.call(ctxt, "ping", payload=_payload(i))
     try:
-        start = time.perf_counter()
-        if workload == "casts":
-            for i in range(count):
-                client.cast(ctxt, "note", payload=_payload(i))
-            done.wait()
-        else:
-            per_caller = count // callers
 
-            def caller() -> None:
-                for i in range(per_caller):
-                    client.call(ctxt, "ping", payload=_payload(i))
-
+        def run_callers(caller) -> None:
             pool = green.GreenPool(callers)
             for _ in range(callers):
                 pool.spawn_n(caller)
             pool.waitall()
+
+        start = _drive(client, workload, done.wait, run_callers)
         elapsed = time.perf_counter() - start
     finally:
         server.stop()
@@ -146,26 +162,15 @@ def run_oslo(workload: str, url: str) -> float:
     server.start()
     client = oslo_messaging.get_rpc_client(
         client_transport, oslo_messaging.Target(topic="bench", exchange=exchange), timeout=60)
-    ctxt = {"request_id": "req-bench", "user": "u", "project_id": "p"}
-    for i in range(20):
-        client.call(ctxt, "ping", payload=_payload(i))
-    start = time.perf_counter()
-    if workload == "casts":
-        for i in range(count):
-            client.cast(ctxt, "note", payload=_payload(i))
-        done.wait()
-    else:
-        per_caller = count // callers
 
-        def caller() -> None:
-            for i in range(per_caller):
-                client.call(ctxt, "ping", payload=_payload(i))
-
+    def run_callers(caller) -> None:
         threads = [threading.Thread(target=caller) for _ in range(callers)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+
+    start = _drive(client, workload, done.wait, run_callers)
     elapsed = time.perf_counter() - start
     fanout_queues = oslo_queues(server)
     server.stop()
