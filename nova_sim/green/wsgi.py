@@ -241,6 +241,10 @@ class _Connection:
         try:
             while True:
                 if pending:
+                    if clock() - last_wait > FAIR_SLICE:
+                        # Pipelined requests: let the other ready greenthreads run too.
+                        sleep(0)
+                        last_wait = clock()
                     if not self._respond(pending.popleft()):
                         return
                     if not pending and self.current is None:
