@@ -46,10 +46,11 @@ class HostState:
     Resource figures: ``vcpus_total`` / ``vcpus_used``, ``total_usable_ram_mb`` /
     ``memory_mb_used``, ``total_usable_disk_gb`` / ``disk_gb_used``, allocation ratios;
     ``free_ram_mb`` and ``free_disk_mb`` as Nova computes them (physical, without the
-    ratio). ``room`` maps a resource class to how much one more allocation may take
-    (``min(capacity - used, max_unit)``), from placement. Service: ``service_id``,
-    ``service_disabled``, ``forced_down``, ``last_heartbeat`` (seconds since the epoch,
-    ``-inf`` before any), ``usable`` (known, enabled and not forced down).
+    ratio). From placement, per resource class: ``free`` (``capacity - used``), ``max_unit``
+    and ``room``, how much one more allocation may take (``min(free, max_unit)``).
+    Service: ``service_id``, ``service_disabled``, ``forced_down``, ``last_heartbeat``
+    (seconds since the epoch, ``-inf`` before any), ``usable`` (known, enabled and not
+    forced down).
     """
 
     __slots__ = (
@@ -58,7 +59,8 @@ class HostState:
         "memory_mb_used", "total_usable_disk_gb", "disk_gb_used", "cpu_allocation_ratio",
         "ram_allocation_ratio", "disk_allocation_ratio", "num_instances", "num_io_ops",
         "failed_builds", "stats", "updated", "service_id", "service_disabled",
-        "disabled_reason", "forced_down", "last_heartbeat", "usable", "room", "usage",
+        "disabled_reason", "forced_down", "last_heartbeat", "usable", "room", "free",
+        "max_unit", "usage",
         "instances", "limits", "supported_instances", "weight",
     )
 
@@ -90,6 +92,8 @@ class HostState:
         self.last_heartbeat = float("-inf")
         self.usable = False  # service known, enabled, not forced down
         self.room: dict[str, int] = {}
+        self.free: dict[str, int] = {}
+        self.max_unit: dict[str, int] = {}
         self.usage: dict[str, int] = {}
         self.instances: set[str] = set()
         self.limits: dict[str, Any] = {}
@@ -147,10 +151,9 @@ class HostState:
 
     def update_from_placement(self, inventory: dict[str, dict[str, Any]]) -> None:
         """Take a provider's inventory and usage (from ``provider_changes``)."""
-        self.room = {
-            rc: min(item["capacity"] - item["used"], item["max_unit"])
-            for rc, item in inventory.items()
-        }
+        self.free = {rc: item["capacity"] - item["used"] for rc, item in inventory.items()}
+        self.max_unit = {rc: item["max_unit"] for rc, item in inventory.items()}
+        self.room = {rc: min(self.free[rc], self.max_unit[rc]) for rc in self.free}
         self.usage = {rc: item["used"] for rc, item in inventory.items()}
         self.vcpus_used = self.usage.get("VCPU", 0)
         self.memory_mb_used = self.usage.get("MEMORY_MB", 0)
@@ -159,8 +162,9 @@ class HostState:
     def consume_from_request(self, resources: dict[str, int]) -> None:
         """Account for an instance just placed here (until the next refresh)."""
         for rc, amount in resources.items():
-            if rc in self.room:
-                self.room[rc] -= amount
+            if rc in self.free:
+                self.free[rc] -= amount
+                self.room[rc] = min(self.free[rc], self.max_unit[rc])
             self.usage[rc] = self.usage.get(rc, 0) + amount
         self.vcpus_used += resources.get("VCPU", 0)
         self.memory_mb_used += resources.get("MEMORY_MB", 0)
@@ -171,8 +175,9 @@ class HostState:
     def unconsume_from_request(self, resources: dict[str, int]) -> None:
         """Undo ``consume_from_request`` (a choice that was not claimed)."""
         for rc, amount in resources.items():
-            if rc in self.room:
-                self.room[rc] += amount
+            if rc in self.free:
+                self.free[rc] += amount
+                self.room[rc] = min(self.free[rc], self.max_unit[rc])
             if rc in self.usage:
                 self.usage[rc] -= amount
         self.vcpus_used -= resources.get("VCPU", 0)
@@ -234,8 +239,7 @@ class HostManager:
             _seq, providers, _count = self.db.provider_changes(0)
             self._placement = {}
             for state in self.host_states.values():
-                state.room = {}
-                state.usage = {}
+                state.room, state.free, state.max_unit, state.usage = {}, {}, {}, {}
         for rp_uuid, inventory in providers.items():
             self._placement[rp_uuid] = inventory
             state = self.host_states.get(rp_uuid)

@@ -398,3 +398,14 @@ def test_soft_policies_weigh(db, make_manager, small, policy, member_on):
     assert manager.select_destinations(None, small, None)[0]["host"] == "c0"
     spec = dict(small, scheduler_hints={"group": group["uuid"]})
     assert manager.select_destinations(None, spec, None)[0]["host"] == "c1"
+
+
+def test_one_request_may_put_more_than_max_unit_instances_on_a_host(db, make_manager):
+    # max_unit (16 vCPUs) caps one allocation, not the sum of a request's allocations.
+    add_compute(db, "c1", vcpus=16, cpu_ratio=4.0, memory_mb=65536)
+    tiny = {"flavor": db.flavor_get_by_flavor_id("1")}
+    manager = make_manager()
+    uuids = [f"vm{index}" for index in range(20)]
+    host_lists = manager.select_destinations(None, tiny, uuids, return_objects=True)
+    assert {hosts[0] for hosts in hosts_of(host_lists)} == {"c1"}
+    assert db.usages_get(host_lists[0][0]["compute_node_uuid"])["VCPU"] == 20
