@@ -60,7 +60,8 @@ _current_span: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
 )
 _current_service = trace_api.current_service
 _getcurrent = greenlet.getcurrent
-_hub_local = _hub_module._local  # the thread's current hub, read without a call
+# The thread's current hub, read without a call (get_hub is the fallback).
+_hub_local = getattr(_hub_module, "_local", None) or threading.local()
 
 #: The order of a span's fields in a span file's array lines (named in its process line).
 SPAN_FIELDS = ("trace_id", "span_id", "parent_id", "name", "kind", "service", "host",
