@@ -115,7 +115,7 @@ class Span:
         self.start = start
         self.end: int | None = None
         self.kind = kind
-        self.events: list[tuple[int, str, dict]] = []
+        self.events: list[tuple[int, int, str, dict]] | None = None  # from the 1st event
         self.request_id = request_id
         self.global_request_id = global_request_id
         self.status = "ok"
@@ -172,17 +172,19 @@ class Span:
         """Record a point event inside this span (now, unless ``when`` is given)."""
         tracer = self.tracer
         tracer._order += 1
+        if self.events is None:
+            self.events = []
         self.events.append((tracer.now_ns() if when is None else when, tracer._order, name,
                             attributes))
 
-    def to_row(self) -> list[Any]:
+    def to_row(self) -> tuple:
         """The span as a span-file array line (``SPAN_FIELDS`` order): cheaper to write
         than an object with its keys on every line."""
-        return [self.trace_id, self.span_id, self.parent_id, self.name, self.kind,
+        return (self.trace_id, self.span_id, self.parent_id, self.name, self.kind,
                 self.service, self.host, self.greenthread, self.start,
                 self.end if self.end is not None else self.start, self.request_id,
                 self.global_request_id, self.status, self.error, self.seq, self.end_seq,
-                self.attributes, self.events or None]
+                self.attributes, self.events)
 
     def to_record(self) -> dict[str, Any]:
         """The span as a dict (the line written to the span file, once encoded: values
@@ -537,6 +539,8 @@ class Tracer:
         span = _current_span.get()
         if span is not None:
             self._order += 1
+            if span.events is None:
+                span.events = []
             span.events.append((self.now_ns(), self._order, name, attributes))
             return
         span = self.start_span(name, attributes, kind="event", parent=None)
