@@ -287,6 +287,14 @@ class HostManager:
         the providers' order, at most ``limit`` of them (``max_placement_results``)."""
         wanted = [(rc, amount) for rc, amount in sorted(resources.items()) if amount > 0]
         states = self.host_states.values()
+        if len(wanted) == 3 and (limit is None or limit >= len(self.host_states)):
+            # Every host may be a candidate: a comprehension is cheaper than a generator.
+            (rc1, a1), (rc2, a2), (rc3, a3) = wanted
+            return [
+                s for s in states
+                if s.room.get(rc1, -1) >= a1 and s.room.get(rc2, -1) >= a2
+                and s.room.get(rc3, -1) >= a3
+            ]
         if len(wanted) == 3:
             (rc1, a1), (rc2, a2), (rc3, a3) = wanted
             fits = (
