@@ -778,8 +778,9 @@ class Database:
     ) -> list[Row]:
         """Instances matching ``filters``, sorted, one page of them.
 
-        Filters: ``deleted`` (bool; absent: only live instances), exact matches (a list
-        value means "any of") on uuid, project_id, user_id, host, node, vm_state,
+        Filters: ``deleted`` (bool; absent: only live instances; ``None`` or ``"any"``:
+        both), exact matches (a list value means "any of") on uuid, project_id, user_id,
+        host, node, vm_state,
         task_state, power_state, image_ref (or ``image``), instance_type_id,
         availability_zone, reservation_id, key_name, hostname, display_name, locked,
         launched_on; regular expressions (``re.search``) for ``name`` (display_name) and
