@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nova_sim import exception
 from nova_sim.db import (
@@ -194,6 +196,7 @@ def test_instance_destroy_is_soft(db, clock):
         db.instance_destroy(instance["uuid"])
     assert db.instance_get_all_by_filters({}) == []
     assert len(db.instance_get_all_by_filters({"deleted": True})) == 1
+    assert len(db.instance_get_all_by_filters({"deleted": None})) == 1
 
 
 def test_instance_filters(db):
@@ -514,3 +517,45 @@ def test_file_of_another_schema_version_is_refused(tmp_path):
     again = Database(f"sqlite:///{tmp_path}/new.db")
     again.close()
     Database(f"sqlite:///{tmp_path}/new.db").close()  # reopening our own file is fine
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    operations=st.lists(
+        st.tuples(
+            st.sampled_from(["claim", "remove", "remove_on", "resize"]),
+            st.integers(0, 5),  # consumer
+            st.integers(0, 2),  # provider
+            st.integers(1, 6),  # amount / new total
+        ),
+        max_size=40,
+    )
+)
+def test_usage_always_matches_allocations_and_claims_never_overfill(operations):
+    db = Database()
+    providers = [add_host(db, f"c{k}", vcpus=4, memory_mb=4096)["uuid"] for k in range(3)]
+    totals = {rp: 4 for rp in providers}
+    for action, consumer, provider, amount in operations:
+        rp, name = providers[provider], f"vm{consumer}"
+        if action == "claim":
+            used = db.usages_get(rp)["VCPU"]
+            mine = sum(a["used"] for a in db.allocations_get(name, rp) if a["resource_class"]
+                       == "VCPU")
+            fits = used - mine + amount <= totals[rp]
+            assert db.claim_resources(name, rp, {"VCPU": amount, "MEMORY_MB": 512}) == fits
+        elif action == "remove":
+            db.remove_allocations(name)
+        elif action == "remove_on":
+            db.remove_allocations(name, rp_uuid=rp)
+        else:  # the compute reports another size; usage is kept
+            totals[rp] = amount
+            db.resource_provider_ensure(rp, "c", {"VCPU": amount, "MEMORY_MB": 4096,
+                                                  "DISK_GB": 100})
+        for each in providers:
+            usage = db.usages_get(each)
+            allocated = {}
+            for allocation in db.allocations_get(rp_uuid=each):
+                rc = allocation["resource_class"]
+                allocated[rc] = allocated.get(rc, 0) + allocation["used"]
+            assert usage == {rc: allocated.get(rc, 0) for rc in usage}
+    db.close()
