@@ -4,7 +4,9 @@
 Each (implementation, workload) measurement runs in a fresh subprocess holding both the
 RPC server and its clients (two transports / connections), against the same RabbitMQ;
 rounds are interleaved (oslo, kombu, nova_sim, oslo, ...) so that machine noise hits
-all alike. The parent prints the median of each and the ratios measured in this run.
+all alike. The parent prints the median of each and the ratios measured in this run, then the
+process CPU per call or cast (user + system, all threads), which a loaded machine
+disturbs less than the wall-clock rates.
 
     python tools/bench_rpc.py                    # 5 rounds, every workload
     python tools/bench_rpc.py --rounds 3 --only seq,casts
@@ -47,6 +49,22 @@ WORKLOADS = {
 }
 
 
+_CPU_AT_START = [0.0]
+
+
+def _start_clock() -> float:
+    """Start the measured section: wall clock returned, process CPU remembered."""
+    times = os.times()
+    _CPU_AT_START[0] = times.user + times.system
+    return time.perf_counter()
+
+
+def _cpu_used() -> float:
+    """Process CPU seconds (all threads, user + system) since ``_start_clock``."""
+    times = os.times()
+    return times.user + times.system - _CPU_AT_START[0]
+
+
 def _payload(i: int) -> dict:
     return {"instance": {"uuid": "c0ffee00-0000-0000-0000-%012d" % i, "name": "vm"}, "n": i}
 
@@ -62,7 +80,7 @@ def _drive(client, workload: str, wait_processed, run_callers) -> float:
     ctxt = {"request_id": "req-bench", "user": "u", "project_id": "p"}
     for i in range(20):
         client.call(ctxt, "ping", payload=_payload(i))
-    start = time.perf_counter()
+    start = _start_clock()
     if workload == "casts":
         for i in range(count):
             client.cast(ctxt, "note", payload=_payload(i))
@@ -117,6 +135,7 @@ def run_nova_sim(workload: str, url: str) -> float:
 
         start = _drive(client, workload, done.wait, run_callers)
         elapsed = time.perf_counter() - start
+        cpu = _cpu_used()
     finally:
         server.stop()
         server.wait()
@@ -125,7 +144,7 @@ def run_nova_sim(workload: str, url: str) -> float:
         if workload != "inproc":
             _kombu_cleanup(url, exchanges=[exchange, "bench_fanout"],
                            queues=["bench", "bench.host1"])
-    return count / elapsed
+    return count / elapsed, cpu / count * 1e6
 
 
 # -- oslo.messaging ---------------------------------------------------------------------
@@ -172,6 +191,7 @@ def run_oslo(workload: str, url: str) -> float:
 
     start = _drive(client, workload, done.wait, run_callers)
     elapsed = time.perf_counter() - start
+    cpu = _cpu_used()
     fanout_queues = oslo_queues(server)
     server.stop()
     server.wait()
@@ -182,7 +202,7 @@ def run_oslo(workload: str, url: str) -> float:
     if workload != "inproc":
         _kombu_cleanup(url, exchanges=[exchange, "bench_fanout"],
                        queues=["bench", "bench.host1"] + reply_queues + fanout_queues)
-    return count / elapsed
+    return count / elapsed, cpu / count * 1e6
 
 
 def oslo_queues(server) -> list:
@@ -278,7 +298,7 @@ def run_kombu(workload: str, url: str) -> float:
             results.append(calls)
 
     results: list = []
-    start = time.perf_counter()
+    start = _start_clock()
     if workload == "casts":
         with kombu.Connection(amqp_url) as connection:
             channel = connection.channel()
@@ -296,9 +316,10 @@ def run_kombu(workload: str, url: str) -> float:
         for thread in threads:
             thread.join()
     elapsed = time.perf_counter() - start
+    cpu = _cpu_used()
     stop.set()
     server_thread.join()
-    return count / elapsed
+    return count / elapsed, cpu / count * 1e6
 
 
 RUNNERS = {"nova_sim": run_nova_sim, "oslo": run_oslo, "kombu": run_kombu}
@@ -308,16 +329,17 @@ def child(implementation: str, workload: str, url: str) -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
-    print(json.dumps({"value": RUNNERS[implementation](workload, url)}))
+    value, cpu_us = RUNNERS[implementation](workload, url)
+    print(json.dumps({"value": value, "cpu_us": cpu_us}))
 
 
-def measure(implementation: str, workload: str, url: str) -> float:
+def measure(implementation: str, workload: str, url: str) -> dict:
     output = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--child", implementation, workload,
          "--url", url],
         check=True, capture_output=True, text=True, timeout=600,
     ).stdout
-    return json.loads(output.strip().splitlines()[-1])["value"]
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -332,13 +354,15 @@ def main() -> None:
         return
     workloads = [name for name in args.only.split(",") if name]
     results: dict = {}
+    cpu: dict = {}
     for round_number in range(args.rounds):
         for workload in workloads:
             for implementation in IMPLEMENTATIONS:
                 if workload == "inproc" and implementation == "kombu":
                     continue
                 value = measure(implementation, workload, args.url)
-                results.setdefault((workload, implementation), []).append(value)
+                results.setdefault((workload, implementation), []).append(value["value"])
+                cpu.setdefault((workload, implementation), []).append(value["cpu_us"])
         print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
     print(f"{'workload':<8} {'unit':<8} {'oslo':>9} {'kombu':>9} {'nova_sim':>9} "
           f"{'x oslo':>7} {'target':>7} {'kombu x oslo':>12}")
@@ -353,6 +377,13 @@ def main() -> None:
         verdict = "ok" if ratio >= target else "MISSED"
         print(f"{workload:<8} {unit:<8} {medians['oslo']:9.0f} {kombu_text} "
               f"{medians['nova_sim']:9.0f} {ratio:7.2f} {target:6.1f}x {kombu_ratio} {verdict}")
+    print("\nprocess CPU (user + system, all threads) per call or cast, median, in us:")
+    print(f"{'workload':<8} {'oslo':>9} {'kombu':>9} {'nova_sim':>9}")
+    for workload in workloads:
+        row = [statistics.median(cpu[(workload, impl)]) if (workload, impl) in cpu else None
+               for impl in IMPLEMENTATIONS]
+        print(f"{workload:<8} " + " ".join(f"{v:9.0f}" if v is not None else f"{'-':>9}"
+                                           for v in row))
 
 
 if __name__ == "__main__":
