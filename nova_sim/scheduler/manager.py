@@ -284,9 +284,10 @@ class SchedulerManager:
                 chosen = sorted_hosts[0] if sorted_hosts else None
             else:
                 for host in sorted_hosts:
-                    if self.db.claim_resources(
+                    claimed_here = self.db.claim_resources(
                         instance_uuids[index], host.uuid, resources, project_id, user_id
-                    ):
+                    )
+                    if claimed_here:
                         chosen = host
                         claimed_uuids.append(instance_uuids[index])
                         break
@@ -332,7 +333,11 @@ class SchedulerManager:
                 continue
             if not host_filter.run_filter_for_request(spec, index):
                 continue
+            before = len(hosts)
             hosts = host_filter.filter_all(hosts, spec)
+            if len(hosts) != before:
+                LOG.debug("Filter %s returned %d of %d hosts", host_filter.name, len(hosts),
+                          before)
         if not hosts:
             return []
         weighed = weigh_hosts(self.weighers, hosts, spec)
