@@ -166,8 +166,17 @@ class SchedulerManager:
                 filters.append(
                     cls(self.conf, self.clock, service_down_time=self.service_down_time)
                 )
+            elif name == "IoOpsFilter":
+                filters.append(cls(self.conf, self.clock, max_io_ops_per_host=int(
+                    _option(self.conf, "filter_scheduler", "max_io_ops_per_host", 8))))
+            elif name == "NumInstancesFilter":
+                filters.append(cls(self.conf, self.clock, max_instances_per_host=int(
+                    _option(self.conf, "filter_scheduler", "max_instances_per_host", 50))))
             else:
                 filters.append(cls(self.conf, self.clock))
+        self._resolve_hints = any(
+            type(f).__name__ in ("SameHostFilter", "DifferentHostFilter") for f in filters
+        )
         return filters
 
     def _load_weighers(self) -> list:
@@ -267,6 +276,8 @@ class SchedulerManager:
         resources = utils.resources_from_request_spec(spec)
         self.host_manager.refresh()
         self._setup_instance_group(spec)
+        if self._resolve_hints:
+            self._setup_hint_hosts(spec)
         hosts = self.host_manager.get_candidates(resources, self.max_placement_results)
         if not hosts:
             LOG.debug("Got no allocation candidates for %s", resources)
@@ -381,6 +392,21 @@ class SchedulerManager:
         group["hosts"] = list(group["hosts"])
         group["member_hosts_count"] = counts
         spec["instance_group"] = group
+
+    def _setup_hint_hosts(self, spec: dict[str, Any]) -> None:
+        """Resolve the ``same_host`` / ``different_host`` hints (instance uuids) to the
+        hosts of those instances: ``spec["hint_hosts"]``."""
+        hints = spec.get("scheduler_hints") or {}
+        resolved = {}
+        for hint in ("same_host", "different_host"):
+            uuids = hints.get(hint)
+            if not uuids:
+                continue
+            uuids = [uuids] if isinstance(uuids, str) else list(uuids)
+            instances = self.db.instance_get_all_by_filters({"uuid": uuids})
+            resolved[hint] = sorted({i["host"] for i in instances if i.get("host")})
+        if resolved:
+            spec["hint_hosts"] = resolved
 
     @staticmethod
     def _consume_group(spec: dict[str, Any], host: Any) -> None:

@@ -409,3 +409,21 @@ def test_one_request_may_put_more_than_max_unit_instances_on_a_host(db, make_man
     host_lists = manager.select_destinations(None, tiny, uuids, return_objects=True)
     assert {hosts[0] for hosts in hosts_of(host_lists)} == {"c1"}
     assert db.usages_get(host_lists[0][0]["compute_node_uuid"])["VCPU"] == 20
+
+
+def test_optional_filters_io_ops_num_instances_and_host_hints(db, make_manager, small):
+    add_compute(db, "c1", memory_mb=32768, stats={"io_workload": 8, "num_instances": 3})
+    add_compute(db, "c2", memory_mb=16384, stats={"num_instances": 50})
+    add_compute(db, "c3", memory_mb=8192)
+    manager = make_manager(filter_scheduler__enabled_filters=[
+        "ComputeFilter", "IoOpsFilter", "NumInstancesFilter", "SameHostFilter",
+        "DifferentHostFilter",
+    ])
+    # c1 has 8 operations in progress (max 8), c2 holds 50 instances (max 50).
+    assert manager.select_destinations(None, small, None)[0]["host"] == "c3"
+    db.instance_create({"uuid": "on-c3", "host": "c3"})
+    different = dict(small, scheduler_hints={"different_host": ["on-c3"]})
+    with pytest.raises(exception.NoValidHost):
+        manager.select_destinations(None, different, None)
+    same = dict(small, scheduler_hints={"same_host": "on-c3"})
+    assert manager.select_destinations(None, same, None)[0]["host"] == "c3"

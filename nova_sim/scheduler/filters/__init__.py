@@ -51,17 +51,23 @@ def all_filters() -> dict[str, type[BaseHostFilter]]:
         ServerGroupAffinityFilter,
         ServerGroupAntiAffinityFilter,
     )
+    from nova_sim.scheduler.filters.affinity_hints_filter import (
+        DifferentHostFilter,
+        SameHostFilter,
+    )
     from nova_sim.scheduler.filters.availability_zone_filter import AvailabilityZoneFilter
     from nova_sim.scheduler.filters.compute_capabilities_filter import (
         ComputeCapabilitiesFilter,
     )
     from nova_sim.scheduler.filters.compute_filter import ComputeFilter
     from nova_sim.scheduler.filters.image_props_filter import ImagePropertiesFilter
+    from nova_sim.scheduler.filters.io_ops_filter import IoOpsFilter
+    from nova_sim.scheduler.filters.num_instances_filter import NumInstancesFilter
     from nova_sim.scheduler.filters.resource_filter import ResourceFilter
 
     classes = (
         AvailabilityZoneFilter, ComputeFilter, ComputeCapabilitiesFilter,
         ImagePropertiesFilter, ServerGroupAntiAffinityFilter, ServerGroupAffinityFilter,
-        ResourceFilter,
+        ResourceFilter, IoOpsFilter, NumInstancesFilter, SameHostFilter, DifferentHostFilter,
     )
     return {cls.__name__: cls for cls in classes}
