@@ -315,6 +315,12 @@ class Database:
         """Close the connection (an in-memory database is gone afterwards)."""
         self._conn.close()
 
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
     def now(self) -> str:
         """The current time on this database's clock, as a stored timestamp string."""
         return format_timestamp(self.clock())

@@ -559,3 +559,10 @@ def test_usage_always_matches_allocations_and_claims_never_overfill(operations):
                 allocated[rc] = allocated.get(rc, 0) + allocation["used"]
             assert usage == {rc: allocated.get(rc, 0) for rc in usage}
     db.close()
+
+
+def test_database_is_a_context_manager(tmp_path):
+    with Database(f"sqlite:///{tmp_path}/x.db") as db:
+        db.ensure_default_flavors()
+    with Database(f"sqlite:///{tmp_path}/x.db") as again:
+        assert len(again.flavor_get_all()) == 5
