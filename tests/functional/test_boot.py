@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from nova_sim import exception, green
 from nova_sim.compute import power_state
 from nova_sim.image import CIRROS_IMAGE_ID
@@ -192,9 +190,6 @@ def test_build_semaphore_limits_concurrent_builds(make_cloud, ctxt):
     assert 3.0 <= green.now() - started < 3.2  # three waves of two one-second spawns
 
 
-@pytest.mark.xfail(reason="scheduler HostState.consume_from_request lowers 'room', which is "
-                   "capped by max_unit (16 vCPUs), so one request cannot put more than 16 "
-                   "instances on a host; reported to the scheduler's owner", strict=False)
 def test_one_request_may_put_more_than_max_unit_instances_on_a_host(make_cloud, ctxt):
     cloud = make_cloud(computes=1, memory_mb=30 * 2048 + 512)
     instances = boot(cloud, ctxt, min_count=20, max_count=20)
