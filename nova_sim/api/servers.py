@@ -299,10 +299,21 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
                 filters["project_id"] = project
     if not all_tenants:
         filters["project_id"] = request.context.project_id
+    for key, since in (("changes-since", "2.1"), ("changes-before", "2.66")):
+        raw = request.param(key)
+        if raw is not None and request.version.matches(since):
+            stamp = common.microtime(raw) if raw else None
+            if stamp is None:
+                raise faults.BadRequest(f"Invalid input for query parameters {key}. Value: "
+                                        f"{raw[:64]}. It is not an ISO 8601 date-time.")
+            filters[key] = stamp
+    sort_keys = [k for k in params.getall("sort_key") if k] or None
+    sort_dirs = [d for d in params.getall("sort_dir") if d] or None
     limit = common.parse_limit(params, request.api.max_limit)
     marker = request.param("marker")
     page = request.api.compute_api.get_all(
-        request.context, search_opts=filters, limit=limit, marker=marker)
+        request.context, search_opts=filters, limit=limit, marker=marker,
+        sort_keys=sort_keys, sort_dirs=sort_dirs)
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
     if is_detail:

@@ -85,7 +85,8 @@ templates = st.sampled_from([
 ])
 query_keys = st.sampled_from(["limit", "marker", "name", "status", "host", "all_tenants",
                               "is_public", "minRam", "minDisk", "id", "deleted", "project_id",
-                              "hypervisor_hostname_pattern", "binary", "node"])
+                              "hypervisor_hostname_pattern", "binary", "node", "sort_key",
+                              "sort_dir", "changes-since", "changes-before"])
 query_values = st.sampled_from(["1", "0", "-1", "x", "None", "True", "(", "in:", "ACTIVE",
                                 "%ff", ""]) | st.text(max_size=8)
 queries = st.lists(st.tuples(query_keys, query_values), max_size=3)

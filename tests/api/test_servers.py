@@ -296,3 +296,16 @@ def test_create_records_the_optional_fields(client):
     assert view["OS-EXT-SRV-ATTR:user_data"] == "dXNlcg=="
     bad = client.post("/v2.1/servers", body(security_groups="web"), version=V)
     assert bad.status_int == 400
+
+
+def test_changes_since_and_sorting(client, compute):
+    first = create(client, name="a")
+    second = create(client, name="b")
+    compute.db.instance_update(first, {"updated_at": "2020-01-01T00:00:00.000000"})
+    recent = client.get("/v2.1/servers?changes-since=2021-01-01T00:00:00Z").json["servers"]
+    assert [s["id"] for s in recent] == [second]
+    assert client.get("/v2.1/servers?changes-since=yesterday").status_int == 400
+    ordered = client.get("/v2.1/servers?sort_key=display_name&sort_dir=asc").json["servers"]
+    assert [s["name"] for s in ordered] == ["a", "b"]
+    assert client.get("/v2.1/servers?sort_key=bogus").status_int == 400
+    assert client.get("/v2.1/servers?sort_key=display_name&sort_dir=up").status_int == 400
