@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import add_compute
+from scheduler_helpers import add_compute
 
 from nova_sim import exception
 from nova_sim.db import Database

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import uuid
 
-from conftest import add_compute
+from scheduler_helpers import add_compute
 
 from nova_sim import exception, green
 from nova_sim.conf import new_conf

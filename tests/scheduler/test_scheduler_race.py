@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from conftest import add_compute
+from scheduler_helpers import add_compute
 
 from nova_sim.db import Database
 

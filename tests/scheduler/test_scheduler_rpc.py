@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import add_compute
+from scheduler_helpers import add_compute
 
 from nova_sim import exception, green, rpc
 from nova_sim.conf import new_conf
