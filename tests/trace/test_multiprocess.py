@@ -81,8 +81,11 @@ def test_a_boot_traced_across_four_processes(rabbit_url, tmp_path):
     tracer = Tracer(service="nova-api", host=controller, output_dir=str(traces),
                     context_getter=nova_context.get_current).install()
     try:
+        # a heartbeat comes after a service's start-up, queues bound, has finished
         poll(lambda: {n["host"] for n in db.compute_node_get_all()} == {compute}
-             and len(db.service_get_all()) == 3, 150, "the services", processes)
+             and len(db.service_get_all()) == 3
+             and all(s["report_count"] for s in db.service_get_all()),
+             150, "the services", processes)
         api = API(conf, db, transport)
         ctxt = nova_context.RequestContext(user_id="t", project_id="t", overwrite=False)
         with tracer.start_span("wsgi.request", {"method": "POST", "path": "/v2.1/servers",

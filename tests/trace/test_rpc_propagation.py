@@ -156,7 +156,7 @@ def test_a_message_without_trace_info_still_gives_the_receiver_its_request_id(tr
 SERVER_PROCESS = textwrap.dedent("""
     import sys
     from nova_sim import green, rpc, trace
-    from nova_sim.context import RequestContextSerializer
+    from nova_sim.context import RequestContext, RequestContextSerializer
     from nova_sim.trace.tracer import Tracer
 
     url, topic, out_dir = sys.argv[1:4]
@@ -178,6 +178,10 @@ SERVER_PROCESS = textwrap.dedent("""
     server = rpc.RPCServer(transport, rpc.Target(topic=topic, server="far"),
                            [Endpoint(), Control()], serializer=RequestContextSerializer())
     server.start()
+    # a call to ourselves: once it is answered, our queues are bound to the exchange
+    warm = rpc.RPCClient(transport, rpc.Target(topic=topic, server="far"), timeout=30,
+                         serializer=RequestContextSerializer())
+    warm.call(RequestContext(overwrite=False), "ping", arg=0)
     print("ready", flush=True)
     done.wait()
     server.stop()
