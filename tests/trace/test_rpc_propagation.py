@@ -191,6 +191,18 @@ SERVER_PROCESS = textwrap.dedent("""
 """)
 
 
+def delete_queues(rabbit_url, names):
+    """Remove the queues a test made on the broker (best effort)."""
+    import kombu
+
+    with kombu.Connection(rabbit_url.replace("rabbit://", "amqp://", 1)) as connection:
+        for name in names:
+            try:
+                connection.channel().queue_delete(name)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+
 def test_request_id_and_parent_cross_a_process_boundary_over_rabbitmq(rabbit_url, tmp_path):
     topic = f"trace-test-{os.getpid()}"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
@@ -220,6 +232,7 @@ def test_request_id_and_parent_cross_a_process_boundary_over_rabbitmq(rabbit_url
         if process.poll() is None:
             process.kill()
             process.wait()
+        delete_queues(rabbit_url, [topic, f"{topic}.far"])
     merged = tmp_path / "merged.jsonl"
     from nova_sim.trace import cli
 
