@@ -275,10 +275,22 @@ def sleep(seconds: float = 0) -> None:
 
 def getcurrent() -> Any:
     """The running greenthread: a GreenThread, or the greenlet itself (the main greenlet,
-    a spawn_n job's runner, a plain greenlet)."""
+    a plain greenlet).
+
+    A spawn_n job has no GreenThread of its own; asking for it gives it one (once), so
+    that it has an identity of its own: its runner is recycled when the job ends, and
+    killing the handle afterwards does nothing.
+    """
     g = _getcurrent_greenlet()
     gt = getattr(g, "gt", None)
-    return g if gt is None else gt
+    if gt is not None:
+        return gt
+    if type(g) is Runner and g not in g.hub.idle_runners:
+        gt = GreenThread(g.hub, None, (), {})
+        gt.runner = g
+        g.gt = gt
+        return gt
+    return g
 
 
 def kill(gt: Any, exception: Any = GreenletExit, *args: Any) -> None:
@@ -301,6 +313,8 @@ def kill(gt: Any, exception: Any = GreenletExit, *args: Any) -> None:
         target = gt
         if target.dead:
             return
+        if type(target) is Runner and target.gt is None and target in target.hub.idle_runners:
+            return  # an idle runner: the job it ran is over, there is nothing to kill
     current = _getcurrent_greenlet()
     if current is target:
         raise exc

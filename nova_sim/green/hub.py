@@ -139,11 +139,16 @@ def _run_job(runner: Runner, job: tuple) -> None:
                       getattr(func, "__qualname__", func))
     finally:
         runner.pool = None
-        if pool is not None:
-            pool._job_done()
-        if runner.hub._exit_instruments:
+        handle = runner.gt
+        if handle is not None:
+            # getcurrent() gave this job a handle: end it, so that a later kill() through
+            # it cannot hit whatever job the recycled runner runs next.
+            handle._finish(None, None)
+        elif runner.hub._exit_instruments:
             for instrument in runner.hub._exit_instruments:
                 instrument.exited(runner)
+        if pool is not None:
+            pool._job_done()
 
 
 class DeadlockError(RuntimeError):
@@ -237,8 +242,10 @@ class Hub:
         Called from the hub greenlet (as a ready entry or a timer callback).
         """
         idle = self.idle_runners
-        if idle:
+        while idle:
             runner = idle.pop()
+            if not runner.dead:
+                break
         else:
             runner = Runner(self)
             self.live.add(runner)

@@ -291,3 +291,47 @@ def test_sleep_from_hub_is_an_error():
     hub.call_later(0, in_hub)
     green.sleep(0.001)
     assert errors and "hub cannot block" in errors[0]
+
+
+def test_killing_a_finished_spawn_n_job_does_not_touch_the_next_job():
+    """spawn_n jobs run on recycled runners: a handle kept from an ended job must not
+    reach the next job that runner runs (nor lose it)."""
+    handles = []
+    events = []
+    green.spawn_n(lambda: handles.append(green.getcurrent()))
+    green.sleep(0)
+    green.kill(handles[0])  # its job is over
+    assert handles[0].dead
+
+    def second():
+        events.append("second started")
+        green.sleep(0)
+        events.append("second finished")
+
+    green.spawn_n(second)
+    green.sleep(0)
+    green.kill(handles[0])
+    green.sleep(0)
+    green.sleep(0)
+    assert events == ["second started", "second finished"]
+
+
+def test_killing_a_running_spawn_n_job_through_its_handle():
+    handles = []
+    events = []
+
+    def job():
+        handles.append(green.getcurrent())
+        try:
+            green.sleep(100)
+        finally:
+            events.append("killed")
+
+    with green.virtual_time():
+        green.spawn_n(job)
+        green.sleep(0)
+        green.kill(handles[0])
+        assert events == ["killed"]
+        green.spawn_n(events.append, "next job ran")
+        green.sleep(0)
+        assert events == ["killed", "next job ran"]
