@@ -10,10 +10,10 @@ Owns ``Service``, the life cycle of one service (as ``nova/service.py``):
     random delay up to ``periodic_fuzzy_delay``, from the hub's seeded random) and join the
     service group (the heartbeat every ``report_interval``).
 ``stop()``
-    graceful: stop consuming, stop the timers and the heartbeat, then let in-flight work
-    (RPC dispatches, the manager's own greenthreads such as builds) finish for up to
-    ``graceful_shutdown_timeout`` seconds (0: no limit); what is still running then is
-    left behind and logged.
+    graceful: stop consuming and the periodic tasks, then let in-flight work (RPC
+    dispatches, the manager's own greenthreads such as builds) finish for up to
+    ``graceful_shutdown_timeout`` seconds (0: no limit), heartbeating meanwhile; what is
+    still running then is left behind and logged; then the heartbeat stops.
 
 Who owns which greenthread: the RPC server owns its dispatch pool; the manager owns its
 build / operation pool; ``PeriodicRunner`` and the heartbeat loop are timers on the hub
@@ -180,7 +180,6 @@ class Service:
             self.rpcserver.stop()
         if self.periodic_runner is not None:
             self.periodic_runner.stop()
-        self.servicegroup_api.leave(self)
         finished = True
         if graceful:
             timeout = self.graceful_shutdown_timeout or None
@@ -200,6 +199,9 @@ class Service:
             if not finished:
                 LOG.warning("%s on %s stopped with work still in flight", self.binary,
                             self.host)
+        # The heartbeat goes on while in-flight work finishes (as in Nova, where the
+        # service group timer stops with the thread group, after the RPC server's wait).
+        self.servicegroup_api.leave(self)
         cleanup = getattr(self.manager, "cleanup_host", None)
         if cleanup is not None:
             cleanup()
