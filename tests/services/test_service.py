@@ -123,3 +123,19 @@ def test_is_up_rule():
     assert not servicegroup.is_up({**seen, "forced_down": True}, 60, now=now)
     assert not servicegroup.is_up({}, 60, now=now)
     assert servicegroup.is_up({"updated_at": format_timestamp(now)}, 60, now=now)
+
+
+def test_heartbeat_goes_on_while_a_graceful_stop_waits(setup):
+    conf, db, transport = setup
+    service = Service("nova-slow", "host1", "slow", SlowManager(), conf, transport, db=db,
+                      graceful_shutdown_timeout=0).start()
+    ctxt = nova_context.get_admin_context()
+    client(transport).cast(ctxt, "slow", seconds=40)
+    green.sleep(1)
+    stopper = green.spawn(service.stop)
+    green.sleep(30)
+    beats = db.service_get(service.service_ref["id"])["report_count"]
+    assert beats >= 3  # still beating: the stop waits for the 40 s cast
+    assert stopper.wait() is True
+    green.sleep(30)
+    assert db.service_get(service.service_ref["id"])["report_count"] <= beats + 1
