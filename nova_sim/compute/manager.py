@@ -727,6 +727,31 @@ class ComputeManager(periodic.PeriodicTasks):
         self.scheduler_api.sync_instance_info(ctxt, self.host, uuids)
 
     @periodic.periodic_task(spacing=60)
+    def _poll_rebooting_instances(self, ctxt: Any) -> None:
+        """Every 60 s: an instance stuck rebooting for longer than ``reboot_timeout`` is
+        hard rebooted (off when the option is 0, the default). Nova asks the compute API
+        for the hard reboot; the simulator moves the task state and reboots here."""
+        timeout = int(_option(self.conf, "reboot_timeout", 0))
+        if timeout <= 0:
+            return
+        now = green.wallclock()
+        for instance in self.conductor_api.instance_get_all_by_host(ctxt, self.host):
+            task = instance.get("task_state")
+            if task not in task_states.HARD_REBOOT_ALLOWED or task is None:
+                continue
+            updated = parse_timestamp(instance.get("updated_at")) or now
+            if now - updated <= timeout:
+                continue
+            LOG.warning("Instance %s has been rebooting for more than %d s; hard "
+                        "rebooting it", instance["uuid"], timeout)
+            try:
+                self._save(ctxt, instance, {"task_state": task_states.REBOOTING_HARD},
+                           expected_task_state=[task])
+            except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                continue
+            self.spawn_n(self._locked_reboot, ctxt, instance, "HARD")
+
+    @periodic.periodic_task(spacing=60)
     def _check_instance_build_time(self, ctxt: Any) -> None:
         """Every 60 s: instances building for longer than ``instance_build_timeout`` go
         to ERROR (off when the option is 0, the default)."""

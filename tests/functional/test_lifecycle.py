@@ -225,3 +225,14 @@ def test_hard_reboot_may_overtake_a_soft_one(make_cloud, ctxt):
         ("active", "rebooting_hard"), ("active", "reboot_pending_hard"),
         ("active", "reboot_started_hard"), ("active", None),
     ]
+
+
+def test_a_reboot_stuck_past_reboot_timeout_becomes_a_hard_reboot(make_cloud, ctxt):
+    cloud = make_cloud(computes=1, defaults={"reboot_timeout": 120})
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    # a soft reboot whose cast was lost: the API moved the state, no compute took it
+    cloud.states.history[uuid] = []
+    cloud.db.instance_update(uuid, {"task_state": "rebooting"})
+    row = cloud.wait_for_instance(uuid, "active", None, timeout=400, poll=1)
+    assert cloud.states[uuid][:2] == [("active", "rebooting"), ("active", "rebooting_hard")]
+    assert row["power_state"] == power_state.RUNNING
