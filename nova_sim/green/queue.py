@@ -26,6 +26,7 @@ class LightQueue:
         self.maxsize = maxsize if maxsize and maxsize > 0 else None
         self.getters: deque = deque()
         self.putters: deque = deque()
+        self._restore_item = self._restore  # bound once: get() passes it on every wait
         self._init()
 
     # storage (overridden by the priority and LIFO queues)
@@ -96,7 +97,7 @@ class LightQueue:
             return item
         if not block:
             raise Empty
-        item = waiting.block(get_hub(), self.getters, timeout, restore=self._restore)
+        item = waiting.block(get_hub(), self.getters, timeout, None, self._restore_item)
         if item is waiting.TIMED_OUT:
             raise Empty
         return item
@@ -128,7 +129,11 @@ class Queue(LightQueue):
         self._joiners: deque = deque()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        super().put(item, block, timeout)
+        if self.getters:  # the common hand-off, without the extra call through super()
+            self.unfinished_tasks += 1
+            waiting.wake(get_hub(), self.getters, item)
+            return
+        LightQueue.put(self, item, block, timeout)
         self.unfinished_tasks += 1
 
     def task_done(self) -> None:
