@@ -12,12 +12,12 @@ def _run(seed):
     with green.virtual_time(seed=seed):
         conf = new_conf()
         conf.set_override("spawn_failure_rate", 0.3, group="fake_driver")
-        cloud = Cloud(conf=conf, computes=4, virtual=True).start()
+        cloud = Cloud(conf=conf, computes=3, virtual=True).start()
         ctxt = nova_context.RequestContext(user_id="u", project_id="p", overwrite=False)
-        for number in range(8):
+        for number in range(6):
             cloud.api.create(ctxt, "2", CIRROS_IMAGE_ID, f"vm{number}")
             green.sleep(0.3)
-        green.sleep(60)
+        green.sleep(20)
         rows = cloud.db.instance_get_all_by_filters(
             {}, sort_keys=["display_name"], sort_dirs=["asc"])
         result = [
