@@ -231,3 +231,15 @@ def test_amqp_heartbeats_keep_an_idle_connection_alive(env):
     green.sleep(4)  # idle: only heartbeats cross the wire
     assert client.call({}, "ping", arg=2)["pong"] == 2
     assert transport.reconnects == reconnects
+
+
+def test_large_messages_and_concurrent_callers_share_one_connection(env):
+    transport = env.transport()  # client and server on one connection, writes coalesced
+    start_server(env, transport)
+    client = client_for(env, transport, timeout=20)
+    big = "x" * 300_000  # larger than a frame (frame_max 131072) and the 64 KiB flush mark
+    assert client.call({}, "ping", arg=big)["pong"] == big
+    pile = green.GreenPile()
+    for i in range(50):
+        pile.spawn(client.call, {}, "ping", arg=[i, "y" * (i * 1000)])
+    assert [result["pong"][0] for result in pile] == list(range(50))
