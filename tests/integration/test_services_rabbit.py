@@ -117,11 +117,12 @@ def multi_process_cloud(rabbit_url, tmp_path):
         _delete_broker_objects(rabbit_url, exchange, hosts)
 
 
-def _check_no_other_cloud(rabbit_url):
-    """Queues are named by topic, whatever the exchange: another cloud consuming
-    ``conductor`` on this broker would take our messages. Fail clearly then."""
+def _other_cloud_consumers(rabbit_url):
+    """Topics whose shared queue someone consumes on this broker (queues are named by
+    topic, whatever the exchange: another cloud there would take our messages)."""
     import kombu
 
+    busy = []
     url = rabbit_url.replace("rabbit://", "amqp://", 1)
     with kombu.Connection(url) as connection:
         for topic in ("conductor", "scheduler", "compute"):
@@ -130,10 +131,24 @@ def _check_no_other_cloud(rabbit_url):
                 _, _, consumers = channel.queue_declare(topic, passive=True)
             except Exception:  # noqa: BLE001 - no such queue: fine
                 continue
-            assert not consumers, (
-                f"another nova-sim cloud consumes the '{topic}' queue on this broker; "
-                "this test needs the broker to itself"
-            )
+            if consumers:
+                busy.append(topic)
+    return busy
+
+
+def _check_no_other_cloud(rabbit_url, patience=120.0):
+    """Wait (up to ``patience`` seconds) for another cloud on the broker to go; fail
+    clearly if it stays."""
+    deadline = green.now() + patience
+    while True:
+        busy = _other_cloud_consumers(rabbit_url)
+        if not busy:
+            return
+        assert green.now() < deadline, (
+            f"another nova-sim cloud consumes {busy} on this broker; this test needs "
+            "the broker to itself"
+        )
+        green.sleep(1.0)
 
 
 def _delete_broker_objects(rabbit_url, exchange, hosts):
