@@ -28,8 +28,15 @@ test: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check nova_sim tests tools
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.stamp-bench
+# Every benchmark, peers side by side (figures and commands: docs/benchmarks.md).
+# bench_rpc needs RabbitMQ on 127.0.0.1:5672; bench_api needs wrk (installed if missing).
+bench: $(VENV)/.stamp-bench $(VENV)/.stamp-test
 	$(PY) tools/bench_green.py
+	$(PY) tools/bench_rpc.py
+	$(PY) tools/bench_cloud.py
+	$(PY) tools/bench_scheduler.py
+	$(PY) tools/bench_api.py
+	$(PY) tools/bench_trace.py
 
 sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf
