@@ -215,3 +215,109 @@ def test_boot_and_delete_across_processes_over_rabbitmq(multi_process_cloud):
     assert db.allocations_get(consumer_uuid=instance["uuid"]) == []
     up = {s["host"]: s["up"] for s in api.service_list(ctxt)}
     assert all(up[host] for host in computes)
+
+
+def test_two_scheduler_processes_racing_never_overfill_a_host(rabbit_url, tmp_path):
+    """Two ``nova-sim scheduler`` processes share the ``scheduler`` queue (the broker
+    hands requests to them in turn) and one database file; many concurrent requests for
+    few hosts: every host ends exactly full, none over."""
+    from nova_sim import exception
+    from nova_sim.scheduler.rpcapi import SchedulerAPI
+
+    _check_no_other_cloud(rabbit_url)
+    LOGS.clear()
+    tag = uuid.uuid4().hex[:8]
+    exchange = f"nova_sim_it_{tag}"
+    db_path = tmp_path / "nova-sim.db"
+    common = tmp_path / "common.conf"
+    common.write_text(
+        "[DEFAULT]\n"
+        f"transport_url = {rabbit_url}\n"
+        f"control_exchange = {exchange}\n"
+        "periodic_fuzzy_delay = 0\n"
+        f"[database]\nconnection = sqlite:///{db_path}\n"
+    )
+    conf = new_conf()
+    conf([f"--config-file={common}"], project="nova-sim", default_config_files=[])
+    db = open_database(conf)
+    hosts = [f"h{n}-{tag}" for n in range(1, 5)]
+    flavor = db.flavor_get_by_flavor_id("2")  # m1.small: 1 vCPU, 2048 MB, 20 GB
+    for host in hosts:  # four hosts with room for exactly four m1.small each
+        service = db.service_create({"host": host, "binary": "nova-compute",
+                                     "topic": "compute", "availability_zone": "nova"})
+        db.service_heartbeat(service["id"])
+        node = db.compute_node_create_or_update({
+            "host": host, "hypervisor_hostname": host, "vcpus": 4, "memory_mb": 65536,
+            "local_gb": 1000, "cpu_allocation_ratio": 1.0, "service_id": service["id"],
+        })
+        db.resource_provider_ensure(node["uuid"], host, {
+            "VCPU": {"total": 4, "allocation_ratio": 1.0},
+            "MEMORY_MB": 65536, "DISK_GB": 1000,
+        })
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    processes = []
+    for name in ("sched-a", "sched-b"):
+        own = tmp_path / f"{name}.conf"
+        own.write_text(f"[DEFAULT]\nhost = {name}-{tag}\n")
+        path = tmp_path / f"{name}.log"
+        LOGS.append(path)
+        log = open(path, "w")
+        processes.append((subprocess.Popen(
+            [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(common),
+             "--config-file", str(own), "--debug", "scheduler"],
+            env=env, stdout=log, stderr=log, cwd=str(REPO)), log))
+    transport = get_transport(conf)
+    try:
+        def both_consuming():
+            import kombu
+
+            with kombu.Connection(rabbit_url.replace("rabbit://", "amqp://", 1)) as conn:
+                try:
+                    _, _, consumers = conn.channel().queue_declare("scheduler", passive=True)
+                except Exception:  # noqa: BLE001 - not declared yet
+                    return False
+            return consumers == 2
+
+        wait_until(both_consuming, 150, "both schedulers to consume")
+        api = SchedulerAPI(transport, conf)
+        ctxt = nova_context.RequestContext(user_id="it", project_id="it", overwrite=False)
+        spec = {"flavor": flavor, "project_id": "it", "user_id": "it",
+                "image": {"id": CIRROS_IMAGE_ID, "properties": {}}}
+        outcomes = []
+
+        def request():
+            try:
+                outcomes.append(api.select_destinations(ctxt, spec, [str(uuid.uuid4())],
+                                                        return_alternates=True)[0][0])
+            except exception.NoValidHost:
+                outcomes.append(None)
+
+        pool = green.GreenPool(30)
+        for _ in range(30):
+            pool.spawn_n(request)
+        pool.waitall()
+        placed = [o["service_host"] for o in outcomes if o]
+        assert len(outcomes) == 30 and len(placed) == 16
+        assert sorted(set(placed)) == sorted(hosts)
+        for node in db.compute_node_get_all():
+            assert db.usages_get(node["uuid"])["VCPU"] == 4
+        served = [path.read_text().count("select_destinations") for path in LOGS]
+        assert all(served), f"both schedulers should have served requests: {served}"
+    finally:
+        for process, _ in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process, log in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+        try:
+            transport.cleanup()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+        db.close()
+        _delete_broker_objects(rabbit_url, exchange,
+                               {"a": f"sched-a-{tag}", "b": f"sched-b-{tag}"})
