@@ -3,8 +3,9 @@
 
 The test process is the API: it boots an instance through ``nova_sim.compute.api.API``,
 waits until it is ACTIVE on one of the computes, deletes it and waits until it is gone.
-Everything lives under a unique ``control_exchange`` and unique host names; the exchange and
-the queues are deleted afterwards. Waiting polls the shared database on the real clock
+A second test runs two scheduler processes on one database file and races them for a
+few hosts. Everything lives under a unique ``control_exchange`` and unique host names; the
+exchange and the queues are deleted afterwards. Waiting polls the shared database on the real clock
 (the services are other processes: there is no event to wait on).
 """
 
