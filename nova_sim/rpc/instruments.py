@@ -34,6 +34,7 @@ def add_instrument(instrument: Any) -> None:
     """Install ``instrument`` (idempotent) for every transport of this process."""
     if instrument not in INSTRUMENTS:
         INSTRUMENTS.append(instrument)
+    _refresh_hooks()
 
 
 def remove_instrument(instrument: Any) -> None:
@@ -42,14 +43,42 @@ def remove_instrument(instrument: Any) -> None:
         INSTRUMENTS.remove(instrument)
     except ValueError:
         pass
+    _refresh_hooks()
+
+
+# Per hook, the (instrument, bound method) pairs that have it, as the hub keeps its
+# instruments per hook: ``notify`` then looks nothing up per message. Recomputed by
+# add/remove, and by ``notify`` when ``INSTRUMENTS`` was changed in place (``_seen`` is the
+# list the table was made from).
+_HOOK_NAMES = ("message_sent", "message_received", "dispatch_started", "dispatch_finished",
+               "reply_sent", "reply_received")
+_hooks: dict[str, tuple[tuple[Any, Any], ...]] = {}
+_seen: list[Any] = []
+
+
+def _refresh_hooks() -> None:
+    global _seen
+    table: dict[str, list[tuple[Any, Any]]] = {}
+    for instrument in INSTRUMENTS:
+        for hook in _HOOK_NAMES:
+            method = getattr(instrument, hook, None)
+            if method is not None:
+                table.setdefault(hook, []).append((instrument, method))
+    _hooks.clear()
+    _hooks.update((hook, tuple(pairs)) for hook, pairs in table.items())
+    _seen = list(INSTRUMENTS)
 
 
 def notify(hook: str, *args: Any) -> None:
     """Call ``hook(*args)`` on every instrument that has it; errors are logged."""
-    for instrument in tuple(INSTRUMENTS):
-        method = getattr(instrument, hook, None)
-        if method is None:
-            continue
+    if INSTRUMENTS != _seen:
+        _refresh_hooks()
+    pairs = _hooks.get(hook)
+    if pairs is None:
+        if hook in _HOOK_NAMES:
+            return
+        pairs = tuple((i, getattr(i, hook)) for i in INSTRUMENTS if hasattr(i, hook))
+    for instrument, method in pairs:
         try:
             method(*args)
         except Exception:
