@@ -5,6 +5,7 @@ and deletes what it declared."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import uuid
 
@@ -243,3 +244,33 @@ def test_large_messages_and_concurrent_callers_share_one_connection(env):
     for i in range(50):
         pile.spawn(client.call, {}, "ping", arg=[i, "y" * (i * 1000)])
     assert [result["pong"][0] for result in pile] == list(range(50))
+
+
+def _close_from_the_broker(transport):
+    """Have RabbitMQ close the transport's connection (connection.close from the broker,
+    as `rabbitmqctl close_all_connections` does, but for this connection only)."""
+    import subprocess
+
+    port = transport._sock.getsockname()[1]
+    listing = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "peer_port"],
+                             capture_output=True, text=True, timeout=30).stdout
+    pids = [line.split()[0] for line in listing.splitlines()
+            if line.split()[1:] == [str(port)]]
+    assert pids, f"no broker connection from port {port}"
+    subprocess.run(["rabbitmqctl", "-q", "close_connection", pids[0], "nova-sim test"],
+                   check=True, capture_output=True, timeout=30)
+
+
+def test_server_resumes_after_the_broker_closes_its_connection(env):
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not available")
+    server_transport, client_transport = env.transport(), env.transport()
+    _, endpoint = start_server(env, server_transport)
+    client = client_for(env, client_transport, timeout=20)
+    assert client.call({}, "ping", arg=1)["pong"] == 1
+    reconnects = server_transport.reconnects
+    _close_from_the_broker(server_transport)
+    wait_until(lambda: server_transport.reconnects > reconnects, timeout=15)
+    assert client.call({}, "ping", arg=2)["pong"] == 2
+    client.prepare(fanout=True).cast({}, "note", what="fanout after")
+    wait_until(lambda: "fanout after" in endpoint.log)
