@@ -71,7 +71,8 @@ class RPCServer:
         """Start consuming (idempotent). Raises the transport's error if it cannot."""
         if self._listener is not None:
             return
-        self._pool = green.GreenPool(self.pool_size)
+        if self._pool is None:  # a restarted server keeps its pool (wait() sees all)
+            self._pool = green.GreenPool(self.pool_size)
         self._listener = self.transport.listen(self.target, self._deliver)
 
     def stop(self) -> None:

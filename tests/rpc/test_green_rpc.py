@@ -542,3 +542,14 @@ def test_amqp_transports_refuse_the_virtual_clock(vclock):
     transport = rpc.get_transport("rabbit://guest:guest@127.0.0.1:1/")
     with pytest.raises(RuntimeError, match="real clock"):
         rpc.RPCClient(transport, rpc.Target(topic="t")).cast({}, "m")
+
+
+def test_a_stopped_server_can_start_again(vclock):
+    transport = rpc.get_transport("green://")
+    log = []
+    server = make_server(transport, "host1", log)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"), timeout=5)
+    server.stop()
+    server.wait()
+    server.start()
+    assert client.call({}, "ping", arg="again")["pong"] == "again"
