@@ -101,7 +101,7 @@ def sequence(spans: list[dict[str, Any]]) -> list[tuple[float, float, str, Any]]
                 rows.append((start, span["seq"], "message",
                              (participant(span), participant(server), label)))
                 if kind == "call":
-                    outcome = "error: " + span["error"] if span["status"] == "error" \
+                    outcome = "error: " + str(span.get("error")) if span.get("status") == "error" \
                         else "reply"
                     end_order = span.get("end_seq") or last_seq(server) + 0.5
                     rows.append((span["end"], end_order, "reply",
