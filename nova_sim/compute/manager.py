@@ -382,6 +382,15 @@ class ComputeManager(periodic.PeriodicTasks):
                 outcome, tb = "failed", traceback.format_exc()
             if outcome in ("active", "deleted"):
                 result = "Success"
+            node = build.get("node") or self.host
+            if outcome == "active":
+                self.rt.build_succeeded(node)
+            elif outcome != "deleted":
+                # failed or rescheduled: as Nova's _build_failed, for the weigher
+                try:
+                    self.rt.build_failed(ctxt, node)
+                except Exception:
+                    LOG.exception("Could not report the failed build on %s", node)
             self._finish_event(ctxt, instance, event, result, tb)
             return outcome
 

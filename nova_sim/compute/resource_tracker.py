@@ -79,6 +79,9 @@ class ResourceTracker:
         self.conf = conf
         #: nodename -> compute node row (as the conductor stored it)
         self.compute_nodes: dict[str, dict[str, Any]] = {}
+        #: nodename -> consecutive failed builds (Nova's ``stats['failed_builds']``,
+        #: which the scheduler's BuildFailureWeigher reads)
+        self.failed_builds: dict[str, int] = {}
         #: instance uuid -> (nodename, usage)
         self.tracked_instances: dict[str, tuple[str, dict[str, int]]] = {}
         self._resources: dict[str, dict[str, Any]] = {}
@@ -175,6 +178,7 @@ class ResourceTracker:
         }
         if self.service_id is not None:
             values["service_id"] = self.service_id
+        values["stats"] = {"failed_builds": self.failed_builds.get(nodename, 0)}
         values.update(self._usage(nodename))
         self.compute_nodes[nodename] = self.conductor_api.compute_node_update(
             ctxt, values, inventories
@@ -220,6 +224,18 @@ class ResourceTracker:
                 self.tracked_instances = kept
                 self._update(ctxt, nodename, self._inventories(resources))
             return self.compute_nodes[nodename]
+
+    def build_failed(self, ctxt: Any, nodename: str) -> None:
+        """Count a failed (or rescheduled) build on ``nodename`` and report it at once,
+        so the scheduler's BuildFailureWeigher pushes this host down."""
+        with self._lock:
+            self.failed_builds[nodename] = self.failed_builds.get(nodename, 0) + 1
+            self._update(ctxt, nodename)
+
+    def build_succeeded(self, nodename: str) -> None:
+        """A build succeeded: the failure count starts again from zero (reported with
+        the next update, as Nova does)."""
+        self.failed_builds[nodename] = 0
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:

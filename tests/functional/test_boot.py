@@ -140,6 +140,24 @@ def test_injected_spawn_failure_is_rescheduled_to_an_alternate(make_cloud, ctxt)
     assert sorted(e["result"] for e in events) == ["Error", "Success"]
 
 
+def test_failed_builds_are_reported_and_push_the_host_down(make_cloud, ctxt):
+    """compute1 has the most room but its spawns fail: after one failed build it reports
+    failed_builds=1 and the BuildFailureWeigher sends every later boot elsewhere; a
+    success resets compute2's count to 0."""
+    cloud = make_cloud(computes=2, driver_factory=_drivers(failing=["compute1"]))
+    [first] = boot(cloud, ctxt, "first")
+    assert cloud.wait_for_instance(first["uuid"], "active", None)["host"] == "compute2"
+    node1 = cloud.db.compute_node_get_by_host_and_nodename("compute1", "compute1")
+    assert node1["stats"]["failed_builds"] == 1
+    later = [boot(cloud, ctxt, f"later-{i}")[0] for i in range(3)]
+    rows = [cloud.wait_for_instance(vm["uuid"], "active", None) for vm in later]
+    assert {row["host"] for row in rows} == {"compute2"}
+    history = [cloud.states[vm["uuid"]] for vm in later]
+    assert all(("building", "scheduling") not in states[1:] for states in history)
+    node2 = cloud.db.compute_node_get_by_host_and_nodename("compute2", "compute2")
+    assert node2["stats"]["failed_builds"] == 0
+
+
 def test_all_alternates_failing_ends_in_error(make_cloud, ctxt):
     cloud = make_cloud(computes=3, failing_hosts=["compute1", "compute2", "compute3"])
     [instance] = boot(cloud, ctxt)
