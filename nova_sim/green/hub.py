@@ -82,6 +82,8 @@ DEFAULT_VIRTUAL_EPOCH = 1767225600.0
 # control must pass through the hub loop again, so that timers and I/O are not starved.
 HAND_OFF_BUDGET = 64
 
+_BuiltinMethod = type(greenlet.getcurrent().switch)
+
 # Idle runners kept per hub; beyond this a runner ends with its job.
 MAX_IDLE_RUNNERS = 1024
 
@@ -220,10 +222,21 @@ class Hub:
         # makes sure the hub still gets to its timers and I/O regularly.
         ready = self.ready
         while ready and self.hand_offs > 0:
+            switch, value = ready[0]
+            if switch is None:  # a withdrawn wake-up
+                ready.popleft()
+                continue
+            # Only a greenlet's own switch (to a live greenlet) or the start of a task
+            # may be handed off to: anything else must run in the hub, as it may
+            # return without switching (its return value is not a wake-up).
+            if type(switch) is _BuiltinMethod:
+                if switch.__name__ != "switch" or switch.__self__.dead:
+                    break
+            elif getattr(switch, "__func__", None) is not _START_TASK:
+                break
             self.hand_offs -= 1
-            switch, value = ready.popleft()
-            if switch is not None:
-                return switch(value)
+            ready.popleft()
+            return switch(value)
         if hub_greenlet.dead:
             hub_greenlet = self._start()
         return hub_greenlet.switch()
@@ -448,52 +461,64 @@ class Hub:
         heappop = heapq.heappop
         clock = self.clock
         while not self.closed:
-            if self._threadsafe:
-                self._drain_threadsafe()
-            # Phase 1: one pass over the ready queue (greenthreads handing off to each
-            # other may take some of its entries first).
-            self.hand_offs = HAND_OFF_BUDGET
-            pass_length = len(ready)
-            while pass_length > 0 and ready:
-                pass_length -= 1
-                switch, value = popleft()
-                if switch is not None:
-                    try:
-                        switch(value)
-                    except GreenletExit:
-                        raise
-                    except (SystemExit, KeyboardInterrupt) as exc:
-                        self._raise_in_main(exc)
-                    except BaseException:
-                        LOG.exception("unhandled error in the hub")
-            # Phase 2: due timers.
-            timers = self.timers
-            if timers:
-                now = clock()
-                while timers and timers[0][_DEADLINE] <= now:
-                    entry = heappop(timers)
-                    callback = entry[_CALLBACK]
-                    if callback is None:
-                        self._cancelled_timers -= 1
-                        continue
-                    argument = entry[_ARG]
-                    entry[_CALLBACK] = entry[_ARG] = None
-                    for instrument in self._timer_instruments:
-                        instrument.timer_fired(entry)
-                    try:
-                        callback(argument)
-                    except GreenletExit:
-                        raise
-                    except (SystemExit, KeyboardInterrupt) as exc:
-                        self._raise_in_main(exc)
-                    except BaseException:
-                        LOG.exception("unhandled error in timer %r", callback)
-            # Phase 3: wait for something to do.
-            if ready or self._threadsafe:
-                if self._readers or self._writers:
-                    self._poll(0)
-                continue
-            self._wait_for_work()
+            try:
+                self._run_once(ready, popleft, heappop, clock)
+            except GreenletExit:
+                raise
+            except BaseException as exc:  # noqa: BLE001
+                # Raised into the hub itself: a signal handler's exception (Ctrl-C, a
+                # test timeout) while the hub waited, or a bug. The hub must survive
+                # it: the main greenlet gets the exception, as eventlet does.
+                self._raise_in_main(exc)
+
+    def _run_once(self, ready, popleft, heappop, clock) -> None:
+        """One turn of the loop: thread-safe calls, a ready pass, due timers, waiting."""
+        if self._threadsafe:
+            self._drain_threadsafe()
+        # Phase 1: one pass over the ready queue (greenthreads handing off to each
+        # other may take some of its entries first).
+        self.hand_offs = HAND_OFF_BUDGET
+        pass_length = len(ready)
+        while pass_length > 0 and ready:
+            pass_length -= 1
+            switch, value = popleft()
+            if switch is not None:
+                try:
+                    switch(value)
+                except GreenletExit:
+                    raise
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    self._raise_in_main(exc)
+                except BaseException:
+                    LOG.exception("unhandled error in the hub")
+        # Phase 2: due timers.
+        timers = self.timers
+        if timers:
+            now = clock()
+            while timers and timers[0][_DEADLINE] <= now:
+                entry = heappop(timers)
+                callback = entry[_CALLBACK]
+                if callback is None:
+                    self._cancelled_timers -= 1
+                    continue
+                argument = entry[_ARG]
+                entry[_CALLBACK] = entry[_ARG] = None
+                for instrument in self._timer_instruments:
+                    instrument.timer_fired(entry)
+                try:
+                    callback(argument)
+                except GreenletExit:
+                    raise
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    self._raise_in_main(exc)
+                except BaseException:
+                    LOG.exception("unhandled error in timer %r", callback)
+        # Phase 3: wait for something to do.
+        if ready or self._threadsafe:
+            if self._readers or self._writers:
+                self._poll(0)
+            return
+        self._wait_for_work()
 
     def _wait_for_work(self) -> None:
         deadline = self._next_deadline()
@@ -557,6 +582,9 @@ class Hub:
 
 
 _CLOSED = object()  # value a waiter gets when its descriptor was closed under it
+
+
+_START_TASK = Hub.start_task  # the one Python callable hand-offs may call (see switch)
 
 
 class VirtualHub(Hub):

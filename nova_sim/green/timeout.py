@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova_sim.green.hub import get_hub, getcurrent
+from nova_sim.green.greenthread import getcurrent as current_greenthread
+from nova_sim.green.hub import get_hub
 
 
 def _throw(args: tuple) -> None:
-    target, exc = args
-    if not target.dead:
+    owner, exc = args
+    if owner.dead:
+        return  # its greenthread has ended: nothing to interrupt
+    # A GreenThread runs on a recycled runner greenlet: throw into the runner only
+    # while it still runs this greenthread.
+    target = getattr(owner, "runner", owner)
+    if target is not None and not target.dead:
         target.throw(exc)
 
 
@@ -48,7 +54,7 @@ class Timeout(BaseException):
         if self.seconds is None:
             self.timer = None
             return self
-        target = getcurrent()
+        target = current_greenthread()
         if self.exception is None or self.exception is False:
             exc: BaseException = self
         elif isinstance(self.exception, BaseException):

@@ -137,3 +137,22 @@ def test_nested_timeouts_inner_fires_first():
             assert info.value.seconds == 2
         finally:
             outer.cancel()
+
+
+def test_forgotten_timeout_never_hits_a_later_greenthread():
+    """A Timeout left armed by a greenthread that ended must not fire into whatever
+    runs next on the same (recycled) runner greenlet."""
+    with green.virtual_time():
+        def careless():
+            green.Timeout(1)  # armed and forgotten: never cancelled
+            return "done"
+
+        assert green.spawn(careless).wait() == "done"
+        events = []
+
+        def later():
+            green.sleep(5)
+            events.append("later finished")
+
+        green.spawn(later).wait()
+        assert events == ["later finished"]
