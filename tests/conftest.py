@@ -3,12 +3,21 @@
 ``rabbit_url``: the RabbitMQ URL for integration tests. When the broker cannot be reached,
 the test is skipped, unless ``NOVA_SIM_REQUIRE_RABBIT=1`` (set by ``.ci/run``), in which case
 it fails: CI must never skip the broker tests silently.
+
+The URL points at a virtual host of this test run's own (``nova-sim-test-<id>``, made
+with ``rabbitmqctl`` and deleted, with every queue and exchange in it, when the run ends).
+oslo.messaging names queues after topics whatever the exchange, so two runs on one broker
+(two sessions, or a ``make run`` next to the tests) would otherwise share the
+``conductor`` queue and take each other's messages. Where ``rabbitmqctl`` cannot be used,
+the default virtual host is used and each test cleans up after itself.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import uuid
 
 import pytest
 
@@ -28,12 +37,34 @@ def rabbit_reachable(timeout: float = 2.0) -> bool:
         return False
 
 
+def _rabbitmqctl(*args: str) -> bool:
+    try:
+        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 @pytest.fixture(scope="session")
-def rabbit_url() -> str:
-    """The broker URL; skip (or fail under NOVA_SIM_REQUIRE_RABBIT=1) when it is down."""
+def rabbit_url():
+    """The broker URL (a virtual host of this run's own); skip, or fail under
+    NOVA_SIM_REQUIRE_RABBIT=1, when the broker is down."""
     if not rabbit_reachable():
         message = f"RabbitMQ is not reachable at {RABBIT_HOST}:{RABBIT_PORT}"
         if os.environ.get("NOVA_SIM_REQUIRE_RABBIT") == "1":
             pytest.fail(message + " and NOVA_SIM_REQUIRE_RABBIT=1")
         pytest.skip(message)
-    return RABBIT_URL
+    if "NOVA_SIM_RABBIT_URL" in os.environ:
+        yield RABBIT_URL
+        return
+    vhost = f"nova-sim-test-{uuid.uuid4().hex[:12]}"
+    if not (_rabbitmqctl("add_vhost", vhost)
+            and _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")):
+        _rabbitmqctl("delete_vhost", vhost)
+        yield RABBIT_URL
+        return
+    try:
+        yield RABBIT_URL.rstrip("/") + "/" + vhost
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)

@@ -113,8 +113,9 @@ def test_topology_and_properties_are_oslo_messaging_s(env):
     start_server(env, transport)
     client = client_for(env, transport, timeout=30)
     client.call({}, "ping", arg=1)  # declares the reply queue
-    connection = amqp.Connection(env.url.split("://")[1].split("@")[1].split("/")[0],
-                                 userid="guest", password="guest")
+    where, _, vhost = env.url.split("://")[1].split("@")[1].partition("/")
+    connection = amqp.Connection(where, userid="guest", password="guest",
+                                 virtual_host=vhost or "/")
     connection.connect()
     try:
         channel = connection.channel()
