@@ -44,16 +44,17 @@ def _service_of(target: Any, tracer: Any) -> tuple[str, str]:
 
 
 def _rpc_attributes(target: Any, message: dict) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"method": message.get("method"), "topic": target.topic}
+    get = message.get
+    attributes: dict[str, Any] = {"method": get("method"), "topic": target.topic}
     if target.server:
         attributes["server"] = target.server
-    namespace = message.get("namespace")
+    namespace = get("namespace")
     if namespace is not None:
         attributes["namespace"] = namespace
-    version = message.get("version")
+    version = get("version")
     if version is not None:
         attributes["version"] = version
-    msg_id = message.get("_msg_id")
+    msg_id = get("_msg_id")
     if msg_id is not None:
         attributes["msg_id"] = msg_id
     return attributes
@@ -64,6 +65,17 @@ class RPCInstrument:
 
     def __init__(self, tracer: Any):
         self.tracer = tracer
+        self._scopes: dict[tuple[Any, Any], tuple[str, str]] = {}
+
+    def _scope_of(self, target: Any) -> tuple[str, str]:
+        """``_service_of(target)``, remembered per (topic, server)."""
+        key = (target.topic, target.server)
+        scope = self._scopes.get(key)
+        if scope is None:
+            if len(self._scopes) > 10000:
+                self._scopes.clear()
+            scope = self._scopes[key] = _service_of(target, self.tracer)
+        return scope
 
     # -- sending side --------------------------------------------------------------------
     def message_sent(self, kind: str, target: Any, message: dict) -> None:
@@ -109,7 +121,7 @@ class RPCInstrument:
             parent_id if isinstance(parent_id, str) else None, request_id,
             getattr(ctxt, "global_request_id", None)
             or message.get("_context_global_request_id"),
-            _service_of(target, tracer))
+            self._scope_of(target))
         span.__enter__()
         tracer._dispatches[id(message)] = span
 

@@ -247,7 +247,7 @@ class Span:
             global_request_id = self.global_request_id
             return _ROW_FORMAT % (
                 get(self.trace_id) or _quoted(self.trace_id), _quote(self.span_id),
-                "null" if parent_id is None else get(parent_id) or _quoted(parent_id),
+                "null" if parent_id is None else _quote(parent_id),
                 get(key) or _quoted(key),
                 get(self.greenthread) or _quoted(self.greenthread), self.start,
                 self.start if self.end is None else self.end,
