@@ -27,6 +27,7 @@ from typing import Any, Callable
 from nova_sim import context as nova_context
 from nova_sim import exception, green, trace
 from nova_sim import service as service_module
+from nova_sim.conf import option as _option
 from nova_sim.service import Service
 
 LOG = logging.getLogger(__name__)
@@ -37,14 +38,6 @@ TOPICS = {
     "nova-compute": "compute",
 }
 
-
-def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
-    try:
-        section = getattr(conf, group) if group else conf
-        value = getattr(section, name)
-    except Exception:  # noqa: BLE001 - option not registered on this conf
-        return default
-    return default if value is None else value
 
 
 def _call_with_supported(factory: Callable[..., Any], **candidates: Any) -> Any:

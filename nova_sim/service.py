@@ -27,6 +27,7 @@ from typing import Any
 
 from nova_sim import context as nova_context
 from nova_sim import green, periodic, rpc, servicegroup, trace
+from nova_sim.conf import option as _option
 from nova_sim.context import RequestContextSerializer
 
 LOG = logging.getLogger(__name__)
@@ -35,19 +36,12 @@ LOG = logging.getLogger(__name__)
 ALLOWED_REMOTE_EXMODS = ["nova_sim.exception", "nova_sim.db.api"]
 
 
-def _option(conf: Any, name: str, default: Any) -> Any:
-    try:
-        value = getattr(conf, name)
-    except Exception:  # noqa: BLE001 - option not registered on this conf
-        return default
-    return default if value is None else value
-
 
 def get_transport(conf: Any, url: str | None = None) -> Any:
     """The RPC transport for the services of ``conf`` (``url`` or ``transport_url``),
     rebuilding ``nova_sim.exception`` errors on the client side (Nova's exmods)."""
     return rpc.get_transport(
-        url or _option(conf, "transport_url", "green://"), conf,
+        url or _option(conf, None, "transport_url", "green://"), conf,
         allowed_remote_exmods=list(ALLOWED_REMOTE_EXMODS),
     )
 
@@ -82,15 +76,15 @@ class Service:
         self.transport = transport if transport is not None else get_transport(conf)
         self.db = db
         self.periodic_enable = (
-            _option(conf, "periodic_enable", True) if periodic_enable is None
+            _option(conf, None, "periodic_enable", True) if periodic_enable is None
             else periodic_enable
         )
         self.periodic_fuzzy_delay = float(
-            _option(conf, "periodic_fuzzy_delay", 60) if periodic_fuzzy_delay is None
+            _option(conf, None, "periodic_fuzzy_delay", 60) if periodic_fuzzy_delay is None
             else periodic_fuzzy_delay
         )
         self.graceful_shutdown_timeout = float(
-            _option(conf, "graceful_shutdown_timeout", 60)
+            _option(conf, None, "graceful_shutdown_timeout", 60)
             if graceful_shutdown_timeout is None else graceful_shutdown_timeout
         )
         self.service_ref: dict[str, Any] | None = None

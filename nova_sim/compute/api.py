@@ -30,6 +30,7 @@ from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.conductor import rpcapi as conductor_rpcapi
+from nova_sim.conf import option
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
 
@@ -402,11 +403,7 @@ class API:
     # -- services, hypervisors, zones ------------------------------------------------------
 
     def _option(self, name: str, default: Any) -> Any:
-        try:
-            value = getattr(self.conf, name)
-        except Exception:  # noqa: BLE001 - no conf or option not registered
-            return default
-        return default if value is None else value
+        return option(self.conf, None, name, default)
 
     def _with_state(self, service: dict[str, Any]) -> dict[str, Any]:
         service["up"] = self.servicegroup_api.service_is_up(service)

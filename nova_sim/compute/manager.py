@@ -35,18 +35,12 @@ from nova_sim import exception, green, periodic, rpc, trace
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute.resource_tracker import ResourceTracker
 from nova_sim.conductor import rpcapi as conductor_rpcapi
+from nova_sim.conf import option as _option
 from nova_sim.db.api import format_timestamp, parse_timestamp  # pure functions: no DB access
 from nova_sim.virt.fake import FakeDriver
 
 LOG = logging.getLogger(__name__)
 
-
-def _option(conf: Any, name: str, default: Any) -> Any:
-    try:
-        value = getattr(conf, name)
-    except Exception:  # noqa: BLE001 - option not registered on this conf
-        return default
-    return default if value is None else value
 
 
 def _utcnow() -> str:
@@ -142,23 +136,23 @@ class ComputeManager(periodic.PeriodicTasks):
         from nova_sim.scheduler.rpcapi import SchedulerAPI
 
         self.scheduler_api = SchedulerAPI(transport, conf)
-        builds = int(_option(conf, "max_concurrent_builds", 10))
+        builds = int(_option(conf, None, "max_concurrent_builds", 10))
         self._build_semaphore = green.Semaphore(builds) if builds > 0 else _Unlimited()
         self._sync_power_pool = green.GreenPool(
-            int(_option(conf, "sync_power_state_pool_size", 1000))
+            int(_option(conf, None, "sync_power_state_pool_size", 1000))
         )
         #: the service's pool behind ``utils.spawn_n`` (one per service, as in Nova where
         #: each service is its own process)
-        self._pool = green.GreenPool(int(_option(conf, "default_green_pool_size", 1000)))
+        self._pool = green.GreenPool(int(_option(conf, None, "default_green_pool_size", 1000)))
         self._locks = InstanceLocks()
         self.rt = ResourceTracker(host, self.driver, self.conductor_api, conf)
         self.additional_endpoints: list[Any] = []
         self.service_ref: dict[str, Any] | None = None
         self.set_periodic_spacing(
-            "update_available_resource", _option(conf, "update_resources_interval", 0)
+            "update_available_resource", _option(conf, None, "update_resources_interval", 0)
         )
         self.set_periodic_spacing(
-            "_sync_power_states", _option(conf, "sync_power_state_interval", 600)
+            "_sync_power_states", _option(conf, None, "sync_power_state_interval", 600)
         )
 
     # -- service hooks ---------------------------------------------------------------------
@@ -740,7 +734,7 @@ class ComputeManager(periodic.PeriodicTasks):
         """Every 60 s: an instance stuck rebooting for longer than ``reboot_timeout`` is
         hard rebooted (off when the option is 0, the default). Nova asks the compute API
         for the hard reboot; the simulator moves the task state and reboots here."""
-        timeout = int(_option(self.conf, "reboot_timeout", 0))
+        timeout = int(_option(self.conf, None, "reboot_timeout", 0))
         if timeout <= 0:
             return
         now = green.wallclock()
@@ -764,7 +758,7 @@ class ComputeManager(periodic.PeriodicTasks):
     def _check_instance_build_time(self, ctxt: Any) -> None:
         """Every 60 s: instances building for longer than ``instance_build_timeout`` go
         to ERROR (off when the option is 0, the default)."""
-        timeout = int(_option(self.conf, "instance_build_timeout", 0))
+        timeout = int(_option(self.conf, None, "instance_build_timeout", 0))
         if timeout <= 0:
             return
         now = green.wallclock()

@@ -21,16 +21,10 @@ from typing import Any, Iterator
 
 from nova_sim import green, trace
 from nova_sim.compute import vm_states
+from nova_sim.conf import option as _option
 
 LOG = logging.getLogger(__name__)
 
-
-def _option(conf: Any, name: str, default: Any) -> Any:
-    try:
-        value = getattr(conf, name)
-    except Exception:  # noqa: BLE001 - option not registered on this conf
-        return default
-    return default if value is None else value
 
 
 def _usage_of(instance: dict[str, Any]) -> dict[str, int]:
@@ -91,19 +85,19 @@ class ResourceTracker:
     # -- ratios and reservations -----------------------------------------------------------
 
     def _ratio(self, kind: str) -> float:
-        value = _option(self.conf, f"{kind}_allocation_ratio", None)
+        value = _option(self.conf, None, f"{kind}_allocation_ratio", None)
         if value is None:
             value = _option(
-                self.conf, f"initial_{kind}_allocation_ratio",
+                self.conf, None, f"initial_{kind}_allocation_ratio",
                 {"cpu": 4.0, "ram": 1.0, "disk": 1.0}[kind],
             )
         return float(value)
 
     def _reserved(self) -> dict[str, int]:
         return {
-            "vcpus": int(_option(self.conf, "reserved_host_cpus", 0)),
-            "memory_mb": int(_option(self.conf, "reserved_host_memory_mb", 512)),
-            "disk_gb": -(-int(_option(self.conf, "reserved_host_disk_mb", 0)) // 1024),
+            "vcpus": int(_option(self.conf, None, "reserved_host_cpus", 0)),
+            "memory_mb": int(_option(self.conf, None, "reserved_host_memory_mb", 512)),
+            "disk_gb": -(-int(_option(self.conf, None, "reserved_host_disk_mb", 0)) // 1024),
         }
 
     # -- claims ----------------------------------------------------------------------------

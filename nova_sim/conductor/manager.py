@@ -30,6 +30,7 @@ from nova_sim.conductor.rpcapi import (
     COMPUTE_TASK_VERSION,
     CONDUCTOR_VERSION,
 )
+from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils as scheduler_utils
 
 LOG = logging.getLogger(__name__)
@@ -45,14 +46,6 @@ COMPUTE_NODE_REPLY_FIELDS = (
     "vcpus_used", "memory_mb_used", "local_gb_used", "running_vms", "updated_at",
 )
 
-
-def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
-    try:
-        section = getattr(conf, group) if group else conf
-        value = getattr(section, name)
-    except Exception:  # noqa: BLE001 - option not registered on this conf
-        return default
-    return default if value is None else value
 
 
 def _selection_value(selection: Any, key: str, default: Any = None) -> Any:

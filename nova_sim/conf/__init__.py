@@ -45,6 +45,23 @@ class ConfigError(ValueError):
     """
 
 
+def option(conf: Any, group: str | None, name: str, default: Any) -> Any:
+    """``conf.<group>.<name>`` (``conf.<name>`` when ``group`` is None), or ``default``
+    when there is no conf, the option is not registered on it, or its value is None.
+
+    For code that accepts a bare or partial conf object (tests, the demos) as well as a
+    full ``new_conf()``.
+    """
+    if conf is None:
+        return default
+    try:
+        section = getattr(conf, group) if group else conf
+        value = getattr(section, name)
+    except Exception:  # noqa: BLE001 - an option (or group) this conf does not have
+        return default
+    return default if value is None else value
+
+
 def register_all(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
     """Register every nova-sim option on ``conf`` (which must not be parsed yet)."""
     for module in MODULES:

@@ -51,6 +51,7 @@ import random as random_module
 from typing import Any
 
 from nova_sim import exception, trace
+from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils
 from nova_sim.scheduler.filters import all_filters
 from nova_sim.scheduler.host_manager import HostManager
@@ -63,17 +64,6 @@ CELL_UUID = "00000000-0000-0000-0000-0000000000c1"
 
 RPC_API_VERSION = "4.5"
 
-
-def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
-    """``conf.<group>.<name>``, or ``default`` when the option is not registered."""
-    if conf is None:
-        return default
-    try:
-        section = getattr(conf, group) if group else conf
-        value = getattr(section, name)
-    except Exception:  # noqa: BLE001 - unregistered option or group
-        return default
-    return default if value is None else value
 
 
 def _target():

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from nova_sim import rpc
+from nova_sim.conf import option as _option
 from nova_sim.context import RequestContextSerializer
 
 #: Topic of the scheduler service.
@@ -27,13 +28,6 @@ RPC_TOPIC = "scheduler"
 #: longer than a usual RPC; heartbeats every ``rpc_response_timeout`` keep it alive.
 LONG_RPC_TIMEOUT = 1800.0
 
-
-def _option(conf: Any, name: str, default: Any) -> Any:
-    try:
-        value = getattr(conf, name)
-    except Exception:  # noqa: BLE001 - unregistered option
-        return default
-    return default if value is None else value
 
 
 class SchedulerAPI:
@@ -75,8 +69,8 @@ class SchedulerAPI:
         if not self.client.can_send_version(version):
             version = "4.4"
             del msg_args["return_objects"], msg_args["return_alternates"]
-        timeout = float(_option(self.conf, "long_rpc_timeout", LONG_RPC_TIMEOUT))
-        monitor = float(_option(self.conf, "rpc_response_timeout", 60))
+        timeout = float(_option(self.conf, None, "long_rpc_timeout", LONG_RPC_TIMEOUT))
+        monitor = float(_option(self.conf, None, "rpc_response_timeout", 60))
         cctxt = self.client.prepare(
             version=version, timeout=timeout, call_monitor_timeout=monitor
         )

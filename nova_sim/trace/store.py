@@ -21,15 +21,7 @@ import os
 from typing import Any, Iterable
 
 from nova_sim import trace as trace_api
-
-
-def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
-    try:
-        section = getattr(conf, group) if group else conf
-        value = getattr(section, name)
-    except Exception:  # noqa: BLE001 - option not registered on this conf
-        return default
-    return default if value is None else value
+from nova_sim.conf import option as _option
 
 
 def output_dir(conf: Any) -> str:

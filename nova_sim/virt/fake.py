@@ -23,6 +23,7 @@ from typing import Any
 
 from nova_sim import exception, green, trace
 from nova_sim.compute import power_state
+from nova_sim.conf import option as _option
 from nova_sim.conf.fake_driver import Distribution, parse_distribution
 
 LOG = logging.getLogger(__name__)
@@ -53,13 +54,6 @@ class InstanceInfo:
         self.state = state
 
 
-def _option(group: Any, name: str, default: Any) -> Any:
-    try:
-        value = getattr(group, name)
-    except Exception:  # noqa: BLE001 - an option this tree does not define yet
-        return default
-    return default if value is None else value
-
 
 class FakeDriver:
     """A simulated hypervisor for one compute host.
@@ -75,17 +69,17 @@ class FakeDriver:
     def __init__(self, conf: Any = None, host: str | None = None, **overrides: Any):
         group = getattr(conf, "fake_driver", None) if conf is not None else None
         settings = {
-            "vcpus": _option(group, "vcpus", 16),
-            "memory_mb": _option(group, "memory_mb", 65536),
-            "local_gb": _option(group, "local_gb", 1024),
-            "spawn_failure_rate": _option(group, "spawn_failure_rate", 0.0),
-            "failing_hosts": list(_option(group, "failing_hosts", [])),
-            "seed": _option(group, "seed", None),
+            "vcpus": _option(group, None, "vcpus", 16),
+            "memory_mb": _option(group, None, "memory_mb", 65536),
+            "local_gb": _option(group, None, "local_gb", 1024),
+            "spawn_failure_rate": _option(group, None, "spawn_failure_rate", 0.0),
+            "failing_hosts": list(_option(group, None, "failing_hosts", [])),
+            "seed": _option(group, None, "seed", None),
         }
         if settings["seed"] is None and conf is not None:
-            settings["seed"] = _option(conf, "seed", None)
+            settings["seed"] = _option(conf, None, "seed", None)
         latency = {
-            op: _option(group, option, "fixed:0") if option else "fixed:0"
+            op: _option(group, None, option, "fixed:0") if option else "fixed:0"
             for op, option in LATENCY_OPTIONS.items()
         }
         latency.update(overrides.pop("latency", {}) or {})

@@ -16,6 +16,7 @@ from typing import Any
 
 from nova_sim import context as nova_context
 from nova_sim import green
+from nova_sim.conf import option
 from nova_sim.db.api import parse_timestamp
 from nova_sim.periodic import FixedIntervalLoop
 
@@ -26,11 +27,7 @@ INITIAL_REPORTING_DELAY = 5.0
 
 
 def _option(conf: Any, name: str, default: float) -> float:
-    try:
-        value = getattr(conf, name)
-    except Exception:  # noqa: BLE001 - no conf, or the option is not registered
-        return default
-    return default if value is None else float(value)
+    return float(option(conf, None, name, default))
 
 
 def is_up(
