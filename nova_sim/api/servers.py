@@ -353,8 +353,13 @@ def _parse_networks(request: APIRequest, server: dict) -> Any:
         return "auto"
     networks = server["networks"]
     if isinstance(networks, str):
-        if networks in ("auto", "none") and request.version.matches("2.37"):
-            return networks
+        if networks in ("auto", "none"):
+            if request.version.matches("2.37"):
+                return networks
+            raise common.invalid_field(
+                "networks", networks, f"'networks': {networks!r} needs microversion 2.37 "
+                "or later (send OpenStack-API-Version: compute 2.37); below it, give a "
+                "list of networks")
         raise common.invalid_field(
             "networks", networks, f"{networks!r} is not one of ['auto', 'none'] "
             "or a list of networks")

@@ -114,6 +114,13 @@ def test_networks_optional_before_2_37(client):
     assert response.status_int == 202
 
 
+def test_networks_none_below_2_37_says_which_microversion(client):
+    response = client.post("/v2.1/servers", body(networks="none"), version="2.1")
+    assert response.status_int == 400
+    message = response.json["badRequest"]["message"]
+    assert "needs microversion 2.37" in message
+
+
 def test_show_shape_for_admin_and_member(client):
     server_id = create(client, token="demo:demo")
     member = client.get(f"/v2.1/servers/{server_id}", token="demo:demo", version=V)
