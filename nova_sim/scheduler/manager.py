@@ -51,6 +51,7 @@ import random as random_module
 from typing import Any
 
 from nova_sim import exception, trace
+from nova_sim.conf import ConfigError
 from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils
 from nova_sim.scheduler.filters import all_filters
@@ -145,7 +146,7 @@ class SchedulerManager:
             ]
         unknown = [name for name in names if name not in classes]
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"[filter_scheduler] enabled_filters: unknown filter(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(classes))}"
             )

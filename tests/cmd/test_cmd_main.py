@@ -47,6 +47,18 @@ def test_bad_option_value_in_config_file_is_one_line_and_status_2(tmp_path):
         assert "Traceback" not in result.stderr
         assert result.stdout == ""
 
+def test_unknown_scheduler_filter_stops_start_up_with_status_2(tmp_path):
+    path = tmp_path / "bad.conf"
+    path.write_text("[database]\nconnection = sqlite:///%s\n"
+                    "[filter_scheduler]\nenabled_filters = ComputeFilter,NoSuchFilter\n"
+                    % (tmp_path / "db.sqlite"))
+    result = nova_sim("--config-file", str(path), "scheduler")
+    assert result.returncode == 2, result
+    errors = [line for line in result.stderr.splitlines() if line.startswith("nova-sim:")]
+    assert len(errors) == 1 and "NoSuchFilter" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
 
 @pytest.mark.parametrize(
     "args, expected",
