@@ -110,14 +110,15 @@ def _make_value_encoder() -> Callable[[Any], str]:
 encode_value = _make_value_encoder()
 
 # A span's array line (``SPAN_FIELDS`` order), formatted field by field: numbers need no
-# encoder, strings a quote each, and most spans have empty attributes and no events. The
-# strings repeat (names, services, hosts, greenthreads, trace and request ids), so their
-# quoted forms are remembered (``_QUOTED``, emptied when it grows past ``_QUOTED_MAX``).
-# What does not fit (a field that is not a str, a time or order that is not a number)
-# takes ``encode(span.to_row())``: the same bytes either way (times are integer ns).
+# encoder, strings a quote each (a span id is the tracer's own hex digits: it needs none),
+# and most spans have empty attributes and no events. The strings repeat (names,
+# services, hosts, greenthreads, trace and request ids), so their quoted forms are
+# remembered (``_QUOTED``, emptied when it grows past ``_QUOTED_MAX``). What does not fit
+# (a field that is not a str, a time or order that is not a number) takes
+# ``encode(span.to_row())``: the same bytes either way (times are integer ns).
 assert SPAN_FIELDS[:8] == ("trace_id", "span_id", "parent_id", "name", "kind", "service",
                            "host", "greenthread")
-_ROW_FORMAT = "[%s, %s, %s, %s, %s, %d, %d, %s, %s, %s, %s, %d, %d, %s, %s]"
+_ROW_FORMAT = '[%s, "%s", %s, %s, %s, %d, %d, %s, %s, %s, %s, %d, %d, %s, %s]'
 _QUOTED: dict[Any, str] = {}
 _QUOTED_MAX = 20000
 
@@ -246,7 +247,7 @@ class Span:
             request_id = self.request_id
             global_request_id = self.global_request_id
             return _ROW_FORMAT % (
-                get(self.trace_id) or _quoted(self.trace_id), _quote(self.span_id),
+                get(self.trace_id) or _quoted(self.trace_id), self.span_id,
                 "null" if parent_id is None else _quote(parent_id),
                 get(key) or _quoted(key),
                 get(self.greenthread) or _quoted(self.greenthread), self.start,
