@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova_sim.trace.tracer import current_span as _current_span
+from nova_sim.trace.tracer import _current_span as _span_var
 
 TRACE_KEY = "_context_trace_info"
 
@@ -80,16 +80,17 @@ class RPCInstrument:
     # -- sending side --------------------------------------------------------------------
     def message_sent(self, kind: str, target: Any, message: dict) -> None:
         tracer = self.tracer
-        method = message.get("method")
+        get = message.get
         attributes = _rpc_attributes(target, message)
         attributes["kind"] = kind
         span = tracer.rpc_span(
-            f"rpc.{kind} {method}", attributes, "client" if kind == "call" else "producer",
-            _current_span(), None, None, message.get("_context_request_id"),
-            message.get("_context_global_request_id"), None)
+            f"rpc.{kind} {attributes['method']}", attributes,
+            "client" if kind == "call" else "producer", _span_var.get(), None, None,
+            get("_context_request_id"), get("_context_global_request_id"), None)
         message[TRACE_KEY] = {"base_id": span.trace_id, "parent_id": span.span_id}
-        if kind == "call" and message.get("_msg_id"):
-            tracer._calls[message["_msg_id"]] = span
+        msg_id = get("_msg_id") if kind == "call" else None
+        if msg_id:
+            tracer._calls[msg_id] = span
         else:
             tracer.finish(span, span.start)
 
@@ -106,21 +107,23 @@ class RPCInstrument:
     # -- receiving side ------------------------------------------------------------------
     def dispatch_started(self, target: Any, message: dict, ctxt: Any) -> None:
         tracer = self.tracer
-        info = message.get(TRACE_KEY)
+        get = message.get
+        info = get(TRACE_KEY)
         trace_id = parent_id = None
-        if isinstance(info, dict):
-            trace_id = info.get("base_id") or None
-            parent_id = info.get("parent_id") or None
-        method = message.get("method")
-        is_call = bool(message.get("_msg_id") and message.get("_reply_q"))
-        request_id = getattr(ctxt, "request_id", None) or message.get("_context_request_id")
+        if type(info) is dict:
+            trace_id = info.get("base_id")
+            parent_id = info.get("parent_id")
+            if not (trace_id and type(trace_id) is str):
+                trace_id = None
+            if not (parent_id and type(parent_id) is str):
+                parent_id = None
+        attributes = _rpc_attributes(target, message)
+        is_call = bool(get("_msg_id") and get("_reply_q"))
         span = tracer.rpc_span(
-            f"rpc.server {method}", _rpc_attributes(target, message),
-            "server" if is_call else "consumer", None,
-            trace_id if isinstance(trace_id, str) else None,
-            parent_id if isinstance(parent_id, str) else None, request_id,
-            getattr(ctxt, "global_request_id", None)
-            or message.get("_context_global_request_id"),
+            f"rpc.server {attributes['method']}", attributes,
+            "server" if is_call else "consumer", None, trace_id, parent_id,
+            getattr(ctxt, "request_id", None) or get("_context_request_id"),
+            getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
             self._scope_of(target))
         span.__enter__()
         tracer._dispatches[id(message)] = span
