@@ -415,7 +415,12 @@ class Tracer:
         return self
 
     def uninstall(self) -> None:
-        """Stop recording (tracing off again); what was recorded is flushed and kept."""
+        """Stop recording (tracing off again); what was recorded is flushed and kept.
+
+        What only served recording is let go: the greenthreads it named (a tracer
+        installed again names them anew), calls still waiting for a reply, the exit
+        hook (the file is complete now) and the remembered quoted strings, so that an
+        uninstalled tracer holds no greenthread, and nothing of the run it traced."""
         from nova_sim import rpc
 
         if trace_api.get_tracer() is self:
@@ -428,6 +433,13 @@ class Tracer:
             self._hub = None
         if self.output_dir:
             self.flush()
+            atexit.unregister(self.flush)
+        self._installed = False
+        self._names.clear()
+        self._calls.clear()
+        self._dispatches.clear()
+        getattr(self._instrument, "_ended", {}).clear()
+        _QUOTED.clear()
 
     def _attach(self, hub: Any) -> None:
         """Follow the current hub (``virtual_time`` makes new ones): its clock, its
