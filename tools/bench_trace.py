@@ -16,6 +16,9 @@ one call costs on the off path (a ``with trace.span(name, key=value):`` block ag
 same block without it), and their product is compared with the CPU of an ``off`` round.
 
     .venv/bin/python tools/bench_trace.py [--boots 500] [--computes 50] [--rounds 5]
+
+``--virtual on|off`` runs one seeded round on the virtual clock instead (the same
+instructions every run), to compare under ``valgrind --tool=callgrind``.
 """
 
 from __future__ import annotations
@@ -89,13 +92,50 @@ def off_path_cost(number: int = 200000) -> float:
     return max(0.0, (a - b) / number)
 
 
+def virtual_round(variant: str, boots: int, computes: int) -> int:
+    """One seeded round on the virtual clock (the same work every time), for counting
+    instructions: ``valgrind --tool=callgrind python tools/bench_trace.py --virtual on``
+    minus the same with ``off``, divided by the spans printed, is what a span costs."""
+    from nova_sim import green
+
+    directory = tempfile.mkdtemp(prefix="nova-sim-bench-trace-")
+    try:
+        with green.virtual_time(seed=1):
+            tracer = None
+            if variant == "on":
+                tracer = Tracer(service="nova-sim", host="bench", output_dir=directory,
+                                seed=1).install()
+            cloud = bench_cloud.Cloud(conf=bench_cloud.zero_latency(bench_cloud.new_conf()),
+                                      computes=computes, virtual=True).start()
+            ctxt = bench_cloud.nova_context.RequestContext(user_id="bench",
+                                                           project_id="bench",
+                                                           overwrite=False)
+            green.sleep(1.5)
+            for number in range(boots):
+                cloud.api.create(ctxt, "2", bench_cloud.CIRROS_IMAGE_ID, f"bench-{number}")
+            while cloud.db.instance_count({"vm_state": "active"}) < boots:
+                green.sleep(0.02)
+            cloud.stop()
+            if tracer is not None:
+                tracer.uninstall()
+                print(f"{tracer.count} spans")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boots", type=int, default=500)
     parser.add_argument("--computes", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--virtual", choices=("on", "off"),
+                        help="run one seeded virtual-clock round with tracing on or off "
+                             "and exit (to count instructions under callgrind)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.virtual:
+        return virtual_round(args.virtual, args.boots, args.computes)
     variants = ["off", "on"]
     cpu: dict[str, list[float]] = {v: [] for v in variants}
     spans = 0

@@ -3,11 +3,11 @@
 Owns the on-disk format and the ``[trace]`` options' meaning. Each traced process appends
 JSON lines to ``<output_dir>/<service>-<host>-<pid>.jsonl``: first a ``process`` record
 (who wrote the file, and ``span_fields``, the names of a span line's fields), then a JSON
-array per span as spans end (``Span.to_row``: the keys are not repeated on every line,
-which halves what writing costs), and ``switch`` records (greenthread switches) when
-``record_switches`` is on. A span may also be a ``{"type": "span", ...}`` object (what
-``merge`` writes: one self-describing object per line). ``merge`` joins
-the files of several processes into one file of the same format, in a stable order, which
+array per span, encoded as the span ends (``Span.to_line``: the keys are not repeated
+on every line, which halves what writing costs), and ``switch`` records (greenthread
+switches) when ``record_switches`` is on. A span may also be a ``{"type": "span", ...}``
+object (what ``merge`` writes: one self-describing object per line). ``merge`` joins the
+files of several processes into one file of the same format, in a stable order, which
 every exporter reads.
 
 Must not know the exporters or the services.
