@@ -5,6 +5,7 @@ and deletes what it declared."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import uuid
@@ -264,6 +265,8 @@ def _close_from_the_broker(transport):
 
 def test_server_resumes_after_the_broker_closes_its_connection(env):
     if shutil.which("rabbitmqctl") is None:
+        if os.environ.get("NOVA_SIM_REQUIRE_RABBIT") == "1":
+            pytest.fail("rabbitmqctl is not available and NOVA_SIM_REQUIRE_RABBIT=1")
         pytest.skip("rabbitmqctl is not available")
     server_transport, client_transport = env.transport(), env.transport()
     _, endpoint = start_server(env, server_transport)
