@@ -114,7 +114,7 @@ def check_response(response) -> None:
         assert isinstance(fault["message"], str) and fault["message"]
 
 
-@settings(max_examples=1000, deadline=None, derandomize=True,
+@settings(max_examples=2500, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(method=methods, template=templates, a=segments, b=segments, query=queries,
        version=versions, token=tokens, body=bodies, content_type=content_types,
@@ -188,7 +188,7 @@ raw_requests = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
+@settings(max_examples=500, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(data=raw_requests)
 def test_raw_bytes_never_break_the_server(data):
