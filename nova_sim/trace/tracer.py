@@ -546,6 +546,13 @@ class Tracer:
                 if context is not None:
                     request_id = getattr(context, "request_id", None)
                     global_request_id = getattr(context, "global_request_id", None)
+        return self._new_span(name, attributes, trace_id, parent_id, scope, start, kind,
+                              request_id, global_request_id, set_scope)
+
+    def _new_span(self, name: str, attributes: dict, trace_id: str, parent_id: str | None,
+                  scope: tuple[str, str], start: int, kind: str, request_id: str | None,
+                  global_request_id: str | None, set_scope: tuple | None) -> Span:
+        """The span itself: its greenthread's name, the next span id, the order."""
         g = _getcurrent()
         gt = getattr(g, "gt", None)
         thread = self._names.get(g if gt is None else gt)
@@ -582,17 +589,9 @@ class Tracer:
         set_scope = scope
         if scope is None:
             scope = _current_service.get() or (self.service, self.host)
-        g = _getcurrent()
-        gt = getattr(g, "gt", None)
-        thread = self._names.get(g if gt is None else gt)
-        if thread is None:
-            thread = self.greenthread_name(g)
-        self._span_counter += 1
-        self._order += 1
-        return Span(self, name, attributes, trace_id,
-                    f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
-                    scope[1], thread, self._offset_ns + int(self._clock() * 1e9), kind,
-                    request_id, global_request_id, self._order, set_scope)
+        return self._new_span(name, attributes, trace_id, parent_id, scope,
+                              self._offset_ns + int(self._clock() * 1e9), kind, request_id,
+                              global_request_id, set_scope)
 
     def span(self, name: str, attributes: dict) -> Span:
         """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
