@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from nova_sim.trace.tracer import _current_span as _span_var
+from nova_sim.trace.tracer import _quote, encode_value
 
 TRACE_KEY = "_context_trace_info"
 
@@ -43,21 +44,48 @@ def _service_of(target: Any, tracer: Any) -> tuple[str, str]:
     return (topic if topic.startswith("nova") else f"nova-{topic}"), host
 
 
-def _rpc_attributes(target: Any, message: dict) -> dict[str, Any]:
-    get = message.get
-    attributes: dict[str, Any] = {"method": get("method"), "topic": target.topic}
-    if target.server:
-        attributes["server"] = target.server
-    namespace = get("namespace")
-    if namespace is not None:
-        attributes["namespace"] = namespace
-    version = get("version")
-    if version is not None:
-        attributes["version"] = version
-    msg_id = get("_msg_id")
-    if msg_id is not None:
-        attributes["msg_id"] = msg_id
-    return attributes
+class _Shape:
+    """What the spans of one kind of message share: for ``(side, topic, server, method,
+    namespace, version)``, the span name and kind, the attributes without the message's
+    own ``msg_id``, and their JSON text around it (``Span.attributes_json``), so that a
+    span's attributes are neither built key by key nor encoded once per message."""
+
+    __slots__ = ("side", "name", "kind", "template", "head", "tail")
+
+    def __init__(self, side: str, target: Any, method: Any, namespace: Any, version: Any):
+        self.side = side  # "call", "cast", "fanout" (the sender) or "server"
+        self.name = f"rpc.{side} {method}"
+        self.kind = _SPAN_KINDS[side]
+        template: dict[str, Any] = {"method": method, "topic": target.topic}
+        if target.server:
+            template["server"] = target.server
+        if namespace is not None:
+            template["namespace"] = namespace
+        if version is not None:
+            template["version"] = version
+        self.template = template
+        # '{"method": ...' without its closing brace; a sender's span says what it sent:
+        # its kind comes last, after the msg_id
+        self.head = encode_value(template)[:-1]
+        self.tail = "}" if side == "server" else f', "kind": {_quote(side)}}}'
+
+    def attributes(self, msg_id: Any) -> tuple[dict[str, Any], str | None]:
+        """The attributes of one message's span, and their JSON text (None when the
+        msg_id is not a str: the span's encoder then decides)."""
+        attributes = self.template.copy()
+        if msg_id is None:
+            text = self.head + self.tail
+        else:
+            attributes["msg_id"] = msg_id
+            text = (f'{self.head}, "msg_id": {_quote(msg_id)}{self.tail}'
+                    if type(msg_id) is str else None)
+        if self.side != "server":
+            attributes["kind"] = self.side
+        return attributes, text
+
+
+_SPAN_KINDS = {"call": "client", "cast": "producer", "fanout": "producer",
+               "server": "server"}
 
 
 class RPCInstrument:
@@ -66,6 +94,7 @@ class RPCInstrument:
     def __init__(self, tracer: Any):
         self.tracer = tracer
         self._scopes: dict[tuple[Any, Any], tuple[str, str]] = {}
+        self._shapes: dict[tuple, _Shape] = {}
 
     def _scope_of(self, target: Any) -> tuple[str, str]:
         """``_service_of(target)``, remembered per (topic, server)."""
@@ -77,19 +106,34 @@ class RPCInstrument:
             scope = self._scopes[key] = _service_of(target, self.tracer)
         return scope
 
+    def _shape(self, side: str, target: Any, get: Any) -> _Shape:
+        method = get("method")
+        namespace = get("namespace")
+        version = get("version")
+        key = (side, target.topic, target.server, method, namespace, version)
+        try:
+            shape = self._shapes.get(key)
+        except TypeError:  # a value that cannot be a key (a list for a method...)
+            return _Shape(side, target, method, namespace, version)
+        if shape is None:
+            if len(self._shapes) > 10000:
+                self._shapes.clear()
+            shape = self._shapes[key] = _Shape(side, target, method, namespace, version)
+        return shape
+
     # -- sending side --------------------------------------------------------------------
     def message_sent(self, kind: str, target: Any, message: dict) -> None:
         tracer = self.tracer
         get = message.get
-        attributes = _rpc_attributes(target, message)
-        attributes["kind"] = kind
+        shape = self._shape(kind, target, get)
+        msg_id = get("_msg_id")
+        attributes, text = shape.attributes(msg_id)
         span = tracer.rpc_span(
-            f"rpc.{kind} {attributes['method']}", attributes,
-            "client" if kind == "call" else "producer", _span_var.get(), None, None,
+            shape.name, attributes, shape.kind, _span_var.get(), None, None,
             get("_context_request_id"), get("_context_global_request_id"), None)
+        span.attributes_json = text
         message[TRACE_KEY] = {"base_id": span.trace_id, "parent_id": span.span_id}
-        msg_id = get("_msg_id") if kind == "call" else None
-        if msg_id:
+        if msg_id and kind == "call":
             tracer._calls[msg_id] = span
         else:
             tracer.finish(span, span.start)
@@ -117,14 +161,17 @@ class RPCInstrument:
                 trace_id = None
             if not (parent_id and type(parent_id) is str):
                 parent_id = None
-        attributes = _rpc_attributes(target, message)
-        is_call = bool(get("_msg_id") and get("_reply_q"))
+        shape = self._shape("server", target, get)
+        msg_id = get("_msg_id")
+        attributes, text = shape.attributes(msg_id)
         span = tracer.rpc_span(
-            f"rpc.server {attributes['method']}", attributes,
-            "server" if is_call else "consumer", None, trace_id, parent_id,
+            shape.name, attributes,
+            "server" if msg_id and get("_reply_q") else "consumer", None, trace_id,
+            parent_id,
             getattr(ctxt, "request_id", None) or get("_context_request_id"),
             getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
             self._scope_of(target))
+        span.attributes_json = text
         span.__enter__()
         tracer._dispatches[id(message)] = span
 

@@ -109,16 +109,15 @@ def _make_value_encoder() -> Callable[[Any], str]:
 
 encode_value = _make_value_encoder()
 
-# A span's array line (``SPAN_FIELDS`` order), formatted field by field: numbers need no
-# encoder, strings a quote each (a span id is the tracer's own hex digits: it needs none),
-# and most spans have empty attributes and no events. The strings repeat (names,
-# services, hosts, greenthreads, trace and request ids), so their quoted forms are
-# remembered (``_QUOTED``, emptied when it grows past ``_QUOTED_MAX``). What does not fit
-# (a field that is not a str, a time or order that is not a number) takes
-# ``encode(span.to_row())``: the same bytes either way (times are integer ns).
+# A span's array line (``SPAN_FIELDS`` order), formatted field by field in one f-string
+# (``Span.to_line``): numbers need no encoder, strings a quote each (a span id is the
+# tracer's own hex digits: it needs none), and most spans have empty attributes and no
+# events. The strings repeat (names, services, hosts, greenthreads, trace and request
+# ids), so their quoted forms are remembered (``_QUOTED``, emptied when it grows past
+# ``_QUOTED_MAX``). What does not fit (a field that is not a str) takes
+# ``encode(span.to_row())``: the same bytes either way (times and orders are ints).
 assert SPAN_FIELDS[:8] == ("trace_id", "span_id", "parent_id", "name", "kind", "service",
                            "host", "greenthread")
-_ROW_FORMAT = '[%s, "%s", %s, %s, %s, %d, %d, %s, %s, %s, %s, %d, %d, %s, %s]'
 _QUOTED: dict[Any, str] = {}
 _QUOTED_MAX = 20000
 
@@ -147,7 +146,7 @@ class Span:
     __slots__ = ("tracer", "trace_id", "span_id", "parent_id", "name", "kind", "service",
                  "host", "greenthread", "start", "end", "attributes", "events",
                  "request_id", "global_request_id", "status", "error", "seq",
-                 "end_seq", "_token", "_scope", "_scope_token")
+                 "end_seq", "_token", "_scope", "_scope_token", "attributes_json")
 
     def __init__(self, tracer: Tracer, name: str, attributes: dict, trace_id: str,
                  span_id: str, parent_id: str | None, service: str, host: str,
@@ -176,6 +175,9 @@ class Span:
         self._token = None
         self._scope = scope
         self._scope_token = None
+        # ``attributes`` as JSON text, when whoever made the span already has it (the RPC
+        # instrument: its attributes repeat per method); any change of them drops it
+        self.attributes_json: str | None = None
 
     def __enter__(self) -> Span:
         self._token = _current_span.set(self)
@@ -209,6 +211,7 @@ class Span:
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (shown by every exporter)."""
         self.attributes[key] = value
+        self.attributes_json = None
 
     def set_error(self, error: BaseException | str) -> None:
         """Mark the span failed with ``error`` (an exception or a message)."""
@@ -239,28 +242,31 @@ class Span:
 
     def to_line(self) -> str:
         """``encode(self.to_row())``, the span's line in a span file, made faster: the
-        fields are formatted one by one (see ``_ROW_FORMAT``)."""
+        fields are formatted one by one (see the comment above ``_QUOTED``), and the
+        attributes' JSON is reused when the span has it (``attributes_json``)."""
         get = _QUOTED.get
         try:
             key = (self.name, self.kind, self.service, self.host)
             parent_id = self.parent_id
             request_id = self.request_id
             global_request_id = self.global_request_id
-            return _ROW_FORMAT % (
-                get(self.trace_id) or _quoted(self.trace_id), self.span_id,
-                "null" if parent_id is None else _quote(parent_id),
-                get(key) or _quoted(key),
-                get(self.greenthread) or _quoted(self.greenthread), self.start,
-                self.start if self.end is None else self.end,
-                "null" if request_id is None else get(request_id) or _quoted(request_id),
-                "null" if global_request_id is None
-                else get(global_request_id) or _quoted(global_request_id),
-                get(self.status) or _quoted(self.status),
-                "null" if self.error is None else _quote(self.error),
-                self.seq, self.end_seq,
-                encode_value(self.attributes) if self.attributes else "{}",
-                "null" if self.events is None else encode_value(self.events))
-        except TypeError:  # a field that is not a str (or a number): the encoder decides
+            error = self.error
+            events = self.events
+            end = self.end
+            return (
+                f'[{get(self.trace_id) or _quoted(self.trace_id)}, "{self.span_id}", '
+                f'{"null" if parent_id is None else _quote(parent_id)}, '
+                f'{get(key) or _quoted(key)}, '
+                f'{get(self.greenthread) or _quoted(self.greenthread)}, '
+                f'{self.start}, {self.start if end is None else end}, '
+                f'{"null" if request_id is None else get(request_id) or _quoted(request_id)}, '
+                f'{"null" if global_request_id is None else get(global_request_id) or _quoted(global_request_id)}, '  # noqa: E501
+                f'{get(self.status) or _quoted(self.status)}, '
+                f'{"null" if error is None else _quote(error)}, '
+                f'{self.seq}, {self.end_seq}, '
+                f'{self.attributes_json or (encode_value(self.attributes) if self.attributes else "{}")}, '  # noqa: E501
+                f'{"null" if events is None else encode_value(events)}]')
+        except (TypeError, ValueError):  # a field that is not a str (or a number)
             return encode(self.to_row())
 
     def to_record(self) -> dict[str, Any]:
