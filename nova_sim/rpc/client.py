@@ -26,7 +26,6 @@ from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
 
 _MARKER = object()
-_INSTRUMENTS = instruments.INSTRUMENTS
 
 
 class RPCClient:
@@ -117,8 +116,9 @@ class RPCClient:
         """
         kind = "fanout" if self.target.fanout else "cast"
         message = self._message(ctxt, method, kwargs, None)
-        if _INSTRUMENTS:
-            instruments.notify("message_sent", kind, self.target, message)
+        hook = instruments.on_message_sent
+        if hook is not None:
+            hook(kind, self.target, message)
         self.transport.send(self.target, message, kind, self.timeout)
 
     def call(self, ctxt: Any, method: str, **kwargs: Any) -> Any:
@@ -140,8 +140,9 @@ class RPCClient:
         if timeout is None:
             timeout = transport.conf.rpc_response_timeout
         message = self._message(ctxt, method, kwargs, transport.reply_queue())
-        if _INSTRUMENTS:
-            instruments.notify("message_sent", "call", target, message)
+        hook = instruments.on_message_sent
+        if hook is not None:
+            hook("call", target, message)
         msg_id = message["_msg_id"]
         waiter = transport.expect_reply(msg_id)
         reply = None
@@ -180,13 +181,15 @@ class RPCClient:
                 if monitor:
                     monitor_deadline = green.now() + monitor
         except MessagingTimeout:
-            if _INSTRUMENTS:
-                instruments.notify("reply_received", target, message, None)
+            hook = instruments.on_reply_received
+            if hook is not None:
+                hook(target, message, None)
             raise
         finally:
             transport.forget_reply(msg_id)
-        if _INSTRUMENTS:
-            instruments.notify("reply_received", target, message, reply)
+        hook = instruments.on_reply_received
+        if hook is not None:
+            hook(target, message, reply)
         failure = reply.get("failure")
         if failure:
             raise deserialize_failure(failure, transport.allowed_remote_exmods)

@@ -85,7 +85,8 @@ class RPCDispatcher:
     def dispatch(self, message: dict[str, Any], ctxt: Any) -> Any:
         """Run the request's method and return its serialized result.
 
-        ``message`` is the decoded request without its ``_context_*`` keys; ``ctxt``
+        ``message`` is the decoded request (only its method, namespace, version and
+        args are read: the ``_context_*`` and other ``_`` keys are not); ``ctxt``
         is the context as rebuilt by the serializer. Raises what the endpoint raises,
         or NoSuchMethod / UnsupportedVersion; a non-dict ``args`` raises TypeError.
         """

@@ -15,19 +15,33 @@ optional; missing ones are skipped):
 - ``reply_received(target, message, reply)``: a caller got its final reply dict
   (``reply`` is None when the call timed out).
 
-An instrument that raises is logged and ignored. With none installed, the RPC layer
-checks one list and pays nothing more. Must not know about the hub or Nova.
+An instrument that raises is logged and ignored. The RPC layer calls a hook through
+``on_<hook>`` (``on_message_sent``...): None while no installed instrument has it, so with
+none installed a message costs one module attribute read per hook and nothing more.
+Must not know about the hub or Nova.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 LOG = logging.getLogger(__name__)
 
-#: The installed instruments (read by the RPC layer: ``if INSTRUMENTS: notify(...)``).
+#: The installed instruments, in order (change them with add/remove/clear_instruments).
 INSTRUMENTS: list[Any] = []
+
+_HOOK_NAMES = ("message_sent", "message_received", "dispatch_started", "dispatch_finished",
+               "reply_sent", "reply_received")
+
+# Per hook, the function the RPC layer calls (None: no instrument has that hook), made
+# again by every change of INSTRUMENTS, as the hub keeps its instruments per hook.
+on_message_sent: Callable[..., None] | None = None
+on_message_received: Callable[..., None] | None = None
+on_dispatch_started: Callable[..., None] | None = None
+on_dispatch_finished: Callable[..., None] | None = None
+on_reply_sent: Callable[..., None] | None = None
+on_reply_received: Callable[..., None] | None = None
 
 
 def add_instrument(instrument: Any) -> None:
@@ -46,40 +60,48 @@ def remove_instrument(instrument: Any) -> None:
     _refresh_hooks()
 
 
-# Per hook, the (instrument, bound method) pairs that have it, as the hub keeps its
-# instruments per hook: ``notify`` then looks nothing up per message. Recomputed by
-# add/remove, and by ``notify`` when ``INSTRUMENTS`` was changed in place (``_seen`` is the
-# list the table was made from).
-_HOOK_NAMES = ("message_sent", "message_received", "dispatch_started", "dispatch_finished",
-               "reply_sent", "reply_received")
-_hooks: dict[str, tuple[tuple[Any, Any], ...]] = {}
-_seen: list[Any] = []
+def clear_instruments() -> None:
+    """Uninstall every instrument."""
+    INSTRUMENTS.clear()
+    _refresh_hooks()
+
+
+def _caller(hook: str, pairs: list[tuple[Any, Any]]) -> Callable[..., None] | None:
+    """One function calling ``hook`` on each instrument of ``pairs``, errors logged."""
+    if not pairs:
+        return None
+    if len(pairs) == 1:
+        [(instrument, method)] = pairs
+
+        def call_one(*args: Any) -> None:
+            try:
+                method(*args)
+            except Exception:
+                LOG.exception("RPC instrument %r failed in %s", instrument, hook)
+
+        return call_one
+
+    def call_each(*args: Any) -> None:
+        for instrument, method in pairs:
+            try:
+                method(*args)
+            except Exception:
+                LOG.exception("RPC instrument %r failed in %s", instrument, hook)
+
+    return call_each
 
 
 def _refresh_hooks() -> None:
-    global _seen
-    table: dict[str, list[tuple[Any, Any]]] = {}
-    for instrument in INSTRUMENTS:
-        for hook in _HOOK_NAMES:
-            method = getattr(instrument, hook, None)
-            if method is not None:
-                table.setdefault(hook, []).append((instrument, method))
-    _hooks.clear()
-    _hooks.update((hook, tuple(pairs)) for hook, pairs in table.items())
-    _seen = list(INSTRUMENTS)
+    names = globals()
+    for hook in _HOOK_NAMES:
+        pairs = [(instrument, getattr(instrument, hook)) for instrument in INSTRUMENTS
+                 if getattr(instrument, hook, None) is not None]
+        names["on_" + hook] = _caller(hook, pairs)
 
 
 def notify(hook: str, *args: Any) -> None:
     """Call ``hook(*args)`` on every instrument that has it; errors are logged."""
-    if INSTRUMENTS != _seen:
-        _refresh_hooks()
-    pairs = _hooks.get(hook)
-    if pairs is None:
-        if hook in _HOOK_NAMES:
-            return
-        pairs = tuple((i, getattr(i, hook)) for i in INSTRUMENTS if hasattr(i, hook))
-    for instrument, method in pairs:
-        try:
-            method(*args)
-        except Exception:
-            LOG.exception("RPC instrument %r failed in %s", instrument, hook)
+    caller = globals().get("on_" + hook) if hook in _HOOK_NAMES else _caller(
+        hook, [(i, getattr(i, hook)) for i in INSTRUMENTS if hasattr(i, hook)])
+    if caller is not None:
+        caller(*args)

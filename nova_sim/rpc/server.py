@@ -34,7 +34,6 @@ from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
 
 LOG = logging.getLogger(__name__)
-_INSTRUMENTS = instruments.INSTRUMENTS
 _DUPLICATE_CHECK_SIZE = 16
 
 
@@ -112,16 +111,18 @@ class RPCServer:
         except wire.WireError as error:
             LOG.error("Dropping an undecodable message on %s: %s", self.target, error)
             return
-        if _INSTRUMENTS:
-            instruments.notify("message_received", self.target, message)
-            request = dict(message)  # instruments keep seeing the whole message
-        else:
-            request = message
-        context = wire.unpack_context(request)
-        msg_id = request.pop("_msg_id", None)
-        reply_q = request.pop("_reply_q", None)
-        client_timeout = request.pop("_timeout", None)
-        unique_id = request.get("_unique_id")
+        hook = instruments.on_message_received
+        if hook is not None:
+            hook(self.target, message)
+        # the message is not changed: the dispatcher reads only the method, its namespace
+        # and version and the args, and instruments see the whole message
+        request = message
+        context = wire.context_of(message)
+        get = message.get
+        msg_id = get("_msg_id")
+        reply_q = get("_reply_q")
+        client_timeout = get("_timeout")
+        unique_id = get("_unique_id")
         if unique_id is not None:
             if unique_id in self._recent_ids:
                 LOG.warning("Dropping duplicate message %s", unique_id)
@@ -136,12 +137,15 @@ class RPCServer:
         ctxt = None
         try:
             if not isinstance(reply_q, (str, type(None))) or "method" not in request:
-                raise InvalidMessage(f"not an RPC request (keys: {sorted(request)[:10]})")
+                keys = sorted(key for key in request if not key.startswith(wire.CONTEXT_PREFIX)
+                              and key not in ("_msg_id", "_reply_q", "_timeout"))
+                raise InvalidMessage(f"not an RPC request (keys: {keys[:10]})")
             ctxt = self.serializer.deserialize_context(context)
             if is_call and client_timeout:
                 heartbeat = self._start_heartbeat(client_timeout, msg_id, reply_q, request)
-            if _INSTRUMENTS:
-                instruments.notify("dispatch_started", self.target, message, ctxt)
+            hook = instruments.on_dispatch_started
+            if hook is not None:
+                hook(self.target, message, ctxt)
             result = self.dispatcher.dispatch(request, ctxt)
         except Exception as raised:
             error = raised
@@ -155,8 +159,9 @@ class RPCServer:
         finally:
             if heartbeat is not None:
                 heartbeat.kill()
-        if _INSTRUMENTS:
-            instruments.notify("dispatch_finished", self.target, message, ctxt, result, error)
+        hook = instruments.on_dispatch_finished
+        if hook is not None:
+            hook(self.target, message, ctxt, result, error)
         if not is_call:
             return
         self._reply(reply_q, wire.reply(msg_id, result, failure), message)
@@ -172,8 +177,9 @@ class RPCServer:
         except Exception:
             LOG.exception("Failed to send the reply to %s", reply["_msg_id"])
             return
-        if _INSTRUMENTS:
-            instruments.notify("reply_sent", self.target, message, reply)
+        hook = instruments.on_reply_sent
+        if hook is not None:
+            hook(self.target, message, reply)
 
     def _start_heartbeat(self, client_timeout: Any, msg_id: str, reply_q: str,
                          request: dict):

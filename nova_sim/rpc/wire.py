@@ -133,6 +133,13 @@ def pack_context(message: dict[str, Any], context: dict[str, Any]) -> None:
         message[CONTEXT_PREFIX + key] = value
 
 
+def context_of(message: dict[str, Any]) -> dict[str, Any]:
+    """The ``_context_*`` keys of ``message`` as a dict (``message`` is not changed)."""
+    start = len(CONTEXT_PREFIX)
+    return {key[start:]: value for key, value in message.items()
+            if key.startswith(CONTEXT_PREFIX)}
+
+
 def unpack_context(message: dict[str, Any]) -> dict[str, Any]:
     """Remove the ``_context_*`` keys from ``message`` and return them as a dict."""
     context = {}

@@ -118,7 +118,7 @@ def test_call_monitor_heartbeats_keep_a_long_call_alive(vclock):
     finally:
         from nova_sim.rpc import instruments
 
-        instruments.INSTRUMENTS.clear()
+        instruments.clear_instruments()
 
 
 def test_call_monitor_timeout_fires_without_heartbeats(vclock):
