@@ -119,6 +119,7 @@ encode_value = _make_value_encoder()
 assert SPAN_FIELDS[:8] == ("trace_id", "span_id", "parent_id", "name", "kind", "service",
                            "host", "greenthread")
 _QUOTED: dict[Any, str] = {}
+_OK_NO_ERROR = '"ok", null'  # status and error of most spans
 _QUOTED_MAX = 20000
 
 
@@ -251,8 +252,14 @@ class Span:
             request_id = self.request_id
             global_request_id = self.global_request_id
             error = self.error
-            events = self.events
+            status = self.status
             end = self.end
+            events = self.events
+            if error is None and status == "ok":
+                outcome = _OK_NO_ERROR
+            else:
+                outcome = (f'{get(status) or _quoted(status)}, '
+                           f'{"null" if error is None else _quote(error)}')
             return (
                 f'[{get(self.trace_id) or _quoted(self.trace_id)}, "{self.span_id}", '
                 f'{"null" if parent_id is None else _quote(parent_id)}, '
@@ -261,12 +268,10 @@ class Span:
                 f'{self.start}, {self.start if end is None else end}, '
                 f'{"null" if request_id is None else get(request_id) or _quoted(request_id)}, '
                 f'{"null" if global_request_id is None else get(global_request_id) or _quoted(global_request_id)}, '  # noqa: E501
-                f'{get(self.status) or _quoted(self.status)}, '
-                f'{"null" if error is None else _quote(error)}, '
-                f'{self.seq}, {self.end_seq}, '
+                f'{outcome}, {self.seq}, {self.end_seq}, '
                 f'{self.attributes_json or (encode_value(self.attributes) if self.attributes else "{}")}, '  # noqa: E501
                 f'{"null" if events is None else encode_value(events)}]')
-        except (TypeError, ValueError):  # a field that is not a str (or a number)
+        except TypeError:  # a field that is not a str (or a number)
             return encode(self.to_row())
 
     def to_record(self) -> dict[str, Any]:
@@ -595,9 +600,18 @@ class Tracer:
         set_scope = scope
         if scope is None:
             scope = _current_service.get() or (self.service, self.host)
-        return self._new_span(name, attributes, trace_id, parent_id, scope,
-                              self._offset_ns + int(self._clock() * 1e9), kind, request_id,
-                              global_request_id, set_scope)
+        # _new_span's body, inline: two spans per message
+        g = _getcurrent()
+        gt = getattr(g, "gt", None)
+        thread = self._names.get(g if gt is None else gt)
+        if thread is None:
+            thread = self.greenthread_name(g)
+        self._span_counter += 1
+        self._order += 1
+        return Span(self, name, attributes, trace_id,
+                    f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
+                    scope[1], thread, self._offset_ns + int(self._clock() * 1e9), kind,
+                    request_id, global_request_id, self._order, set_scope)
 
     def span(self, name: str, attributes: dict) -> Span:
         """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
