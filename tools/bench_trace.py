@@ -9,6 +9,10 @@ rotating every round, and measures each round's CPU time (``time.process_time``)
 - ``on``: a tracer installed, writing its span file to a temporary directory (what
   ``[trace] enabled = true`` does), RPC propagation included.
 
+Two ratios are printed: the ratio of the two variants' medians, and the median of each
+round's own on/off ratio (the two ran side by side, so a slow spell of a shared machine
+weighs on both), with its quartiles.
+
 "Tracing off" against "no tracing code at all" cannot be run side by side without a
 second copy of the services, so it is measured the other way round: a counting round
 tells how many ``span``/``event`` calls one round makes, a micro-benchmark how much CPU
@@ -138,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return virtual_round(args.virtual, args.boots, args.computes)
     variants = ["off", "on"]
     cpu: dict[str, list[float]] = {v: [] for v in variants}
+    pairs: list[float] = []  # on / off of each round: the two ran side by side
     spans = 0
     run("off", max(10, args.boots // 10), args.computes)  # warm-up (imports, caches)
     for number in range(args.rounds):
@@ -148,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             spans = result.get("spans", spans)
             print(f"round {number + 1} {variant:3}: {seconds:.2f} s CPU, "
                   f"{result['rate']:.0f} boots/s, {result['active']} active", flush=True)
+        pairs.append(cpu["on"][-1] / cpu["off"][-1])
     counter = CountingTracer()
     trace.set_tracer(counter)
     try:
@@ -165,9 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         values = cpu[variant]
         print(f"{variant:4} median {statistics.median(values):.2f} s  "
               f"(min {min(values):.2f}, max {max(values):.2f})")
-    print(f"on / off       {on / off:.3f}  (+{(on / off - 1) * 100:.1f}%; "
+    print(f"on / off       {on / off:.3f}  (+{(on / off - 1) * 100:.1f}%, ratio of the medians; "
           f"{spans} spans recorded in the last 'on' round, "
           f"{(on - off) / max(spans, 1) * 1e6:.1f} us CPU per span)")
+    quartiles = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else pairs * 3
+    print(f"on / off       {statistics.median(pairs):.3f}  (median of the {len(pairs)} rounds' "
+          f"own ratios; quartiles {quartiles[0]:.3f}-{quartiles[2]:.3f}, "
+          f"min {min(pairs):.3f}, max {max(pairs):.3f})")
     estimate = calls * per_call
     print(f"off / no code  {1 + estimate / off:.4f}  (+{estimate / off * 100:.2f}%: "
           f"{counter.spans} span + {counter.events} event calls per round x "
