@@ -15,7 +15,9 @@ optional; missing ones are skipped):
 - ``reply_received(target, message, reply)``: a caller got its final reply dict
   (``reply`` is None when the call timed out).
 
-An instrument that raises is logged and ignored. The RPC layer calls a hook through
+An instrument that raises is logged and ignored (one that sets ``catches_own_errors =
+True`` promises to do that itself, and is then called with no wrapper, when it is the
+only one with that hook). The RPC layer calls a hook through
 ``on_<hook>`` (``on_message_sent``...): None while no installed instrument has it, so with
 none installed a message costs one module attribute read per hook and nothing more.
 Must not know about the hub or Nova.
@@ -72,6 +74,8 @@ def _caller(hook: str, pairs: list[tuple[Any, Any]]) -> Callable[..., None] | No
         return None
     if len(pairs) == 1:
         [(instrument, method)] = pairs
+        if getattr(instrument, "catches_own_errors", False) is True:
+            return method  # it logs its own errors: called with no wrapper
 
         def call_one(*args: Any) -> None:
             try:

@@ -24,11 +24,13 @@ Must not know the services; reads only the message dict and the target.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nova_sim.trace.tracer import _current_span as _span_var
 from nova_sim.trace.tracer import _quote, encode_value
 
+LOG = logging.getLogger(__name__)
 TRACE_KEY = "_context_trace_info"
 
 
@@ -89,7 +91,10 @@ _SPAN_KINDS = {"call": "client", "cast": "producer", "fanout": "producer",
 
 
 class RPCInstrument:
-    """The tracer's RPC-layer hooks (see the module docstring)."""
+    """The tracer's RPC-layer hooks (see the module docstring). Each catches and logs
+    its own errors, so the RPC layer calls them directly (``catches_own_errors``)."""
+
+    catches_own_errors = True
 
     def __init__(self, tracer: Any):
         self.tracer = tracer
@@ -123,67 +128,79 @@ class RPCInstrument:
 
     # -- sending side --------------------------------------------------------------------
     def message_sent(self, kind: str, target: Any, message: dict) -> None:
-        tracer = self.tracer
-        get = message.get
-        shape = self._shape(kind, target, get)
-        msg_id = get("_msg_id")
-        attributes, text = shape.attributes(msg_id)
-        span = tracer.rpc_span(
-            shape.name, attributes, shape.kind, _span_var.get(), None, None,
-            get("_context_request_id"), get("_context_global_request_id"), None)
-        span.attributes_json = text
-        message[TRACE_KEY] = {"base_id": span.trace_id, "parent_id": span.span_id}
-        if msg_id and kind == "call":
-            tracer._calls[msg_id] = span
-        else:
-            tracer.finish(span, span.start)
+        try:
+            tracer = self.tracer
+            get = message.get
+            shape = self._shape(kind, target, get)
+            msg_id = get("_msg_id")
+            attributes, text = shape.attributes(msg_id)
+            span = tracer.rpc_span(
+                shape.name, attributes, shape.kind, _span_var.get(), None, None,
+                get("_context_request_id"), get("_context_global_request_id"), None)
+            span.attributes_json = text
+            message[TRACE_KEY] = {"base_id": span.trace_id, "parent_id": span.span_id}
+            if msg_id and kind == "call":
+                tracer._calls[msg_id] = span
+            else:
+                tracer.finish(span, span.start)
+        except Exception:  # tracing must never break the RPC it watches
+            LOG.exception("Tracing failed in message_sent")
 
     def reply_received(self, target: Any, message: dict, reply: dict | None) -> None:
-        span = self.tracer._calls.pop(message.get("_msg_id"), None)
-        if span is None:
-            return
-        if reply is None:
-            span.set_error("MessagingTimeout")
-        elif reply.get("failure"):
-            span.set_error(_failure_name(reply["failure"]))
-        self.tracer.finish(span)
+        try:
+            span = self.tracer._calls.pop(message.get("_msg_id"), None)
+            if span is None:
+                return
+            if reply is None:
+                span.set_error("MessagingTimeout")
+            elif reply.get("failure"):
+                span.set_error(_failure_name(reply["failure"]))
+            self.tracer.finish(span)
+        except Exception:  # tracing must never break the RPC it watches
+            LOG.exception("Tracing failed in reply_received")
 
     # -- receiving side ------------------------------------------------------------------
     def dispatch_started(self, target: Any, message: dict, ctxt: Any) -> None:
-        tracer = self.tracer
-        get = message.get
-        info = get(TRACE_KEY)
-        trace_id = parent_id = None
-        if type(info) is dict:
-            trace_id = info.get("base_id")
-            parent_id = info.get("parent_id")
-            if not (trace_id and type(trace_id) is str):
-                trace_id = None
-            if not (parent_id and type(parent_id) is str):
-                parent_id = None
-        shape = self._shape("server", target, get)
-        msg_id = get("_msg_id")
-        attributes, text = shape.attributes(msg_id)
-        span = tracer.rpc_span(
-            shape.name, attributes,
-            "server" if msg_id and get("_reply_q") else "consumer", None, trace_id,
-            parent_id,
-            getattr(ctxt, "request_id", None) or get("_context_request_id"),
-            getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
-            self._scope_of(target))
-        span.attributes_json = text
-        span.__enter__()
-        tracer._dispatches[id(message)] = span
+        try:
+            tracer = self.tracer
+            get = message.get
+            info = get(TRACE_KEY)
+            trace_id = parent_id = None
+            if type(info) is dict:
+                trace_id = info.get("base_id")
+                parent_id = info.get("parent_id")
+                if not (trace_id and type(trace_id) is str):
+                    trace_id = None
+                if not (parent_id and type(parent_id) is str):
+                    parent_id = None
+            shape = self._shape("server", target, get)
+            msg_id = get("_msg_id")
+            attributes, text = shape.attributes(msg_id)
+            span = tracer.rpc_span(
+                shape.name, attributes,
+                "server" if msg_id and get("_reply_q") else "consumer", None, trace_id,
+                parent_id,
+                getattr(ctxt, "request_id", None) or get("_context_request_id"),
+                getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
+                self._scope_of(target))
+            span.attributes_json = text
+            span.__enter__()
+            tracer._dispatches[id(message)] = span
+        except Exception:  # tracing must never break the RPC it watches
+            LOG.exception("Tracing failed in dispatch_started")
 
     def dispatch_finished(self, target: Any, message: dict, ctxt: Any, result: Any,
                           error: BaseException | None) -> None:
-        span = self.tracer._dispatches.pop(id(message), None)
-        if span is None:
-            return
-        if error is not None:
-            span.set_error(error)
-        span._restore()
-        self.tracer.finish(span)
+        try:
+            span = self.tracer._dispatches.pop(id(message), None)
+            if span is None:
+                return
+            if error is not None:
+                span.set_error(error)
+            span._restore()
+            self.tracer.finish(span)
+        except Exception:  # tracing must never break the RPC it watches
+            LOG.exception("Tracing failed in dispatch_finished")
 
 
 def _failure_name(failure: Any) -> str:
