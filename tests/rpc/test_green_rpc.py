@@ -440,6 +440,28 @@ def test_instruments_see_and_extend_messages(vclock):
     ]
 
 
+def test_a_lone_instrument_that_raises_is_logged_and_the_call_goes_on(vclock, caplog):
+    from nova_sim.rpc import instruments
+
+    class Broken:
+        def reply_received(self, target, message, reply):
+            raise RuntimeError("instrument bug")
+
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    broken = Broken()
+    rpc.add_instrument(broken)
+    try:
+        assert instruments.on_reply_received is not None
+        assert instruments.on_message_sent is None  # no instrument has it
+        assert client.call({}, "ping", arg=1)["pong"] == 1
+    finally:
+        rpc.remove_instrument(broken)
+    assert instruments.on_reply_received is None
+    assert "instrument bug" in caplog.text
+
+
 def test_same_seed_same_bytes():
     def run():
         bodies = []

@@ -258,3 +258,50 @@ def test_request_id_and_parent_cross_a_process_boundary_over_rabbitmq(rabbit_url
     document = json.loads(cli.render(traces, "perfetto"))
     flows = [e for e in document["traceEvents"] if e["ph"] in ("s", "f")]
     assert sorted(e["ph"] for e in flows) == ["f", "s"]
+
+
+def test_rpc_span_lines_are_their_rows_encoded_and_attributes_stay_editable(traced):
+    """The RPC instrument hands its spans their attributes' JSON (made once per method):
+    the line written must still be exactly the encoded row, for calls, casts, fanouts,
+    servers and a version, and after an attribute is changed."""
+    from nova_sim.trace.tracer import encode
+
+    transport = rpc.get_transport("green://")
+    start_server(transport, Endpoint())
+    ctxt = RequestContext(overwrite=False)
+    caller = rpc.RPCClient(transport, rpc.Target(topic="compute", version="1.0"),
+                           serializer=RequestContextSerializer())
+    caller.prepare(server="host1").call(ctxt, "ping", arg='quote " and \\ and é')
+    caller.cast(ctxt, "note", what="x")
+    caller.prepare(fanout=True).cast(ctxt, "note", what="y")
+    green.sleep(0.1)
+    spans = [span for span in traced.finished if span.name.startswith("rpc.")]
+    assert {span.name for span in spans} == {
+        "rpc.call ping", "rpc.server ping", "rpc.cast note", "rpc.fanout note",
+        "rpc.server note"}
+    for span in spans:
+        assert span.attributes_json is not None
+        assert span.to_line() == encode(span.to_row())
+    call = next(span for span in spans if span.name == "rpc.call ping")
+    assert list(call.attributes) == ["method", "topic", "server", "version", "msg_id",
+                                     "kind"]
+    call.set_attribute("extra", 1)
+    assert call.attributes_json is None
+    assert json.loads(call.to_line())[16]["extra"] == 1
+
+
+def test_rpc_hooks_are_called_directly_and_their_failures_do_not_break_the_call(traced):
+    from nova_sim.rpc import instruments
+
+    # the tracer's hooks catch their own errors: the RPC layer calls them unwrapped
+    assert instruments.on_message_sent == traced._rpc_instrument.message_sent
+    transport = rpc.get_transport("green://")
+    start_server(transport, Endpoint())
+    ctxt = RequestContext(overwrite=False)
+    calls = traced._calls
+    traced._calls = None  # the tracer now fails in message_sent for calls
+    try:
+        assert client(transport).call(ctxt, "ping", arg=1) == {"pong": 1}
+    finally:
+        traced._calls = calls
+    assert client(transport).call(ctxt, "ping", arg=2) == {"pong": 2}
