@@ -305,3 +305,28 @@ def test_rpc_hooks_are_called_directly_and_their_failures_do_not_break_the_call(
     finally:
         traced._calls = calls
     assert client(transport).call(ctxt, "ping", arg=2) == {"pong": 2}
+
+
+def test_odd_messages_still_give_exact_span_lines(traced):
+    """A method that cannot be a dict key, a msg_id that is not a str: the spans are
+    made anyway (their attributes encoded the slow way) and their lines stay exact."""
+    from nova_sim.trace.rpc import RPCInstrument
+    from nova_sim.trace.tracer import encode
+
+    instrument = RPCInstrument(traced)
+    target = rpc.Target(topic="compute", server="h1")
+    odd = [{"method": ["not", "a", "name"], "_msg_id": "m1", "_reply_q": "r"},
+           {"method": "ping", "_msg_id": 7, "_reply_q": "r", "version": "1.0"},
+           {"method": "ping", "namespace": "ns"}]
+    for message in odd:
+        kind = "call" if "_reply_q" in message else "cast"
+        instrument.message_sent(kind, target, message)
+        instrument.dispatch_started(target, message, None)
+        instrument.dispatch_finished(target, message, None, None, None)
+        instrument.reply_received(target, message, {"result": None, "failure": None})
+    assert len(traced.finished) == 6
+    for span in traced.finished:
+        assert span.to_line() == encode(span.to_row())
+        assert span.attributes["method"] in ("ping", ["not", "a", "name"])
+    assert traced.finished[-1].attributes == {"method": "ping", "topic": "compute",
+                                              "server": "h1", "namespace": "ns"}
