@@ -22,7 +22,8 @@ same block without it), and their product is compared with the CPU of an ``off``
     .venv/bin/python tools/bench_trace.py [--boots 500] [--computes 50] [--rounds 5]
 
 ``--virtual on|off`` runs one seeded round on the virtual clock instead (the same
-instructions every run), to compare under ``valgrind --tool=callgrind``.
+instructions every run), to compare under ``valgrind --tool=callgrind``;
+``--instructions`` does that comparison itself (on, off, and one boot for start-up).
 """
 
 from __future__ import annotations
@@ -128,6 +129,46 @@ def virtual_round(variant: str, boots: int, computes: int) -> int:
     return 0
 
 
+def count_instructions(boots: int, computes: int) -> int:
+    """``--instructions``: the seeded virtual round under callgrind with tracing on and off,
+    and with one boot (start-up, taken off both); prints what tracing adds to the
+    workload's instructions. The same count every run: a check the machine's noise
+    cannot blur (CPU time, though, is what the target is about)."""
+    import re
+    import subprocess
+
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 2
+
+    def start(variant: str, count: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+             sys.executable, os.path.abspath(__file__), "--virtual", variant,
+             "--boots", str(count), "--computes", str(computes)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def finish(process: subprocess.Popen) -> tuple[int, int]:
+        output = process.communicate()[0]
+        found = re.search(r"I\s+refs:\s+([\d,]+)", output)
+        if process.returncode or not found:
+            raise SystemExit(f"callgrind run failed:\n{output[-2000:]}")
+        spans = re.search(r"^(\d+) spans$", output, re.MULTILINE)
+        return int(found.group(1).replace(",", "")), int(spans.group(1)) if spans else 0
+
+    print(f"callgrind: {boots} boots on {computes} computes, tracing on and off, then one "
+          "boot for start-up (a few minutes)...", flush=True)
+    on, off = start("on", boots), start("off", boots)
+    (on_count, spans), (off_count, _) = finish(on), finish(off)
+    startup, _ = finish(start("off", 1))
+    work = off_count - startup
+    extra = on_count - off_count
+    print(f"instructions  off {off_count:,}  on {on_count:,}  start-up {startup:,}")
+    print(f"tracing adds  {extra:,} to {work:,} of work: +{extra / work * 100:.1f}% "
+          f"({spans} spans, {extra / max(spans, 1):,.0f} per span)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boots", type=int, default=500)
@@ -136,8 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--virtual", choices=("on", "off"),
                         help="run one seeded virtual-clock round with tracing on or off "
                              "and exit (to count instructions under callgrind)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions of --virtual on/off under callgrind "
+                             "instead of timing rounds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.instructions:
+        return count_instructions(args.boots, args.computes)
     if args.virtual:
         return virtual_round(args.virtual, args.boots, args.computes)
     variants = ["off", "on"]
