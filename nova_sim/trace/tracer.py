@@ -517,13 +517,6 @@ class Tracer:
         ``parent_id`` link to a span of another process (RPC). ``scope`` puts the span
         (and, while it is current, its children) in that service instance.
         """
-        try:
-            hub = _hub_local.hub
-        except AttributeError:
-            hub = get_hub()
-        if hub is not self._hub:
-            self._attach(hub)
-        start = self._offset_ns + int(self._clock() * 1e9)
         attributes = {} if attributes is None else attributes
         if parent is True:
             parent = _current_span.get()
@@ -532,20 +525,14 @@ class Tracer:
             parent_id = parent.span_id
         elif trace_id is None:
             trace_id = self.new_trace_id()
-        set_scope = None
-        if scope is None:
-            scope = _current_service.get()
-            if scope is None:
-                for prefix, service in ENTRY_SERVICES:
-                    if name.startswith(prefix):
-                        scope = set_scope = (service, self.host)
-                        if name == "wsgi.request":
-                            kind = "server"  # the HTTP server side of the request
-                        break
-                else:
-                    scope = (self.service, self.host)
-        else:
-            set_scope = scope
+        set_scope = scope
+        if scope is None and _current_service.get() is None:
+            for prefix, service in ENTRY_SERVICES:
+                if name.startswith(prefix):
+                    set_scope = (service, self.host)
+                    if name == "wsgi.request":
+                        kind = "server"  # the HTTP server side of the request
+                    break
         if request_id is None:
             request_id = attributes.get("request_id")
         if request_id is None:
@@ -557,32 +544,17 @@ class Tracer:
                 if context is not None:
                     request_id = getattr(context, "request_id", None)
                     global_request_id = getattr(context, "global_request_id", None)
-        return self._new_span(name, attributes, trace_id, parent_id, scope, start, kind,
-                              request_id, global_request_id, set_scope)
-
-    def _new_span(self, name: str, attributes: dict, trace_id: str, parent_id: str | None,
-                  scope: tuple[str, str], start: int, kind: str, request_id: str | None,
-                  global_request_id: str | None, set_scope: tuple | None) -> Span:
-        """The span itself: its greenthread's name, the next span id, the order."""
-        g = _getcurrent()
-        gt = getattr(g, "gt", None)
-        thread = self._names.get(g if gt is None else gt)
-        if thread is None:
-            thread = self.greenthread_name(g)
-        self._span_counter += 1
-        self._order += 1
-        return Span(self, name, attributes, trace_id,
-                    f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
-                    scope[1], thread, start, kind, request_id,
-                    global_request_id, self._order, set_scope)
+        # the links are resolved: the span itself is made as an RPC span is
+        return self.rpc_span(name, attributes, kind, None, trace_id, parent_id, request_id,
+                             global_request_id, set_scope)
 
     def rpc_span(self, name: str, attributes: dict, kind: str, parent: Span | None,
                  trace_id: str | None, parent_id: str | None, request_id: str | None,
                  global_request_id: str | None, scope: tuple[str, str] | None) -> Span:
-        """A started span for the RPC instrument: the parent is ``parent`` (the sender's
-        current span) or, across the wire, ``trace_id`` / ``parent_id``; ``scope`` (the
-        receiver's service) or the current service. No entry-span rules, no context
-        lookup: the message carries the request ids."""
+        """A started span for the RPC instrument (and the end of ``start_span``): the
+        parent is ``parent`` (the sender's current span) or, across the wire, ``trace_id``
+        / ``parent_id``; ``scope`` (the receiver's service) or the current service. No
+        entry-span rules, no context lookup: the message carries the request ids."""
         try:
             hub = _hub_local.hub
         except AttributeError:
@@ -600,7 +572,7 @@ class Tracer:
         set_scope = scope
         if scope is None:
             scope = _current_service.get() or (self.service, self.host)
-        # _new_span's body, inline: two spans per message
+        # the span itself: its greenthread's name, the next span id, the order
         g = _getcurrent()
         gt = getattr(g, "gt", None)
         thread = self._names.get(g if gt is None else gt)
