@@ -142,9 +142,9 @@ def context_of(message: dict[str, Any]) -> dict[str, Any]:
 
 def unpack_context(message: dict[str, Any]) -> dict[str, Any]:
     """Remove the ``_context_*`` keys from ``message`` and return them as a dict."""
-    context = {}
-    for key in [key for key in message if key.startswith(CONTEXT_PREFIX)]:
-        context[key[len(CONTEXT_PREFIX):]] = message.pop(key)
+    context = context_of(message)
+    for key in context:
+        del message[CONTEXT_PREFIX + key]
     return context
 
 
