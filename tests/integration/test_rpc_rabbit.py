@@ -76,6 +76,15 @@ def env(rabbit_url):
             channel.exchange_delete(name)
 
 
+def plain_connection(env) -> amqp.Connection:
+    """A py-amqp connection of the test's own to the broker (blocking, not green)."""
+    where, _, vhost = env.url.split("://")[1].split("@")[1].partition("/")
+    connection = amqp.Connection(where, userid="guest", password="guest",
+                                 virtual_host=vhost or "/")
+    connection.connect()
+    return connection
+
+
 def start_server(env, transport, host="host1"):
     endpoint = Endpoint(host)
     server = rpc.RPCServer(transport, rpc.Target(topic=env.topic, server=host,
@@ -114,10 +123,7 @@ def test_topology_and_properties_are_oslo_messaging_s(env):
     start_server(env, transport)
     client = client_for(env, transport, timeout=30)
     client.call({}, "ping", arg=1)  # declares the reply queue
-    where, _, vhost = env.url.split("://")[1].split("@")[1].partition("/")
-    connection = amqp.Connection(where, userid="guest", password="guest",
-                                 virtual_host=vhost or "/")
-    connection.connect()
+    connection = plain_connection(env)
     try:
         channel = connection.channel()
         # re-declaring with the same flags and arguments succeeds (equivalent entities)...
@@ -278,3 +284,26 @@ def test_server_resumes_after_the_broker_closes_its_connection(env):
     assert client.call({}, "ping", arg=2)["pong"] == 2
     client.prepare(fanout=True).cast({}, "note", what="fanout after")
     wait_until(lambda: "fanout after" in endpoint.log)
+
+
+def test_a_started_server_has_its_queues_bound(env):
+    """``start()`` returns once the server's queues are declared and bound, as
+    oslo.messaging's does: a message published by another process right after (before
+    this hub ran anything else) is not routed to nowhere and lost. (Two scheduler
+    processes that printed "ready" too early made a caller wait for a reply that
+    could never come.)"""
+    start_server(env, env.transport())
+    connection = plain_connection(env)  # blocking: the hub does not run meanwhile
+    try:
+        channel = connection.channel()
+        returned = []
+        channel.events["basic_return"].add(lambda *args: returned.append(args))
+        body = wire.encode({"method": "note", "args": {"what": "at once"}})
+        for routing_key in (env.topic, f"{env.topic}.host1"):
+            channel.basic_publish(amqp.Message(body), exchange=env.exchange,
+                                  routing_key=routing_key, mandatory=True)
+        channel.queue_declare(env.topic, passive=True)  # a round trip: returns came first
+        channel.queue_declare(f"{env.topic}.host1", passive=True)
+        assert returned == []
+    finally:
+        connection.close()

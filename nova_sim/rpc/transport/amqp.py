@@ -24,6 +24,9 @@ Broker loss: the consumer greenthread reconnects with backoff (``rabbit_retry_in
 ``+rabbit_retry_backoff`` per attempt, up to ``rabbit_interval_max``) and re-declares every
 queue and consumer (same names). Publishers wait for the connection up to their deadline
 (a call's timeout, else ``rpc_response_timeout``) and then raise MessageDeliveryFailure.
+``listen`` (a server's start) waits the same way for the first connection, so that a
+started server's queues are bound before anyone is told it started; a broker that stays
+away that long is logged and the queues are declared once it comes.
 Must not know about endpoints, contexts or Nova.
 """
 
@@ -574,6 +577,17 @@ class AMQPTransport(Transport):
         ))
         for consumer in consumers:
             self._add_consumer(consumer)
+        if self._channel is None:
+            # Not connected yet: the consumer greenthread declares every consumer when
+            # it connects, before the channel is handed out. Wait for that, so that a
+            # started server is bound (as oslo.messaging's listen returns): a message
+            # another process publishes as soon as it hears "started" is not routed
+            # to nowhere. A broker that stays away is waited for only so long.
+            try:
+                self._wait_channel(green.now() + self.conf.rpc_response_timeout)
+            except MessageDeliveryFailure as error:
+                LOG.warning("%s; the queues of %s are declared once it is reachable",
+                            error, target)
 
         def stop() -> None:
             for consumer in consumers:
