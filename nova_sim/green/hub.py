@@ -614,6 +614,10 @@ class VirtualHub(Hub):
     def _virtual_clock(self) -> float:
         return self.now
 
+    def clock_ns(self) -> int:
+        """The virtual clock in integer nanoseconds (what the tracer stamps spans with)."""
+        return int(self.now * 1e9)
+
     def wallclock(self) -> float:
         return self.epoch + self.now
 

@@ -28,7 +28,7 @@ import logging
 from typing import Any
 
 from nova_sim.trace.tracer import _current_span as _span_var
-from nova_sim.trace.tracer import _quote, encode_value
+from nova_sim.trace.tracer import _quote, encode_value, safe_id
 
 LOG = logging.getLogger(__name__)
 TRACE_KEY = "_context_trace_info"
@@ -167,12 +167,8 @@ class RPCInstrument:
             info = get(TRACE_KEY)
             trace_id = parent_id = None
             if type(info) is dict:
-                trace_id = info.get("base_id")
-                parent_id = info.get("parent_id")
-                if not (trace_id and type(trace_id) is str):
-                    trace_id = None
-                if not (parent_id and type(parent_id) is str):
-                    parent_id = None
+                trace_id = safe_id(info.get("base_id"))
+                parent_id = safe_id(info.get("parent_id"))
             shape = self._shape("server", target, get)
             msg_id = get("_msg_id")
             attributes, text = shape.attributes(msg_id)

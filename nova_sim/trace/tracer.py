@@ -110,9 +110,10 @@ def _make_value_encoder() -> Callable[[Any], str]:
 encode_value = _make_value_encoder()
 
 # A span's array line (``SPAN_FIELDS`` order), formatted field by field in one f-string
-# (``Span.to_line``): numbers need no encoder, strings a quote each (a span id is the
-# tracer's own hex digits: it needs none), and most spans have empty attributes and no
-# events. The strings repeat (names, services, hosts, greenthreads, trace and request
+# (``Span.to_line``): numbers need no encoder, strings a quote each, except the ids and the
+# greenthread name, which need none (the tracer's own hex digits and ``gt12``-like names,
+# and ids from elsewhere pass ``safe_id`` first), and most spans have empty attributes and
+# no events. The strings repeat (names, services, hosts, greenthreads, trace and request
 # ids), so their quoted forms are remembered (``_QUOTED``, emptied when it grows past
 # ``_QUOTED_MAX``). What does not fit (a field that is not a str) takes
 # ``encode(span.to_row())``: the same bytes either way (times and orders are ints).
@@ -121,6 +122,14 @@ assert SPAN_FIELDS[:8] == ("trace_id", "span_id", "parent_id", "name", "kind", "
 _QUOTED: dict[Any, str] = {}
 _OK_NO_ERROR = '"ok", null'  # status and error of most spans
 _QUOTED_MAX = 20000
+
+
+def safe_id(value: Any) -> str | None:
+    """``value`` when it can be a trace or span id written without quoting (a non-empty
+    str of letters, digits and dashes: our hex ids, OSProfiler's UUIDs), else None."""
+    if type(value) is str and value and value.replace("-", "").isalnum():
+        return value
+    return None
 
 
 def _quoted(value: Any) -> str:
@@ -173,9 +182,7 @@ class Span:
         self.error: str | None = None
         self.seq = seq
         self.end_seq = seq
-        self._token = None
-        self._scope = scope
-        self._scope_token = None
+        self._scope = scope  # (``_token`` / ``_scope_token`` are set on entering)
         # ``attributes`` as JSON text, when whoever made the span already has it (the RPC
         # instrument: its attributes repeat per method); any change of them drops it
         self.attributes_json: str | None = None
@@ -183,31 +190,24 @@ class Span:
     def __enter__(self) -> Span:
         self._token = _current_span.set(self)
         if self._scope is not None:
-            self._scope_token = trace_api.current_service.set(self._scope)
+            self._scope_token = _current_service.set(self._scope)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:
             self.set_error(exc)
-        try:
-            _current_span.reset(self._token)
-            if self._scope_token is not None:
-                trace_api.current_service.reset(self._scope_token)
-        except ValueError:  # left in another context than it was entered in
-            pass
-        self._token = self._scope_token = None
+        self._restore()
         self.tracer.finish(self)
         return False
 
     def _restore(self) -> None:
+        """Undo ``__enter__`` (the previous span, and service, are current again)."""
         try:
-            if self._token is not None:
-                _current_span.reset(self._token)
-            if self._scope_token is not None:
-                trace_api.current_service.reset(self._scope_token)
+            _current_span.reset(self._token)
+            if self._scope is not None:
+                _current_service.reset(self._scope_token)
         except ValueError:  # left in another context than it was entered in
             pass
-        self._token = self._scope_token = None
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (shown by every exporter)."""
@@ -249,6 +249,7 @@ class Span:
         try:
             key = (self.name, self.kind, self.service, self.host)
             parent_id = self.parent_id
+            parent = "null" if parent_id is None else f'"{parent_id}"'
             request_id = self.request_id
             global_request_id = self.global_request_id
             error = self.error
@@ -261,10 +262,8 @@ class Span:
                 outcome = (f'{get(status) or _quoted(status)}, '
                            f'{"null" if error is None else _quote(error)}')
             return (
-                f'[{get(self.trace_id) or _quoted(self.trace_id)}, "{self.span_id}", '
-                f'{"null" if parent_id is None else _quote(parent_id)}, '
-                f'{get(key) or _quoted(key)}, '
-                f'{get(self.greenthread) or _quoted(self.greenthread)}, '
+                f'["{self.trace_id}", "{self.span_id}", {parent}, '
+                f'{get(key) or _quoted(key)}, "{self.greenthread}", '
                 f'{self.start}, {self.start if end is None else end}, '
                 f'{"null" if request_id is None else get(request_id) or _quoted(request_id)}, '
                 f'{"null" if global_request_id is None else get(global_request_id) or _quoted(global_request_id)}, '  # noqa: E501
@@ -397,7 +396,7 @@ class Tracer:
         self._flushed_switches = 0
         self._hub: Any = None
         self._offset_ns = 0
-        self._clock: Callable[[], float] = time.monotonic
+        self._clock_ns: Callable[[], int] = time.monotonic_ns  # the hub's, in ns
         self._instrument = (_SwitchInstrument if record_switches else _HubInstrument)(self)
         self._lock = threading.Lock()
         self._calls: dict[str, Span] = {}
@@ -459,14 +458,22 @@ class Tracer:
         if old is not None and not old.closed:
             old.remove_instrument(self._instrument)
         self._hub = hub
-        self._clock = hub.clock
+        clock = hub.clock
         if "clock" not in vars(hub) and type(hub).clock is _hub_module.Hub.clock:
-            self._clock = time.monotonic  # what Hub.clock reads, without the method call
+            # what Hub.clock reads, in integer nanoseconds: no float to convert per span
+            self._clock_ns = time.monotonic_ns
+        elif clock == getattr(hub, "_virtual_clock", None):
+            self._clock_ns = hub.clock_ns  # the virtual clock's, in one call
+        else:  # a clock of the caller's own
+            def clock_ns() -> int:
+                return int(clock() * 1e9)
+
+            self._clock_ns = clock_ns
         epoch = getattr(hub, "epoch", None)
         if epoch is not None:
             self._offset_ns = int(round(epoch * 1e9))
         else:
-            self._offset_ns = time.time_ns() - int(hub.clock() * 1e9)
+            self._offset_ns = time.time_ns() - self._clock_ns()
         hub.add_instrument(self._instrument)
 
     def now_ns(self) -> int:
@@ -474,7 +481,7 @@ class Tracer:
         hub = get_hub()
         if hub is not self._hub:
             self._attach(hub)
-        return self._offset_ns + int(self._clock() * 1e9)
+        return self._offset_ns + self._clock_ns()
 
     # -- names and ids ------------------------------------------------------------------
     def greenthread_name(self, g: Any = None) -> str:
@@ -514,7 +521,8 @@ class Tracer:
         """A new, started span (not yet current: use it in ``with``, or ``finish`` it).
 
         ``parent=True`` takes the current span; a Span or None sets it. ``trace_id`` /
-        ``parent_id`` link to a span of another process (RPC). ``scope`` puts the span
+        ``parent_id`` link to a span of another process (RPC); ids that are not
+        ``safe_id`` are dropped (a new trace, no parent). ``scope`` puts the span
         (and, while it is current, its children) in that service instance.
         """
         attributes = {} if attributes is None else attributes
@@ -523,8 +531,9 @@ class Tracer:
         if parent is not None:
             trace_id = parent.trace_id
             parent_id = parent.span_id
-        elif trace_id is None:
-            trace_id = self.new_trace_id()
+        else:
+            trace_id = safe_id(trace_id) or self.new_trace_id()
+            parent_id = safe_id(parent_id)
         set_scope = scope
         if scope is None and _current_service.get() is None:
             for prefix, service in ENTRY_SERVICES:
@@ -554,7 +563,8 @@ class Tracer:
         """A started span for the RPC instrument (and the end of ``start_span``): the
         parent is ``parent`` (the sender's current span) or, across the wire, ``trace_id``
         / ``parent_id``; ``scope`` (the receiver's service) or the current service. No
-        entry-span rules, no context lookup: the message carries the request ids."""
+        entry-span rules, no context lookup: the message carries the request ids; the
+        caller passes only ``safe_id`` ids."""
         try:
             hub = _hub_local.hub
         except AttributeError:
@@ -582,7 +592,7 @@ class Tracer:
         self._order += 1
         return Span(self, name, attributes, trace_id,
                     f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
-                    scope[1], thread, self._offset_ns + int(self._clock() * 1e9), kind,
+                    scope[1], thread, self._offset_ns + self._clock_ns(), kind,
                     request_id, global_request_id, self._order, set_scope)
 
     def span(self, name: str, attributes: dict) -> Span:
@@ -609,7 +619,7 @@ class Tracer:
         self._order += 1
         return Span(self, name, attributes, parent.trace_id,
                     f"{self._prefix_hex}{self._span_counter:08x}", parent.span_id, scope[0],
-                    scope[1], thread, self._offset_ns + int(self._clock() * 1e9),
+                    scope[1], thread, self._offset_ns + self._clock_ns(),
                     "internal", parent.request_id, parent.global_request_id, self._order,
                     None)
 
@@ -639,7 +649,7 @@ class Tracer:
                 hub = get_hub()
             if hub is not self._hub:
                 self._attach(hub)
-            end = self._offset_ns + int(self._clock() * 1e9)
+            end = self._offset_ns + self._clock_ns()
         span.end = end
         self.count += 1
         self._order += 1

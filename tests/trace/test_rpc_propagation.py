@@ -330,3 +330,27 @@ def test_odd_messages_still_give_exact_span_lines(traced):
         assert span.attributes["method"] in ("ping", ["not", "a", "name"])
     assert traced.finished[-1].attributes == {"method": "ping", "topic": "compute",
                                               "server": "h1", "namespace": "ns"}
+
+
+def test_trace_info_that_cannot_be_an_id_is_dropped(traced):
+    """A peer's trace info is written into span lines unquoted only when it can be an
+    id (hex digits, OSProfiler's UUIDs); anything else starts a trace of our own."""
+    from nova_sim.trace.rpc import TRACE_KEY, RPCInstrument
+    from nova_sim.trace.tracer import encode
+
+    instrument = RPCInstrument(traced)
+    target = rpc.Target(topic="compute", server="h1")
+    uuid_info = {"base_id": "8d28af1e-acc0-498c-9890-6908e33eff5f",
+                 "parent_id": "1b2c0e6a-57d4-4a2e-9b8f-0a4b9f7f0c11"}
+    for info in (uuid_info, {"base_id": 'x", "y', "parent_id": "p\n"},
+                 {"base_id": 7, "parent_id": ""}):
+        message = {"method": "note", TRACE_KEY: info}
+        instrument.dispatch_started(target, message, None)
+        instrument.dispatch_finished(target, message, None, None, None)
+    first, second, third = traced.finished[-3:]
+    assert (first.trace_id, first.parent_id) == (uuid_info["base_id"],
+                                                 uuid_info["parent_id"])
+    for span in (second, third):
+        assert span.parent_id is None and span.trace_id.isalnum()
+    for span in (first, second, third):
+        assert span.to_line() == encode(span.to_row())
