@@ -120,6 +120,7 @@ encode_value = _make_value_encoder()
 assert SPAN_FIELDS[:8] == ("trace_id", "span_id", "parent_id", "name", "kind", "service",
                            "host", "greenthread")
 _QUOTED: dict[Any, str] = {}
+_HEX_BYTES = [f"{value:02x}" for value in range(256)]
 _OK_NO_ERROR = '"ok", null'  # status and error of most spans
 _QUOTED_MAX = 20000
 
@@ -385,6 +386,7 @@ class Tracer:
             self.prefix = int.from_bytes(os.urandom(4), "big")
         self._prefix_hex = f"{self.prefix:08x}"
         self._span_counter = 0
+        self._id_head = f"{self._prefix_hex}000000"  # all of a span id but its last byte
         self._trace_counter = 0
         self._thread_counter = 0
         self.count = 0  # spans finished so far
@@ -505,8 +507,14 @@ class Tracer:
         return name
 
     def new_span_id(self) -> str:
-        self._span_counter += 1
-        return f"{self._prefix_hex}{self._span_counter:08x}"
+        """The next span id: the prefix and the counter, 16 hex digits. Formatting a
+        number in hex is dear, so only its last byte is looked up per span and the rest
+        (``_id_head``) is formatted once every 256 spans."""
+        count = self._span_counter = self._span_counter + 1
+        low = count & 0xFF
+        if not low:
+            self._id_head = f"{self._prefix_hex}{count >> 8:06x}"
+        return self._id_head + _HEX_BYTES[low]
 
     def new_trace_id(self) -> str:
         self._trace_counter += 1
@@ -588,10 +596,8 @@ class Tracer:
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
             thread = self.greenthread_name(g)
-        self._span_counter += 1
         self._order += 1
-        return Span(self, name, attributes, trace_id,
-                    f"{self._prefix_hex}{self._span_counter:08x}", parent_id, scope[0],
+        return Span(self, name, attributes, trace_id, self.new_span_id(), parent_id, scope[0],
                     scope[1], thread, self._offset_ns + self._clock_ns(), kind,
                     request_id, global_request_id, self._order, set_scope)
 
@@ -615,10 +621,9 @@ class Tracer:
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
             thread = self.greenthread_name(g)
-        self._span_counter += 1
         self._order += 1
-        return Span(self, name, attributes, parent.trace_id,
-                    f"{self._prefix_hex}{self._span_counter:08x}", parent.span_id, scope[0],
+        return Span(self, name, attributes, parent.trace_id, self.new_span_id(),
+                    parent.span_id, scope[0],
                     scope[1], thread, self._offset_ns + self._clock_ns(),
                     "internal", parent.request_id, parent.global_request_id, self._order,
                     None)
