@@ -123,6 +123,7 @@ _QUOTED: dict[Any, str] = {}
 _HEX_BYTES = [f"{value:02x}" for value in range(256)]
 _OK_NO_ERROR = '"ok", null'  # status and error of most spans
 _QUOTED_MAX = 20000
+_WRITE_CHUNK = 100  # span lines per write when flushing
 
 
 def safe_id(value: Any) -> str | None:
@@ -719,7 +720,11 @@ class Tracer:
                 lines.extend(pending[:count])
                 lines.extend(encode(_switch_record(item)) for item in switches)
                 with open(self.path, "a", encoding="utf-8") as stream:
-                    stream.write("\n".join(lines) + "\n")
+                    # in chunks: a few tens of KB a string, which the allocator reuses,
+                    # where one string of them all (and its UTF-8 copy) would be fresh
+                    # pages from the system at every flush
+                    for first in range(0, len(lines), _WRITE_CHUNK):
+                        stream.write("\n".join(lines[first:first + _WRITE_CHUNK]) + "\n")
             except OSError as error:
                 LOG.error("Cannot write the trace file %s: %s", self.path, error)
                 return None
