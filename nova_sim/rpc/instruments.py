@@ -72,18 +72,8 @@ def _caller(hook: str, pairs: list[tuple[Any, Any]]) -> Callable[..., None] | No
     """One function calling ``hook`` on each instrument of ``pairs``, errors logged."""
     if not pairs:
         return None
-    if len(pairs) == 1:
-        [(instrument, method)] = pairs
-        if getattr(instrument, "catches_own_errors", False) is True:
-            return method  # it logs its own errors: called with no wrapper
-
-        def call_one(*args: Any) -> None:
-            try:
-                method(*args)
-            except Exception:
-                LOG.exception("RPC instrument %r failed in %s", instrument, hook)
-
-        return call_one
+    if len(pairs) == 1 and getattr(pairs[0][0], "catches_own_errors", False) is True:
+        return pairs[0][1]  # it logs its own errors: called with no wrapper
 
     def call_each(*args: Any) -> None:
         for instrument, method in pairs:
@@ -102,10 +92,3 @@ def _refresh_hooks() -> None:
                  if getattr(instrument, hook, None) is not None]
         names["on_" + hook] = _caller(hook, pairs)
 
-
-def notify(hook: str, *args: Any) -> None:
-    """Call ``hook(*args)`` on every instrument that has it; errors are logged."""
-    caller = globals().get("on_" + hook) if hook in _HOOK_NAMES else _caller(
-        hook, [(i, getattr(i, hook)) for i in INSTRUMENTS if hasattr(i, hook)])
-    if caller is not None:
-        caller(*args)

@@ -3,6 +3,7 @@ errors both ways, bad messages, instruments, context."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -42,6 +43,18 @@ class Endpoint:
 def vclock():
     with green.virtual_time(seed=7) as hub:
         yield hub
+
+
+@contextlib.contextmanager
+def instrumented(*added):
+    """The RPC instruments ``added`` installed for the block, removed after it."""
+    for instrument in added:
+        rpc.add_instrument(instrument)
+    try:
+        yield
+    finally:
+        for instrument in added:
+            rpc.remove_instrument(instrument)
 
 
 def make_server(transport, host="host1", log=None, topic="compute", **kwargs):
@@ -422,16 +435,10 @@ def test_instruments_see_and_extend_messages(vclock):
     transport = rpc.get_transport("green://")
     make_server(transport)
     client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
-    tracer, broken = Tracer(), Broken()
-    rpc.add_instrument(tracer)
-    rpc.add_instrument(broken)
-    try:
+    with instrumented(Tracer(), Broken()):
         client.call({}, "ping", arg=1)
         client.cast({}, "note", what=2)
         green.sleep(0)
-    finally:
-        rpc.remove_instrument(tracer)
-        rpc.remove_instrument(broken)
     assert events == [
         ("sent", "call", "ping"), ("received", "ping", "trace-1"), ("started", "trace-1"),
         ("finished", None), ("reply_sent", True), ("reply_received", True),
@@ -450,14 +457,10 @@ def test_a_lone_instrument_that_raises_is_logged_and_the_call_goes_on(vclock, ca
     transport = rpc.get_transport("green://")
     make_server(transport)
     client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
-    broken = Broken()
-    rpc.add_instrument(broken)
-    try:
+    with instrumented(Broken()):
         assert instruments.on_reply_received is not None
         assert instruments.on_message_sent is None  # no instrument has it
         assert client.call({}, "ping", arg=1)["pong"] == 1
-    finally:
-        rpc.remove_instrument(broken)
     assert instruments.on_reply_received is None
     assert "instrument bug" in caplog.text
 
