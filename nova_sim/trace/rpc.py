@@ -27,8 +27,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from nova_sim.trace.tracer import _ID, _START, _TRACE, safe_id
 from nova_sim.trace.tracer import _current_span as _span_var
-from nova_sim.trace.tracer import _quote, encode_value, safe_id
 
 LOG = logging.getLogger(__name__)
 TRACE_KEY = "_context_trace_info"
@@ -48,11 +48,10 @@ def _service_of(target: Any, tracer: Any) -> tuple[str, str]:
 
 class _Shape:
     """What the spans of one kind of message share: for ``(side, topic, server, method,
-    namespace, version)``, the span name and kind, the attributes without the message's
-    own ``msg_id``, and their JSON text around it (``Span.attributes_json``), so that a
-    span's attributes are neither built key by key nor encoded once per message."""
+    namespace, version)``, the span name and kind and the attributes but the message's
+    own ``msg_id`` (``template``: copied per span, never changed itself)."""
 
-    __slots__ = ("side", "name", "kind", "template", "head", "tail")
+    __slots__ = ("side", "name", "kind", "template")
 
     def __init__(self, side: str, target: Any, method: Any, namespace: Any, version: Any):
         self.side = side  # "call", "cast", "fanout" (the sender) or "server"
@@ -65,25 +64,16 @@ class _Shape:
             template["namespace"] = namespace
         if version is not None:
             template["version"] = version
+        if side != "server":
+            template["kind"] = side  # a sender's span says what it sent
         self.template = template
-        # '{"method": ...' without its closing brace; a sender's span says what it sent:
-        # its kind comes last, after the msg_id
-        self.head = encode_value(template)[:-1]
-        self.tail = "}" if side == "server" else f', "kind": {_quote(side)}}}'
 
-    def attributes(self, msg_id: Any) -> tuple[dict[str, Any], str | None]:
-        """The attributes of one message's span, and their JSON text (None when the
-        msg_id is not a str: the span's encoder then decides)."""
+    def attributes(self, msg_id: Any) -> dict[str, Any]:
+        """The attributes of one message's span."""
         attributes = self.template.copy()
-        if msg_id is None:
-            text = self.head + self.tail
-        else:
+        if msg_id is not None:
             attributes["msg_id"] = msg_id
-            text = (f'{self.head}, "msg_id": {_quote(msg_id)}{self.tail}'
-                    if type(msg_id) is str else None)
-        if self.side != "server":
-            attributes["kind"] = self.side
-        return attributes, text
+        return attributes
 
 
 _SPAN_KINDS = {"call": "client", "cast": "producer", "fanout": "producer",
@@ -133,16 +123,16 @@ class RPCInstrument:
             get = message.get
             shape = self._shape(kind, target, get)
             msg_id = get("_msg_id")
-            attributes, text = shape.attributes(msg_id)
+            attributes = shape.attributes(msg_id)
             span = tracer.rpc_span(
                 shape.name, attributes, shape.kind, _span_var.get(), None, None,
                 get("_context_request_id"), get("_context_global_request_id"), None)
-            span.attributes_json = text
-            message[TRACE_KEY] = {"base_id": span.trace_id, "parent_id": span.span_id}
+            row = span.row
+            message[TRACE_KEY] = {"base_id": row[_TRACE], "parent_id": row[_ID]}
             if msg_id and kind == "call":
                 tracer._calls[msg_id] = span
             else:
-                tracer.finish(span, span.start)
+                tracer.finish(span, row[_START])
         except Exception:  # tracing must never break the RPC it watches
             LOG.exception("Tracing failed in message_sent")
 
@@ -171,7 +161,7 @@ class RPCInstrument:
                 parent_id = safe_id(info.get("parent_id"))
             shape = self._shape("server", target, get)
             msg_id = get("_msg_id")
-            attributes, text = shape.attributes(msg_id)
+            attributes = shape.attributes(msg_id)
             span = tracer.rpc_span(
                 shape.name, attributes,
                 "server" if msg_id and get("_reply_q") else "consumer", None, trace_id,
@@ -179,7 +169,6 @@ class RPCInstrument:
                 getattr(ctxt, "request_id", None) or get("_context_request_id"),
                 getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
                 self._scope_of(target))
-            span.attributes_json = text
             span.__enter__()
             tracer._dispatches[id(message)] = span
         except Exception:  # tracing must never break the RPC it watches

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import atexit
 import contextvars
-import json
 import logging
 import os
 import threading
@@ -52,6 +51,7 @@ import greenlet
 from nova_sim import trace as trace_api
 from nova_sim.green import get_hub
 from nova_sim.green import hub as _hub_module
+from nova_sim.trace import store
 
 LOG = logging.getLogger(__name__)
 
@@ -62,11 +62,6 @@ _current_service = trace_api.current_service
 _getcurrent = greenlet.getcurrent
 # The thread's current hub, read without a call (get_hub is the fallback).
 _hub_local = getattr(_hub_module, "_local", None) or threading.local()
-
-#: The order of a span's fields in a span file's array lines (named in its process line).
-SPAN_FIELDS = ("trace_id", "span_id", "parent_id", "name", "kind", "service", "host",
-               "greenthread", "start", "end", "request_id", "global_request_id", "status",
-               "error", "seq", "end_seq", "attributes", "events")
 
 #: Spans whose name starts with one of these belong to this service when no scope is set.
 ENTRY_SERVICES = (("wsgi.", "nova-api"), ("api.", "nova-api"))
@@ -79,72 +74,25 @@ def current_span() -> Span | None:
     return _current_span.get()
 
 
-# Span files are written with one encoder (json.dumps with options builds a new one per
-# call); ``default=str`` turns what JSON cannot hold (a datetime, an object) into text.
-_ENCODER = json.JSONEncoder(default=str, separators=(", ", ": "), check_circular=False)
-encode = _ENCODER.encode
-_quote = json.encoder.encode_basestring_ascii  # a str as a JSON string (C when it can)
-
-
-def _make_value_encoder() -> Callable[[Any], str]:
-    """``encode`` for one value without its two Python calls and the C encoder built per
-    call (what ``JSONEncoder.encode`` does): the same bytes, a third of the overhead."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return encode
-    try:
-        c_encode = make(None, str, _quote, None, ": ", ", ", False, False, True)
-        if "".join(c_encode({"a": [1, None, 2.5, "é"]}, 0)) != encode(
-                {"a": [1, None, 2.5, "é"]}):
-            return encode
-    except Exception:  # noqa: BLE001 - another interpreter's C encoder: the plain path
-        return encode
-    join = "".join
-
-    def encode_value(value: Any) -> str:
-        return join(c_encode(value, 0))
-
-    return encode_value
-
-
-encode_value = _make_value_encoder()
-
-# A span's array line (``SPAN_FIELDS`` order), formatted field by field in one f-string
-# (``Span.to_line``): numbers need no encoder, strings a quote each, except the ids and the
-# greenthread name, which need none (the tracer's own hex digits and ``gt12``-like names,
-# and ids from elsewhere pass ``safe_id`` first), and most spans have empty attributes and
-# no events. The strings repeat (names, services, hosts, greenthreads, trace and request
-# ids), so their quoted forms are remembered (``_QUOTED``, emptied when it grows past
-# ``_QUOTED_MAX``). What does not fit (a field that is not a str) takes
-# ``encode(span.to_row())``: the same bytes either way (times and orders are ints).
-assert SPAN_FIELDS[:8] == ("trace_id", "span_id", "parent_id", "name", "kind", "service",
-                           "host", "greenthread")
-_QUOTED: dict[Any, str] = {}
+# Indexes into a span's BEGIN row (store.BEGIN_ROW, after the tag).
+_TRACE, _ID, _PARENT, _NAME, _KIND, _SERVICE, _HOST, _THREAD, _START, _SEQ, _REQUEST, \
+    _GLOBAL_REQUEST, _ATTRIBUTES = range(1, 14)
+assert store.BEGIN_ROW[_ATTRIBUTES - 1] == "attributes"
+_BEGIN, _END, _EVENT = store.BEGIN, store.END, store.EVENT
 _HEX_BYTES = [f"{value:02x}" for value in range(256)]
-_OK_NO_ERROR = '"ok", null'  # status and error of most spans
-_QUOTED_MAX = 20000
-_WRITE_CHUNK = 100  # span lines per write when flushing
 
 
 def safe_id(value: Any) -> str | None:
-    """``value`` when it can be a trace or span id written without quoting (a non-empty
-    str of letters, digits and dashes: our hex ids, OSProfiler's UUIDs), else None."""
+    """``value`` when it can be a trace or span id (a non-empty str of letters, digits
+    and dashes: our hex ids, OSProfiler's UUIDs), else None."""
     if type(value) is str and value and value.replace("-", "").isalnum():
         return value
     return None
 
 
-def _quoted(value: Any) -> str:
-    """``value`` (a str, or a tuple of str) as JSON text (a tuple: its items joined by
-    ", "), remembered; raises TypeError for anything else."""
-    if len(_QUOTED) >= _QUOTED_MAX:
-        _QUOTED.clear()
-    if type(value) is tuple:
-        text = ", ".join(map(_quote, value))
-    else:
-        text = _quote(value)
-    _QUOTED[value] = text
-    return text
+def _field(index: int) -> property:
+    """A read-only span field: item ``index`` of its row."""
+    return property(lambda span: span.row[index])
 
 
 class Span:
@@ -153,41 +101,35 @@ class Span:
     Entering makes it the current span (and its service the current service, when the
     span chose it); leaving ends it, records an escaping exception as ``error`` (and lets
     it propagate) and restores the previous span.
+
+    A span is its ``BEGIN`` row (``row``: what the span log keeps of it, see ``store``)
+    and what only a live span needs; its fields are read from the row.
     """
 
-    __slots__ = ("tracer", "trace_id", "span_id", "parent_id", "name", "kind", "service",
-                 "host", "greenthread", "start", "end", "attributes", "events",
-                 "request_id", "global_request_id", "status", "error", "seq",
-                 "end_seq", "_token", "_scope", "_scope_token", "attributes_json")
+    __slots__ = ("tracer", "row", "error", "_token", "_scope", "_scope_token")
 
-    def __init__(self, tracer: Tracer, name: str, attributes: dict, trace_id: str,
-                 span_id: str, parent_id: str | None, service: str, host: str,
-                 greenthread: str, start: int, kind: str = "internal",
-                 request_id: str | None = None, global_request_id: str | None = None,
-                 seq: int = 0, scope: tuple[str, str] | None = None):
+    def __init__(self, tracer: Tracer, row: tuple, scope: tuple[str, str] | None = None):
         self.tracer = tracer
-        self.name = name
-        self.attributes = attributes
-        self.trace_id = trace_id
-        self.span_id = span_id
-        self.parent_id = parent_id
-        self.service = service
-        self.host = host
-        self.greenthread = greenthread
-        self.start = start
-        self.end: int | None = None
-        self.kind = kind
-        self.events: list[tuple[int, int, str, dict]] | None = None  # from the 1st event
-        self.request_id = request_id
-        self.global_request_id = global_request_id
-        self.status = "ok"
+        self.row = row
         self.error: str | None = None
-        self.seq = seq
-        self.end_seq = seq
         self._scope = scope  # (``_token`` / ``_scope_token`` are set on entering)
-        # ``attributes`` as JSON text, when whoever made the span already has it (the RPC
-        # instrument: its attributes repeat per method); any change of them drops it
-        self.attributes_json: str | None = None
+
+    trace_id = _field(_TRACE)
+    span_id = _field(_ID)
+    parent_id = _field(_PARENT)
+    name = _field(_NAME)
+    kind = _field(_KIND)
+    service = _field(_SERVICE)
+    host = _field(_HOST)
+    greenthread = _field(_THREAD)
+    start = _field(_START)
+    request_id = _field(_REQUEST)
+    global_request_id = _field(_GLOBAL_REQUEST)
+    attributes = _field(_ATTRIBUTES)
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.error is None else "error"
 
     def __enter__(self) -> Span:
         self._token = _current_span.set(self)
@@ -213,12 +155,12 @@ class Span:
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (shown by every exporter)."""
-        self.attributes[key] = value
-        self.attributes_json = None
+        row = self.row
+        row[_ATTRIBUTES][key] = value
+        self.tracer._log.append((store.ATTRIBUTE, row[_ID], key, value))
 
     def set_error(self, error: BaseException | str) -> None:
         """Mark the span failed with ``error`` (an exception or a message)."""
-        self.status = "error"
         if isinstance(error, BaseException):
             text = str(error).splitlines()[0] if str(error) else ""
             self.error = f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -229,82 +171,9 @@ class Span:
         """Record a point event inside this span (now, unless ``when`` is given)."""
         tracer = self.tracer
         tracer._order += 1
-        if self.events is None:
-            self.events = []
-        self.events.append((tracer.now_ns() if when is None else when, tracer._order, name,
+        tracer._log.append((store.EVENT, self.row[_ID],
+                            tracer.now_ns() if when is None else when, tracer._order, name,
                             attributes))
-
-    def to_row(self) -> tuple:
-        """The span as a span-file array line (``SPAN_FIELDS`` order): cheaper to write
-        than an object with its keys on every line."""
-        return (self.trace_id, self.span_id, self.parent_id, self.name, self.kind,
-                self.service, self.host, self.greenthread, self.start,
-                self.end if self.end is not None else self.start, self.request_id,
-                self.global_request_id, self.status, self.error, self.seq, self.end_seq,
-                self.attributes, self.events)
-
-    def to_line(self) -> str:
-        """``encode(self.to_row())``, the span's line in a span file, made faster: the
-        fields are formatted one by one (see the comment above ``_QUOTED``), and the
-        attributes' JSON is reused when the span has it (``attributes_json``)."""
-        get = _QUOTED.get
-        try:
-            key = (self.name, self.kind, self.service, self.host)
-            parent_id = self.parent_id
-            parent = "null" if parent_id is None else f'"{parent_id}"'
-            request_id = self.request_id
-            global_request_id = self.global_request_id
-            error = self.error
-            status = self.status
-            end = self.end
-            events = self.events
-            if error is None and status == "ok":
-                outcome = _OK_NO_ERROR
-            else:
-                outcome = (f'{get(status) or _quoted(status)}, '
-                           f'{"null" if error is None else _quote(error)}')
-            return (
-                f'["{self.trace_id}", "{self.span_id}", {parent}, '
-                f'{get(key) or _quoted(key)}, "{self.greenthread}", '
-                f'{self.start}, {self.start if end is None else end}, '
-                f'{"null" if request_id is None else get(request_id) or _quoted(request_id)}, '
-                f'{"null" if global_request_id is None else get(global_request_id) or _quoted(global_request_id)}, '  # noqa: E501
-                f'{outcome}, {self.seq}, {self.end_seq}, '
-                f'{self.attributes_json or (encode_value(self.attributes) if self.attributes else "{}")}, '  # noqa: E501
-                f'{"null" if events is None else encode_value(events)}]')
-        except TypeError:  # a field that is not a str (or a number)
-            return encode(self.to_row())
-
-    def to_record(self) -> dict[str, Any]:
-        """The span as a dict (the line written to the span file, once encoded: values
-        JSON cannot hold are written as text)."""
-        record = {
-            "type": "span",
-            "trace_id": self.trace_id,
-            "span_id": self.span_id,
-            "parent_id": self.parent_id,
-            "name": self.name,
-            "kind": self.kind,
-            "service": self.service,
-            "host": self.host,
-            "greenthread": self.greenthread,
-            "start": self.start,
-            "end": self.end if self.end is not None else self.start,
-            "request_id": self.request_id,
-            "seq": self.seq,
-            "end_seq": self.end_seq,
-            "attributes": self.attributes,
-        }
-        # fields at their default are left out (readers fill them in: model.SPAN_DEFAULTS)
-        if self.global_request_id is not None:
-            record["global_request_id"] = self.global_request_id
-        if self.status != "ok":
-            record["status"] = self.status
-            record["error"] = self.error
-        if self.events:
-            record["events"] = [{"time": when, "seq": seq, "name": name, "attributes": attrs}
-                                for when, seq, name, attrs in self.events]
-        return record
 
     def __repr__(self) -> str:
         return f"<Span {self.name} {self.span_id} parent={self.parent_id} {self.service}>"
@@ -344,7 +213,8 @@ class _SwitchInstrument(_HubInstrument):
             leaving = self._ended.pop(origin)
         else:
             leaving = tracer.greenthread_name(origin)
-        tracer.switches.append((tracer.now_ns(), leaving, tracer.greenthread_name(target)))
+        tracer._log.append((store.SWITCH, tracer.now_ns(), leaving,
+                            tracer.greenthread_name(target)))
 
 
 class Tracer:
@@ -356,19 +226,18 @@ class Tracer:
     ``record_switches``: also record every greenthread switch of the hub (teaching; slow).
     ``context_getter()``: returns the current request context (``request_id``,
     ``global_request_id``) or None. ``flush_every`` / ``flush_interval``: the file is
-    appended to once that many spans are buffered, or that many real seconds passed.
-    ``keep``: spans kept in memory once written (``records()`` then holds only those and
-    the unwritten ones; the file holds them all). ``one_service``: the process runs only
-    ``service`` (default:
-    unless ``service`` is ``nova-sim``, a whole cloud in one process), so every RPC
-    dispatch belongs to it. Use ``install()`` to make it this process's tracer.
+    appended to once that many rows of the span log wait (a span is two or three), or
+    that many real seconds passed; without a file the log stays in memory.
+    ``one_service``: the process runs only ``service`` (default: unless ``service`` is
+    ``nova-sim``, a whole cloud in one process), so every RPC dispatch belongs to it. Use
+    ``install()`` to make it this process's tracer.
     """
 
     def __init__(self, service: str = "nova-sim", host: str | None = None,
                  output_dir: str | None = None, seed: int | None = None,
                  record_switches: bool = False,
                  context_getter: Callable[[], Any] | None = None,
-                 flush_every: int = 2000, keep: int = 0,
+                 flush_every: int = 5000,
                  one_service: bool | None = None, flush_interval: float = 1.0):
         self.service = service
         # A process running one service (not a whole cloud): RPC dispatches are its own.
@@ -380,7 +249,6 @@ class Tracer:
         self.flush_every = flush_every
         self.flush_interval = flush_interval
         self._last_flush = time.monotonic()
-        self.keep = keep
         if seed is not None:
             self.prefix = zlib.crc32(f"{seed}/{service}/{self.host}".encode())
         else:
@@ -393,10 +261,7 @@ class Tracer:
         self.count = 0  # spans finished so far
         self._order = 0  # one sequence for span starts, ends and events: ties on time
         self._names: dict[Any, str] = {}
-        self.finished: list[Span] = []  # all (no file), or the last ``keep`` and unwritten
-        self._pending: list[str] = []  # encoded span lines not yet in the file
-        self.switches: list[tuple[int, str, str]] = []
-        self._flushed_switches = 0
+        self._log: list[tuple] = []  # the span log's rows not yet in the file (store)
         self._hub: Any = None
         self._offset_ns = 0
         self._clock_ns: Callable[[], int] = time.monotonic_ns  # the hub's, in ns
@@ -407,7 +272,8 @@ class Tracer:
         self.path: str | None = None
         if output_dir:
             self.path = os.path.join(
-                output_dir, f"{service}-{self.host}-{os.getpid()}.jsonl".replace("/", "_"))
+                output_dir,
+                f"{service}-{self.host}-{os.getpid()}{store.SPANS_SUFFIX}".replace("/", "_"))
         self._rpc_instrument: Any = None
         self._installed = False
 
@@ -431,9 +297,9 @@ class Tracer:
         """Stop recording (tracing off again); what was recorded is flushed and kept.
 
         What only served recording is let go: the greenthreads it named (a tracer
-        installed again names them anew), calls still waiting for a reply, the exit
-        hook (the file is complete now) and the remembered quoted strings, so that an
-        uninstalled tracer holds no greenthread, and nothing of the run it traced."""
+        installed again names them anew), calls still waiting for a reply and the exit
+        hook (the file is complete now), so that an uninstalled tracer holds no
+        greenthread."""
         from nova_sim import rpc
 
         if trace_api.get_tracer() is self:
@@ -452,7 +318,6 @@ class Tracer:
         self._calls.clear()
         self._dispatches.clear()
         getattr(self._instrument, "_ended", {}).clear()
-        _QUOTED.clear()
 
     def _attach(self, hub: Any) -> None:
         """Follow the current hub (``virtual_time`` makes new ones): its clock, its
@@ -581,11 +446,12 @@ class Tracer:
         if hub is not self._hub:
             self._attach(hub)
         if parent is not None:
-            trace_id = parent.trace_id
-            parent_id = parent.span_id
+            parent_row = parent.row
+            trace_id = parent_row[_TRACE]
+            parent_id = parent_row[_ID]
             if request_id is None:
-                request_id = parent.request_id
-                global_request_id = global_request_id or parent.global_request_id
+                request_id = parent_row[_REQUEST]
+                global_request_id = global_request_id or parent_row[_GLOBAL_REQUEST]
         elif trace_id is None:
             trace_id = self.new_trace_id()
         set_scope = scope
@@ -597,10 +463,12 @@ class Tracer:
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
             thread = self.greenthread_name(g)
-        self._order += 1
-        return Span(self, name, attributes, trace_id, self.new_span_id(), parent_id, scope[0],
-                    scope[1], thread, self._offset_ns + self._clock_ns(), kind,
-                    request_id, global_request_id, self._order, set_scope)
+        self._order = order = self._order + 1
+        row = (_BEGIN, trace_id, self.new_span_id(), parent_id, name, kind, scope[0],
+               scope[1], thread, self._offset_ns + self._clock_ns(), order, request_id,
+               global_request_id, attributes)
+        self._log.append(row)
+        return Span(self, row, set_scope)
 
     def span(self, name: str, attributes: dict) -> Span:
         """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
@@ -622,32 +490,29 @@ class Tracer:
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
             thread = self.greenthread_name(g)
-        self._order += 1
-        return Span(self, name, attributes, parent.trace_id, self.new_span_id(),
-                    parent.span_id, scope[0],
-                    scope[1], thread, self._offset_ns + self._clock_ns(),
-                    "internal", parent.request_id, parent.global_request_id, self._order,
-                    None)
+        self._order = order = self._order + 1
+        parent = parent.row
+        row = (_BEGIN, parent[_TRACE], self.new_span_id(), parent[_ID], name, "internal",
+               scope[0], scope[1], thread, self._offset_ns + self._clock_ns(), order,
+               parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
+        self._log.append(row)
+        return Span(self, row)
 
     def event(self, name: str, attributes: dict) -> None:
         """``nova_sim.trace.event``'s backend: a point event in the current span (outside
         any span: a zero-length span of kind ``event``)."""
         span = _current_span.get()
         if span is not None:
-            self._order += 1
-            if span.events is None:
-                span.events = []
-            span.events.append((self.now_ns(), self._order, name, attributes))
+            self._order = order = self._order + 1
+            self._log.append((_EVENT, span.row[_ID], self.now_ns(), order, name, attributes))
             return
         span = self.start_span(name, attributes, kind="event", parent=None)
-        self.finish(span, span.start)
+        self.finish(span, span.row[_START])
 
     def finish(self, span: Span, end: int | None = None) -> None:
-        """End ``span`` now (or at ``end``) and keep it; flushes every ``flush_every``.
-
-        Writing to a file, the span is encoded at once (its line waits for ``flush``)
-        and only the last ``keep`` spans stay objects: a finished span leaves memory
-        as one string, which the collector does not walk."""
+        """End ``span`` now (or at ``end``): its ``END`` row goes into the span log, which
+        is appended to the span file once ``flush_every`` rows wait (or
+        ``flush_interval`` passed)."""
         if end is None:
             try:
                 hub = _hub_local.hub
@@ -656,92 +521,58 @@ class Tracer:
             if hub is not self._hub:
                 self._attach(hub)
             end = self._offset_ns + self._clock_ns()
-        span.end = end
-        self.count += 1
-        self._order += 1
-        span.end_seq = self._order
-        if self.path is None:
-            self.finished.append(span)
-            return
-        self._pending.append(span.to_line())
-        if self.keep:
-            self.finished.append(span)
+        self._order = order = self._order + 1
+        log = self._log
+        log.append((_END, span.row[_ID], end, order, span.error))
+        self.count = count = self.count + 1
         # the clock is looked at every 64 spans only: a busy process flushes about every
         # flush_interval, an idle one at its next spans or at exit
-        if not self.count & 63 and (
-            len(self._pending) >= self.flush_every
+        if not count & 63 and self.path is not None and (
+            len(log) >= self.flush_every
             or time.monotonic() - self._last_flush >= self.flush_interval
         ):
             self.flush()
 
     # -- output -------------------------------------------------------------------------
     def process_record(self) -> dict[str, Any]:
-        """The first line of a span file: who wrote it."""
+        """The first record of a span file: who wrote it."""
         return {"type": "process", "service": self.service, "host": self.host,
-                "pid": os.getpid(), "prefix": self._prefix_hex,
-                "span_fields": list(SPAN_FIELDS)}
+                "pid": os.getpid(), "prefix": self._prefix_hex}
 
     def records(self) -> list[dict[str, Any]]:
-        """Everything recorded and still kept in memory, as span-file records."""
+        """Everything recorded (with a file: flushed first, then read back), as span-file
+        records: the process record, then spans in the order they ended."""
+        rows: list[Any] = []
+        if self.path:
+            self.flush()
+            if os.path.exists(self.path):
+                rows = store.read_span_file(self.path)[1]
         with self._lock:
-            spans = list(self.finished)
-            lines = [] if self.keep else list(self._pending)
-            switches = list(self.switches)
-        out = [self.process_record()]
-        out.extend(span.to_record() for span in spans)
-        out.extend(_switch_record(item) for item in switches)
-        # what a span file would give back: plain JSON values only
-        records = json.loads("[" + ",".join(encode(record) for record in out) + "]")
-        if lines:
-            from nova_sim.trace.store import span_from_row
-
-            rows = json.loads("[" + ",".join(lines) + "]")
-            records[1:1] = [span_from_row(SPAN_FIELDS, row) for row in rows]
-        return records
+            rows.extend(self._log)  # the unwritten (no file, or a flush that failed)
+        return [store._plain(self.process_record())] + store.decode(rows)
 
     def flush(self) -> str | None:
-        """Append what was recorded since the last flush to the span file; returns its
-        path (None without ``output_dir``). Errors writing are logged, not raised (the
-        lines are kept for the next flush). Thread-safe (the demo reads traces from
-        another OS thread)."""
+        """Append the span log's rows waiting since the last flush to the span file;
+        returns its path (None without ``output_dir``). Errors writing are logged, not
+        raised (the rows are kept for the next flush). Thread-safe (the demo reads
+        traces from another OS thread)."""
         if not self.path:
             return None
         with self._lock:
             self._last_flush = time.monotonic()
-            pending = self._pending
-            count = len(pending)  # spans finished meanwhile (another thread) wait
-            switches = self.switches[self._flushed_switches:]
-            if not count and not switches and os.path.exists(self.path):
+            log = self._log
+            count = len(log)  # rows added meanwhile (another thread) wait
+            if not count and os.path.exists(self.path):
                 return self.path
             try:
                 os.makedirs(self.output_dir, exist_ok=True)
-                new = not os.path.exists(self.path)
-                lines = [encode(self.process_record())] if new else []
-                lines.extend(pending[:count])
-                lines.extend(encode(_switch_record(item)) for item in switches)
-                with open(self.path, "a", encoding="utf-8") as stream:
-                    # in chunks: a few tens of KB a string, which the allocator reuses,
-                    # where one string of them all (and its UTF-8 copy) would be fresh
-                    # pages from the system at every flush
-                    for first in range(0, len(lines), _WRITE_CHUNK):
-                        stream.write("\n".join(lines[first:first + _WRITE_CHUNK]) + "\n")
+                data = store.dump_rows(log[:count])
+                with open(self.path, "ab") as stream:
+                    if not stream.tell():
+                        stream.write(store.dump_header(self.process_record()))
+                    stream.write(data)
             except OSError as error:
                 LOG.error("Cannot write the trace file %s: %s", self.path, error)
                 return None
-            del pending[:count]
-            self._flushed_switches += len(switches)
-            # What is in the file leaves memory (all but the last ``keep``): a long run
-            # stays small, and the collector does not walk thousands of old spans.
-            drop = len(self.finished) - self.keep - len(pending)
-            if drop > 0:
-                del self.finished[:drop]
-            drop = max(0, self._flushed_switches - self.keep)
-            if drop:
-                del self.switches[:drop]
-                self._flushed_switches -= drop
+            del log[:count]
         return self.path
-
-
-def _switch_record(item: tuple[int, str, str]) -> dict[str, Any]:
-    when, origin, target = item
-    return {"type": "switch", "time": when, "from": origin, "to": target}

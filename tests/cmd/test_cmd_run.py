@@ -107,5 +107,5 @@ def test_run_demo_boots_prints_progress_and_the_trace(tmp_path):
     assert "demo: 2/2 servers ACTIVE" in text
     assert "wsgi.request POST /v2.1/servers" in text
     assert "rpc.call select_destinations" in text
-    traces = list((tmp_path / "state" / "nova-sim" / "traces").glob("*.jsonl"))
+    traces = list((tmp_path / "state" / "nova-sim" / "traces").glob("*.spans"))
     assert traces, "the span file was not written"

@@ -44,7 +44,7 @@ def traced_cloud(tmp_path_factory):
 def test_enabled_trace_writes_a_span_file_per_process(traced_cloud):
     conf, request_ids, directory = traced_cloud
     [path] = directory.iterdir()
-    assert path.name.startswith("nova-sim-nova-sim-") and path.suffix == ".jsonl"
+    assert path.name.startswith("nova-sim-nova-sim-") and path.suffix == ".spans"
     records = store.read_files([str(path)])
     assert records[0]["type"] == "process"
     assert {r["request_id"] for r in records if r["type"] == "span"} >= set(request_ids)

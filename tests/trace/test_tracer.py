@@ -240,7 +240,7 @@ def test_flush_appends_to_the_span_file(tmp_path):
         finally:
             tracer.uninstall()
     [path] = tmp_path.iterdir()
-    assert path.name.startswith("nova-conductor-c-") and path.suffix == ".jsonl"
+    assert path.name.startswith("nova-conductor-c-") and path.suffix == ".spans"
     from nova_sim.trace import store
 
     records = store.read_files([str(path)])
