@@ -34,7 +34,7 @@ import glob
 import json
 import marshal
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from nova_sim import trace as trace_api
 from nova_sim.conf import option as _option
@@ -51,7 +51,7 @@ EVENT_ROW = ("span_id", "time", "seq", "name", "attributes")
 ATTRIBUTE_ROW = ("span_id", "key", "value")
 SWITCH_ROW = ("time", "from", "to")
 SPANS_SUFFIX = ".spans"  # a process's span file
-_CHUNK = 1000  # rows per marshal'd list
+_CHUNK = 250  # rows per marshal'd list
 _MARSHAL_VERSION = 4
 
 # What JSON cannot hold (a datetime, an object) becomes its text, as in a span record.
@@ -124,17 +124,17 @@ def _span_record(entry: list, end: Any, end_seq: Any, error: Any) -> dict[str, A
     return record
 
 
-def dump_rows(rows: list[Any]) -> bytes:
-    """``rows`` as they go into a span file: marshal'd lists of ``_CHUNK`` rows; a list
-    holding a value marshal cannot write is written as JSON would hold it."""
-    out = []
+def dump_rows(rows: list[Any]) -> Iterator[bytes]:
+    """``rows`` as they go into a span file: marshal'd lists of ``_CHUNK`` rows (some
+    tens of KB each, which the allocator reuses, where one object of them all would be
+    fresh pages from the system every time); a list holding a value marshal cannot
+    write is written as JSON would hold it."""
     for first in range(0, len(rows), _CHUNK):
         chunk = rows[first:first + _CHUNK]
         try:
-            out.append(marshal.dumps(chunk, _MARSHAL_VERSION))
+            yield marshal.dumps(chunk, _MARSHAL_VERSION)
         except ValueError:  # an attribute marshal cannot write (a datetime, an object)
-            out.append(marshal.dumps(_plain(chunk), _MARSHAL_VERSION))
-    return b"".join(out)
+            yield marshal.dumps(_plain(chunk), _MARSHAL_VERSION)
 
 
 def dump_header(record: dict[str, Any]) -> bytes:

@@ -237,7 +237,7 @@ class Tracer:
                  output_dir: str | None = None, seed: int | None = None,
                  record_switches: bool = False,
                  context_getter: Callable[[], Any] | None = None,
-                 flush_every: int = 5000,
+                 flush_every: int = 1000,
                  one_service: bool | None = None, flush_interval: float = 1.0):
         self.service = service
         # A process running one service (not a whole cloud): RPC dispatches are its own.
@@ -566,11 +566,11 @@ class Tracer:
                 return self.path
             try:
                 os.makedirs(self.output_dir, exist_ok=True)
-                data = store.dump_rows(log[:count])
                 with open(self.path, "ab") as stream:
                     if not stream.tell():
                         stream.write(store.dump_header(self.process_record()))
-                    stream.write(data)
+                    for data in store.dump_rows(log[:count]):
+                        stream.write(data)
             except OSError as error:
                 LOG.error("Cannot write the trace file %s: %s", self.path, error)
                 return None
