@@ -102,6 +102,7 @@ def virtual_round(variant: str, boots: int, computes: int) -> int:
     instructions: ``valgrind --tool=callgrind python tools/bench_trace.py --virtual on``
     minus the same with ``off``, divided by the spans printed, is what a span costs."""
     from nova_sim import green
+
     # What installing a tracer imports is imported by both variants: with
     # PYTHONDONTWRITEBYTECODE (as here), importing compiles, and that is not tracing.
     from nova_sim.trace import rpc as _trace_rpc  # noqa: F401

@@ -13,9 +13,12 @@ How a span finds its place
   greenthread in a copy of its spawner's context, so a greenthread spawned inside a span
   (the compute's build, a pool job) has that span as parent without anything passed by
   hand. Across RPC the parent travels in the message (see ``rpc.py``).
-- *Service*: ``nova_sim.trace.current_service`` (set by ``service_scope`` around a
-  service's start-up, by RPC dispatch, and by entry spans: ``wsgi.*`` / ``api.*`` are the
-  API's), else the tracer's own (the process's) service.
+- *Service*: chosen by the span itself (an RPC server span: the receiver's; an entry span
+  with nothing around it, ``wsgi.*`` / ``api.*``: the API's), else its parent's (so a
+  whole request flow under a server span is that service's, greenthreads it spawned
+  included, with no context variable set per span), else
+  ``nova_sim.trace.current_service`` (set by ``service_scope`` around a service's
+  start-up: its periodic tasks and heartbeats), else the tracer's own (the process's).
 - *Greenthread*: a deterministic name (``gt1``, ``gt2``... in order of first span, ``main``
   for the main greenlet). A ``spawn``/``spawn_after`` GreenThread keeps its name in its
   ``name`` slot; a ``spawn_n`` job has no handle, so its runner greenlet is named until the
@@ -98,21 +101,19 @@ def _field(index: int) -> property:
 class Span:
     """One timed piece of work; a context manager (``with tracer.span(...) as span``).
 
-    Entering makes it the current span (and its service the current service, when the
-    span chose it); leaving ends it, records an escaping exception as ``error`` (and lets
-    it propagate) and restores the previous span.
+    Entering makes it the current span; leaving ends it, records an escaping exception
+    as ``error`` (and lets it propagate) and restores the previous span.
 
     A span is its ``BEGIN`` row (``row``: what the span log keeps of it, see ``store``)
     and what only a live span needs; its fields are read from the row.
     """
 
-    __slots__ = ("tracer", "row", "error", "_token", "_scope", "_scope_token")
+    __slots__ = ("tracer", "row", "error", "_token")
 
-    def __init__(self, tracer: Tracer, row: tuple, scope: tuple[str, str] | None = None):
+    def __init__(self, tracer: Tracer, row: tuple):
         self.tracer = tracer
         self.row = row
-        self.error: str | None = None
-        self._scope = scope  # (``_token`` / ``_scope_token`` are set on entering)
+        self.error: str | None = None  # (``_token`` is set on entering)
 
     trace_id = _field(_TRACE)
     span_id = _field(_ID)
@@ -133,8 +134,6 @@ class Span:
 
     def __enter__(self) -> Span:
         self._token = _current_span.set(self)
-        if self._scope is not None:
-            self._scope_token = _current_service.set(self._scope)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -145,11 +144,9 @@ class Span:
         return False
 
     def _restore(self) -> None:
-        """Undo ``__enter__`` (the previous span, and service, are current again)."""
+        """Undo ``__enter__`` (the previous span is current again)."""
         try:
             _current_span.reset(self._token)
-            if self._scope is not None:
-                _current_service.reset(self._scope_token)
         except ValueError:  # left in another context than it was entered in
             pass
 
@@ -397,7 +394,7 @@ class Tracer:
         ``parent=True`` takes the current span; a Span or None sets it. ``trace_id`` /
         ``parent_id`` link to a span of another process (RPC); ids that are not
         ``safe_id`` are dropped (a new trace, no parent). ``scope`` puts the span
-        (and, while it is current, its children) in that service instance.
+        (and so its children) in that service instance.
         """
         attributes = {} if attributes is None else attributes
         if parent is True:
@@ -408,14 +405,16 @@ class Tracer:
         else:
             trace_id = safe_id(trace_id) or self.new_trace_id()
             parent_id = safe_id(parent_id)
-        set_scope = scope
-        if scope is None and _current_service.get() is None:
-            for prefix, service in ENTRY_SERVICES:
-                if name.startswith(prefix):
-                    set_scope = (service, self.host)
-                    if name == "wsgi.request":
-                        kind = "server"  # the HTTP server side of the request
-                    break
+        if scope is None:
+            if parent is not None:
+                scope = (parent.service, parent.host)
+            elif _current_service.get() is None:
+                for prefix, service in ENTRY_SERVICES:
+                    if name.startswith(prefix):
+                        scope = (service, self.host)
+                        if name == "wsgi.request":
+                            kind = "server"  # the HTTP server side of the request
+                        break
         if request_id is None:
             request_id = attributes.get("request_id")
         if request_id is None:
@@ -429,16 +428,17 @@ class Tracer:
                     global_request_id = getattr(context, "global_request_id", None)
         # the links are resolved: the span itself is made as an RPC span is
         return self.rpc_span(name, attributes, kind, None, trace_id, parent_id, request_id,
-                             global_request_id, set_scope)
+                             global_request_id, scope)
 
     def rpc_span(self, name: str, attributes: dict, kind: str, parent: Span | None,
                  trace_id: str | None, parent_id: str | None, request_id: str | None,
                  global_request_id: str | None, scope: tuple[str, str] | None) -> Span:
         """A started span for the RPC instrument (and the end of ``start_span``): the
         parent is ``parent`` (the sender's current span) or, across the wire, ``trace_id``
-        / ``parent_id``; ``scope`` (the receiver's service) or the current service. No
-        entry-span rules, no context lookup: the message carries the request ids; the
-        caller passes only ``safe_id`` ids."""
+        / ``parent_id``; in ``scope`` (the receiver's service), else the parent's service,
+        else the current service (``service_scope``). No entry-span rules, no context
+        lookup: the message carries the request ids; the caller passes only ``safe_id``
+        ids."""
         try:
             hub = _hub_local.hub
         except AttributeError:
@@ -452,9 +452,10 @@ class Tracer:
             if request_id is None:
                 request_id = parent_row[_REQUEST]
                 global_request_id = global_request_id or parent_row[_GLOBAL_REQUEST]
+            if scope is None:
+                scope = parent_row[_SERVICE:_THREAD]
         elif trace_id is None:
             trace_id = self.new_trace_id()
-        set_scope = scope
         if scope is None:
             scope = _current_service.get() or (self.service, self.host)
         # the span itself: its greenthread's name, the next span id, the order
@@ -468,16 +469,16 @@ class Tracer:
                scope[1], thread, self._offset_ns + self._clock_ns(), order, request_id,
                global_request_id, attributes)
         self._log.append(row)
-        return Span(self, row, set_scope)
+        return Span(self, row)
 
     def span(self, name: str, attributes: dict) -> Span:
         """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
 
-        The common case (inside a span and a service, no request id given) is done here
-        without ``start_span``'s choices: it is most of the spans a service makes."""
+        The common case (inside a span, no request id given: a child in its parent's
+        trace, service and request) is done here without ``start_span``'s choices: it is
+        most of the spans a service makes."""
         parent = _current_span.get()
-        scope = _current_service.get()
-        if parent is None or scope is None or "request_id" in attributes:
+        if parent is None or "request_id" in attributes:
             return self.start_span(name, attributes)
         try:
             hub = _hub_local.hub
@@ -493,8 +494,8 @@ class Tracer:
         self._order = order = self._order + 1
         parent = parent.row
         row = (_BEGIN, parent[_TRACE], self.new_span_id(), parent[_ID], name, "internal",
-               scope[0], scope[1], thread, self._offset_ns + self._clock_ns(), order,
-               parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
+               parent[_SERVICE], parent[_HOST], thread, self._offset_ns + self._clock_ns(),
+               order, parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
         self._log.append(row)
         return Span(self, row)
 
