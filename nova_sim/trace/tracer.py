@@ -42,12 +42,15 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import itertools
 import logging
+import operator
 import os
+import re
 import threading
 import time
 import zlib
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import greenlet
 
@@ -63,8 +66,6 @@ _current_span: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
 )
 _current_service = trace_api.current_service
 _getcurrent = greenlet.getcurrent
-# The thread's current hub, read without a call (get_hub is the fallback).
-_hub_local = getattr(_hub_module, "_local", None) or threading.local()
 
 #: Spans whose name starts with one of these belong to this service when no scope is set.
 ENTRY_SERVICES = (("wsgi.", "nova-api"), ("api.", "nova-api"))
@@ -83,14 +84,33 @@ _TRACE, _ID, _PARENT, _NAME, _KIND, _SERVICE, _HOST, _THREAD, _START, _SEQ, _REQ
 assert store.BEGIN_ROW[_ATTRIBUTES - 1] == "attributes"
 _BEGIN, _END, _EVENT = store.BEGIN, store.END, store.EVENT
 _HEX_BYTES = [f"{value:02x}" for value in range(256)]
+_CHECK_EVERY = 150  # rows (about 64 spans) between two looks at whether to flush
+_tags = operator.itemgetter(0)
+
+
+def _ends(rows: list[tuple]) -> int:
+    """How many spans ``rows`` end (their END rows), counted in C."""
+    return list(map(_tags, rows)).count(_END)
+
+
+def _span_ids(prefix_hex: str) -> Iterator[str]:
+    """Span ids: ``prefix_hex`` and a counter from 1, 16 hex digits in all. Taking one
+    runs no Python code: ids come 256 at a time from a list made for their first 14
+    digits (formatting a number in hex per span cost 2.7k instructions)."""
+    def block(high: int) -> list[str]:
+        return list(map(f"{prefix_hex}{high:06x}".__add__, _HEX_BYTES))
+
+    return itertools.islice(itertools.chain.from_iterable(map(block, itertools.count())),
+                            1, None)
+
+
+_ID_TEXT = re.compile(r"[0-9A-Za-z-]+").fullmatch
 
 
 def safe_id(value: Any) -> str | None:
-    """``value`` when it can be a trace or span id (a non-empty str of letters, digits
-    and dashes: our hex ids, OSProfiler's UUIDs), else None."""
-    if type(value) is str and value and value.replace("-", "").isalnum():
-        return value
-    return None
+    """``value`` when it can be a trace or span id (a non-empty str of ASCII letters,
+    digits and dashes: our hex ids, OSProfiler's UUIDs), else None."""
+    return value if type(value) is str and _ID_TEXT(value) else None
 
 
 def _field(index: int) -> property:
@@ -167,10 +187,9 @@ class Span:
     def add_event(self, name: str, attributes: dict, when: int | None = None) -> None:
         """Record a point event inside this span (now, unless ``when`` is given)."""
         tracer = self.tracer
-        tracer._order += 1
         tracer._log.append((store.EVENT, self.row[_ID],
-                            tracer.now_ns() if when is None else when, tracer._order, name,
-                            attributes))
+                            tracer.now_ns() if when is None else when, tracer._next_order(),
+                            name, attributes))
 
     def __repr__(self) -> str:
         return f"<Span {self.name} {self.span_id} parent={self.parent_id} {self.service}>"
@@ -251,12 +270,13 @@ class Tracer:
         else:
             self.prefix = int.from_bytes(os.urandom(4), "big")
         self._prefix_hex = f"{self.prefix:08x}"
-        self._span_counter = 0
-        self._id_head = f"{self._prefix_hex}000000"  # all of a span id but its last byte
+        self._next_span_id = _span_ids(self._prefix_hex).__next__
         self._trace_counter = 0
         self._thread_counter = 0
-        self.count = 0  # spans finished so far
-        self._order = 0  # one sequence for span starts, ends and events: ties on time
+        self._flushed_spans = 0  # spans finished and written (``count``)
+        # one sequence for span starts, ends and events (ties on time), taken in C
+        self._next_order = itertools.count(1).__next__
+        self._check_at = _CHECK_EVERY  # the log's length at which finish looks at flushing
         self._names: dict[Any, str] = {}
         self._log: list[tuple] = []  # the span log's rows not yet in the file (store)
         self._hub: Any = None
@@ -370,14 +390,8 @@ class Tracer:
         return name
 
     def new_span_id(self) -> str:
-        """The next span id: the prefix and the counter, 16 hex digits. Formatting a
-        number in hex is dear, so only its last byte is looked up per span and the rest
-        (``_id_head``) is formatted once every 256 spans."""
-        count = self._span_counter = self._span_counter + 1
-        low = count & 0xFF
-        if not low:
-            self._id_head = f"{self._prefix_hex}{count >> 8:06x}"
-        return self._id_head + _HEX_BYTES[low]
+        """The next span id (see ``_span_ids``)."""
+        return self._next_span_id()
 
     def new_trace_id(self) -> str:
         self._trace_counter += 1
@@ -439,10 +453,13 @@ class Tracer:
         else the current service (``service_scope``). No entry-span rules, no context
         lookup: the message carries the request ids; the caller passes only ``safe_id``
         ids."""
-        try:
-            hub = _hub_local.hub
-        except AttributeError:
+        g = _getcurrent()
+        try:  # a runner greenlet: every greenthread and spawn_n job
+            hub = g.hub
+            gt = g.gt
+        except AttributeError:  # the main greenlet, the hub's, one of the caller's own
             hub = get_hub()
+            gt = None
         if hub is not self._hub:
             self._attach(hub)
         if parent is not None:
@@ -459,15 +476,12 @@ class Tracer:
         if scope is None:
             scope = _current_service.get() or (self.service, self.host)
         # the span itself: its greenthread's name, the next span id, the order
-        g = _getcurrent()
-        gt = getattr(g, "gt", None)
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
             thread = self.greenthread_name(g)
-        self._order = order = self._order + 1
-        row = (_BEGIN, trace_id, self.new_span_id(), parent_id, name, kind, scope[0],
-               scope[1], thread, self._offset_ns + self._clock_ns(), order, request_id,
-               global_request_id, attributes)
+        row = (_BEGIN, trace_id, self._next_span_id(), parent_id, name, kind, scope[0],
+               scope[1], thread, self._offset_ns + self._clock_ns(), self._next_order(),
+               request_id, global_request_id, attributes)
         self._log.append(row)
         return Span(self, row)
 
@@ -480,22 +494,22 @@ class Tracer:
         parent = _current_span.get()
         if parent is None or "request_id" in attributes:
             return self.start_span(name, attributes)
-        try:
-            hub = _hub_local.hub
+        g = _getcurrent()
+        try:  # as in rpc_span
+            hub = g.hub
+            gt = g.gt
         except AttributeError:
             hub = get_hub()
+            gt = None
         if hub is not self._hub:
             self._attach(hub)
-        g = _getcurrent()
-        gt = getattr(g, "gt", None)
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
             thread = self.greenthread_name(g)
-        self._order = order = self._order + 1
         parent = parent.row
-        row = (_BEGIN, parent[_TRACE], self.new_span_id(), parent[_ID], name, "internal",
+        row = (_BEGIN, parent[_TRACE], self._next_span_id(), parent[_ID], name, "internal",
                parent[_SERVICE], parent[_HOST], thread, self._offset_ns + self._clock_ns(),
-               order, parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
+               self._next_order(), parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
         self._log.append(row)
         return Span(self, row)
 
@@ -504,8 +518,8 @@ class Tracer:
         any span: a zero-length span of kind ``event``)."""
         span = _current_span.get()
         if span is not None:
-            self._order = order = self._order + 1
-            self._log.append((_EVENT, span.row[_ID], self.now_ns(), order, name, attributes))
+            self._log.append((_EVENT, span.row[_ID], self.now_ns(), self._next_order(), name,
+                              attributes))
             return
         span = self.start_span(name, attributes, kind="event", parent=None)
         self.finish(span, span.row[_START])
@@ -513,26 +527,31 @@ class Tracer:
     def finish(self, span: Span, end: int | None = None) -> None:
         """End ``span`` now (or at ``end``): its ``END`` row goes into the span log, which
         is appended to the span file once ``flush_every`` rows wait (or
-        ``flush_interval`` passed)."""
+        ``flush_interval`` passed). Now is read on the clock the tracer follows (the
+        hub of the latest span started: a span ends on its own hub's clock)."""
         if end is None:
-            try:
-                hub = _hub_local.hub
-            except AttributeError:
-                hub = get_hub()
-            if hub is not self._hub:
-                self._attach(hub)
             end = self._offset_ns + self._clock_ns()
-        self._order = order = self._order + 1
         log = self._log
-        log.append((_END, span.row[_ID], end, order, span.error))
-        self.count = count = self.count + 1
-        # the clock is looked at every 64 spans only: a busy process flushes about every
-        # flush_interval, an idle one at its next spans or at exit
-        if not count & 63 and self.path is not None and (
-            len(log) >= self.flush_every
+        log.append((_END, span.row[_ID], end, self._next_order(), span.error))
+        if len(log) >= self._check_at:
+            self._check_flush()
+
+    def _check_flush(self) -> None:
+        """Flush when ``flush_every`` rows wait or ``flush_interval`` passed. Looked at
+        every ``_CHECK_EVERY`` rows only: a busy process flushes about every
+        flush_interval, an idle one at its next spans or at exit."""
+        self._check_at = len(self._log) + _CHECK_EVERY
+        if self.path is not None and (
+            len(self._log) >= self.flush_every
             or time.monotonic() - self._last_flush >= self.flush_interval
         ):
             self.flush()
+
+    @property
+    def count(self) -> int:
+        """Spans finished so far."""
+        with self._lock:
+            return self._flushed_spans + _ends(self._log)
 
     # -- output -------------------------------------------------------------------------
     def process_record(self) -> dict[str, Any]:
@@ -575,5 +594,7 @@ class Tracer:
             except OSError as error:
                 LOG.error("Cannot write the trace file %s: %s", self.path, error)
                 return None
+            self._flushed_spans += _ends(log[:count])
             del log[:count]
+            self._check_at = len(log) + _CHECK_EVERY
         return self.path
