@@ -4,12 +4,13 @@ Owns the on-disk format and the ``[trace]`` options' meaning.
 
 The span log
 ------------
-A tracer records as little as it can while the traced code runs: each span is a
-``BEGIN`` row when it starts (the tuple the ``Span`` itself keeps) and an ``END`` row when
-it ends; a point event, an attribute set later and a greenthread switch are one row each
-(see the ``*_ROW`` layouts below). Rows are plain tuples of str, int, None and the
-attribute dicts, appended to a list; turning them into span records (``decode``) is left
-to whoever reads them, off the traced path.
+A tracer records as little as it can while the traced code runs: a span keeps the row
+made when it started (a tuple: ids, name, service, greenthread, start...), and when it
+ends that row, with its end, its outcome and its point events, goes into the span log,
+a list; a greenthread switch (when they are recorded) is a row too (see ``SPAN_ROW`` and
+``SWITCH_ROW``). Rows are plain tuples of str, int, None and the attribute dicts;
+turning them into span records (``decode``) is left to whoever reads them, off the
+traced path.
 
 Each traced process appends its log to ``<output_dir>/<service>-<host>-<pid>.spans``:
 first a ``process`` record (who wrote the file), then the rows in lists, every value
@@ -17,7 +18,7 @@ written with ``marshal`` (version 4): C code, a few hundred nanoseconds a row, w
 formatting a JSON line cost the traced code several microseconds. Rows that ``marshal``
 cannot write (an attribute that is a datetime or an object) are written as JSON would
 hold them (``default=str``). A file cut short by a crash is read up to the cut; a span
-whose ``END`` row is missing (it never ended) is left out. The ``.spans`` files are for
+that never ended is not in it. The ``.spans`` files are for
 ``nova-sim trace``; read only files you trust (``marshal``, like ``pickle``, is not meant
 for data from elsewhere).
 
@@ -40,15 +41,13 @@ from nova_sim import trace as trace_api
 from nova_sim.conf import option as _option
 
 #: Row tags (the first item of every row of a span log).
-BEGIN, END, EVENT, ATTRIBUTE, SWITCH = "b", "e", "v", "a", "s"
-#: The rows' layouts (after the tag). A span's ``BEGIN`` row is its identity; ``seq``
-#: orders starts, ends and events that share a clock reading; ``error`` is None for ok.
-BEGIN_ROW = ("trace_id", "span_id", "parent_id", "name", "kind", "service", "host",
-             "greenthread", "start", "seq", "request_id", "global_request_id",
-             "attributes")
-END_ROW = ("span_id", "end", "end_seq", "error")
-EVENT_ROW = ("span_id", "time", "seq", "name", "attributes")
-ATTRIBUTE_ROW = ("span_id", "key", "value")
+SPAN, SWITCH = "p", "s"
+#: The rows' layouts (after the tag). ``seq`` / ``end_seq`` order starts, ends and
+#: events that share a clock reading; ``error`` is None for an ok span; ``events`` is
+#: None or a list of ``(time, seq, name, attributes)``.
+SPAN_ROW = ("trace_id", "span_id", "parent_id", "name", "kind", "service", "host",
+            "greenthread", "start", "seq", "request_id", "global_request_id",
+            "attributes", "end", "end_seq", "error", "events")
 SWITCH_ROW = ("time", "from", "to")
 SPANS_SUFFIX = ".spans"  # a process's span file
 _CHUNK = 250  # rows per marshal'd list
@@ -65,33 +64,14 @@ def _plain(value: Any) -> Any:
 
 
 def decode(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """The span and switch records (dicts, as in a merged file) of a span log: spans in
-    the order they ended, each with its events and later attributes; spans that did not
-    end, and rows that are not rows, left out."""
-    started: dict[Any, list] = {}  # span id -> [BEGIN row, events, attributes set later]
+    """The span and switch records (dicts, as in a merged file) of a span log, in its
+    order (spans in the order they ended); rows that are not rows are left out."""
     out: list[dict[str, Any]] = []
     for row in rows:
         try:
             tag = row[0]
-            if tag == BEGIN:
-                started[row[2]] = [row, [], None]
-            elif tag == END:
-                _, span_id, end, end_seq, error = row
-                entry = started.pop(span_id, None)
-                if entry is not None:
-                    out.append(_span_record(entry, end, end_seq, error))
-            elif tag == EVENT:
-                _, span_id, when, seq, name, attributes = row
-                entry = started.get(span_id)
-                if entry is not None:
-                    entry[1].append({"time": when, "seq": seq, "name": name,
-                                     "attributes": _plain(attributes)})
-            elif tag == ATTRIBUTE:
-                _, span_id, key, value = row
-                entry = started.get(span_id)
-                if entry is not None:
-                    entry[2] = entry[2] or {}
-                    entry[2][key] = value
+            if tag == SPAN:
+                out.append(_span_record(*row[1:]))
             elif tag == SWITCH:
                 _, when, origin, target = row
                 out.append({"type": "switch", "time": when, "from": origin, "to": target})
@@ -100,11 +80,10 @@ def decode(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _span_record(entry: list, end: Any, end_seq: Any, error: Any) -> dict[str, Any]:
-    (_, trace_id, span_id, parent_id, name, kind, service, host, greenthread, start, seq,
-     request_id, global_request_id, attributes) = entry[0]
-    if entry[2]:
-        attributes = {**attributes, **entry[2]}
+def _span_record(trace_id: Any, span_id: Any, parent_id: Any, name: Any, kind: Any,
+                 service: Any, host: Any, greenthread: Any, start: Any, seq: Any,
+                 request_id: Any, global_request_id: Any, attributes: Any, end: Any,
+                 end_seq: Any, error: Any, events: Any) -> dict[str, Any]:
     record = {"type": "span", "trace_id": trace_id, "span_id": span_id,
               "parent_id": parent_id, "name": name, "kind": kind, "service": service,
               "host": host, "greenthread": greenthread, "start": start, "end": end,
@@ -120,7 +99,9 @@ def _span_record(entry: list, end: Any, end_seq: Any, error: Any) -> dict[str, A
     record["seq"] = seq
     record["end_seq"] = end_seq
     record["attributes"] = _plain(attributes) if attributes else {}
-    record["events"] = entry[1]
+    record["events"] = [{"time": when, "seq": order, "name": event,
+                         "attributes": _plain(values)}
+                        for when, order, event, values in events or ()]
     return record
 
 

@@ -78,19 +78,20 @@ def current_span() -> Span | None:
     return _current_span.get()
 
 
-# Indexes into a span's BEGIN row (store.BEGIN_ROW, after the tag).
+# Indexes into a span's row (store.SPAN_ROW, after the tag): what a span knows when it
+# starts; the rest is added when it ends.
 _TRACE, _ID, _PARENT, _NAME, _KIND, _SERVICE, _HOST, _THREAD, _START, _SEQ, _REQUEST, \
     _GLOBAL_REQUEST, _ATTRIBUTES = range(1, 14)
-assert store.BEGIN_ROW[_ATTRIBUTES - 1] == "attributes"
-_BEGIN, _END, _EVENT = store.BEGIN, store.END, store.EVENT
+assert store.SPAN_ROW[_ATTRIBUTES - 1] == "attributes"
+_SPAN = store.SPAN
 _HEX_BYTES = [f"{value:02x}" for value in range(256)]
-_CHECK_EVERY = 150  # rows (about 64 spans) between two looks at whether to flush
+_CHECK_EVERY = 64  # rows (spans) between two looks at whether to flush
 _tags = operator.itemgetter(0)
 
 
 def _ends(rows: list[tuple]) -> int:
-    """How many spans ``rows`` end (their END rows), counted in C."""
-    return list(map(_tags, rows)).count(_END)
+    """How many spans ``rows`` hold, counted in C."""
+    return list(map(_tags, rows)).count(_SPAN)
 
 
 def _span_ids(prefix_hex: str) -> Iterator[str]:
@@ -124,16 +125,17 @@ class Span:
     Entering makes it the current span; leaving ends it, records an escaping exception
     as ``error`` (and lets it propagate) and restores the previous span.
 
-    A span is its ``BEGIN`` row (``row``: what the span log keeps of it, see ``store``)
-    and what only a live span needs; its fields are read from the row.
+    A span is the start of its row in the span log (``row``, see ``store``), its error
+    and events, and what only a live span needs; its fields are read from the row.
     """
 
-    __slots__ = ("tracer", "row", "error", "_token")
+    __slots__ = ("tracer", "row", "error", "events", "_token")
 
     def __init__(self, tracer: Tracer, row: tuple):
         self.tracer = tracer
         self.row = row
-        self.error: str | None = None  # (``_token`` is set on entering)
+        self.error: str | None = None
+        self.events: list[tuple] | None = None  # (``_token`` is set on entering)
 
     trace_id = _field(_TRACE)
     span_id = _field(_ID)
@@ -172,9 +174,7 @@ class Span:
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (shown by every exporter)."""
-        row = self.row
-        row[_ATTRIBUTES][key] = value
-        self.tracer._log.append((store.ATTRIBUTE, row[_ID], key, value))
+        self.row[_ATTRIBUTES][key] = value
 
     def set_error(self, error: BaseException | str) -> None:
         """Mark the span failed with ``error`` (an exception or a message)."""
@@ -187,8 +187,9 @@ class Span:
     def add_event(self, name: str, attributes: dict, when: int | None = None) -> None:
         """Record a point event inside this span (now, unless ``when`` is given)."""
         tracer = self.tracer
-        tracer._log.append((store.EVENT, self.row[_ID],
-                            tracer.now_ns() if when is None else when, tracer._next_order(),
+        if self.events is None:
+            self.events = []
+        self.events.append((tracer.now_ns() if when is None else when, tracer._next_order(),
                             name, attributes))
 
     def __repr__(self) -> str:
@@ -242,8 +243,8 @@ class Tracer:
     ``record_switches``: also record every greenthread switch of the hub (teaching; slow).
     ``context_getter()``: returns the current request context (``request_id``,
     ``global_request_id``) or None. ``flush_every`` / ``flush_interval``: the file is
-    appended to once that many rows of the span log wait (a span is two or three), or
-    that many real seconds passed; without a file the log stays in memory.
+    appended to once that many rows of the span log (spans, switches) wait, or that many
+    real seconds passed; without a file the log stays in memory.
     ``one_service``: the process runs only ``service`` (default: unless ``service`` is
     ``nova-sim``, a whole cloud in one process), so every RPC dispatch belongs to it. Use
     ``install()`` to make it this process's tracer.
@@ -253,7 +254,7 @@ class Tracer:
                  output_dir: str | None = None, seed: int | None = None,
                  record_switches: bool = False,
                  context_getter: Callable[[], Any] | None = None,
-                 flush_every: int = 1000,
+                 flush_every: int = 500,
                  one_service: bool | None = None, flush_interval: float = 1.0):
         self.service = service
         # A process running one service (not a whole cloud): RPC dispatches are its own.
@@ -479,10 +480,9 @@ class Tracer:
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
             thread = self.greenthread_name(g)
-        row = (_BEGIN, trace_id, self._next_span_id(), parent_id, name, kind, scope[0],
+        row = (_SPAN, trace_id, self._next_span_id(), parent_id, name, kind, scope[0],
                scope[1], thread, self._offset_ns + self._clock_ns(), self._next_order(),
                request_id, global_request_id, attributes)
-        self._log.append(row)
         return Span(self, row)
 
     def span(self, name: str, attributes: dict) -> Span:
@@ -507,10 +507,9 @@ class Tracer:
         if thread is None:
             thread = self.greenthread_name(g)
         parent = parent.row
-        row = (_BEGIN, parent[_TRACE], self._next_span_id(), parent[_ID], name, "internal",
+        row = (_SPAN, parent[_TRACE], self._next_span_id(), parent[_ID], name, "internal",
                parent[_SERVICE], parent[_HOST], thread, self._offset_ns + self._clock_ns(),
                self._next_order(), parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
-        self._log.append(row)
         return Span(self, row)
 
     def event(self, name: str, attributes: dict) -> None:
@@ -518,21 +517,22 @@ class Tracer:
         any span: a zero-length span of kind ``event``)."""
         span = _current_span.get()
         if span is not None:
-            self._log.append((_EVENT, span.row[_ID], self.now_ns(), self._next_order(), name,
-                              attributes))
+            if span.events is None:
+                span.events = []
+            span.events.append((self.now_ns(), self._next_order(), name, attributes))
             return
         span = self.start_span(name, attributes, kind="event", parent=None)
         self.finish(span, span.row[_START])
 
     def finish(self, span: Span, end: int | None = None) -> None:
-        """End ``span`` now (or at ``end``): its ``END`` row goes into the span log, which
-        is appended to the span file once ``flush_every`` rows wait (or
+        """End ``span`` now (or at ``end``): its row, complete, goes into the span log,
+        which is appended to the span file once ``flush_every`` rows wait (or
         ``flush_interval`` passed). Now is read on the clock the tracer follows (the
         hub of the latest span started: a span ends on its own hub's clock)."""
         if end is None:
             end = self._offset_ns + self._clock_ns()
         log = self._log
-        log.append((_END, span.row[_ID], end, self._next_order(), span.error))
+        log.append(span.row + (end, self._next_order(), span.error, span.events))
         if len(log) >= self._check_at:
             self._check_flush()
 

@@ -97,11 +97,12 @@ def test_a_file_cut_short_is_read_up_to_the_cut(tmp_path):
 
 
 def test_rows_that_are_not_rows_are_skipped():
-    rows = [("b", "t", "s1", None, "ok", "internal", "svc", "h", "gt1", 1, 1, None, None,
-             {}), ("e", "s1", 2, 2, None), ("b", "too short"), 7, None, ("?",),
-            ("e", "unknown", 3, 3, None)]
-    [span] = store.decode(rows)
+    rows = [("p", "t", "s1", None, "ok", "internal", "svc", "h", "gt1", 1, 1, None, None,
+             {}, 2, 2, None, None), ("p", "too short"), 7, None, ("?",),
+            ("s", 5, "gt1", "gt2")]
+    span, switch = store.decode(rows)
     assert (span["name"], span["start"], span["end"], span["status"]) == ("ok", 1, 2, "ok")
+    assert switch == {"type": "switch", "time": 5, "from": "gt1", "to": "gt2"}
 
 
 def test_a_file_that_is_not_a_span_file_gives_nothing(tmp_path):
