@@ -48,12 +48,14 @@ def _service_of(target: Any, tracer: Any) -> tuple[str, str]:
 
 class _Shape:
     """What the spans of one kind of message share: for ``(side, topic, server, method,
-    namespace, version)``, the span name and kind and the attributes but the message's
-    own ``msg_id`` (``template``: copied per span, never changed itself)."""
+    namespace, version)``, the span name and kind, the attributes but the message's
+    own ``msg_id`` (``template``: copied per span, never changed itself) and, for the
+    receiving side, the service that dispatches (``scope``)."""
 
-    __slots__ = ("side", "name", "kind", "template")
+    __slots__ = ("side", "name", "kind", "template", "scope")
 
-    def __init__(self, side: str, target: Any, method: Any, namespace: Any, version: Any):
+    def __init__(self, side: str, target: Any, method: Any, namespace: Any, version: Any,
+                 scope: tuple[str, str] | None = None):
         self.side = side  # "call", "cast", "fanout" (the sender) or "server"
         self.name = f"rpc.{side} {method}"
         self.kind = _SPAN_KINDS[side]
@@ -67,13 +69,7 @@ class _Shape:
         if side != "server":
             template["kind"] = side  # a sender's span says what it sent
         self.template = template
-
-    def attributes(self, msg_id: Any) -> dict[str, Any]:
-        """The attributes of one message's span."""
-        attributes = self.template.copy()
-        if msg_id is not None:
-            attributes["msg_id"] = msg_id
-        return attributes
+        self.scope = scope
 
 
 _SPAN_KINDS = {"call": "client", "cast": "producer", "fanout": "producer",
@@ -88,18 +84,7 @@ class RPCInstrument:
 
     def __init__(self, tracer: Any):
         self.tracer = tracer
-        self._scopes: dict[tuple[Any, Any], tuple[str, str]] = {}
         self._shapes: dict[tuple, _Shape] = {}
-
-    def _scope_of(self, target: Any) -> tuple[str, str]:
-        """``_service_of(target)``, remembered per (topic, server)."""
-        key = (target.topic, target.server)
-        scope = self._scopes.get(key)
-        if scope is None:
-            if len(self._scopes) > 10000:
-                self._scopes.clear()
-            scope = self._scopes[key] = _service_of(target, self.tracer)
-        return scope
 
     def _shape(self, side: str, target: Any, get: Any) -> _Shape:
         method = get("method")
@@ -109,11 +94,14 @@ class RPCInstrument:
         try:
             shape = self._shapes.get(key)
         except TypeError:  # a value that cannot be a key (a list for a method...)
-            return _Shape(side, target, method, namespace, version)
+            shape = key = None
         if shape is None:
-            if len(self._shapes) > 10000:
-                self._shapes.clear()
-            shape = self._shapes[key] = _Shape(side, target, method, namespace, version)
+            shape = _Shape(side, target, method, namespace, version,
+                           _service_of(target, self.tracer) if side == "server" else None)
+            if key is not None:
+                if len(self._shapes) > 10000:
+                    self._shapes.clear()
+                self._shapes[key] = shape
         return shape
 
     # -- sending side --------------------------------------------------------------------
@@ -123,7 +111,9 @@ class RPCInstrument:
             get = message.get
             shape = self._shape(kind, target, get)
             msg_id = get("_msg_id")
-            attributes = shape.attributes(msg_id)
+            attributes = shape.template.copy()
+            if msg_id is not None:
+                attributes["msg_id"] = msg_id
             span = tracer.rpc_span(
                 shape.name, attributes, shape.kind, _span_var.get(), None, None,
                 get("_context_request_id"), get("_context_global_request_id"), None)
@@ -161,14 +151,16 @@ class RPCInstrument:
                 parent_id = safe_id(info.get("parent_id"))
             shape = self._shape("server", target, get)
             msg_id = get("_msg_id")
-            attributes = shape.attributes(msg_id)
+            attributes = shape.template.copy()
+            if msg_id is not None:
+                attributes["msg_id"] = msg_id
             span = tracer.rpc_span(
                 shape.name, attributes,
                 "server" if msg_id and get("_reply_q") else "consumer", None, trace_id,
                 parent_id,
                 getattr(ctxt, "request_id", None) or get("_context_request_id"),
                 getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
-                self._scope_of(target))
+                shape.scope)
             span.__enter__()
             tracer._dispatches[id(message)] = span
         except Exception:  # tracing must never break the RPC it watches
