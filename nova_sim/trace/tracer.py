@@ -527,8 +527,9 @@ class Tracer:
     def finish(self, span: Span, end: int | None = None) -> None:
         """End ``span`` now (or at ``end``): its row, complete, goes into the span log,
         which is appended to the span file once ``flush_every`` rows wait (or
-        ``flush_interval`` passed). Now is read on the clock the tracer follows (the
-        hub of the latest span started: a span ends on its own hub's clock)."""
+        ``flush_interval`` passed). Now is read on the clock of the hub the tracer
+        follows: the hub where the latest span started, which is this span's own unless
+        another hub started spans meanwhile (another OS thread, a ``virtual_time``)."""
         if end is None:
             end = self._offset_ns + self._clock_ns()
         log = self._log
