@@ -161,7 +161,10 @@ class Span:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:
             self.set_error(exc)
-        self._restore()
+        try:  # as _restore, without its call
+            _current_span.reset(self._token)
+        except ValueError:  # left in another context than it was entered in
+            pass
         self.tracer.finish(self)
         return False
 
@@ -273,7 +276,7 @@ class Tracer:
         self._prefix_hex = f"{self.prefix:08x}"
         self._next_span_id = _span_ids(self._prefix_hex).__next__
         self._trace_counter = 0
-        self._thread_counter = 0
+        self._next_thread_name = map("gt{}".format, itertools.count(1)).__next__
         self._flushed_spans = 0  # spans finished and written (``count``)
         # one sequence for span starts, ends and events (ties on time), taken in C
         self._next_order = itertools.count(1).__next__
@@ -375,19 +378,26 @@ class Tracer:
         if g is None:
             g = greenlet.getcurrent()
         gt = getattr(g, "gt", None)
-        key = g if gt is None else gt
-        name = self._names.get(key)
+        name = self._names.get(g if gt is None else gt)
         if name is None:
-            if g.parent is None:
-                name = "main"
-            elif self._hub is not None and g is self._hub.greenlet:
-                name = "hub"
-            else:
-                self._thread_counter += 1
-                name = f"gt{self._thread_counter}"
-                if gt is not None and gt.name is None:
-                    gt.name = name
-            self._names[key] = name
+            name = self._name(g, gt)
+        return name
+
+    def _name(self, g: Any, gt: Any) -> str:
+        """Name greenlet ``g`` (running GreenThread ``gt``, or None), not yet named."""
+        if gt is not None:
+            name = self._next_thread_name()
+            if gt.name is None:
+                gt.name = name
+            self._names[gt] = name
+            return name
+        if g.parent is None:
+            name = "main"
+        elif self._hub is not None and g is self._hub.greenlet:
+            name = "hub"
+        else:
+            name = self._next_thread_name()
+        self._names[g] = name
         return name
 
     def new_span_id(self) -> str:
@@ -479,7 +489,7 @@ class Tracer:
         # the span itself: its greenthread's name, the next span id, the order
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
-            thread = self.greenthread_name(g)
+            thread = self._name(g, gt)
         row = (_SPAN, trace_id, self._next_span_id(), parent_id, name, kind, scope[0],
                scope[1], thread, self._offset_ns + self._clock_ns(), self._next_order(),
                request_id, global_request_id, attributes)
@@ -505,7 +515,7 @@ class Tracer:
             self._attach(hub)
         thread = self._names.get(g if gt is None else gt)
         if thread is None:
-            thread = self.greenthread_name(g)
+            thread = self._name(g, gt)
         parent = parent.row
         row = (_SPAN, parent[_TRACE], self._next_span_id(), parent[_ID], name, "internal",
                parent[_SERVICE], parent[_HOST], thread, self._offset_ns + self._clock_ns(),
