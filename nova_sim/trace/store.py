@@ -88,7 +88,8 @@ def _span_record(trace_id: Any, span_id: Any, parent_id: Any, name: Any, kind: A
               "parent_id": parent_id, "name": name, "kind": kind, "service": service,
               "host": host, "greenthread": greenthread, "start": start, "end": end,
               "request_id": request_id}
-    # fields at their default are left out (readers fill them in: model.SPAN_DEFAULTS)
+    # a global request id and an error only when there is one (readers fill them in:
+    # model.SPAN_DEFAULTS), as merge and the exports always wrote them
     if global_request_id is not None:
         record["global_request_id"] = global_request_id
     if error is None:
@@ -142,7 +143,6 @@ def read_span_file(path: str) -> tuple[dict[str, Any] | None, list[Any]]:
             if isinstance(chunk, list):
                 rows.extend(chunk)
     return header, rows
-
 
 
 def output_dir(conf: Any) -> str:
