@@ -264,6 +264,7 @@ class SchedulerManager:
         num_instances: int,
         num_alternates: int,
     ) -> list[list[dict[str, Any]]]:
+        LOG.debug("Starting to schedule for instances: %s", instance_uuids)  # as Nova's
         resources = utils.resources_from_request_spec(spec)
         self.host_manager.refresh()
         self._setup_instance_group(spec)
