@@ -400,10 +400,6 @@ class Tracer:
         self._names[g] = name
         return name
 
-    def new_span_id(self) -> str:
-        """The next span id (see ``_span_ids``)."""
-        return self._next_span_id()
-
     def new_trace_id(self) -> str:
         self._trace_counter += 1
         return f"{self._prefix_hex}{self._trace_counter:024x}"
