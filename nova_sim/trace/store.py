@@ -57,7 +57,7 @@ _MARSHAL_VERSION = 4
 _ENCODER = json.JSONEncoder(default=str, separators=(", ", ": "), check_circular=False)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """``value`` as JSON gives it back: tuples become lists, what JSON cannot hold (a
     datetime, an object) its ``str``."""
     return json.loads(_ENCODER.encode(value))
@@ -99,9 +99,9 @@ def _span_record(trace_id: Any, span_id: Any, parent_id: Any, name: Any, kind: A
         record["error"] = error
     record["seq"] = seq
     record["end_seq"] = end_seq
-    record["attributes"] = _plain(attributes) if attributes else {}
+    record["attributes"] = plain(attributes) if attributes else {}
     record["events"] = [{"time": when, "seq": order, "name": event,
-                         "attributes": _plain(values)}
+                         "attributes": plain(values)}
                         for when, order, event, values in events or ()]
     return record
 
@@ -116,12 +116,12 @@ def dump_rows(rows: list[Any]) -> Iterator[bytes]:
         try:
             yield marshal.dumps(chunk, _MARSHAL_VERSION)
         except ValueError:  # an attribute marshal cannot write (a datetime, an object)
-            yield marshal.dumps(_plain(chunk), _MARSHAL_VERSION)
+            yield marshal.dumps(plain(chunk), _MARSHAL_VERSION)
 
 
 def dump_header(record: dict[str, Any]) -> bytes:
     """The first object of a span file: its ``process`` record."""
-    return marshal.dumps(_plain(record), _MARSHAL_VERSION)
+    return marshal.dumps(plain(record), _MARSHAL_VERSION)
 
 
 def read_span_file(path: str) -> tuple[dict[str, Any] | None, list[Any]]:
