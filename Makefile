@@ -7,7 +7,8 @@ PIP := $(PY) -m pip
 
 .PHONY: run test bench lint sample-config clean
 
-$(VENV)/.stamp-base: pyproject.toml
+# setup.py builds the tracer's C hot path (nova_sim/trace/_speedups.c) into the tree.
+$(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e .
@@ -42,4 +43,4 @@ sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info nova_sim/trace/_speedups.*.so

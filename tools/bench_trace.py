@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import bench_cloud  # noqa: E402
 
 from nova_sim import trace  # noqa: E402
-from nova_sim.trace.tracer import Tracer  # noqa: E402
+from nova_sim.trace.tracer import IMPLEMENTATION, Tracer  # noqa: E402
 
 
 class CountingTracer:
@@ -161,7 +161,8 @@ def count_instructions(boots: int, computes: int) -> int:
         return int(found.group(1).replace(",", "")), int(spans.group(1)) if spans else 0
 
     print(f"callgrind: {boots} boots on {computes} computes, tracing on and off, then one "
-          "boot for start-up (a few minutes)...", flush=True)
+          f"boot for start-up (a few minutes; tracer hot path in {IMPLEMENTATION})...",
+          flush=True)
     on, off = start("on", boots), start("off", boots)
     (on_count, spans), (off_count, _) = finish(on), finish(off)
     startup, _ = finish(start("off", 1))
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     on = statistics.median(cpu["on"])
     print()
     print(f"workload: bench_cloud.one_round, {args.boots} boots, {args.computes} computes, "
-          f"{args.rounds} interleaved rounds, CPU seconds per round")
+          f"{args.rounds} interleaved rounds, CPU seconds per round, tracer hot path in "
+          f"{IMPLEMENTATION}")
     for variant in variants:
         values = cpu[variant]
         print(f"{variant:4} median {statistics.median(values):.2f} s  "

@@ -59,6 +59,11 @@ from nova_sim.green import get_hub
 from nova_sim.green import hub as _hub_module
 from nova_sim.trace import store
 
+try:
+    from nova_sim.trace import _speedups
+except ImportError:  # not built: tracer.py's own Python does the same
+    _speedups = None
+
 LOG = logging.getLogger(__name__)
 
 _current_span: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
@@ -119,15 +124,10 @@ def _field(index: int) -> property:
     return property(lambda span: span.row[index])
 
 
-class Span:
-    """One timed piece of work; a context manager (``with tracer.span(...) as span``).
-
-    Entering makes it the current span; leaving ends it, records an escaping exception
-    as ``error`` (and lets it propagate) and restores the previous span.
-
-    A span is the start of its row in the span log (``row``, see ``store``), its error
-    and events, and what only a live span needs; its fields are read from the row.
-    """
+class _PySpanBase:
+    """A span's fields and its context-manager protocol: the Python reference of
+    ``_speedups.SpanBase`` (used when that is not built, or ``NOVA_SIM_PURE_PYTHON=1``;
+    the two must behave the same: change both)."""
 
     __slots__ = ("tracer", "row", "error", "events", "_token")
 
@@ -136,23 +136,6 @@ class Span:
         self.row = row
         self.error: str | None = None
         self.events: list[tuple] | None = None  # (``_token`` is set on entering)
-
-    trace_id = _field(_TRACE)
-    span_id = _field(_ID)
-    parent_id = _field(_PARENT)
-    name = _field(_NAME)
-    kind = _field(_KIND)
-    service = _field(_SERVICE)
-    host = _field(_HOST)
-    greenthread = _field(_THREAD)
-    start = _field(_START)
-    request_id = _field(_REQUEST)
-    global_request_id = _field(_GLOBAL_REQUEST)
-    attributes = _field(_ATTRIBUTES)
-
-    @property
-    def status(self) -> str:
-        return "ok" if self.error is None else "error"
 
     def __enter__(self) -> Span:
         self._token = _current_span.set(self)
@@ -174,6 +157,132 @@ class Span:
             _current_span.reset(self._token)
         except ValueError:  # left in another context than it was entered in
             pass
+
+
+class _PyTracerBase:
+    """The tracer's hot path (making, and ending, a span): the Python reference of
+    ``_speedups.TracerBase`` (see ``_PySpanBase``)."""
+
+    def span(self, name: str, attributes: dict) -> Span:
+        """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
+
+        The common case (inside a span, no request id given: a child in its parent's
+        trace, service and request) is done here without ``start_span``'s choices: it is
+        most of the spans a service makes. It repeats ``rpc_span``'s last steps rather
+        than calling it: the call cost 1.1k instructions a span."""
+        parent = _current_span.get()
+        if parent is None or "request_id" in attributes:
+            return self.start_span(name, attributes)
+        g = _getcurrent()
+        try:  # as in rpc_span
+            hub = g.hub
+            gt = g.gt
+        except AttributeError:
+            hub = get_hub()
+            gt = None
+        if hub is not self._hub:
+            self._attach(hub)
+        thread = self._names.get(g if gt is None else gt)
+        if thread is None:
+            thread = self._name(g, gt)
+        parent = parent.row
+        row = (_SPAN, parent[_TRACE], self._next_span_id(), parent[_ID], name, "internal",
+               parent[_SERVICE], parent[_HOST], thread, self._offset_ns + self._clock_ns(),
+               self._next_order(), parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
+        return Span(self, row)
+
+    def rpc_span(self, name: str, attributes: dict, kind: str, parent: Span | None,
+                 trace_id: str | None, parent_id: str | None, request_id: str | None,
+                 global_request_id: str | None, scope: tuple[str, str] | None) -> Span:
+        """A started span for the RPC instrument (and the end of ``start_span``): the
+        parent is ``parent`` (the sender's current span) or, across the wire, ``trace_id``
+        / ``parent_id``; in ``scope`` (the receiver's service), else the parent's service,
+        else the current service (``service_scope``). No entry-span rules, no context
+        lookup: the message carries the request ids; the caller passes only ``safe_id``
+        ids."""
+        g = _getcurrent()
+        try:  # a runner greenlet: every greenthread and spawn_n job
+            hub = g.hub
+            gt = g.gt
+        except AttributeError:  # the main greenlet, the hub's, one of the caller's own
+            hub = get_hub()
+            gt = None
+        if hub is not self._hub:
+            self._attach(hub)
+        if parent is not None:
+            parent_row = parent.row
+            trace_id = parent_row[_TRACE]
+            parent_id = parent_row[_ID]
+            if request_id is None:
+                request_id = parent_row[_REQUEST]
+                global_request_id = global_request_id or parent_row[_GLOBAL_REQUEST]
+            if scope is None:
+                scope = parent_row[_SERVICE:_THREAD]
+        elif trace_id is None:
+            trace_id = self.new_trace_id()
+        if scope is None:
+            scope = _current_service.get() or (self.service, self.host)
+        # the span itself: its greenthread's name, the next span id, the order
+        thread = self._names.get(g if gt is None else gt)
+        if thread is None:
+            thread = self._name(g, gt)
+        row = (_SPAN, trace_id, self._next_span_id(), parent_id, name, kind, scope[0],
+               scope[1], thread, self._offset_ns + self._clock_ns(), self._next_order(),
+               request_id, global_request_id, attributes)
+        return Span(self, row)
+
+    def finish(self, span: Span, end: int | None = None) -> None:
+        """End ``span`` now (or at ``end``): its row, complete, goes into the span log,
+        which is appended to the span file once ``flush_every`` rows wait (or
+        ``flush_interval`` passed). Now is read on the clock of the hub the tracer
+        follows: the hub where the latest span started, which is this span's own unless
+        another hub started spans meanwhile (another OS thread, a ``virtual_time``)."""
+        if end is None:
+            end = self._offset_ns + self._clock_ns()
+        log = self._log
+        log.append(span.row + (end, self._next_order(), span.error, span.events))
+        if len(log) >= self._check_at:
+            self._check_flush()
+
+
+if _speedups is not None and not os.environ.get("NOVA_SIM_PURE_PYTHON"):
+    IMPLEMENTATION = "c"
+    _SpanBase: Any = _speedups.SpanBase
+    _TracerBase: Any = _speedups.TracerBase
+else:
+    IMPLEMENTATION = "python"
+    _SpanBase = _PySpanBase
+    _TracerBase = _PyTracerBase
+
+
+class Span(_SpanBase):
+    """One timed piece of work; a context manager (``with tracer.span(...) as span``).
+
+    Entering makes it the current span; leaving ends it, records an escaping exception
+    as ``error`` (and lets it propagate) and restores the previous span.
+
+    A span is the start of its row in the span log (``row``, see ``store``), its error
+    and events, and what only a live span needs; its fields are read from the row.
+    """
+
+    __slots__ = ()
+
+    trace_id = _field(_TRACE)
+    span_id = _field(_ID)
+    parent_id = _field(_PARENT)
+    name = _field(_NAME)
+    kind = _field(_KIND)
+    service = _field(_SERVICE)
+    host = _field(_HOST)
+    greenthread = _field(_THREAD)
+    start = _field(_START)
+    request_id = _field(_REQUEST)
+    global_request_id = _field(_GLOBAL_REQUEST)
+    attributes = _field(_ATTRIBUTES)
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.error is None else "error"
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (shown by every exporter)."""
@@ -197,6 +306,12 @@ class Span:
 
     def __repr__(self) -> str:
         return f"<Span {self.name} {self.span_id} parent={self.parent_id} {self.service}>"
+
+
+if IMPLEMENTATION == "c":
+    _speedups.setup(span_var=_current_span, service_var=_current_service,
+                    getcurrent=_getcurrent, get_hub=get_hub, span_class=Span,
+                    span_tag=_SPAN)
 
 
 class _HubInstrument:
@@ -237,7 +352,7 @@ class _SwitchInstrument(_HubInstrument):
                             tracer.greenthread_name(target)))
 
 
-class Tracer:
+class Tracer(_TracerBase):
     """Records spans for one process (one service, or a whole one-process cloud).
 
     ``service`` / ``host``: the process's own identity (spans outside any service scope).
@@ -451,75 +566,6 @@ class Tracer:
         return self.rpc_span(name, attributes, kind, None, trace_id, parent_id, request_id,
                              global_request_id, scope)
 
-    def rpc_span(self, name: str, attributes: dict, kind: str, parent: Span | None,
-                 trace_id: str | None, parent_id: str | None, request_id: str | None,
-                 global_request_id: str | None, scope: tuple[str, str] | None) -> Span:
-        """A started span for the RPC instrument (and the end of ``start_span``): the
-        parent is ``parent`` (the sender's current span) or, across the wire, ``trace_id``
-        / ``parent_id``; in ``scope`` (the receiver's service), else the parent's service,
-        else the current service (``service_scope``). No entry-span rules, no context
-        lookup: the message carries the request ids; the caller passes only ``safe_id``
-        ids."""
-        g = _getcurrent()
-        try:  # a runner greenlet: every greenthread and spawn_n job
-            hub = g.hub
-            gt = g.gt
-        except AttributeError:  # the main greenlet, the hub's, one of the caller's own
-            hub = get_hub()
-            gt = None
-        if hub is not self._hub:
-            self._attach(hub)
-        if parent is not None:
-            parent_row = parent.row
-            trace_id = parent_row[_TRACE]
-            parent_id = parent_row[_ID]
-            if request_id is None:
-                request_id = parent_row[_REQUEST]
-                global_request_id = global_request_id or parent_row[_GLOBAL_REQUEST]
-            if scope is None:
-                scope = parent_row[_SERVICE:_THREAD]
-        elif trace_id is None:
-            trace_id = self.new_trace_id()
-        if scope is None:
-            scope = _current_service.get() or (self.service, self.host)
-        # the span itself: its greenthread's name, the next span id, the order
-        thread = self._names.get(g if gt is None else gt)
-        if thread is None:
-            thread = self._name(g, gt)
-        row = (_SPAN, trace_id, self._next_span_id(), parent_id, name, kind, scope[0],
-               scope[1], thread, self._offset_ns + self._clock_ns(), self._next_order(),
-               request_id, global_request_id, attributes)
-        return Span(self, row)
-
-    def span(self, name: str, attributes: dict) -> Span:
-        """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
-
-        The common case (inside a span, no request id given: a child in its parent's
-        trace, service and request) is done here without ``start_span``'s choices: it is
-        most of the spans a service makes. It repeats ``rpc_span``'s last steps rather
-        than calling it: the call cost 1.1k instructions a span (+0.4 points of tracing's
-        cost on bench_trace's 300-boot round), and cost is what the tracer is short of."""
-        parent = _current_span.get()
-        if parent is None or "request_id" in attributes:
-            return self.start_span(name, attributes)
-        g = _getcurrent()
-        try:  # as in rpc_span
-            hub = g.hub
-            gt = g.gt
-        except AttributeError:
-            hub = get_hub()
-            gt = None
-        if hub is not self._hub:
-            self._attach(hub)
-        thread = self._names.get(g if gt is None else gt)
-        if thread is None:
-            thread = self._name(g, gt)
-        parent = parent.row
-        row = (_SPAN, parent[_TRACE], self._next_span_id(), parent[_ID], name, "internal",
-               parent[_SERVICE], parent[_HOST], thread, self._offset_ns + self._clock_ns(),
-               self._next_order(), parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
-        return Span(self, row)
-
     def event(self, name: str, attributes: dict) -> None:
         """``nova_sim.trace.event``'s backend: a point event in the current span (outside
         any span: a zero-length span of kind ``event``)."""
@@ -531,19 +577,6 @@ class Tracer:
             return
         span = self.start_span(name, attributes, kind="event", parent=None)
         self.finish(span, span.row[_START])
-
-    def finish(self, span: Span, end: int | None = None) -> None:
-        """End ``span`` now (or at ``end``): its row, complete, goes into the span log,
-        which is appended to the span file once ``flush_every`` rows wait (or
-        ``flush_interval`` passed). Now is read on the clock of the hub the tracer
-        follows: the hub where the latest span started, which is this span's own unless
-        another hub started spans meanwhile (another OS thread, a ``virtual_time``)."""
-        if end is None:
-            end = self._offset_ns + self._clock_ns()
-        log = self._log
-        log.append(span.row + (end, self._next_order(), span.error, span.events))
-        if len(log) >= self._check_at:
-            self._check_flush()
 
     def _check_flush(self) -> None:
         """Flush when ``flush_every`` rows wait or ``flush_interval`` passed. Looked at
