@@ -29,9 +29,13 @@ static PyObject *get_hub;       /* nova_sim.green.get_hub */
 static PyTypeObject *span_class; /* tracer.Span, a subclass of SpanBase */
 static PyObject *span_tag;      /* store.SPAN, a row's first item */
 
-static PyObject *str_hub, *str_gt, *str_attach, *str_name, *str_start_span,
+static PyObject *str_name_attr, *str_hub, *str_gt, *str_attach, *str_name, *str_start_span,
     *str_check_flush, *str_set_error, *str_request_id, *str_internal,
-    *str_new_trace_id;
+    *str_new_trace_id, *str_method, *str_namespace, *str_version, *str_topic,
+    *str_server, *str_msg_id, *str_reply_q, *str_context_request_id,
+    *str_context_global_request_id, *str_trace_key, *str_base_id, *str_parent_id,
+    *str_server_side, *str_consumer, *str_failure, *str_make_shape, *str_set_failure,
+    *str_global_request_id, *str_msg_id_attribute;
 
 /* A row's items (store.SPAN_ROW after the tag; tracer.py's _TRACE...). */
 enum { R_TAG, R_TRACE, R_ID, R_PARENT, R_NAME, R_KIND, R_SERVICE, R_HOST, R_THREAD,
@@ -253,6 +257,9 @@ typedef struct {
     PyObject *next_order;    /* _next_order() */
     PyObject *service;       /* service: the process's own */
     PyObject *host;          /* host */
+    PyObject *next_thread_name; /* _next_thread_name() */
+    PyObject *calls;         /* _calls: msg_id -> the call's span, until its reply */
+    PyObject *dispatches;    /* _dispatches: id(message) -> the span dispatching it */
     Py_ssize_t check_at;     /* _check_at: the log length at which to look at flushing */
 } TracerBase;
 
@@ -268,6 +275,9 @@ tracer_traverse(TracerBase *self, visitproc visit, void *arg)
     Py_VISIT(self->next_order);
     Py_VISIT(self->service);
     Py_VISIT(self->host);
+    Py_VISIT(self->next_thread_name);
+    Py_VISIT(self->calls);
+    Py_VISIT(self->dispatches);
     return 0;
 }
 
@@ -283,6 +293,9 @@ tracer_clear(TracerBase *self)
     Py_CLEAR(self->next_order);
     Py_CLEAR(self->service);
     Py_CLEAR(self->host);
+    Py_CLEAR(self->next_thread_name);
+    Py_CLEAR(self->calls);
+    Py_CLEAR(self->dispatches);
     return 0;
 }
 
@@ -320,11 +333,40 @@ tracer_now(TracerBase *self)
     return now;
 }
 
+/* Name a runner greenlet not yet named (tracer.py's _name, for a greenthread): the
+ * GreenThread ``gt`` it runs, or the spawn_n job it runs when ``gt`` is None. */
+static PyObject *
+name_runner(TracerBase *self, PyObject *g, PyObject *gt)
+{
+    PyObject *name, *old = NULL;
+    if (missing(self->next_thread_name, "_next_thread_name"))
+        return NULL;
+    name = PyObject_CallNoArgs(self->next_thread_name);
+    if (name == NULL)
+        return NULL;
+    if (gt != Py_None) {
+        old = PyObject_GetAttr(gt, str_name_attr);
+        if (old == NULL)
+            goto error;
+        if (old == Py_None && PyObject_SetAttr(gt, str_name_attr, name) < 0)
+            goto error;
+        Py_CLEAR(old);
+    }
+    if (PyDict_SetItem(self->names, gt == Py_None ? g : gt, name) < 0)
+        goto error;
+    return name;
+error:
+    Py_XDECREF(old);
+    Py_DECREF(name);
+    return NULL;
+}
+
 /* The running greenlet's name (new reference); follows its hub if it is a new one. */
 static PyObject *
 tracer_thread(TracerBase *self)
 {
     PyObject *g, *hub, *gt = NULL, *name, *result;
+    int runner = 1;
     g = PyObject_CallNoArgs(getcurrent);
     if (g == NULL)
         return NULL;
@@ -338,6 +380,7 @@ tracer_thread(TracerBase *self)
         if (!PyErr_ExceptionMatches(PyExc_AttributeError))
             goto error;
         PyErr_Clear();
+        runner = 0;
         hub = PyObject_CallNoArgs(get_hub);
         if (hub == NULL)
             goto error;
@@ -358,7 +401,8 @@ tracer_thread(TracerBase *self)
         Py_INCREF(name);
     }
     else if (!PyErr_Occurred()) {
-        name = PyObject_CallMethodObjArgs((PyObject *)self, str_name, g, gt, NULL);
+        name = runner ? name_runner(self, g, gt)
+                      : PyObject_CallMethodObjArgs((PyObject *)self, str_name, g, gt, NULL);
     }
     Py_DECREF(g);
     Py_DECREF(gt);
@@ -469,26 +513,14 @@ general:  /* tracer.py's start_span makes the choices */
 }
 
 static PyObject *
-tracer_rpc_span(TracerBase *self, PyObject *const *args, Py_ssize_t nargs)
+rpc_span(TracerBase *self, PyObject *name, PyObject *attributes, PyObject *kind,
+         PyObject *parent, PyObject *trace_id, PyObject *parent_id, PyObject *request_id,
+         PyObject *global_request_id, PyObject *scope)
 {
-    PyObject *name, *attributes, *kind, *parent, *trace_id, *parent_id, *request_id,
-        *global_request_id, *scope, *row, *parent_row, *service, *host;
+    PyObject *row, *parent_row, *service, *host;
     PyObject *owned_trace = NULL, *owned_scope = NULL, *result;
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "rpc_span() takes 9 arguments");
-        return NULL;
-    }
     if (!ready())
         return NULL;
-    name = args[0];
-    attributes = args[1];
-    kind = args[2];
-    parent = args[3];
-    trace_id = args[4];
-    parent_id = args[5];
-    request_id = args[6];
-    global_request_id = args[7];
-    scope = args[8];
     if (parent != Py_None) {
         if (!PyObject_TypeCheck(parent, &SpanBaseType)
             || (parent_row = ((SpanBase *)parent)->row) == NULL
@@ -550,6 +582,17 @@ error:
     Py_XDECREF(owned_trace);
     Py_XDECREF(owned_scope);
     return NULL;
+}
+
+static PyObject *
+tracer_rpc_span(TracerBase *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "rpc_span() takes 9 arguments");
+        return NULL;
+    }
+    return rpc_span(self, args[0], args[1], args[2], args[3], args[4], args[5], args[6],
+                    args[7], args[8]);
 }
 
 /* End ``span`` at ``end`` (NULL or None: now): its completed row goes into the log. */
@@ -643,6 +686,9 @@ static PyMemberDef tracer_members[] = {
     {"_next_order", T_OBJECT_EX, offsetof(TracerBase, next_order), 0, NULL},
     {"service", T_OBJECT_EX, offsetof(TracerBase, service), 0, NULL},
     {"host", T_OBJECT_EX, offsetof(TracerBase, host), 0, NULL},
+    {"_next_thread_name", T_OBJECT_EX, offsetof(TracerBase, next_thread_name), 0, NULL},
+    {"_calls", T_OBJECT_EX, offsetof(TracerBase, calls), 0, NULL},
+    {"_dispatches", T_OBJECT_EX, offsetof(TracerBase, dispatches), 0, NULL},
     {"_check_at", T_PYSSIZET, offsetof(TracerBase, check_at), 0, NULL},
     {NULL}
 };
@@ -659,6 +705,450 @@ static PyTypeObject TracerBaseType = {
     .tp_clear = (inquiry)tracer_clear,
     .tp_methods = tracer_methods,
     .tp_members = tracer_members,
+};
+
+
+/* -- InstrumentBase: the RPC layer's hooks (tracer/rpc.py) ------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *tracer;  /* tracer: a TracerBase */
+    PyObject *shapes;  /* _shapes: (side, topic, server, method, namespace, version) ->
+                        * (name, kind, template, scope), made by _make_shape */
+} InstrumentBase;
+
+static int
+instrument_traverse(InstrumentBase *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->tracer);
+    Py_VISIT(self->shapes);
+    return 0;
+}
+
+static int
+instrument_clear(InstrumentBase *self)
+{
+    Py_CLEAR(self->tracer);
+    Py_CLEAR(self->shapes);
+    return 0;
+}
+
+static void
+instrument_dealloc(InstrumentBase *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    instrument_clear(self);
+    type->tp_free((PyObject *)self);
+}
+
+/* The instrument's tracer (borrowed), checked to be a TracerBase. */
+static TracerBase *
+instrument_tracer(InstrumentBase *self)
+{
+    if (self->tracer == NULL || !PyObject_TypeCheck(self->tracer, &TracerBaseType)) {
+        PyErr_SetString(PyExc_TypeError, "the instrument's tracer is not a TracerBase");
+        return NULL;
+    }
+    return (TracerBase *)self->tracer;
+}
+
+/* message[key] (borrowed), None when absent; NULL on error. */
+static PyObject *
+item(PyObject *message, PyObject *key)
+{
+    PyObject *value;
+    if (!PyDict_Check(message)) {
+        PyErr_SetString(PyExc_TypeError, "an RPC message is a dict");
+        return NULL;
+    }
+    value = PyDict_GetItemWithError(message, key);
+    if (value == NULL && !PyErr_Occurred())
+        return Py_None;
+    return value;
+}
+
+/* The shape of a message (new reference): a 4-tuple, see InstrumentBase.shapes. */
+static PyObject *
+shape_of(InstrumentBase *self, PyObject *side, PyObject *target, PyObject *message)
+{
+    PyObject *method, *namespace, *version, *topic = NULL, *server = NULL, *key = NULL,
+        *shape = NULL;
+    if ((method = item(message, str_method)) == NULL
+        || (namespace = item(message, str_namespace)) == NULL
+        || (version = item(message, str_version)) == NULL
+        || (topic = PyObject_GetAttr(target, str_topic)) == NULL
+        || (server = PyObject_GetAttr(target, str_server)) == NULL
+        || (key = PyTuple_Pack(6, side, topic, server, method, namespace, version)) == NULL)
+        goto done;
+    if (self->shapes != NULL && PyDict_Check(self->shapes)) {
+        shape = PyDict_GetItemWithError(self->shapes, key);
+        if (shape != NULL) {
+            Py_INCREF(shape);
+            goto done;
+        }
+        if (PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_TypeError))  /* unhashable: not cached */
+                goto done;
+            PyErr_Clear();
+            Py_SETREF(key, Py_NewRef(Py_None));
+        }
+    }
+    shape = PyObject_CallMethodObjArgs((PyObject *)self, str_make_shape, side, target,
+                                       method, namespace, version, key, NULL);
+    if (shape != NULL && (!PyTuple_Check(shape) || PyTuple_GET_SIZE(shape) != 4)) {
+        PyErr_SetString(PyExc_TypeError, "_make_shape() returns a 4-tuple");
+        Py_CLEAR(shape);
+    }
+done:
+    Py_XDECREF(topic);
+    Py_XDECREF(server);
+    Py_XDECREF(key);
+    return shape;
+}
+
+/* The span's attributes: the shape's template and the message's msg_id (new ref). */
+static PyObject *
+attributes_of(PyObject *shape, PyObject *msg_id)
+{
+    PyObject *attributes = PyDict_Copy(PyTuple_GET_ITEM(shape, 2));
+    if (attributes != NULL && msg_id != Py_None
+        && PyDict_SetItem(attributes, str_msg_id_attribute, msg_id) < 0)
+        Py_CLEAR(attributes);
+    return attributes;
+}
+
+/* A hook's error: an Exception is logged by the instrument's _failed(hook, error) and
+ * swallowed (tracing must never break the RPC it watches); anything else propagates. */
+static PyObject *
+hook_failed(InstrumentBase *self, const char *hook)
+{
+    PyObject *type, *value, *traceback, *result;
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return NULL;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL)
+        PyException_SetTraceback(value, traceback);
+    result = PyObject_CallMethod((PyObject *)self, "_failed", "sO", hook, value);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+    if (result == NULL)
+        return NULL;
+    Py_DECREF(result);
+    Py_RETURN_NONE;
+}
+
+/* dict.pop(key, None) (new reference). */
+static PyObject *
+pop(PyObject *dict, PyObject *key)
+{
+    PyObject *value = PyDict_GetItemWithError(dict, key);
+    if (value == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    Py_INCREF(value);
+    if (PyDict_DelItem(dict, key) < 0) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    return value;
+}
+
+static PyObject *
+message_sent(InstrumentBase *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *kind, *target, *message, *shape = NULL, *msg_id, *attributes = NULL,
+        *parent = NULL, *request_id, *global_request_id, *span = NULL, *row, *info = NULL;
+    TracerBase *tracer;
+    int failed = -1, call;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "message_sent() takes kind, target, message");
+        return NULL;
+    }
+    kind = args[0];
+    target = args[1];
+    message = args[2];
+    if ((tracer = instrument_tracer(self)) == NULL || !ready()
+        || (shape = shape_of(self, kind, target, message)) == NULL
+        || (msg_id = item(message, str_msg_id)) == NULL
+        || (attributes = attributes_of(shape, msg_id)) == NULL
+        || PyContextVar_Get(span_var, Py_None, &parent) < 0
+        || (request_id = item(message, str_context_request_id)) == NULL
+        || (global_request_id = item(message, str_context_global_request_id)) == NULL
+        || (span = rpc_span(tracer, PyTuple_GET_ITEM(shape, 0), attributes,
+                            PyTuple_GET_ITEM(shape, 1), parent, Py_None, Py_None,
+                            request_id, global_request_id, Py_None)) == NULL)
+        goto done;
+    row = ((SpanBase *)span)->row;
+    info = PyDict_New();
+    if (info == NULL
+        || PyDict_SetItem(info, str_base_id, PyTuple_GET_ITEM(row, R_TRACE)) < 0
+        || PyDict_SetItem(info, str_parent_id, PyTuple_GET_ITEM(row, R_ID)) < 0
+        || PyDict_SetItem(message, str_trace_key, info) < 0)
+        goto done;
+    call = PyObject_IsTrue(msg_id);
+    if (call < 0)
+        goto done;
+    if (call && (call = PyUnicode_Check(kind)
+                 && PyUnicode_CompareWithASCIIString(kind, "call") == 0)) {
+        if (missing(tracer->calls, "_calls")
+            || PyObject_SetItem(tracer->calls, msg_id, span) < 0)
+            goto done;
+    }
+    else if (tracer_finish_at((PyObject *)tracer, (SpanBase *)span,
+                              PyTuple_GET_ITEM(row, R_START)) < 0)
+        goto done;
+    failed = 0;
+done:
+    Py_XDECREF(shape);
+    Py_XDECREF(attributes);
+    Py_XDECREF(parent);
+    Py_XDECREF(span);
+    Py_XDECREF(info);
+    if (failed)
+        return hook_failed(self, "message_sent");
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+reply_received(InstrumentBase *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *message, *reply, *msg_id, *span = NULL, *failure, *result;
+    TracerBase *tracer;
+    int failed = -1;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "reply_received() takes target, message, reply");
+        return NULL;
+    }
+    message = args[1];
+    reply = args[2];
+    if ((tracer = instrument_tracer(self)) == NULL
+        || (msg_id = item(message, str_msg_id)) == NULL
+        || missing(tracer->calls, "_calls")
+        || (span = pop(tracer->calls, msg_id)) == NULL)
+        goto done;
+    if (span == Py_None) {
+        failed = 0;
+        goto done;
+    }
+    if (!PyObject_TypeCheck(span, &SpanBaseType)) {
+        PyErr_SetString(PyExc_TypeError, "not a span");
+        goto done;
+    }
+    if (reply == Py_None) {
+        result = PyObject_CallMethod(span, "set_error", "s", "MessagingTimeout");
+        if (result == NULL)
+            goto done;
+        Py_DECREF(result);
+    }
+    else {
+        if ((failure = item(reply, str_failure)) == NULL)
+            goto done;
+        int given = PyObject_IsTrue(failure);
+        if (given < 0)
+            goto done;
+        if (given) {  /* the remote error's name: tracer/rpc.py says how */
+            result = PyObject_CallMethodObjArgs((PyObject *)self, str_set_failure, span,
+                                                failure, NULL);
+            if (result == NULL)
+                goto done;
+            Py_DECREF(result);
+        }
+    }
+    if (tracer_finish_at((PyObject *)tracer, (SpanBase *)span, NULL) < 0)
+        goto done;
+    failed = 0;
+done:
+    Py_XDECREF(span);
+    if (failed)
+        return hook_failed(self, "reply_received");
+    Py_RETURN_NONE;
+}
+
+/* ``value`` when it can be a trace or span id (tracer.py's safe_id: a non-empty str of
+ * ASCII letters, digits and dashes), else None (borrowed). */
+static PyObject *
+safe_id(PyObject *value)
+{
+    Py_ssize_t i, size;
+    const Py_UCS1 *text;
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value))
+        return Py_None;
+    size = PyUnicode_GET_LENGTH(value);
+    if (size == 0)
+        return Py_None;
+    text = PyUnicode_1BYTE_DATA(value);
+    for (i = 0; i < size; i++) {
+        Py_UCS1 c = text[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || c == '-'))
+            return Py_None;
+    }
+    return value;
+}
+
+/* getattr(ctxt, name, None) or message[key] (new reference). */
+static PyObject *
+context_value(PyObject *ctxt, PyObject *name, PyObject *message, PyObject *key)
+{
+    PyObject *value = PyObject_GetAttr(ctxt, name), *fallback;
+    int given;
+    if (value == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return NULL;
+        PyErr_Clear();
+        value = Py_NewRef(Py_None);
+    }
+    given = PyObject_IsTrue(value);
+    if (given != 0) {
+        if (given < 0)
+            Py_CLEAR(value);
+        return value;
+    }
+    Py_DECREF(value);
+    fallback = item(message, key);
+    return fallback ? Py_NewRef(fallback) : NULL;
+}
+
+static PyObject *
+dispatch_started(InstrumentBase *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *target, *message, *ctxt, *info, *trace_id = Py_None, *parent_id = Py_None,
+        *shape = NULL, *msg_id, *attributes = NULL, *reply_q, *kind, *request_id = NULL,
+        *global_request_id = NULL, *span = NULL, *token = NULL, *key = NULL, *value;
+    TracerBase *tracer;
+    int failed = -1, server;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "dispatch_started() takes target, message, ctxt");
+        return NULL;
+    }
+    target = args[0];
+    message = args[1];
+    ctxt = args[2];
+    if ((tracer = instrument_tracer(self)) == NULL || !ready()
+        || (info = item(message, str_trace_key)) == NULL)
+        goto done;
+    if (PyDict_CheckExact(info)) {
+        if ((value = item(info, str_base_id)) == NULL)
+            goto done;
+        trace_id = safe_id(value);
+        if ((value = item(info, str_parent_id)) == NULL)
+            goto done;
+        parent_id = safe_id(value);
+    }
+    if ((shape = shape_of(self, str_server_side, target, message)) == NULL
+        || (msg_id = item(message, str_msg_id)) == NULL
+        || (attributes = attributes_of(shape, msg_id)) == NULL
+        || (reply_q = item(message, str_reply_q)) == NULL)
+        goto done;
+    server = PyObject_IsTrue(msg_id);
+    if (server > 0)
+        server = PyObject_IsTrue(reply_q);
+    if (server < 0)
+        goto done;
+    kind = server ? str_server_side : str_consumer;
+    if ((request_id = context_value(ctxt, str_request_id, message,
+                                    str_context_request_id)) == NULL
+        || (global_request_id = context_value(ctxt, str_global_request_id, message,
+                                              str_context_global_request_id)) == NULL
+        || (span = rpc_span(tracer, PyTuple_GET_ITEM(shape, 0), attributes, kind, Py_None,
+                            trace_id, parent_id, request_id, global_request_id,
+                            PyTuple_GET_ITEM(shape, 3))) == NULL
+        || (token = span_enter((SpanBase *)span, NULL)) == NULL
+        || missing(tracer->dispatches, "_dispatches")
+        || (key = PyLong_FromVoidPtr(message)) == NULL
+        || PyObject_SetItem(tracer->dispatches, key, span) < 0)
+        goto done;
+    failed = 0;
+done:
+    Py_XDECREF(shape);
+    Py_XDECREF(attributes);
+    Py_XDECREF(request_id);
+    Py_XDECREF(global_request_id);
+    Py_XDECREF(span);
+    Py_XDECREF(token);
+    Py_XDECREF(key);
+    if (failed)
+        return hook_failed(self, "dispatch_started");
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+dispatch_finished(InstrumentBase *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *message, *error, *key = NULL, *span = NULL, *result;
+    TracerBase *tracer;
+    int failed = -1;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "dispatch_finished() takes target, message, ctxt, result, error");
+        return NULL;
+    }
+    message = args[1];
+    error = args[4];
+    if ((tracer = instrument_tracer(self)) == NULL
+        || missing(tracer->dispatches, "_dispatches")
+        || (key = PyLong_FromVoidPtr(message)) == NULL
+        || (span = pop(tracer->dispatches, key)) == NULL)
+        goto done;
+    if (span == Py_None) {
+        failed = 0;
+        goto done;
+    }
+    if (!PyObject_TypeCheck(span, &SpanBaseType)) {
+        PyErr_SetString(PyExc_TypeError, "not a span");
+        goto done;
+    }
+    if (error != Py_None) {
+        result = PyObject_CallMethodOneArg(span, str_set_error, error);
+        if (result == NULL)
+            goto done;
+        Py_DECREF(result);
+    }
+    if (span_reset((SpanBase *)span) < 0
+        || tracer_finish_at((PyObject *)tracer, (SpanBase *)span, NULL) < 0)
+        goto done;
+    failed = 0;
+done:
+    Py_XDECREF(key);
+    Py_XDECREF(span);
+    if (failed)
+        return hook_failed(self, "dispatch_finished");
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef instrument_methods[] = {
+    {"message_sent", (PyCFunction)(void (*)(void))message_sent, METH_FASTCALL,
+     "message_sent(kind, target, message): the sender's span; the trace info goes into "
+     "the message."},
+    {"reply_received", (PyCFunction)(void (*)(void))reply_received, METH_FASTCALL,
+     "reply_received(target, message, reply): a call's span ends."},
+    {"dispatch_started", (PyCFunction)(void (*)(void))dispatch_started, METH_FASTCALL,
+     "dispatch_started(target, message, ctxt): the receiver's span, made current."},
+    {"dispatch_finished", (PyCFunction)(void (*)(void))dispatch_finished, METH_FASTCALL,
+     "dispatch_finished(target, message, ctxt, result, error): the receiver's span ends."},
+    {NULL}
+};
+
+static PyMemberDef instrument_members[] = {
+    {"tracer", T_OBJECT_EX, offsetof(InstrumentBase, tracer), 0, NULL},
+    {"_shapes", T_OBJECT_EX, offsetof(InstrumentBase, shapes), 0, NULL},
+    {NULL}
+};
+
+static PyTypeObject InstrumentBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nova_sim.trace._speedups.InstrumentBase",
+    .tp_doc = "The RPC layer's tracing hooks (see tracer/rpc.py's RPCInstrument).",
+    .tp_basicsize = sizeof(InstrumentBase),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)instrument_dealloc,
+    .tp_traverse = (traverseproc)instrument_traverse,
+    .tp_clear = (inquiry)instrument_clear,
+    .tp_methods = instrument_methods,
+    .tp_members = instrument_members,
 };
 
 /* -- the module ------------------------------------------------------------------- */
@@ -714,9 +1204,11 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     PyObject *module;
-    if (PyType_Ready(&SpanBaseType) < 0 || PyType_Ready(&TracerBaseType) < 0)
+    if (PyType_Ready(&SpanBaseType) < 0 || PyType_Ready(&TracerBaseType) < 0
+        || PyType_Ready(&InstrumentBaseType) < 0)
         return NULL;
 #define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
+    INTERN(str_name_attr, "name");
     INTERN(str_hub, "hub");
     INTERN(str_gt, "gt");
     INTERN(str_attach, "_attach");
@@ -727,6 +1219,25 @@ PyInit__speedups(void)
     INTERN(str_request_id, "request_id");
     INTERN(str_internal, "internal");
     INTERN(str_new_trace_id, "new_trace_id");
+    INTERN(str_method, "method");
+    INTERN(str_namespace, "namespace");
+    INTERN(str_version, "version");
+    INTERN(str_topic, "topic");
+    INTERN(str_server, "server");
+    INTERN(str_msg_id, "_msg_id");
+    INTERN(str_reply_q, "_reply_q");
+    INTERN(str_context_request_id, "_context_request_id");
+    INTERN(str_context_global_request_id, "_context_global_request_id");
+    INTERN(str_trace_key, "_context_trace_info");
+    INTERN(str_base_id, "base_id");
+    INTERN(str_parent_id, "parent_id");
+    INTERN(str_server_side, "server");
+    INTERN(str_consumer, "consumer");
+    INTERN(str_failure, "failure");
+    INTERN(str_make_shape, "_make_shape");
+    INTERN(str_set_failure, "_set_failure");
+    INTERN(str_global_request_id, "global_request_id");
+    INTERN(str_msg_id_attribute, "msg_id");
 #undef INTERN
     module = PyModule_Create(&module_def);
     if (module == NULL)
@@ -740,6 +1251,12 @@ PyInit__speedups(void)
     Py_INCREF(&TracerBaseType);
     if (PyModule_AddObject(module, "TracerBase", (PyObject *)&TracerBaseType) < 0) {
         Py_DECREF(&TracerBaseType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_INCREF(&InstrumentBaseType);
+    if (PyModule_AddObject(module, "InstrumentBase", (PyObject *)&InstrumentBaseType) < 0) {
+        Py_DECREF(&InstrumentBaseType);
         Py_DECREF(module);
         return NULL;
     }

@@ -19,6 +19,11 @@ Owns ``RPCInstrument``, the RPC-layer instrument a tracer installs
   while the endpoint runs, so the manager's spans and the greenthreads it spawns hang
   under it.
 
+The hooks run for every RPC message, so they are written twice, like the tracer's hot
+path: in C (``_speedups.InstrumentBase``) and here (``_PyInstrumentBase``, the reference,
+used when the C one is not built); ``RPCInstrument`` adds what they call back for (a
+message shape not seen before, logging a failure, a remote error's name).
+
 Must not know the services; reads only the message dict and the target.
 """
 
@@ -27,7 +32,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nova_sim.trace.tracer import _ID, _START, _TRACE, safe_id
+from nova_sim.trace.tracer import _ID, _START, _TRACE, IMPLEMENTATION, _speedups, safe_id
 from nova_sim.trace.tracer import _current_span as _span_var
 
 LOG = logging.getLogger(__name__)
@@ -46,47 +51,39 @@ def _service_of(target: Any, tracer: Any) -> tuple[str, str]:
     return (topic if topic.startswith("nova") else f"nova-{topic}"), host
 
 
-class _Shape:
-    """What the spans of one kind of message share: for ``(side, topic, server, method,
-    namespace, version)``, the span name and kind, the attributes but the message's
-    own ``msg_id`` (``template``: copied per span, never changed itself) and, for the
-    receiving side, the service that dispatches (``scope``)."""
-
-    __slots__ = ("side", "name", "kind", "template", "scope")
-
-    def __init__(self, side: str, target: Any, method: Any, namespace: Any, version: Any,
-                 scope: tuple[str, str] | None = None):
-        self.side = side  # "call", "cast", "fanout" (the sender) or "server"
-        self.name = f"rpc.{side} {method}"
-        self.kind = _SPAN_KINDS[side]
-        template: dict[str, Any] = {"method": method, "topic": target.topic}
-        if target.server:
-            template["server"] = target.server
-        if namespace is not None:
-            template["namespace"] = namespace
-        if version is not None:
-            template["version"] = version
-        if side != "server":
-            template["kind"] = side  # a sender's span says what it sent
-        self.template = template
-        self.scope = scope
+def _make_shape(side: str, target: Any, method: Any, namespace: Any, version: Any,
+                scope: tuple[str, str] | None) -> tuple:
+    """What the spans of one kind of message share, for ``(side, topic, server, method,
+    namespace, version)``: ``(name, kind, template, scope)``: the span's name and kind,
+    its attributes but the message's own ``msg_id`` (``template``: copied per span,
+    never changed itself) and, for the receiving side, the service that dispatches."""
+    template: dict[str, Any] = {"method": method, "topic": target.topic}
+    if target.server:
+        template["server"] = target.server
+    if namespace is not None:
+        template["namespace"] = namespace
+    if version is not None:
+        template["version"] = version
+    if side != "server":
+        template["kind"] = side  # a sender's span says what it sent
+    # side: "call", "cast", "fanout" (the sender) or "server"
+    return f"rpc.{side} {method}", _SPAN_KINDS[side], template, scope
 
 
 _SPAN_KINDS = {"call": "client", "cast": "producer", "fanout": "producer",
                "server": "server"}
+_NAME, _KIND, _TEMPLATE, _SCOPE = range(4)
 
 
-class RPCInstrument:
-    """The tracer's RPC-layer hooks (see the module docstring). Each catches and logs
-    its own errors, so the RPC layer calls them directly (``catches_own_errors``)."""
+class _PyInstrumentBase:
+    """The hooks themselves: the Python reference of ``_speedups.InstrumentBase``, used
+    when that is not built (see tracer.py's ``_PySpanBase``; change both). Each logs its
+    own errors (``_failed``) and returns."""
 
-    catches_own_errors = True
+    tracer: Any
+    _shapes: dict
 
-    def __init__(self, tracer: Any):
-        self.tracer = tracer
-        self._shapes: dict[tuple, _Shape] = {}
-
-    def _shape(self, side: str, target: Any, get: Any) -> _Shape:
+    def _shape(self, side: str, target: Any, get: Any) -> tuple:
         method = get("method")
         namespace = get("namespace")
         version = get("version")
@@ -96,12 +93,7 @@ class RPCInstrument:
         except TypeError:  # a value that cannot be a key (a list for a method...)
             shape = key = None
         if shape is None:
-            shape = _Shape(side, target, method, namespace, version,
-                           _service_of(target, self.tracer) if side == "server" else None)
-            if key is not None:
-                if len(self._shapes) > 10000:
-                    self._shapes.clear()
-                self._shapes[key] = shape
+            shape = self._make_shape(side, target, method, namespace, version, key)
         return shape
 
     # -- sending side --------------------------------------------------------------------
@@ -111,11 +103,11 @@ class RPCInstrument:
             get = message.get
             shape = self._shape(kind, target, get)
             msg_id = get("_msg_id")
-            attributes = shape.template.copy()
+            attributes = shape[_TEMPLATE].copy()
             if msg_id is not None:
                 attributes["msg_id"] = msg_id
             span = tracer.rpc_span(
-                shape.name, attributes, shape.kind, _span_var.get(), None, None,
+                shape[_NAME], attributes, shape[_KIND], _span_var.get(), None, None,
                 get("_context_request_id"), get("_context_global_request_id"), None)
             row = span.row
             message[TRACE_KEY] = {"base_id": row[_TRACE], "parent_id": row[_ID]}
@@ -123,8 +115,8 @@ class RPCInstrument:
                 tracer._calls[msg_id] = span
             else:
                 tracer.finish(span, row[_START])
-        except Exception:  # tracing must never break the RPC it watches
-            LOG.exception("Tracing failed in message_sent")
+        except Exception as error:  # tracing must never break the RPC it watches
+            self._failed("message_sent", error)
 
     def reply_received(self, target: Any, message: dict, reply: dict | None) -> None:
         try:
@@ -134,10 +126,10 @@ class RPCInstrument:
             if reply is None:
                 span.set_error("MessagingTimeout")
             elif reply.get("failure"):
-                span.set_error(_failure_name(reply["failure"]))
+                self._set_failure(span, reply["failure"])
             self.tracer.finish(span)
-        except Exception:  # tracing must never break the RPC it watches
-            LOG.exception("Tracing failed in reply_received")
+        except Exception as error:  # tracing must never break the RPC it watches
+            self._failed("reply_received", error)
 
     # -- receiving side ------------------------------------------------------------------
     def dispatch_started(self, target: Any, message: dict, ctxt: Any) -> None:
@@ -151,20 +143,20 @@ class RPCInstrument:
                 parent_id = safe_id(info.get("parent_id"))
             shape = self._shape("server", target, get)
             msg_id = get("_msg_id")
-            attributes = shape.template.copy()
+            attributes = shape[_TEMPLATE].copy()
             if msg_id is not None:
                 attributes["msg_id"] = msg_id
             span = tracer.rpc_span(
-                shape.name, attributes,
+                shape[_NAME], attributes,
                 "server" if msg_id and get("_reply_q") else "consumer", None, trace_id,
                 parent_id,
                 getattr(ctxt, "request_id", None) or get("_context_request_id"),
                 getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
-                shape.scope)
+                shape[_SCOPE])
             span.__enter__()
             tracer._dispatches[id(message)] = span
-        except Exception:  # tracing must never break the RPC it watches
-            LOG.exception("Tracing failed in dispatch_started")
+        except Exception as error:  # tracing must never break the RPC it watches
+            self._failed("dispatch_started", error)
 
     def dispatch_finished(self, target: Any, message: dict, ctxt: Any, result: Any,
                           error: BaseException | None) -> None:
@@ -176,8 +168,43 @@ class RPCInstrument:
                 span.set_error(error)
             span._restore()
             self.tracer.finish(span)
-        except Exception:  # tracing must never break the RPC it watches
-            LOG.exception("Tracing failed in dispatch_finished")
+        except Exception as failure:  # tracing must never break the RPC it watches
+            self._failed("dispatch_finished", failure)
+
+
+_InstrumentBase: Any = (_speedups.InstrumentBase if IMPLEMENTATION == "c"
+                        else _PyInstrumentBase)
+
+
+class RPCInstrument(_InstrumentBase):
+    """The tracer's RPC-layer hooks (see the module docstring). Each catches and logs
+    its own errors, so the RPC layer calls them directly (``catches_own_errors``). The
+    hooks are the base class's (C, or ``_PyInstrumentBase``); what they call back for is
+    here."""
+
+    catches_own_errors = True
+
+    def __init__(self, tracer: Any):
+        self.tracer = tracer
+        self._shapes: dict[tuple, tuple] = {}
+
+    def _make_shape(self, side: str, target: Any, method: Any, namespace: Any,
+                    version: Any, key: tuple | None) -> tuple:
+        """A message's shape not seen before (``key``: where to keep it; None: a key
+        that cannot be kept)."""
+        shape = _make_shape(side, target, method, namespace, version,
+                            _service_of(target, self.tracer) if side == "server" else None)
+        if key is not None:
+            if len(self._shapes) > 10000:
+                self._shapes.clear()
+            self._shapes[key] = shape
+        return shape
+
+    def _failed(self, hook: str, error: BaseException) -> None:
+        LOG.error("Tracing failed in %s", hook, exc_info=error)
+
+    def _set_failure(self, span: Any, failure: Any) -> None:
+        span.set_error(_failure_name(failure))
 
 
 def _failure_name(failure: Any) -> str:

@@ -5,6 +5,7 @@ across a process boundary over RabbitMQ."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -355,3 +356,39 @@ def test_trace_info_that_cannot_be_an_id_is_dropped(traced):
                                                        uuid_info["parent_id"])
     for span in (second, third):
         assert span["parent_id"] is None and span["trace_id"].isalnum()
+
+
+def test_a_hook_failure_is_logged_with_its_traceback_and_only_exceptions_are_kept(
+        traced, caplog):
+    """A hook's Exception is logged (and the RPC goes on); anything else (a greenthread
+    being killed) goes through, as it would without tracing."""
+    from nova_sim.trace.rpc import RPCInstrument
+
+    instrument = RPCInstrument(traced)
+    target = rpc.Target(topic="compute", server="h1")
+    calls = traced._calls
+    traced._calls = None
+    try:
+        with caplog.at_level(logging.ERROR, logger="nova_sim.trace.rpc"):
+            instrument.message_sent("call", target,
+                                    {"method": "ping", "_msg_id": "m1", "_reply_q": "r"})
+    finally:
+        traced._calls = calls
+    [record] = [r for r in caplog.records if r.name == "nova_sim.trace.rpc"]
+    assert record.getMessage() == "Tracing failed in message_sent"
+    assert record.exc_info and record.exc_info[0] is TypeError
+
+    class Stop(BaseException):
+        pass
+
+    class Unreadable:
+        server = None
+
+        @property
+        def topic(self):
+            raise Stop()
+
+    for hook, args in (("message_sent", ("cast", Unreadable(), {"method": "ping"})),
+                       ("dispatch_started", (Unreadable(), {"method": "ping"}, None))):
+        with pytest.raises(Stop):
+            getattr(instrument, hook)(*args)
