@@ -117,7 +117,11 @@ class Runner(greenlet.greenlet):
         self.gt = None
         self.pool = None
 
-    def run(self, task: Any) -> None:
+    def run(self, first: list) -> None:
+        # The first task comes in a list emptied here: greenlet keeps a runner's start
+        # arguments for as long as the runner lives, and a task (its context, its
+        # arguments) must not outlive its run (see also ``task = None`` below).
+        task = first.pop()
         hub = self.hub
         idle = hub.idle_runners
         try:
@@ -129,6 +133,10 @@ class Runner(greenlet.greenlet):
                 if hub.closing or len(idle) >= MAX_IDLE_RUNNERS:
                     return
                 idle.append(self)
+                # let go of the task while parked: a finished job's context (its
+                # request context, its trace spans), arguments and result would
+                # otherwise live on in every idle runner until its next task
+                task = None
                 task = hub.greenlet.switch()
                 if task is None:
                     return
@@ -273,6 +281,7 @@ class Hub:
         else:
             runner = Runner(self)
             self.live.add(runner)
+            task = [task]  # a new runner's start argument (see Runner.run)
         # When called from a greenthread handing off (see switch()), what comes back is
         # the value that greenthread is eventually woken with.
         return runner.switch(task)

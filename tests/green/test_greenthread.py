@@ -335,3 +335,34 @@ def test_killing_a_running_spawn_n_job_through_its_handle():
         green.spawn_n(events.append, "next job ran")
         green.sleep(0)
         assert events == ["killed", "next job ran"]
+
+
+@pytest.mark.parametrize("spawn", ["spawn", "spawn_n"])
+def test_a_finished_task_leaves_nothing_behind_in_its_idle_runner(spawn):
+    """Its arguments and its context (a request context, trace spans) are freed when it
+    ends, though its runner stays parked for the next task: a new runner (greenlet keeps
+    its start arguments for its whole life) and a recycled one alike."""
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    var = contextvars.ContextVar("test_payload")
+
+    def job(payload, done):
+        var.set(Payload())  # only the job's own context holds this one
+        done.append(weakref.ref(var.get()))
+
+    with green.virtual_time(seed=1):
+        refs = []
+        for _ in range(3):  # the first runs on a new runner, the others on recycled ones
+            payload, done = Payload(), []
+            refs.append(weakref.ref(payload))
+            getattr(green, spawn)(job, payload, done)
+            del payload
+            green.sleep(0)
+            green.sleep(0)
+            refs.extend(done)
+        gc.collect()
+        assert len(refs) == 6 and [ref() for ref in refs] == [None] * 6
