@@ -26,7 +26,6 @@ class LightQueue:
         self.maxsize = maxsize if maxsize and maxsize > 0 else None
         self.getters: deque = deque()
         self.putters: deque = deque()
-        self._restore_item = self._restore  # bound once: get() passes it on every wait
         self._init()
 
     # storage (overridden by the priority and LIFO queues)
@@ -97,7 +96,9 @@ class LightQueue:
             return item
         if not block:
             raise Empty
-        item = waiting.block(get_hub(), self.getters, timeout, None, self._restore_item)
+        # (bound here, not once in __init__: a queue holding its own bound method is a
+        # reference cycle, left for the collector; an RPC call makes a queue per reply)
+        item = waiting.block(get_hub(), self.getters, timeout, None, self._restore)
         if item is waiting.TIMED_OUT:
             raise Empty
         return item

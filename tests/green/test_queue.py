@@ -146,3 +146,26 @@ def test_semaphore_never_exceeds_its_value(holds, value):
         assert peak[0] == min(value, len(holds))
         assert sorted(order) == list(range(len(holds)))
         assert sem.counter == value
+
+
+@pytest.mark.parametrize("kind", ["LightQueue", "Queue", "PriorityQueue", "LifoQueue"])
+def test_a_used_queue_is_freed_without_the_collector(kind):
+    """No reference cycle in a queue (an RPC call makes one per reply): it goes as soon
+    as the last reference does, even with the collector off."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        q = getattr(green, kind)()
+        got = []
+        green.spawn(lambda queue: got.append(queue.get()), q)
+        green.sleep(0)  # the getter waits
+        q.put(1)
+        green.sleep(0)
+        assert got == [1]
+        ref = weakref.ref(q)
+        del q
+        assert ref() is None
+    finally:
+        gc.enable()
