@@ -34,6 +34,17 @@ seeded, else random) and a counter; trace ids are 32 hex digits made the same wa
 draws from the hub's random generator, so tracing never changes what a seeded simulation
 does, and two seeded runs give the same ids.
 
+Two implementations of the hot path
+-----------------------------------
+What runs for every span (making its row, entering and leaving it, ending it) is written
+twice: in C (``_speedups.SpanBase`` and ``TracerBase``, built by ``setup.py``) and here in
+Python (``_PySpanBase``, ``_PyTracerBase``), the reference, used when the C module is
+not built or ``NOVA_SIM_PURE_PYTHON=1`` is set (``IMPLEMENTATION`` says which). ``Span``
+and ``Tracer`` subclass the chosen pair and add everything else; what the hot path reads
+of a tracer are attributes of the base (C members), set here as usual. A change to one
+implementation is a change to the other: tests/trace/test_speedups.py runs every trace
+test on both.
+
 Must not know the services or the exporters. Tracing off is ``nova_sim.trace``'s job: this
 module is only imported once a tracer is made.
 """
