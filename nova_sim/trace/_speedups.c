@@ -499,11 +499,15 @@ tracer_span(TracerBase *self, PyObject *const *args, Py_ssize_t nargs)
     }
     if (given)
         goto general;
-    /* a child in its parent's trace, service and request */
-    row = make_row(self, name, attributes, str_internal, PyTuple_GET_ITEM(row, R_TRACE),
-                   PyTuple_GET_ITEM(row, R_ID), PyTuple_GET_ITEM(row, R_SERVICE),
-                   PyTuple_GET_ITEM(row, R_HOST), PyTuple_GET_ITEM(row, R_REQUEST),
-                   PyTuple_GET_ITEM(row, R_GLOBAL_REQUEST));
+    /* a child in its parent's trace, service and request (the parent's row is held:
+     * make_row may call back into Python) */
+    Py_INCREF(row);
+    Py_DECREF(parent);
+    parent = row;
+    row = make_row(self, name, attributes, str_internal, PyTuple_GET_ITEM(parent, R_TRACE),
+                   PyTuple_GET_ITEM(parent, R_ID), PyTuple_GET_ITEM(parent, R_SERVICE),
+                   PyTuple_GET_ITEM(parent, R_HOST), PyTuple_GET_ITEM(parent, R_REQUEST),
+                   PyTuple_GET_ITEM(parent, R_GLOBAL_REQUEST));
     Py_DECREF(parent);
     return new_span((PyObject *)self, row);
 general:  /* tracer.py's start_span makes the choices */
@@ -517,8 +521,9 @@ rpc_span(TracerBase *self, PyObject *name, PyObject *attributes, PyObject *kind,
          PyObject *parent, PyObject *trace_id, PyObject *parent_id, PyObject *request_id,
          PyObject *global_request_id, PyObject *scope)
 {
-    PyObject *row, *parent_row, *service, *host;
-    PyObject *owned_trace = NULL, *owned_scope = NULL, *result;
+    /* what the row borrows from is held (make_row may call back into Python) */
+    PyObject *row, *parent_row = NULL, *service, *host;
+    PyObject *owned_trace = NULL, *owned_scope = NULL, *owned_row = NULL, *result;
     if (!ready())
         return NULL;
     if (parent != Py_None) {
@@ -528,13 +533,14 @@ rpc_span(TracerBase *self, PyObject *name, PyObject *attributes, PyObject *kind,
             PyErr_SetString(PyExc_TypeError, "rpc_span(): parent is not a span");
             return NULL;
         }
+        owned_row = Py_NewRef(parent_row);
         trace_id = PyTuple_GET_ITEM(parent_row, R_TRACE);
         parent_id = PyTuple_GET_ITEM(parent_row, R_ID);
         if (request_id == Py_None) {
             request_id = PyTuple_GET_ITEM(parent_row, R_REQUEST);
             int given = PyObject_IsTrue(global_request_id);  /* or the parent's */
             if (given < 0)
-                return NULL;
+                goto error;
             if (!given)
                 global_request_id = PyTuple_GET_ITEM(parent_row, R_GLOBAL_REQUEST);
         }
@@ -557,12 +563,13 @@ rpc_span(TracerBase *self, PyObject *name, PyObject *attributes, PyObject *kind,
         int set = PyObject_IsTrue(scope);
         if (set < 0)
             goto error;
-        if (!set) {
+        if (!set) {  /* the process's own service */
             if (missing(self->service, "service") || missing(self->host, "host"))
                 goto error;
-            service = self->service;
-            host = self->host;
-            goto scoped;
+            Py_SETREF(owned_scope, PyTuple_Pack(2, self->service, self->host));
+            if (owned_scope == NULL)
+                goto error;
+            scope = owned_scope;
         }
     }
     if (!PyTuple_Check(scope) || PyTuple_GET_SIZE(scope) != 2) {
@@ -577,10 +584,12 @@ scoped:
     result = new_span((PyObject *)self, row);
     Py_XDECREF(owned_trace);
     Py_XDECREF(owned_scope);
+    Py_XDECREF(owned_row);
     return result;
 error:
     Py_XDECREF(owned_trace);
     Py_XDECREF(owned_scope);
+    Py_XDECREF(owned_row);
     return NULL;
 }
 
