@@ -35,7 +35,7 @@ static PyObject *str_name_attr, *str_hub, *str_gt, *str_attach, *str_name, *str_
     *str_server, *str_msg_id, *str_reply_q, *str_context_request_id,
     *str_context_global_request_id, *str_trace_key, *str_base_id, *str_parent_id,
     *str_server_side, *str_consumer, *str_failure, *str_make_shape, *str_set_failure,
-    *str_global_request_id, *str_msg_id_attribute;
+    *str_global_request_id, *str_msg_id_attribute, *str_hmac_key;
 
 /* A row's items (store.SPAN_ROW after the tag; tracer.py's _TRACE...). */
 enum { R_TAG, R_TRACE, R_ID, R_PARENT, R_NAME, R_KIND, R_SERVICE, R_HOST, R_THREAD,
@@ -890,8 +890,9 @@ message_sent(InstrumentBase *self, PyObject *const *args, Py_ssize_t nargs)
                             request_id, global_request_id, Py_None)) == NULL)
         goto done;
     row = ((SpanBase *)span)->row;
-    info = PyDict_New();
+    info = PyDict_New();  /* rpc.py's trace_info(): OSProfiler's keys, in its order */
     if (info == NULL
+        || PyDict_SetItem(info, str_hmac_key, Py_None) < 0
         || PyDict_SetItem(info, str_base_id, PyTuple_GET_ITEM(row, R_TRACE)) < 0
         || PyDict_SetItem(info, str_parent_id, PyTuple_GET_ITEM(row, R_ID)) < 0
         || PyDict_SetItem(message, str_trace_key, info) < 0)
@@ -1247,6 +1248,7 @@ PyInit__speedups(void)
     INTERN(str_set_failure, "_set_failure");
     INTERN(str_global_request_id, "global_request_id");
     INTERN(str_msg_id_attribute, "msg_id");
+    INTERN(str_hmac_key, "hmac_key");
 #undef INTERN
     module = PyModule_Create(&module_def);
     if (module == NULL)

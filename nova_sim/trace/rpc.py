@@ -5,12 +5,14 @@ Owns ``RPCInstrument``, the RPC-layer instrument a tracer installs
 
 - ``message_sent``: opens the sender's span, ``rpc.call <method>`` (kind ``client``) or
   ``rpc.cast <method>`` / ``rpc.fanout <method>`` (kind ``producer``), child of the
-  current span, and writes ``_context_trace_info = {"base_id": trace id, "parent_id":
-  span id}`` into the message. That is where OSProfiler puts it (Nova's
-  ``ProfilerRequestContextSerializer`` adds ``trace_info`` to the context), so it travels
-  as one more ``_context_*`` key, over ``green://`` and RabbitMQ alike, and a peer that
-  does not trace simply carries it along. A cast's span ends at once; a call's ends when
-  its reply (or its timeout) comes back.
+  current span, and writes ``_context_trace_info = {"hmac_key": None, "base_id": trace
+  id, "parent_id": span id}`` into the message. That is where and how OSProfiler puts it
+  (Nova's ``ProfilerRequestContextSerializer`` adds ``trace_info`` to the context and its
+  peer calls ``osprofiler.profiler.init(**trace_info)``, which needs all three keys; no
+  HMAC key: nothing is signed, and an OSProfiler peer then signs no HTTP headers
+  either), so it travels as one more ``_context_*`` key, over ``green://`` and RabbitMQ
+  alike; a Nova peer with osprofiler continues the trace, one without carries it along.
+  A cast's span ends at once; a call's ends when its reply (or its timeout) comes back.
 - ``dispatch_started`` / ``dispatch_finished``: the receiver's span, ``rpc.server
   <method>`` (kind ``server`` for calls, ``consumer`` for casts), on the dispatching
   greenthread, child of the sender's span (same trace id), in the service of the RPC
@@ -110,7 +112,8 @@ class _PyInstrumentBase:
                 shape[_NAME], attributes, shape[_KIND], _span_var.get(), None, None,
                 get("_context_request_id"), get("_context_global_request_id"), None)
             row = span.row
-            message[TRACE_KEY] = {"base_id": row[_TRACE], "parent_id": row[_ID]}
+            message[TRACE_KEY] = {"hmac_key": None, "base_id": row[_TRACE],
+                                  "parent_id": row[_ID]}
             if msg_id and kind == "call":
                 tracer._calls[msg_id] = span
             else:

@@ -93,7 +93,7 @@ def test_call_makes_a_client_and_a_server_span_linked_across_the_wire(traced):
     assert call["end"] >= server["end"]
     # the receiver's context carries the trace info on, like OSProfiler's trace_info
     assert endpoint.contexts[0].extra[TRACE_KEY[len("_context_"):]] == {
-        "base_id": call["trace_id"], "parent_id": call["span_id"]}
+        "hmac_key": None, "base_id": call["trace_id"], "parent_id": call["span_id"]}
 
 
 def test_cast_span_ends_at_once_and_parents_the_receiver(traced):
@@ -392,3 +392,24 @@ def test_a_hook_failure_is_logged_with_its_traceback_and_only_exceptions_are_kep
                        ("dispatch_started", (Unreadable(), {"method": "ping"}, None))):
         with pytest.raises(Stop):
             getattr(instrument, hook)(*args)
+
+
+def test_an_osprofiler_peer_continues_the_trace(traced):
+    """What a Nova service with osprofiler does with the trace info of a message
+    (``ProfilerRequestContextSerializer.deserialize_context``): ``profiler.init(
+    **trace_info)``; it takes ours, and its own trace points land under our span."""
+    from osprofiler import profiler
+
+    from nova_sim.trace.rpc import RPCInstrument
+
+    instrument = RPCInstrument(traced)
+    message = {"method": "ping", "_context_request_id": "req-1"}
+    instrument.message_sent("cast", rpc.Target(topic="compute", server="h1"), message)
+    [sent] = rpc_spans(traced)
+    context = {key[len("_context_"):]: value for key, value in message.items()
+               if key.startswith("_context_")}
+    try:
+        peer = profiler.init(**context.pop("trace_info"))
+        assert (peer.get_base_id(), peer.get_id()) == (sent["trace_id"], sent["span_id"])
+    finally:
+        profiler.clean()
