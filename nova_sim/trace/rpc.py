@@ -53,12 +53,13 @@ def _service_of(target: Any, tracer: Any) -> tuple[str, str]:
     return (topic if topic.startswith("nova") else f"nova-{topic}"), host
 
 
-def _make_shape(side: str, target: Any, method: Any, namespace: Any, version: Any,
-                scope: tuple[str, str] | None) -> tuple:
+def _new_shape(side: str, target: Any, method: Any, namespace: Any, version: Any,
+               scope: tuple[str, str] | None) -> tuple:
     """What the spans of one kind of message share, for ``(side, topic, server, method,
     namespace, version)``: ``(name, kind, template, scope)``: the span's name and kind,
     its attributes but the message's own ``msg_id`` (``template``: copied per span,
-    never changed itself) and, for the receiving side, the service that dispatches."""
+    never changed itself) and, for the receiving side, the service that dispatches.
+    ``side``: "call", "cast", "fanout" (the sender) or "server"."""
     template: dict[str, Any] = {"method": method, "topic": target.topic}
     if target.server:
         template["server"] = target.server
@@ -68,7 +69,6 @@ def _make_shape(side: str, target: Any, method: Any, namespace: Any, version: An
         template["version"] = version
     if side != "server":
         template["kind"] = side  # a sender's span says what it sent
-    # side: "call", "cast", "fanout" (the sender) or "server"
     return f"rpc.{side} {method}", _SPAN_KINDS[side], template, scope
 
 
@@ -195,8 +195,8 @@ class RPCInstrument(_InstrumentBase):
                     version: Any, key: tuple | None) -> tuple:
         """A message's shape not seen before (``key``: where to keep it; None: a key
         that cannot be kept)."""
-        shape = _make_shape(side, target, method, namespace, version,
-                            _service_of(target, self.tracer) if side == "server" else None)
+        shape = _new_shape(side, target, method, namespace, version,
+                           _service_of(target, self.tracer) if side == "server" else None)
         if key is not None:
             if len(self._shapes) > 10000:
                 self._shapes.clear()
