@@ -96,13 +96,20 @@ span_clear(SpanBase *self)
     return 0;
 }
 
+/* Deallocate an object of one of the three base types, cleared by ``clear``. */
 static void
-span_dealloc(SpanBase *self)
+dealloc_with(PyObject *self, inquiry clear)
 {
     PyTypeObject *type = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    span_clear(self);
-    type->tp_free((PyObject *)self);  /* a subclass's dealloc drops its type */
+    clear(self);
+    type->tp_free(self);  /* a subclass's dealloc drops its type */
+}
+
+static void
+span_dealloc(SpanBase *self)
+{
+    dealloc_with((PyObject *)self, (inquiry)span_clear);
 }
 
 /* A new span of tracer.Span for ``row`` (steals the reference to ``row``). */
@@ -302,10 +309,7 @@ tracer_clear(TracerBase *self)
 static void
 tracer_dealloc(TracerBase *self)
 {
-    PyTypeObject *type = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    tracer_clear(self);
-    type->tp_free((PyObject *)self);  /* a subclass's dealloc drops its type */
+    dealloc_with((PyObject *)self, (inquiry)tracer_clear);
 }
 
 static int
@@ -745,10 +749,7 @@ instrument_clear(InstrumentBase *self)
 static void
 instrument_dealloc(InstrumentBase *self)
 {
-    PyTypeObject *type = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    instrument_clear(self);
-    type->tp_free((PyObject *)self);
+    dealloc_with((PyObject *)self, (inquiry)instrument_clear);
 }
 
 /* The instrument's tracer (borrowed), checked to be a TracerBase. */
@@ -1253,21 +1254,9 @@ PyInit__speedups(void)
     module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
-    Py_INCREF(&SpanBaseType);
-    if (PyModule_AddObject(module, "SpanBase", (PyObject *)&SpanBaseType) < 0) {
-        Py_DECREF(&SpanBaseType);
-        Py_DECREF(module);
-        return NULL;
-    }
-    Py_INCREF(&TracerBaseType);
-    if (PyModule_AddObject(module, "TracerBase", (PyObject *)&TracerBaseType) < 0) {
-        Py_DECREF(&TracerBaseType);
-        Py_DECREF(module);
-        return NULL;
-    }
-    Py_INCREF(&InstrumentBaseType);
-    if (PyModule_AddObject(module, "InstrumentBase", (PyObject *)&InstrumentBaseType) < 0) {
-        Py_DECREF(&InstrumentBaseType);
+    if (PyModule_AddType(module, &SpanBaseType) < 0
+        || PyModule_AddType(module, &TracerBaseType) < 0
+        || PyModule_AddType(module, &InstrumentBaseType) < 0) {
         Py_DECREF(module);
         return NULL;
     }
