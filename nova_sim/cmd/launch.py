@@ -3,7 +3,7 @@
 Owns the process's life cycle: SIGTERM and SIGINT (Ctrl-C) ask for a graceful stop, which
 runs on the hub (through ``call_threadsafe``, the one thing a signal handler may do); a
 second signal while stopping exits at once with status 1. What runs is built by others and
-imported lazily from ``nova_sim.cloud``: ``Cloud`` (a whole cloud in one process) and
+imported lazily from ``nova_sim.deploy``: ``Cloud`` (a whole cloud in one process) and
 ``create_service`` (one service per process). Must not know how the services work.
 
 Anything served here needs ``start()`` and ``stop()`` (graceful: stop taking work, let
@@ -156,9 +156,9 @@ def run_cloud(args: Any, conf: Any) -> int:
     ``green://`` and in-memory SQLite by default) on the real clock.
     """
     try:
-        from nova_sim.cloud import Cloud
+        from nova_sim.deploy import Cloud
     except ImportError as error:
-        raise _missing("the one-process cloud (nova_sim.cloud.Cloud)", error)
+        raise _missing("the one-process cloud (nova_sim.deploy.Cloud)", error)
     if args.demo_boots and args.api:
         # The demo ends by showing the trace of one boot: record them.
         conf.set_override("enabled", True, group="trace")
@@ -345,14 +345,14 @@ def start_demo_boots(cloud: Any, conf: Any, count: int) -> threading.Thread:
 def run_service(args: Any, conf: Any) -> int:
     """Handler of ``nova-sim api|conductor|scheduler|compute``: one service until a signal.
 
-    Built by ``nova_sim.cloud.create_service(binary, host, conf)``: services talk over
+    Built by ``nova_sim.deploy.create_service(binary, host, conf)``: services talk over
     ``[DEFAULT] transport_url`` (RabbitMQ for separate processes) and the controller
     services share the database file of ``[database] connection``.
     """
     try:
-        from nova_sim.cloud import create_service
+        from nova_sim.deploy import create_service
     except ImportError as error:
-        raise _missing("the service launcher (nova_sim.cloud.create_service)", error)
+        raise _missing("the service launcher (nova_sim.deploy.create_service)", error)
     from nova_sim.cmd.main import BINARIES
 
     binary = BINARIES[args.command]

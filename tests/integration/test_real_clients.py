@@ -22,7 +22,7 @@ IMAGE_NAME = "cirros-0.6.2-x86_64-disk"
 
 CLOUD_SCRIPT = """
 import sys
-from nova_sim.cloud import Cloud, new_conf
+from nova_sim.deploy import Cloud, new_conf
 conf = new_conf()
 conf.set_override("osapi_compute_listen", "127.0.0.1")
 conf.set_override("osapi_compute_listen_port", 0)
