@@ -25,8 +25,12 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 run: $(VENV)/.stamp-base
 	$(PY) -m nova_sim.cmd.main run --demo-boots 3
 
-test: $(VENV)/.stamp-test
+# ruff, then import-linter's contracts: the layer plan of docs/architecture.md.
+lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check nova_sim tests tools
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(PY) -m pytest -q
 
 # Every benchmark, peers side by side (figures and commands: docs/benchmarks.md).
