@@ -16,6 +16,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a cloud in a subprocess, the real clients' commands
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OPENSTACK = pathlib.Path(sys.executable).with_name("openstack")
 IMAGE_NAME = "cirros-0.6.2-x86_64-disk"

@@ -27,6 +27,8 @@ from nova_sim.deploy import new_conf, open_database
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.service import get_transport
 
+pytestmark = pytest.mark.slow  # one process per service
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LATENCIES = ("spawn_latency", "reboot_latency", "stop_latency", "start_latency",
              "delete_latency")

@@ -13,6 +13,7 @@ import sys
 import uuid
 
 import kombu
+import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green
@@ -23,6 +24,8 @@ from nova_sim.service import get_transport
 from nova_sim.trace import cli, store
 from nova_sim.trace.model import TraceSet
 from nova_sim.trace.tracer import Tracer
+
+pytestmark = pytest.mark.slow  # four service processes
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
