@@ -12,6 +12,11 @@ requested one (a request with no version asks for ``"1.0"``). Among those, the f
 endpoint with a public method of that name runs it. If some endpoint matched but none
 has the method, :class:`NoSuchMethod`; if none matched, :class:`UnsupportedVersion`.
 A name starting with ``_`` is never dispatched.
+
+Lookups that found a method are cached (the cache is bounded: junk from the wire cannot
+grow it for ever). A failed lookup is not: each raises a new exception, because an
+exception object raised again keeps its old traceback and grows it, and a failure
+reply carries that traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from nova_sim.rpc.target import Target
 from nova_sim.rpc.wire import version_is_compatible
 
 _DEFAULT_TARGET = Target()
+#: How many successful lookups the dispatcher remembers (the cache is emptied beyond).
+CACHE_SIZE = 1024
 
 
 class RPCDispatcher:
@@ -41,23 +48,31 @@ class RPCDispatcher:
         self.serializer = serializer or NoOpSerializer()
         self._cache: dict[tuple, Any] = {}
 
-    def lookup(self, method: Any, namespace: Any, version: Any):
-        """The bound endpoint method for a request; raises NoSuchMethod or
-        UnsupportedVersion (also for malformed versions and method names)."""
+    def lookup(self, method: Any, namespace: Any, version: Any) -> Any:
+        """The bound endpoint method for a request.
+
+        Raises a new NoSuchMethod or UnsupportedVersion on every call that finds none
+        (also for malformed versions and method names).
+        """
         key = (method, namespace, version)
         try:
-            found = self._cache[key]
-        except (KeyError, TypeError):
-            found = self._find(method, namespace, version)
-            try:
-                self._cache[key] = found
-            except TypeError:  # unhashable junk from the wire
-                pass
+            return self._cache[key]
+        except (KeyError, TypeError):  # TypeError: unhashable junk from the wire
+            pass
+        found = self._find(method, namespace, version)
         if isinstance(found, Exception):
             raise found
+        cache = self._cache
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        try:
+            cache[key] = found
+        except TypeError:
+            pass
         return found
 
-    def _find(self, method: Any, namespace: Any, version: Any):
+    def _find(self, method: Any, namespace: Any, version: Any) -> Any:
+        """The endpoint method, or a new exception saying why there is none."""
         if not isinstance(method, str) or not method:
             return NoSuchMethod(str(method))
         if version is None:
