@@ -5,7 +5,10 @@ of its spawner's ``contextvars`` context (a bare greenlet would start in an empt
 a request context follows the work it spawns.
 
 - ``spawn`` returns a ``GreenThread``: ``wait()`` gives its result or re-raises its
-  exception, ``link()`` calls back when it ends.
+  exception, ``link()`` calls back when it ends. An exception that ends it is also
+  logged with its traceback, once, as eventlet's hub prints it (whether or not anybody
+  waits: the waiter decides what the error means, the log says it happened), except
+  ``GreenletExit``: a greenthread that was killed ended as asked.
 - ``spawn_n`` returns nothing and is cheaper; an exception that escapes it is logged with
   its traceback and the hub goes on.
 - ``spawn_after`` starts a GreenThread after a delay; ``cancel()`` before then means it
@@ -87,6 +90,8 @@ class GreenThread:
             if self.hub.closing:
                 raise
         except BaseException as exc:  # noqa: BLE001 - delivered by wait() and links
+            # As eventlet's hub prints it: once, whether or not anybody waits.
+            LOG.error("unhandled exception in greenthread %r", self, exc_info=exc)
             self._finish(None, exc)
         else:
             self._finish(result, None)
