@@ -13,6 +13,9 @@ endpoint with a public method of that name runs it. If some endpoint matched but
 has the method, :class:`NoSuchMethod`; if none matched, :class:`UnsupportedVersion`.
 A name starting with ``_`` is never dispatched.
 
+:func:`expected_exceptions` marks the errors an endpoint method raises as answers
+(the server then logs them at debug, not as its own failure).
+
 Lookups that found a method are cached (the cache is bounded: junk from the wire cannot
 grow it for ever). A failed lookup is not: each raises a new exception, because an
 exception object raised again keeps its old traceback and grows it, and a failure
@@ -21,9 +24,9 @@ reply carries that traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from nova_sim.rpc.exceptions import NoSuchMethod, UnsupportedVersion
+from nova_sim.rpc.exceptions import ExpectedException, NoSuchMethod, UnsupportedVersion
 from nova_sim.rpc.serializer import NoOpSerializer, Serializer
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.wire import version_is_compatible
@@ -31,6 +34,31 @@ from nova_sim.rpc.wire import version_is_compatible
 _DEFAULT_TARGET = Target()
 #: How many successful lookups the dispatcher remembers (the cache is emptied beyond).
 CACHE_SIZE = 1024
+
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def expected_exceptions(*exceptions: type[BaseException]) -> Callable[[_Function], _Function]:
+    """Mark an endpoint method whose ``exceptions`` are answers, not faults.
+
+    When the method, dispatched by RPC, raises one of them (or a subclass), the caller
+    still gets it back as that error with its remote traceback, but the server logs it
+    at debug instead of as an exception during message handling (the dispatcher
+    re-raises it wrapped in :class:`ExpectedException`). Other errors pass unchanged.
+    Unlike oslo.messaging's decorator of that name, the method itself is not wrapped:
+    called directly (in-process, in a test) it raises its own errors. Example::
+
+        @rpc.expected_exceptions(exception.NoValidHost)
+        def select_destinations(self, ctxt, ...): ...
+    """
+
+    def mark(function: _Function) -> _Function:
+        function.rpc_expected_exceptions = (  # type: ignore[attr-defined]
+            *getattr(function, "rpc_expected_exceptions", ()), *exceptions)
+        return function
+
+    return mark
 
 
 class RPCDispatcher:
@@ -102,8 +130,9 @@ class RPCDispatcher:
 
         ``message`` is the decoded request (only its method, namespace, version and
         args are read: the ``_context_*`` and other ``_`` keys are not); ``ctxt``
-        is the context as rebuilt by the serializer. Raises what the endpoint raises,
-        or NoSuchMethod / UnsupportedVersion; a non-dict ``args`` raises TypeError.
+        is the context as rebuilt by the serializer. Raises what the endpoint raises
+        (an error its ``expected_exceptions`` names wrapped in ExpectedException), or
+        NoSuchMethod / UnsupportedVersion; a non-dict ``args`` raises TypeError.
         """
         function = self.lookup(
             message.get("method"), message.get("namespace"), message.get("version")
@@ -118,5 +147,11 @@ class RPCDispatcher:
             kwargs = {
                 name: serializer.deserialize_entity(ctxt, value) for name, value in args.items()
             }
-        result = function(ctxt, **kwargs)
+        try:
+            result = function(ctxt, **kwargs)
+        except Exception as error:
+            expected = getattr(function, "rpc_expected_exceptions", None)
+            if expected and isinstance(error, expected):
+                raise ExpectedException() from None
+            raise
         return serializer.serialize_entity(ctxt, result)

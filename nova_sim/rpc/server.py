@@ -4,7 +4,10 @@ Owns the server side of an RPC: taking delivered bodies from the transport (alre
 acknowledged: at most once), decoding them, rebuilding the context, dispatching on a
 GreenPool of ``executor_thread_pool_size`` greenthreads, call-monitor heartbeats while a
 call runs, and the reply (result or failure). Bad messages never stop the server: a
-call gets a failure reply, a cast is logged and dropped. Must not know how the transport
+call gets a failure reply, a cast is logged and dropped. An error the endpoint expected
+(``ExpectedException``, see ``expected_exceptions``) goes back to the caller as itself
+and is logged at debug only; any other error of an endpoint is logged with its
+traceback as an exception during message handling. Must not know how the transport
 moves bytes, nor anything of Nova.
 
 Who owns which greenthread: the transport's consumer (or, on ``green://``, the
@@ -24,6 +27,7 @@ from nova_sim import green
 from nova_sim.rpc import instruments, wire
 from nova_sim.rpc.dispatcher import RPCDispatcher
 from nova_sim.rpc.exceptions import (
+    ExpectedException,
     InvalidMessage,
     NoSuchMethod,
     UnsupportedVersion,
@@ -147,6 +151,13 @@ class RPCServer:
             if hook is not None:
                 hook(self.target, message, ctxt)
             result = self.dispatcher.dispatch(request, ctxt)
+        except ExpectedException as expected:
+            # an answer the endpoint expected to give (NoValidHost, a lost race of
+            # states...): the caller gets the error itself, the log only a debug line
+            error = expected.exc_info[1]
+            LOG.debug("Expected exception during message handling (%s on %s): %s: %s",
+                      request.get("method"), self.target, type(error).__name__, error)
+            failure = serialize_failure(error)
         except Exception as raised:
             error = raised
             if isinstance(raised, (NoSuchMethod, UnsupportedVersion, InvalidMessage)):

@@ -578,3 +578,57 @@ def test_a_stopped_server_can_start_again(vclock):
     server.wait()
     server.start()
     assert client.call({}, "ping", arg="again")["pong"] == "again"
+
+
+class Answers:
+    """Errors that are answers: one marked, one raised as ExpectedException, one not."""
+
+    target = rpc.Target(version="1.0")
+
+    @rpc.expected_exceptions(LookupError)
+    def find(self, ctxt, key):
+        raise KeyError(key)
+
+    @rpc.expected_exceptions(LookupError)
+    def broken(self, ctxt):
+        raise ZeroDivisionError("a real fault")
+
+    def save(self, ctxt):
+        try:
+            raise ValueError("state changed under you")
+        except ValueError:
+            raise rpc.ExpectedException() from None
+
+
+def test_expected_errors_are_answers_logged_at_debug(vclock, caplog):
+    transport = rpc.get_transport("green://")
+    server = rpc.RPCServer(transport, rpc.Target(topic="answers", server="a1"), [Answers()])
+    server.start()
+    client = rpc.RPCClient(transport, rpc.Target(topic="answers"))
+    finished = []
+
+    class Finished:
+        def dispatch_finished(self, target, message, ctxt, result, error):
+            finished.append(type(error).__name__)
+
+    caplog.set_level(logging.DEBUG, logger="nova_sim.rpc.server")
+    with instrumented(Finished()):
+        with pytest.raises(KeyError) as found:
+            client.call({}, "find", key="flavor-9")
+        with pytest.raises(ValueError) as saved:
+            client.call({}, "save")
+        assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.DEBUG]
+        assert all(r.exc_info is None for r in caplog.records)
+        assert "Expected exception during message handling (find" in caplog.text
+        with pytest.raises(ZeroDivisionError):
+            client.call({}, "broken")  # not named: a fault of the server
+    [fault] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "Exception during message handling (broken" in fault.getMessage()
+    assert fault.exc_info[0] is ZeroDivisionError
+    # the caller has the remote traceback; instruments see the error itself
+    assert "Traceback" in str(found.value) and "in find" in str(found.value)
+    assert "in save" in str(saved.value)
+    assert finished == ["KeyError", "ValueError", "ZeroDivisionError"]
+    # called directly, a marked method raises its own error
+    with pytest.raises(KeyError):
+        Answers().find({}, "flavor-9")
