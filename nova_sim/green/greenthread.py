@@ -119,9 +119,12 @@ class GreenThread:
                     LOG.exception("error in link %r of %r", func, self)
         if self.pool is not None:
             self.pool._job_done()
-        if hub._exit_instruments:
-            for instrument in hub._exit_instruments:
-                instrument.exited(self)
+        hook = hub.instruments.exited
+        if hook is not None:
+            try:
+                hook(self)
+            except Exception as error:
+                hub.instruments.failed("exited", hook, error)
 
     @property
     def dead(self) -> bool:
@@ -209,9 +212,14 @@ def _exception_instance(exception: Any, args: tuple) -> BaseException:
     return exception(*args)
 
 
-def _announce(hub, gt: Any) -> None:
-    for instrument in hub._spawn_instruments:
-        instrument.spawned(gt)
+def _announce(hub, spawned: Any) -> None:
+    """Tell the hub's ``spawned`` instruments (call only when there are some)."""
+    instruments = hub.instruments
+    hook = instruments.spawned
+    try:
+        hook(spawned)
+    except Exception as error:
+        instruments.failed("spawned", hook, error)
 
 
 def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
@@ -224,7 +232,7 @@ def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
     entry = [hub.start_task, gt]
     gt._start_entry = entry
     hub.ready.append(entry)
-    if hub._spawn_instruments:
+    if hub.instruments.spawned is not None:
         _announce(hub, gt)
     return gt
 
@@ -236,7 +244,7 @@ def spawn_after(seconds: float, func: Callable[..., Any], *args: Any,
     hub = get_hub()
     gt = GreenThread(hub, func, args, kwargs, copy_context())
     gt._start_timer = hub.call_later(seconds, hub.start_task, gt)
-    if hub._spawn_instruments:
+    if hub.instruments.spawned is not None:
         _announce(hub, gt)
     return gt
 
@@ -249,7 +257,7 @@ def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """
     hub = get_hub()
     hub.ready.append([hub.start_task, (copy_context(), func, args, kwargs, None)])
-    if hub._spawn_instruments:
+    if hub.instruments.spawned is not None:
         _announce(hub, func)
 
 

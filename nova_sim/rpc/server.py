@@ -24,7 +24,7 @@ import logging
 from typing import Any
 
 from nova_sim import green
-from nova_sim.rpc import instruments, wire
+from nova_sim.rpc import wire
 from nova_sim.rpc.dispatcher import RPCDispatcher
 from nova_sim.rpc.exceptions import (
     ExpectedException,
@@ -33,6 +33,7 @@ from nova_sim.rpc.exceptions import (
     UnsupportedVersion,
     serialize_failure,
 )
+from nova_sim.rpc.instruments import hooks
 from nova_sim.rpc.serializer import Serializer
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
@@ -115,9 +116,12 @@ class RPCServer:
         except wire.WireError as error:
             LOG.error("Dropping an undecodable message on %s: %s", self.target, error)
             return
-        hook = instruments.on_message_received
+        hook = hooks.message_received
         if hook is not None:
-            hook(self.target, message)
+            try:
+                hook(self.target, message)
+            except Exception as problem:
+                hooks.failed("message_received", hook, problem)
         # the message is not changed: the dispatcher reads only the method, its namespace
         # and version and the args, and instruments see the whole message
         request = message
@@ -147,9 +151,12 @@ class RPCServer:
             ctxt = self.serializer.deserialize_context(context)
             if is_call and client_timeout:
                 heartbeat = self._start_heartbeat(client_timeout, msg_id, reply_q, request)
-            hook = instruments.on_dispatch_started
+            hook = hooks.dispatch_started
             if hook is not None:
-                hook(self.target, message, ctxt)
+                try:
+                    hook(self.target, message, ctxt)
+                except Exception as problem:
+                    hooks.failed("dispatch_started", hook, problem)
             result = self.dispatcher.dispatch(request, ctxt)
         except ExpectedException as expected:
             # an answer the endpoint expected to give (NoValidHost, a lost race of
@@ -167,12 +174,19 @@ class RPCServer:
                 LOG.exception("Exception during message handling (%s on %s)",
                               request.get("method"), self.target)
             failure = serialize_failure(raised)
+        except BaseException as killed:  # GreenletExit, a Timeout: no reply is sent
+            error = killed
+            raise
         finally:
             if heartbeat is not None:
                 heartbeat.kill()
-        hook = instruments.on_dispatch_finished
-        if hook is not None:
-            hook(self.target, message, ctxt, result, error)
+            # also when the dispatch was killed: instruments see every dispatch end
+            hook = hooks.dispatch_finished
+            if hook is not None:
+                try:
+                    hook(self.target, message, ctxt, result, error)
+                except Exception as problem:
+                    hooks.failed("dispatch_finished", hook, problem)
         if not is_call:
             return
         self._reply(reply_q, wire.reply(msg_id, result, failure), message)
@@ -188,9 +202,12 @@ class RPCServer:
         except Exception:
             LOG.exception("Failed to send the reply to %s", reply["_msg_id"])
             return
-        hook = instruments.on_reply_sent
+        hook = hooks.reply_sent
         if hook is not None:
-            hook(self.target, message, reply)
+            try:
+                hook(self.target, message, reply)
+            except Exception as problem:
+                hooks.failed("reply_sent", hook, problem)
 
     def _start_heartbeat(self, client_timeout: Any, msg_id: str, reply_q: str,
                          request: dict):
