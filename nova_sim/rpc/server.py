@@ -140,7 +140,6 @@ class RPCServer:
 
         heartbeat = None
         result = None
-        failure = None
         error = None
         ctxt = None
         try:
@@ -164,7 +163,6 @@ class RPCServer:
             error = expected.exc_info[1]
             LOG.debug("Expected exception during message handling (%s on %s): %s: %s",
                       request.get("method"), self.target, type(error).__name__, error)
-            failure = serialize_failure(error)
         except Exception as raised:
             error = raised
             if isinstance(raised, (NoSuchMethod, UnsupportedVersion, InvalidMessage)):
@@ -173,7 +171,6 @@ class RPCServer:
             else:
                 LOG.exception("Exception during message handling (%s on %s)",
                               request.get("method"), self.target)
-            failure = serialize_failure(raised)
         except BaseException as killed:  # GreenletExit, a Timeout: no reply is sent
             error = killed
             raise
@@ -189,6 +186,8 @@ class RPCServer:
                     hooks.failed("dispatch_finished", hook, problem)
         if not is_call:
             return
+        # a cast's failure goes nowhere: its traceback is formatted only for a reply
+        failure = None if error is None else serialize_failure(error)
         self._reply(reply_q, wire.reply(msg_id, result, failure), message)
 
     def _reply(self, reply_q: str, reply: dict, message: dict) -> None:
