@@ -27,7 +27,6 @@ from typing import Any, Callable
 from nova_sim import context as nova_context
 from nova_sim import exception, green, trace
 from nova_sim import service as service_module
-from nova_sim.conf import option as _option
 from nova_sim.service import Service
 
 LOG = logging.getLogger(__name__)
@@ -71,9 +70,9 @@ def open_database(conf: Any, url: str | None = None) -> Any:
     from nova_sim.db.api import Database
 
     db = Database(
-        url or _option(conf, "database", "connection", "sqlite://"),
+        url or conf.database.connection,
         clock=green.wallclock,
-        busy_timeout=float(_option(conf, "database", "busy_timeout", 30.0)),
+        busy_timeout=conf.database.busy_timeout,
     )
     db.ensure_default_flavors()
     return db
@@ -121,9 +120,8 @@ class APIService:
 
         self.conf = conf
         self.app = APIApplication(compute_api, conf)
-        self.host = host or _option(conf, None, "osapi_compute_listen", "127.0.0.1")
-        self.port = _option(conf, None, "osapi_compute_listen_port", 8774) if port is None \
-            else port
+        self.host = host or conf.osapi_compute_listen
+        self.port = conf.osapi_compute_listen_port if port is None else port
         self.server = None
 
     @property
@@ -145,7 +143,7 @@ class APIService:
     def stop(self) -> None:
         """Stop accepting; requests in flight finish (up to graceful_shutdown_timeout)."""
         if self.server is not None:
-            timeout = float(_option(self.conf, None, "graceful_shutdown_timeout", 60)) or None
+            timeout = self.conf.graceful_shutdown_timeout or None
             self.server.stop(timeout)
 
 
@@ -168,7 +166,7 @@ class ProcessService:
         trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
         transport = self.transport = service_module.get_transport(self.conf)
         if self.binary in ("nova-conductor", "nova-scheduler", "nova-api"):
-            url = _option(self.conf, "database", "connection", "sqlite://")
+            url = self.conf.database.connection
             if url in ("sqlite://", "sqlite:///:memory:"):
                 LOG.warning("%s uses a private in-memory database; other processes will "
                             "not see it (set [database] connection to a file)", self.binary)
@@ -209,7 +207,7 @@ def create_service(binary: str, host: str | None = None, conf: Any = None) -> Pr
     if binary not in TOPICS and binary != "nova-api":
         raise ValueError(f"unknown service binary {binary!r}")
     conf = conf if conf is not None else new_conf()
-    return ProcessService(binary, host or _option(conf, None, "host", "nova-sim"), conf)
+    return ProcessService(binary, host or conf.host, conf)
 
 
 class Cloud:
@@ -266,11 +264,10 @@ class Cloud:
         if self.virtual and not isinstance(green.get_hub(), green.VirtualHub):
             raise RuntimeError("Cloud(virtual=True) must start inside green.virtual_time()")
         # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
-        trace.setup(self.conf, "nova-sim", _option(self.conf, None, "host", "nova-sim"),
-                    nova_context.get_current)
+        trace.setup(self.conf, "nova-sim", self.conf.host, nova_context.get_current)
         self.transport = service_module.get_transport(self.conf, self.transport_url)
         self.db = open_database(self.conf, self.db_url)
-        host = _option(self.conf, None, "host", "nova-sim")
+        host = self.conf.host
         self.conductor = build_service(
             "nova-conductor", host, self.conf, self.transport, db=self.db,
             **self._service_kwargs,
