@@ -214,12 +214,13 @@ class Cloud:
     """A whole cloud in one process: conductor, scheduler, ``computes`` compute hosts
     (``compute1``...), optionally the REST API (``api=True``).
 
-    ``conf``: a nova-sim ConfigOpts (default: a fresh one); ``transport_url`` (default
-    ``green://``) and ``db_url`` (default ``sqlite://``, in memory) override it.
+    ``conf``: a nova-sim ConfigOpts (default: a fresh one, whose defaults are ``green://``
+    and an in-memory SQLite database). ``transport_url``, ``db_url`` (``[database]
+    connection``), ``periodic_enable`` and ``periodic_fuzzy_delay``, when given, are set
+    on ``conf`` with ``conf.set_override`` (so the caller's conf shows them).
     ``virtual``: when True, ``start`` checks that the current hub is a virtual-time hub
     (use ``with green.virtual_time(seed=...)`` around the cloud). ``driver_factory(host)``
     makes each compute's driver (default: ``FakeDriver`` from ``[fake_driver]``);
-    ``periodic_enable`` / ``periodic_fuzzy_delay`` override the options.
     """
 
     def __init__(
@@ -236,16 +237,15 @@ class Cloud:
         host_prefix: str = "compute",
     ):
         self.conf = conf if conf is not None else new_conf()
-        self.transport_url = transport_url or "green://"
-        self.db_url = db_url or "sqlite://"
+        for name, group, value in (("transport_url", None, transport_url),
+                                   ("connection", "database", db_url),
+                                   ("periodic_enable", None, periodic_enable),
+                                   ("periodic_fuzzy_delay", None, periodic_fuzzy_delay)):
+            if value is not None:
+                self.conf.set_override(name, value, group=group)
         self.virtual = virtual
         self.with_api = api
         self.driver_factory = driver_factory
-        self._service_kwargs: dict[str, Any] = {}
-        if periodic_enable is not None:
-            self._service_kwargs["periodic_enable"] = periodic_enable
-        if periodic_fuzzy_delay is not None:
-            self._service_kwargs["periodic_fuzzy_delay"] = periodic_fuzzy_delay
         self.compute_hosts = [f"{host_prefix}{n}" for n in range(1, computes + 1)]
         self.transport: Any = None
         self.db: Any = None
@@ -265,16 +265,14 @@ class Cloud:
             raise RuntimeError("Cloud(virtual=True) must start inside green.virtual_time()")
         # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
         trace.setup(self.conf, "nova-sim", self.conf.host, nova_context.get_current)
-        self.transport = service_module.get_transport(self.conf, self.transport_url)
-        self.db = open_database(self.conf, self.db_url)
+        self.transport = service_module.get_transport(self.conf)
+        self.db = open_database(self.conf)
         host = self.conf.host
         self.conductor = build_service(
             "nova-conductor", host, self.conf, self.transport, db=self.db,
-            **self._service_kwargs,
         ).start()
         self.scheduler = build_service(
             "nova-scheduler", host, self.conf, self.transport, db=self.db,
-            **self._service_kwargs,
         ).start()
         for compute_host in self.compute_hosts:
             self.add_compute(compute_host)
@@ -292,7 +290,6 @@ class Cloud:
             driver = self.driver_factory(host)
         service = build_service(
             "nova-compute", host, self.conf, self.transport, driver=driver,
-            **self._service_kwargs,
         ).start()
         self.computes[host] = service
         if host not in self.compute_hosts:
