@@ -1,4 +1,4 @@
-"""[DEFAULT] options: messaging, service identity, paths, service group, logging, clocks.
+"""[DEFAULT] options: messaging, service identity, paths, service group, logging, seed.
 
 Owns the option definitions of the ``[DEFAULT]`` group that are not about the compute
 service (those live in ``compute.py``, as in ``nova/conf/compute.py``). Names, help and
