@@ -281,3 +281,31 @@ def test_unknown_options_warn_once_at_start_up(tmp_path):
     assert warnings[1].endswith(f"Unknown option max_limt in [api] of {path}: ignored")
     assert "WARNING" in warnings[0]
     assert "auth_url" not in result.stderr
+
+
+def test_an_unregistered_option_fails_at_once():
+    conf = new_conf()
+    with pytest.raises(cfg.NoSuchOptError):
+        conf.api.max_limt  # noqa: B018 - the read is the test
+    with pytest.raises(cfg.NoSuchOptError):
+        conf.set_override("max_limt", 5, group="api")
+    with pytest.raises(cfg.NoSuchOptError):
+        conf.virtual_epoch  # noqa: B018 - removed: nothing read it
+    assert not hasattr(nova_sim.conf, "option")
+
+
+def test_no_code_reads_an_option_with_a_default_of_its_own():
+    """``getattr(conf..., name, default)`` and ``try: conf.x except: default`` were how
+    options used to be read; every read is now ``conf.<group>.<name>``."""
+    import ast
+    import pathlib
+
+    package = pathlib.Path(nova_sim.conf.__file__).parents[1]
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "getattr" and len(node.args) == 3
+                    and "conf" in ast.unparse(node.args[0])):
+                found.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert found == []
