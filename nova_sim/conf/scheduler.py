@@ -78,8 +78,8 @@ zone check in placement). Unknown names stop the scheduler at start-up.
         "max_io_ops_per_host",
         default=8,
         min=0,
-        help="IoOpsFilter (when enabled): hosts with more than this many instances being "
-        "built, resized, snapshotted... are filtered out.",
+        help="IoOpsFilter (when enabled): hosts with this many I/O-heavy operations "
+        "(builds, resizes, snapshots...) in progress, or more, are filtered out.",
     ),
     cfg.IntOpt(
         "max_instances_per_host",
