@@ -51,7 +51,7 @@ import random as random_module
 from typing import Any
 
 import nova_sim.conf
-from nova_sim import exception, trace
+from nova_sim import exception, rpc, trace
 from nova_sim.conf import ConfigError
 from nova_sim.scheduler import utils
 from nova_sim.scheduler.filters import all_filters
@@ -66,15 +66,6 @@ CELL_UUID = "00000000-0000-0000-0000-0000000000c1"
 RPC_API_VERSION = "4.5"
 
 
-
-def _target():
-    try:
-        from nova_sim import rpc
-    except ImportError:  # the RPC layer is optional for direct use
-        return None
-    return rpc.Target(version=RPC_API_VERSION)
-
-
 class SchedulerManager:
     """The nova-scheduler manager; its public methods are the RPC endpoint (``4.5``).
 
@@ -86,7 +77,7 @@ class SchedulerManager:
     ``random.Random`` for the host-subset pick (default: the hub's seeded generator).
     """
 
-    target = _target()
+    target = rpc.Target(version=RPC_API_VERSION)
 
     def __init__(
         self,
@@ -94,7 +85,6 @@ class SchedulerManager:
         conf: Any = None,
         clock: Any = None,
         random: Any = None,
-        **kwargs: Any,
     ):
         self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         if db is None:

@@ -86,7 +86,7 @@ def _compute_manager(conf):
 
 
 def _scheduler(conf):
-    from nova_sim.cloud import open_database
+    from nova_sim.deploy import open_database
     from nova_sim.scheduler.manager import SchedulerManager
 
     return SchedulerManager(db=open_database(conf), conf=conf)
@@ -95,7 +95,11 @@ def _scheduler(conf):
 def _service(conf):
     from nova_sim.service import Service
 
-    return Service("nova-compute", "compute1", "compute", object(), conf, _transport(conf))
+    from nova_sim.conductor.rpcapi import ConductorAPI
+
+    transport = _transport(conf)
+    return Service("nova-compute", "compute1", "compute", object(), conf, transport,
+                   conductor_api=ConductorAPI(transport, conf))
 
 
 def _fake_driver(conf):
@@ -119,8 +123,8 @@ def _wsgi_server(conf):
 
 def _api_app(conf):
     from nova_sim.api.app import APIApplication
-    from nova_sim.cloud import open_database
     from nova_sim.compute.api import API
+    from nova_sim.deploy import open_database
 
     return APIApplication(API(conf, open_database(conf), _transport(conf)), conf)
 
@@ -216,7 +220,7 @@ def _(conf):
 
 @probe("DEFAULT", "host", "node7", "node7")
 def _(conf):
-    from nova_sim.cloud import create_service
+    from nova_sim.deploy import create_service
 
     return create_service("nova-conductor", conf=conf).host
 
@@ -248,8 +252,8 @@ attribute_probe("DEFAULT", "periodic_fuzzy_delay", "7", 7.0, _service, "periodic
 
 @probe("DEFAULT", "enable_new_services", "false", True)
 def _(conf):
-    from nova_sim.cloud import open_database
-    from nova_sim.conductor.manager import service_get_or_create
+    from nova_sim.deploy import open_database
+    from nova_sim.servicegroup import service_get_or_create
 
     row = service_get_or_create(open_database(conf), conf, "h", "nova-compute", "compute")
     return bool(row["disabled"])
@@ -264,8 +268,8 @@ attribute_probe("DEFAULT", "graceful_shutdown_timeout", "9", 9.0,
 
 @probe("DEFAULT", "default_availability_zone", "az9", "az9")
 def _(conf):
-    from nova_sim.cloud import open_database
-    from nova_sim.conductor.manager import service_get_or_create
+    from nova_sim.deploy import open_database
+    from nova_sim.servicegroup import service_get_or_create
 
     row = service_get_or_create(open_database(conf), conf, "h", "nova-compute", "compute")
     return row["availability_zone"]
@@ -275,8 +279,8 @@ def _(conf):
 def _(conf):
     # A server created without a zone is asked for az3, which no host has.
     from nova_sim import context, exception
-    from nova_sim.cloud import open_database
     from nova_sim.compute.api import API
+    from nova_sim.deploy import open_database
     from nova_sim.image import CIRROS_IMAGE_ID
 
     ctxt = context.RequestContext(user_id="u", project_id="p", overwrite=False)
@@ -440,7 +444,7 @@ def _(conf):
 
 @probe("database", "connection", "sqlite:///{tmp}/nova-sim.db", "{tmp}/nova-sim.db")
 def _(conf):
-    from nova_sim.cloud import open_database
+    from nova_sim.deploy import open_database
 
     db = open_database(conf)
     try:
@@ -451,7 +455,7 @@ def _(conf):
 
 @probe("database", "busy_timeout", "2.5", 2.5)
 def _(conf):
-    from nova_sim.cloud import open_database
+    from nova_sim.deploy import open_database
 
     return open_database(conf).busy_timeout
 

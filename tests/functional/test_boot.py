@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from nova_sim import exception, green
-from nova_sim.cloud import new_conf, zero_latency
 from nova_sim.compute import power_state
+from nova_sim.deploy import new_conf, zero_latency
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.virt.fake import FakeDriver
 
