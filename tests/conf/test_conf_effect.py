@@ -93,9 +93,8 @@ def _scheduler(conf):
 
 
 def _service(conf):
-    from nova_sim.service import Service
-
     from nova_sim.conductor.rpcapi import ConductorAPI
+    from nova_sim.service import Service
 
     transport = _transport(conf)
     return Service("nova-compute", "compute1", "compute", object(), conf, transport,
