@@ -187,27 +187,38 @@ def output_dir(conf: Any) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
+def enabled(conf: Any, default: bool = False) -> bool:
+    """Whether ``conf`` asks for tracing: ``[trace] enabled`` when set, else
+    ``default`` (the commands that run services pass True)."""
+    value = _option(conf, "trace", "enabled", None)
+    return default if value is None else bool(value)
+
+
 def setup(conf: Any, service: str, host: str | None = None,
-          context_getter: Any = None, seed: int | None = None) -> Any:
-    """Install a tracer for this process when ``[trace] enabled`` is true.
+          context_getter: Any = None, seed: int | None = None,
+          default: bool = False) -> Any:
+    """Install a tracer for this process when tracing is on (``enabled``).
 
     ``service`` / ``host`` name the process (``nova-compute`` / ``compute1``; a
-    one-process cloud uses ``nova-sim``). Spans go to ``[trace] output_dir``;
-    ``[trace] record_switches`` adds greenthread switches. Returns the installed tracer,
-    the one already installed (it is kept), or None when tracing is off.
+    one-process cloud uses ``nova-sim``). Spans go to ``[trace] output_dir``, each
+    process's file capped by ``[trace] max_file_size``; ``[trace] record_switches`` adds
+    greenthread switches. Returns the installed tracer, the one already installed (it
+    is kept), or None when tracing is off.
     """
-    if not _option(conf, "trace", "enabled", False):
+    if not enabled(conf, default):
         return None
     existing = trace_api.get_tracer()
     if existing is not None:
         return existing
     from nova_sim.trace.tracer import Tracer
 
+    cap = _option(conf, "trace", "max_file_size", 64)
     tracer = Tracer(
         service=service, host=host or _option(conf, None, "host", None),
         output_dir=output_dir(conf), seed=seed,
         record_switches=bool(_option(conf, "trace", "record_switches", False)),
         context_getter=context_getter,
+        max_file_bytes=cap * 1024 * 1024 if cap else None,
     )
     return tracer.install()
 

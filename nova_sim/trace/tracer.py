@@ -36,8 +36,9 @@ does, and two seeded runs give the same ids.
 
 When spans reach the file
 -------------------------
-A finished span goes into the span log, a list; ``flush`` appends the log to the span
-file (``store`` owns the format) and empties it. Flushes happen:
+A finished span goes into the span log, a list. Every ``CHECK_EVERY`` entries the log
+is encoded as one batch of lines (``store`` owns the format), so that finished spans are
+let go young; ``flush`` appends what is encoded to the span file. Flushes happen:
 
 - every ``flush_interval`` real seconds while spans are being made (looked at every
   ``CHECK_EVERY`` finished spans) or once ``flush_every`` spans wait;
@@ -278,8 +279,11 @@ class Tracer:
         # one sequence for span starts, ends and events: it orders them on equal times
         self._next_order = itertools.count(1).__next__
         self._names: dict[Any, str] = {}  # greenthread (or runner greenlet) -> name
-        self._log: list[Any] = []  # finished spans and switch records, not yet written
-        self._written = 0  # spans finished and written (``count``)
+        self._log: list[Any] = []  # finished spans and switch records, not yet encoded
+        self._encoded: list[bytes] = []  # the log's entries encoded, not yet written
+        self._waiting = 0  # entries in ``_encoded``
+        self._encoded_spans = 0  # spans encoded so far, written or not (``count``)
+        self._rotated: str | None = None  # the full span file set aside, if any
         self._check_at = CHECK_EVERY  # the log's length at which finish looks at the time
         self._last_flush = time.monotonic()
         self._lock = threading.Lock()
@@ -546,20 +550,37 @@ class Tracer:
         self.finish(span, span.start)
 
     def _check_flush(self) -> None:
-        """Flush when ``flush_every`` entries wait or ``flush_interval`` real seconds
-        passed since the last flush; else look again ``CHECK_EVERY`` entries later."""
-        self._check_at = len(self._log) + CHECK_EVERY
-        if self.path is not None and (
-            len(self._log) >= self.flush_every
-            or time.monotonic() - self._last_flush >= self.flush_interval
-        ):
+        """Every ``CHECK_EVERY`` entries of the span log: with a file, encode them (a
+        finished span is then let go at once, not kept until the flush), and flush when
+        ``flush_every`` entries wait or ``flush_interval`` real seconds passed since the
+        last flush."""
+        if self.path is None:  # memory only: the log is what ``records`` gives
+            self._check_at = len(self._log) + CHECK_EVERY
+            return
+        with self._lock:
+            self._encode_log()
+        if (self._waiting >= self.flush_every
+                or time.monotonic() - self._last_flush >= self.flush_interval):
             self.flush()
+
+    def _encode_log(self) -> None:
+        """Move the span log's entries into ``_encoded`` (bytes, ready to append).
+        Called with ``_lock`` held."""
+        log = self._log
+        count = len(log)  # entries added meanwhile (another thread) stay
+        if count:
+            batch = log[:count]
+            del log[:count]
+            self._encoded.append(store.encode_records(batch))
+            self._waiting += count
+            self._encoded_spans += sum(1 for entry in batch if type(entry) is Span)
+        self._check_at = len(log) + CHECK_EVERY
 
     @property
     def count(self) -> int:
-        """Spans finished so far (written, and waiting in the log)."""
+        """Spans finished so far (written, encoded, and waiting in the log)."""
         with self._lock:
-            return self._written + sum(1 for entry in self._log if type(entry) is Span)
+            return self._encoded_spans + sum(1 for entry in self._log if type(entry) is Span)
 
     # -- output -------------------------------------------------------------------------
     def process_record(self) -> dict[str, Any]:
@@ -567,46 +588,45 @@ class Tracer:
         return store.process_record(self.service, self.host, os.getpid(), self._prefix)
 
     def records(self) -> list[dict[str, Any]]:
-        """Everything recorded (with a file: flushed first, then read back), as span-file
-        records: the process record, then spans in the order they ended."""
+        """Everything recorded, as span-file records: the process record, then spans in
+        the order they ended (with a file: flushed, then read back)."""
+        records: list[dict[str, Any]] = []
         if self.path:
             self.flush()
             records = [r for r in store.read_files([self.path], missing_ok=True)
                        if r.get("type") != "process"]
-        else:
-            records = []
+            if self._rotated:
+                old = store.read_files([self._rotated], missing_ok=True)
+                records = [r for r in old if r.get("type") != "process"] + records
         with self._lock:
-            waiting = list(self._log)  # the unwritten (no file, or a flush that failed)
+            waiting = list(self._log)  # no file, or a flush that failed
         records.extend(store.plain(store.record_of(entry)) for entry in waiting)
         return [store.plain(self.process_record())] + records
 
     def flush(self) -> str | None:
-        """Append the span log's entries waiting since the last flush to the span file;
+        """Append what the span log holds since the last flush to the span file;
         returns its path (None without ``output_dir``). Errors writing are logged, not
-        raised (the entries are kept for the next flush). Thread-safe (a demo reads
-        traces from another OS thread)."""
+        raised (what was not written waits for the next flush). Thread-safe (a demo
+        reads traces from another OS thread)."""
         if not self.path:
             return None
         with self._lock:
             self._last_flush = time.monotonic()
-            log = self._log
-            count = len(log)  # entries added meanwhile (another thread) wait
-            if not count and os.path.exists(self.path):
+            self._encode_log()
+            if not self._encoded and os.path.exists(self.path):
                 return self.path
-            batch = log[:count]
             try:
                 os.makedirs(self.output_dir, exist_ok=True)
                 with open(self.path, "ab") as stream:
                     if not stream.tell():
                         stream.write(store.encode_header(self.process_record()))
-                    stream.write(store.encode_records(batch))
+                    stream.write(b"".join(self._encoded))
                     size = stream.tell()
             except OSError as error:
                 LOG.error("Cannot write the trace file %s: %s", self.path, error)
                 return None
-            self._written += sum(1 for entry in batch if type(entry) is Span)
-            del log[:count]
-            self._check_at = len(log) + CHECK_EVERY
+            self._encoded.clear()
+            self._waiting = 0
             if self.max_file_bytes is not None and size > self.max_file_bytes:
                 self._rotate()
         return self.path
@@ -619,3 +639,5 @@ class Tracer:
             os.replace(self.path, old)
         except OSError as error:
             LOG.error("Cannot rotate the trace file %s: %s", self.path, error)
+        else:
+            self._rotated = old

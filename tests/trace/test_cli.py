@@ -50,12 +50,39 @@ def test_enabled_trace_writes_a_span_file_per_process(traced_cloud):
     assert {r["request_id"] for r in records if r["type"] == "span"} >= set(request_ids)
 
 
-def test_tracing_is_off_by_default():
+def test_a_cloud_built_in_code_does_not_trace_by_default():
     conf = new_conf()
-    assert conf.trace.enabled is False
+    assert conf.trace.enabled is None
     assert trace.setup(conf, "nova-compute", "c1") is None
     assert trace.get_tracer() is None
     assert store.output_dir(conf).endswith("/traces")
+
+
+@pytest.mark.parametrize("setting, traced", [(None, True), (False, False), (True, True)])
+def test_the_commands_that_run_services_trace_unless_told_not_to(tmp_path, setting,
+                                                                  traced):
+    """``nova-sim run`` (and each service's command) traces by default; ``[trace]
+    enabled = false`` turns it off; the banner says which, and how to change it."""
+    from nova_sim.cmd import launch
+
+    conf = new_conf()
+    conf.set_override("output_dir", str(tmp_path), group="trace")
+    if setting is not None:
+        conf.set_override("enabled", setting, group="trace")
+    tracer = launch.setup_tracing(conf, "nova-sim", "h")
+    try:
+        assert (tracer is not None) == traced
+        assert (trace.get_tracer() is not None) == traced
+        line = launch.describe_tracing(conf, tracer)
+        if traced:
+            assert str(tmp_path) in line and "128 MiB at most" in line
+            assert "[trace] enabled = false turns it off" in line
+            assert tracer.max_file_bytes == 64 * 1024 * 1024
+        else:
+            assert "off ([trace] enabled = true turns it on)" in line
+    finally:
+        if tracer is not None:
+            tracer.uninstall()
 
 
 def test_show_prints_the_tree_of_one_request(traced_cloud, capsys):
