@@ -5,11 +5,10 @@ Owns the on-disk format (documented in docs/tracing.md, "The span file format") 
 
 The format
 ----------
-A span file is JSON lines (UTF-8, one JSON object per line), readable by any Python
-(``json``) and by ordinary tools (``jq``, ``grep``). Every object has a ``type``:
+A span file is a sequence of records, maps with a ``type``:
 
 - ``header``: ``{"type": "header", "format": "nova-sim-trace", "version": 1}``, the
-  first line of every file this package writes. A reader rejects a header of another
+  first record of every file this package writes. A reader rejects a header of another
   format, or of a version newer than it knows (``FORMAT`` / ``VERSION``); a header may
   appear again further on (files joined with ``cat`` stay readable).
 - ``process``: who wrote what follows (``service``, ``host``, ``pid``, ``prefix`` of its
@@ -17,13 +16,19 @@ A span file is JSON lines (UTF-8, one JSON object per line), readable by any Pyt
 - ``span``: one finished span, its fields named (``span_record``).
 - ``switch``: one greenthread switch (``time``, ``from``, ``to``), when recorded.
 
-A traced process appends to its own file, ``<output_dir>/<service>-<host>-<pid>.spans``:
-the header and the process record when it creates it, then, at each flush, the spans
-finished since the last one, encoded as one batch (``encode_records``) and written in
-one call. A span is written once, when it has ended, so a span file holds only whole
-spans; a line cut short by a crash (or being written while it is read) is skipped.
-``merge`` joins the records of several files into one file of the same format
-(``.jsonl``), in a stable order, without duplicates.
+The same records come in two encodings, told apart by the first byte:
+
+- *msgpack* (a stream of maps), what a traced process writes as it runs, to
+  ``<output_dir>/<service>-<host>-<pid>.spans``: the header and the process record when
+  it creates the file, then, at each flush, the spans finished since the last one,
+  encoded in batches (``encode_records``, several times cheaper than JSON for the
+  traced process) and written in one call;
+- *JSON lines* (one JSON object per line), what ``merge`` writes (``.jsonl``), for
+  ``jq``, ``grep`` and any JSON reader.
+
+A span is written once, when it has ended, so a span file holds only whole spans; a
+record cut short by a crash (or being written while it is read) ends the reading of a
+msgpack file, and is skipped in JSON lines.
 
 Must not know the exporters or the services.
 """
@@ -34,6 +39,8 @@ import glob
 import json
 import os
 from typing import Any, Iterable
+
+import msgpack
 
 from nova_sim import trace as trace_api
 from nova_sim.conf import option as _option
@@ -124,17 +131,33 @@ def encode(record: dict[str, Any]) -> str:
         return _ENCODER.encode(_lenient(record))
 
 
+def _packer() -> msgpack.Packer:
+    """A msgpack packer writing what msgpack cannot hold (a datetime, an object) as its
+    ``str``, as JSON does."""
+    return msgpack.Packer(default=str)
+
+
 def encode_header(process: dict[str, Any]) -> bytes:
-    """The first lines of a process's span file: the header, then ``process``."""
-    return (encode(header_record()) + "\n" + encode(process) + "\n").encode("ascii")
+    """The first records of a process's span file, in msgpack: the header, then
+    ``process``."""
+    pack = _packer().pack
+    return pack(header_record()) + pack(process)
 
 
 def encode_records(entries: list[Any]) -> bytes:
-    """A batch of span-log entries (spans, records) as JSON lines, ready to append."""
-    if not entries:
-        return b""
-    return ("\n".join([encode(record_of(entry)) for entry in entries]) + "\n").encode(
-        "ascii")
+    """A batch of span-log entries (spans, records) in msgpack, ready to append."""
+    pack = _packer().pack
+    try:
+        return b"".join([pack(record_of(entry)) for entry in entries])
+    except (TypeError, ValueError, OverflowError):  # a loop, a huge integer: one by one
+        return b"".join([_pack_leniently(pack, record_of(entry)) for entry in entries])
+
+
+def _pack_leniently(pack: Any, record: dict[str, Any]) -> bytes:
+    try:
+        return pack(record)
+    except (TypeError, ValueError, OverflowError):
+        return pack(_lenient(record))
 
 
 def plain(value: Any) -> Any:
@@ -156,27 +179,46 @@ def check_header(record: dict[str, Any], path: str) -> None:
 
 
 def read_file(path: str) -> list[dict[str, Any]]:
-    """The records of one span file (a process's ``.spans`` file or a merged ``.jsonl``),
-    headers checked and left out. A line that is not a JSON object (the cut end of a
-    file being written, junk) is skipped. Raises ``FormatError`` (a ValueError) for a
-    header of another format or a newer version, OSError when the file cannot be
-    read."""
-    records: list[dict[str, Any]] = []
+    """The records of one span file (msgpack or JSON lines, see the module docstring),
+    headers checked and left out. What is not a record (the cut end of a file being
+    written, junk) is skipped. Raises ``FormatError`` (a ValueError) for a header of
+    another format or a newer version, OSError when the file cannot be read."""
     with open(path, "rb") as stream:
-        for line in stream:
-            if not line.strip():
-                continue
+        data = stream.read()
+    first = data.lstrip()[:1]
+    objects = _json_lines(data) if first in (b"{", b"[", b"") else _msgpack_objects(data)
+    records: list[dict[str, Any]] = []
+    for record in objects:
+        if not (isinstance(record, dict) and isinstance(record.get("type"), str)):
+            continue  # not a record of ours
+        if record.get("type") == "header":
+            check_header(record, path)
+            continue
+        records.append(record)
+    return records
+
+
+def _json_lines(data: bytes) -> list[Any]:
+    out = []
+    for line in data.splitlines():
+        if line.strip():
             try:
-                record = json.loads(line)
+                out.append(json.loads(line))
             except ValueError:  # not JSON (or not UTF-8)
                 continue
-            if not isinstance(record, dict):
-                continue
-            if record.get("type") == "header":
-                check_header(record, path)
-                continue
-            records.append(record)
-    return records
+    return out
+
+
+def _msgpack_objects(data: bytes) -> list[Any]:
+    out = []
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(data)
+    try:
+        for item in unpacker:
+            out.append(item)
+    except (ValueError, msgpack.UnpackException):  # junk: what came before it counts
+        pass
+    return out
 
 
 def output_dir(conf: Any) -> str:

@@ -37,7 +37,7 @@ does, and two seeded runs give the same ids.
 When spans reach the file
 -------------------------
 A finished span goes into the span log, a list. Every ``CHECK_EVERY`` entries the log
-is encoded as one batch of lines (``store`` owns the format), so that finished spans are
+is encoded as one batch (``store`` owns the format), so that finished spans are
 let go young; ``flush`` appends what is encoded to the span file. Flushes happen:
 
 - every ``flush_interval`` real seconds while spans are being made (looked at every

@@ -2,10 +2,12 @@
 the attributes hold, across flushes, and from a file cut short."""
 
 import datetime
+import io
 import json
 import os
 import time
 
+import msgpack
 import pytest
 
 from nova_sim import green, trace
@@ -100,9 +102,7 @@ def test_a_file_cut_short_is_read_up_to_the_cut(tmp_path):
     assert [r["name"] for r in spans_of(records)] == ["first", "second"]
 
 
-def test_a_span_file_is_json_lines_with_a_header_and_named_fields(tmp_path):
-    """Any JSON reader reads a span file: a header line naming the format and its
-    version, the process record, then one object per span with its fields by name."""
+def _boot_like_spans(tmp_path):
     with green.virtual_time(seed=3):
         tracer = Tracer(service="nova-compute", host="c1", seed=3,
                         output_dir=str(tmp_path)).install()
@@ -113,11 +113,13 @@ def test_a_span_file_is_json_lines_with_a_header_and_named_fields(tmp_path):
         finally:
             tracer.uninstall()
     [path] = tmp_path.iterdir()
-    lines = [json.loads(line) for line in path.read_text(encoding="ascii").splitlines()]
-    assert lines[0] == {"type": "header", "format": "nova-sim-trace", "version": 1}
-    assert lines[1]["type"] == "process" and lines[1]["service"] == "nova-compute"
-    spawn, build = lines[2:]
-    assert spawn["type"] == build["type"] == "span"
+    return path
+
+
+def _check_records(records):
+    assert records[0] == {"type": "header", "format": "nova-sim-trace", "version": 1}
+    assert records[1]["type"] == "process" and records[1]["service"] == "nova-compute"
+    spawn, build = [r for r in records if r["type"] == "span"]
     assert spawn["name"] == "driver.spawn" and build["name"] == "compute.build"
     assert spawn["parent_id"] == build["span_id"] and build["parent_id"] is None
     assert spawn["trace_id"] == build["trace_id"]
@@ -130,7 +132,23 @@ def test_a_span_file_is_json_lines_with_a_header_and_named_fields(tmp_path):
     assert build["seq"] < spawn["seq"] < spawn["end_seq"] < build["end_seq"]
 
 
-def test_junk_lines_are_skipped_and_joined_files_stay_readable(tmp_path):
+def test_a_process_span_file_is_msgpack_with_a_header_and_named_fields(tmp_path):
+    """What a process writes, msgpack's own reader reads: the header naming the format
+    and its version, the process record, then one map per span, its fields by name."""
+    path = _boot_like_spans(tmp_path)
+    _check_records(list(msgpack.Unpacker(io.BytesIO(path.read_bytes()), raw=False)))
+
+
+def test_a_merged_span_file_is_json_lines_with_the_same_records(tmp_path):
+    path = _boot_like_spans(tmp_path / "spans")
+    merged = store.write(store.read_files([str(path)]), str(tmp_path / "merged.jsonl"))
+    lines = [json.loads(line) for line in open(merged, encoding="ascii")]
+    assert lines[0] == store.header_record()
+    _check_records(lines)
+
+
+@pytest.mark.parametrize("encoding", ["msgpack", "json lines"])
+def test_junk_is_skipped_and_joined_files_stay_readable(tmp_path, encoding):
     with green.virtual_time(seed=3):
         tracer = Tracer(seed=3, output_dir=str(tmp_path / "a")).install()
         try:
@@ -139,9 +157,14 @@ def test_junk_lines_are_skipped_and_joined_files_stay_readable(tmp_path):
         finally:
             tracer.uninstall()
     [path] = (tmp_path / "a").iterdir()
-    text = path.read_text()
-    joined = tmp_path / "joined.jsonl"  # as `cat a b > joined.jsonl` makes it
-    joined.write_text(text + "not json\n[1, 2]\n\n" + text)
+    if encoding == "json lines":
+        path = store.write(store.read_files([str(path)]), str(tmp_path / "one.jsonl"))
+        junk = b"not json\n[1, 2]\n\n"
+    else:
+        junk = msgpack.packb([1, 2]) + msgpack.packb("text")
+    data = open(path, "rb").read()
+    joined = tmp_path / "joined"  # as `cat a b > joined` makes it
+    joined.write_bytes(data + junk + data)
     records = store.read_files([str(joined)])
     assert [r["type"] for r in records] == ["process", "span", "process", "span"]
     assert {r["name"] for r in records if r["type"] == "span"} == {"one"}
