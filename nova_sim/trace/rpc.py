@@ -78,10 +78,9 @@ _NAME, _KIND, _TEMPLATE, _SCOPE = range(4)
 
 class RPCInstrument:
     """The tracer's RPC-layer hooks (see the module docstring). Each catches and logs
-    its own errors (tracing must never break the RPC it watches), so the RPC layer may
-    call them directly (``catches_own_errors``)."""
-
-    catches_own_errors = True
+    its own errors and returns: a span that could not be made must not remove the
+    tracer from the RPC layer's instruments (which is what an instrument that raises
+    gets), nor break the RPC it watches."""
 
     def __init__(self, tracer: Any):
         self.tracer = tracer
