@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test bench lint sample-config clean
+.PHONY: run test bench lint sample-config docs-outputs clean
 
 # setup.py builds the tracer's C hot path (nova_sim/trace/_speedups.c) into the tree.
 $(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
@@ -16,14 +16,22 @@ $(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[test]'
+	touch $(VENV)/.stamp-client
 	touch $@
 
 $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[bench]'
 	touch $@
 
-run: $(VENV)/.stamp-base
-	$(PY) -m nova_sim.cmd.main run --demo-boots 3
+# The openstack CLI (and openstacksdk) that the README drives the cloud with.
+$(VENV)/.stamp-client: $(VENV)/.stamp-base
+	$(PIP) install -q -e '.[client]'
+	touch $@
+
+# `make run PORT=8775` serves the compute API on another port (0: any free port).
+PORT ?=
+run: $(VENV)/.stamp-base $(VENV)/.stamp-client
+	$(PY) -m nova_sim.cmd.main run --demo-boots 3 $(if $(PORT),--port $(PORT))
 
 test: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check nova_sim tests tools

@@ -13,6 +13,7 @@ optional.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -88,8 +89,19 @@ class StartInterrupted(BaseException):
     like GreenletExit, so that start-up code catching Exception does not swallow it."""
 
 
-def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
+class StartTimedOut(BaseException):
+    """Raised in the greenthread running ``start()`` when start-up outlasts its timeout
+    (``serve``'s ``start_timeout``). A BaseException, like StartInterrupted."""
+
+
+def serve(server: Any, on_started: Callable[[], Any] | None = None,
+          start_timeout: float | None = None,
+          timed_out: Callable[[], str] | None = None) -> int:
     """Start ``server``, call ``on_started()``, and wait until it stops; returns 0.
+
+    ``start_timeout`` (seconds, None or 0: no limit) bounds ``start()``: past it, start-up
+    is interrupted with StartTimedOut, ``server.stop()`` cleans up what was started, and
+    CommandError is raised with ``timed_out()``'s one-line message (exit status 1).
 
     SIGTERM / SIGINT stop it gracefully (``server.stop()`` on the hub). A signal that
     arrives while ``start()`` is still running (blocked, say, waiting for a conductor)
@@ -113,10 +125,20 @@ def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
 
     with stop_on_signals(stop) as state:
         try:
-            server.start()
+            with green.Timeout(start_timeout or None, StartTimedOut()):
+                server.start()
         except StartInterrupted:
             LOG.info("Stop requested while starting")
             server.stop()
+        except StartTimedOut:
+            LOG.debug("start-up timed out after %ss", start_timeout, exc_info=True)
+            phase["starting"] = False
+            message = timed_out() if timed_out is not None else (
+                f"start-up did not finish within {start_timeout}s")
+            server.stop()
+            from nova_sim.cmd import CommandError
+
+            raise CommandError(message)
         else:
             phase["starting"] = False
             if on_started is not None:
@@ -177,7 +199,9 @@ def run_cloud(args: Any, conf: Any) -> int:
         if args.demo_boots and args.api:
             start_demo_boots(cloud, conf, args.demo_boots)
 
-    return serve(_StartErrors(cloud, "the cloud"), on_started=started)
+    return serve(_StartErrors(cloud, "the cloud", conf, "--port N (make run PORT=N)"),
+                 on_started=started, start_timeout=conf.service_start_timeout,
+                 timed_out=lambda: start_timeout_message("the cloud", cloud, conf))
 
 
 class _StartErrors:
@@ -187,9 +211,12 @@ class _StartErrors:
     ``nova_sim.conf.ConfigError`` (a component rejecting an option's value, e.g. an
     unknown filter name) passes through: the command ends with status 2."""
 
-    def __init__(self, target: Any, what: str):
+    def __init__(self, target: Any, what: str, conf: Any = None,
+                 port_option: str = "--port N"):
         self.target = target
         self.what = what
+        self.conf = conf
+        self.port_option = port_option
 
     def start(self) -> Any:
         from nova_sim.conf import ConfigError
@@ -206,8 +233,8 @@ class _StartErrors:
                 LOG.debug("stopping the half-started %s failed", self.what, exc_info=True)
             if isinstance(error, ConfigError):  # a component refused an option: exit 2
                 raise
-            reason = str(error) if isinstance(error, OSError) else (
-                f"{type(error).__name__}: {error}")
+            reason = address_problem(error, self.conf, self.port_option) or (
+                str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}")
             raise CommandError(f"cannot start {self.what}: {reason}")
 
     def stop(self) -> Any:
@@ -215,6 +242,26 @@ class _StartErrors:
 
     def wait(self) -> Any:
         return self.target.wait()
+
+
+def address_problem(error: BaseException, conf: Any,
+                    port_option: str = "--port N") -> str | None:
+    """The one-line explanation of an API address that cannot be bound (in use, or not
+    this machine's), naming the address and how to pick another (``port_option``: the
+    command-line way); None for other errors."""
+    if conf is None or not isinstance(error, OSError):
+        return None
+    address = f"{conf.osapi_compute_listen}:{conf.osapi_compute_listen_port}"
+    how = (f"pick another port with {port_option} (0: any free port) or "
+           "[DEFAULT] osapi_compute_listen_port")
+    if error.errno == errno.EADDRINUSE:
+        return f"the compute API address {address} is already in use (another nova-sim?): {how}"
+    if error.errno == errno.EACCES:
+        return f"the compute API address {address} needs privileges: {how}"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (f"the compute API address {address} is not an address of this machine: "
+                "set [DEFAULT] osapi_compute_listen")
+    return None
 
 
 def api_endpoint(cloud: Any, conf: Any) -> str:
@@ -301,6 +348,33 @@ def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
     return path
 
 
+def shell_path(path: str) -> str:
+    """``path`` as a shell word that works from the current directory: ``$PWD/...`` under
+    it (so that the line reads the same on every machine), else absolute."""
+    path = os.path.abspath(path)
+    relative = os.path.relpath(path)
+    if relative.startswith(os.pardir):
+        return path
+    return f"$PWD/{relative}"
+
+
+def command_as_typed(name: str) -> str | None:
+    """How to type the command ``name`` that sits beside this Python (a virtualenv's
+    ``bin``): bare when that is the one on ``PATH``, else its path (relative to the
+    current directory when under it, like ``.venv/bin/openstack``); None when this
+    environment has no such command."""
+    import shutil
+
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(here):
+        return None
+    found = shutil.which(name)
+    if found is not None and os.path.realpath(found) == os.path.realpath(here):
+        return name
+    relative = os.path.relpath(here)
+    return os.path.abspath(here) if relative.startswith(os.pardir) else relative
+
+
 def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
     """What ``nova-sim run`` prints once the cloud is up."""
     lines = ["nova-sim: a one-process cloud is running"]
@@ -317,11 +391,17 @@ def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
         lines.append("")
         path = clouds_yaml_for(endpoint, conf)
         if path is not None:
-            lines.append("Point the openstack CLI at it:")
-            lines.append(f"  export OS_CLIENT_CONFIG_FILE={path}")
-            lines.append("  openstack --os-cloud nova-sim server list        # admin")
-            lines.append("  openstack --os-cloud nova-sim-demo server list   # project demo")
-        lines.append(f"  nova-sim status --url {endpoint}")
+            openstack = command_as_typed("openstack")
+            lines.append("Point the openstack CLI at it (from this directory):")
+            lines.append(f"  export OS_CLIENT_CONFIG_FILE={shell_path(path)}")
+            if openstack is None:
+                lines.append("  (the openstack CLI is not installed here: "
+                             f"{command_as_typed('python') or 'python3'} -m pip install "
+                             "python-openstackclient)")
+                openstack = "openstack"
+            lines.append(f"  {openstack} --os-cloud nova-sim server list        # admin")
+            lines.append(f"  {openstack} --os-cloud nova-sim-demo server list   # project demo")
+        lines.append(f"  {command_as_typed('nova-sim') or 'nova-sim'} status --url {endpoint}")
     lines.append("")
     lines.append("Stop with Ctrl-C (or SIGTERM).")
     return "\n".join(lines) + "\n"
@@ -358,4 +438,29 @@ def run_service(args: Any, conf: Any) -> int:
     binary = BINARIES[args.command]
     setup_tracing(conf, binary, conf.host)
     server = create_service(binary, host=conf.host, conf=conf)
-    return serve(_StartErrors(server, binary))
+    return serve(_StartErrors(server, binary, conf),
+                 start_timeout=conf.service_start_timeout,
+                 timed_out=lambda: start_timeout_message(binary, server, conf))
+
+
+_IN_PROCESS = ("green", "memory", "kombu+memory")
+
+
+def start_timeout_message(what: str, started: Any, conf: Any) -> str:
+    """Why ``what`` did not start within ``[DEFAULT] service_start_timeout``, in one line
+    naming the transport URL: no broker, or (connected) no conductor answering."""
+    from nova_sim.rpc.transport.amqp import safe_url
+
+    transport = getattr(started, "transport", None)
+    url = safe_url(getattr(transport, "url", None) or conf.transport_url)
+    waited = f"within {conf.service_start_timeout}s ([DEFAULT] service_start_timeout; " \
+        "0 waits for ever)"
+    if transport is not None and not transport.connected:
+        return f"cannot start {what}: cannot reach the broker at {url} {waited}"
+    if url.split("://", 1)[0].lower() in _IN_PROCESS and what != "the cloud":
+        return (f"cannot start {what}: no nova-conductor answered over {url} {waited}; "
+                f"{url} reaches only this process: run the services of a multi-process "
+                "cloud over RabbitMQ (--transport-url rabbit://...), or all of them in one "
+                "with 'nova-sim run'")
+    return (f"cannot start {what}: no nova-conductor answered over {url} {waited}; is one "
+            "running on this transport_url and control_exchange?")

@@ -95,23 +95,27 @@ def test_process_exits_0_without_traceback_on_signal(signum):
     assert err.strip() == f"nova-sim: stopped on {signal.Signals(signum).name}"
 
 
-def test_describe_cloud_points_at_a_clouds_yaml(tmp_path):
+def test_describe_cloud_points_at_a_clouds_yaml(tmp_path, monkeypatch):
     from nova_sim.conf import new_conf
 
     conf = new_conf()
     conf.set_override("state_path", str(tmp_path / "state"))
     args = types.SimpleNamespace(computes=2, api=True)
+    # From the checkout: the shipped file, as a path that works from there.
+    shipped = launch.clouds_yaml_path()
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.dirname(shipped))))
     text = launch.describe_cloud(types.SimpleNamespace(), conf, args)
     assert "compute1, compute2" in text
     assert "http://127.0.0.1:8774/v2.1" in text
-    assert f"export OS_CLIENT_CONFIG_FILE={launch.clouds_yaml_path()}" in text
-    assert "openstack --os-cloud nova-sim server list" in text
+    assert "export OS_CLIENT_CONFIG_FILE=$PWD/etc/nova-sim/clouds.yaml" in text
+    assert "--os-cloud nova-sim server list" in text
+    monkeypatch.chdir(tmp_path)
     # Another port: a clouds.yaml for it under state_path.
     cloud = types.SimpleNamespace(api_url="http://127.0.0.1:41234/v2.1",
                                   compute_hosts=["c1"])
     text = launch.describe_cloud(cloud, conf, args)
     written = tmp_path / "state" / "clouds.yaml"
-    assert f"export OS_CLIENT_CONFIG_FILE={written}" in text
+    assert "export OS_CLIENT_CONFIG_FILE=$PWD/state/clouds.yaml" in text  # cwd: tmp_path
     assert "1 x nova-compute (c1)" in text
     assert written.read_text() == launch.clouds_yaml("http://127.0.0.1:41234")
     assert "http://127.0.0.1:41234/image" in written.read_text()
@@ -203,3 +207,23 @@ def test_config_error_while_starting_passes_through():
     with green.virtual_time():
         with pytest.raises(ConfigError, match="unknown filter"):
             launch.serve(launch._StartErrors(Picky(), "the cloud"))
+
+
+def test_printed_commands_are_the_ones_that_run(tmp_path, monkeypatch):
+    # The banner prints a command beside this Python bare when it is the one on PATH,
+    # else by its path (relative under the current directory), and None when absent.
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    tool = bin_dir / "openstack"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert launch.command_as_typed("openstack") == os.path.join("venv", "bin", "openstack")
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    assert launch.command_as_typed("openstack") == "openstack"
+    assert launch.command_as_typed("no-such-tool") is None
+    monkeypatch.chdir("/")  # not under the current directory: the absolute path
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert launch.command_as_typed("openstack") == str(tool)

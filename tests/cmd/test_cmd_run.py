@@ -81,7 +81,46 @@ def test_port_in_use_is_one_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("nova-sim:")]
     assert len(errors) == 1, result.stderr
     assert "cannot start the cloud" in errors[0]
+    # names the address and the ways out
+    assert f"127.0.0.1:{port} is already in use" in errors[0]
+    assert "--port N (make run PORT=N)" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_api_port_in_use_names_the_address(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path))
+        result = subprocess.run(
+            [sys.executable, "-m", "nova_sim.cmd.main", "api", "--port", str(port),
+             "--transport-url", "memory://"],
+            capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+        )
+    assert result.returncode == 1, result
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"nova-sim: cannot start nova-api: the compute API address 127.0.0.1:{port} is "
+        "already in use (another nova-sim?): pick another port with --port N (0: any free "
+        "port) or [DEFAULT] osapi_compute_listen_port")
+
+
+def test_make_run_takes_a_port():
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run", "PORT=8779"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert dry.returncode == 0, dry.stderr
+    [command] = [line for line in dry.stdout.splitlines() if "nova_sim.cmd.main run" in line]
+    assert command.endswith("--port 8779")
+    dry = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    [command] = [line for line in dry.stdout.splitlines() if "nova_sim.cmd.main run" in line]
+    assert "--port" not in command
 
 
 def test_run_demo_boots_prints_progress_and_the_trace(tmp_path):
