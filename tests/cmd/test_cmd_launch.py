@@ -224,6 +224,7 @@ def test_printed_commands_are_the_ones_that_run(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     assert launch.command_as_typed("openstack") == "openstack"
     assert launch.command_as_typed("no-such-tool") is None
-    monkeypatch.chdir("/")  # not under the current directory: the absolute path
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # not under the current directory: absolute
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert launch.command_as_typed("openstack") == str(tool)
