@@ -8,7 +8,7 @@ Usage (from the repository root)::
 
 A checked output is a fenced block right after a marker comment (invisible once rendered)::
 
-    <!-- output: demo | mask real-time -->
+    <!-- output: demo; mask real-time -->
     ```console
     $ .venv/bin/nova-sim demo 4
     ...what the command prints...
@@ -25,9 +25,11 @@ block belongs to:
   command is ``make run`` (``nova-sim run --demo-boots 3`` on a free port, state in a
   temporary directory); its output is what ``make run`` prints up to the demo's last
   line. Other ``cloud`` commands reach that cloud: ``OS_CLIENT_CONFIG_FILE`` points at
-  its clouds.yaml, and ``127.0.0.1:8774`` in a command becomes its address.
+  its clouds.yaml, and ``127.0.0.1:8774`` in a command becomes its address. In what
+  they print, its address and clouds.yaml read as ``make run``'s on the default port
+  (``127.0.0.1:8774``, ``$PWD/etc/nova-sim/clouds.yaml``).
 
-Options after ``|`` choose what is shown (a ``...`` line stands for lines left out):
+Options after ``;`` choose what is shown (a ``...`` line stands for lines left out):
 ``head N`` (the first N lines), ``grep REGEX`` (lines matching; repeatable; combined
 with ``head``: either), and ``mask NAME[,NAME]``, what varies from run to run, replaced
 on both sides before comparing (the doc keeps the values of the run that wrote it):
@@ -35,9 +37,9 @@ on both sides before comparing (the doc keeps the values of the run that wrote i
 - ``ids``: UUIDs, request ids, 32-hex ids (message, trace ids), ``0x`` addresses;
 - ``times``: ISO timestamps;
 - ``real-time``: figures measured on the real clock (a number followed by ``s`` or
-  ``ms``, ``gtN`` greenthread numbers, ``(+N ms)``) and the detector's verdicts that
-  depend on the machine's load; a block with it is retried up to 3 times;
-- ``port``: the API's port (``127.0.0.1:N``) and the clouds.yaml path;
+  ``ms``, ``gtN`` greenthread numbers) and the blocking detector's verdicts, which
+  depend on the machine's load; runs of spaces count as one (the figures' widths vary);
+  a block with it is retried up to 3 times;
 - ``hosts``: which compute a server landed on (``computeN``).
 
 Trailing spaces are ignored. Nothing else is masked: virtual-time output is exact.
@@ -79,10 +81,7 @@ MASKS: dict[str, list[tuple[re.Pattern[str], str]]] = {
         (re.compile(r"\bgt\d+\b"), "gt<n>"),
         (re.compile(r"  <- stalled: .*$"), ""),
         (re.compile(r"reports: \d+"), "reports: <n>"),
-    ],
-    "port": [
-        (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
-        (re.compile(r"OS_CLIENT_CONFIG_FILE=\S+"), "OS_CLIENT_CONFIG_FILE=<clouds.yaml>"),
+        (re.compile(r"  +"), " "),
     ],
     "hosts": [(re.compile(r"\bcompute\d\b"), "compute<n>")],
 }
@@ -111,7 +110,11 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.path.relative_to(ROOT)}:{self.start}"
+        try:
+            name = self.path.relative_to(ROOT)
+        except ValueError:
+            name = self.path
+        return f"{name}:{self.start}"
 
 
 def parse(path: pathlib.Path) -> list[Block]:
@@ -142,7 +145,7 @@ def parse(path: pathlib.Path) -> list[Block]:
                 prompt.append(body[len(prompt)])
         block = Block(path, match["group"], match["options"], index + 2, close, prompt,
                       body[len(prompt):], None if prompt else last_python)
-        for option in filter(None, (o.strip() for o in match["options"].split("|"))):
+        for option in filter(None, (o.strip() for o in match["options"].split(";"))):
             name, _, value = option.partition(" ")
             if name == "head":
                 block.heads = int(value)
@@ -172,7 +175,7 @@ def select(block: Block, output: list[str]) -> list[str]:
         for number, line in enumerate(output)
     ]
     shown: list[str] = []
-    for line, kept in zip(output, keep):
+    for line, kept in zip(output, keep, strict=True):
         if kept:
             shown.append(line)
         elif not shown or shown[-1] != "...":
@@ -192,10 +195,8 @@ def masked(block: Block, lines: list[str]) -> list[str]:
 
 
 def _environment(home: str) -> dict[str, str]:
-    bin_dir = os.path.dirname(sys.executable)
     env = dict(os.environ, HOME=home, XDG_STATE_HOME=os.path.join(home, "state"),
-               PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""), COLUMNS="200",
-               PYTHONUNBUFFERED="1")
+               COLUMNS="200", PYTHONUNBUFFERED="1")
     env.pop("OS_CLIENT_CONFIG_FILE", None)
     return env
 
@@ -228,23 +229,29 @@ class Cloud:
         )
         lines: list[str] = []
         for line in self.process.stdout:
-            lines.append(line.rstrip("\n"))
             found = re.search(r"compute API\s+http://(\S+)/v2\.1", line)
             if found:
                 self.address = found[1]
             found = re.search(r"OS_CLIENT_CONFIG_FILE=(\S+)", line)
             if found:
                 self.clouds_yaml = found[1].replace("$PWD", str(ROOT))
+            lines.append(self.as_default(line.rstrip("\n")))
             if CLOUD_END.match(line):
                 return lines
         raise RuntimeError("the cloud stopped: " + "\n".join(lines))
+
+    def as_default(self, line: str) -> str:
+        """``line`` as it reads for a cloud on the default address."""
+        if self.clouds_yaml:
+            line = line.replace(self.clouds_yaml, "$PWD/etc/nova-sim/clouds.yaml")
+        return line.replace(self.address, "127.0.0.1:8774") if self.address else line
 
     def run(self, command: str) -> list[str]:
         if self.process is None:
             raise RuntimeError("a cloud block runs before the 'make run' block")
         command = command.replace("127.0.0.1:8774", self.address)
         env = dict(_environment(self.home), OS_CLIENT_CONFIG_FILE=self.clouds_yaml)
-        return _run_shell(command, env)
+        return [self.as_default(line) for line in _run_shell(command, env)]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
