@@ -95,3 +95,5 @@ def test_head_and_grep_choose_the_lines_shown(tmp_path):
     assert doc_outputs.check_document(path, write=False) == []
     path = _document(tmp_path, "; grep ^b", "...\nb\n...")
     assert doc_outputs.check_document(path, write=False) == []
+    path = _document(tmp_path, "; span 2 ^b", "...\nb\nc")
+    assert doc_outputs.check_document(path, write=False) == []

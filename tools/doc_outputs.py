@@ -14,7 +14,8 @@ A checked output is a fenced block right after a marker comment (invisible once 
     ...what the command prints...
     ```
 
-The block's first line, ``$ COMMAND`` (continued on the next lines while they end with
+A marker and its block may be indented alike (inside a list item). The block's first
+line, ``$ COMMAND`` (continued on the next lines while they end with
 ``\\``), is what ran, from the repository root, as a reader types it (``.venv/bin/`` stands
 for the directory of the Python running this tool). A block without a ``$`` line shows
 what the ``python`` block above it prints. The marker's first word names the group the
@@ -30,8 +31,9 @@ block belongs to:
   (``127.0.0.1:8774``, ``$PWD/etc/nova-sim/clouds.yaml``).
 
 Options after ``;`` choose what is shown (a ``...`` line stands for lines left out):
-``head N`` (the first N lines), ``grep REGEX`` (lines matching; repeatable; combined
-with ``head``: either), and ``mask NAME[,NAME]``, what varies from run to run, replaced
+``head N`` (the first N lines), ``span N REGEX`` (N lines from the first that matches;
+repeatable), ``grep REGEX`` (lines matching; repeatable); a line shows when any of them
+chooses it. ``mask NAME[,NAME]`` names what varies from run to run, replaced
 on both sides before comparing (the doc keeps the values of the run that wrote it):
 
 - ``ids``: UUIDs, request ids, 32-hex ids (message, trace ids), ``0x`` addresses;
@@ -99,8 +101,10 @@ class Block:
     prompt: list[str]  # the "$ command" lines (empty: the python block above)
     shown: list[str]  # the output lines as the document has them
     source: str | None = None  # the python block above, for prompt-less blocks
+    indent: str = ""  # a block inside a list item is indented
     heads: int | None = None
     greps: list[re.Pattern[str]] = field(default_factory=list)
+    spans: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
     masks: list[str] = field(default_factory=list)
 
     @property
@@ -117,6 +121,13 @@ class Block:
         return f"{name}:{self.start}"
 
 
+def _closing_fence(lines: list[str], start: int, indent: str) -> int:
+    for index in range(start, len(lines)):
+        if lines[index] == indent + "```":
+            return index
+    raise ValueError(f"line {start}: a fence that is never closed")
+
+
 def parse(path: pathlib.Path) -> list[Block]:
     """The checked blocks of a document (ValueError for a malformed marker)."""
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -125,30 +136,34 @@ def parse(path: pathlib.Path) -> list[Block]:
     index = 0
     while index < len(lines):
         line = lines[index]
-        if line.startswith("```python"):
-            close = lines.index("```", index + 1)
-            last_python = "\n".join(lines[index + 1:close]) + "\n"
+        indent = line[:len(line) - len(line.lstrip())]
+        if line.strip().startswith("```python"):
+            close = _closing_fence(lines, index + 1, indent)
+            last_python = "\n".join(x[len(indent):] for x in lines[index + 1:close]) + "\n"
             index = close + 1
             continue
-        match = MARKER.match(line)
+        match = MARKER.match(line.strip())
         if not match:
             index += 1
             continue
-        if index + 1 >= len(lines) or not lines[index + 1].startswith("```"):
+        if index + 1 >= len(lines) or not lines[index + 1].startswith(indent + "```"):
             raise ValueError(f"{path}:{index + 1}: an output marker must precede a fence")
-        close = lines.index("```", index + 2)
-        body = lines[index + 2:close]
+        close = _closing_fence(lines, index + 2, indent)
+        body = [x[len(indent):] for x in lines[index + 2:close]]
         prompt: list[str] = []
         if body and body[0].startswith("$ "):
             prompt.append(body[0])
             while prompt[-1].endswith("\\") and len(prompt) < len(body):
                 prompt.append(body[len(prompt)])
         block = Block(path, match["group"], match["options"], index + 2, close, prompt,
-                      body[len(prompt):], None if prompt else last_python)
+                      body[len(prompt):], None if prompt else last_python, indent=indent)
         for option in filter(None, (o.strip() for o in match["options"].split(";"))):
             name, _, value = option.partition(" ")
             if name == "head":
                 block.heads = int(value)
+            elif name == "span":
+                count, _, pattern = value.strip().partition(" ")
+                block.spans.append((int(count), re.compile(pattern.strip())))
             elif name == "grep":
                 block.greps.append(re.compile(value.strip()))
             elif name == "mask":
@@ -167,13 +182,18 @@ def parse(path: pathlib.Path) -> list[Block]:
 
 def select(block: Block, output: list[str]) -> list[str]:
     """The lines of ``output`` the block shows, with ``...`` where lines are left out."""
-    if block.heads is None and not block.greps:
+    if block.heads is None and not block.greps and not block.spans:
         return output
     keep = [
         (block.heads is not None and number < block.heads)
         or any(pattern.search(line) for pattern in block.greps)
         for number, line in enumerate(output)
     ]
+    for count, pattern in block.spans:
+        first = next((n for n, line in enumerate(output) if pattern.search(line)), None)
+        if first is not None:
+            for number in range(first, min(first + count, len(output))):
+                keep[number] = True
     shown: list[str] = []
     for line, kept in zip(output, keep, strict=True):
         if kept:
@@ -303,7 +323,8 @@ def check_document(path: pathlib.Path, write: bool, only: str | None = None) -> 
                     break
             else:
                 if write:
-                    lines[block.start + len(block.prompt):block.end] = produced
+                    lines[block.start + len(block.prompt):block.end] = [
+                        (block.indent + line).rstrip() for line in produced]
                     # later blocks move with the lines written
                     shift = len(produced) - len(block.shown)
                     for later in blocks:
