@@ -228,3 +228,17 @@ def test_printed_commands_are_the_ones_that_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "elsewhere")  # not under the current directory: absolute
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert launch.command_as_typed("openstack") == str(tool)
+
+
+def test_banner_says_how_to_install_a_missing_openstack_cli(tmp_path, monkeypatch):
+    from nova_sim.conf import new_conf
+
+    conf = new_conf()
+    conf.set_override("state_path", str(tmp_path / "state"))
+    monkeypatch.setattr(launch, "command_as_typed",
+                        lambda name: None if name == "openstack" else f"venv/bin/{name}")
+    text = launch.describe_cloud(types.SimpleNamespace(), conf,
+                                 types.SimpleNamespace(computes=1, api=True))
+    assert ("(the openstack CLI is not installed here: venv/bin/python -m pip install "
+            "python-openstackclient)") in text
+    assert "venv/bin/nova-sim status --url http://127.0.0.1:8774/v2.1" in text
