@@ -237,10 +237,16 @@ class Cloud:
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.clouds_yaml = ""
+        self.output: list[str] | None = None
 
     def start(self) -> list[str]:
         """Start ``nova-sim run --demo-boots 3`` on a free port; its output up to the
-        demo's last line."""
+        demo's last line (started once: a retry gets the same output)."""
+        if self.output is None:
+            self.output = self._start()
+        return self.output
+
+    def _start(self) -> list[str]:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "nova_sim.cmd.main", "run", "--demo-boots", "3",
              "--port", "0"],
