@@ -29,6 +29,7 @@ def _problems(group: str) -> list[str]:
     return problems
 
 
+@pytest.mark.slow  # runs the commands: processes
 @pytest.mark.parametrize("group", ["demo", "python"])
 def test_outputs_of_commands_and_snippets_match_the_docs(group):
     blocks = [b for name in doc_outputs.DOCS for b in doc_outputs.parse(ROOT / name)
@@ -38,6 +39,7 @@ def test_outputs_of_commands_and_snippets_match_the_docs(group):
     assert not problems, "\n\n".join(problems) + "\n(run 'make docs-outputs')"
 
 
+@pytest.mark.slow  # a cloud and the openstack CLI: processes
 def test_outputs_of_a_running_cloud_match_the_docs():
     if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "openstack")):
         pytest.skip("the openstack CLI is not installed beside this Python")

@@ -23,6 +23,8 @@ from nova_sim import green
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.slow  # service processes and RabbitMQ
+
 
 def _queues(vhost: str) -> dict[str, int]:
     done = subprocess.run(["rabbitmqctl", "list_queues", "-q", "-p", vhost, "name",
