@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from typing import Any, Iterator
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 class _CurrentStdout:
@@ -31,7 +34,8 @@ class _OneLine(logging.Formatter):
         self.show_error = show_error
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        # memory addresses in reprs vary from run to run and teach nothing here
+        text = _ADDRESS.sub("", super().format(record))
         if self.show_error and record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             text += f": {type(error).__name__}: {error}"
