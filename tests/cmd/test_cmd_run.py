@@ -65,7 +65,8 @@ def test_run_serves_the_api_and_stops_cleanly(tmp_path, signum):
     assert endpoint.rsplit("/v2.1", 1)[0] + "/image" in clouds.read_text()
 
 
-def test_port_in_use_is_one_line(tmp_path):
+def run_on_a_taken_port(tmp_path, *command):
+    """Run ``nova-sim COMMAND --port P`` while P is taken; returns (result, P)."""
     import socket
 
     with socket.socket() as taken:
@@ -74,9 +75,14 @@ def test_port_in_use_is_one_line(tmp_path):
         port = taken.getsockname()[1]
         env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path))
         result = subprocess.run(
-            [sys.executable, "-m", "nova_sim.cmd.main", "run", "--port", str(port)],
+            [sys.executable, "-m", "nova_sim.cmd.main", *command, "--port", str(port)],
             capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
         )
+    return result, port
+
+
+def test_port_in_use_is_one_line(tmp_path):
+    result, port = run_on_a_taken_port(tmp_path, "run")
     assert result.returncode == 1, result
     errors = [line for line in result.stderr.splitlines() if line.startswith("nova-sim:")]
     assert len(errors) == 1, result.stderr
@@ -88,18 +94,7 @@ def test_port_in_use_is_one_line(tmp_path):
 
 
 def test_api_port_in_use_names_the_address(tmp_path):
-    import socket
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path))
-        result = subprocess.run(
-            [sys.executable, "-m", "nova_sim.cmd.main", "api", "--port", str(port),
-             "--transport-url", "memory://"],
-            capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
-        )
+    result, port = run_on_a_taken_port(tmp_path, "api", "--transport-url", "memory://")
     assert result.returncode == 1, result
     assert result.stderr.strip().splitlines()[-1] == (
         f"nova-sim: cannot start nova-api: the compute API address 127.0.0.1:{port} is "
