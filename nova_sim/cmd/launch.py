@@ -6,6 +6,10 @@ second signal while stopping exits at once with status 1. What runs is built by 
 imported lazily from ``nova_sim.deploy``: ``Cloud`` (a whole cloud in one process) and
 ``create_service`` (one service per process). Must not know how the services work.
 
+Start-up is bounded by ``[DEFAULT] service_start_timeout`` (0: no bound): a broker or a
+conductor that does not answer within it ends the command with one line naming the
+transport URL (exit status 1); a port in use names the address and how to pick another.
+
 Anything served here needs ``start()`` and ``stop()`` (graceful: stop taking work, let
 in-flight work finish); ``wait()`` (block the calling greenthread until stopped) is
 optional.
