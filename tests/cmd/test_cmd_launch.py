@@ -194,6 +194,45 @@ def test_signal_during_start_interrupts_it():
     assert events == ["starting", "stop"]
 
 
+class _SlowStart:
+    """Starts in 3600 virtual seconds (a conductor that answers late)."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def start(self):
+        self.events.append("starting")
+        green.sleep(3600)
+        self.events.append("started")
+
+    def stop(self):
+        self.events.append("stop")
+
+    def wait(self):
+        self.events.append("wait")
+
+
+def test_start_timeout_stops_and_says_why():
+    from nova_sim.cmd import CommandError
+
+    events = []
+    with green.virtual_time():
+        with pytest.raises(CommandError, match="^no conductor answered$"):
+            launch.serve(_SlowStart(events), start_timeout=60,
+                         timed_out=lambda: "no conductor answered")
+        assert green.now() == 60
+    assert events == ["starting", "stop"]
+
+
+@pytest.mark.parametrize("start_timeout", [0, None])
+def test_start_timeout_0_waits_for_ever(start_timeout):
+    events = []
+    with green.virtual_time():
+        assert launch.serve(_SlowStart(events), start_timeout=start_timeout) == 0
+        assert green.now() == 3600
+    assert events == ["starting", "started", "wait"]
+
+
 def test_config_error_while_starting_passes_through():
     from nova_sim.conf import ConfigError
 
