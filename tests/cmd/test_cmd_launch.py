@@ -281,3 +281,20 @@ def test_banner_says_how_to_install_a_missing_openstack_cli(tmp_path, monkeypatc
     assert ("(the openstack CLI is not installed here: venv/bin/python -m pip install "
             "python-openstackclient)") in text
     assert "venv/bin/nova-sim status --url http://127.0.0.1:8774/v2.1" in text
+
+
+@pytest.mark.parametrize("connected, says", [
+    (False, "cannot start nova-compute: cannot reach the broker at "
+            "rabbit://u:****@broker:5672/ within 60s ([DEFAULT] service_start_timeout; 0 "
+            "waits for ever)"),
+    (True, "cannot start nova-compute: no nova-conductor answered over "
+           "rabbit://u:****@broker:5672/ within 60s ([DEFAULT] service_start_timeout; 0 "
+           "waits for ever); is one running on this transport_url and control_exchange?"),
+])
+def test_start_timeout_message_names_the_broker_or_the_conductor(connected, says):
+    from nova_sim.conf import new_conf
+
+    transport = types.SimpleNamespace(url="rabbit://u:secret@broker:5672/",
+                                      connected=connected)
+    started = types.SimpleNamespace(transport=transport)
+    assert launch.start_timeout_message("nova-compute", started, new_conf()) == says
