@@ -7,8 +7,7 @@ PIP := $(PY) -m pip
 
 .PHONY: run test test-quick test-slow bench lint sample-config docs-outputs clean
 
-# setup.py builds the tracer's C hot path (nova_sim/trace/_speedups.c) into the tree.
-$(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
+$(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e .
@@ -70,4 +69,4 @@ sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf
 
 clean:
-	rm -rf $(VENV) build *.egg-info nova_sim/trace/_speedups.*.so
+	rm -rf $(VENV) build *.egg-info

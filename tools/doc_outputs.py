@@ -215,7 +215,7 @@ def masked(block: Block, lines: list[str]) -> list[str]:
 
 
 def _environment(home: str) -> dict[str, str]:
-    env = dict(os.environ, HOME=home, XDG_STATE_HOME=os.path.join(home, "state"),
+    env = dict(os.environ, HOME=home, XDG_STATE_HOME=os.path.join(home, ".local", "state"),
                COLUMNS="200", PYTHONUNBUFFERED="1")
     env.pop("OS_CLIENT_CONFIG_FILE", None)
     return env

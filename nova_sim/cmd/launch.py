@@ -155,18 +155,32 @@ def serve(server: Any, on_started: Callable[[], Any] | None = None,
 
 
 def setup_tracing(conf: Any, service: str, host: str) -> Any:
-    """Install this process's tracer when ``[trace] enabled`` (spans go to ``[trace]
-    output_dir``, one file per process; ``nova-sim trace`` reads them). Returns the
-    tracer, or None when tracing is off."""
-    if not conf.trace.enabled:
-        return None
+    """Install this process's tracer unless ``[trace] enabled = false`` (the commands
+    that run services trace by default; spans go to ``[trace] output_dir``, one file per
+    process; ``nova-sim trace`` reads them). Returns the tracer, or None when tracing
+    is off."""
     from nova_sim import context
     from nova_sim.trace import store
 
-    tracer = store.setup(conf, service, host, context_getter=context.get_current)
+    tracer = store.setup(conf, service, host, context_getter=context.get_current,
+                         default=True)
     if tracer is not None:
         LOG.info("Tracing to %s", store.output_dir(conf))
     return tracer
+
+
+def describe_tracing(conf: Any, tracer: Any) -> str:
+    """The banner's line about tracing: where spans go and how much is kept, or how
+    to turn it on."""
+    from nova_sim.trace import store
+
+    if tracer is None:
+        return "  tracing        off ([trace] enabled = true turns it on)"
+    cap = conf.trace.max_file_size
+    kept = f"the latest {2 * cap} MiB at most" if cap else "everything"
+    nova_sim = command_as_typed("nova-sim") or "nova-sim"
+    return (f"  tracing        on: spans to {shell_path(store.output_dir(conf))} ({kept}; "
+            f"'{nova_sim} trace show --last'; [trace] enabled = false turns it off)")
 
 
 def run_cloud(args: Any, conf: Any) -> int:
@@ -180,17 +194,15 @@ def run_cloud(args: Any, conf: Any) -> int:
     if args.demo_boots and args.api:
         # The demo ends by showing the trace of one boot: record them.
         conf.set_override("enabled", True, group="trace")
-    setup_tracing(conf, "nova-sim", conf.host)
+    tracer = setup_tracing(conf, "nova-sim", conf.host)
     cloud = Cloud(
         conf=conf,
         computes=args.computes,
         api=args.api,
-        transport_url=conf.transport_url,
-        db_url=conf.database.connection,
     )
 
     def started() -> None:
-        sys.stdout.write(describe_cloud(cloud, conf, args))
+        sys.stdout.write(describe_cloud(cloud, conf, args, tracer))
         sys.stdout.flush()
         if args.demo_boots and args.api:
             start_demo_boots(cloud, conf, args.demo_boots)
@@ -345,13 +357,17 @@ def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
 
 
 def shell_path(path: str) -> str:
-    """``path`` as a shell word that works from the current directory: ``$PWD/...`` under
-    it (so that the line reads the same on every machine), else absolute."""
+    """``path`` as a shell word that works from the current directory and reads the same
+    on every machine: ``$PWD/...`` under the current directory, ``~/...`` under the home
+    directory, else absolute."""
     path = os.path.abspath(path)
     relative = os.path.relpath(path)
-    if relative.startswith(os.pardir):
-        return path
-    return f"$PWD/{relative}"
+    if not relative.startswith(os.pardir):
+        return f"$PWD/{relative}"
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and path.startswith(home.rstrip(os.sep) + os.sep):
+        return "~" + path[len(home.rstrip(os.sep)):]
+    return path
 
 
 def command_as_typed(name: str) -> str | None:
@@ -371,8 +387,9 @@ def command_as_typed(name: str) -> str | None:
     return os.path.abspath(here) if relative.startswith(os.pardir) else relative
 
 
-def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
-    """What ``nova-sim run`` prints once the cloud is up."""
+def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
+    """What ``nova-sim run`` prints once the cloud is up (``tracer``: the process's,
+    or None when tracing is off)."""
     lines = ["nova-sim: a one-process cloud is running"]
     lines.append(f"  transport      {conf.transport_url}")
     lines.append(f"  database       {conf.database.connection}")
@@ -381,6 +398,7 @@ def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
     ]
     lines.append("  services       nova-conductor, nova-scheduler, "
                  f"{len(hosts)} x nova-compute ({', '.join(hosts)})")
+    lines.append(describe_tracing(conf, tracer))
     if args.api:
         endpoint = api_endpoint(cloud, conf)
         lines.append(f"  compute API    {endpoint}  (auth: [api] {conf.api.auth_strategy})")

@@ -298,3 +298,15 @@ def test_start_timeout_message_names_the_broker_or_the_conductor(connected, says
                                       connected=connected)
     started = types.SimpleNamespace(transport=transport)
     assert launch.start_timeout_message("nova-compute", started, new_conf()) == says
+
+
+def test_shell_paths_read_the_same_on_every_machine(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(home / "work")
+    assert launch.shell_path(str(home / "work" / "etc" / "clouds.yaml")) == \
+        "$PWD/etc/clouds.yaml"
+    assert launch.shell_path(str(home / ".local" / "state" / "traces")) == \
+        "~/.local/state/traces"
+    assert launch.shell_path(str(tmp_path / "elsewhere")) == str(tmp_path / "elsewhere")
