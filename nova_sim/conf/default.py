@@ -113,6 +113,20 @@ Maximum seconds since a service's last heartbeat for it to count as up. Should b
 above ``report_interval``.
 """,
     ),
+    cfg.StrOpt(
+        "servicegroup_driver",
+        default="db",
+        choices=[
+            ("db", "Heartbeats write the service's row in the database (computes through "
+                   "the conductor); liveness is read from the row."),
+            ("mc", "Heartbeats go to an in-memory store with expiry, like Nova's memcache "
+                   "driver; one-process clouds only (the store lives in the process)."),
+        ],
+        help="""
+The service group driver: how services report that they are alive and how others tell
+whether a service is up.
+""",
+    ),
     cfg.BoolOpt(
         "periodic_enable",
         default=True,
