@@ -4,8 +4,13 @@ Owns the green broker (exchanges, queues, bindings, consumers) and the transport
 The broker has the same topology as oslo.messaging on RabbitMQ: a topic exchange
 (``control_exchange``) with queues ``topic`` and ``topic.server``, a fanout exchange
 ``topic_fanout`` with one ``topic_fanout_<uuid>`` queue per server, reply queues
-``reply_<uuid>`` reached through the default exchange. Bodies are the same JSON bytes
-as on RabbitMQ; each consumer decodes its own copy.
+``reply_<uuid>`` reached through the default exchange. A body is what the JSON round
+trip of the message would give (``wire.copy_message``: the same values, the same errors
+for what JSON cannot hold, nothing shared with the sender), not the bytes themselves:
+encoding and decoding JSON would cost several times more and tell the receiver nothing
+more. Each queue a message reaches gets its own copy. Raw bodies (bytes or text, as
+``wire.encode`` writes them) published by hand are delivered as they are and decoded by
+their consumer.
 
 Delivery needs no consumer greenthread and no polling: publishing hands the body to one
 consumer of each routed queue (round robin among competing consumers), whose ``deliver``
@@ -80,6 +85,8 @@ class GreenBroker:
 
     def __init__(self, name: str = ""):
         self.name = name
+        #: messages published so far (benchmarks read it)
+        self.published = 0
         self.queues: dict[str, _Queue] = {}
         # exchange name -> (type, {routing key: [queue, ...]})
         self.exchanges: dict[str, tuple[str, dict[str, list[_Queue]]]] = {}
@@ -121,6 +128,7 @@ class GreenBroker:
         ``exchange == ""`` is the default exchange: the routing key names the queue.
         ``expiration`` is in seconds (a call's timeout).
         """
+        self.published += 1
         expires_at = None if expiration is None else green.now() + expiration
         if not exchange:
             queue = self.queues.get(routing_key)
@@ -140,8 +148,10 @@ class GreenBroker:
                 targets[0].put(body, expires_at)
                 return 1
             targets = list(targets)
-        for queue in targets:
-            queue.put(body, expires_at)
+        for number, queue in enumerate(targets):
+            # every queue gets its own copy of a message (a consumer may change it)
+            queue.put(body if number == 0 or type(body) is not dict
+                      else wire.copy_message(body), expires_at)
         return len(targets)
 
 
@@ -182,7 +192,7 @@ class GreenTransport(Transport):
 
     def send(self, target: Target, message: dict, kind: str,
              timeout: float | None = None) -> None:
-        body = wire.encode(message)
+        body = wire.copy_message(message)
         broker = self.broker
         if kind == "fanout":
             broker.declare_exchange(target.topic + "_fanout", "fanout")
@@ -197,7 +207,7 @@ class GreenTransport(Transport):
                       exchange, routing_key)
 
     def send_reply(self, reply_q: str, reply: dict) -> None:
-        if not self.broker.publish("", reply_q, wire.encode(reply)):
+        if not self.broker.publish("", reply_q, wire.copy_message(reply)):
             LOG.warning("Reply queue %s does not exist; reply to %s dropped",
                         reply_q, reply.get("_msg_id"))
 
