@@ -103,6 +103,8 @@ def report(figures: dict) -> str:
     """The figures as the lines the benchmark prints."""
     run_s = figures["run"]
     per_hour = run_s * 3600.0 / figures["simulated"] if figures["simulated"] else 0.0
+    cpu_per_hour = (figures["run_cpu"] * 3600.0 / figures["simulated"]
+                    if figures["simulated"] else 0.0)
     events = figures["timers"] + figures["messages"]
     return "\n".join([
         f"bench_sim: {figures['computes']} idle computes, servicegroup_driver="
@@ -110,7 +112,7 @@ def report(figures: dict) -> str:
         f"  start-up      {figures['startup']:8.2f} s wall "
         f"(RSS {figures['startup_rss_mb']:.0f} MB)",
         f"  run           {run_s:8.2f} s wall ({figures['run_cpu']:.2f} s CPU), "
-        f"{per_hour:.2f} s per simulated hour",
+        f"{per_hour:.2f} s per simulated hour ({cpu_per_hour:.2f} s CPU)",
         f"  peak RSS      {figures['peak_rss_mb']:8.0f} MB",
         f"  events        {events:8d} ({figures['timers']} timers, {figures['messages']} RPC "
         f"messages), {events / run_s if run_s else 0:,.0f} per wall second; "

@@ -83,24 +83,33 @@ class ResourceTracker:
         self._reported: dict[str, tuple[dict[str, Any], dict | None]] = {}
         self._lock = green.Semaphore(1)
         self.service_id: int | None = None
+        # The ratios and reservations, read from conf once (every audit needs them twice).
+        self._ratios: dict[str, float] = {}
+        self._reserved_values: dict[str, int] | None = None
 
     # -- ratios and reservations -----------------------------------------------------------
 
     def _ratio(self, kind: str) -> float:
-        value = _option(self.conf, None, f"{kind}_allocation_ratio", None)
-        if value is None:
-            value = _option(
-                self.conf, None, f"initial_{kind}_allocation_ratio",
-                {"cpu": 4.0, "ram": 1.0, "disk": 1.0}[kind],
-            )
-        return float(value)
+        ratio = self._ratios.get(kind)
+        if ratio is None:
+            value = _option(self.conf, None, f"{kind}_allocation_ratio", None)
+            if value is None:
+                value = _option(
+                    self.conf, None, f"initial_{kind}_allocation_ratio",
+                    {"cpu": 4.0, "ram": 1.0, "disk": 1.0}[kind],
+                )
+            ratio = self._ratios[kind] = float(value)
+        return ratio
 
     def _reserved(self) -> dict[str, int]:
-        return {
-            "vcpus": int(_option(self.conf, None, "reserved_host_cpus", 0)),
-            "memory_mb": int(_option(self.conf, None, "reserved_host_memory_mb", 512)),
-            "disk_gb": -(-int(_option(self.conf, None, "reserved_host_disk_mb", 0)) // 1024),
-        }
+        if self._reserved_values is None:
+            self._reserved_values = {
+                "vcpus": int(_option(self.conf, None, "reserved_host_cpus", 0)),
+                "memory_mb": int(_option(self.conf, None, "reserved_host_memory_mb", 512)),
+                "disk_gb": -(-int(_option(self.conf, None, "reserved_host_disk_mb", 0))
+                             // 1024),
+            }
+        return self._reserved_values
 
     # -- claims ----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ VERSION_KEY = "oslo.version"
 MESSAGE_KEY = "oslo.message"
 ENVELOPE_VERSION = "2.0"
 CONTEXT_PREFIX = "_context_"
+_PREFIX_LENGTH = len(CONTEXT_PREFIX)
 CONTENT_TYPE = "application/json"
 CONTENT_ENCODING = "utf-8"
 
@@ -226,9 +227,9 @@ def pack_context(message: dict[str, Any], context: dict[str, Any]) -> None:
 
 def context_of(message: dict[str, Any]) -> dict[str, Any]:
     """The ``_context_*`` keys of ``message`` as a dict (``message`` is not changed)."""
-    start = len(CONTEXT_PREFIX)
-    return {key[start:]: value for key, value in message.items()
-            if key.startswith(CONTEXT_PREFIX)}
+    # slicing and comparing costs less than str.startswith (no method call per key)
+    return {key[_PREFIX_LENGTH:]: value for key, value in message.items()
+            if key[:_PREFIX_LENGTH] == CONTEXT_PREFIX}
 
 
 def unpack_context(message: dict[str, Any]) -> dict[str, Any]:
