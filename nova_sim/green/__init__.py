@@ -42,9 +42,9 @@ from nova_sim.green.semaphore import BoundedSemaphore, Semaphore
 from nova_sim.green.timeout import Timeout
 
 __all__ = [
-    "BoundedSemaphore", "DeadlockError", "cancel_timer", "spawn_n_after", "Empty", "Event", "Full", "GreenPile", "GreenPool",
+    "BoundedSemaphore", "DeadlockError", "Empty", "Event", "Full", "GreenPile", "GreenPool",
     "GreenSocket", "GreenThread", "GreenletExit", "Hub", "LifoQueue", "LightQueue",
-    "PriorityQueue", "Queue", "Semaphore", "Timeout", "VirtualHub", "get_hub", "getcurrent",
-    "kill", "now", "random_uuid", "sleep", "spawn", "spawn_after", "spawn_n", "trampoline",
-    "virtual_time", "wallclock",
+    "PriorityQueue", "Queue", "Semaphore", "Timeout", "VirtualHub", "cancel_timer", "get_hub",
+    "getcurrent", "kill", "now", "random_uuid", "sleep", "spawn", "spawn_after", "spawn_n",
+    "spawn_n_after", "trampoline", "virtual_time", "wallclock",
 ]
