@@ -39,11 +39,13 @@ class MemoryCache:
         self._items[key] = (value, self._clock() + expire)
 
     def get(self, key: str) -> Any:
-        """The value of ``key``, or None when it is missing or expired (then dropped)."""
+        """The value of ``key``, or None when it is missing or expired (then dropped). A
+        value set for ``expire`` seconds is still there exactly ``expire`` seconds later
+        (the database driver's rule: up while ``now - last_seen_up <= service_down_time``)."""
         item = self._items.get(key)
         if item is None:
             return None
-        if item[1] <= self._clock():
+        if item[1] < self._clock():
             del self._items[key]
             return None
         return item[0]
