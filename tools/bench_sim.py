@@ -34,7 +34,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from nova_sim import green  # noqa: E402
-from nova_sim.cloud import Cloud, new_conf, zero_latency  # noqa: E402
+from nova_sim.deploy.cloud import Cloud, new_conf, zero_latency  # noqa: E402
 from nova_sim.rpc.transport import green as green_transport  # noqa: E402
 
 

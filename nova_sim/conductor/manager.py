@@ -22,7 +22,7 @@ import logging
 import traceback
 from typing import Any, Callable
 
-from nova_sim import exception, rpc, trace
+from nova_sim import exception, rpc, servicegroup, trace
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute import task_states, vm_states
 from nova_sim.conductor.rpcapi import (
@@ -184,27 +184,11 @@ class ConductorManager:
         return True
 
     def _service_get_or_create(self, ctxt: Any, host: str, binary: str, topic: str) -> dict:
-        return service_get_or_create(self.db, self.conf, host, binary, topic)
+        return servicegroup.service_get_or_create(self.db, self.conf, host, binary, topic)
 
     def _allocations_delete(self, ctxt: Any, consumer_uuid: str,
                             rp_uuid: str | None = None) -> bool:
         return self.db.remove_allocations(consumer_uuid, rp_uuid)
-
-
-def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str) -> dict:
-    """The live service row of ``binary`` on ``host``, created if missing (enabled unless
-    ``enable_new_services`` is False; computes in ``default_availability_zone``)."""
-    try:
-        return db.service_get_by_host_and_binary(host, binary)
-    except exception.NotFound:
-        pass
-    values = {
-        "host": host, "binary": binary, "topic": topic,
-        "disabled": not _option(conf, None, "enable_new_services", True),
-    }
-    if binary == "nova-compute":
-        values["availability_zone"] = _option(conf, None, "default_availability_zone", "nova")
-    return db.service_create(values)
 
 
 class ComputeTaskManager:

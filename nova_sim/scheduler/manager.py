@@ -50,7 +50,7 @@ import logging
 import random as random_module
 from typing import Any
 
-from nova_sim import exception, trace
+from nova_sim import exception, rpc, trace
 from nova_sim.conf import ConfigError
 from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils
@@ -67,15 +67,6 @@ CELL_UUID = "00000000-0000-0000-0000-0000000000c1"
 RPC_API_VERSION = "4.5"
 
 
-
-def _target():
-    try:
-        from nova_sim import rpc
-    except ImportError:  # the RPC layer is optional for direct use
-        return None
-    return rpc.Target(version=RPC_API_VERSION)
-
-
 class SchedulerManager:
     """The nova-scheduler manager; its public methods are the RPC endpoint (``4.5``).
 
@@ -87,7 +78,7 @@ class SchedulerManager:
     ``random.Random`` for the host-subset pick (default: the hub's seeded generator).
     """
 
-    target = _target()
+    target = rpc.Target(version=RPC_API_VERSION)
 
     def __init__(
         self,
@@ -95,13 +86,9 @@ class SchedulerManager:
         conf: Any = None,
         clock: Any = None,
         random: Any = None,
-        **kwargs: Any,
     ):
         if conf is None:
-            try:
-                from nova_sim.conf import CONF as conf
-            except ImportError:
-                conf = None
+            from nova_sim.conf import CONF as conf
         self.conf = conf
         if db is None:
             from nova_sim import green

@@ -1,23 +1,43 @@
 """The service group API: the front the services use, over the configured driver.
 
 Owns ``API`` (which picks the driver from ``[DEFAULT] servicegroup_driver``: ``db``, the
-default, or ``mc``) and re-exports ``is_up`` (the database rule). Must not know about RPC
-transports or the managers.
+default, or ``mc``), ``service_get_or_create`` (a service's membership row, found or
+created when it starts) and re-exports ``is_up`` (the database rule). Must not know about
+RPC transports or the managers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from nova_sim import exception
 from nova_sim.conf import ConfigError, option
 from nova_sim.servicegroup.drivers.base import INITIAL_REPORTING_DELAY, Driver
 from nova_sim.servicegroup.drivers.db import DbDriver, is_up
 from nova_sim.servicegroup.drivers.mc import McDriver
 
-__all__ = ["API", "DRIVERS", "INITIAL_REPORTING_DELAY", "is_up"]
+__all__ = ["API", "DRIVERS", "INITIAL_REPORTING_DELAY", "is_up", "service_get_or_create"]
 
 #: ``servicegroup_driver`` values and what they mean.
 DRIVERS = ("db", "mc")
+
+
+def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str) -> dict:
+    """The live service row of ``binary`` on ``host`` in ``db``, created if missing
+    (enabled unless ``enable_new_services`` is False; computes in
+    ``default_availability_zone``). Controller services call it at start-up; the
+    conductor calls it for a starting compute. Raises what the database raises."""
+    try:
+        return db.service_get_by_host_and_binary(host, binary)
+    except exception.NotFound:
+        pass
+    values = {
+        "host": host, "binary": binary, "topic": topic,
+        "disabled": not option(conf, None, "enable_new_services", True),
+    }
+    if binary == "nova-compute":
+        values["availability_zone"] = option(conf, None, "default_availability_zone", "nova")
+    return db.service_create(values)
 
 
 class API:
