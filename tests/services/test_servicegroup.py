@@ -8,8 +8,8 @@ import types
 import pytest
 
 from nova_sim import green, rpc, servicegroup
-from nova_sim.deploy.cloud import Cloud, ProcessService, new_conf, zero_latency
 from nova_sim.conf import ConfigError
+from nova_sim.deploy.cloud import Cloud, ProcessService, new_conf, zero_latency
 from nova_sim.servicegroup.drivers.mc import MemoryCache, get_cache
 
 
