@@ -238,12 +238,19 @@ class FixedIntervalLoop:
     ``first + n * interval`` (nameko's rule: a slow run does not push later runs back). A
     run that outlasts its interval is logged and the next one starts at once. An exception
     in ``function`` is logged and the loop goes on. ``stop()`` cancels the next run.
+
+    Each run is a greenthread of its own, unless ``in_hub``: then ``function`` runs in the
+    hub's timer callback, which saves the greenthread but forbids blocking (a blocking
+    call raises RuntimeError, logged as the run's failure). For functions that only touch
+    memory, such as the in-memory service group's heartbeat.
     """
 
-    def __init__(self, function: Callable[[], Any], interval: float, name: str | None = None):
+    def __init__(self, function: Callable[[], Any], interval: float, name: str | None = None,
+                 in_hub: bool = False):
         self.function = function
         self.interval = float(interval)
         self.name = name or getattr(function, "__name__", "loop")
+        self.in_hub = in_hub
         self._timer = None
         self._running = False
         self._stopped = True
@@ -254,8 +261,17 @@ class FixedIntervalLoop:
         """Arm the first run ``initial_delay`` seconds from now; returns ``self``."""
         self._stopped = False
         self._next_due = green.now() + initial_delay
-        self._timer = green.spawn_n_after(initial_delay, self._run)
+        self._arm(initial_delay)
         return self
+
+    def _arm(self, delay: float) -> None:
+        if self.in_hub:
+            self._timer = green.get_hub().call_later(delay, self._run_in_hub)
+        else:
+            self._timer = green.spawn_n_after(delay, self._run)
+
+    def _run_in_hub(self, _argument: Any) -> None:
+        self._run()
 
     def _run(self) -> None:
         if self._stopped:
@@ -280,7 +296,7 @@ class FixedIntervalLoop:
         self._next_due += self.interval
         if self._next_due < finished:
             self._next_due = finished
-        self._timer = green.spawn_n_after(self._next_due - finished, self._run)
+        self._arm(self._next_due - finished)
 
     @property
     def running(self) -> bool:

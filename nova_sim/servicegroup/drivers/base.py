@@ -25,6 +25,9 @@ class Driver:
     #: True when liveness is read from the services table (``last_seen_up``), so that a
     #: reader holding fresh rows (the scheduler's cache) may judge it by itself.
     uses_service_rows = True
+    #: False when ``report_state`` never blocks (no RPC, no database): the heartbeat then
+    #: runs in the hub's timer callback, without a greenthread of its own.
+    report_blocks = True
 
     def __init__(self, conf: Any = None):
         self.report_interval = float(option(conf, None, "report_interval", 10.0))
@@ -40,6 +43,7 @@ class Driver:
         loop = FixedIntervalLoop(
             self.reporter(service), self.report_interval,
             name=f"heartbeat of {service.binary} on {service.host}",
+            in_hub=not self.report_blocks,
         )
         self._loops[id(service)] = loop.start(INITIAL_REPORTING_DELAY)
 

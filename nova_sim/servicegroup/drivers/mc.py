@@ -7,9 +7,10 @@ Every ``report_interval`` seconds (the first after ``INITIAL_REPORTING_DELAY``) 
 sets the key ``<topic>:<host>`` to the current time, expiring after
 ``service_down_time``; a service is up while its key exists. No RPC and no database
 write: that is the point of the driver (and why the services table's ``report_count`` and
-``last_seen_up`` stand still under it). The store lives in the process, so services in
-other processes do not see it: multi-process clouds use ``db``. Must not know about the
-managers.
+``last_seen_up`` stand still under it). Setting a key never blocks, so the heartbeat runs
+in the hub's timer callback (no greenthread per heartbeat). The store lives in the
+process, so services in other processes do not see it: multi-process clouds use ``db``.
+Must not know about the managers.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class McDriver(Driver):
     """Heartbeats into the hub's ``MemoryCache``."""
 
     uses_service_rows = False
+    report_blocks = False
 
     def __init__(self, conf: Any = None, cache: MemoryCache | None = None):
         super().__init__(conf)
