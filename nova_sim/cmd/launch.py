@@ -159,8 +159,6 @@ def run_cloud(args: Any, conf: Any) -> int:
         conf=conf,
         computes=args.computes,
         api=args.api,
-        transport_url=conf.transport_url,
-        db_url=conf.database.connection,
     )
 
     def started() -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import exception
-from nova_sim.conf import ConfigError, option
+from nova_sim.conf import ConfigError
 from nova_sim.servicegroup.drivers.base import INITIAL_REPORTING_DELAY, Driver
 from nova_sim.servicegroup.drivers.db import DbDriver, is_up
 from nova_sim.servicegroup.drivers.mc import McDriver
@@ -33,10 +34,10 @@ def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str
         pass
     values = {
         "host": host, "binary": binary, "topic": topic,
-        "disabled": not option(conf, None, "enable_new_services", True),
+        "disabled": not conf.enable_new_services,
     }
     if binary == "nova-compute":
-        values["availability_zone"] = option(conf, None, "default_availability_zone", "nova")
+        values["availability_zone"] = conf.default_availability_zone
     return db.service_create(values)
 
 
@@ -51,7 +52,8 @@ class API:
     """
 
     def __init__(self, conf: Any = None, db: Any = None, conductor_api: Any = None):
-        name = option(conf, None, "servicegroup_driver", "db")
+        conf = conf if conf is not None else nova_sim.conf.CONF
+        name = conf.servicegroup_driver
         self._driver: Driver
         if name == "db":
             self._driver = DbDriver(conf, db=db, conductor_api=conductor_api)

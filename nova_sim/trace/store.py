@@ -37,8 +37,8 @@ import marshal
 import os
 from typing import Any, Iterable, Iterator
 
+import nova_sim.conf
 from nova_sim import trace as trace_api
-from nova_sim.conf import option as _option
 
 #: Row tags (the first item of every row of a span log).
 SPAN, SWITCH = "p", "s"
@@ -145,12 +145,11 @@ def read_span_file(path: str) -> tuple[dict[str, Any] | None, list[Any]]:
     return header, rows
 
 
-def output_dir(conf: Any) -> str:
-    """``[trace] output_dir`` (default ``$state_path/traces``), made absolute."""
-    path = _option(conf, "trace", "output_dir", None)
-    if not path:
-        path = os.path.join(_option(conf, None, "state_path", os.getcwd()), "traces")
-    return os.path.abspath(os.path.expanduser(path))
+def output_dir(conf: Any = None) -> str:
+    """``[trace] output_dir`` of ``conf`` (default: ``nova_sim.conf.CONF``), made
+    absolute."""
+    conf = conf if conf is not None else nova_sim.conf.CONF
+    return os.path.abspath(os.path.expanduser(conf.trace.output_dir))
 
 
 def setup(conf: Any, service: str, host: str | None = None,
@@ -162,7 +161,8 @@ def setup(conf: Any, service: str, host: str | None = None,
     ``[trace] record_switches`` adds greenthread switches. Returns the installed tracer,
     the one already installed (it is kept), or None when tracing is off.
     """
-    if not _option(conf, "trace", "enabled", False):
+    conf = conf if conf is not None else nova_sim.conf.CONF
+    if not conf.trace.enabled:
         return None
     existing = trace_api.get_tracer()
     if existing is not None:
@@ -170,9 +170,9 @@ def setup(conf: Any, service: str, host: str | None = None,
     from nova_sim.trace.tracer import Tracer
 
     tracer = Tracer(
-        service=service, host=host or _option(conf, None, "host", None),
+        service=service, host=host or conf.host,
         output_dir=output_dir(conf), seed=seed,
-        record_switches=bool(_option(conf, "trace", "record_switches", False)),
+        record_switches=conf.trace.record_switches,
         context_getter=context_getter,
     )
     return tracer.install()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nova_sim.conf import option
+import nova_sim.conf
 from nova_sim.periodic import FixedIntervalLoop
 
 #: Seconds before a service's first heartbeat (Nova's ``INITIAL_REPORTING_DELAY``).
@@ -30,8 +30,9 @@ class Driver:
     report_blocks = True
 
     def __init__(self, conf: Any = None):
-        self.report_interval = float(option(conf, None, "report_interval", 10.0))
-        self.service_down_time = float(option(conf, None, "service_down_time", 60.0))
+        conf = conf if conf is not None else nova_sim.conf.CONF
+        self.report_interval = float(conf.report_interval)
+        self.service_down_time = float(conf.service_down_time)
         self._loops: dict[int, FixedIntervalLoop] = {}
 
     def join(self, service: Any) -> None:

@@ -28,7 +28,7 @@ LOG = logging.getLogger(__name__)
 
 
 def is_up(
-    service_ref: dict[str, Any], service_down_time: float = 60.0, now: float | None = None
+    service_ref: dict[str, Any], service_down_time: float, now: float | None = None
 ) -> bool:
     """Whether a service row counts as up at ``now`` (seconds since the epoch on the hub's
     clock; default ``green.wallclock()``): not forced down, and its last heartbeat
