@@ -42,7 +42,7 @@ LOG = logging.getLogger(__name__)
 class _Queue:
     """A queue: buffered messages and competing consumers (round robin)."""
 
-    __slots__ = ("name", "messages", "consumers", "_next", "arguments")
+    __slots__ = ("name", "messages", "consumers", "_next", "arguments", "bindings")
 
     def __init__(self, name: str, arguments: dict | None = None):
         self.name = name
@@ -50,6 +50,9 @@ class _Queue:
         self.messages: collections.deque = collections.deque()
         self.consumers: list[Callable[[Any], None]] = []
         self._next = 0
+        #: (exchange, routing key) pairs this queue is bound with (deleting it is then
+        #: quick whatever the number of queues: 10,000 computes declare 30,000)
+        self.bindings: list[tuple[str, str]] = []
 
     def put(self, body: Any, expires_at: float | None) -> None:
         consumers = self.consumers
@@ -108,18 +111,24 @@ class GreenBroker:
         bound = self.exchanges[exchange][1].setdefault(routing_key, [])
         if queue not in bound:
             bound.append(queue)
+            queue.bindings.append((exchange, routing_key))
 
     def delete_queue(self, name: str) -> None:
         """Delete queue ``name`` with its bindings and buffered messages."""
         queue = self.queues.pop(name, None)
         if queue is None:
             return
-        for _type, bindings in self.exchanges.values():
-            for key, bound in list(bindings.items()):
-                if queue in bound:
-                    bound.remove(queue)
-                    if not bound:
-                        del bindings[key]
+        for exchange, routing_key in queue.bindings:
+            entry = self.exchanges.get(exchange)
+            if entry is None:
+                continue
+            bindings = entry[1]
+            bound = bindings.get(routing_key)
+            if bound is not None and queue in bound:
+                bound.remove(queue)
+                if not bound:
+                    del bindings[routing_key]
+        queue.bindings = []
 
     def publish(self, exchange: str, routing_key: str, body: Any,
                 expiration: float | None = None) -> int:
