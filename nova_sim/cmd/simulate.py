@@ -71,7 +71,7 @@ def simulate_command(args: Any, conf: Any) -> int:
         build_parser().print_help()
         return 0
     options = build_parser().parse_args(argv)
-    from nova_sim.sim import cloudspec, engine, results
+    from nova_sim.sim import cloudspec, engine, results, runners
     from nova_sim.sim.task import TaskError, load_task, task_summary
 
     if options.repeat < 1:
@@ -109,6 +109,8 @@ def simulate_command(args: Any, conf: Any) -> int:
                                             progress=progress.update))
             except TaskError as error:
                 raise UsageError(str(error))
+            except runners.ZeroTimeIteration as error:
+                raise CommandError(str(error))
     document = results.results_document(runs, task_text, spec.source)
     _write(out, "results.json", results.dumps(document))
     _write(out, "run-info.json", results.dumps(results.run_info(runs, ["simulate", *argv])))

@@ -118,6 +118,10 @@ def rps_start_time(rps: Any, index: int) -> float:
     return high
 
 
+class ZeroTimeIteration(RuntimeError):
+    """A duration-bound runner met an iteration that takes no time: it would never end."""
+
+
 def iteration_timeout(config: dict[str, Any]) -> float:
     """The per-iteration timeout of a runner's config (Rally's default: 600 s)."""
     return float(config.get("timeout", DEFAULT_TIMEOUT))
@@ -150,7 +154,12 @@ def run(runner_type: str, config: dict[str, Any],
                     if remaining[0] <= 0:
                         return
                     remaining[0] -= 1
+                before = green.now()
                 one(next(numbers))
+                if duration is not None and green.now() == before:
+                    raise ZeroTimeIteration(
+                        "an iteration took no simulated time, so constant_for_duration "
+                        "would never end (with no cost model, API calls take no time)")
 
         workers = int(config.get("concurrency", 1))
         if duration is None:
