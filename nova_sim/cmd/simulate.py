@@ -14,10 +14,11 @@ inside (``nova_sim.sim``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from typing import Any
+from typing import Any, Iterator
 
 from nova_sim.cmd import CommandError, UsageError
 
@@ -88,8 +89,10 @@ def simulate_command(args: Any, conf: Any) -> int:
         raise UsageError(str(error))
     with open(options.task, encoding="utf-8") as stream:
         task_text = stream.read()
+    debug = getattr(args, "debug", False)
     if options.validate:
-        _validate(task, spec)
+        with _quiet_logs(None if debug else os.devnull):
+            _validate(task, spec)
         print(task_summary(task))
         print(f"Cloud: {len(spec.hosts)} compute host(s) in {len(spec.host_groups)} "
               f"group(s), {len(spec.faults)} fault(s)")
@@ -97,10 +100,9 @@ def simulate_command(args: Any, conf: Any) -> int:
         return 0
     out = options.out or "simulation-" + os.path.splitext(os.path.basename(options.task))[0]
     os.makedirs(out, exist_ok=True)
-    if not getattr(args, "debug", False):
-        _log_to_file(os.path.join(out, "simulate.log"))
     runs = []
-    with _Progress(task, options) as progress:
+    with _quiet_logs(None if debug else os.path.join(out, "simulate.log")), \
+            _Progress(task, options) as progress:
         for seed in range(options.seed, options.seed + options.repeat):
             progress.seed = seed
             try:
@@ -170,15 +172,30 @@ def _write(directory: str, name: str, text: str) -> None:
         raise CommandError(f"cannot write {name} in {directory}: {error.strerror}")
 
 
-def _log_to_file(path: str) -> None:
+@contextlib.contextmanager
+def _quiet_logs(path: str | None) -> Iterator[None]:
+    """While the block runs, the logs go to ``path`` instead of the terminal (None:
+    unchanged); the handlers are put back afterwards."""
+    if path is None:
+        yield
+        return
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
-                handler, logging.FileHandler):
-            root.removeHandler(handler)
+    saved = list(root.handlers)
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for old in saved:
+        if isinstance(old, logging.StreamHandler) and not isinstance(
+                old, logging.FileHandler):
+            root.removeHandler(old)
     root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for old in saved:
+            if old not in root.handlers:
+                root.addHandler(old)
 
 
 class _Progress:
