@@ -4,11 +4,12 @@ Owns the simulate command line and what it prints and writes: it loads the Rally
 and the cloud file (refusing anything unsupported with one line and exit status 2),
 runs the task once per seed (``--repeat N``: seeds ``--seed`` .. ``--seed + N - 1``),
 prints Rally's Response Times table and the SLA verdicts, and writes into ``--out``:
-``results.json``, ``run-info.json``, ``rally-results.json`` (per seed when repeated) and
-``report.html``. Exit status: 0 when every SLA passed, 1 when one failed, 2 for a task,
-cloud file or usage that cannot run. The service logs go to ``simulate.log`` in the
-output directory (to standard error with ``--debug``). Must not know how a run works
-inside (``nova_sim.sim``).
+``results.json``, ``run-info.json``, ``rally-results.json`` (per seed when repeated),
+``report.html`` and ``traces/seed-N/workload-M/`` (the first ``--traces`` iterations
+of each workload, for ``nova-sim trace show -i``). Exit status: 0 when every SLA
+passed, 1 when one failed, 2 for a task, cloud file or usage that cannot run. The
+service logs go to ``simulate.log`` in the output directory (to standard error with
+``--debug``). Must not know how a run works inside (``nova_sim.sim``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--validate", action="store_true",
                         help="check the task and the cloud file and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--traces", type=int, default=3, metavar="N",
+                        help="trace the first N iterations of each workload into "
+                        "DIR/traces for 'nova-sim trace' (default 3; 0: none)")
     parser.add_argument("--sample-interval", type=float, default=1.0, metavar="S",
                         help="seconds of simulated time between samples (default 1)")
     return parser
@@ -75,6 +79,8 @@ def simulate_command(args: Any, conf: Any) -> int:
     from nova_sim.sim import cloudspec, engine, results, runners
     from nova_sim.sim.task import TaskError, load_task, task_summary
 
+    if options.traces < 0:
+        raise UsageError("--traces must be 0 or more")
     if options.repeat < 1:
         raise UsageError("--repeat must be at least 1")
     if options.sample_interval <= 0:
@@ -106,9 +112,11 @@ def simulate_command(args: Any, conf: Any) -> int:
         for seed in range(options.seed, options.seed + options.repeat):
             progress.seed = seed
             try:
+                tracing = engine.Tracing(os.path.join(out, "traces", f"seed-{seed}"),
+                                         options.traces) if options.traces > 0 else None
                 runs.append(engine.run_task(task, spec, seed=seed, clock=options.clock,
                                             sample_interval=options.sample_interval,
-                                            progress=progress.update))
+                                            progress=progress.update, tracing=tracing))
             except TaskError as error:
                 raise UsageError(str(error))
             except runners.ZeroTimeIteration as error:

@@ -16,6 +16,8 @@ from typing import Any
 
 import webob
 
+from nova_sim import green
+
 #: HTTP status -> the novaclient exception name Rally reports as the error type.
 ERROR_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
                405: "MethodNotAllowed", 409: "Conflict", 413: "OverLimit",
@@ -35,9 +37,11 @@ class APIError(Exception):
 class ComputeClient:
     """Compute API calls as ``token`` (noauth2: ``user:project``) on the WSGI ``app``."""
 
-    def __init__(self, app: Any, token: str):
+    def __init__(self, app: Any, token: str, timings: list[float] | None = None):
         self.app = app
         self.token = token
+        #: durations of this client's POST /servers calls (the API phase of a boot)
+        self.create_timings = timings if timings is not None else []
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Send one request; the decoded JSON body (None when empty). APIError on 4xx/5xx."""
@@ -77,7 +81,10 @@ class ComputeClient:
         body: dict[str, Any] = {"server": server}
         if kwargs.get("scheduler_hints"):
             body["os:scheduler_hints"] = kwargs["scheduler_hints"]
-        return self.request("POST", "/v2.1/servers", body)["server"]
+        started = green.now()
+        server = self.request("POST", "/v2.1/servers", body)["server"]
+        self.create_timings.append(green.now() - started)
+        return server
 
     def get_server(self, server_id: str) -> dict[str, Any]:
         """GET /servers/{id}; APIError NotFound once it is gone."""

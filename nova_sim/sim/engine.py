@@ -95,28 +95,41 @@ def resolve_workload(client: ComputeClient, workload: Workload) -> tuple[Any, An
     return image, flavor, flavor_row
 
 
+@dataclass
+class Tracing:
+    """Sampled traces: the spans of the first ``iterations`` iterations of each workload
+    (and of whatever else ran meanwhile) are written to ``output_dir`` for
+    ``nova-sim trace``; tracing stops once they have ended, so a long run stays small."""
+
+    output_dir: str
+    iterations: int = 3
+
+
 def run_task(task: Task, spec: cloudspec.CloudSpec, seed: int = 0, clock: str = "virtual",
              sample_interval: float = 1.0,
-             progress: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+             progress: Callable[[dict[str, Any]], None] | None = None,
+             tracing: Tracing | None = None) -> RunResult:
     """Run every workload of ``task`` on a new cloud of ``spec``; see the module docstring.
 
-    ``progress`` is called after each iteration with ``{"done", "planned", "sim_time"}``.
-    Raises TaskError when a workload's image or flavor does not exist.
+    ``progress`` is called after each iteration with ``{"done", "planned", "sim_time"}``;
+    ``tracing`` samples traces. Raises TaskError when a workload's image or flavor does
+    not exist.
     """
     result = RunResult(seed=seed, clock=clock)
     wall = time.perf_counter()
     if clock == "virtual":
         with green.virtual_time(seed=seed):
-            _run_all(task, spec, seed, True, sample_interval, progress, result)
+            _run_all(task, spec, seed, True, sample_interval, progress, result, tracing)
     else:
         green.get_hub().random.seed(seed)
-        _run_all(task, spec, seed, False, sample_interval, progress, result)
+        _run_all(task, spec, seed, False, sample_interval, progress, result, tracing)
     result.wall_seconds = time.perf_counter() - wall
     return result
 
 
 def _run_all(task: Task, spec: cloudspec.CloudSpec, seed: int, virtual: bool,
-             sample_interval: float, progress: Any, result: RunResult) -> None:
+             sample_interval: float, progress: Any, result: RunResult,
+             tracing: Tracing | None) -> None:
     sim = cloudspec.build(spec, virtual=virtual, quotas=_quotas(task))
     try:
         app = _application(sim)
@@ -126,9 +139,23 @@ def _run_all(task: Task, spec: cloudspec.CloudSpec, seed: int, virtual: bool,
                 zip(task.workloads, resolved, strict=True)):
             result.workloads.append(_run_workload(
                 sim, app, workload, image, flavor, flavor_row or {"ram": 2048, "vcpus": 1},
-                random.Random(f"{seed}:{number}"), sample_interval, progress))
+                random.Random(f"{seed}:{number}"), sample_interval, progress,
+                _tracer(tracing, seed, number)))
     finally:
         sim.stop()
+
+
+def _tracer(tracing: Tracing | None, seed: int, number: int) -> Any:
+    if tracing is None or tracing.iterations <= 0:
+        return None
+    import os
+
+    from nova_sim.trace.tracer import Tracer
+
+    directory = os.path.join(tracing.output_dir, f"workload-{number}")
+    os.makedirs(directory, exist_ok=True)
+    return (Tracer("nova-sim", "nova-sim", output_dir=directory, seed=seed),
+            tracing.iterations)
 
 
 def _application(sim: cloudspec.SimCloud) -> Any:
@@ -139,9 +166,10 @@ def _application(sim: cloudspec.SimCloud) -> Any:
 
 def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: Any,
                   flavor: Any, flavor_row: dict[str, Any], rng: random.Random,
-                  sample_interval: float, progress: Any) -> WorkloadResult:
+                  sample_interval: float, progress: Any, tracer: Any) -> WorkloadResult:
     users, choice = _users(workload, rng.randrange(1 << 30))
-    clients = [ComputeClient(app, token) for token in users]
+    api_timings: list[float] = []
+    clients = [ComputeClient(app, token, api_timings) for token in users]
     iterations: list[dict[str, Any]] = []
     timeout = runners.iteration_timeout(workload.runner)
     planned = runners.planned_iterations(workload.runner_type, workload.runner)
@@ -181,6 +209,8 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
             "output": {"additive": [], "complete": []},
             "atomic_actions": [_rounded(action) for action in record.atomic_actions],
         })
+        if tracer is not None and len(iterations) == tracer[1]:
+            tracer[0].uninstall()
         if progress is not None:
             progress({"done": len(iterations), "planned": planned,
                       "sim_time": green.now() - load_started})
@@ -192,6 +222,8 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
     start_time = green.wallclock()
     db_before = dict(sim.interposer.db_calls)
     load_started = green.now()
+    if tracer is not None:
+        tracer[0].install()
     observer.install()
     timeline.start()
     sampler.start()
@@ -202,6 +234,8 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
         sampler.stop()
         timeline.cancel()
         observer.uninstall()
+        if tracer is not None:
+            tracer[0].uninstall()
     iterations.sort(key=lambda it: it["timestamp"])
     db_calls = {name: count - db_before.get(name, 0)
                 for name, count in sorted(sim.interposer.db_calls.items())
@@ -211,13 +245,13 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
         "dispatches": {g: observer.dispatched[g] for g in observe.GROUPS},
         "busy_fraction": {g: round(observer.busy_time[g] / load_duration, 6)
                           if load_duration else 0.0 for g in observe.GROUPS},
-        "scheduling": [round(v, 6) for v in observer.scheduling],
         "no_valid_host": observer.no_valid_host,
         "reschedules": observer.reschedules,
         "db_transactions": db_calls,
         "bus_held_messages": sim.interposer.held_messages,
-        "phases": {k: [round(v, 6) for v in values]
-                   for k, values in observe.boot_phases(sim).items()},
+        "phases": {k: [round(v, 6) for v in values] for k, values in {
+            "api": api_timings, "scheduling": observer.scheduling,
+            **observe.boot_phases(sim, since=start_time)}.items()},
     }
     return WorkloadResult(
         workload=workload, iterations=iterations,

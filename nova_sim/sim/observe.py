@@ -177,10 +177,10 @@ def _ratio(conf: Any, name: str, default: float) -> float:
     return float(value if value is not None else default)
 
 
-def boot_phases(sim_cloud: Any) -> dict[str, list[float]]:
-    """Per instance the run created, from the database and the drivers: ``boot`` (the
-    create action's start to ``launched_at``), ``build`` (the compute's build event) and
-    ``spawn`` (the hypervisor's spawn), in seconds."""
+def boot_phases(sim_cloud: Any, since: float = 0.0) -> dict[str, list[float]]:
+    """Per instance created from wall-clock time ``since`` on, from the database and the
+    drivers: ``boot`` (the create action's start to ``launched_at``), ``build`` (the
+    compute's build event) and ``spawn`` (the hypervisor's spawn), in seconds."""
     from nova_sim.db.api import parse_timestamp
 
     db = sim_cloud.cloud.db
@@ -196,6 +196,8 @@ def boot_phases(sim_cloud: Any) -> dict[str, list[float]]:
             continue
         action = actions[0]
         started = parse_timestamp(action["start_time"])
+        if started is None or started < since - 1e-6:
+            continue
         launched = parse_timestamp(row.get("launched_at"))
         if started is not None and launched is not None:
             phases["boot"].append(launched - started)

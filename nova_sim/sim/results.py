@@ -213,7 +213,6 @@ def workload_figures(result: Any) -> dict[str, Any]:
         "nova": {
             "boot_phases": {name: summary(values)
                             for name, values in sorted(nova["phases"].items())},
-            "scheduling": summary(nova["scheduling"]),
             "no_valid_host": nova["no_valid_host"],
             "reschedules": nova["reschedules"],
             "rpc_messages": nova["rpc_messages"],

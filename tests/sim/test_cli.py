@@ -26,7 +26,11 @@ def test_simulate_writes_results_and_prints_the_table(tmp_path, capsys):
     assert "Response Times (sec)" in printed and "| nova.boot_server " in printed
     assert "SLA: PASSED" in printed
     assert sorted(os.listdir(out)) == ["rally-results.json", "report.html", "results.json",
-                                       "run-info.json", "simulate.log"]
+                                       "run-info.json", "simulate.log", "traces"]
+    traces = out / "traces" / "seed-0" / "workload-0"
+    [spans] = os.listdir(traces)
+    assert main(["trace", "show", "--last", "-i", str(traces / spans)]) == 0
+    assert "wsgi.request" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     assert (results["schema"], results["version"]) == ("nova-sim/simulation-results", 1)
     [workload] = results["runs"][0]["workloads"]
