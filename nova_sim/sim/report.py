@@ -33,6 +33,19 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg"):]
 
 
+def _mark_faults(axes: Any, workload: dict[str, Any]) -> None:
+    """Shade each fault's interval (a line where it has no end) on a time axis."""
+    opened: dict[tuple, float] = {}
+    for event in workload["faults"]:
+        key = (event["kind"], tuple(event.get("hosts", ())))
+        if event["event"] == "start":
+            opened[key] = event["time"]
+        else:
+            axes.axvspan(opened.pop(key, 0.0), event["time"], color="tab:red", alpha=0.08)
+    for start in opened.values():
+        axes.axvline(start, color="tab:red", alpha=0.4, linestyle="--")
+
+
 def _latency(workload: dict[str, Any]) -> str:
     figure = _figure()
     axes = figure.add_subplot()
@@ -46,7 +59,8 @@ def _latency(workload: dict[str, Any]) -> str:
     axes.set_xlabel("simulated time since the load started (s)")
     axes.set_ylabel("duration (s)")
     axes.set_title("Latency over time")
-    axes.legend(loc="upper left", fontsize="small")
+    _mark_faults(axes, workload)
+    axes.legend(loc="best", fontsize="small")
     return _svg(figure)
 
 
@@ -67,6 +81,7 @@ def _load(workload: dict[str, Any]) -> str:
     axes.set_xlabel("simulated time (s)")
     axes.set_ylabel("iterations running")
     axes.set_title("Load profile")
+    _mark_faults(axes, workload)
     return _svg(figure)
 
 
@@ -82,6 +97,7 @@ def _utilisation(workload: dict[str, Any]) -> str:
     axes.set_xlabel("simulated time (s)")
     axes.set_ylabel("fraction")
     axes.set_title("Host utilisation and fragmentation")
+    _mark_faults(axes, workload)
     axes.legend(loc="upper left", fontsize="small")
     return _svg(figure)
 
@@ -96,6 +112,7 @@ def _queues(workload: dict[str, Any]) -> str:
     axes.set_xlabel("simulated time (s)")
     axes.set_ylabel("messages waiting")
     axes.set_title("Queue depth by service")
+    _mark_faults(axes, workload)
     axes.legend(loc="upper left", fontsize="small")
     return _svg(figure)
 

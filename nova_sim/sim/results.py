@@ -161,8 +161,9 @@ def render_summary(document: dict[str, Any]) -> str:
 def nova_lines(workload: dict[str, Any]) -> str:
     """Nova's side of one workload entry, a few lines of text."""
     nova = workload["nova"]
-    phases = ", ".join(f"{name} {stats['median']:.3f}" for name, stats
-                       in nova["boot_phases"].items() if stats["median"] is not None)
+    order = ("api", "scheduling", "build", "spawn", "boot")
+    phases = ", ".join(f"{name} {nova['boot_phases'][name]['median']:.3f}" for name in order
+                       if nova["boot_phases"].get(name, {}).get("median") is not None)
     sent = sum(nova["rpc_messages"].values())
     top = sorted(nova["rpc_messages"].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     lines = [
