@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--validate", action="store_true",
                         help="check the task and the cloud file and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not write report.html (drawing its plots takes seconds)")
     parser.add_argument("--traces", type=int, default=3, metavar="N",
                         help="trace the first N iterations of each workload into "
                         "DIR/traces for 'nova-sim trace' (default 3; 0: none)")
@@ -121,18 +123,20 @@ def simulate_command(args: Any, conf: Any) -> int:
                 raise UsageError(str(error))
             except runners.ZeroTimeIteration as error:
                 raise CommandError(str(error))
-    document = results.results_document(runs, task_text, spec.source)
+    document = results.results_document(runs, task_text, spec.source, options.costs)
     _write(out, "results.json", results.dumps(document))
     _write(out, "run-info.json", results.dumps(results.run_info(runs, ["simulate", *argv])))
     for run in runs:
         name = "rally-results.json" if len(runs) == 1 else f"rally-results-{run.seed}.json"
         _write(out, name, results.dumps(results.rally_document(task, run)))
-    from nova_sim.sim import report
+    where = f"Results: {os.path.join(out, 'results.json')}"
+    if not options.no_report:
+        from nova_sim.sim import report
 
-    _write(out, "report.html", report.render(document, task.title))
+        _write(out, "report.html", report.render(document, task.title))
+        where += f"  Report: {os.path.join(out, 'report.html')}"
     print(results.render_summary(document))
-    print(f"Results: {os.path.join(out, 'results.json')}  Report: "
-          f"{os.path.join(out, 'report.html')}")
+    print(where)
     passed = all(w["pass_sla"] for run in document["runs"] for w in run["workloads"])
     return 0 if passed else 1
 

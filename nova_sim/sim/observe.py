@@ -11,9 +11,9 @@ Owns what the simulator measures inside the cloud while the load runs:
   durations (the scheduling phase), NoValidHost answers and reschedules (a compute
   asking the conductor to ``build_instances`` again);
 - ``Sampler``: every ``interval`` seconds, each service group's queue depth and
-  dispatches in progress, and the hosts' use of vCPUs and RAM (what the hypervisors run)
-  and their fragmentation: the share of free RAM on hosts that could not take one more
-  instance of the reference flavor.
+  dispatches in progress, and the hosts' use of vCPUs and RAM (what the hypervisors run,
+  in all and per aggregate of the cloud file) and their fragmentation: the share of free
+  RAM on hosts that could not take one more instance of the reference flavor.
 
 Must not know about tasks or reports.
 """
@@ -146,9 +146,16 @@ class Sampler:
         cpu_ratio = _ratio(conf, "cpu_allocation_ratio", 16.0)
         ram_ratio = _ratio(conf, "ram_allocation_ratio", 1.5)
         reserved_ram = int(getattr(conf, "reserved_host_memory_mb", 512) or 0)
-        for driver in self.sim_cloud.drivers.values():
+        aggregates: dict[str, list[int]] = {}
+        for host, driver in self.sim_cloud.drivers.items():
             vcpus = sum(guest["vcpus"] for guest in driver.instances.values())
             ram = sum(guest["memory_mb"] for guest in driver.instances.values())
+            use = aggregates.setdefault(self.sim_cloud.spec.group_of(host).aggregate,
+                                        [0, 0, 0, 0])
+            use[0] += vcpus
+            use[1] += driver.vcpus
+            use[2] += ram
+            use[3] += driver.memory_mb
             used_vcpus += vcpus
             used_ram += ram
             total_vcpus += driver.vcpus
@@ -167,6 +174,9 @@ class Sampler:
             "vcpu_used": round(used_vcpus / total_vcpus, 6) if total_vcpus else 0.0,
             "ram_used": round(used_ram / total_ram, 6) if total_ram else 0.0,
             "fragmentation": round(stranded_ram / free_ram, 6) if free_ram else 0.0,
+            "by_aggregate": {name: {"vcpu_used": round(u[0] / u[1], 6),
+                                    "ram_used": round(u[2] / u[3], 6)}
+                             for name, u in sorted(aggregates.items())},
         }
 
 

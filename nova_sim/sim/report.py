@@ -23,7 +23,9 @@ def _figure() -> Any:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(7.5, 2.8), layout="constrained")
+    figure = Figure(figsize=(7.5, 2.8))
+    figure.subplots_adjust(left=0.09, right=0.98, top=0.88, bottom=0.18)
+    return figure
 
 
 def _svg(figure: Any) -> str:

@@ -226,6 +226,9 @@ def workload_figures(result: Any) -> dict[str, Any]:
                            for g in ("conductor", "scheduler", "compute")},
             "peak_vcpu_used": max((s["vcpu_used"] for s in samples), default=0.0),
             "peak_ram_used": max((s["ram_used"] for s in samples), default=0.0),
+            "peak_vcpu_used_by_aggregate": {
+                name: max(s["by_aggregate"][name]["vcpu_used"] for s in samples)
+                for name in (samples[0]["by_aggregate"] if samples else {})},
         },
         "faults": result.faults,
         "timeseries": samples,
@@ -234,10 +237,13 @@ def workload_figures(result: Any) -> dict[str, Any]:
     }
 
 
-def results_document(runs: list[Any], task_text: str, cloud: dict[str, Any]) -> dict[str, Any]:
-    """results.json for one or more runs (one per seed)."""
+def results_document(runs: list[Any], task_text: str, cloud: dict[str, Any],
+                     costs: str = "none") -> dict[str, Any]:
+    """results.json for one or more runs (one per seed); ``costs`` names the cost
+    profile the virtual clock charged (``none``: every hop is free)."""
     document: dict[str, Any] = {
         "schema": SCHEMA,
+        "costs": costs,
         "version": SCHEMA_VERSION,
         "task_sha256": hashlib.sha256(task_text.encode()).hexdigest(),
         "cloud": cloud,

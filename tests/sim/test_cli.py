@@ -50,7 +50,7 @@ def test_same_task_and_seed_give_byte_identical_results(tmp_path):
         seed = "2" if name == "c" else "1"
         cloud = os.path.join(TASKS, "crash.cloud.yaml")
         assert simulate(BOOT_AND_DELETE, "--cloud", cloud, "--seed", seed, "--out",
-                        str(tmp_path / name), *SMALL) in (0, 1)
+                        str(tmp_path / name), "--no-report", *SMALL) in (0, 1)
         runs.append((tmp_path / name / "results.json").read_bytes())
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
@@ -58,9 +58,10 @@ def test_same_task_and_seed_give_byte_identical_results(tmp_path):
 
 def test_repeat_and_compare(tmp_path, capsys):
     a, b = tmp_path / "a", tmp_path / "b"
-    assert simulate(BOOT_AND_DELETE, "--repeat", "3", "--out", str(a), *SMALL) == 0
-    assert simulate(BOOT_AND_DELETE, "--repeat", "2", "--seed", "10", "--out", str(b),
+    assert simulate(BOOT_AND_DELETE, "--repeat", "3", "--out", str(a), "--no-report",
                     *SMALL) == 0
+    assert simulate(BOOT_AND_DELETE, "--repeat", "2", "--seed", "10", "--out", str(b),
+                    "--no-report", *SMALL) == 0
     results = json.loads((a / "results.json").read_text())
     assert results["seeds"] == [0, 1, 2]
     figures = results["repeat"][0]["figures"]
