@@ -144,7 +144,8 @@ def render_summary(document: dict[str, Any]) -> str:
             iterations = workload["iterations"]
             lines.append(f"{workload['scenario']} (seed {run['seed']}): "
                          f"{iterations['total']} iterations, {iterations['failed']} failed, "
-                         f"load duration {workload['load_duration']:.3f} s (simulated)")
+                         f"load duration {workload['load_duration']:.3f} s "
+                         f"({'simulated' if document['clock'] == 'virtual' else 'real clock'})")
             lines.append(response_table(workload["response_times"]))
             lines.append(sla_table(workload["sla_results"]))
             lines.append("SLA: " + ("PASSED" if workload["pass_sla"] else "FAILED"))

@@ -22,3 +22,15 @@ def test_shown_output_is_what_the_command_prints(tmp_path, capsys, monkeypatch):
     argv = [os.path.join(ROOT, a) if a.startswith("etc/") else a for a in command[1:]]
     assert main(argv) == 0
     assert capsys.readouterr().out == shown
+
+
+def test_readme_excerpt_comes_from_the_checked_output():
+    with open(os.path.join(ROOT, "docs", "simulation.md"), encoding="utf-8") as stream:
+        shown = re.search(r"<!-- simulate-output: .+? -->\n```\n(.*?)```", stream.read(),
+                          re.S).group(1).splitlines()
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as stream:
+        readme = stream.read()
+    section = readme[readme.index("## Simulating a Rally task"):]
+    excerpt = re.search(r"```\n(NovaServers.*?)```", section, re.S).group(1).splitlines()
+    assert [line for line in excerpt if line != "..."]
+    assert all(line in shown for line in excerpt if line != "...")
