@@ -20,6 +20,7 @@ run normally. Must not know about tasks, scenarios or reports.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import Counter
 from typing import Any
 
@@ -112,9 +113,9 @@ class Interposer:
         for name in dir(type(db)):
             if name.startswith("_") or name in _NOT_TRANSACTIONS:
                 continue
-            original = getattr(db, name, None)
-            if not callable(original):
-                continue
+            if not inspect.isfunction(getattr(type(db), name, None)):
+                continue  # properties, class attributes: not calls
+            original = getattr(db, name)
 
             def wrapped(*args: Any, _original: Any = original, _name: str = name,
                         **kwargs: Any) -> Any:

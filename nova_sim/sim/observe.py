@@ -191,8 +191,6 @@ def boot_phases(sim_cloud: Any, since: float = 0.0) -> dict[str, list[float]]:
     """Per instance created from wall-clock time ``since`` on, from the database and the
     drivers: ``boot`` (the create action's start to ``launched_at``), ``build`` (the
     compute's build event) and ``spawn`` (the hypervisor's spawn), in seconds."""
-    from nova_sim.db.api import parse_timestamp
-
     db = sim_cloud.cloud.db
     phases: dict[str, list[float]] = {"boot": [], "build": [], "spawn": []}
     spawns: dict[str, tuple[float, float]] = {}
@@ -205,19 +203,32 @@ def boot_phases(sim_cloud: Any, since: float = 0.0) -> dict[str, list[float]]:
         if not actions:
             continue
         action = actions[0]
-        started = parse_timestamp(action["start_time"])
+        started = _seconds(action["start_time"])
         if started is None or started < since - 1e-6:
             continue
-        launched = parse_timestamp(row.get("launched_at"))
+        launched = _seconds(row.get("launched_at"))
         if started is not None and launched is not None:
             phases["boot"].append(launched - started)
         for event in db.action_events_get(action["id"]):
             if event["event"] == "compute__do_build_and_run_instance" and event.get(
                     "finish_time"):
-                phases["build"].append(parse_timestamp(event["finish_time"])
-                                       - parse_timestamp(event["start_time"]))
+                phases["build"].append(_seconds(event["finish_time"])
+                                       - _seconds(event["start_time"]))
         if row["uuid"] in spawns:
             begin, end = spawns[row["uuid"]]
             phases["spawn"].append(end - begin)
     return phases
 
+
+def _seconds(value: Any) -> float | None:
+    """Seconds since the epoch of a database timestamp (ISO text or a naive UTC
+    datetime); None stays None."""
+    import datetime
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.timestamp()
