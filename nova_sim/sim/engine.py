@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -196,6 +197,9 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
             error = [failure.kind, str(failure), ""]
         except APIError as failure:
             error = [failure.name, str(failure), ""]
+        except Exception as failure:  # noqa: BLE001 - Rally records any failure
+            LOG.exception("Iteration %s of %s failed", number, workload.scenario)
+            error = [type(failure).__name__, str(failure), traceback.format_exc()]
         elapsed = green.now() - started
         for action in record.atomic_actions:
             if action["finished_at"] is None:
