@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -45,15 +47,18 @@ def test_simulate_writes_results_and_prints_the_table(tmp_path, capsys):
 
 
 def test_same_task_and_seed_give_byte_identical_results(tmp_path):
-    runs = []
-    for name in ("a", "b", "c"):
-        seed = "2" if name == "c" else "1"
-        cloud = os.path.join(TASKS, "crash.cloud.yaml")
-        assert simulate(BOOT_AND_DELETE, "--cloud", cloud, "--seed", seed, "--out",
-                        str(tmp_path / name), "--no-report", *SMALL) in (0, 1)
-        runs.append((tmp_path / name / "results.json").read_bytes())
-    assert runs[0] == runs[1]
-    assert runs[0] != runs[2]
+    cloud = os.path.join(TASKS, "crash.cloud.yaml")  # faults, two groups, two workers
+    argv = [BOOT_AND_DELETE, "--cloud", cloud, "--no-report", *SMALL]
+    assert simulate(*argv, "--seed", "1", "--out", str(tmp_path / "a")) in (0, 1)
+    # the same in another process, with another string hash seed
+    command = [sys.executable, "-m", "nova_sim.cmd.main", "simulate", *argv, "--seed", "1",
+               "--out", str(tmp_path / "b")]
+    subprocess.run(command, check=False, capture_output=True, timeout=100,
+                   env={**os.environ, "PYTHONHASHSEED": "123"})
+    assert simulate(*argv, "--seed", "2", "--out", str(tmp_path / "c")) in (0, 1)
+    first = (tmp_path / "a" / "results.json").read_bytes()
+    assert first == (tmp_path / "b" / "results.json").read_bytes()
+    assert first != (tmp_path / "c" / "results.json").read_bytes()
 
 
 def test_repeat_and_compare(tmp_path, capsys):
