@@ -225,6 +225,7 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
     full_started = green.now()
     start_time = green.wallclock()
     db_before = dict(sim.interposer.db_calls)
+    hypervisor_before = {host: driver.busy() for host, driver in sim.drivers.items()}
     load_started = green.now()
     if tracer is not None:
         tracer[0].install()
@@ -253,6 +254,9 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
         "reschedules": observer.reschedules,
         "db_transactions": db_calls,
         "bus_held_messages": sim.interposer.held_messages,
+        "hypervisor_busy_fraction": round(
+            sum(driver.busy() - hypervisor_before[host] for host, driver in sim.drivers.items())
+            / (len(sim.drivers) * load_duration), 6) if sim.drivers and load_duration else 0.0,
         "phases": {k: [round(v, 6) for v in values] for k, values in {
             "api": api_timings, "scheduling": observer.scheduling,
             **observe.boot_phases(sim, since=start_time)}.items()},

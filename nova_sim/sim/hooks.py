@@ -6,7 +6,8 @@ transport, the RPC server and the database):
 
 - ``SimDriver``: the fake hypervisor of each simulated host, with a slow-down factor, a
   per-host probability of failed builds that can change during the run, a crash switch,
-  and a record of each spawn's start and end;
+  a record of each spawn's start and end, and its busy time (at least one operation in
+  progress);
 - ``Interposer``: wraps the cloud's transport (``send``, ``send_reply``) so that a bus
   that is down holds every message until it is back and a slow bus delays each one, and
   wraps every public method of the cloud's database object, each one transaction, to
@@ -40,6 +41,10 @@ class SimDriver(FakeDriver):
         self.epoch = 0
         #: instance uuid -> (spawn start, spawn end) on the hub's clock
         self.spawns: dict[str, tuple[float, float]] = {}
+        #: hypervisor operations in progress, and the time with at least one
+        self.operations = 0
+        self.busy_time = 0.0
+        self._busy_since = 0.0
 
     def crash(self) -> None:
         """The host's compute process dies: calls in flight never return."""
@@ -54,15 +59,29 @@ class SimDriver(FakeDriver):
         if self.crashed or epoch != self.epoch:
             green.Event().wait()  # a greenthread of a dead process: never woken
 
+    def busy(self) -> float:
+        """Seconds with at least one hypervisor operation in progress, until now."""
+        if self.operations:
+            return self.busy_time + green.now() - self._busy_since
+        return self.busy_time
+
     def _delay(self, operation: str) -> None:
         epoch = self.epoch
         self._park_if_dead(epoch)
         started = green.now()
-        super()._delay(operation)
-        if self.slow_factor != 1.0:
-            extra = (green.now() - started) * (self.slow_factor - 1.0)
-            if extra > 0:
-                green.sleep(extra)
+        if not self.operations:
+            self._busy_since = started
+        self.operations += 1
+        try:
+            super()._delay(operation)
+            if self.slow_factor != 1.0:
+                extra = (green.now() - started) * (self.slow_factor - 1.0)
+                if extra > 0:
+                    green.sleep(extra)
+        finally:
+            self.operations -= 1
+            if not self.operations:
+                self.busy_time += green.now() - self._busy_since
         self._park_if_dead(epoch)
 
     def spawn(self, context: Any, instance: dict[str, Any], *args: Any, **kwargs: Any) -> None:

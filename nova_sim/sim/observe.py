@@ -11,9 +11,10 @@ Owns what the simulator measures inside the cloud while the load runs:
   durations (the scheduling phase), NoValidHost answers and reschedules (a compute
   asking the conductor to ``build_instances`` again);
 - ``Sampler``: every ``interval`` seconds, each service group's queue depth and
-  dispatches in progress, and the hosts' use of vCPUs and RAM (what the hypervisors run,
-  in all and per aggregate of the cloud file) and their fragmentation: the share of free
-  RAM on hosts that could not take one more instance of the reference flavor.
+  dispatches in progress, the hypervisor operations in progress, and the hosts' use of
+  vCPUs and RAM (what the hypervisors run, in all and per aggregate of the cloud file)
+  and their fragmentation: the share of free RAM on hosts that could not take one more
+  instance of the reference flavor.
 
 Must not know about tasks or reports.
 """
@@ -171,6 +172,7 @@ class Sampler:
             "time": round(green.now() - self.started, 6),
             "queue": {group: observer.waiting[group] for group in GROUPS},
             "running": {group: observer.running[group] for group in GROUPS},
+            "hypervisor_operations": sum(d.operations for d in self.sim_cloud.drivers.values()),
             "vcpu_used": round(used_vcpus / total_vcpus, 6) if total_vcpus else 0.0,
             "ram_used": round(used_ram / total_ram, 6) if total_ram else 0.0,
             "fragmentation": round(stranded_ram / free_ram, 6) if free_ram else 0.0,

@@ -174,7 +174,8 @@ def nova_lines(workload: dict[str, Any]) -> str:
         f"  RPC messages: {sent} (" + ", ".join(f"{k} {v}" for k, v in top) + ")",
         f"  database transactions: {nova['db_transactions_total']}",
         "  busy fraction: " + ", ".join(f"{k} {v:.3f}" for k, v
-                                        in nova["busy_fraction"].items()),
+                                        in nova["busy_fraction"].items())
+        + f"; hypervisors {nova['hypervisor_busy_fraction']:.3f}",
         f"  peak vCPU use {nova['peak_vcpu_used']:.3f}, peak RAM use "
         f"{nova['peak_ram_used']:.3f}",
     ]
@@ -223,6 +224,7 @@ def workload_figures(result: Any) -> dict[str, Any]:
             "db_transactions_total": sum(nova["db_transactions"].values()),
             "busy_fraction": nova["busy_fraction"],
             "bus_held_messages": nova["bus_held_messages"],
+            "hypervisor_busy_fraction": nova["hypervisor_busy_fraction"],
             "peak_queue": {g: max((s["queue"][g] for s in samples), default=0)
                            for g in ("conductor", "scheduler", "compute")},
             "peak_vcpu_used": max((s["vcpu_used"] for s in samples), default=0.0),
