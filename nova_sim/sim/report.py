@@ -135,7 +135,7 @@ def render(document: dict[str, Any], title: str) -> str:
         parts.append(f"<h2>{html.escape(workload['scenario'])}</h2>")
         parts.append("<pre>" + html.escape(results.response_table(
             workload["response_times"])) + "</pre>")
-        parts.append("<pre>" + html.escape(results.sla_table(workload["sla_results"]))
+        parts.append("<pre>" + html.escape(results.sla_table(workload))
                      + "</pre>")
         for plot in (_latency, _load, _utilisation, _queues):
             parts.append(plot(workload))

@@ -71,28 +71,33 @@ def summary(values: list[float]) -> dict[str, Any]:
 
 def response_times(iterations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rally's Response Times rows: one per atomic action (in order of first use), then
-    ``total``; times over successful iterations, Success and Count over all."""
+    ``total`` (an iteration's duration plus its idle time) with its two parts
+    `` -> duration`` and `` -> idle_duration``; over every iteration, failed ones too,
+    as ``rally task detailed`` shows them (Success: the share without an error)."""
     names: list[str] = []
     for iteration in iterations:
         for action in iteration["atomic_actions"]:
             if action["name"] not in names:
                 names.append(action["name"])
     rows = []
-    for name in names + ["total"]:
+    for name in names + ["total", " -> duration", " -> idle_duration"]:
         durations = []
         count = successes = 0
         for iteration in iterations:
             if name == "total":
+                spent = [iteration["duration"] + iteration["idle_duration"]]
+            elif name == " -> duration":
                 spent = [iteration["duration"]]
+            elif name == " -> idle_duration":
+                spent = [iteration["idle_duration"]]
             else:
                 spent = [a["finished_at"] - a["started_at"]
                          for a in iteration["atomic_actions"] if a["name"] == name]
                 if not spent:
                     continue
             count += 1
-            if not iteration["error"]:
-                successes += 1
-                durations.append(sum(spent))
+            successes += not iteration["error"]
+            durations.append(sum(spent))
         row = {"action": name, **summary(durations)}
         row["count"] = count
         row["success"] = round(100.0 * successes / count, 1) if count else 0.0
@@ -101,17 +106,26 @@ def response_times(iterations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _cell(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+    """A time as Rally prints it: rounded to the millisecond, trailing zeros dropped."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.3f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
 
 
-def format_table(title: str, headers: list[str], rows: list[list[str]]) -> str:
-    """A boxed text table with a centred title (Rally's CLI look)."""
+def format_table(title: str | None, headers: list[str], rows: list[list[str]]) -> str:
+    """A boxed text table, with a centred title unless None (Rally's CLI look)."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     inner = len(line) - 2
-    out = ["+" + "-" * inner + "+", "|" + title.center(inner) + "|", line,
-           "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |", line]
+    out = []
+    if title is not None:
+        left = (inner - len(title)) // 2
+        centred = " " * left + title + " " * (inner - len(title) - left)
+        out += ["+" + "-" * inner + "+", "|" + centred + "|"]
+    out += [line, "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+            + " |", line]
     for row in rows:
         out.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
     out.append(line)
@@ -128,11 +142,12 @@ def response_table(rows: list[dict[str, Any]]) -> str:
     return format_table("Response Times (sec)", headers, body)
 
 
-def sla_table(verdicts: list[dict[str, Any]]) -> str:
-    """The SLA verdicts: criterion, status, detail."""
-    rows = [[v["criterion"], "PASS" if v["success"] else "FAIL", v["detail"]]
-            for v in verdicts]
-    return format_table("SLA", ["Criterion", "Status", "Detail"], rows)
+def sla_table(workload: dict[str, Any]) -> str:
+    """A workload's SLA verdicts as ``rally task sla-check`` prints them."""
+    rows = [[workload["scenario"], str(workload["position"]), v["criterion"],
+             "PASS" if v["success"] else "FAIL", v["detail"]]
+            for v in workload["sla_results"]]
+    return format_table(None, ["benchmark", "pos", "criterion", "status", "detail"], rows)
 
 
 def render_summary(document: dict[str, Any]) -> str:
@@ -147,7 +162,10 @@ def render_summary(document: dict[str, Any]) -> str:
                          f"load duration {workload['load_duration']:.3f} s "
                          f"({'simulated' if document['clock'] == 'virtual' else 'real clock'})")
             lines.append(response_table(workload["response_times"]))
-            lines.append(sla_table(workload["sla_results"]))
+            lines.append("")
+            lines.append(f"Load duration: {_cell(workload['load_duration'])}")
+            lines.append(f"Full duration: {_cell(workload['full_duration'])}")
+            lines.append(sla_table(workload))
             lines.append("SLA: " + ("PASSED" if workload["pass_sla"] else "FAILED"))
             lines.append(nova_lines(workload))
     if "repeat" in document:
@@ -265,6 +283,8 @@ def headline(workload: dict[str, Any]) -> dict[str, float]:
     """The figures --repeat and compare summarise, by name, for one workload entry."""
     figures: dict[str, float] = {}
     for row in workload["response_times"]:
+        if row["action"].startswith(" ->"):
+            continue  # the parts of total
         for key in ("median", "95%ile", "avg"):
             if row[key] is not None:
                 figures[f"{row['action']} {key}"] = row[key]
@@ -393,8 +413,11 @@ def _rally_statistics(iterations: list[dict[str, Any]]) -> dict[str, Any]:
                 "success": f"{row['success']:.1f}%", "iteration_count": row["count"]}
         rows.append({"name": row["action"], "display_name": row["action"],
                      "count_per_iteration": 1, "children": [], "data": data})
-    total = rows.pop() if rows else None
-    return {"atomics": rows, "total": total}
+    parts = rows[-2:]
+    total = rows[-3]
+    total["children"] = [dict(part, name=part["name"].strip(" ->"),
+                              display_name=part["name"].strip(" ->")) for part in parts]
+    return {"atomics": rows[:-3], "total": total}
 
 
 def _uuid(seed: int, kind: str, index: int) -> str:
