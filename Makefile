@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test bench lint sample-config clean
+.PHONY: run test test-quick test-slow bench lint sample-config clean
 
 # setup.py builds the tracer's C hot path (nova_sim/trace/_speedups.c) into the tree.
 $(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
@@ -25,9 +25,23 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 run: $(VENV)/.stamp-base
 	$(PY) -m nova_sim.cmd.main run --demo-boots 3
 
-test: $(VENV)/.stamp-test
+# ruff, then import-linter's contracts: the layer plan of docs/architecture.md.
+lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check nova_sim tests tools
+	$(VENV)/bin/lint-imports
+
+# Which tests run where:
+#   make test        lint, then every test, the slow ones included (CI: .ci/run runs this)
+#   make test-quick  lint, then every test but the slow ones (while working)
+#   make test-slow   only the slow ones: fuzzing and the tests that start processes
+test: lint
 	$(PY) -m pytest -q
+
+test-quick: lint
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(VENV)/.stamp-test
+	$(PY) -m pytest -q -m slow
 
 # Every benchmark, peers side by side (figures and commands: docs/benchmarks.md).
 # bench_rpc needs RabbitMQ on 127.0.0.1:5672; bench_api needs wrk (installed if missing).

@@ -4,7 +4,7 @@ Owns ``make_server``, which builds a ``nova_sim.green.wsgi.Server`` for the API
 application with ``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port`` and the
 ``[wsgi]`` options (pool size, header and body limits, client socket timeout, keep-alive),
 and with Nova fault bodies for the errors the server answers itself. The API service of a
-cloud (``nova_sim.cloud.APIService``) starts and stops it. Must not know about the other
+cloud (``nova_sim.deploy.APIService``) starts and stops it. Must not know about the other
 services.
 """
 

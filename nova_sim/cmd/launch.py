@@ -3,7 +3,7 @@
 Owns the process's life cycle: SIGTERM and SIGINT (Ctrl-C) ask for a graceful stop, which
 runs on the hub (through ``call_threadsafe``, the one thing a signal handler may do); a
 second signal while stopping exits at once with status 1. What runs is built by others and
-imported lazily from ``nova_sim.cloud``: ``Cloud`` (a whole cloud in one process) and
+imported lazily from ``nova_sim.deploy``: ``Cloud`` (a whole cloud in one process) and
 ``create_service`` (one service per process). Must not know how the services work.
 
 Anything served here needs ``start()`` and ``stop()`` (graceful: stop taking work, let
@@ -143,22 +143,14 @@ def setup_tracing(conf: Any, service: str, host: str) -> Any:
     return tracer
 
 
-def _missing(what: str, error: ImportError) -> Exception:
-    from nova_sim.cmd import CommandError
-
-    return CommandError(f"{what} is not available in this tree yet ({error})")
-
-
 def run_cloud(args: Any, conf: Any) -> int:
     """Handler of ``nova-sim run``: a whole cloud in one process until a signal.
 
     The cloud uses ``[DEFAULT] transport_url`` and ``[database] connection`` (in-process
     ``green://`` and in-memory SQLite by default) on the real clock.
     """
-    try:
-        from nova_sim.cloud import Cloud
-    except ImportError as error:
-        raise _missing("the one-process cloud (nova_sim.cloud.Cloud)", error)
+    from nova_sim.deploy import Cloud
+
     if args.demo_boots and args.api:
         # The demo ends by showing the trace of one boot: record them.
         conf.set_override("enabled", True, group="trace")
@@ -228,9 +220,9 @@ def api_endpoint(cloud: Any, conf: Any) -> str:
 
 DEFAULT_ROOT = "http://127.0.0.1:8774"
 
-# etc/nova-sim/clouds.yaml is this text for DEFAULT_ROOT (a test keeps them equal);
+# etc/nova-sim/clouds.yaml is clouds_yaml(DEFAULT_ROOT) (a test keeps them equal);
 # `nova-sim run` on another address writes it for that address under state_path.
-CLOUDS_YAML = """\
+CLOUDS_YAML_HEADER = """\
 # clouds.yaml for the openstack CLI and openstacksdk against `nova-sim run`
 # (compute API on {root}, [api] auth_strategy = noauth2).
 #
@@ -246,20 +238,14 @@ CLOUDS_YAML = """\
 # no Keystone): without it `openstack server list` discovers the identity version at
 # the auth endpoint (/v2.1), finds "v2.1" and refuses to run ("requires API version 3").
 clouds:
-  nova-sim:
+"""
+
+#: One cloud of clouds.yaml: the same endpoints, another noauth2 token (user:project).
+CLOUD_ENTRY = """\
+  {name}:
     auth_type: admin_token
     auth:
-      token: admin:admin
-      endpoint: {root}/v2.1
-    identity_api_version: '3'
-    identity_endpoint_override: {root}/identity/v3
-    compute_endpoint_override: {root}/v2.1
-    image_endpoint_override: {root}/image
-    network_endpoint_override: {root}/network
-  nova-sim-demo:
-    auth_type: admin_token
-    auth:
-      token: demo:demo
+      token: {token}
       endpoint: {root}/v2.1
     identity_api_version: '3'
     identity_endpoint_override: {root}/identity/v3
@@ -267,6 +253,9 @@ clouds:
     image_endpoint_override: {root}/image
     network_endpoint_override: {root}/network
 """
+
+#: The clouds of clouds.yaml and the token each sends.
+CLOUDS = (("nova-sim", "admin:admin"), ("nova-sim-demo", "demo:demo"))
 
 
 def clouds_yaml_path() -> str:
@@ -280,7 +269,10 @@ def clouds_yaml_path() -> str:
 def clouds_yaml(root: str = DEFAULT_ROOT) -> str:
     """clouds.yaml text (clouds ``nova-sim`` and ``nova-sim-demo``) for the API at
     ``root`` (``http://host:port``, no path)."""
-    return CLOUDS_YAML.replace("{root}", root.rstrip("/"))
+    root = root.rstrip("/")
+    entries = "".join(CLOUD_ENTRY.format(name=name, token=token, root=root)
+                      for name, token in CLOUDS)
+    return CLOUDS_YAML_HEADER.replace("{root}", root) + entries
 
 
 def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
@@ -345,15 +337,12 @@ def start_demo_boots(cloud: Any, conf: Any, count: int) -> threading.Thread:
 def run_service(args: Any, conf: Any) -> int:
     """Handler of ``nova-sim api|conductor|scheduler|compute``: one service until a signal.
 
-    Built by ``nova_sim.cloud.create_service(binary, host, conf)``: services talk over
+    Built by ``nova_sim.deploy.create_service(binary, host, conf)``: services talk over
     ``[DEFAULT] transport_url`` (RabbitMQ for separate processes) and the controller
     services share the database file of ``[database] connection``.
     """
-    try:
-        from nova_sim.cloud import create_service
-    except ImportError as error:
-        raise _missing("the service launcher (nova_sim.cloud.create_service)", error)
     from nova_sim.cmd.main import BINARIES
+    from nova_sim.deploy import create_service
 
     binary = BINARIES[args.command]
     setup_tracing(conf, binary, conf.host)

@@ -451,10 +451,6 @@ class API:
         return self.service_update(ctxt, service["id"],
                                    {"disabled": True, "disabled_reason": reason})
 
-    def service_delete(self, ctxt: Any, service_id: int) -> None:
-        """Delete a service row (and its compute nodes); ``ServiceNotFound``."""
-        self.db.service_destroy(service_id)
-
     def _hypervisor(self, node: dict[str, Any], services: dict[str, dict[str, Any]]
                     ) -> dict[str, Any]:
         service = services.get(node["host"])
@@ -495,36 +491,6 @@ class API:
                 zone["available"] = True
         internal = self._option("internal_service_availability_zone", "internal")
         return sorted(zones.values(), key=lambda z: (z["zone"] == internal, z["zone"]))
-
-    # -- the names the REST API uses --------------------------------------------------------
-
-    def get_instance_actions(self, ctxt: Any, instance_id: str) -> list[dict[str, Any]]:
-        """Same as ``actions_list``."""
-        return self.actions_list(ctxt, instance_id)
-
-    def get_instance_action(self, ctxt: Any, instance_id: str, request_id: str
-                            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """``(action, events)`` of one request (``InstanceActionNotFound``)."""
-        action = self.action_get(ctxt, instance_id, request_id)
-        return action, action.pop("events")
-
-    def service_get_all(self, ctxt: Any, binary: str | None = None,
-                        host: str | None = None) -> list[dict[str, Any]]:
-        """Same as ``service_list``."""
-        return self.service_list(ctxt, binary=binary, host=host)
-
-    def compute_node_get_all(self, ctxt: Any) -> list[dict[str, Any]]:
-        """The compute node rows (hypervisors), ordered by id."""
-        return self.db.compute_node_get_all()
-
-    def get_all_flavors(self, ctxt: Any, is_public: bool | None = True
-                        ) -> list[dict[str, Any]]:
-        """Same as ``flavor_list``."""
-        return self.flavor_list(ctxt, is_public=is_public)
-
-    def get_flavor(self, ctxt: Any, flavor_id: str) -> dict[str, Any]:
-        """Same as ``flavor_get``."""
-        return self.flavor_get(ctxt, flavor_id)
 
     # -- flavors and images ----------------------------------------------------------------
 

@@ -234,7 +234,6 @@ class _Connection:
         raw_recv = sock.fd.recv
         fileno = sock.fd.fileno()
         timeout = server.client_socket_timeout
-        feed = self.parser.feed_data
         pending = self.pending
         clock = time.perf_counter
         last_wait = clock()
@@ -272,22 +271,7 @@ class _Connection:
                     continue
                 except OSError:
                     return
-                if not data:
-                    return
-                try:
-                    feed(data)
-                except httptools.HttpParserUpgrade:
-                    # An upgrade (websocket, h2c) we do not speak: serve the request as a
-                    # plain HTTP/1.1 one and close afterwards.
-                    if pending:
-                        pending[-1].keep_alive = False
-                except httptools.HttpParserError as error:
-                    failure = self.error or _HTTPError(400, f"Malformed request: {error}")
-                    # Answer what was complete before the bad bytes, then the error.
-                    while pending:
-                        if not self._respond(pending.popleft()):
-                            return
-                    self._send_error(failure.code, failure.message)
+                if not data or not self._feed(data):
                     return
         except GreenletExit:
             return
@@ -298,6 +282,26 @@ class _Connection:
                 sock.close()
             except OSError:
                 pass
+
+    def _feed(self, data: bytes) -> bool:
+        """Parse ``data`` (complete requests join ``pending``); False when the
+        connection must close: a malformed request gets the requests complete before it
+        answered, then the error."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # An upgrade (websocket, h2c) we do not speak: serve the request as a plain
+            # HTTP/1.1 one and close afterwards.
+            if self.pending:
+                self.pending[-1].keep_alive = False
+        except httptools.HttpParserError as error:
+            failure = self.error or _HTTPError(400, f"Malformed request: {error}")
+            while self.pending:
+                if not self._respond(self.pending.popleft()):
+                    return False
+            self._send_error(failure.code, failure.message)
+            return False
+        return True
 
     def _send_error(self, code: int, message: str) -> None:
         content_type, body = self.server.error_body(code, message)

@@ -50,7 +50,7 @@ import logging
 import random as random_module
 from typing import Any
 
-from nova_sim import exception, trace
+from nova_sim import exception, rpc, trace
 from nova_sim.conf import ConfigError
 from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils
@@ -66,15 +66,6 @@ CELL_UUID = "00000000-0000-0000-0000-0000000000c1"
 RPC_API_VERSION = "4.5"
 
 
-
-def _target():
-    try:
-        from nova_sim import rpc
-    except ImportError:  # the RPC layer is optional for direct use
-        return None
-    return rpc.Target(version=RPC_API_VERSION)
-
-
 class SchedulerManager:
     """The nova-scheduler manager; its public methods are the RPC endpoint (``4.5``).
 
@@ -86,7 +77,7 @@ class SchedulerManager:
     ``random.Random`` for the host-subset pick (default: the hub's seeded generator).
     """
 
-    target = _target()
+    target = rpc.Target(version=RPC_API_VERSION)
 
     def __init__(
         self,
@@ -94,13 +85,9 @@ class SchedulerManager:
         conf: Any = None,
         clock: Any = None,
         random: Any = None,
-        **kwargs: Any,
     ):
         if conf is None:
-            try:
-                from nova_sim.conf import CONF as conf
-            except ImportError:
-                conf = None
+            from nova_sim.conf import CONF as conf
         self.conf = conf
         if db is None:
             from nova_sim import green
@@ -194,6 +181,7 @@ class SchedulerManager:
 
     # -- RPC endpoint ---------------------------------------------------------------------
 
+    @rpc.expected_exceptions(exception.NoValidHost)
     def select_destinations(
         self,
         ctxt: Any,
@@ -210,7 +198,8 @@ class SchedulerManager:
         ``spec_obj`` is the name Nova's RPC 4.4+ uses for the spec; ``request_spec`` is
         accepted too. ``instance_uuids`` None: no claims are made (nothing to claim for),
         ``num_instances`` of the spec says how many hosts to choose. Raises
-        ``NoValidHost`` (no candidate, or fewer hosts than instances).
+        ``NoValidHost`` (no candidate, or fewer hosts than instances), an expected
+        error: the caller gets it, the scheduler logs it at debug only.
         """
         spec = dict(spec_obj or request_spec or {})
         if filter_properties:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nova_sim import exception, green
-from nova_sim.cloud import new_conf
 from nova_sim.compute import power_state
+from nova_sim.deploy import new_conf
 from nova_sim.virt.fake import FakeDriver, InjectedSpawnFailure
 
 INSTANCE = {"uuid": "u1", "display_name": "vm", "vcpus": 2, "memory_mb": 1024, "root_gb": 10}

@@ -6,9 +6,8 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import Cloud, create_service, new_conf
+from nova_sim.deploy import Cloud, create_service, new_conf
 from nova_sim.image import CIRROS_IMAGE_ID
-from nova_sim.service import create_service as service_create_service
 
 
 def test_virtual_cloud_refuses_the_real_clock():
@@ -29,7 +28,7 @@ def test_per_process_services_share_a_database_file(tmp_path):
     for name in ("spawn_latency", "delete_latency"):
         conf.set_override(name, "fixed:0", group="fake_driver")
     with green.virtual_time(seed=9):
-        services = [service_create_service(binary, "ctl", conf)
+        services = [create_service(binary, "ctl", conf)
                     for binary in ("nova-conductor", "nova-scheduler")]
         services.append(create_service("nova-compute", "c1", conf))
         for service in services:

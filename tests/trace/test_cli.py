@@ -9,7 +9,7 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green, trace
-from nova_sim.cloud import Cloud, new_conf
+from nova_sim.deploy import Cloud, new_conf
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.trace import cli, store
 

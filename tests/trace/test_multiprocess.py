@@ -13,16 +13,19 @@ import sys
 import uuid
 
 import kombu
+import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import new_conf, open_database
 from nova_sim.compute.api import API
+from nova_sim.deploy import new_conf, open_database
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.service import get_transport
 from nova_sim.trace import cli, store
 from nova_sim.trace.model import TraceSet
 from nova_sim.trace.tracer import Tracer
+
+pytestmark = pytest.mark.slow  # four service processes
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

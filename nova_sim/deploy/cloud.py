@@ -1,4 +1,4 @@
-"""Launching clouds: all services in one process, or one service per process.
+"""Building clouds: all services in one process, or one service per process.
 
 Owns ``Cloud`` (conductor, scheduler and N computes, optionally the REST API, in one
 process on one hub: ``green://`` and an in-memory SQLite database by default, usable on the
@@ -15,12 +15,14 @@ A one-process cloud::
         cloud.wait_for_instance(server["uuid"], "active")
         cloud.stop()
 
-Must not know the services' internals: it wires managers into ``Service`` objects.
+This is the composition root: the one place that knows every service (it imports the
+managers and the API), above them and below what builds clouds (the simulator, the
+dashboard, the commands, the demos). Must not know the services' internals: it wires
+managers into ``Service`` objects.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any, Callable
 
@@ -37,14 +39,6 @@ TOPICS = {
     "nova-scheduler": "scheduler",
     "nova-compute": "compute",
 }
-
-
-
-def _call_with_supported(factory: Callable[..., Any], **candidates: Any) -> Any:
-    parameters = inspect.signature(factory).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return factory(**candidates)
-    return factory(**{k: v for k, v in candidates.items() if k in parameters})
 
 
 def new_conf() -> Any:
@@ -79,34 +73,34 @@ def open_database(conf: Any, url: str | None = None) -> Any:
     return db
 
 
-def _scheduler_manager(conf: Any, db: Any, transport: Any) -> Any:
-    from nova_sim.scheduler.manager import SchedulerManager
-
-    return _call_with_supported(SchedulerManager, conf=conf, db=db, transport=transport)
-
-
 def build_service(binary: str, host: str, conf: Any, transport: Any, db: Any = None,
                   driver: Any = None, **service_kwargs: Any) -> Service:
     """A (not yet started) ``Service`` for ``binary`` on ``host``.
 
     Controllers (``nova-conductor``, ``nova-scheduler``) need ``db``; ``nova-compute``
-    gets none (it goes through the conductor) and takes an optional ``driver``.
+    gets none (it reaches the database through the conductor) and takes an optional
+    ``driver``. ``ValueError`` for another binary.
     """
+    conductor_api = None
     if binary == "nova-conductor":
         from nova_sim.conductor.manager import ConductorManager
 
-        manager = ConductorManager(conf, db, transport)
+        manager: Any = ConductorManager(conf, db, transport)
     elif binary == "nova-scheduler":
-        manager = _scheduler_manager(conf, db, transport)
+        from nova_sim.scheduler.manager import SchedulerManager
+
+        manager = SchedulerManager(db=db, conf=conf)
     elif binary == "nova-compute":
         from nova_sim.compute.manager import ComputeManager
+        from nova_sim.conductor.rpcapi import ConductorAPI
 
         manager = ComputeManager(host, conf, transport, driver=driver)
+        conductor_api = ConductorAPI(transport, conf)
         db = None
     else:
         raise ValueError(f"unknown service binary {binary!r}")
     return Service(binary, host, TOPICS[binary], manager, conf, transport, db=db,
-                   **service_kwargs)
+                   conductor_api=conductor_api, **service_kwargs)
 
 
 class APIService:
@@ -164,7 +158,7 @@ class ProcessService:
 
     def start(self) -> ProcessService:
         """Open the database (controllers), connect the transport and start serving."""
-        # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
+        # [trace] enabled: this process writes its spans (nova_sim.trace.setup).
         trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
         transport = self.transport = service_module.get_transport(self.conf)
         if self.binary in ("nova-conductor", "nova-scheduler", "nova-api"):
