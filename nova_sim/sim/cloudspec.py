@@ -173,7 +173,7 @@ def make_conf(spec: CloudSpec) -> Any:
 
     CloudError names an unknown group or option, or a value its type refuses.
     """
-    from nova_sim.cloud import new_conf
+    from nova_sim.deploy.cloud import new_conf
 
     conf = new_conf()
     for group, values in spec.options.items():
@@ -218,7 +218,7 @@ def build(spec: CloudSpec, virtual: bool = True, computes: bool = True,
     """Start the cloud of ``spec`` on the current hub (inside ``virtual_time`` when
     ``virtual``). ``computes`` False starts only the controllers (``--validate``);
     ``quotas`` sets ``[quota]`` options (the task's quotas context)."""
-    from nova_sim.cloud import Cloud, build_service
+    from nova_sim.deploy.cloud import Cloud, build_service
 
     conf = make_conf(spec)
     for name, value in (quotas or {}).items():

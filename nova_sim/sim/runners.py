@@ -66,22 +66,24 @@ def check_config(runner_type: str, config: dict[str, Any]) -> None:
         if key in config and not _positive_number(config[key]):
             raise ValueError(f"runner {runner_type}: {key} must be a number > 0")
     if runner_type == "rps":
-        rps = config["rps"]
-        if isinstance(rps, dict):
-            for key in sorted(rps):
-                if key not in ("start", "end", "step", "duration"):
-                    raise ValueError(f"runner rps: unsupported rps key {key!r}")
-            for key in ("start", "end", "step"):
-                if not _positive_number(rps.get(key)) or rps[key] < 1:
-                    raise ValueError(f"runner rps: rps {key} must be a number >= 1")
-            if "duration" in rps and (not _positive_number(rps["duration"])
-                                      or rps["duration"] < 1):
-                raise ValueError("runner rps: rps duration must be a number >= 1")
-            if rps["end"] < rps["start"]:
-                raise ValueError("runner rps: rps end value must not be less than rps "
-                                 "start value")
-        elif not _positive_number(rps):
+        _check_rps(config["rps"])
+
+
+def _check_rps(rps: Any) -> None:
+    if not isinstance(rps, dict):
+        if not _positive_number(rps):
             raise ValueError("runner rps: rps must be a number > 0 or {start, end, step}")
+        return
+    for key in sorted(rps):
+        if key not in ("start", "end", "step", "duration"):
+            raise ValueError(f"runner rps: unsupported rps key {key!r}")
+    for key in ("start", "end", "step"):
+        if not _positive_number(rps.get(key)) or rps[key] < 1:
+            raise ValueError(f"runner rps: rps {key} must be a number >= 1")
+    if "duration" in rps and (not _positive_number(rps["duration"]) or rps["duration"] < 1):
+        raise ValueError("runner rps: rps duration must be a number >= 1")
+    if rps["end"] < rps["start"]:
+        raise ValueError("runner rps: rps end value must not be less than rps start value")
 
 
 def planned_iterations(runner_type: str, config: dict[str, Any]) -> int | None:
@@ -131,53 +133,58 @@ def run(runner_type: str, config: dict[str, Any],
         iteration: Callable[[int], Any]) -> None:
     """Run ``iteration(number)`` (numbers from 1) as the runner says; returns when every
     started iteration has ended. ``iteration`` must not raise: it records its own
-    errors and enforces ``iteration_timeout(config)`` itself."""
+    errors and enforces ``iteration_timeout(config)`` itself. ZeroTimeIteration when a
+    ``constant_for_duration`` iteration takes no time (the run would never end)."""
     numbers = iter(range(1, 1 << 62))
-    one = iteration
-
     if runner_type == "serial":
         for _ in range(int(config.get("times", 1))):
-            one(next(numbers))
-        return
-    if runner_type in ("constant", "constant_for_duration"):
-        times = int(config.get("times", 1))
-        duration = config.get("duration")
-        started = green.now()
-        remaining = [times]
+            iteration(next(numbers))
+    elif runner_type in ("constant", "constant_for_duration"):
+        _run_workers(config, iteration, numbers)
+    else:
+        _run_rps(config, iteration, numbers)
 
-        def worker() -> None:
-            while True:
-                if duration is not None:
-                    if green.now() - started >= float(duration):
-                        return
-                else:
-                    if remaining[0] <= 0:
-                        return
-                    remaining[0] -= 1
-                before = green.now()
-                one(next(numbers))
-                if duration is not None and green.now() == before:
-                    raise ZeroTimeIteration(
-                        "an iteration took no simulated time, so constant_for_duration "
-                        "would never end (with no cost model, API calls take no time)")
 
-        workers = int(config.get("concurrency", 1))
-        if duration is None:
-            workers = min(workers, times)
-        threads = [green.spawn(worker) for _ in range(workers)]
-        for thread in threads:
-            thread.wait()
-        return
-    # rps
+def _run_workers(config: dict[str, Any], iteration: Callable[[int], Any],
+                 numbers: Any) -> None:
+    times = int(config.get("times", 1))
+    duration = config.get("duration")
+    started = green.now()
+    remaining = [times]
+
+    def worker() -> None:
+        while True:
+            if duration is not None:
+                if green.now() - started >= float(duration):
+                    return
+            else:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            before = green.now()
+            iteration(next(numbers))
+            if duration is not None and green.now() == before:
+                raise ZeroTimeIteration(
+                    "an iteration took no simulated time, so constant_for_duration "
+                    "would never end (with no cost model, API calls take no time)")
+
+    workers = int(config.get("concurrency", 1))
+    if duration is None:
+        workers = min(workers, times)
+    threads = [green.spawn(worker) for _ in range(workers)]
+    for thread in threads:
+        thread.wait()
+
+
+def _run_rps(config: dict[str, Any], iteration: Callable[[int], Any], numbers: Any) -> None:
     times = int(config["times"])
-    limit = int(config.get("max_concurrency", times))
-    slots = green.Semaphore(limit)
+    slots = green.Semaphore(int(config.get("max_concurrency", times)))
     started = green.now()
     threads = []
 
     def run_one(number: int) -> None:
         try:
-            one(number)
+            iteration(number)
         finally:
             slots.release()
 

@@ -95,7 +95,11 @@ def check_args(name: str, args: dict[str, Any]) -> None:
             raise ValueError(f"argument {key!r} must be a number >= 0")
     if "count" in args and (not isinstance(args["count"], int) or args["count"] < 1):
         raise ValueError("argument 'count' must be an integer >= 1")
-    for action in args.get("actions") or []:
+    _check_actions(args.get("actions") or [])
+
+
+def _check_actions(actions: list[Any]) -> None:
+    for action in actions:
         if not isinstance(action, dict) or len(action) != 1:
             raise ValueError("each bounce action must be {action_name: times}")
         [(action_name, times)] = action.items()
