@@ -134,3 +134,14 @@ def test_iteration_timeout(run):
     cloud = small_cloud(options={"fake_driver": {"spawn_latency": "fixed:700"}})
     result = run(task, cloud)
     assert result.iterations[0]["error"][0] == "TimeoutException"
+
+
+@pytest.mark.parametrize("tenants, errors", [(1, [[], ["Forbidden"]]), (2, [[], []])])
+def test_users_context_gives_each_tenant_its_own_project(run, tenants, errors):
+    # one instance per project: the second boot fits only in a second project
+    task = workload("NovaServers.boot_server", {"serial": {"times": 2}},
+                    contexts={"users": {"tenants": tenants, "users_per_tenant": 1,
+                                        "user_choice_method": "round_robin"},
+                              "quotas": {"nova": {"instances": 1}}})
+    result = run(task)
+    assert [it["error"][:1] for it in result.iterations] == errors
