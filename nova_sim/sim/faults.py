@@ -1,7 +1,8 @@
 """Faults on the simulated timeline: what can go wrong, when, and for how long.
 
 Owns the ``faults`` list of the cloud file and playing it during a run. Times (``at``,
-``until``) are seconds after the load starts. Kinds:
+``until``) are seconds after the load starts (each workload's: a task of several
+workloads plays the list for each). Kinds:
 
 - ``compute_crash``: the compute services of ``hosts`` (or the first ``count`` hosts of
   ``group``) die at ``at``: they stop consuming and heartbeating, and the work they had in
