@@ -122,6 +122,7 @@ class Timeline:
         self.events: list[dict[str, Any]] = []
         self.started = 0.0
         self._timers: list[Any] = []
+        self._active: list[dict[str, Any]] = []
 
     def start(self) -> None:
         """Arm every fault, counting time from now."""
@@ -133,9 +134,14 @@ class Timeline:
                                                       False))
 
     def cancel(self) -> None:
-        """Disarm what has not fired yet."""
+        """Disarm what has not fired yet, and end now the faults that have started and
+        have an ``until`` still to come, so that the next workload starts without them
+        (a crash without ``until`` stays)."""
         for timer in self._timers:
             timer.cancel()
+        for fault in list(self._active):
+            if "until" in fault:
+                self._apply(fault, False)
 
     def _apply(self, fault: dict[str, Any], begin: bool) -> None:
         kind = fault["kind"]
@@ -144,6 +150,10 @@ class Timeline:
         if "hosts" in fault:
             event["hosts"] = list(fault["hosts"])
         self.events.append(event)
+        if begin:
+            self._active.append(fault)
+        elif fault in self._active:
+            self._active.remove(fault)
         sim = self.sim_cloud
         interposer = sim.interposer
         if kind == "compute_crash":

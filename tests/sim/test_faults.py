@@ -73,3 +73,11 @@ def test_cloud_file_checks_options():
         small_cloud(options={"filter_scheduler": {"nope": 1}})
     with pytest.raises(cloudspec.CloudError, match="unsupported key 'racks'"):
         cloudspec.parse_cloud({"racks": 2})
+
+
+def test_a_fault_still_on_when_the_load_ends_is_ended_then(run):
+    cloud = small_cloud(faults=[{"kind": "db_slow", "at": 1, "until": 1000, "delay": 0.01}])
+    result = run(workload("NovaServers.boot_server", {"serial": {"times": 1}}), cloud)
+    assert [(e["event"], e["time"]) for e in result.faults] == [
+        ("start", 1.0), ("end", result.load_duration)]
+    assert 3.0 < result.load_duration < 4.0  # the slow database's toll
