@@ -84,13 +84,6 @@ class CloudSpec:
     faults: list[dict[str, Any]] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict)
 
-    def group_of(self, host: str) -> HostGroup:
-        """The group of ``host``; KeyError for an unknown host."""
-        for group in self.host_groups:
-            if host in group.hosts:
-                return group
-        raise KeyError(host)
-
     @property
     def hosts(self) -> list[str]:
         """Every compute host, group by group."""

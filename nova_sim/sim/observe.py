@@ -119,6 +119,8 @@ class Sampler:
         self.interval = interval
         self.flavor = flavor
         self.samples: list[dict[str, Any]] = []
+        self._aggregate_of = {group.name: group.aggregate
+                              for group in sim_cloud.spec.host_groups}
         self.started = 0.0
         self._thread: Any = None
 
@@ -148,11 +150,10 @@ class Sampler:
         ram_ratio = _ratio(conf, "ram_allocation_ratio", 1.5)
         reserved_ram = int(getattr(conf, "reserved_host_memory_mb", 512) or 0)
         aggregates: dict[str, list[int]] = {}
-        for host, driver in self.sim_cloud.drivers.items():
+        for driver in self.sim_cloud.drivers.values():
             vcpus = sum(guest["vcpus"] for guest in driver.instances.values())
             ram = sum(guest["memory_mb"] for guest in driver.instances.values())
-            use = aggregates.setdefault(self.sim_cloud.spec.group_of(host).aggregate,
-                                        [0, 0, 0, 0])
+            use = aggregates.setdefault(self._aggregate_of[driver.group], [0, 0, 0, 0])
             use[0] += vcpus
             use[1] += driver.vcpus
             use[2] += ram
