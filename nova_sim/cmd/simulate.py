@@ -151,7 +151,7 @@ def _validate(task: Any, spec: Any) -> None:
     with green.virtual_time(seed=0):
         sim = cloudspec.build(spec, computes=False)
         try:
-            client = ComputeClient(engine._application(sim), "admin:admin")
+            client = ComputeClient(engine.api_application(sim), "admin:admin")
             for workload in task.workloads:
                 engine.resolve_workload(client, workload)
         except TaskError as error:

@@ -62,7 +62,8 @@ class RunResult:
     wall_seconds: float = 0.0
 
 
-def _users(workload: Workload, seed: int) -> tuple[list[str], str]:
+def _users(workload: Workload) -> tuple[list[str], str]:
+    """The users context's tokens (``user:project``) and how iterations pick one."""
     config = workload.contexts.get("users")
     if config is None:
         return [DEFAULT_USER], "round_robin"
@@ -133,7 +134,7 @@ def _run_all(task: Task, spec: cloudspec.CloudSpec, seed: int, virtual: bool,
              tracing: Tracing | None) -> None:
     sim = cloudspec.build(spec, virtual=virtual, quotas=_quotas(task))
     try:
-        app = _application(sim)
+        app = api_application(sim)
         admin = ComputeClient(app, "admin:admin")
         resolved = [resolve_workload(admin, workload) for workload in task.workloads]
         for number, (workload, (image, flavor, flavor_row)) in enumerate(
@@ -159,7 +160,9 @@ def _tracer(tracing: Tracing | None, seed: int, number: int) -> Any:
             tracing.iterations)
 
 
-def _application(sim: cloudspec.SimCloud) -> Any:
+def api_application(sim: cloudspec.SimCloud) -> Any:
+    """The Compute API's WSGI application over the cloud of ``sim`` (called in-process:
+    no server, no socket)."""
     from nova_sim.api.app import APIApplication
 
     return APIApplication(sim.cloud.api, sim.cloud.conf)
@@ -168,7 +171,7 @@ def _application(sim: cloudspec.SimCloud) -> Any:
 def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: Any,
                   flavor: Any, flavor_row: dict[str, Any], rng: random.Random,
                   sample_interval: float, progress: Any, tracer: Any) -> WorkloadResult:
-    users, choice = _users(workload, rng.randrange(1 << 30))
+    users, choice = _users(workload)
     api_timings: list[float] = []
     clients = [ComputeClient(app, token, api_timings) for token in users]
     iterations: list[dict[str, Any]] = []
