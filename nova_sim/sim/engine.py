@@ -175,7 +175,7 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
     api_timings: list[float] = []
     clients = [ComputeClient(app, token, api_timings) for token in users]
     iterations: list[dict[str, Any]] = []
-    timeout = runners.iteration_timeout(workload.runner)
+    timeout = runners.iteration_timeout(workload.runner_type, workload.runner)
     planned = runners.planned_iterations(workload.runner_type, workload.runner)
     names = iter(range(1, 1 << 62))
     prefix = f"s_rally_{rng.getrandbits(32):08x}"
@@ -195,7 +195,7 @@ def _run_workload(sim: cloudspec.SimCloud, app: Any, workload: Workload, image: 
                 scenarios.run_scenario(scenario, workload.scenario, workload.args)
         except green.Timeout:
             error = ["TimeoutException",
-                     f"Timeout waiting for the iteration: {timeout:.2f} seconds", ""]
+                     f"Timeout waiting for the iteration: {timeout or 0:.2f} seconds", ""]
         except scenarios.ScenarioError as failure:
             error = [failure.kind, str(failure), ""]
         except APIError as failure:

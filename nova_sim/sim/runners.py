@@ -15,9 +15,11 @@ Owns when each iteration starts, on the hub's clock (virtual or real):
   over one process per CPU; here there is one process, which changes nothing on the
   virtual clock.
 
-``timeout`` (default 600 s, as Rally's) bounds each iteration: past it the iteration ends
-with Rally's ``TimeoutException``. ``max_cpu_count`` is accepted and has no effect (one
-process). Must not know what an iteration does: it calls ``iteration(number)``.
+``timeout`` bounds each iteration (default 600 s for ``constant`` and
+``constant_for_duration``, none for ``rps``, and ``serial`` has none, as in Rally): past
+it the iteration ends with Rally's ``TimeoutException``. ``max_cpu_count`` is accepted
+and has no effect (one process). Must not know what an iteration does: it calls
+``iteration(number)``.
 """
 
 from __future__ import annotations
@@ -124,9 +126,14 @@ class ZeroTimeIteration(RuntimeError):
     """A duration-bound runner met an iteration that takes no time: it would never end."""
 
 
-def iteration_timeout(config: dict[str, Any]) -> float:
-    """The per-iteration timeout of a runner's config (Rally's default: 600 s)."""
-    return float(config.get("timeout", DEFAULT_TIMEOUT))
+def iteration_timeout(runner_type: str, config: dict[str, Any]) -> float | None:
+    """The per-iteration timeout, as Rally's runners have it: ``timeout`` or 600 s for
+    ``constant`` and ``constant_for_duration``; ``timeout`` or none (0) for ``rps``;
+    none for ``serial``. None: no timeout."""
+    if runner_type == "serial":
+        return None
+    default = 0.0 if runner_type == "rps" else DEFAULT_TIMEOUT
+    return float(config.get("timeout", default)) or None
 
 
 def run(runner_type: str, config: dict[str, Any],

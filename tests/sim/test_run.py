@@ -130,10 +130,24 @@ def test_users_context_and_quotas(run):
 
 
 def test_iteration_timeout(run):
-    task = workload("NovaServers.boot_server", {"serial": {"times": 1}})
     cloud = small_cloud(options={"fake_driver": {"spawn_latency": "fixed:700"}})
-    result = run(task, cloud)
-    assert result.iterations[0]["error"][0] == "TimeoutException"
+    # the boot's own wait gives up first: 300 s of polling
+    result = run(workload("NovaServers.boot_server", {"constant": {"times": 1}}), cloud)
+    [kind, message, _] = result.iterations[0]["error"]
+    assert kind == "TimeoutException" and message.startswith("Rally tired waiting 300.00")
+    # a shorter runner timeout ends the iteration itself
+    result = run(workload("NovaServers.boot_server",
+                          {"rps": {"times": 1, "rps": 1, "timeout": 50}}), cloud)
+    assert result.iterations[0]["error"][:2] == [
+        "TimeoutException", "Timeout waiting for the iteration: 50.00 seconds"]
+    assert result.iterations[0]["duration"] == 49.0  # 50 s less the idle pre-poll second
+
+
+def test_rallys_iteration_timeouts_by_runner():
+    assert runners.iteration_timeout("constant", {}) == 600.0
+    assert runners.iteration_timeout("constant_for_duration", {"duration": 5}) == 600.0
+    assert runners.iteration_timeout("rps", {"times": 1, "rps": 1}) is None
+    assert runners.iteration_timeout("serial", {}) is None
 
 
 @pytest.mark.parametrize("tenants, errors", [(1, [[], ["Forbidden"]]), (2, [[], []])])
