@@ -5,7 +5,8 @@ inline SVG, so the page needs nothing else) from a results.json document, first 
 run: latency over time (each iteration's duration at its start, failures marked), the
 load profile (iterations running over time), the hosts' vCPU and RAM use and
 fragmentation, and each service group's queue depth; then the Response Times table, the
-SLA verdicts, Nova's side and the faults. Must not know how the run was made.
+SLA verdicts, Nova's side and the faults; with several seeds, each headline figure's mean
+and 95% confidence interval. Must not know how the run was made.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def render(document: dict[str, Any], title: str) -> str:
             parts.append(plot(workload))
         parts.append("<h3>Nova's side</h3><pre>" + html.escape(results.nova_lines(workload))
                      + "</pre>")
+    if "repeat" in document:
+        parts.append("<h2>Over the seeds</h2><pre>" + html.escape(
+            results.repeat_lines(document)) + "</pre>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
 

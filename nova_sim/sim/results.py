@@ -169,11 +169,17 @@ def render_summary(document: dict[str, Any]) -> str:
             lines.append("SLA: " + ("PASSED" if workload["pass_sla"] else "FAILED"))
             lines.append(nova_lines(workload))
     if "repeat" in document:
-        lines.append(f"Over {len(document['seeds'])} seeds (mean +/- 95% CI):")
-        for entry in document["repeat"]:
-            lines.append(f"  {entry['scenario']}")
-            for name, stats in entry["figures"].items():
-                lines.append(f"    {name:40s} {stats['mean']:12.3f} +/- {stats['ci95']:.3f}")
+        lines.append(repeat_lines(document))
+    return "\n".join(lines)
+
+
+def repeat_lines(document: dict[str, Any]) -> str:
+    """With several seeds: each headline figure's mean and 95% confidence interval."""
+    lines = [f"Over {len(document['seeds'])} seeds (mean +/- 95% CI):"]
+    for entry in document["repeat"]:
+        lines.append(f"  {entry['scenario']}")
+        for name, stats in entry["figures"].items():
+            lines.append(f"    {name:40s} {stats['mean']:12.3f} +/- {stats['ci95']:.3f}")
     return "\n".join(lines)
 
 
