@@ -22,6 +22,7 @@ import logging
 import traceback
 from typing import Any, Callable
 
+import nova_sim.conf
 from nova_sim import exception, rpc, servicegroup, trace
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute import task_states, vm_states
@@ -30,7 +31,6 @@ from nova_sim.conductor.rpcapi import (
     COMPUTE_TASK_VERSION,
     CONDUCTOR_VERSION,
 )
-from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils as scheduler_utils
 
 LOG = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class ConductorManager:
     target = rpc.Target(version=CONDUCTOR_VERSION)
 
     def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.compute_task_mgr = ComputeTaskManager(conf, db, transport, scheduler_api)
         self.additional_endpoints = [self.compute_task_mgr]
@@ -209,10 +209,10 @@ class ComputeTaskManager:
     target = rpc.Target(namespace=COMPUTE_TASK_NAMESPACE, version=COMPUTE_TASK_VERSION)
 
     def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
-        self.max_attempts = int(_option(conf, "scheduler", "max_attempts", 3))
+        self.max_attempts = conf.scheduler.max_attempts
         if scheduler_api is None:
             from nova_sim.scheduler.rpcapi import SchedulerAPI
 
