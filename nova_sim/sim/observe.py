@@ -146,9 +146,9 @@ class Sampler:
         used_vcpus = total_vcpus = used_ram = total_ram = 0
         free_ram = stranded_ram = 0
         conf = self.sim_cloud.cloud.conf
-        cpu_ratio = _ratio(conf, "cpu_allocation_ratio", 16.0)
-        ram_ratio = _ratio(conf, "ram_allocation_ratio", 1.5)
-        reserved_ram = int(getattr(conf, "reserved_host_memory_mb", 512) or 0)
+        cpu_ratio = conf.cpu_allocation_ratio or conf.initial_cpu_allocation_ratio
+        ram_ratio = conf.ram_allocation_ratio or conf.initial_ram_allocation_ratio
+        reserved_ram = conf.reserved_host_memory_mb
         aggregates: dict[str, list[int]] = {}
         for driver in self.sim_cloud.drivers.values():
             vcpus = sum(guest["vcpus"] for guest in driver.instances.values())
@@ -181,13 +181,6 @@ class Sampler:
                                     "ram_used": round(u[2] / u[3], 6)}
                              for name, u in sorted(aggregates.items())},
         }
-
-
-def _ratio(conf: Any, name: str, default: float) -> float:
-    value = getattr(conf, name, None)
-    if value is None:
-        value = getattr(conf, "initial_" + name, None)
-    return float(value if value is not None else default)
 
 
 def boot_phases(sim_cloud: Any, since: float = 0.0) -> dict[str, list[float]]:
