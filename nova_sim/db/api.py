@@ -87,6 +87,7 @@ from typing import Any
 
 from nova_sim import exception
 from nova_sim.db.schema import BOOL_COLUMNS, JSON_COLUMNS, SCHEMA, SCHEMA_VERSION
+from nova_sim.green.costs import hooks as costs
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -104,6 +105,13 @@ __all__ = [
 Row = dict[str, Any]
 
 _EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def _placement_hop(operation: str) -> None:
+    """A placement request is an HTTP call in Nova: the cost model's hop (or nothing)."""
+    hop = costs.placement
+    if hop is not None:
+        hop(operation)
 
 
 class DatabaseSchemaError(RuntimeError):
@@ -320,6 +328,21 @@ class Database:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+    @property
+    def transactions(self) -> int:
+        """Transactions begun so far (a lone statement is one)."""
+        return self._transactions
+
+    @transactions.setter
+    def transactions(self, value: int) -> None:
+        # Every transaction is counted here before it begins (outside any open one), so
+        # this is the one place a cost model charges a transaction's service time.
+        if value > getattr(self, "_transactions", value):
+            charge = costs.transaction
+            if charge is not None:
+                charge()
+        self._transactions = value
 
     def now(self) -> str:
         """The current time on this database's clock, as a stored timestamp string."""
@@ -1216,6 +1239,7 @@ class Database:
         is accepted (placement refuses with InventoryInUse) and then no new claim fits.
         The generation is bumped only when something changed.
         """
+        _placement_hop("inventory")
         wanted_inventory = {}
         for resource_class, spec in sorted(inventories.items()):
             if not isinstance(spec, dict):
@@ -1488,6 +1512,7 @@ class Database:
         the provider has no such inventory), so that the caller's view of the usage is as
         fresh as the candidates themselves, for the same query.
         """
+        _placement_hop("allocation_candidates")
         wanted = [(rc, int(amount)) for rc, amount in sorted(resources.items()) if amount]
         if not self._depth:
             self.transactions += 1
@@ -1548,6 +1573,7 @@ class Database:
         no inventory, in which case nothing changed (the old allocations are kept too).
         Bumps the provider's generation on success.
         """
+        _placement_hop("claim_resources")
         wanted = [(rc, int(amount)) for rc, amount in sorted(resources.items()) if amount]
         now = self.now()
         try:

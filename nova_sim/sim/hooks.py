@@ -104,6 +104,8 @@ class Interposer:
         self.db_delay = 0.0
         self.db_calls: Counter[str] = Counter()
         self.held_messages = 0
+        #: the database methods wrapped (each one transaction or more)
+        self.wrapped_database_methods: list[str] = []
 
     # -- the bus ---------------------------------------------------------------------
     def _bus_wait(self) -> None:
@@ -135,6 +137,7 @@ class Interposer:
             if not inspect.isfunction(getattr(type(db), name, None)):
                 continue  # properties, class attributes: not calls
             original = getattr(db, name)
+            self.wrapped_database_methods.append(name)
 
             def wrapped(*args: Any, _original: Any = original, _name: str = name,
                         **kwargs: Any) -> Any:
