@@ -1,8 +1,8 @@
 """Where the simulator reaches into a cloud it built: drivers, the bus and the database.
 
 Owns the three seams faults and measurements go through, so that they live in one place
-(a cost model will replace the interposed ones by the explicit cost hooks of the
-transport, the RPC server and the database):
+(what the control plane's work costs is not here: the cost model, ``sim.costs``, charges
+it through the explicit cost hooks of ``nova_sim.green.costs``):
 
 - ``SimDriver``: the fake hypervisor of each simulated host, with a slow-down factor, a
   per-host probability of failed builds that can change during the run, a crash switch,
