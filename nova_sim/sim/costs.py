@@ -262,6 +262,9 @@ class Calibrator:
         self.hops: list[float] = []
         self.api: list[float] = []
         self._hub: Any = None
+        self._attached = 0.0
+        #: the process's CPU between attach() and detach()
+        self.total_cpu = 0.0
 
     # -- CPU per greenthread -------------------------------------------------------------
     def switched(self, origin: Any, target: Any) -> None:
@@ -301,12 +304,13 @@ class Calibrator:
         for name in ("send", "send_reply"):
             setattr(transport, name, self._timed_hop(getattr(transport, name)))
         self._hub = green.get_hub()
-        self._last = time.thread_time()
+        self._last = self._attached = time.thread_time()
         self._hub.add_instrument(self)
         rpc_instruments.add_instrument(self)
 
     def detach(self) -> None:
         """Uninstall the instruments (the wrapped cloud is about to stop)."""
+        self.total_cpu = time.thread_time() - self._attached
         rpc_instruments.remove_instrument(self)
         if self._hub is not None:
             self._hub.remove_instrument(self)
@@ -363,6 +367,7 @@ class Calibrator:
                  for s in samples]), 7)
         cpu["default"] = round(statistics.median(everything), 7) if everything else 0.0
         hop = round(statistics.median(self.hops), 7) if self.hops else 0.0
+        attributed = (sum(everything) + self.db_seconds + sum(self.hops) + sum(self.api))
         document = {
             "format": FORMAT, "version": VERSION, "source": source,
             "shared_core": False,
@@ -374,7 +379,10 @@ class Calibrator:
             "executor_pool_size": None,
             "measured": {"dispatches": sum(len(s) for s in self.dispatches.values()),
                          "transactions": self.db_transactions, "hops": len(self.hops),
-                         "api_requests": len(self.api)},
+                         "api_requests": len(self.api),
+                         # the share of the process's CPU the figures account for
+                         "coverage": round(attributed / self.total_cpu, 3)
+                         if self.total_cpu else 0.0},
         }
         check_profile(document, source)
         return document

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 
 import pytest
@@ -197,3 +198,20 @@ def test_calibration_writes_a_profile_that_a_virtual_run_reads(tmp_path):
                              small_cloud(), seed=1, costs=model)
     assert model.charged["dispatch"] > 0 and model.charged["transaction"] > 0
     assert result.workloads[0].nova["phases"]["scheduling"][0] > 0
+
+
+def test_the_command_refuses_a_bad_profile_and_records_the_one_used(tmp_path, capsys):
+    from nova_sim.cmd.main import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "nova-sim-costs", "version": 1, "api": {"request": "x"}}')
+    task = [os.path.join(os.path.dirname(default_costs_path()), "..", "tasks",
+                         "boot-and-delete.yaml"),
+            "--task-args", "{times: 2, concurrency: 1}", "--no-progress", "--no-report",
+            "--traces", "0"]
+    assert main(["simulate", *task, "--costs", str(bad)]) == 2
+    assert "api.request" in capsys.readouterr().err
+    for costs_option, recorded in (([], default_costs_path()), (["--costs", "none"], "none")):
+        out = tmp_path / f"run-{len(costs_option)}"
+        assert main(["simulate", *task, "--out", str(out), *costs_option]) == 0
+        assert json.loads((out / "results.json").read_text())["costs"] == recorded
