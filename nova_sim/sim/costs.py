@@ -94,6 +94,7 @@ def check_profile(document: Any, where: str = "profile") -> dict[str, Any]:
         },
         "api": {"request": _seconds(api.get("request", 0.0), f"{where}: api.request")},
         "executor_pool_size": document.get("executor_pool_size"),
+        "measured": dict(document.get("measured", {})),
     }
     if profile["database"]["connections"] < 1:
         raise CostModelError(f"{where}: database.connections must be at least 1")
