@@ -155,7 +155,15 @@ class ProcessService:
         self._stopped = green.Event()
 
     def start(self) -> ProcessService:
-        """Open the database (controllers), connect the transport and start serving."""
+        """Open the database (controllers), connect the transport and start serving.
+
+        Raises ``ConfigError`` for ``servicegroup_driver = mc``: its store lives in one
+        process, so the other services would see this one as down."""
+        if self.conf.servicegroup_driver != "db":
+            from nova_sim.conf import ConfigError
+
+            raise ConfigError("[DEFAULT] servicegroup_driver = mc keeps heartbeats in one "
+                              "process's memory: a cloud of one process per service needs db")
         # [trace] enabled: this process writes its spans (nova_sim.trace.setup).
         trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
         transport = self.transport = service_module.get_transport(self.conf)
@@ -178,11 +186,12 @@ class ProcessService:
         """Graceful stop; ``wait`` returns afterwards."""
         if self.service is not None:
             self.service.stop()
-            if self.transport is not None:
-                try:
-                    self.transport.cleanup()
-                except Exception:  # noqa: BLE001 - stopping anyway
-                    LOG.debug("Transport cleanup failed", exc_info=True)
+        # Also after a start-up that never finished: the reply queue goes with the process.
+        if self.transport is not None:
+            try:
+                self.transport.cleanup()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                LOG.debug("Transport cleanup failed", exc_info=True)
         if self.db is not None:
             self.db.close()
             self.db = None
