@@ -117,12 +117,8 @@ class RPCClient:
         """
         kind = "fanout" if self.target.fanout else "cast"
         message = self._message(ctxt, method, kwargs, None)
-        hook = hooks.message_sent
-        if hook is not None:
-            try:
-                hook(kind, self.target, message)
-            except Exception as error:
-                hooks.failed("message_sent", hook, error)
+        if hooks.message_sent is not None:
+            hooks.notify("message_sent", kind, self.target, message)
         self.transport.send(self.target, message, kind, self.timeout)
 
     def call(self, ctxt: Any, method: str, **kwargs: Any) -> Any:
@@ -144,12 +140,8 @@ class RPCClient:
         if timeout is None:
             timeout = transport.conf.rpc_response_timeout
         message = self._message(ctxt, method, kwargs, transport.reply_queue())
-        hook = hooks.message_sent
-        if hook is not None:
-            try:
-                hook("call", target, message)
-            except Exception as error:
-                hooks.failed("message_sent", hook, error)
+        if hooks.message_sent is not None:
+            hooks.notify("message_sent", "call", target, message)
         msg_id = message["_msg_id"]
         waiter = transport.expect_reply(msg_id)
         final = None  # the final reply, once it came
@@ -190,12 +182,8 @@ class RPCClient:
             # also when the call timed out or its greenthread was killed: an instrument
             # that saw the message go sees the call end (a tracer ends its span)
             transport.forget_reply(msg_id)
-            hook = hooks.reply_received
-            if hook is not None:
-                try:
-                    hook(target, message, final)
-                except Exception as error:
-                    hooks.failed("reply_received", hook, error)
+            if hooks.reply_received is not None:
+                hooks.notify("reply_received", target, message, final)
         reply = final
         failure = reply.get("failure")
         if failure:

@@ -116,12 +116,8 @@ class RPCServer:
         except wire.WireError as error:
             LOG.error("Dropping an undecodable message on %s: %s", self.target, error)
             return
-        hook = hooks.message_received
-        if hook is not None:
-            try:
-                hook(self.target, message)
-            except Exception as problem:
-                hooks.failed("message_received", hook, problem)
+        if hooks.message_received is not None:
+            hooks.notify("message_received", self.target, message)
         # the message is not changed: the dispatcher reads only the method, its namespace
         # and version and the args, and instruments see the whole message
         request = message
@@ -150,12 +146,8 @@ class RPCServer:
             ctxt = self.serializer.deserialize_context(context)
             if is_call and client_timeout:
                 heartbeat = self._start_heartbeat(client_timeout, msg_id, reply_q, request)
-            hook = hooks.dispatch_started
-            if hook is not None:
-                try:
-                    hook(self.target, message, ctxt)
-                except Exception as problem:
-                    hooks.failed("dispatch_started", hook, problem)
+            if hooks.dispatch_started is not None:
+                hooks.notify("dispatch_started", self.target, message, ctxt)
             result = self.dispatcher.dispatch(request, ctxt)
         except ExpectedException as expected:
             # an answer the endpoint expected to give (NoValidHost, a lost race of
@@ -178,12 +170,8 @@ class RPCServer:
             if heartbeat is not None:
                 heartbeat.kill()
             # also when the dispatch was killed: instruments see every dispatch end
-            hook = hooks.dispatch_finished
-            if hook is not None:
-                try:
-                    hook(self.target, message, ctxt, result, error)
-                except Exception as problem:
-                    hooks.failed("dispatch_finished", hook, problem)
+            if hooks.dispatch_finished is not None:
+                hooks.notify("dispatch_finished", self.target, message, ctxt, result, error)
         if not is_call:
             return
         # a cast's failure goes nowhere: its traceback is formatted only for a reply
@@ -201,12 +189,8 @@ class RPCServer:
         except Exception:
             LOG.exception("Failed to send the reply to %s", reply["_msg_id"])
             return
-        hook = hooks.reply_sent
-        if hook is not None:
-            try:
-                hook(self.target, message, reply)
-            except Exception as problem:
-                hooks.failed("reply_sent", hook, problem)
+        if hooks.reply_sent is not None:
+            hooks.notify("reply_sent", self.target, message, reply)
 
     def _start_heartbeat(self, client_timeout: Any, msg_id: str, reply_q: str,
                          request: dict):
