@@ -22,7 +22,8 @@ import logging
 import traceback
 from typing import Any, Callable
 
-from nova_sim import exception, rpc, trace
+import nova_sim.conf
+from nova_sim import exception, rpc, servicegroup, trace
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute import task_states, vm_states
 from nova_sim.conductor.rpcapi import (
@@ -30,7 +31,6 @@ from nova_sim.conductor.rpcapi import (
     COMPUTE_TASK_VERSION,
     CONDUCTOR_VERSION,
 )
-from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils as scheduler_utils
 
 LOG = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class ConductorManager:
     target = rpc.Target(version=CONDUCTOR_VERSION)
 
     def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.compute_task_mgr = ComputeTaskManager(conf, db, transport, scheduler_api)
         self.additional_endpoints = [self.compute_task_mgr]
@@ -196,27 +196,11 @@ class ConductorManager:
         return True
 
     def _service_get_or_create(self, ctxt: Any, host: str, binary: str, topic: str) -> dict:
-        return service_get_or_create(self.db, self.conf, host, binary, topic)
+        return servicegroup.service_get_or_create(self.db, self.conf, host, binary, topic)
 
     def _allocations_delete(self, ctxt: Any, consumer_uuid: str,
                             rp_uuid: str | None = None) -> bool:
         return self.db.remove_allocations(consumer_uuid, rp_uuid)
-
-
-def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str) -> dict:
-    """The live service row of ``binary`` on ``host``, created if missing (enabled unless
-    ``enable_new_services`` is False; computes in ``default_availability_zone``)."""
-    try:
-        return db.service_get_by_host_and_binary(host, binary)
-    except exception.NotFound:
-        pass
-    values = {
-        "host": host, "binary": binary, "topic": topic,
-        "disabled": not _option(conf, None, "enable_new_services", True),
-    }
-    if binary == "nova-compute":
-        values["availability_zone"] = _option(conf, None, "default_availability_zone", "nova")
-    return db.service_create(values)
 
 
 class ComputeTaskManager:
@@ -225,10 +209,10 @@ class ComputeTaskManager:
     target = rpc.Target(namespace=COMPUTE_TASK_NAMESPACE, version=COMPUTE_TASK_VERSION)
 
     def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
-        self.max_attempts = int(_option(conf, "scheduler", "max_attempts", 3))
+        self.max_attempts = conf.scheduler.max_attempts
         if scheduler_api is None:
             from nova_sim.scheduler.rpcapi import SchedulerAPI
 

@@ -254,7 +254,11 @@ class Hub:
             if type(switch) is _BuiltinMethod:
                 if switch.__name__ != "switch" or switch.__self__.dead:
                     break
-            elif getattr(switch, "__func__", None) is not _START_TASK:
+            elif getattr(switch, "__func__", None) is not _START_TASK or not self.idle_runners:
+                # A new runner starts from the hub: a greenlet keeps, for its whole life,
+                # the recursion depth of the stack it was first switched to from, and
+                # runners live long (recycled), so one started here, deep in this
+                # greenthread's stack, would leave less room to every task it ever runs.
                 break
             self.hand_offs -= 1
             ready.popleft()
@@ -486,7 +490,9 @@ class Hub:
                 # it: the main greenlet gets the exception, as eventlet does.
                 self._raise_in_main(exc)
 
-    def _run_once(self, ready, popleft, heappop, clock) -> None:
+    # The phases stay in one frame, in the order the essay above gives them: this runs on
+    # every turn of the loop.
+    def _run_once(self, ready, popleft, heappop, clock) -> None:  # noqa: C901
         """One turn of the loop: thread-safe calls, a ready pass, due timers, waiting."""
         if self._threadsafe:
             self._drain_threadsafe()

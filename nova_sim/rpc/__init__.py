@@ -69,7 +69,7 @@ def get_transport(url: str | None = None, conf: Any = None,
     ValueError for an unknown scheme.
     """
     opts = _options.load(conf)
-    url = url or opts.transport_url or _options.DEFAULT_URL
+    url = url or opts.transport_url
     scheme = url.split("://", 1)[0].lower() if "://" in url else url.lower()
     if scheme == "green":
         from nova_sim.rpc.transport.green import GreenTransport

@@ -121,6 +121,39 @@ class RPCClient:
             hooks.notify("message_sent", kind, self.target, message)
         self.transport.send(self.target, message, kind, self.timeout)
 
+    def _wait_for_reply(self, waiter: Any, message: dict[str, Any], method: str,
+                        start: float, timeout: float) -> dict[str, Any]:
+        """The final reply of the call ``message`` sent at ``start``: a failure or an
+        ending reply. Call-monitor heartbeats (replies that are not ending) push the
+        monitor's deadline back; MessagingTimeout at the first deadline passed;
+        MessageDeliveryFailure if the transport is cleaned up meanwhile."""
+        target = self.target
+        deadline = start + timeout
+        monitor = self.call_monitor_timeout
+        monitor_deadline = (start + monitor) if monitor else None
+        while True:
+            now = green.now()
+            limit = deadline if monitor_deadline is None else min(deadline, monitor_deadline)
+            remaining = limit - now
+            if remaining <= 0:
+                raise MessagingTimeout(
+                    f"Timed out waiting for a reply {message['_reply_q']} to message ID "
+                    f"{message['_msg_id']} ({method} on {target.topic}"
+                    f"{'.' + target.server if target.server else ''}, "
+                    f"timeout {timeout}s)"
+                )
+            try:
+                reply = waiter.get(timeout=remaining)
+            except green.Empty:
+                continue
+            if reply is None:
+                raise MessageDeliveryFailure(
+                    f"{self.transport!r} was cleaned up during a call")
+            if reply.get("failure") or reply.get("ending", True):
+                return reply
+            if monitor:
+                monitor_deadline = green.now() + monitor
+
     def call(self, ctxt: Any, method: str, **kwargs: Any) -> Any:
         """Invoke ``method(ctxt, **kwargs)`` on one server and return its result.
 
@@ -153,31 +186,7 @@ class RPCClient:
                 # the broker stayed unreachable for the whole timeout: to the caller
                 # this is a call that timed out (what services catch), said plainly
                 raise MessagingTimeout(f"{method} on {target.topic}: {error}") from error
-            deadline = start + timeout
-            monitor = self.call_monitor_timeout
-            monitor_deadline = (start + monitor) if monitor else None
-            while True:
-                now = green.now()
-                limit = deadline if monitor_deadline is None else min(deadline, monitor_deadline)
-                remaining = limit - now
-                if remaining <= 0:
-                    raise MessagingTimeout(
-                        f"Timed out waiting for a reply {message['_reply_q']} to message ID "
-                        f"{msg_id} ({method} on {target.topic}"
-                        f"{'.' + target.server if target.server else ''}, "
-                        f"timeout {timeout}s)"
-                    )
-                try:
-                    reply = waiter.get(timeout=remaining)
-                except green.Empty:
-                    continue
-                if reply is None:
-                    raise MessageDeliveryFailure(f"{transport!r} was cleaned up during a call")
-                if reply.get("failure") or reply.get("ending", True):
-                    final = reply
-                    break
-                if monitor:
-                    monitor_deadline = green.now() + monitor
+            final = self._wait_for_reply(waiter, message, method, start, timeout)
         finally:
             # also when the call timed out or its greenthread was killed: an instrument
             # that saw the message go sees the call end (a tracer ends its span)

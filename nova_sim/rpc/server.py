@@ -110,14 +110,28 @@ class RPCServer:
                 return
             body = backlog.popleft()
 
-    def _process(self, body: Any) -> None:
+    def _accept(self, body: Any) -> dict | None:
+        """The decoded message of ``body``, shown to the instruments; None (and a log
+        line) for a body that cannot be decoded or a duplicate of a recent message."""
         try:
             message = wire.decode(body)
         except wire.WireError as error:
             LOG.error("Dropping an undecodable message on %s: %s", self.target, error)
-            return
+            return None
         if hooks.message_received is not None:
             hooks.notify("message_received", self.target, message)
+        unique_id = message.get("_unique_id")
+        if unique_id is not None:
+            if unique_id in self._recent_ids:
+                LOG.warning("Dropping duplicate message %s", unique_id)
+                return None
+            self._recent_ids.append(unique_id)
+        return message
+
+    def _process(self, body: Any) -> None:
+        message = self._accept(body)
+        if message is None:
+            return
         # the message is not changed: the dispatcher reads only the method, its namespace
         # and version and the args, and instruments see the whole message
         request = message
@@ -126,12 +140,6 @@ class RPCServer:
         msg_id = get("_msg_id")
         reply_q = get("_reply_q")
         client_timeout = get("_timeout")
-        unique_id = get("_unique_id")
-        if unique_id is not None:
-            if unique_id in self._recent_ids:
-                LOG.warning("Dropping duplicate message %s", unique_id)
-                return
-            self._recent_ids.append(unique_id)
         is_call = bool(msg_id and reply_q)
 
         heartbeat = None

@@ -426,3 +426,38 @@ def test_a_finished_task_leaves_nothing_behind_in_its_idle_runner(spawn):
             refs.extend(done)
         gc.collect()
         assert len(refs) == 6 and [ref() for ref in refs] == [None] * 6
+
+
+def _free_depth() -> int:
+    """How many more nested calls fit before RecursionError."""
+    def down(level):
+        try:
+            return down(level + 1)
+        except RecursionError:
+            return level
+    return down(0)
+
+
+def test_a_greenthread_spawned_deep_in_a_stack_gets_a_full_stack():
+    """A greenthread that blocks deep in its stack hands off to the next ready one; when
+    that one needs a new runner greenlet, the runner must not start from there (a greenlet
+    keeps the recursion depth it was started at, and runners are recycled)."""
+    room = {}
+
+    def measure(name):
+        room[name] = _free_depth()
+
+    def deep(level):
+        if level:
+            return deep(level - 1)
+        for number in range(3):
+            green.spawn_n(measure, f"task{number}")
+        green.sleep(0)
+
+    with green.virtual_time(seed=1):  # a fresh hub: no parked runners but the one below
+        green.spawn_n(measure, "shallow")
+        green.sleep(0)
+        green.spawn(deep, 400).wait()
+    assert set(room) == {"shallow", "task0", "task1", "task2"}
+    for name in ("task0", "task1", "task2"):
+        assert room[name] > room["shallow"] - 50, room

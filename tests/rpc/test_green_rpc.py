@@ -616,15 +616,21 @@ def test_get_transport_urls():
 def test_options_from_conf():
     from oslo_config import cfg
 
-    conf = cfg.ConfigOpts()
-    conf.register_opts([cfg.StrOpt("control_exchange", default="cloudy"),
-                        cfg.IntOpt("rpc_response_timeout", default=7)])
-    conf([])
+    from nova_sim.conf import new_conf
+
+    conf = new_conf()
+    conf.set_override("control_exchange", "cloudy")
+    conf.set_override("rpc_response_timeout", 7)
     with green.virtual_time():
         transport = rpc.get_transport("green://", conf=conf)
         assert transport.conf.control_exchange == "cloudy"
         assert transport.conf.rpc_response_timeout == 7
         assert transport.conf.executor_thread_pool_size == 64
+    # A ConfigOpts without nova-sim's options is refused, not read with defaults.
+    bare = cfg.ConfigOpts()
+    bare([])
+    with pytest.raises(cfg.NoSuchOptError):
+        rpc.get_transport("green://", conf=bare)
 
 
 def test_none_context_comes_from_the_provider(vclock):

@@ -204,6 +204,7 @@ def delete_queues(rabbit_url, names):
                 pass
 
 
+@pytest.mark.slow  # a server process
 def test_request_id_and_parent_cross_a_process_boundary_over_rabbitmq(rabbit_url, tmp_path):
     topic = f"trace-test-{os.getpid()}"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
