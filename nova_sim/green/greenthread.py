@@ -119,8 +119,12 @@ class GreenThread:
                     LOG.exception("error in link %r of %r", func, self)
         if self.pool is not None:
             self.pool._job_done()
-        if hub.instruments.exited is not None:
-            hub.instruments.notify("exited", self)
+        hook = hub.instruments.exited
+        if hook is not None:
+            try:
+                hook(self)
+            except Exception as error:
+                hub.instruments.failed("exited", hook, error)
 
     @property
     def dead(self) -> bool:
@@ -208,6 +212,16 @@ def _exception_instance(exception: Any, args: tuple) -> BaseException:
     return exception(*args)
 
 
+def _announce(hub, spawned: Any) -> None:
+    """Tell the hub's ``spawned`` instruments (call only when there are some)."""
+    instruments = hub.instruments
+    hook = instruments.spawned
+    try:
+        hook(spawned)
+    except Exception as error:
+        instruments.failed("spawned", hook, error)
+
+
 def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
     """Start ``func(*args, **kwargs)`` in a new greenthread; return its GreenThread.
 
@@ -219,7 +233,7 @@ def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
     gt._start_entry = entry
     hub.ready.append(entry)
     if hub.instruments.spawned is not None:
-        hub.instruments.notify("spawned", gt)
+        _announce(hub, gt)
     return gt
 
 
@@ -231,7 +245,7 @@ def spawn_after(seconds: float, func: Callable[..., Any], *args: Any,
     gt = GreenThread(hub, func, args, kwargs, copy_context())
     gt._start_timer = hub.call_later(seconds, hub.start_task, gt)
     if hub.instruments.spawned is not None:
-        hub.instruments.notify("spawned", gt)
+        _announce(hub, gt)
     return gt
 
 
@@ -244,7 +258,7 @@ def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     hub = get_hub()
     hub.ready.append([hub.start_task, (copy_context(), func, args, kwargs, None)])
     if hub.instruments.spawned is not None:
-        hub.instruments.notify("spawned", func)
+        _announce(hub, func)
 
 
 def sleep(seconds: float = 0) -> None:

@@ -172,8 +172,14 @@ def _run_job(runner: Runner, job: tuple) -> None:
             # getcurrent() gave this job a handle: end it, so that a later kill() through
             # it cannot hit whatever job the recycled runner runs next.
             handle._finish(None, None)
-        elif runner.hub.instruments.exited is not None:
-            runner.hub.instruments.notify("exited", runner)
+        else:
+            instruments = runner.hub.instruments
+            hook = instruments.exited
+            if hook is not None:
+                try:
+                    hook(runner)
+                except Exception as error:
+                    instruments.failed("exited", hook, error)
         if pool is not None:
             pool._job_done()
 
@@ -388,8 +394,12 @@ class Hub:
             selector.modify(fd, events)
         except KeyError:
             selector.register(fd, events)
-        if self.instruments.io_wait is not None:
-            self.instruments.notify("io_wait", fd, events)
+        hook = self.instruments.io_wait
+        if hook is not None:
+            try:
+                hook(fd, events)
+            except Exception as error:
+                self.instruments.failed("io_wait", hook, error)
 
     def remove_listener(self, fd: int, read: bool) -> None:
         """Stop watching ``fd`` for reading (or writing)."""
@@ -524,8 +534,12 @@ class Hub:
                     continue
                 argument = entry[_ARG]
                 entry[_CALLBACK] = entry[_ARG] = None
-                if self.instruments.timer_fired is not None:
-                    self.instruments.notify("timer_fired", entry)
+                hook = self.instruments.timer_fired
+                if hook is not None:
+                    try:
+                        hook(entry)
+                    except Exception as error:
+                        self.instruments.failed("timer_fired", hook, error)
                 try:
                     callback(argument)
                 except GreenletExit:

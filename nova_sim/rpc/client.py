@@ -117,8 +117,12 @@ class RPCClient:
         """
         kind = "fanout" if self.target.fanout else "cast"
         message = self._message(ctxt, method, kwargs, None)
-        if hooks.message_sent is not None:
-            hooks.notify("message_sent", kind, self.target, message)
+        hook = hooks.message_sent
+        if hook is not None:
+            try:
+                hook(kind, self.target, message)
+            except Exception as error:
+                hooks.failed("message_sent", hook, error)
         self.transport.send(self.target, message, kind, self.timeout)
 
     def _wait_for_reply(self, waiter: Any, message: dict[str, Any], method: str,
@@ -173,8 +177,12 @@ class RPCClient:
         if timeout is None:
             timeout = transport.conf.rpc_response_timeout
         message = self._message(ctxt, method, kwargs, transport.reply_queue())
-        if hooks.message_sent is not None:
-            hooks.notify("message_sent", "call", target, message)
+        hook = hooks.message_sent
+        if hook is not None:
+            try:
+                hook("call", target, message)
+            except Exception as error:
+                hooks.failed("message_sent", hook, error)
         msg_id = message["_msg_id"]
         waiter = transport.expect_reply(msg_id)
         final = None  # the final reply, once it came
@@ -191,8 +199,12 @@ class RPCClient:
             # also when the call timed out or its greenthread was killed: an instrument
             # that saw the message go sees the call end (a tracer ends its span)
             transport.forget_reply(msg_id)
-            if hooks.reply_received is not None:
-                hooks.notify("reply_received", target, message, final)
+            hook = hooks.reply_received
+            if hook is not None:
+                try:
+                    hook(target, message, final)
+                except Exception as error:
+                    hooks.failed("reply_received", hook, error)
         reply = final
         failure = reply.get("failure")
         if failure:

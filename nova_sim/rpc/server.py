@@ -118,8 +118,12 @@ class RPCServer:
         except wire.WireError as error:
             LOG.error("Dropping an undecodable message on %s: %s", self.target, error)
             return None
-        if hooks.message_received is not None:
-            hooks.notify("message_received", self.target, message)
+        hook = hooks.message_received
+        if hook is not None:
+            try:
+                hook(self.target, message)
+            except Exception as problem:
+                hooks.failed("message_received", hook, problem)
         unique_id = message.get("_unique_id")
         if unique_id is not None:
             if unique_id in self._recent_ids:
@@ -154,8 +158,12 @@ class RPCServer:
             ctxt = self.serializer.deserialize_context(context)
             if is_call and client_timeout:
                 heartbeat = self._start_heartbeat(client_timeout, msg_id, reply_q, request)
-            if hooks.dispatch_started is not None:
-                hooks.notify("dispatch_started", self.target, message, ctxt)
+            hook = hooks.dispatch_started
+            if hook is not None:
+                try:
+                    hook(self.target, message, ctxt)
+                except Exception as problem:
+                    hooks.failed("dispatch_started", hook, problem)
             result = self.dispatcher.dispatch(request, ctxt)
         except ExpectedException as expected:
             # an answer the endpoint expected to give (NoValidHost, a lost race of
@@ -178,8 +186,12 @@ class RPCServer:
             if heartbeat is not None:
                 heartbeat.kill()
             # also when the dispatch was killed: instruments see every dispatch end
-            if hooks.dispatch_finished is not None:
-                hooks.notify("dispatch_finished", self.target, message, ctxt, result, error)
+            hook = hooks.dispatch_finished
+            if hook is not None:
+                try:
+                    hook(self.target, message, ctxt, result, error)
+                except Exception as problem:
+                    hooks.failed("dispatch_finished", hook, problem)
         if not is_call:
             return
         # a cast's failure goes nowhere: its traceback is formatted only for a reply
@@ -197,8 +209,12 @@ class RPCServer:
         except Exception:
             LOG.exception("Failed to send the reply to %s", reply["_msg_id"])
             return
-        if hooks.reply_sent is not None:
-            hooks.notify("reply_sent", self.target, message, reply)
+        hook = hooks.reply_sent
+        if hook is not None:
+            try:
+                hook(self.target, message, reply)
+            except Exception as problem:
+                hooks.failed("reply_sent", hook, problem)
 
     def _start_heartbeat(self, client_timeout: Any, msg_id: str, reply_q: str,
                          request: dict):
