@@ -25,9 +25,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import context as nova_context
 from nova_sim import green, periodic, rpc, servicegroup, trace
-from nova_sim.conf import option as _option
 from nova_sim.context import RequestContextSerializer
 
 LOG = logging.getLogger(__name__)
@@ -39,8 +39,9 @@ ALLOWED_REMOTE_EXMODS = ["nova_sim.exception", "nova_sim.db.api"]
 def get_transport(conf: Any, url: str | None = None) -> Any:
     """The RPC transport for the services of ``conf`` (``url`` or ``transport_url``),
     rebuilding ``nova_sim.exception`` errors on the client side (Nova's exmods)."""
+    conf = conf if conf is not None else nova_sim.conf.CONF
     return rpc.get_transport(
-        url or _option(conf, None, "transport_url", "green://"), conf,
+        url or conf.transport_url, conf,
         allowed_remote_exmods=list(ALLOWED_REMOTE_EXMODS),
     )
 
@@ -75,19 +76,19 @@ class Service:
         self.host = host
         self.topic = topic
         self.manager = manager
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.transport = transport if transport is not None else get_transport(conf)
         self.db = db
         self.periodic_enable = (
-            _option(conf, None, "periodic_enable", True) if periodic_enable is None
+            conf.periodic_enable if periodic_enable is None
             else periodic_enable
         )
         self.periodic_fuzzy_delay = float(
-            _option(conf, None, "periodic_fuzzy_delay", 60) if periodic_fuzzy_delay is None
+            conf.periodic_fuzzy_delay if periodic_fuzzy_delay is None
             else periodic_fuzzy_delay
         )
         self.graceful_shutdown_timeout = float(
-            _option(conf, None, "graceful_shutdown_timeout", 60)
+            conf.graceful_shutdown_timeout
             if graceful_shutdown_timeout is None else graceful_shutdown_timeout
         )
         self.service_ref: dict[str, Any] | None = None

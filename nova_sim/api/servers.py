@@ -625,12 +625,6 @@ def _optional_fields(server: dict) -> dict[str, Any]:
     return fields
 
 
-def _quota(request: APIRequest, name: str) -> int:
-    from nova_sim.api.app import _option
-
-    return int(_option(request.api.conf, "quota", name, -1))
-
-
 def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count: int) -> int:
     """Nova's instance quota (``[quota] instances``, ``cores``, ``ram``; -1 unlimited).
 
@@ -645,9 +639,11 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
     project_id = request.context.project_id
     rows = None
     allowed = max_count
-    for resource, per_instance in (("instances", 1), ("cores", flavor.get("vcpus") or 0),
-                                   ("ram", flavor.get("memory_mb") or 0)):
-        limit = _quota(request, resource)
+    quota = request.api.conf.quota
+    for resource, limit, per_instance in (
+            ("instances", quota.instances, 1),
+            ("cores", quota.cores, flavor.get("vcpus") or 0),
+            ("ram", quota.ram, flavor.get("memory_mb") or 0)):
         if limit < 0 or per_instance <= 0:
             continue
         if rows is None:

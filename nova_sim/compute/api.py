@@ -25,12 +25,12 @@ import logging
 import re
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import exception, green, trace
 from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.conductor import rpcapi as conductor_rpcapi
-from nova_sim.conf import option
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
 
@@ -64,13 +64,13 @@ class API:
     """
 
     def __init__(self, conf: Any = None, db: Any = None, transport: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.transport = transport
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
         self.servicegroup_api = ServiceGroupAPI(conf, db=db)
-        self.default_schedule_zone = self._option("default_schedule_zone", None)
+        self.default_schedule_zone = conf.default_schedule_zone
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -402,18 +402,15 @@ class API:
 
     # -- services, hypervisors, zones ------------------------------------------------------
 
-    def _option(self, name: str, default: Any) -> Any:
-        return option(self.conf, None, name, default)
-
     def _with_state(self, service: dict[str, Any]) -> dict[str, Any]:
         service["up"] = self.servicegroup_api.service_is_up(service)
         service["state"] = "up" if service["up"] else "down"
         service["status"] = "disabled" if service.get("disabled") else "enabled"
         if service.get("binary") == COMPUTE_BINARY:
-            service["zone"] = service.get("availability_zone") or self._option(
-                "default_availability_zone", "nova")
+            service["zone"] = (service.get("availability_zone")
+                               or self.conf.default_availability_zone)
         else:
-            service["zone"] = self._option("internal_service_availability_zone", "internal")
+            service["zone"] = self.conf.internal_service_availability_zone
         return service
 
     def service_list(self, ctxt: Any, binary: str | None = None, host: str | None = None
@@ -489,7 +486,7 @@ class API:
             }
             if alive:
                 zone["available"] = True
-        internal = self._option("internal_service_availability_zone", "internal")
+        internal = self.conf.internal_service_availability_zone
         return sorted(zones.values(), key=lambda z: (z["zone"] == internal, z["zone"]))
 
     # -- flavors and images ----------------------------------------------------------------

@@ -29,7 +29,6 @@ from typing import Any, Callable
 from nova_sim import context as nova_context
 from nova_sim import exception, green, trace
 from nova_sim import service as service_module
-from nova_sim.conf import option as _option
 from nova_sim.service import Service
 
 LOG = logging.getLogger(__name__)
@@ -65,9 +64,9 @@ def open_database(conf: Any, url: str | None = None) -> Any:
     from nova_sim.db.api import Database
 
     db = Database(
-        url or _option(conf, "database", "connection", "sqlite://"),
+        url or conf.database.connection,
         clock=green.wallclock,
-        busy_timeout=float(_option(conf, "database", "busy_timeout", 30.0)),
+        busy_timeout=conf.database.busy_timeout,
     )
     db.ensure_default_flavors()
     return db
@@ -115,9 +114,8 @@ class APIService:
 
         self.conf = conf
         self.app = APIApplication(compute_api, conf)
-        self.host = host or _option(conf, None, "osapi_compute_listen", "127.0.0.1")
-        self.port = _option(conf, None, "osapi_compute_listen_port", 8774) if port is None \
-            else port
+        self.host = host or conf.osapi_compute_listen
+        self.port = conf.osapi_compute_listen_port if port is None else port
         self.server = None
 
     @property
@@ -139,7 +137,7 @@ class APIService:
     def stop(self) -> None:
         """Stop accepting; requests in flight finish (up to graceful_shutdown_timeout)."""
         if self.server is not None:
-            timeout = float(_option(self.conf, None, "graceful_shutdown_timeout", 60)) or None
+            timeout = self.conf.graceful_shutdown_timeout or None
             self.server.stop(timeout)
 
 
@@ -162,7 +160,7 @@ class ProcessService:
         trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
         transport = self.transport = service_module.get_transport(self.conf)
         if self.binary in ("nova-conductor", "nova-scheduler", "nova-api"):
-            url = _option(self.conf, "database", "connection", "sqlite://")
+            url = self.conf.database.connection
             if url in ("sqlite://", "sqlite:///:memory:"):
                 LOG.warning("%s uses a private in-memory database; other processes will "
                             "not see it (set [database] connection to a file)", self.binary)
@@ -180,11 +178,12 @@ class ProcessService:
         """Graceful stop; ``wait`` returns afterwards."""
         if self.service is not None:
             self.service.stop()
-            if self.transport is not None:
-                try:
-                    self.transport.cleanup()
-                except Exception:  # noqa: BLE001 - stopping anyway
-                    LOG.debug("Transport cleanup failed", exc_info=True)
+        # Also after a start-up that never finished: the reply queue goes with the process.
+        if self.transport is not None:
+            try:
+                self.transport.cleanup()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                LOG.debug("Transport cleanup failed", exc_info=True)
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -203,19 +202,20 @@ def create_service(binary: str, host: str | None = None, conf: Any = None) -> Pr
     if binary not in TOPICS and binary != "nova-api":
         raise ValueError(f"unknown service binary {binary!r}")
     conf = conf if conf is not None else new_conf()
-    return ProcessService(binary, host or _option(conf, None, "host", "nova-sim"), conf)
+    return ProcessService(binary, host or conf.host, conf)
 
 
 class Cloud:
     """A whole cloud in one process: conductor, scheduler, ``computes`` compute hosts
     (``compute1``...), optionally the REST API (``api=True``).
 
-    ``conf``: a nova-sim ConfigOpts (default: a fresh one); ``transport_url`` (default
-    ``green://``) and ``db_url`` (default ``sqlite://``, in memory) override it.
+    ``conf``: a nova-sim ConfigOpts (default: a fresh one, whose defaults are ``green://``
+    and an in-memory SQLite database). ``transport_url``, ``db_url`` (``[database]
+    connection``), ``periodic_enable`` and ``periodic_fuzzy_delay``, when given, are set
+    on ``conf`` with ``conf.set_override`` (so the caller's conf shows them).
     ``virtual``: when True, ``start`` checks that the current hub is a virtual-time hub
     (use ``with green.virtual_time(seed=...)`` around the cloud). ``driver_factory(host)``
     makes each compute's driver (default: ``FakeDriver`` from ``[fake_driver]``);
-    ``periodic_enable`` / ``periodic_fuzzy_delay`` override the options.
     """
 
     def __init__(
@@ -232,16 +232,15 @@ class Cloud:
         host_prefix: str = "compute",
     ):
         self.conf = conf if conf is not None else new_conf()
-        self.transport_url = transport_url or "green://"
-        self.db_url = db_url or "sqlite://"
+        for name, group, value in (("transport_url", None, transport_url),
+                                   ("connection", "database", db_url),
+                                   ("periodic_enable", None, periodic_enable),
+                                   ("periodic_fuzzy_delay", None, periodic_fuzzy_delay)):
+            if value is not None:
+                self.conf.set_override(name, value, group=group)
         self.virtual = virtual
         self.with_api = api
         self.driver_factory = driver_factory
-        self._service_kwargs: dict[str, Any] = {}
-        if periodic_enable is not None:
-            self._service_kwargs["periodic_enable"] = periodic_enable
-        if periodic_fuzzy_delay is not None:
-            self._service_kwargs["periodic_fuzzy_delay"] = periodic_fuzzy_delay
         self.compute_hosts = [f"{host_prefix}{n}" for n in range(1, computes + 1)]
         self.transport: Any = None
         self.db: Any = None
@@ -260,18 +259,15 @@ class Cloud:
         if self.virtual and not isinstance(green.get_hub(), green.VirtualHub):
             raise RuntimeError("Cloud(virtual=True) must start inside green.virtual_time()")
         # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
-        trace.setup(self.conf, "nova-sim", _option(self.conf, None, "host", "nova-sim"),
-                    nova_context.get_current)
-        self.transport = service_module.get_transport(self.conf, self.transport_url)
-        self.db = open_database(self.conf, self.db_url)
-        host = _option(self.conf, None, "host", "nova-sim")
+        trace.setup(self.conf, "nova-sim", self.conf.host, nova_context.get_current)
+        self.transport = service_module.get_transport(self.conf)
+        self.db = open_database(self.conf)
+        host = self.conf.host
         self.conductor = build_service(
             "nova-conductor", host, self.conf, self.transport, db=self.db,
-            **self._service_kwargs,
         ).start()
         self.scheduler = build_service(
             "nova-scheduler", host, self.conf, self.transport, db=self.db,
-            **self._service_kwargs,
         ).start()
         for compute_host in self.compute_hosts:
             self.add_compute(compute_host)
@@ -289,7 +285,6 @@ class Cloud:
             driver = self.driver_factory(host)
         service = build_service(
             "nova-compute", host, self.conf, self.transport, driver=driver,
-            **self._service_kwargs,
         ).start()
         self.computes[host] = service
         if host not in self.compute_hosts:

@@ -484,8 +484,11 @@ class Server:
     backlog); ``max_header_line``, ``max_request_body_size`` (None: no limit) and
     ``client_socket_timeout`` (seconds; None or 0: forever) are the limits described in
     the module docstring; ``keep_alive`` False closes every connection after one response;
-    ``error_body(code, message) -> (content_type, body)`` renders the errors the server
-    answers itself. ``sock`` may be an already listening green socket.
+    ``tcp_keepidle`` (seconds; None: the system's setting) turns on TCP keepalive probes
+    after that much idleness on the connections of a socket the server binds itself (where
+    the platform has ``TCP_KEEPIDLE``); ``error_body(code, message) -> (content_type,
+    body)`` renders the errors the server answers itself. ``sock`` may be an already
+    listening green socket.
     """
 
     def __init__(
@@ -500,6 +503,7 @@ class Server:
         max_request_body_size: int | None = DEFAULT_MAX_BODY,
         client_socket_timeout: float | None = 900.0,
         keep_alive: bool = True,
+        tcp_keepidle: int | None = None,
         error_body: ErrorBody | None = None,
         sock: green_io.GreenSocket | None = None,
         url_scheme: str = "http",
@@ -512,6 +516,7 @@ class Server:
         self.max_request_body_size = max_request_body_size
         self.client_socket_timeout = client_socket_timeout or None
         self.keep_alive = keep_alive
+        self.tcp_keepidle = tcp_keepidle
         self.error_body = error_body or plain_error_body
         self.pool = GreenPool(pool_size)
         self.stopping = False
@@ -547,6 +552,11 @@ class Server:
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
             self._sock = green_io.listen((self.host, self.port), backlog=self.backlog,
                                          family=family)
+            if self.tcp_keepidle is not None and hasattr(socket, "TCP_KEEPIDLE"):
+                # Accepted connections inherit both from the listening socket.
+                self._sock.fd.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                self._sock.fd.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
+                                         self.tcp_keepidle)
         self.host, self.port = self._sock.getsockname()[:2]
         self.base_environ["SERVER_PORT"] = str(self.port)
         self._accept_thread = spawn(self._accept_loop)

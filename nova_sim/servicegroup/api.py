@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from nova_sim import exception
-from nova_sim.conf import option as _option
 from nova_sim.servicegroup.drivers.db import INITIAL_REPORTING_DELAY, DbDriver, is_up
 
 __all__ = ["API", "INITIAL_REPORTING_DELAY", "is_up", "service_get_or_create"]
@@ -26,10 +25,10 @@ def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str
         pass
     values = {
         "host": host, "binary": binary, "topic": topic,
-        "disabled": not _option(conf, None, "enable_new_services", True),
+        "disabled": not conf.enable_new_services,
     }
     if binary == "nova-compute":
-        values["availability_zone"] = _option(conf, None, "default_availability_zone", "nova")
+        values["availability_zone"] = conf.default_availability_zone
     return db.service_create(values)
 
 

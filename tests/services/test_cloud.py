@@ -48,3 +48,19 @@ def test_per_process_services_share_a_database_file(tmp_path):
         for service in reversed(services):
             service.stop()
         waiter.wait()
+
+
+def test_cloud_keywords_are_overrides_of_the_conf_and_the_conf_is_read(tmp_path):
+    conf = new_conf()
+    conf.set_override("transport_url", "green://from-conf")
+    with green.virtual_time(seed=3):
+        cloud = Cloud(conf=conf, computes=0, virtual=True, periodic_enable=False,
+                      db_url=f"sqlite:///{tmp_path}/cloud.db").start()
+        try:
+            assert cloud.transport.url == "green://from-conf"  # read from the conf
+            assert conf.database.connection == f"sqlite:///{tmp_path}/cloud.db"
+            assert cloud.db.path == f"{tmp_path}/cloud.db"
+            assert conf.periodic_enable is False
+            assert cloud.conductor.periodic_enable is False
+        finally:
+            cloud.stop()
