@@ -18,6 +18,7 @@ import dataclasses
 import io
 import logging
 import operator
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -163,6 +164,13 @@ def _(conf):
     return type(_transport(conf, None)).__name__
 
 
+@probe("DEFAULT", "service_start_timeout", "7", "within 7s")
+def _(conf):
+    from nova_sim.cmd.launch import start_timeout_message
+
+    return re.search(r"within \d+s", start_timeout_message("nova-compute", None, conf))[0]
+
+
 @probe("DEFAULT", "control_exchange", "cloudy", "cloudy")
 def _(conf):
     return _transport(conf).exchange_for(rpc.Target(topic="compute"))
@@ -241,6 +249,10 @@ def _(conf):
     from nova_sim.servicegroup import API
 
     return API(conf).service_is_up({"updated_at": _ago(10)})
+
+
+attribute_probe("DEFAULT", "servicegroup_driver", "mc", "mc", _service,
+                "servicegroup_api.driver_name")
 
 
 attribute_probe("DEFAULT", "periodic_enable", "false", False, _service, "periodic_enable")
