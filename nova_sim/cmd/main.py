@@ -1,7 +1,7 @@
 """The ``nova-sim`` command: argument parsing, configuration, logging and dispatch.
 
 Owns the command line (subcommands ``run``, ``api``, ``conductor``, ``scheduler``,
-``compute``, ``status``, ``demo``, ``trace``), turning the global options into
+``compute``, ``status``, ``demo``, ``trace``, ``simulate``), turning the global options into
 oslo.config arguments (``--config-file``, ``--config-dir``, ``--debug``, ``--log-file``)
 and overrides (``--transport-url``), and the exit statuses:
 
@@ -36,6 +36,7 @@ BINARIES = {
     "status": "nova-sim",
     "demo": "nova-sim",
     "trace": "nova-sim",
+    "simulate": "nova-sim",
 }
 
 
@@ -119,15 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
         "trace of one boot",
     )
     run.add_argument(
-        "--port", type=_port, default=None,
-        help="API port ([DEFAULT] osapi_compute_listen_port; 0: any free port)",
-    )
-    run.add_argument(
         "--no-api", dest="api", action="store_false",
         help="run the services without the REST API",
     )
 
-    command("api", "run the compute API service alone (services talk over --transport-url)")
+    api = command("api",
+                  "run the compute API service alone (services talk over --transport-url)")
+    for parser_with_port in (run, api):
+        parser_with_port.add_argument(
+            "--port", type=_port, default=None,
+            help="API port ([DEFAULT] osapi_compute_listen_port, default 8774; 0: any "
+            "free port)",
+        )
     command("conductor", "run the conductor service alone")
     command("scheduler", "run the scheduler service alone")
     compute = command("compute", "run one compute service alone")
@@ -167,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "trace_args", nargs=argparse.REMAINDER, metavar="...",
         help="arguments of the trace command (see 'nova-sim trace --help')",
+    )
+    simulate = command(
+        "simulate",
+        "run a Rally task file against a simulated cloud: 'simulate TASK [--cloud FILE] "
+        "[--seed N] [--repeat N] [--out DIR]...', 'simulate compare DIR_A DIR_B'",
+        add_help=False,  # `nova-sim simulate --help` is the simulate command's own help
+    )
+    simulate.add_argument(
+        "simulate_args", nargs=argparse.REMAINDER, metavar="...",
+        help="arguments of the simulate command (see 'nova-sim simulate --help')",
     )
     return parser
 
@@ -212,7 +226,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {"transport_url": getattr(args, "transport_url", None)}
     if args.command == "compute":
         values["host"] = args.host
-    if args.command == "run":
+    if args.command in ("run", "api"):
         values["osapi_compute_listen_port"] = args.port
     return values
 
@@ -249,6 +263,10 @@ def _handler(command: str):
         from nova_sim.cmd.demo import demo_command
 
         return demo_command
+    if command == "simulate":
+        from nova_sim.cmd.simulate import simulate_command
+
+        return simulate_command
     from nova_sim.cmd.trace import trace_command
 
     return trace_command
@@ -272,11 +290,12 @@ def main(argv: Sequence[str] | None = None, conf: Any = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     if unknown:
-        if args.command != "trace":
+        if args.command not in ("trace", "simulate"):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         # Options argparse's REMAINDER leaves out when they come first (`trace --help`)
-        # belong to the trace command.
-        args.trace_args = unknown + list(args.trace_args or [])
+        # belong to the trace (or simulate) command.
+        name = f"{args.command}_args"
+        setattr(args, name, unknown + list(getattr(args, name) or []))
     try:
         conf = load_configuration(args, conf)
         from nova_sim import log
