@@ -70,11 +70,7 @@ def open_database(conf: Any, url: str | None = None) -> Any:
     hub's clock, with devstack's default flavors."""
     from nova_sim.db.api import Database
 
-    db = Database(
-        url or _option(conf, "database", "connection", "sqlite://"),
-        clock=green.wallclock,
-        busy_timeout=float(_option(conf, "database", "busy_timeout", 30.0)),
-    )
+    db = Database.from_config(conf, url, clock=green.wallclock)
     db.ensure_default_flavors()
     return db
 

@@ -106,11 +106,7 @@ class SchedulerManager:
             from nova_sim import green
             from nova_sim.db import Database
 
-            db = Database(
-                _option(conf, "database", "connection", "sqlite://"),
-                clock=green.wallclock,
-                busy_timeout=float(_option(conf, "database", "busy_timeout", 30.0)),
-            )
+            db = Database.from_config(conf, clock=green.wallclock)
         self.db = db
         self.clock = clock or db.clock
         self._random = random
