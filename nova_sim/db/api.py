@@ -84,9 +84,10 @@ zone of a host is a column of its service row instead of a host aggregate.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -370,10 +371,12 @@ def _accepted(expected: Any) -> list[Any] | None:
 
 def _state_where(
     expected_task_state: Any, expected_vm_state: Any
-) -> tuple[Hashable, Callable[[], list[sa.ColumnElement]], dict[str, Any]]:
-    """(shape key, WHERE builder, parameters) for "the live instance ``:uuid``, in the
-    expected states" (a ``None`` among the accepted values matches NULL, as Nova's
-    ``[None]``)."""
+) -> tuple[tuple, dict[str, Any]]:
+    """(shape, parameters) of "the live instance ``:uuid``, in the expected states" (a
+    ``None`` among the accepted values matches NULL, as Nova's ``[None]``); the shape
+    goes to ``_state_clauses``."""
+    if expected_task_state is None and expected_vm_state is None:
+        return (), {}
     shape: list[tuple[str, int, bool]] = []
     params: dict[str, Any] = {}
     for column, expected in (("task_state", expected_task_state), ("vm_state", expected_vm_state)):
@@ -385,17 +388,67 @@ def _state_where(
         shape.append((column, size, len(named) != len(accepted)))
         if named:
             params.update(list_params(f"s_{column}", named, size))
+    return tuple(shape), params
 
-    def build() -> list[sa.ColumnElement]:
-        clauses = [_IN.uuid == _bp("uuid"), _IN.deleted == 0]
-        for column, size, with_null in shape:
-            alternatives = [in_list(_IN[column], f"s_{column}", size)] if size else []
-            if with_null:
-                alternatives.append(_IN[column].is_(None))
-            clauses.append(sa.or_(*alternatives) if alternatives else sa.false())
-        return clauses
 
-    return tuple(shape), build, params
+def _state_clauses(shape: tuple) -> list[sa.ColumnElement]:
+    """The WHERE clauses of a ``_state_where`` shape."""
+    clauses = [_IN.uuid == _bp("uuid"), _IN.deleted == 0]
+    for column, size, with_null in shape:
+        alternatives = [in_list(_IN[column], f"s_{column}", size)] if size else []
+        if with_null:
+            alternatives.append(_IN[column].is_(None))
+        clauses.append(sa.or_(*alternatives) if alternatives else sa.false())
+    return clauses
+
+
+@functools.lru_cache(maxsize=512)
+def _instance_update(
+    names: tuple[str, ...], shape: tuple, answered: tuple[str, ...], returning: bool
+) -> Query:
+    """The state-checked UPDATE of ``names`` (bind ``v_NAME``), answering ``answered``
+    when the dialect can."""
+    update = sa.update(instances).where(*_state_clauses(shape)).values(
+        {name: _bp(f"v_{name}") for name in names}
+    )
+    return Query(update.returning(*(_IN[c] for c in answered)) if returning else update)
+
+
+_ALL_INSTANCE_COLUMNS = tuple(instances.c.keys())
+_DERIVED_FREE = (
+    ("free_ram_mb", "memory_mb", "memory_mb_used"),
+    ("free_disk_gb", "local_gb", "local_gb_used"),
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _node_update(names: tuple[str, ...], returning: bool) -> tuple[Query, tuple]:
+    """The UPDATE of a compute node's ``names`` columns (bind ``v_NAME``), keyed by
+    ``w_host`` / ``w_node``, and the (total, used) pairs whose free figure it derives
+    (bind ``d_TOTAL`` / ``d_USED``: the new value or None for the stored one)."""
+    derived = tuple((total, used) for free, total, used in _DERIVED_FREE if free not in names)
+    assignments: dict[str, Any] = {name: _bp(f"v_{name}") for name in names}
+    # Derived figures from the new values where given, else the stored ones (the
+    # right-hand sides of an UPDATE see the row as it was).
+    for free, total, used in _DERIVED_FREE:
+        if (total, used) in derived:
+            assignments[free] = sa.func.coalesce(
+                _bp(f"d_{total}", type_=sa.Integer), _N[total]
+            ) - sa.func.coalesce(_bp(f"d_{used}", type_=sa.Integer), _N[used])
+    update = (
+        sa.update(compute_nodes)
+        .where(_N.host == _bp("w_host"), _N.hypervisor_hostname == _bp("w_node"), _N.deleted == 0)
+        .values(assignments)
+    )
+    return Query(update.returning(*compute_nodes.c) if returning else update), derived
+
+
+@functools.lru_cache(maxsize=256)
+def _save_columns(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``instance_save``'s answer for written ``names``: every column it answers, and
+    those read back from the row (the JSON ones are answered from the values given)."""
+    answered = tuple(dict.fromkeys((*INSTANCE_SAVE_COLUMNS, *names)))
+    return answered, tuple(c for c in answered if c not in JSON_COLUMNS["instances"])
 
 
 def _new_uuid() -> str:
@@ -631,49 +684,16 @@ class Database(PlacementAPI):
         now = self.now()
         values["updated_at"] = now
         values["change_seq"] = self._next_change()
-        changes = encode(
-            compute_nodes, {name: value for name, value in values.items() if name != "uuid"}
-        )
-        derived = tuple(
-            free for free in ("free_ram_mb", "free_disk_gb") if free not in values
-        )
+        changes = encode(compute_nodes, values)
+        changes.pop("uuid", None)
+        update, derived = _node_update(tuple(changes), bool(self.dialect.update_returning))
         params = {f"v_{name}": value for name, value in changes.items()}
-        for free, total, used in (
-            ("free_ram_mb", "memory_mb", "memory_mb_used"),
-            ("free_disk_gb", "local_gb", "local_gb_used"),
-        ):
-            if free in derived:
-                params[f"d_{total}"] = values.get(total)
-                params[f"d_{used}"] = values.get(used)
+        for total, used in derived:
+            params[f"d_{total}"] = values.get(total)
+            params[f"d_{used}"] = values.get(used)
         params["w_host"] = host
         params["w_node"] = values["hypervisor_hostname"]
-        names = tuple(changes)
-        returning = bool(self.dialect.update_returning)
-
-        def build() -> sa.Update:
-            assignments: dict[str, Any] = {name: _bp(f"v_{name}") for name in names}
-            # Derived figures from the new values where given, else the stored ones (the
-            # right-hand sides of an UPDATE see the row as it was).
-            for free, total, used in (
-                ("free_ram_mb", "memory_mb", "memory_mb_used"),
-                ("free_disk_gb", "local_gb", "local_gb_used"),
-            ):
-                if free in derived:
-                    assignments[free] = sa.func.coalesce(
-                        _bp(f"d_{total}", type_=sa.Integer), _N[total]
-                    ) - sa.func.coalesce(_bp(f"d_{used}", type_=sa.Integer), _N[used])
-            update = (
-                sa.update(compute_nodes)
-                .where(
-                    _N.host == _bp("w_host"), _N.hypervisor_hostname == _bp("w_node"),
-                    _N.deleted == 0,
-                )
-                .values(assignments)
-            )
-            return update.returning(*compute_nodes.c) if returning else update
-
-        update = query(("node-update", names, derived, returning), build)
-        if returning:
+        if self.dialect.update_returning:
             rows = self._rows("compute_nodes", update, params)
             if rows:
                 return rows[0]
@@ -972,9 +992,9 @@ class Database(PlacementAPI):
         """
         values = dict(values)
         values.setdefault("updated_at", self.now())
-        columns = tuple(instances.c.keys())
         found = self._conditional_update(
-            instance_uuid, values, expected_task_state, expected_vm_state, columns
+            instance_uuid, encode(instances, values), expected_task_state, expected_vm_state,
+            _ALL_INSTANCE_COLUMNS,
         )
         if found is not None:
             return found
@@ -984,27 +1004,19 @@ class Database(PlacementAPI):
     def _conditional_update(
         self,
         instance_uuid: str,
-        values: dict[str, Any],
+        encoded: dict[str, Any],
         expected_task_state: Any,
         expected_vm_state: Any,
         answered: tuple[str, ...],
     ) -> Row | None:
-        """Inside a transaction: the state-checked UPDATE; the ``answered`` columns of
-        the new row (decoded), or None if nothing matched."""
-        encoded = encode(instances, values)
-        shape, where, params = _state_where(expected_task_state, expected_vm_state)
+        """Inside a transaction: the state-checked UPDATE of ``encoded`` values; the
+        ``answered`` columns of the new row (decoded), or None if nothing matched."""
+        shape, params = _state_where(expected_task_state, expected_vm_state)
         params["uuid"] = instance_uuid
-        params.update({f"v_{name}": value for name, value in encoded.items()})
-        names = tuple(encoded)
-        returning = bool(self.dialect.update_returning)
-
-        def build() -> sa.Update:
-            update = sa.update(instances).where(*where()).values(
-                {name: _bp(f"v_{name}") for name in names}
-            )
-            return update.returning(*(_IN[c] for c in answered)) if returning else update
-
-        update = query(("instance-update", names, shape, answered, returning), build)
+        for name, value in encoded.items():
+            params[f"v_{name}"] = value
+        returning = self.dialect.update_returning
+        update = _instance_update(tuple(encoded), shape, answered, returning)
         if returning:
             rows = self._rows("instances", update, params)
             return rows[0] if rows else None
@@ -1055,19 +1067,17 @@ class Database(PlacementAPI):
         """
         values = dict(values)
         values.setdefault("updated_at", self.now())
-        encode(instances, values)  # unknown columns fail before anything runs
-        answered = tuple(dict.fromkeys((*INSTANCE_SAVE_COLUMNS, *values)))
-        plain = tuple(c for c in answered if c not in JSON_COLUMNS["instances"])
+        encoded = encode(instances, values)
+        answered, plain = _save_columns(tuple(values))
         found = self._conditional_update(
-            instance_uuid, values, expected_task_state, expected_vm_state, plain
+            instance_uuid, encoded, expected_task_state, expected_vm_state, plain
         )
         if found is None:
             self._explain_refusal(instance_uuid, expected_task_state, expected_vm_state)
-        row = dict(found)
         for name in answered:
-            if name not in row:
-                row[name] = values[name]
-        return {name: row[name] for name in answered}
+            if name not in found:
+                found[name] = values[name]
+        return found
 
     @writer
     def instance_destroy(self, instance_uuid: str, hard: bool = False) -> Row:

@@ -37,6 +37,7 @@ Must not know about RPC, HTTP or the services.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
@@ -590,8 +591,6 @@ class _Transaction:
 
 def decode(table: str, rows: list[Row]) -> list[Row]:
     """Decode JSON columns and show flag columns as ``bool``, in place; returns ``rows``."""
-    import json
-
     json_columns = JSON_COLUMNS.get(table, ())
     bool_columns = BOOL_COLUMNS.get(table, ())
     if json_columns or bool_columns:
