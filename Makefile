@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test bench lint sample-config clean
+.PHONY: run test test-db bench lint sample-config clean
 
 # setup.py builds the tracer's C hot path (nova_sim/trace/_speedups.c) into the tree.
 $(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
@@ -28,6 +28,11 @@ run: $(VENV)/.stamp-base
 test: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check nova_sim tests tools
 	$(PY) -m pytest -q
+
+# The database tests on MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432): each run
+# creates and drops databases of its own. NOVA_SIM_REQUIRE_DBS=1 fails if a server is down.
+test-db: $(VENV)/.stamp-test
+	$(PY) -m pytest -q -m backends
 
 # Every benchmark, peers side by side (figures and commands: docs/benchmarks.md).
 # bench_rpc needs RabbitMQ on 127.0.0.1:5672; bench_api needs wrk (installed if missing).

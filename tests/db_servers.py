@@ -57,6 +57,13 @@ class ServerDatabases:
             empty_tables(url)
         return url
 
+    def fresh(self, backend: str) -> str:
+        """The URL of another database of this run on ``backend``, empty: no schema."""
+        self.url(backend, empty=False)  # skips or fails when the server is down
+        url = self._create(backend, sync=False)
+        self.urls[f"{backend}-{len(self.urls)}"] = url
+        return url
+
     @staticmethod
     def _unavailable(backend: str, reason: str) -> None:
         message = f"the {backend} server cannot be reached ({reason})"
@@ -65,7 +72,7 @@ class ServerDatabases:
         pytest.skip(message)
 
     @staticmethod
-    def _create(backend: str) -> str:
+    def _create(backend: str, sync: bool = True) -> str:
         from nova_sim.db.migration import db_sync
 
         name = f"nova_sim_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -77,17 +84,18 @@ class ServerDatabases:
             admin.dispose()
         url = sa.engine.make_url(SERVERS[backend]).set(database=name)
         text = url.render_as_string(hide_password=False)
-        db_sync(text)
+        if sync:
+            db_sync(text)
         return text
 
     def drop_all(self) -> None:
         """Drop every database this run created."""
-        for backend, url in self.urls.items():
+        for key, url in self.urls.items():
             name = sa.engine.make_url(url).database
-            admin = _admin(backend)
+            admin = _admin(key.split("-")[0])
             try:
                 with admin.connect() as connection:
-                    force = " WITH (FORCE)" if backend == "postgresql" else ""
+                    force = " WITH (FORCE)" if key.startswith("postgresql") else ""
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
             finally:
                 admin.dispose()

@@ -1,7 +1,7 @@
 """The ``nova-sim`` command: argument parsing, configuration, logging and dispatch.
 
 Owns the command line (subcommands ``run``, ``api``, ``conductor``, ``scheduler``,
-``compute``, ``status``, ``demo``, ``trace``), turning the global options into
+``compute``, ``status``, ``demo``, ``trace``, ``db``), turning the global options into
 oslo.config arguments (``--config-file``, ``--config-dir``, ``--debug``, ``--log-file``)
 and overrides (``--transport-url``), and the exit statuses:
 
@@ -36,6 +36,7 @@ BINARIES = {
     "status": "nova-sim",
     "demo": "nova-sim",
     "trace": "nova-sim",
+    "db": "nova-sim",
 }
 
 
@@ -158,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
+    from nova_sim.cmd import db as db_command
+
+    db_command.add_arguments(
+        command("db", "create or upgrade the database's schema ('db sync') or print its "
+                "revision ('db version')")
+    )
+
     trace = command(
         "trace",
         "show, export and merge request traces: 'trace show REQUEST_ID|--last', "
@@ -249,6 +257,10 @@ def _handler(command: str):
         from nova_sim.cmd.demo import demo_command
 
         return demo_command
+    if command == "db":
+        from nova_sim.cmd.db import db_command
+
+        return db_command
     from nova_sim.cmd.trace import trace_command
 
     return trace_command

@@ -11,6 +11,7 @@ Must not know about the services.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -21,6 +22,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from nova_sim.exception import DatabaseSchemaError
+
+# alembic narrates every step at INFO; nova-sim's commands say what happened themselves.
+if logging.getLogger("alembic").level == logging.NOTSET:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 _LOCATION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
