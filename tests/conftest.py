@@ -99,3 +99,12 @@ def database_url(request, server_databases):
     if request.param == "sqlite":
         return "sqlite://"
     return server_databases.url(request.param)
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def shared_database_url(request, server_databases, tmp_path):
+    """Like ``database_url``, but one several processes can share: an SQLite file
+    instead of memory."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/shared.db"
+    return server_databases.url(request.param)

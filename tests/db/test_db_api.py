@@ -404,8 +404,8 @@ print(json.dumps({"won": won}))
 """
 
 
-def test_two_processes_racing_on_one_file_never_overfill(tmp_path):
-    url = f"sqlite:///{tmp_path}/race.db"
+def test_two_processes_racing_never_overfill(shared_database_url):
+    url = shared_database_url
     db = Database(url)
     providers = [add_host(db, f"c{k}", vcpus=8, memory_mb=4096)["uuid"] for k in range(5)]
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
