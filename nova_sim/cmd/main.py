@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", metavar="NAME", default=None,
         help="name of this compute host ([DEFAULT] host)",
     )
+    compute.add_argument(
+        "--hosts", type=_positive_int, default=1, metavar="N",
+        help="run N simulated compute hosts in this process, HOST-1 .. HOST-N, each its "
+        "own service, heartbeat and RPC server (default: 1, named HOST)",
+    )
 
     status = command(
         "status",
