@@ -55,7 +55,8 @@ def drop_database(url: str) -> None:
                                         else "postgres"),
                              isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {parsed.database}")
+        force = " WITH (FORCE)" if parsed.get_backend_name() == "postgresql" else ""
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {parsed.database}{force}")
     admin.dispose()
 
 
