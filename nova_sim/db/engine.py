@@ -369,7 +369,8 @@ class DatabaseCore:
         try:
             return self._in_transaction(connection, method, mode, args, kwargs)
         except Exception as error:
-            if self._is_disconnect(error) and self._dedicated is not None:
+            if self._is_disconnect(error, connection) and self._dedicated is not None:
+                error.nova_sim_disconnect = True  # type: ignore[attr-defined]
                 self._dedicated.invalidate()
                 self._dedicated = None
             raise
@@ -379,7 +380,8 @@ class DatabaseCore:
         try:
             return self._in_transaction(fairy.driver_connection, method, mode, args, kwargs)
         except Exception as error:
-            if self._is_disconnect(error):
+            if self._is_disconnect(error, fairy.driver_connection):
+                error.nova_sim_disconnect = True  # type: ignore[attr-defined]
                 fairy.invalidate()
             raise
         finally:
@@ -422,7 +424,7 @@ class DatabaseCore:
         """"deadlock" or "disconnect" when a new attempt may succeed, else None."""
         if not isinstance(error, self.dialect.loaded_dbapi.Error):
             return None
-        if self._is_disconnect(error):
+        if getattr(error, "nova_sim_disconnect", False) or self._is_disconnect(error):
             return "disconnect"
         if self.sqlite:
             text = str(error)
@@ -434,13 +436,18 @@ class DatabaseCore:
             return "deadlock"
         return None
 
-    def _is_disconnect(self, error: BaseException) -> bool:
-        dbapi = self.dialect.loaded_dbapi
-        if not isinstance(error, (dbapi.Error,)):
+    def _is_disconnect(self, error: BaseException, connection: Any = None) -> bool:
+        """True when ``error`` means the connection is gone (the server restarted, cut
+        it, or the network failed): the dialect's judgement, and PostgreSQL's
+        connection-exception and shutdown states."""
+        if not isinstance(error, self.dialect.loaded_dbapi.Error):
             return False
+        sqlstate = getattr(error, "sqlstate", None) or ""
+        if sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"):
+            return True
         try:
-            return bool(self.dialect.is_disconnect(error, None, None))
-        except Exception:
+            return bool(self.dialect.is_disconnect(error, connection, None))
+        except Exception:  # noqa: BLE001 - a dialect that cannot tell: not a disconnect
             return False
 
     def transaction(self) -> _Transaction:

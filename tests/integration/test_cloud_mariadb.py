@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import uuid
@@ -23,6 +22,7 @@ from test_services_rabbit import (
     LOGS,
     _check_no_other_cloud,
     _delete_broker_objects,
+    stop_cloud,
     wait_until,
 )
 
@@ -107,20 +107,6 @@ def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
         heartbeats = {s["host"]: s["report_count"] for s in db.service_get_all()}
         assert all(heartbeats[host] >= 1 for host in hosts)
     finally:
-        for process, _ in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, log in processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-        try:
-            transport.cleanup()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-        db.close()
+        stop_cloud(processes, transport, db, timeout=60)
         names = {"ctl": f"ctl-{tag}", **{host: host for host in hosts}}
         _delete_broker_objects(rabbit_url, exchange, names)

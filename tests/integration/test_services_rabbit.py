@@ -100,22 +100,28 @@ def multi_process_cloud(rabbit_url, tmp_path):
     try:
         yield conf, db, transport, hosts, processes
     finally:
-        for process, _ in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, log in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-        try:
-            transport.cleanup()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-        db.close()
+        stop_cloud(processes, transport, db)
         _delete_broker_objects(rabbit_url, exchange, hosts)
+
+
+def stop_cloud(processes, transport, db, timeout=30):
+    """SIGTERM the service processes, wait for them (kill after ``timeout`` seconds),
+    close their logs, the transport and the database."""
+    for process, _ in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process, log in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+    try:
+        transport.cleanup()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    db.close()
 
 
 def _other_cloud_consumers(rabbit_url):
