@@ -337,6 +337,10 @@ class DatabaseCore:
         attempt = 0
         interval = float(self.options["db_retry_interval"])
         while True:
+            # Counted here, on the caller's thread (the hub's), not in a pool thread.
+            self.transactions += 1
+            if mode == WRITE:
+                self.write_transactions += 1
             try:
                 if self.threaded:
                     from nova_sim.green import tpool
@@ -391,9 +395,6 @@ class DatabaseCore:
         self, connection: Any, method: Callable, mode: str, args: tuple, kwargs: dict
     ) -> Any:
         local = self._local
-        self.transactions += 1
-        if mode == WRITE:
-            self.write_transactions += 1
         sqlite = self.sqlite
         if sqlite:
             if mode == WRITE:
