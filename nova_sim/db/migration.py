@@ -16,21 +16,20 @@ import os
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from nova_sim.exception import DatabaseSchemaError
 
-# alembic narrates every step at INFO; nova-sim's commands say what happened themselves.
+# alembic narrates every step at INFO, from its import on; nova-sim's commands say what
+# happened themselves. (alembic is imported inside the functions, after this.)
 if logging.getLogger("alembic").level == logging.NOTSET:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 _LOCATION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
 
-def _config(connection: Any = None) -> Config:
+def _config(connection: Any = None) -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", _LOCATION)
     if connection is not None:
@@ -40,6 +39,8 @@ def _config(connection: Any = None) -> Config:
 
 def head() -> str:
     """The newest revision of the schema."""
+    from alembic.script import ScriptDirectory
+
     found = ScriptDirectory.from_config(_config()).get_current_head()
     assert found is not None
     return found
@@ -47,11 +48,15 @@ def head() -> str:
 
 def current(connection: Any) -> str | None:
     """The revision of the database behind an SQLAlchemy ``connection`` (None: empty)."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(connection: Any, revision: str = "head") -> None:
     """Migrate the database behind an SQLAlchemy ``connection`` up to ``revision``."""
+    from alembic import command
+
     command.upgrade(_config(connection), revision)
 
 
@@ -72,7 +77,10 @@ def check(connection: Any, url: str) -> None:
         raise DatabaseSchemaError(
             f"the database {shown} has no nova-sim schema: run `nova-sim db sync`"
         )
-    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_config())
+    known = {script.revision for script in scripts.walk_revisions()}
     if found in known:
         raise DatabaseSchemaError(
             f"the database {shown} is at schema revision {found}, behind {wanted}: "
