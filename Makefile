@@ -5,10 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-db bench lint sample-config clean
+.PHONY: run test test-quick test-slow test-db bench lint sample-config clean
 
-# setup.py builds the tracer's C hot path (nova_sim/trace/_speedups.c) into the tree.
-$(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
+$(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e .
@@ -25,12 +24,27 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 run: $(VENV)/.stamp-base
 	$(PY) -m nova_sim.cmd.main run --demo-boots 3
 
-test: $(VENV)/.stamp-test
+# ruff, then import-linter's contracts: the layer plan of docs/architecture.md.
+lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check nova_sim tests tools
-	$(PY) -m pytest -q
+	$(VENV)/bin/lint-imports
 
-# The database tests on MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432): each run
-# creates and drops databases of its own. NOVA_SIM_REQUIRE_DBS=1 fails if a server is down.
+# Which tests run where:
+#   make test        lint, then every test, the slow ones included (CI: .ci/run runs this)
+#   make test-quick  lint, then every test but the slow ones (while working)
+#   make test-slow   only the slow ones: fuzzing and the tests that start processes
+test: lint
+	$(PY) -m pytest -q -m "not backends"
+
+test-quick: lint
+	$(PY) -m pytest -q -m "not slow and not backends"
+
+test-slow: $(VENV)/.stamp-test
+	$(PY) -m pytest -q -m "slow and not backends"
+
+# The database tests' MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432) variants:
+# each run creates and drops databases of its own. NOVA_SIM_REQUIRE_DBS=1 (.ci/run) makes
+# a server that is down fail them instead of skipping them.
 test-db: $(VENV)/.stamp-test
 	$(PY) -m pytest -q -m backends
 
@@ -48,4 +62,4 @@ sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf
 
 clean:
-	rm -rf $(VENV) build *.egg-info nova_sim/trace/_speedups.*.so
+	rm -rf $(VENV) build *.egg-info

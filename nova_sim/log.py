@@ -106,9 +106,10 @@ class ContextFilter(logging.Filter):
 
 
 class NovaFormatter(logging.Formatter):
-    """``LINE_FORMAT``; the lines of a traceback (or stack) get the record's prefix too."""
+    """``LINE_FORMAT`` with dates in ``date_format`` (strftime; ``[DEFAULT]
+    log_date_format``); the lines of a traceback (or stack) get the record's prefix too."""
 
-    def __init__(self, date_format: str = "%Y-%m-%d %H:%M:%S"):
+    def __init__(self, date_format: str):
         super().__init__(LINE_FORMAT, datefmt=date_format)
 
     def format(self, record: logging.LogRecord) -> str:
@@ -153,20 +154,19 @@ def setup(
     """
     root = logging.getLogger()
     reset()
-    log_file = getattr(conf, "log_file", None)
+    log_file = conf.log_file
     if log_file:
         directory = os.path.dirname(os.path.abspath(log_file))
         os.makedirs(directory, exist_ok=True)
         handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    date_format = getattr(conf, "log_date_format", None) or "%Y-%m-%d %H:%M:%S"
-    handler.setFormatter(NovaFormatter(date_format))
+    handler.setFormatter(NovaFormatter(conf.log_date_format))
     handler.addFilter(ContextFilter(binary, get_current=get_current, clock=clock))
     setattr(handler, _HANDLER_MARK, True)
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if getattr(conf, "debug", False) else logging.INFO)
-    for pair in getattr(conf, "default_log_levels", None) or []:
+    root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
+    for pair in conf.default_log_levels:
         name, sep, level = pair.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"default_log_levels: expected logger=LEVEL, got {pair!r}")

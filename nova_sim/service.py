@@ -25,9 +25,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import context as nova_context
 from nova_sim import green, periodic, rpc, servicegroup, trace
-from nova_sim.conf import option as _option
 from nova_sim.context import RequestContextSerializer
 
 LOG = logging.getLogger(__name__)
@@ -36,12 +36,12 @@ LOG = logging.getLogger(__name__)
 ALLOWED_REMOTE_EXMODS = ["nova_sim.exception", "nova_sim.db.api"]
 
 
-
 def get_transport(conf: Any, url: str | None = None) -> Any:
     """The RPC transport for the services of ``conf`` (``url`` or ``transport_url``),
     rebuilding ``nova_sim.exception`` errors on the client side (Nova's exmods)."""
+    conf = conf if conf is not None else nova_sim.conf.CONF
     return rpc.get_transport(
-        url or _option(conf, None, "transport_url", "green://"), conf,
+        url or conf.transport_url, conf,
         allowed_remote_exmods=list(ALLOWED_REMOTE_EXMODS),
     )
 
@@ -50,7 +50,10 @@ class Service:
     """One running Nova service: ``binary`` on ``host`` serving ``topic``.
 
     ``db``: the database for controller services (and for their heartbeat); a compute
-    passes ``None`` and goes through the conductor. Options come from ``conf``
+    passes ``None`` and a ``conductor_api`` (``nova_sim.conductor.rpcapi.ConductorAPI``,
+    given by whoever builds the service: this layer does not import the services), and
+    finds its row and heartbeats through the conductor. ``ValueError`` when neither is
+    given. Options come from ``conf``
     (``periodic_enable``, ``periodic_fuzzy_delay``, ``report_interval``,
     ``service_down_time``, ``graceful_shutdown_timeout``) unless given as arguments.
     """
@@ -67,44 +70,37 @@ class Service:
         periodic_enable: bool | None = None,
         periodic_fuzzy_delay: float | None = None,
         graceful_shutdown_timeout: float | None = None,
+        conductor_api: Any = None,
     ):
         self.binary = binary
         self.host = host
         self.topic = topic
         self.manager = manager
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.transport = transport if transport is not None else get_transport(conf)
         self.db = db
         self.periodic_enable = (
-            _option(conf, None, "periodic_enable", True) if periodic_enable is None
+            conf.periodic_enable if periodic_enable is None
             else periodic_enable
         )
         self.periodic_fuzzy_delay = float(
-            _option(conf, None, "periodic_fuzzy_delay", 60) if periodic_fuzzy_delay is None
+            conf.periodic_fuzzy_delay if periodic_fuzzy_delay is None
             else periodic_fuzzy_delay
         )
         self.graceful_shutdown_timeout = float(
-            _option(conf, None, "graceful_shutdown_timeout", 60)
+            conf.graceful_shutdown_timeout
             if graceful_shutdown_timeout is None else graceful_shutdown_timeout
         )
         self.service_ref: dict[str, Any] | None = None
         self.model_disconnected = False
         self.rpcserver: rpc.RPCServer | None = None
         self.periodic_runner: periodic.PeriodicRunner | None = None
-        conductor_api = None
-        if db is None:
-            from nova_sim.conductor.rpcapi import ConductorAPI
-
-            conductor_api = ConductorAPI(self.transport, conf)
+        if db is None and conductor_api is None:
+            raise ValueError(f"{binary} on {host} needs a database or a conductor API")
         self._conductor_api = conductor_api
         self.servicegroup_api = servicegroup.API(conf, db=db, conductor_api=conductor_api)
         self.started = False
         self._stopped = green.Event()
-
-    @classmethod
-    def create(cls, binary: str, host: str | None = None, conf: Any = None) -> Any:
-        """Nova's ``Service.create``: see ``create_service``."""
-        return create_service(binary, host, conf)
 
     def __repr__(self) -> str:
         return f"<Service {self.binary} on {self.host} topic={self.topic}>"
@@ -113,10 +109,8 @@ class Service:
 
     def _get_or_create_service_ref(self) -> dict[str, Any]:
         if self.db is not None:
-            from nova_sim.conductor.manager import service_get_or_create
-
-            return service_get_or_create(self.db, self.conf, self.host, self.binary,
-                                         self.topic)
+            return servicegroup.service_get_or_create(self.db, self.conf, self.host,
+                                                      self.binary, self.topic)
         ctxt = nova_context.get_admin_context()
         self._conductor_api.wait_until_ready(ctxt)
         return self._conductor_api.service_get_or_create(
@@ -212,11 +206,3 @@ class Service:
         consuming, timers and heartbeat stop; greenthreads in flight are left alone."""
         self.stop(graceful=False)
 
-
-def create_service(binary: str, host: str | None = None, conf: Any = None) -> Any:
-    """A service for its own process (``nova-sim conductor|scheduler|compute|api``):
-    ``start()``, ``stop()``, ``wait()``. Built by ``nova_sim.cloud.create_service``
-    (imported here lazily: the managers live in the layer above)."""
-    from nova_sim.cloud import create_service as build
-
-    return build(binary, host, conf)

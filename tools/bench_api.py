@@ -60,7 +60,7 @@ def serve_eventlet() -> None:
 
 
 def serve_cloud() -> None:
-    from nova_sim.cloud import Cloud, new_conf
+    from nova_sim.deploy import Cloud, new_conf
 
     conf = new_conf()
     conf.set_override("osapi_compute_listen_port", 0)

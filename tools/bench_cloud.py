@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from nova_sim import context as nova_context  # noqa: E402
 from nova_sim import green, rpc  # noqa: E402
-from nova_sim.cloud import Cloud, new_conf, zero_latency  # noqa: E402
+from nova_sim.deploy import Cloud, new_conf, zero_latency  # noqa: E402
 from nova_sim.image import CIRROS_IMAGE_ID  # noqa: E402
 
 

@@ -50,7 +50,8 @@ def _api(lib: str):
         return dict(spawn=eventlet.spawn, spawn_n=eventlet.spawn_n,
                     spawn_after=eventlet.spawn_after, sleep=eventlet.sleep,
                     Queue=eventlet.queue.Queue, Pool=eventlet.GreenPool,
-                    pool_spawn_n=lambda p, f: p.spawn_n(f), pool_spawn=lambda p, f: p.spawn(f))
+                    pool_spawn_n=lambda p, f: p.spawn_n(f), pool_spawn=lambda p, f: p.spawn(f),
+                    join=lambda t: t.wait(), pool_join=lambda p: p.waitall())
     if lib == "gevent":
         import gevent
         import gevent.pool
@@ -59,12 +60,14 @@ def _api(lib: str):
         return dict(spawn=gevent.spawn, spawn_n=gevent.spawn_raw,
                     spawn_after=gevent.spawn_later, sleep=gevent.sleep,
                     Queue=gevent.queue.Queue, Pool=gevent.pool.Pool,
-                    pool_spawn_n=lambda p, f: p.spawn(f), pool_spawn=lambda p, f: p.spawn(f))
+                    pool_spawn_n=lambda p, f: p.spawn(f), pool_spawn=lambda p, f: p.spawn(f),
+                    join=lambda t: t.join(), pool_join=lambda p: p.join())
     from nova_sim import green
 
     return dict(spawn=green.spawn, spawn_n=green.spawn_n, spawn_after=green.spawn_after,
                 sleep=green.sleep, Queue=green.Queue, Pool=green.GreenPool,
-                pool_spawn_n=lambda p, f: p.spawn_n(f), pool_spawn=lambda p, f: p.spawn(f))
+                pool_spawn_n=lambda p, f: p.spawn_n(f), pool_spawn=lambda p, f: p.spawn(f),
+                join=lambda t: t.wait(), pool_join=lambda p: p.waitall())
 
 
 def _rss() -> int:
@@ -72,87 +75,109 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_workload(lib: str, workload: str) -> float:
-    api = _api(lib)
-    spawn, sleep = api["spawn"], api["sleep"]
-    if workload == "pingpong":
-        n = 1_000_000
-        q1, q2 = api["Queue"](), api["Queue"]()
+def _pingpong(api: dict) -> float:
+    n = 1_000_000
+    q1, q2 = api["Queue"](), api["Queue"]()
 
-        def ping():
-            put, get = q1.put, q2.get
-            for i in range(n // 2):
-                put(i)
-                get()
+    def ping():
+        put, get = q1.put, q2.get
+        for i in range(n // 2):
+            put(i)
+            get()
 
-        def pong():
-            put, get = q2.put, q1.get
-            for i in range(n // 2):
-                get()
-                put(i)
+    def pong():
+        put, get = q2.put, q1.get
+        for i in range(n // 2):
+            get()
+            put(i)
 
-        start = time.perf_counter()
-        a, b = spawn(ping), spawn(pong)
-        a.wait() if lib != "gevent" else a.join()
-        b.wait() if lib != "gevent" else b.join()
-        return n / (time.perf_counter() - start)
-    if workload == "sleep0":
-        per, count = 100_000, 10
+    start = time.perf_counter()
+    a, b = api["spawn"](ping), api["spawn"](pong)
+    api["join"](a)
+    api["join"](b)
+    return n / (time.perf_counter() - start)
 
-        def yielder():
-            for _ in range(per):
-                sleep(0)
 
-        start = time.perf_counter()
-        threads = [spawn(yielder) for _ in range(count)]
-        for t in threads:
-            t.wait() if lib != "gevent" else t.join()
-        return per * count / (time.perf_counter() - start)
-    if workload in ("pool_n", "pool"):
-        jobs = 100_000
-        pool = api["Pool"](1000)
-        submit = api["pool_spawn_n" if workload == "pool_n" else "pool_spawn"]
+def _sleep0(api: dict) -> float:
+    per, count = 100_000, 10
+    sleep = api["sleep"]
 
-        def job():
+    def yielder():
+        for _ in range(per):
             sleep(0)
 
-        start = time.perf_counter()
-        for _ in range(jobs):
-            submit(pool, job)
-        pool.waitall() if lib != "gevent" else pool.join()
-        return jobs / (time.perf_counter() - start)
-    if workload == "timers":
-        count = 100_000
-        fired = [0]
+    start = time.perf_counter()
+    threads = [api["spawn"](yielder) for _ in range(count)]
+    for thread in threads:
+        api["join"](thread)
+    return per * count / (time.perf_counter() - start)
 
-        def callback():
-            fired[0] += 1
 
-        delays = [0.1 * i / count for i in range(count)]
-        start = time.process_time()
-        for d in delays:
-            api["spawn_after"](d, callback)
-        while fired[0] < count:
-            sleep(0.01)
-        return (time.process_time() - start) / count * 1e6
-    if workload == "memory":
-        count = 100_000
+def _pool(api: dict, submit_name: str) -> float:
+    jobs = 100_000
+    pool = api["Pool"](1000)
+    submit, sleep = api[submit_name], api["sleep"]
 
-        def sleeper():
-            sleep(3600)
-
+    def job():
         sleep(0)
-        import gc
 
-        gc.collect()
-        before = _rss()
-        for _ in range(count):
-            spawn(sleeper)
-        sleep(0)
-        sleep(0)
-        gc.collect()
-        return (_rss() - before) / count
-    raise ValueError(workload)
+    start = time.perf_counter()
+    for _ in range(jobs):
+        submit(pool, job)
+    api["pool_join"](pool)
+    return jobs / (time.perf_counter() - start)
+
+
+def _timers(api: dict) -> float:
+    count = 100_000
+    fired = [0]
+
+    def callback():
+        fired[0] += 1
+
+    delays = [0.1 * i / count for i in range(count)]
+    start = time.process_time()
+    for d in delays:
+        api["spawn_after"](d, callback)
+    while fired[0] < count:
+        api["sleep"](0.01)
+    return (time.process_time() - start) / count * 1e6
+
+
+def _memory(api: dict) -> float:
+    import gc
+
+    count = 100_000
+    sleep = api["sleep"]
+
+    def sleeper():
+        sleep(3600)
+
+    sleep(0)
+    gc.collect()
+    before = _rss()
+    for _ in range(count):
+        api["spawn"](sleeper)
+    sleep(0)
+    sleep(0)
+    gc.collect()
+    return (_rss() - before) / count
+
+
+#: The function that measures each workload, given the library's names.
+RUNNERS = {
+    "pingpong": _pingpong,
+    "sleep0": _sleep0,
+    "pool_n": lambda api: _pool(api, "pool_spawn_n"),
+    "pool": lambda api: _pool(api, "pool_spawn"),
+    "timers": _timers,
+    "memory": _memory,
+}
+
+
+def run_workload(lib: str, workload: str) -> float:
+    """The figure of ``workload`` (see WORKLOADS for its unit) on ``lib``."""
+    return RUNNERS[workload](_api(lib))
 
 
 def child(lib: str, workload: str) -> None:

@@ -159,14 +159,13 @@ class APIApplication:
             conf = nova_conf.CONF
         self.compute_api = compute_api
         self.conf = conf
-        self.auth_strategy = _option(conf, "api", "auth_strategy", auth.NOAUTH2)
+        self.auth_strategy = conf.api.auth_strategy
         if self.auth_strategy not in auth.STRATEGIES:
             raise ValueError(f"[api] auth_strategy {self.auth_strategy!r} is not one of "
                              f"{', '.join(auth.STRATEGIES)}")
-        self.max_limit = int(_option(conf, "api", "max_limit", 1000))
-        self.default_availability_zone = _option(conf, None, "default_availability_zone",
-                                                 "nova") or "nova"
-        prefix = _option(conf, "api", "compute_link_prefix", None)
+        self.max_limit = conf.api.max_limit
+        self.default_availability_zone = conf.default_availability_zone
+        prefix = conf.api.compute_link_prefix
         self.link_prefix = prefix.rstrip("/") if prefix else None
         self.compute = Router()
         self.image = Router()
@@ -308,13 +307,3 @@ class APIApplication:
             return rest
         return tail
 
-
-def _option(conf: Any, group: str | None, name: str, default: Any) -> Any:
-    """``conf.<group>.<name>`` (``conf.<name>`` for group None), or ``default`` when that
-    option is not registered."""
-    try:
-        if group is None:
-            return getattr(conf, name)
-        return getattr(getattr(conf, group), name)
-    except Exception:
-        return default

@@ -8,7 +8,7 @@ aggregates, so ``/os-aggregates`` (admin) is an empty list. Must not know about 
 
 from __future__ import annotations
 
-from nova_sim.api.app import APIRequest, Reply, Router, _option
+from nova_sim.api.app import APIRequest, Reply, Router
 
 
 def register(router: Router, api) -> None:
@@ -19,13 +19,13 @@ def register(router: Router, api) -> None:
 
 def limits(request: APIRequest) -> Reply:
     """``GET /limits``: absolute limits and what the caller's project uses."""
-    conf = request.api.conf
+    quota = request.api.conf.quota
     servers = request.api.compute_api.get_all(
         request.context, search_opts={"project_id": request.context.project_id})
     absolute = {
-        "maxTotalInstances": int(_option(conf, "quota", "instances", -1)),
-        "maxTotalCores": int(_option(conf, "quota", "cores", -1)),
-        "maxTotalRAMSize": int(_option(conf, "quota", "ram", -1)),
+        "maxTotalInstances": quota.instances,
+        "maxTotalCores": quota.cores,
+        "maxTotalRAMSize": quota.ram,
         "maxServerMeta": 128,
         "maxImageMeta": 128,
         "maxPersonality": 5,

@@ -15,6 +15,7 @@ import hashlib
 import re
 from typing import Any
 
+from nova_sim import exception
 from nova_sim.api import common, faults
 from nova_sim.api.app import APIRequest, Reply, Router
 from nova_sim.api.network import NETWORKS_BY_ID, addresses_for
@@ -50,8 +51,6 @@ def register(router: Router, api) -> None:
 # -- lookups ---------------------------------------------------------------------------
 def get_instance(request: APIRequest, server_id: str) -> dict:
     """The caller's instance ``server_id``; 404 when unknown or another project's."""
-    from nova_sim import exception
-
     if not common.is_uuid_like(server_id):
         raise faults.NotFound(f"Instance {server_id} could not be found.")
     server_id = common.normalize_uuid(server_id)
@@ -194,22 +193,45 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
             {"name": g["name"] if isinstance(g, dict) else str(g)} for g in groups
         ] if isinstance(groups, list) and groups else [{"name": "default"}]
     if is_admin:
-        server["OS-EXT-SRV-ATTR:host"] = host
-        server["OS-EXT-SRV-ATTR:instance_name"] = instance.get("instance_name") or (
-            "instance-%08x" % int(instance.get("id") or 0))
-        server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.get("node")
-        if flags["2.3"]:
-            server["OS-EXT-SRV-ATTR:reservation_id"] = instance.get("reservation_id") or ""
-            server["OS-EXT-SRV-ATTR:launch_index"] = int(instance.get("launch_index") or 0)
-            server["OS-EXT-SRV-ATTR:hostname"] = instance.get("hostname") or ""
-            server["OS-EXT-SRV-ATTR:kernel_id"] = ""
-            server["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
-            server["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
-            server["OS-EXT-SRV-ATTR:user_data"] = instance.get("user_data")
+        server.update(_admin_attributes(instance, flags))
+    server.update(_microversion_fields(request, instance, flags, show_extra))
+    fault = _fault_view(request, instance) if status in ("ERROR", "DELETED") else None
+    if fault:
+        server["fault"] = fault
+    return server
+
+
+def _admin_attributes(instance: dict, flags: dict[str, bool]) -> dict[str, Any]:
+    """The ``OS-EXT-SRV-ATTR:*`` fields an admin sees (more from 2.3)."""
+    attributes: dict[str, Any] = {
+        "OS-EXT-SRV-ATTR:host": instance.get("host"),
+        "OS-EXT-SRV-ATTR:instance_name": instance.get("instance_name") or (
+            "instance-%08x" % int(instance.get("id") or 0)),
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.get("node"),
+    }
+    if flags["2.3"]:
+        attributes.update({
+            "OS-EXT-SRV-ATTR:reservation_id": instance.get("reservation_id") or "",
+            "OS-EXT-SRV-ATTR:launch_index": int(instance.get("launch_index") or 0),
+            "OS-EXT-SRV-ATTR:hostname": instance.get("hostname") or "",
+            "OS-EXT-SRV-ATTR:kernel_id": "",
+            "OS-EXT-SRV-ATTR:ramdisk_id": "",
+            "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+            "OS-EXT-SRV-ATTR:user_data": instance.get("user_data"),
+        })
+    return attributes
+
+
+def _microversion_fields(request: APIRequest, instance: dict, flags: dict[str, bool],
+                         show_extra: bool) -> dict[str, Any]:
+    """The fields that later microversions add to a server (2.9 to 2.100)."""
+    is_admin = request.is_admin
+    server: dict[str, Any] = {}
     if flags["2.9"]:
         server["locked"] = bool(instance.get("locked"))
     if flags["2.16"] and is_admin:
-        server["host_status"] = instance.get("host_status") or ("UP" if host else "")
+        server["host_status"] = instance.get("host_status") or (
+            "UP" if instance.get("host") else "")
     if flags["2.19"]:
         server["description"] = instance.get("display_description")
     if flags["2.26"]:
@@ -228,9 +250,6 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
         server["image"] = _image_view(request, instance)
     if flags["2.100"]:
         server["scheduler_hints"] = dict(instance.get("scheduler_hints") or {})
-    fault = _fault_view(request, instance) if status in ("ERROR", "DELETED") else None
-    if fault:
-        server["fault"] = fault
     return server
 
 
@@ -247,43 +266,49 @@ def _basic_view(request: APIRequest, instance: dict) -> dict:
 _ADMIN_FILTERS = ("host", "node", "deleted", "project_id", "tenant_id", "user_id")
 
 
-def _list(request: APIRequest, is_detail: bool) -> Reply:
-    params = request.params
+def _all_tenants(request: APIRequest, is_detail: bool) -> bool:
+    """Whether ``all_tenants`` was asked for (403 for a non-admin)."""
+    if "all_tenants" not in request.params:
+        return False
+    raw = request.param("all_tenants")
+    all_tenants = raw == "" or common.bool_from_string(raw, strict=False, default=True)
+    if all_tenants and not request.is_admin:
+        action = "detail" if is_detail else "index"
+        raise faults.Forbidden(
+            f"Policy doesn't allow os_compute_api:servers:{action}:get_all_tenants "
+            "to be performed.")
+    return all_tenants
+
+
+def _status_filters(request: APIRequest) -> dict[str, Any] | None:
+    """``vm_state`` / ``task_state`` filters of the ``status`` parameters; None when
+    no status given matches any state (the answer is then an empty list)."""
+    statuses = [s for s in request.params.getall("status") if s]
+    if not statuses:
+        return {}
+    vm_states: set[str] = set()
+    task_states: set[str] | None = set()
+    for status in statuses:
+        found = common.states_from_status(status)
+        if found is None:
+            continue
+        vm_states.update(found[0])
+        if found[1] is None or task_states is None:
+            task_states = None
+        else:
+            task_states.update(found[1])
+    if not vm_states:
+        return None
+    filters: dict[str, Any] = {"vm_state": sorted(vm_states)}
+    if task_states is not None:
+        filters["task_state"] = sorted(task_states)
+    return filters
+
+
+def _project_filters(request: APIRequest, all_tenants: bool) -> dict[str, Any]:
+    """The admin-only filters (``host``, ``node``, ``deleted``, another project) and the
+    project scope: the caller's own project unless ``all_tenants``."""
     filters: dict[str, Any] = {}
-    all_tenants = False
-    if "all_tenants" in params:
-        raw = request.param("all_tenants")
-        all_tenants = raw == "" or common.bool_from_string(raw, strict=False, default=True)
-        if all_tenants and not request.is_admin:
-            action = "detail" if is_detail else "index"
-            raise faults.Forbidden(
-                f"Policy doesn't allow os_compute_api:servers:{action}:get_all_tenants "
-                "to be performed.")
-    name = request.param("name")
-    if name:
-        try:
-            re.compile(name)
-        except (re.error, RecursionError, OverflowError):
-            raise faults.BadRequest(f"Invalid name filter {name!r}: not a valid regex.")
-        filters["name"] = name
-    statuses = [s for s in params.getall("status") if s]
-    if statuses:
-        vm_states: set[str] = set()
-        task_states: set[str] | None = set()
-        for status in statuses:
-            found = common.states_from_status(status)
-            if found is None:
-                continue
-            vm_states.update(found[0])
-            if found[1] is None or task_states is None:
-                task_states = None
-            else:
-                task_states.update(found[1])
-        if not vm_states:
-            return Reply(200, {"servers": []})
-        filters["vm_state"] = sorted(vm_states)
-        if task_states is not None:
-            filters["task_state"] = sorted(task_states)
     if request.is_admin:
         for key in ("host", "node"):
             value = request.param(key)
@@ -299,6 +324,13 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
                 filters["project_id"] = project
     if not all_tenants:
         filters["project_id"] = request.context.project_id
+    return filters
+
+
+def _time_filters(request: APIRequest) -> dict[str, Any]:
+    """``changes-since`` (2.1) and ``changes-before`` (2.66), as timestamps (400 when
+    not ISO 8601)."""
+    filters: dict[str, Any] = {}
     for key, since in (("changes-since", "2.1"), ("changes-before", "2.66")):
         raw = request.param(key)
         if raw is not None and request.version.matches(since):
@@ -307,6 +339,26 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
                 raise faults.BadRequest(f"Invalid input for query parameters {key}. Value: "
                                         f"{raw[:64]}. It is not an ISO 8601 date-time.")
             filters[key] = stamp
+    return filters
+
+
+def _list(request: APIRequest, is_detail: bool) -> Reply:
+    params = request.params
+    all_tenants = _all_tenants(request, is_detail)
+    filters: dict[str, Any] = {}
+    name = request.param("name")
+    if name:
+        try:
+            re.compile(name)
+        except (re.error, RecursionError, OverflowError):
+            raise faults.BadRequest(f"Invalid name filter {name!r}: not a valid regex.")
+        filters["name"] = name
+    states = _status_filters(request)
+    if states is None:
+        return Reply(200, {"servers": []})
+    filters.update(states)
+    filters.update(_project_filters(request, all_tenants))
+    filters.update(_time_filters(request))
     sort_keys = [k for k in params.getall("sort_key") if k] or None
     sort_dirs = [d for d in params.getall("sort_dir") if d] or None
     limit = common.parse_limit(params, request.api.max_limit)
@@ -425,19 +477,8 @@ def _check_bdms(value: Any) -> list:
     return value
 
 
-def create(request: APIRequest) -> Reply:
-    """``POST /servers``: validate, ask the compute API to build, answer 202.
-
-    The reply holds the new server's id, links, adminPass, security_groups and
-    OS-DCF:diskConfig, with a ``Location`` header, as in Nova.
-    """
-    body = request.json_body()
-    server = common.require_dict(body, "server")
-    unknown = set(server) - _CREATE_KEYS
-    if unknown:
-        raise faults.BadRequest(
-            "Invalid input for field/attribute server. Additional properties are not allowed "
-            f"({', '.join(map(repr, sorted(unknown)))} were unexpected)")
+def _create_name(server: dict) -> str:
+    """The new server's ``name`` (required; 400 when missing or malformed)."""
     if "name" not in server:
         raise faults.BadRequest(
             "Invalid input for field/attribute server. 'name' is a required property")
@@ -446,6 +487,11 @@ def create(request: APIRequest) -> Reply:
         raise common.invalid_field(
             "name", name, "The name must not start or end with a space nor hold control "
             "characters")
+    return name
+
+
+def _create_flavor_id(server: dict) -> str:
+    """The flavor id of ``flavorRef`` (an id or a link; 400 when missing or malformed)."""
     if "flavorRef" not in server:
         raise faults.BadRequest(
             "Invalid input for field/attribute server. 'flavorRef' is a required property")
@@ -456,6 +502,12 @@ def create(request: APIRequest) -> Reply:
     flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
     if not flavor_id:
         raise faults.BadRequest("Invalid flavorRef provided.")
+    return flavor_id
+
+
+def _create_image_ref(server: dict) -> str:
+    """The image uuid of ``imageRef`` (an id or a link), else of the boot image of
+    ``block_device_mapping_v2``; 400 when there is none or it is not a uuid."""
     image_ref = server.get("imageRef", "")
     if not isinstance(image_ref, str):
         raise common.invalid_field(
@@ -471,28 +523,51 @@ def create(request: APIRequest) -> Reply:
                                     "required (the simulator has no volumes).")
     if not common.is_uuid_like(image_ref):
         raise faults.BadRequest(f"Invalid imageRef provided: {image_ref[:100]!r}.")
-    networks = _parse_networks(request, server)
-    min_count = common.check_positive_int("min_count", server.get("min_count", 1))
-    max_count = common.check_positive_int("max_count", server.get("max_count", min_count))
-    if min_count > max_count:
-        raise faults.BadRequest("min_count must be <= max_count")
-    metadata = _parse_metadata(server.get("metadata", {}))
-    availability_zone = server.get("availability_zone")
-    if availability_zone is not None:
-        common.check_string("availability_zone", availability_zone, min_length=1)
-    description = server.get("description")
-    if description is not None:
-        common.check_string("description", description, max_length=255)
-    key_name = server.get("key_name")
-    if key_name is not None:
-        common.check_string("key_name", key_name, min_length=1)
-    hints = {}
+    return image_ref
+
+
+def _scheduler_hints(body: Any) -> dict[str, Any]:
+    """The scheduler hints beside ``server`` (``os:scheduler_hints`` or
+    ``OS-SCH-HNT:scheduler_hints``; 400 when not an object)."""
+    hints: dict[str, Any] = {}
     if isinstance(body, dict):
         for key in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
             if key in body:
                 if not isinstance(body[key], dict):
                     raise common.invalid_field(key, body[key], "is not of type 'object'")
                 hints.update(body[key])
+    return hints
+
+
+def create(request: APIRequest) -> Reply:
+    """``POST /servers``: validate, ask the compute API to build, answer 202.
+
+    The reply holds the new server's id, links, adminPass, security_groups and
+    OS-DCF:diskConfig, with a ``Location`` header, as in Nova.
+    """
+    body = request.json_body()
+    server = common.require_dict(body, "server")
+    unknown = set(server) - _CREATE_KEYS
+    if unknown:
+        raise faults.BadRequest(
+            "Invalid input for field/attribute server. Additional properties are not allowed "
+            f"({', '.join(map(repr, sorted(unknown)))} were unexpected)")
+    name = _create_name(server)
+    flavor_id = _create_flavor_id(server)
+    image_ref = _create_image_ref(server)
+    networks = _parse_networks(request, server)
+    min_count = common.check_positive_int("min_count", server.get("min_count", 1))
+    max_count = common.check_positive_int("max_count", server.get("max_count", min_count))
+    if min_count > max_count:
+        raise faults.BadRequest("min_count must be <= max_count")
+    metadata = _parse_metadata(server.get("metadata", {}))
+    for key, min_length in (("availability_zone", 1), ("description", 0), ("key_name", 1)):
+        if server.get(key) is not None:
+            common.check_string(key, server[key], min_length=min_length)
+    availability_zone = server.get("availability_zone")
+    description = server.get("description")
+    key_name = server.get("key_name")
+    hints = _scheduler_hints(body)
     max_count = _check_quota(request, flavor_id, min_count, max_count)
     kwargs: dict[str, Any] = dict(
         flavor_id=flavor_id,
@@ -550,12 +625,6 @@ def _optional_fields(server: dict) -> dict[str, Any]:
     return fields
 
 
-def _quota(request: APIRequest, name: str) -> int:
-    from nova_sim.api.app import _option
-
-    return int(_option(request.api.conf, "quota", name, -1))
-
-
 def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count: int) -> int:
     """Nova's instance quota (``[quota] instances``, ``cores``, ``ram``; -1 unlimited).
 
@@ -563,11 +632,6 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
     ``min_count`` fit. Counts the project's live instances in the database.
     """
     compute_api = request.api.compute_api
-    db = getattr(compute_api, "db", None)
-    if db is None:
-        return max_count
-    from nova_sim import exception
-
     try:
         flavor = compute_api.flavor_get(request.context, flavor_id)
     except exception.FlavorNotFound as error:
@@ -575,9 +639,11 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
     project_id = request.context.project_id
     rows = None
     allowed = max_count
-    for resource, per_instance in (("instances", 1), ("cores", flavor.get("vcpus") or 0),
-                                   ("ram", flavor.get("memory_mb") or 0)):
-        limit = _quota(request, resource)
+    quota = request.api.conf.quota
+    for resource, limit, per_instance in (
+            ("instances", quota.instances, 1),
+            ("cores", quota.cores, flavor.get("vcpus") or 0),
+            ("ram", quota.ram, flavor.get("memory_mb") or 0)):
         if limit < 0 or per_instance <= 0:
             continue
         if rows is None:
@@ -597,20 +663,9 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
 
 
 def _call_create(request: APIRequest, kwargs: dict, optional: dict) -> list[dict]:
-    """Call ``compute_api.create``, passing the optional keywords it accepts."""
-    import inspect
-
-    from nova_sim import exception
-
-    create_fn = request.api.compute_api.create
-    try:
-        accepted = inspect.signature(create_fn).parameters
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
-    except (TypeError, ValueError):
-        accepted, takes_any = {}, True
-    for key, value in optional.items():
-        if value is not None and (takes_any or key in accepted):
-            kwargs[key] = value
+    """Call ``compute_api.create`` with the optional keywords that were given; a missing
+    flavor, image or network is the client's error (400)."""
+    kwargs.update((key, value) for key, value in optional.items() if value is not None)
     try:
         return request.api.compute_api.create(request.context, **kwargs)
     except (exception.FlavorNotFound, exception.ImageNotFound, exception.NetworkNotFound) as e:
@@ -645,17 +700,9 @@ def update(request: APIRequest, server_id: str) -> Reply:
         updates["display_description"] = common.check_string(
             "description", server["description"], max_length=255, allow_none=True)
     if updates:
-        compute_api = request.api.compute_api
-        update_fn = getattr(compute_api, "update_instance", None)
-        if update_fn is not None:
-            instance = update_fn(request.context, instance["uuid"], updates) or instance
-        elif getattr(compute_api, "db", None) is not None:
-            # The compute API has no update call (yet): a rename touches only the
-            # database row, as Nova's API does for these fields.
-            compute_api.db.instance_update(instance["uuid"], updates)
-            instance = get_instance(request, instance["uuid"])
-        else:
-            raise faults.NotImplementedFault("Updating servers is not supported.")
+        # A rename touches only the database row, as Nova's API does for these fields.
+        request.api.compute_api.db.instance_update(instance["uuid"], updates)
+        instance = get_instance(request, instance["uuid"])
     return Reply(200, {"server": show_view(request, instance)})
 
 

@@ -2,9 +2,10 @@
 
 Owns ``make_server``, which builds a ``nova_sim.green.wsgi.Server`` for the API
 application with ``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port`` and the
-``[wsgi]`` options (pool size, header and body limits, client socket timeout, keep-alive),
+``[wsgi]`` options (pool size, header and body limits, client socket timeout, keep-alive,
+TCP keepalive idle time),
 and with Nova fault bodies for the errors the server answers itself. The API service of a
-cloud (``nova_sim.cloud.APIService``) starts and stops it. Must not know about the other
+cloud (``nova_sim.deploy.APIService``) starts and stops it. Must not know about the other
 services.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from nova_sim.api import faults
-from nova_sim.api.app import _option
 from nova_sim.green import wsgi
 
 
@@ -25,20 +25,19 @@ def make_server(app: Any, conf: Any, host: str | None = None,
     free port (read ``server.port`` after ``start()``).
     """
     if host is None:
-        host = _option(conf, None, "osapi_compute_listen", "127.0.0.1")
+        host = conf.osapi_compute_listen
     if port is None:
-        port = _option(conf, None, "osapi_compute_listen_port", 8774)
-    body_limit = _option(conf, "wsgi", "max_request_body_size", wsgi.DEFAULT_MAX_BODY)
-    timeout = _option(conf, "wsgi", "client_socket_timeout", 900)
+        port = conf.osapi_compute_listen_port
+    options = conf.wsgi
     return wsgi.Server(
         app,
         host=host,
         port=int(port),
-        pool_size=int(_option(conf, "wsgi", "default_pool_size", 1000)),
-        max_header_line=int(_option(conf, "wsgi", "max_header_line",
-                                    wsgi.DEFAULT_MAX_HEADER_LINE)),
-        max_request_body_size=int(body_limit) if body_limit else None,
-        client_socket_timeout=float(timeout) if timeout else None,
-        keep_alive=bool(_option(conf, "wsgi", "keep_alive", True)),
+        pool_size=options.default_pool_size,
+        max_header_line=options.max_header_line,
+        max_request_body_size=options.max_request_body_size or None,
+        client_socket_timeout=options.client_socket_timeout or None,
+        keep_alive=options.keep_alive,
+        tcp_keepidle=options.tcp_keepidle,
         error_body=faults.server_error_body,
     )

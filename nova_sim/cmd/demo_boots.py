@@ -91,10 +91,8 @@ def boot_and_report(endpoint: str, count: int, conf: Any, timeout: float = 120.0
 
 
 def _print_trace(request_id: str, conf: Any) -> None:
-    try:
-        from nova_sim.trace import cli
-    except ImportError:
-        return
+    from nova_sim.trace import cli
+
     try:
         cli.main(["show", request_id], conf)
     except Exception as error:  # the trace is a bonus; the cloud keeps serving

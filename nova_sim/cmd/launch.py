@@ -3,7 +3,7 @@
 Owns the process's life cycle: SIGTERM and SIGINT (Ctrl-C) ask for a graceful stop, which
 runs on the hub (through ``call_threadsafe``, the one thing a signal handler may do); a
 second signal while stopping exits at once with status 1. What runs is built by others and
-imported lazily from ``nova_sim.cloud``: ``Cloud`` (a whole cloud in one process) and
+imported lazily from ``nova_sim.deploy``: ``Cloud`` (a whole cloud in one process) and
 ``create_service`` (one service per process). Must not know how the services work.
 
 Anything served here needs ``start()`` and ``stop()`` (graceful: stop taking work, let
@@ -129,24 +129,31 @@ def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
 
 
 def setup_tracing(conf: Any, service: str, host: str) -> Any:
-    """Install this process's tracer when ``[trace] enabled`` (spans go to ``[trace]
-    output_dir``, one file per process; ``nova-sim trace`` reads them). Returns the
-    tracer, or None when tracing is off."""
-    if not conf.trace.enabled:
-        return None
+    """Install this process's tracer unless ``[trace] enabled = false`` (the commands
+    that run services trace by default; spans go to ``[trace] output_dir``, one file per
+    process; ``nova-sim trace`` reads them). Returns the tracer, or None when tracing
+    is off."""
     from nova_sim import context
     from nova_sim.trace import store
 
-    tracer = store.setup(conf, service, host, context_getter=context.get_current)
+    tracer = store.setup(conf, service, host, context_getter=context.get_current,
+                         default=True)
     if tracer is not None:
         LOG.info("Tracing to %s", store.output_dir(conf))
     return tracer
 
 
-def _missing(what: str, error: ImportError) -> Exception:
-    from nova_sim.cmd import CommandError
+def describe_tracing(conf: Any, tracer: Any) -> str:
+    """The banner's line about tracing: where spans go and how much is kept, or how
+    to turn it on."""
+    from nova_sim.trace import store
 
-    return CommandError(f"{what} is not available in this tree yet ({error})")
+    if tracer is None:
+        return "  tracing        off ([trace] enabled = true turns it on)"
+    cap = conf.trace.max_file_size
+    kept = f"the latest {2 * cap} MiB at most" if cap else "everything"
+    return (f"  tracing        on: spans to {store.output_dir(conf)} ({kept}; "
+            "'nova-sim trace show --last'; [trace] enabled = false turns it off)")
 
 
 def run_cloud(args: Any, conf: Any) -> int:
@@ -155,24 +162,20 @@ def run_cloud(args: Any, conf: Any) -> int:
     The cloud uses ``[DEFAULT] transport_url`` and ``[database] connection`` (in-process
     ``green://`` and in-memory SQLite by default) on the real clock.
     """
-    try:
-        from nova_sim.cloud import Cloud
-    except ImportError as error:
-        raise _missing("the one-process cloud (nova_sim.cloud.Cloud)", error)
+    from nova_sim.deploy import Cloud
+
     if args.demo_boots and args.api:
         # The demo ends by showing the trace of one boot: record them.
         conf.set_override("enabled", True, group="trace")
-    setup_tracing(conf, "nova-sim", conf.host)
+    tracer = setup_tracing(conf, "nova-sim", conf.host)
     cloud = Cloud(
         conf=conf,
         computes=args.computes,
         api=args.api,
-        transport_url=conf.transport_url,
-        db_url=conf.database.connection,
     )
 
     def started() -> None:
-        sys.stdout.write(describe_cloud(cloud, conf, args))
+        sys.stdout.write(describe_cloud(cloud, conf, args, tracer))
         sys.stdout.flush()
         if args.demo_boots and args.api:
             start_demo_boots(cloud, conf, args.demo_boots)
@@ -228,9 +231,9 @@ def api_endpoint(cloud: Any, conf: Any) -> str:
 
 DEFAULT_ROOT = "http://127.0.0.1:8774"
 
-# etc/nova-sim/clouds.yaml is this text for DEFAULT_ROOT (a test keeps them equal);
+# etc/nova-sim/clouds.yaml is clouds_yaml(DEFAULT_ROOT) (a test keeps them equal);
 # `nova-sim run` on another address writes it for that address under state_path.
-CLOUDS_YAML = """\
+CLOUDS_YAML_HEADER = """\
 # clouds.yaml for the openstack CLI and openstacksdk against `nova-sim run`
 # (compute API on {root}, [api] auth_strategy = noauth2).
 #
@@ -246,20 +249,14 @@ CLOUDS_YAML = """\
 # no Keystone): without it `openstack server list` discovers the identity version at
 # the auth endpoint (/v2.1), finds "v2.1" and refuses to run ("requires API version 3").
 clouds:
-  nova-sim:
+"""
+
+#: One cloud of clouds.yaml: the same endpoints, another noauth2 token (user:project).
+CLOUD_ENTRY = """\
+  {name}:
     auth_type: admin_token
     auth:
-      token: admin:admin
-      endpoint: {root}/v2.1
-    identity_api_version: '3'
-    identity_endpoint_override: {root}/identity/v3
-    compute_endpoint_override: {root}/v2.1
-    image_endpoint_override: {root}/image
-    network_endpoint_override: {root}/network
-  nova-sim-demo:
-    auth_type: admin_token
-    auth:
-      token: demo:demo
+      token: {token}
       endpoint: {root}/v2.1
     identity_api_version: '3'
     identity_endpoint_override: {root}/identity/v3
@@ -267,6 +264,9 @@ clouds:
     image_endpoint_override: {root}/image
     network_endpoint_override: {root}/network
 """
+
+#: The clouds of clouds.yaml and the token each sends.
+CLOUDS = (("nova-sim", "admin:admin"), ("nova-sim-demo", "demo:demo"))
 
 
 def clouds_yaml_path() -> str:
@@ -280,7 +280,10 @@ def clouds_yaml_path() -> str:
 def clouds_yaml(root: str = DEFAULT_ROOT) -> str:
     """clouds.yaml text (clouds ``nova-sim`` and ``nova-sim-demo``) for the API at
     ``root`` (``http://host:port``, no path)."""
-    return CLOUDS_YAML.replace("{root}", root.rstrip("/"))
+    root = root.rstrip("/")
+    entries = "".join(CLOUD_ENTRY.format(name=name, token=token, root=root)
+                      for name, token in CLOUDS)
+    return CLOUDS_YAML_HEADER.replace("{root}", root) + entries
 
 
 def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
@@ -301,8 +304,9 @@ def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
     return path
 
 
-def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
-    """What ``nova-sim run`` prints once the cloud is up."""
+def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
+    """What ``nova-sim run`` prints once the cloud is up (``tracer``: the process's,
+    or None when tracing is off)."""
     lines = ["nova-sim: a one-process cloud is running"]
     lines.append(f"  transport      {conf.transport_url}")
     lines.append(f"  database       {conf.database.connection}")
@@ -311,6 +315,7 @@ def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
     ]
     lines.append("  services       nova-conductor, nova-scheduler, "
                  f"{len(hosts)} x nova-compute ({', '.join(hosts)})")
+    lines.append(describe_tracing(conf, tracer))
     if args.api:
         endpoint = api_endpoint(cloud, conf)
         lines.append(f"  compute API    {endpoint}  (auth: [api] {conf.api.auth_strategy})")
@@ -345,15 +350,12 @@ def start_demo_boots(cloud: Any, conf: Any, count: int) -> threading.Thread:
 def run_service(args: Any, conf: Any) -> int:
     """Handler of ``nova-sim api|conductor|scheduler|compute``: one service until a signal.
 
-    Built by ``nova_sim.cloud.create_service(binary, host, conf)``: services talk over
+    Built by ``nova_sim.deploy.create_service(binary, host, conf)``: services talk over
     ``[DEFAULT] transport_url`` (RabbitMQ for separate processes) and the controller
     services share the database file of ``[database] connection``.
     """
-    try:
-        from nova_sim.cloud import create_service
-    except ImportError as error:
-        raise _missing("the service launcher (nova_sim.cloud.create_service)", error)
     from nova_sim.cmd.main import BINARIES
+    from nova_sim.deploy import create_service
 
     binary = BINARIES[args.command]
     setup_tracing(conf, binary, conf.host)

@@ -302,6 +302,7 @@ def main(argv: Sequence[str] | None = None, conf: Any = None) -> int:
             log.setup(conf, BINARIES[args.command])
         except (OSError, ValueError) as error:
             raise UsageError(f"cannot set up logging: {error}")
+        nova_conf.warn_unknown_options(conf)
         status = _handler(args.command)(args, conf)
     except UsageError as error:
         return _fail(2, str(error))

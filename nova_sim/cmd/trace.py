@@ -12,12 +12,6 @@ from typing import Any
 
 def trace_command(args: Any, conf: Any) -> int:
     """Handler of ``nova-sim trace``: runs ``nova_sim.trace.cli.main(args, conf)``."""
-    from nova_sim.cmd import CommandError
+    from nova_sim.trace import cli
 
-    try:
-        from nova_sim.trace import cli
-    except ImportError as error:
-        if getattr(error, "name", None) == "nova_sim.trace.cli":
-            raise CommandError("the trace commands (nova_sim.trace.cli) are not available yet")
-        raise
     return int(cli.main(list(args.trace_args or []), conf) or 0)

@@ -25,12 +25,12 @@ import logging
 import re
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import exception, green, trace
 from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.conductor import rpcapi as conductor_rpcapi
-from nova_sim.conf import option
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
 
@@ -64,13 +64,13 @@ class API:
     """
 
     def __init__(self, conf: Any = None, db: Any = None, transport: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.transport = transport
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
         self.servicegroup_api = ServiceGroupAPI(conf, db=db)
-        self.default_schedule_zone = self._option("default_schedule_zone", None)
+        self.default_schedule_zone = conf.default_schedule_zone
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -402,18 +402,15 @@ class API:
 
     # -- services, hypervisors, zones ------------------------------------------------------
 
-    def _option(self, name: str, default: Any) -> Any:
-        return option(self.conf, None, name, default)
-
     def _with_state(self, service: dict[str, Any]) -> dict[str, Any]:
         service["up"] = self.servicegroup_api.service_is_up(service)
         service["state"] = "up" if service["up"] else "down"
         service["status"] = "disabled" if service.get("disabled") else "enabled"
         if service.get("binary") == COMPUTE_BINARY:
-            service["zone"] = service.get("availability_zone") or self._option(
-                "default_availability_zone", "nova")
+            service["zone"] = (service.get("availability_zone")
+                               or self.conf.default_availability_zone)
         else:
-            service["zone"] = self._option("internal_service_availability_zone", "internal")
+            service["zone"] = self.conf.internal_service_availability_zone
         return service
 
     def service_list(self, ctxt: Any, binary: str | None = None, host: str | None = None
@@ -450,10 +447,6 @@ class API:
         service = self.db.service_get_by_host_and_binary(host, binary)
         return self.service_update(ctxt, service["id"],
                                    {"disabled": True, "disabled_reason": reason})
-
-    def service_delete(self, ctxt: Any, service_id: int) -> None:
-        """Delete a service row (and its compute nodes); ``ServiceNotFound``."""
-        self.db.service_destroy(service_id)
 
     def _hypervisor(self, node: dict[str, Any], services: dict[str, dict[str, Any]]
                     ) -> dict[str, Any]:
@@ -493,38 +486,8 @@ class API:
             }
             if alive:
                 zone["available"] = True
-        internal = self._option("internal_service_availability_zone", "internal")
+        internal = self.conf.internal_service_availability_zone
         return sorted(zones.values(), key=lambda z: (z["zone"] == internal, z["zone"]))
-
-    # -- the names the REST API uses --------------------------------------------------------
-
-    def get_instance_actions(self, ctxt: Any, instance_id: str) -> list[dict[str, Any]]:
-        """Same as ``actions_list``."""
-        return self.actions_list(ctxt, instance_id)
-
-    def get_instance_action(self, ctxt: Any, instance_id: str, request_id: str
-                            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """``(action, events)`` of one request (``InstanceActionNotFound``)."""
-        action = self.action_get(ctxt, instance_id, request_id)
-        return action, action.pop("events")
-
-    def service_get_all(self, ctxt: Any, binary: str | None = None,
-                        host: str | None = None) -> list[dict[str, Any]]:
-        """Same as ``service_list``."""
-        return self.service_list(ctxt, binary=binary, host=host)
-
-    def compute_node_get_all(self, ctxt: Any) -> list[dict[str, Any]]:
-        """The compute node rows (hypervisors), ordered by id."""
-        return self.db.compute_node_get_all()
-
-    def get_all_flavors(self, ctxt: Any, is_public: bool | None = True
-                        ) -> list[dict[str, Any]]:
-        """Same as ``flavor_list``."""
-        return self.flavor_list(ctxt, is_public=is_public)
-
-    def get_flavor(self, ctxt: Any, flavor_id: str) -> dict[str, Any]:
-        """Same as ``flavor_get``."""
-        return self.flavor_get(ctxt, flavor_id)
 
     # -- flavors and images ----------------------------------------------------------------
 

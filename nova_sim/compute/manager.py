@@ -30,12 +30,12 @@ import logging
 import traceback
 from typing import Any, Callable, Iterator
 
+import nova_sim.conf
 from nova_sim import context as nova_context
 from nova_sim import exception, green, periodic, rpc, trace
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute.resource_tracker import ResourceTracker
 from nova_sim.conductor import rpcapi as conductor_rpcapi
-from nova_sim.conf import option as _option
 from nova_sim.db.api import format_timestamp, parse_timestamp  # pure functions: no DB access
 from nova_sim.virt.fake import FakeDriver
 
@@ -129,30 +129,30 @@ class ComputeManager(periodic.PeriodicTasks):
     def __init__(self, host: str, conf: Any, transport: Any, driver: Any = None):
         super().__init__()
         self.host = host
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.driver = driver if driver is not None else FakeDriver(conf, host)
         self.conductor_api = conductor_rpcapi.ConductorAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
         from nova_sim.scheduler.rpcapi import SchedulerAPI
 
         self.scheduler_api = SchedulerAPI(transport, conf)
-        builds = int(_option(conf, None, "max_concurrent_builds", 10))
+        builds = conf.max_concurrent_builds
         self._build_semaphore = green.Semaphore(builds) if builds > 0 else _Unlimited()
         self._sync_power_pool = green.GreenPool(
-            int(_option(conf, None, "sync_power_state_pool_size", 1000))
+            conf.sync_power_state_pool_size
         )
         #: the service's pool behind ``utils.spawn_n`` (one per service, as in Nova where
         #: each service is its own process)
-        self._pool = green.GreenPool(int(_option(conf, None, "default_green_pool_size", 1000)))
+        self._pool = green.GreenPool(conf.default_green_pool_size)
         self._locks = InstanceLocks()
         self.rt = ResourceTracker(host, self.driver, self.conductor_api, conf)
         self.additional_endpoints: list[Any] = []
         self.service_ref: dict[str, Any] | None = None
         self.set_periodic_spacing(
-            "update_available_resource", _option(conf, None, "update_resources_interval", 0)
+            "update_available_resource", conf.update_resources_interval
         )
         self.set_periodic_spacing(
-            "_sync_power_states", _option(conf, None, "sync_power_state_interval", 600)
+            "_sync_power_states", conf.sync_power_state_interval
         )
 
     # -- service hooks ---------------------------------------------------------------------
@@ -657,7 +657,10 @@ class ComputeManager(periodic.PeriodicTasks):
             with self._instance_event(ctxt, instance, name):
                 operation(ctxt, instance)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
-            LOG.info("%s of %s abandoned: %s", name, instance["uuid"], error)
+            # Nova's reverts_task_state says "Task possibly preempted" at info: a user
+            # deleting during a reboot is no fault (the message, not the remote traceback)
+            LOG.info("%s of %s possibly preempted: %s", name, instance["uuid"],
+                     error.format_message())
         except Exception as error:
             LOG.exception("%s of %s failed", name, instance["uuid"])
             self._set_error(ctxt, instance, str(error), error)
@@ -734,7 +737,7 @@ class ComputeManager(periodic.PeriodicTasks):
         """Every 60 s: an instance stuck rebooting for longer than ``reboot_timeout`` is
         hard rebooted (off when the option is 0, the default). Nova asks the compute API
         for the hard reboot; the simulator moves the task state and reboots here."""
-        timeout = int(_option(self.conf, None, "reboot_timeout", 0))
+        timeout = self.conf.reboot_timeout
         if timeout <= 0:
             return
         now = green.wallclock()
@@ -758,7 +761,7 @@ class ComputeManager(periodic.PeriodicTasks):
     def _check_instance_build_time(self, ctxt: Any) -> None:
         """Every 60 s: instances building for longer than ``instance_build_timeout`` go
         to ERROR (off when the option is 0, the default)."""
-        timeout = int(_option(self.conf, None, "instance_build_timeout", 0))
+        timeout = self.conf.instance_build_timeout
         if timeout <= 0:
             return
         now = green.wallclock()

@@ -19,9 +19,9 @@ import contextlib
 import logging
 from typing import Any, Iterator
 
+import nova_sim.conf
 from nova_sim import green, trace
 from nova_sim.compute import vm_states
-from nova_sim.conf import option as _option
 
 LOG = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class ResourceTracker:
         self.host = host
         self.driver = driver
         self.conductor_api = conductor_api
-        self.conf = conf
+        self.conf = conf if conf is not None else nova_sim.conf.CONF
         #: nodename -> compute node row (as the conductor stored it)
         self.compute_nodes: dict[str, dict[str, Any]] = {}
         #: nodename -> consecutive failed builds (Nova's ``stats['failed_builds']``,
@@ -85,19 +85,19 @@ class ResourceTracker:
     # -- ratios and reservations -----------------------------------------------------------
 
     def _ratio(self, kind: str) -> float:
-        value = _option(self.conf, None, f"{kind}_allocation_ratio", None)
-        if value is None:
-            value = _option(
-                self.conf, None, f"initial_{kind}_allocation_ratio",
-                {"cpu": 4.0, "ram": 1.0, "disk": 1.0}[kind],
-            )
-        return float(value)
+        conf = self.conf
+        value, initial = {
+            "cpu": (conf.cpu_allocation_ratio, conf.initial_cpu_allocation_ratio),
+            "ram": (conf.ram_allocation_ratio, conf.initial_ram_allocation_ratio),
+            "disk": (conf.disk_allocation_ratio, conf.initial_disk_allocation_ratio),
+        }[kind]
+        return float(initial if value is None else value)
 
     def _reserved(self) -> dict[str, int]:
         return {
-            "vcpus": int(_option(self.conf, None, "reserved_host_cpus", 0)),
-            "memory_mb": int(_option(self.conf, None, "reserved_host_memory_mb", 512)),
-            "disk_gb": -(-int(_option(self.conf, None, "reserved_host_disk_mb", 0)) // 1024),
+            "vcpus": self.conf.reserved_host_cpus,
+            "memory_mb": self.conf.reserved_host_memory_mb,
+            "disk_gb": -(-self.conf.reserved_host_disk_mb // 1024),
         }
 
     # -- claims ----------------------------------------------------------------------------

@@ -22,7 +22,8 @@ import logging
 import traceback
 from typing import Any, Callable
 
-from nova_sim import exception, rpc, trace
+import nova_sim.conf
+from nova_sim import exception, rpc, servicegroup, trace
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute import task_states, vm_states
 from nova_sim.conductor.rpcapi import (
@@ -30,7 +31,6 @@ from nova_sim.conductor.rpcapi import (
     COMPUTE_TASK_VERSION,
     CONDUCTOR_VERSION,
 )
-from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils as scheduler_utils
 
 LOG = logging.getLogger(__name__)
@@ -54,13 +54,29 @@ def _selection_value(selection: Any, key: str, default: Any = None) -> Any:
     return getattr(selection, key, default)
 
 
+def _object_dispatch(span_name: str, handler: Callable[..., Any], *args: Any,
+                     **kwargs: Any) -> Any:
+    """Run an object method in a span of its own; what it raises is the caller's answer.
+
+    As Nova's conductor does, an error of the object method (InstanceNotFound,
+    UnexpectedTaskStateError when a delete overtook a reboot...) is re-raised as
+    ``rpc.ExpectedException``: the caller gets it back as itself, with its remote
+    traceback, and the conductor's RPC server logs it at debug, not as its own fault.
+    """
+    try:
+        with trace.span(span_name):
+            return handler(*args, **kwargs)
+    except Exception:
+        raise rpc.ExpectedException() from None
+
+
 class ConductorManager:
     """Object calls from computes (they have no database access)."""
 
     target = rpc.Target(version=CONDUCTOR_VERSION)
 
     def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.compute_task_mgr = ComputeTaskManager(conf, db, transport, scheduler_api)
         self.additional_endpoints = [self.compute_task_mgr]
@@ -91,8 +107,9 @@ class ConductorManager:
         ``changes`` are the fields to write); returns ``[updates, result]``.
 
         Raises ``InstanceNotFound``, ``UnexpectedTaskStateError`` and the other
-        ``nova_sim.exception`` errors of the database, which the caller gets back as
-        themselves; an unknown object or method raises ``NotImplementedError``.
+        ``nova_sim.exception`` errors of the database as ``rpc.ExpectedException``: the
+        caller gets them back as themselves and they are no error of the conductor; an
+        unknown object or method raises ``NotImplementedError`` (a fault).
         """
         name = objinst.get("nova_object.name")
         handler = self._actions.get((name, objmethod))
@@ -100,8 +117,9 @@ class ConductorManager:
             raise NotImplementedError(f"{name}.{objmethod} is not supported by the conductor")
         data = objinst.get("nova_object.data") or {}
         changes = objinst.get("nova_object.changes") or {}
-        with trace.span(f"conductor.{name}.{objmethod}"):
-            return [handler(ctxt, data, changes, **(kwargs or {})), None]
+        result = _object_dispatch(f"conductor.{name}.{objmethod}", handler,
+                                  ctxt, data, changes, **(kwargs or {}))
+        return [result, None]
 
     def object_class_action_versions(self, ctxt: Any, objname: str, objmethod: str,
                                      object_versions: dict | None = None,
@@ -113,8 +131,8 @@ class ConductorManager:
             raise NotImplementedError(
                 f"{objname}.{objmethod} is not supported by the conductor"
             )
-        with trace.span(f"conductor.{objname}.{objmethod}"):
-            return handler(ctxt, **(kwargs or {}))
+        return _object_dispatch(f"conductor.{objname}.{objmethod}", handler,
+                                ctxt, **(kwargs or {}))
 
     # -- object methods --------------------------------------------------------------------
 
@@ -178,27 +196,11 @@ class ConductorManager:
         return True
 
     def _service_get_or_create(self, ctxt: Any, host: str, binary: str, topic: str) -> dict:
-        return service_get_or_create(self.db, self.conf, host, binary, topic)
+        return servicegroup.service_get_or_create(self.db, self.conf, host, binary, topic)
 
     def _allocations_delete(self, ctxt: Any, consumer_uuid: str,
                             rp_uuid: str | None = None) -> bool:
         return self.db.remove_allocations(consumer_uuid, rp_uuid)
-
-
-def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str) -> dict:
-    """The live service row of ``binary`` on ``host``, created if missing (enabled unless
-    ``enable_new_services`` is False; computes in ``default_availability_zone``)."""
-    try:
-        return db.service_get_by_host_and_binary(host, binary)
-    except exception.NotFound:
-        pass
-    values = {
-        "host": host, "binary": binary, "topic": topic,
-        "disabled": not _option(conf, None, "enable_new_services", True),
-    }
-    if binary == "nova-compute":
-        values["availability_zone"] = _option(conf, None, "default_availability_zone", "nova")
-    return db.service_create(values)
 
 
 class ComputeTaskManager:
@@ -207,10 +209,10 @@ class ComputeTaskManager:
     target = rpc.Target(namespace=COMPUTE_TASK_NAMESPACE, version=COMPUTE_TASK_VERSION)
 
     def __init__(self, conf: Any, db: Any, transport: Any, scheduler_api: Any = None):
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         self.db = db
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
-        self.max_attempts = int(_option(conf, "scheduler", "max_attempts", 3))
+        self.max_attempts = conf.scheduler.max_attempts
         if scheduler_api is None:
             from nova_sim.scheduler.rpcapi import SchedulerAPI
 

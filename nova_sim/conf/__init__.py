@@ -4,8 +4,14 @@ Owns ``CONF`` (nova-sim's own ``oslo_config.cfg.ConfigOpts``; never oslo's globa
 ``cfg.CONF``, so that nova-sim can share a process with oslo.messaging), ``new_conf()``
 for a private, fully registered ``ConfigOpts`` (tests, several clouds in one process),
 ``parse_args()`` which loads ``--config-file`` / ``--config-dir`` and checks every value
-up front, and ``ConfigError``. One module per option group, as ``nova/conf/``; ``opts.py``
-feeds ``oslo-config-generator``.
+up front, ``warn_unknown_options()`` for keys of the files that no option has, and
+``ConfigError``. One module per option group, as ``nova/conf/``; ``opts.py`` feeds
+``oslo-config-generator``.
+
+Every option is registered once, with its default, in its group's module; code reads it
+as ``conf.<group>.<name>`` (``conf.<name>`` for ``[DEFAULT]``), so a name that is not
+registered fails at once (oslo.config's ``NoSuchOptError``) instead of quietly falling
+back to a default of the reader's own.
 
 This package is a leaf: it imports only oslo.config and the standard library, never
 anything else of nova_sim, so that every layer may read it.
@@ -13,8 +19,11 @@ anything else of nova_sim, so that every layer may read it.
 
 from __future__ import annotations
 
+import glob
+import logging
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from oslo_config import cfg
 
@@ -33,6 +42,8 @@ from nova_sim.conf import (
 
 PROJECT = "nova-sim"
 
+LOG = logging.getLogger(__name__)
+
 # The option modules, in the order their groups appear in the sample file.
 MODULES = (default, compute, api, database, fake_driver, rabbit, quota, scheduler, trace, wsgi)
 
@@ -43,23 +54,6 @@ class ConfigError(ValueError):
     Raised by ``parse_args`` / ``validate`` for unreadable or missing config files, values
     that do not parse, and values out of range. ``str(error)`` never spans several lines.
     """
-
-
-def option(conf: Any, group: str | None, name: str, default: Any) -> Any:
-    """``conf.<group>.<name>`` (``conf.<name>`` when ``group`` is None), or ``default``
-    when there is no conf, the option is not registered on it, or its value is None.
-
-    For code that accepts a bare or partial conf object (tests, the demos) as well as a
-    full ``new_conf()``.
-    """
-    if conf is None:
-        return default
-    try:
-        section = getattr(conf, group) if group else conf
-        value = getattr(section, name)
-    except Exception:  # noqa: BLE001 - an option (or group) this conf does not have
-        return default
-    return default if value is None else value
 
 
 def register_all(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
@@ -185,12 +179,70 @@ def parse_args(
     return conf
 
 
+class UnknownOption(NamedTuple):
+    """A key of a config file that no nova-sim option has, in one of nova-sim's groups."""
+
+    path: str
+    group: str
+    key: str
+
+
+def _config_files(conf: cfg.ConfigOpts) -> list[str]:
+    """The files ``conf`` was loaded from, in the order oslo.config read them: the
+    ``--config-file`` ones (or the default files), then ``*.conf`` of each config dir."""
+    files = list(conf.config_file or [])
+    for directory in conf.config_dir or []:
+        files += sorted(glob.glob(os.path.join(directory, "*.conf")))
+    return files
+
+
+def unknown_options(conf: cfg.ConfigOpts) -> list[UnknownOption]:
+    """The keys of ``conf``'s config files, in ``[DEFAULT]`` and nova-sim's own groups,
+    that are no registered option (typos, options of another release, Nova options
+    nova-sim does not have), in file order.
+
+    Sections that are not nova-sim groups (``[keystone_authtoken]`` of a real nova.conf,
+    say) are not looked at. ``conf`` must have been parsed (``parse_args``); a file that
+    cannot be read any more is skipped.
+    """
+    found = []
+    for path in _config_files(conf):
+        sections: dict[str, dict[str, Any]] = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except (OSError, cfg.ParseError):  # parse_args has already reported these
+            continue
+        for group, keys in sections.items():
+            if group == "DEFAULT":
+                namespace: Any = conf
+            elif group in conf and isinstance(conf[group], cfg.ConfigOpts.GroupAttr):
+                namespace = conf[group]
+            else:
+                continue
+            found += [UnknownOption(path, group, key) for key in keys if key not in namespace]
+    return found
+
+
+def warn_unknown_options(conf: cfg.ConfigOpts) -> list[UnknownOption]:
+    """Log one warning per unknown key of ``conf``'s files (see ``unknown_options``),
+    naming the file, the group and the key; returns them. The commands call it once, at
+    start-up, after logging is set up. An unknown key is not an error: oslo.config ignores
+    it, and so does nova-sim."""
+    unknown = unknown_options(conf)
+    for path, group, key in unknown:
+        LOG.warning("Unknown option %s in [%s] of %s: ignored", key, group, path)
+    return unknown
+
+
 __all__ = [
     "CONF",
     "ConfigError",
     "PROJECT",
+    "UnknownOption",
     "new_conf",
     "parse_args",
     "register_all",
+    "unknown_options",
     "validate",
+    "warn_unknown_options",
 ]

@@ -1,4 +1,4 @@
-"""[DEFAULT] options: messaging, service identity, paths, service group, logging, clocks.
+"""[DEFAULT] options: messaging, service identity, paths, service group, logging, seed.
 
 Owns the option definitions of the ``[DEFAULT]`` group that are not about the compute
 service (those live in ``compute.py``, as in ``nova/conf/compute.py``). Names, help and
@@ -67,6 +67,16 @@ call monitor, as in oslo.messaging.
         default=64,
         min=1,
         help="Size of the GreenPool on which an RPC server dispatches incoming messages.",
+    ),
+    cfg.IntOpt(
+        "long_rpc_timeout",
+        default=1800,
+        min=0,
+        help="""
+Seconds to wait for the result of RPC calls known to take long (the scheduler's
+``select_destinations``). The caller still expects a heartbeat every
+``rpc_response_timeout`` seconds while it waits, so a dead server is noticed early.
+""",
     ),
     cfg.ListOpt(
         "allowed_remote_exmods",
@@ -221,18 +231,9 @@ simulation_opts = [
         "seed",
         default=None,
         help="""
-Seed of the random generator of a simulated run (ids, fuzzy delays, latencies, failure
-injection). With a seed and the virtual clock, two runs give the same bytes. Unset: a
-fresh random seed every run.
-""",
-    ),
-    cfg.FloatOpt(
-        "virtual_epoch",
-        default=1767225600.0,
-        help="""
-Seconds since the Unix epoch at which the virtual clock starts, so that timestamps of
-simulated runs are repeatable. The default is 2026-01-01T00:00:00Z. Not used on the real
-clock.
+Seed of the fake drivers' random generator (latencies, failure injection) when
+``[fake_driver] seed`` is unset. Unset: the hub's random generator, which
+``virtual_time(seed=...)`` seeds.
 """,
     ),
 ]

@@ -74,6 +74,20 @@ zone check in placement). Unknown names stop the scheduler at start-up.
         help="Shuffle the hosts that share the best weight, to spread instances among "
         "identical hosts.",
     ),
+    cfg.IntOpt(
+        "max_io_ops_per_host",
+        default=8,
+        min=0,
+        help="IoOpsFilter (when enabled): hosts with this many I/O-heavy operations "
+        "(builds, resizes, snapshots...) in progress, or more, are filtered out.",
+    ),
+    cfg.IntOpt(
+        "max_instances_per_host",
+        default=50,
+        min=1,
+        help="NumInstancesFilter (when enabled): hosts with this many instances or more "
+        "are filtered out.",
+    ),
     cfg.FloatOpt(
         "ram_weight_multiplier",
         default=1.0,
@@ -101,6 +115,20 @@ zone check in placement). Unknown names stop the scheduler at start-up.
         default=0.0,
         help="Multiplier of the instance-count weigher. Positive values prefer hosts "
         "with more instances; 0 ignores the count.",
+    ),
+    cfg.FloatOpt(
+        "soft_affinity_weight_multiplier",
+        default=1.0,
+        min=0.0,
+        help="Multiplier of the soft-affinity weigher: prefers hosts with more instances "
+        "of the server group of a ``soft-affinity`` policy.",
+    ),
+    cfg.FloatOpt(
+        "soft_anti_affinity_weight_multiplier",
+        default=1.0,
+        min=0.0,
+        help="Multiplier of the soft-anti-affinity weigher: prefers hosts with fewer "
+        "instances of the server group of a ``soft-anti-affinity`` policy.",
     ),
     cfg.FloatOpt(
         "build_failure_weight_multiplier",

@@ -54,7 +54,7 @@ API at a glance (each method's docstring states its semantics and errors):
 - services: ``service_create``, ``service_get``, ``service_get_by_host_and_binary``,
   ``service_get_all``, ``service_update``, ``service_heartbeat``, ``service_destroy``;
 - compute nodes: ``compute_node_create_or_update``, ``compute_node_get_all``,
-  ``compute_node_get_by_host_and_nodename``, ``compute_node_get_by_uuid``;
+  ``compute_node_get_by_host_and_nodename``;
 - flavors: ``ensure_default_flavors``, ``flavor_create``, ``flavor_get``,
   ``flavor_get_by_flavor_id``, ``flavor_get_by_name``, ``flavor_get_all``,
   ``flavor_destroy``;
@@ -242,7 +242,6 @@ _NODE_BY_HOST_NODE = Query(
         _N.host == _bp("host"), _N.hypervisor_hostname == _bp("node"), _N.deleted == 0
     )
 )
-_NODE_BY_UUID = Query(sa.select(compute_nodes).where(_N.uuid == _bp("node_uuid")))
 _FLAVOR_BY = {
     key: Query(sa.select(flavors).where(flavors.c[key] == _bp("value")))
     for key in ("id", "flavorid", "name")
@@ -451,6 +450,20 @@ def _save_columns(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, .
     return answered, tuple(c for c in answered if c not in JSON_COLUMNS["instances"])
 
 
+def options_from_config(conf: Any) -> dict[str, Any]:
+    """The pool, retry and thread options of ``conf``'s [database] group, as ``Database``
+    and ``nova_sim.db.engine.create_engine`` take them."""
+    group = conf.database
+    return {
+        name: getattr(group, name)
+        for name in (
+            "max_pool_size", "max_overflow", "pool_timeout", "connection_recycle_time",
+            "max_retries", "retry_interval", "db_max_retries", "db_retry_interval",
+            "db_max_retry_interval", "use_tpool",
+        )
+    }
+
+
 def _new_uuid() -> str:
     from nova_sim import green
 
@@ -491,18 +504,9 @@ class Database(PlacementAPI):
     ) -> Database:
         """A ``Database`` opened from the ``[database]`` options of ``conf`` (``url``
         overrides ``connection``)."""
-        group = conf.database
-        options = {
-            name: getattr(group, name)
-            for name in (
-                "max_pool_size", "max_overflow", "pool_timeout", "connection_recycle_time",
-                "max_retries", "retry_interval", "db_max_retries", "db_retry_interval",
-                "db_max_retry_interval", "use_tpool",
-            )
-        }
         return cls(
-            url or group.connection, clock=clock, busy_timeout=group.busy_timeout,
-            sync=sync, **options,
+            url or conf.database.connection, clock=clock,
+            busy_timeout=conf.database.busy_timeout, sync=sync, **options_from_config(conf),
         )
 
     def _prepare_schema(self, sync: bool | None) -> None:
@@ -747,14 +751,6 @@ class Database(PlacementAPI):
             raise exception.ComputeHostNotFound(host=f"{host}/{nodename}")
         return rows[0]
 
-    @statement
-    def compute_node_get_by_uuid(self, node_uuid: str) -> Row:
-        """The node with this uuid; ``ComputeHostNotFound`` if none."""
-        rows = self._rows("compute_nodes", _NODE_BY_UUID, {"node_uuid": node_uuid})
-        if not rows:
-            raise exception.ComputeHostNotFound(host=node_uuid)
-        return rows[0]
-
     # ----------------------------------------------------------------------------------
     # Flavors
     # ----------------------------------------------------------------------------------
@@ -869,7 +865,7 @@ class Database(PlacementAPI):
         return rows[0]
 
     @reader
-    def instance_get_all_by_filters(
+    def instance_get_all_by_filters(  # noqa: C901 - one case per kind of Nova's filters
         self,
         filters: dict[str, Any] | None = None,
         limit: int | None = None,

@@ -296,10 +296,8 @@ class DatabaseCore:
         while True:
             try:
                 return self.engine.raw_connection()
-            except sa.exc.DBAPIError as error:
+            except sa.exc.OperationalError as error:  # refused, unreachable, starting up
                 limit = int(self.options["max_retries"])
-                if not error.connection_invalidated and not self._is_disconnect(error.orig):
-                    raise
                 if limit != -1 and attempt >= limit:
                     raise
                 attempt += 1

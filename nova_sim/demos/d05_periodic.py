@@ -18,8 +18,8 @@ from typing import Any
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import Cloud, new_conf
 from nova_sim.demos._narration import narrated_log
+from nova_sim.deploy import Cloud, new_conf
 from nova_sim.image import CIRROS_IMAGE_ID
 
 SEED = 5

@@ -234,7 +234,6 @@ class _Connection:
         raw_recv = sock.fd.recv
         fileno = sock.fd.fileno()
         timeout = server.client_socket_timeout
-        feed = self.parser.feed_data
         pending = self.pending
         clock = time.perf_counter
         last_wait = clock()
@@ -272,22 +271,7 @@ class _Connection:
                     continue
                 except OSError:
                     return
-                if not data:
-                    return
-                try:
-                    feed(data)
-                except httptools.HttpParserUpgrade:
-                    # An upgrade (websocket, h2c) we do not speak: serve the request as a
-                    # plain HTTP/1.1 one and close afterwards.
-                    if pending:
-                        pending[-1].keep_alive = False
-                except httptools.HttpParserError as error:
-                    failure = self.error or _HTTPError(400, f"Malformed request: {error}")
-                    # Answer what was complete before the bad bytes, then the error.
-                    while pending:
-                        if not self._respond(pending.popleft()):
-                            return
-                    self._send_error(failure.code, failure.message)
+                if not data or not self._feed(data):
                     return
         except GreenletExit:
             return
@@ -298,6 +282,26 @@ class _Connection:
                 sock.close()
             except OSError:
                 pass
+
+    def _feed(self, data: bytes) -> bool:
+        """Parse ``data`` (complete requests join ``pending``); False when the
+        connection must close: a malformed request gets the requests complete before it
+        answered, then the error."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # An upgrade (websocket, h2c) we do not speak: serve the request as a plain
+            # HTTP/1.1 one and close afterwards.
+            if self.pending:
+                self.pending[-1].keep_alive = False
+        except httptools.HttpParserError as error:
+            failure = self.error or _HTTPError(400, f"Malformed request: {error}")
+            while self.pending:
+                if not self._respond(self.pending.popleft()):
+                    return False
+            self._send_error(failure.code, failure.message)
+            return False
+        return True
 
     def _send_error(self, code: int, message: str) -> None:
         content_type, body = self.server.error_body(code, message)
@@ -480,8 +484,11 @@ class Server:
     backlog); ``max_header_line``, ``max_request_body_size`` (None: no limit) and
     ``client_socket_timeout`` (seconds; None or 0: forever) are the limits described in
     the module docstring; ``keep_alive`` False closes every connection after one response;
-    ``error_body(code, message) -> (content_type, body)`` renders the errors the server
-    answers itself. ``sock`` may be an already listening green socket.
+    ``tcp_keepidle`` (seconds; None: the system's setting) turns on TCP keepalive probes
+    after that much idleness on the connections of a socket the server binds itself (where
+    the platform has ``TCP_KEEPIDLE``); ``error_body(code, message) -> (content_type,
+    body)`` renders the errors the server answers itself. ``sock`` may be an already
+    listening green socket.
     """
 
     def __init__(
@@ -496,6 +503,7 @@ class Server:
         max_request_body_size: int | None = DEFAULT_MAX_BODY,
         client_socket_timeout: float | None = 900.0,
         keep_alive: bool = True,
+        tcp_keepidle: int | None = None,
         error_body: ErrorBody | None = None,
         sock: green_io.GreenSocket | None = None,
         url_scheme: str = "http",
@@ -508,6 +516,7 @@ class Server:
         self.max_request_body_size = max_request_body_size
         self.client_socket_timeout = client_socket_timeout or None
         self.keep_alive = keep_alive
+        self.tcp_keepidle = tcp_keepidle
         self.error_body = error_body or plain_error_body
         self.pool = GreenPool(pool_size)
         self.stopping = False
@@ -543,6 +552,11 @@ class Server:
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
             self._sock = green_io.listen((self.host, self.port), backlog=self.backlog,
                                          family=family)
+            if self.tcp_keepidle is not None and hasattr(socket, "TCP_KEEPIDLE"):
+                # Accepted connections inherit both from the listening socket.
+                self._sock.fd.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                self._sock.fd.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
+                                         self.tcp_keepidle)
         self.host, self.port = self._sock.getsockname()[:2]
         self.base_environ["SERVER_PORT"] = str(self.port)
         self._accept_thread = spawn(self._accept_loop)

@@ -21,8 +21,9 @@ from urllib.parse import unquote, urlsplit
 
 from nova_sim.rpc import options as _options
 from nova_sim.rpc.client import RPCClient
-from nova_sim.rpc.dispatcher import RPCDispatcher
+from nova_sim.rpc.dispatcher import RPCDispatcher, expected_exceptions
 from nova_sim.rpc.exceptions import (
+    ExpectedException,
     InvalidTarget,
     MessageDeliveryFailure,
     MessagingException,
@@ -44,6 +45,7 @@ __all__ = [
     "remove_instrument",
     "MessagingException", "MessagingTimeout", "MessageDeliveryFailure", "RemoteError",
     "NoSuchMethod", "UnsupportedVersion", "RPCVersionCapError", "InvalidTarget",
+    "ExpectedException", "expected_exceptions",
 ]
 
 _AMQP_SCHEMES = ("rabbit", "amqp", "kombu", "pyamqp")
@@ -67,7 +69,7 @@ def get_transport(url: str | None = None, conf: Any = None,
     ValueError for an unknown scheme.
     """
     opts = _options.load(conf)
-    url = url or opts.transport_url or _options.DEFAULT_URL
+    url = url or opts.transport_url
     scheme = url.split("://", 1)[0].lower() if "://" in url else url.lower()
     if scheme == "green":
         from nova_sim.rpc.transport.green import GreenTransport

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from nova_sim import green
-from nova_sim.rpc import instruments, wire
+from nova_sim.rpc import wire
 from nova_sim.rpc.exceptions import (
     InvalidTarget,
     MessageDeliveryFailure,
@@ -21,6 +21,7 @@ from nova_sim.rpc.exceptions import (
     RPCVersionCapError,
     deserialize_failure,
 )
+from nova_sim.rpc.instruments import hooks
 from nova_sim.rpc.serializer import NoOpSerializer, Serializer
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
@@ -116,10 +117,46 @@ class RPCClient:
         """
         kind = "fanout" if self.target.fanout else "cast"
         message = self._message(ctxt, method, kwargs, None)
-        hook = instruments.on_message_sent
+        hook = hooks.message_sent
         if hook is not None:
-            hook(kind, self.target, message)
+            try:
+                hook(kind, self.target, message)
+            except Exception as error:
+                hooks.failed("message_sent", hook, error)
         self.transport.send(self.target, message, kind, self.timeout)
+
+    def _wait_for_reply(self, waiter: Any, message: dict[str, Any], method: str,
+                        start: float, timeout: float) -> dict[str, Any]:
+        """The final reply of the call ``message`` sent at ``start``: a failure or an
+        ending reply. Call-monitor heartbeats (replies that are not ending) push the
+        monitor's deadline back; MessagingTimeout at the first deadline passed;
+        MessageDeliveryFailure if the transport is cleaned up meanwhile."""
+        target = self.target
+        deadline = start + timeout
+        monitor = self.call_monitor_timeout
+        monitor_deadline = (start + monitor) if monitor else None
+        while True:
+            now = green.now()
+            limit = deadline if monitor_deadline is None else min(deadline, monitor_deadline)
+            remaining = limit - now
+            if remaining <= 0:
+                raise MessagingTimeout(
+                    f"Timed out waiting for a reply {message['_reply_q']} to message ID "
+                    f"{message['_msg_id']} ({method} on {target.topic}"
+                    f"{'.' + target.server if target.server else ''}, "
+                    f"timeout {timeout}s)"
+                )
+            try:
+                reply = waiter.get(timeout=remaining)
+            except green.Empty:
+                continue
+            if reply is None:
+                raise MessageDeliveryFailure(
+                    f"{self.transport!r} was cleaned up during a call")
+            if reply.get("failure") or reply.get("ending", True):
+                return reply
+            if monitor:
+                monitor_deadline = green.now() + monitor
 
     def call(self, ctxt: Any, method: str, **kwargs: Any) -> Any:
         """Invoke ``method(ctxt, **kwargs)`` on one server and return its result.
@@ -140,12 +177,15 @@ class RPCClient:
         if timeout is None:
             timeout = transport.conf.rpc_response_timeout
         message = self._message(ctxt, method, kwargs, transport.reply_queue())
-        hook = instruments.on_message_sent
+        hook = hooks.message_sent
         if hook is not None:
-            hook("call", target, message)
+            try:
+                hook("call", target, message)
+            except Exception as error:
+                hooks.failed("message_sent", hook, error)
         msg_id = message["_msg_id"]
         waiter = transport.expect_reply(msg_id)
-        reply = None
+        final = None  # the final reply, once it came
         try:
             start = green.now()
             try:
@@ -154,42 +194,18 @@ class RPCClient:
                 # the broker stayed unreachable for the whole timeout: to the caller
                 # this is a call that timed out (what services catch), said plainly
                 raise MessagingTimeout(f"{method} on {target.topic}: {error}") from error
-            deadline = start + timeout
-            monitor = self.call_monitor_timeout
-            monitor_deadline = (start + monitor) if monitor else None
-            while True:
-                now = green.now()
-                limit = deadline if monitor_deadline is None else min(deadline, monitor_deadline)
-                remaining = limit - now
-                if remaining <= 0:
-                    raise MessagingTimeout(
-                        f"Timed out waiting for a reply {message['_reply_q']} to message ID "
-                        f"{msg_id} ({method} on {target.topic}"
-                        f"{'.' + target.server if target.server else ''}, "
-                        f"timeout {timeout}s)"
-                    )
-                try:
-                    reply = waiter.get(timeout=remaining)
-                except green.Empty:
-                    continue
-                if reply is None:
-                    raise MessageDeliveryFailure(f"{transport!r} was cleaned up during a call")
-                if reply.get("failure"):
-                    break
-                if reply.get("ending", True):
-                    break
-                if monitor:
-                    monitor_deadline = green.now() + monitor
-        except MessagingTimeout:
-            hook = instruments.on_reply_received
-            if hook is not None:
-                hook(target, message, None)
-            raise
+            final = self._wait_for_reply(waiter, message, method, start, timeout)
         finally:
+            # also when the call timed out or its greenthread was killed: an instrument
+            # that saw the message go sees the call end (a tracer ends its span)
             transport.forget_reply(msg_id)
-        hook = instruments.on_reply_received
-        if hook is not None:
-            hook(target, message, reply)
+            hook = hooks.reply_received
+            if hook is not None:
+                try:
+                    hook(target, message, final)
+                except Exception as error:
+                    hooks.failed("reply_received", hook, error)
+        reply = final
         failure = reply.get("failure")
         if failure:
             raise deserialize_failure(failure, transport.allowed_remote_exmods)

@@ -1,85 +1,62 @@
 """The RPC layer's view of nova-sim's configuration.
 
-Owns reading the options this layer uses from a ``ConfigOpts`` (``[DEFAULT]`` messaging
-options and ``[oslo_messaging_rabbit]``), falling back to oslo.messaging's defaults for
-anything not registered, so the RPC layer also works with a bare ``ConfigOpts`` or none.
-Must not define options (``nova_sim.conf`` does) nor know anything above ``rpc``.
+Owns ``RPCOptions``, the snapshot of the options this layer uses (``[DEFAULT]`` messaging
+options and ``[oslo_messaging_rabbit]``) that a transport takes when it is made, and
+``load``, which reads them from a nova-sim ``ConfigOpts``. The options, with their
+defaults, are defined in ``nova_sim.conf`` and only there; this module must not define
+options nor know anything above ``rpc``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_URL = "green://"
+import nova_sim.conf
 
 
 @dataclass
 class RPCOptions:
     """The options one transport runs with (a snapshot taken at ``get_transport``)."""
 
-    transport_url: str = DEFAULT_URL
-    control_exchange: str = "nova"
-    rpc_response_timeout: float = 60
-    call_monitor_timeout: float | None = None
-    executor_thread_pool_size: int = 64
-    allowed_remote_exmods: list[str] = field(default_factory=list)
-    heartbeat_timeout_threshold: int = 60
-    heartbeat_rate: int = 3
-    rabbit_retry_interval: float = 1
-    rabbit_retry_backoff: float = 2
-    rabbit_interval_max: float = 30
-    kombu_reconnect_delay: float = 1.0
-    rabbit_transient_queues_ttl: int = 1800
-    socket_write_timeout: float = 10.0
-
-
-_DEFAULT_GROUP = (
-    "transport_url",
-    "control_exchange",
-    "rpc_response_timeout",
-    "call_monitor_timeout",
-    "executor_thread_pool_size",
-    "allowed_remote_exmods",
-)
-_RABBIT_GROUP = (
-    "heartbeat_timeout_threshold",
-    "heartbeat_rate",
-    "rabbit_retry_interval",
-    "rabbit_retry_backoff",
-    "rabbit_interval_max",
-    "kombu_reconnect_delay",
-    "rabbit_transient_queues_ttl",
-    "socket_write_timeout",
-)
-
-
-def _read(section: Any, name: str, default: Any) -> Any:
-    try:
-        value = getattr(section, name)
-    except Exception:  # NoSuchOptError, not registered yet, no such group
-        return default
-    return default if value is None and default is not None else value
+    transport_url: str
+    control_exchange: str
+    rpc_response_timeout: float
+    call_monitor_timeout: float | None
+    executor_thread_pool_size: int
+    allowed_remote_exmods: list[str]
+    heartbeat_timeout_threshold: int
+    heartbeat_rate: int
+    rabbit_retry_interval: float
+    rabbit_retry_backoff: float
+    rabbit_interval_max: float
+    kombu_reconnect_delay: float
+    rabbit_transient_queues_ttl: int
+    socket_write_timeout: float
 
 
 def load(conf: Any = None) -> RPCOptions:
-    """Read the RPC options from ``conf`` (default ``nova_sim.conf.CONF`` when it exists)."""
-    if conf is None:
-        try:
-            from nova_sim.conf import CONF as conf  # noqa: N811 (a leaf layer)
-        except Exception:
-            conf = None
-    options = RPCOptions()
-    if conf is None:
-        return options
-    for name in _DEFAULT_GROUP:
-        setattr(options, name, _read(conf, name, getattr(options, name)))
-    try:
-        rabbit = conf.oslo_messaging_rabbit
-    except Exception:
-        rabbit = None
-    if rabbit is not None:
-        for name in _RABBIT_GROUP:
-            setattr(options, name, _read(rabbit, name, getattr(options, name)))
-    options.allowed_remote_exmods = list(options.allowed_remote_exmods or [])
-    return options
+    """Read the RPC options from ``conf``, a ``ConfigOpts`` with nova-sim's options
+    registered (default ``nova_sim.conf.CONF``).
+
+    Raises oslo.config's ``NoSuchOptError`` / ``NoSuchGroupError`` for a ``conf`` that
+    lacks one of them (build it with ``nova_sim.conf.new_conf()``).
+    """
+    conf = conf if conf is not None else nova_sim.conf.CONF
+    rabbit = conf.oslo_messaging_rabbit
+    return RPCOptions(
+        transport_url=conf.transport_url,
+        control_exchange=conf.control_exchange,
+        rpc_response_timeout=conf.rpc_response_timeout,
+        call_monitor_timeout=conf.call_monitor_timeout,
+        executor_thread_pool_size=conf.executor_thread_pool_size,
+        allowed_remote_exmods=list(conf.allowed_remote_exmods),
+        heartbeat_timeout_threshold=rabbit.heartbeat_timeout_threshold,
+        heartbeat_rate=rabbit.heartbeat_rate,
+        rabbit_retry_interval=rabbit.rabbit_retry_interval,
+        rabbit_retry_backoff=rabbit.rabbit_retry_backoff,
+        rabbit_interval_max=rabbit.rabbit_interval_max,
+        kombu_reconnect_delay=rabbit.kombu_reconnect_delay,
+        rabbit_transient_queues_ttl=rabbit.rabbit_transient_queues_ttl,
+        socket_write_timeout=rabbit.socket_write_timeout,
+    )

@@ -95,13 +95,7 @@ def decode(body: str | bytes | dict) -> dict[str, Any]:
         except ValueError:
             inner, end = None, 0
         if inner is not None and body[end:].rstrip() == "}":
-            try:
-                message = _load(inner)
-            except ValueError as error:
-                raise WireError(f"oslo.message is not JSON: {error}")
-            if not isinstance(message, dict):
-                raise WireError("oslo.message is not a JSON object")
-            return message
+            return _message(inner)
     try:
         outer = _load(body) if isinstance(body, str) else body
     except ValueError as error:
@@ -118,8 +112,14 @@ def decode(body: str | bytes | dict) -> dict[str, Any]:
             compatible = False
         if not compatible:
             raise WireError(f"unsupported envelope version {version}")
+    return _message(outer[MESSAGE_KEY])
+
+
+def _message(text: Any) -> dict[str, Any]:
+    """The message dict of the envelope's ``oslo.message`` text; ``WireError`` when it
+    is not a JSON object."""
     try:
-        message = _load(outer[MESSAGE_KEY])
+        message = _load(text)
     except (TypeError, ValueError) as error:
         raise WireError(f"oslo.message is not JSON: {error}")
     if not isinstance(message, dict):

@@ -207,7 +207,8 @@ class HostManager:
         self,
         db: Any,
         clock: Callable[[], float],
-        default_availability_zone: str = "nova",
+        *,
+        default_availability_zone: str,
         compute_binary: str = "nova-compute",
     ):
         self.db = db

@@ -50,9 +50,9 @@ import logging
 import random as random_module
 from typing import Any
 
-from nova_sim import exception, trace
+import nova_sim.conf
+from nova_sim import exception, rpc, trace
 from nova_sim.conf import ConfigError
-from nova_sim.conf import option as _option
 from nova_sim.scheduler import utils
 from nova_sim.scheduler.filters import all_filters
 from nova_sim.scheduler.host_manager import HostManager
@@ -66,15 +66,6 @@ CELL_UUID = "00000000-0000-0000-0000-0000000000c1"
 RPC_API_VERSION = "4.5"
 
 
-
-def _target():
-    try:
-        from nova_sim import rpc
-    except ImportError:  # the RPC layer is optional for direct use
-        return None
-    return rpc.Target(version=RPC_API_VERSION)
-
-
 class SchedulerManager:
     """The nova-scheduler manager; its public methods are the RPC endpoint (``4.5``).
 
@@ -86,7 +77,7 @@ class SchedulerManager:
     ``random.Random`` for the host-subset pick (default: the hub's seeded generator).
     """
 
-    target = _target()
+    target = rpc.Target(version=RPC_API_VERSION)
 
     def __init__(
         self,
@@ -94,14 +85,8 @@ class SchedulerManager:
         conf: Any = None,
         clock: Any = None,
         random: Any = None,
-        **kwargs: Any,
     ):
-        if conf is None:
-            try:
-                from nova_sim.conf import CONF as conf
-            except ImportError:
-                conf = None
-        self.conf = conf
+        self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         if db is None:
             from nova_sim import green
             from nova_sim.db import Database
@@ -110,36 +95,23 @@ class SchedulerManager:
         self.db = db
         self.clock = clock or db.clock
         self._random = random
-        self.max_attempts = int(_option(conf, "scheduler", "max_attempts", 3))
-        self.max_placement_results = int(
-            _option(conf, "scheduler", "max_placement_results", 1000)
+        self.max_attempts = conf.scheduler.max_attempts
+        self.max_placement_results = conf.scheduler.max_placement_results
+        self.host_subset_size = conf.filter_scheduler.host_subset_size
+        self.shuffle_best_same_weighed_hosts = (
+            conf.filter_scheduler.shuffle_best_same_weighed_hosts
         )
-        self.host_subset_size = max(
-            1, int(_option(conf, "filter_scheduler", "host_subset_size", 1))
-        )
-        self.shuffle_best_same_weighed_hosts = bool(
-            _option(conf, "filter_scheduler", "shuffle_best_same_weighed_hosts", False)
-        )
-        self.service_down_time = float(_option(conf, None, "service_down_time", 60))
+        self.service_down_time = conf.service_down_time
         self.host_manager = HostManager(
-            db, self.clock,
-            default_availability_zone=_option(conf, None, "default_availability_zone", "nova"),
+            db, self.clock, default_availability_zone=conf.default_availability_zone,
         )
-        self.filters = self._load_filters(
-            _option(conf, "filter_scheduler", "enabled_filters", None)
-        )
+        self.filters = self._load_filters(conf.filter_scheduler.enabled_filters)
         self.weighers = self._load_weighers()
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def _load_filters(self, names: Any) -> list:
+    def _load_filters(self, names: list[str]) -> list:
         classes = all_filters()
-        if names is None:
-            names = [
-                "AvailabilityZoneFilter", "ComputeFilter", "ComputeCapabilitiesFilter",
-                "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter",
-                "ServerGroupAffinityFilter",
-            ]
         unknown = [name for name in names if name not in classes]
         if unknown:
             raise ConfigError(
@@ -154,11 +126,11 @@ class SchedulerManager:
                     cls(self.conf, self.clock, service_down_time=self.service_down_time)
                 )
             elif name == "IoOpsFilter":
-                filters.append(cls(self.conf, self.clock, max_io_ops_per_host=int(
-                    _option(self.conf, "filter_scheduler", "max_io_ops_per_host", 8))))
+                filters.append(cls(self.conf, self.clock, max_io_ops_per_host=(
+                    self.conf.filter_scheduler.max_io_ops_per_host)))
             elif name == "NumInstancesFilter":
-                filters.append(cls(self.conf, self.clock, max_instances_per_host=int(
-                    _option(self.conf, "filter_scheduler", "max_instances_per_host", 50))))
+                filters.append(cls(self.conf, self.clock, max_instances_per_host=(
+                    self.conf.filter_scheduler.max_instances_per_host)))
             else:
                 filters.append(cls(self.conf, self.clock))
         self._resolve_hints = any(
@@ -169,10 +141,7 @@ class SchedulerManager:
     def _load_weighers(self) -> list:
         weighers = []
         for cls in all_weighers().values():
-            multiplier = float(
-                _option(self.conf, "filter_scheduler", cls.option, cls.default_multiplier)
-            )
-            weighers.append(cls(multiplier))
+            weighers.append(cls(self.conf.filter_scheduler[cls.option]))
         return weighers
 
     @property
@@ -190,6 +159,7 @@ class SchedulerManager:
 
     # -- RPC endpoint ---------------------------------------------------------------------
 
+    @rpc.expected_exceptions(exception.NoValidHost)
     def select_destinations(
         self,
         ctxt: Any,
@@ -206,7 +176,8 @@ class SchedulerManager:
         ``spec_obj`` is the name Nova's RPC 4.4+ uses for the spec; ``request_spec`` is
         accepted too. ``instance_uuids`` None: no claims are made (nothing to claim for),
         ``num_instances`` of the spec says how many hosts to choose. Raises
-        ``NoValidHost`` (no candidate, or fewer hosts than instances).
+        ``NoValidHost`` (no candidate, or fewer hosts than instances), an expected
+        error: the caller gets it, the scheduler logs it at debug only.
         """
         spec = dict(spec_obj or request_spec or {})
         if filter_properties:

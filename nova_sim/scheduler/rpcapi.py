@@ -17,22 +17,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import rpc
-from nova_sim.conf import option as _option
 from nova_sim.context import RequestContextSerializer
 
 #: Topic of the scheduler service.
 RPC_TOPIC = "scheduler"
 
-#: Long calls (Nova's ``[DEFAULT] long_rpc_timeout``): scheduling many instances can take
-#: longer than a usual RPC; heartbeats every ``rpc_response_timeout`` keep it alive.
-LONG_RPC_TIMEOUT = 1800.0
-
 
 
 class SchedulerAPI:
     """The scheduler's RPC client. ``transport`` from ``nova_sim.rpc.get_transport``;
-    ``conf`` gives ``rpc_response_timeout`` (default 60) and ``long_rpc_timeout``;
+    ``conf`` (default ``nova_sim.conf.CONF``) gives ``rpc_response_timeout`` and
+    ``long_rpc_timeout`` (scheduling many instances can take longer than a usual RPC;
+    heartbeats every ``rpc_response_timeout`` keep the call alive);
     ``topic`` is ``scheduler`` (tests that share a broker pick their own)."""
 
     VERSION = "4.5"
@@ -44,7 +42,7 @@ class SchedulerAPI:
         version_cap: str | None = None,
         topic: str = RPC_TOPIC,
     ):
-        self.conf = conf
+        self.conf = conf if conf is not None else nova_sim.conf.CONF
         target = rpc.Target(topic=topic, version="4.0")
         self.client = rpc.RPCClient(
             transport, target, version_cap=version_cap, serializer=RequestContextSerializer()
@@ -69,8 +67,8 @@ class SchedulerAPI:
         if not self.client.can_send_version(version):
             version = "4.4"
             del msg_args["return_objects"], msg_args["return_alternates"]
-        timeout = float(_option(self.conf, None, "long_rpc_timeout", LONG_RPC_TIMEOUT))
-        monitor = float(_option(self.conf, None, "rpc_response_timeout", 60))
+        timeout = self.conf.long_rpc_timeout
+        monitor = self.conf.rpc_response_timeout
         cctxt = self.client.prepare(
             version=version, timeout=timeout, call_monitor_timeout=monitor
         )

@@ -1,15 +1,35 @@
 """The service group API: the front the services use, over the database driver.
 
-Owns ``API`` and ``is_up``. Must not know about RPC transports or the managers.
+Owns ``API``, ``is_up`` and ``service_get_or_create`` (a service's membership row, found
+or created when it starts). Must not know about RPC transports or the managers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from nova_sim import exception
 from nova_sim.servicegroup.drivers.db import INITIAL_REPORTING_DELAY, DbDriver, is_up
 
-__all__ = ["API", "INITIAL_REPORTING_DELAY", "is_up"]
+__all__ = ["API", "INITIAL_REPORTING_DELAY", "is_up", "service_get_or_create"]
+
+
+def service_get_or_create(db: Any, conf: Any, host: str, binary: str, topic: str) -> dict:
+    """The live service row of ``binary`` on ``host`` in ``db``, created if missing
+    (enabled unless ``enable_new_services`` is False; computes in
+    ``default_availability_zone``). Controller services call it at start-up; the
+    conductor calls it for a starting compute. Raises what the database raises."""
+    try:
+        return db.service_get_by_host_and_binary(host, binary)
+    except exception.NotFound:
+        pass
+    values = {
+        "host": host, "binary": binary, "topic": topic,
+        "disabled": not conf.enable_new_services,
+    }
+    if binary == "nova-compute":
+        values["availability_zone"] = conf.default_availability_zone
+    return db.service_create(values)
 
 
 class API:

@@ -35,74 +35,96 @@ def _duration(span: dict[str, Any]) -> str:
 
 def render(traces: TraceSet) -> str:
     """The sequence diagram text of every span in ``traces``."""
-    instances = traces.instances()
-    alias = {instance: f"P{number}" for number, instance in enumerate(instances, start=1)}
-    items: list[tuple[int, int, int, str]] = []
-    uses_client = any(s["name"] == "wsgi.request" for s in traces.spans)
+    return _Diagram(traces).render()
 
-    def where(span: dict[str, Any]) -> str:
-        return alias[(span["service"], span["host"])]
 
-    def add(when: Any, seq: Any, line: str) -> None:
-        items.append((int(when), int(seq or 0), len(items), "    " + line))
+class _Diagram:
+    """One sequence diagram: lines collected with their time and order, then sorted."""
 
-    def receiver(span: dict[str, Any]) -> dict[str, Any] | None:
-        for child in traces.children_of(span):
+    def __init__(self, traces: TraceSet):
+        self.traces = traces
+        self.instances = traces.instances()
+        self.alias = {instance: f"P{number}"
+                      for number, instance in enumerate(self.instances, start=1)}
+        self.items: list[tuple[int, int, int, str]] = []
+
+    def render(self) -> str:
+        for root in self.traces.roots:
+            self.visit(root)
+        lines = ["sequenceDiagram"]
+        if any(s["name"] == "wsgi.request" for s in self.traces.spans):
+            lines.append("    actor client")
+        for instance in self.instances:
+            lines.append(f"    participant {self.alias[instance]} as "
+                         f"{_clean(' '.join(instance))}")
+        lines.extend(item[3] for item in sorted(self.items))
+        return "\n".join(lines) + "\n"
+
+    def where(self, span: dict[str, Any]) -> str:
+        return self.alias[(span["service"], span["host"])]
+
+    def add(self, when: Any, seq: Any, line: str) -> None:
+        self.items.append((int(when), int(seq or 0), len(self.items), "    " + line))
+
+    def receiver(self, span: dict[str, Any]) -> dict[str, Any] | None:
+        for child in self.traces.children_of(span):
             if child["name"].startswith("rpc.server "):
                 return child
         return None
 
-    def visit(span: dict[str, Any]) -> None:
+    def visit(self, span: dict[str, Any]) -> None:
+        """Add the lines of ``span`` and of its descendants; a reply line comes after
+        the lines of the work it answers."""
         name = span["name"]
-        attributes = span.get("attributes") or {}
-        here = where(span)
+        here = self.where(span)
         after: list[tuple[Any, Any, str]] = []
-        start, seq, end_seq = span["start"], span.get("seq"), span.get("end_seq")
         if name == "wsgi.request":
-            add(start, seq, f"client->>{here}: "
-                f"{_clean(attributes.get('method', ''))} {_clean(attributes.get('path', ''))}")
-            result = "error" if span.get("status") == "error" else "response"
-            after.append((span["end"], end_seq,
-                          f"{here}-->>client: {result} ({_duration(span)})"))
+            after = self.request(span, here)
         elif name.startswith(("rpc.call ", "rpc.cast ", "rpc.fanout ")):
-            kind, method = name[4:].split(" ", 1)
-            child = receiver(span)
-            there = where(child) if child is not None else here
-            work = traces.children_of(child) if child is not None else []
-            if len(work) == 1:  # the object the conductor works on: "Instance.save"
-                what = work[0]["name"].split(".", 1)[-1]
-                if what != method:
-                    method = f"{method} {what}"
-            if kind == "call":
-                add(start, seq, f"{here}->>{there}: call {_clean(method)}")
-                result = (f"{_clean(span.get('error'))}" if span.get("status") == "error"
-                          else "done")
-                after.append((span["end"], end_seq, f"{there}-->>{here}: {result} "
-                              f"({_duration(span)})"))
-            else:
-                add(start, seq, f"{here}-){there}: {kind} {_clean(method)}")
+            after = self.message(span, here)
         elif name.startswith("driver.") or span.get("kind") == "event":
-            text = name if span.get("kind") != "event" else _event_text(name, attributes)
+            text = name if span.get("kind") != "event" else _event_text(
+                name, span.get("attributes") or {})
             if span.get("kind") != "event":
                 text = f"{name} ({_duration(span)})"
-            add(start, seq, f"Note over {here}: {_clean(text)}")
+            self.add(span["start"], span.get("seq"), f"Note over {here}: {_clean(text)}")
         for event in span.get("events") or []:
-            add(event["time"], event.get("seq"), f"Note over {here}: "
-                f"{_clean(_event_text(event['name'], event.get('attributes') or {}))}")
-        for child in traces.children_of(span):
-            visit(child)
+            self.add(event["time"], event.get("seq"), f"Note over {here}: "
+                     f"{_clean(_event_text(event['name'], event.get('attributes') or {}))}")
+        for child in self.traces.children_of(span):
+            self.visit(child)
         for when, when_seq, line in after:
-            add(when, when_seq, line)
+            self.add(when, when_seq, line)
 
-    for root in traces.roots:
-        visit(root)
-    lines = ["sequenceDiagram"]
-    if uses_client:
-        lines.append("    actor client")
-    for instance in instances:
-        lines.append(f"    participant {alias[instance]} as {_clean(' '.join(instance))}")
-    lines.extend(item[3] for item in sorted(items))
-    return "\n".join(lines) + "\n"
+    def request(self, span: dict[str, Any], here: str) -> list[tuple[Any, Any, str]]:
+        """The client's request arrow; returns the response arrow, drawn after."""
+        attributes = span.get("attributes") or {}
+        self.add(span["start"], span.get("seq"), f"client->>{here}: "
+                 f"{_clean(attributes.get('method', ''))} "
+                 f"{_clean(attributes.get('path', ''))}")
+        result = "error" if span.get("status") == "error" else "response"
+        return [(span["end"], span.get("end_seq"),
+                 f"{here}-->>client: {result} ({_duration(span)})")]
+
+    def message(self, span: dict[str, Any], here: str) -> list[tuple[Any, Any, str]]:
+        """The arrow of an RPC call or cast to the service that received it; for a
+        call, returns the reply arrow, drawn after."""
+        kind, method = span["name"][4:].split(" ", 1)
+        child = self.receiver(span)
+        there = self.where(child) if child is not None else here
+        work = self.traces.children_of(child) if child is not None else []
+        if len(work) == 1:  # the object the conductor works on: "Instance.save"
+            what = work[0]["name"].split(".", 1)[-1]
+            if what != method:
+                method = f"{method} {what}"
+        if kind != "call":
+            self.add(span["start"], span.get("seq"), f"{here}-){there}: {kind} "
+                     f"{_clean(method)}")
+            return []
+        self.add(span["start"], span.get("seq"), f"{here}->>{there}: call {_clean(method)}")
+        result = f"{_clean(span.get('error'))}" if span.get("status") == "error" else "done"
+        return [(span["end"], span.get("end_seq"),
+                 f"{there}-->>{here}: {result} ({_duration(span)})")]
 
 
 def _event_text(name: str, attributes: dict[str, Any]) -> str:

@@ -21,9 +21,9 @@ import logging
 import random as random_module
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import exception, green, trace
 from nova_sim.compute import power_state
-from nova_sim.conf import option as _option
 from nova_sim.conf.fake_driver import Distribution, parse_distribution
 
 LOG = logging.getLogger(__name__)
@@ -67,19 +67,18 @@ class FakeDriver:
     capabilities = {"has_imagecache": False, "supports_evacuate": False}
 
     def __init__(self, conf: Any = None, host: str | None = None, **overrides: Any):
-        group = getattr(conf, "fake_driver", None) if conf is not None else None
+        conf = conf if conf is not None else nova_sim.conf.CONF
+        group = conf.fake_driver
         settings = {
-            "vcpus": _option(group, None, "vcpus", 16),
-            "memory_mb": _option(group, None, "memory_mb", 65536),
-            "local_gb": _option(group, None, "local_gb", 1024),
-            "spawn_failure_rate": _option(group, None, "spawn_failure_rate", 0.0),
-            "failing_hosts": list(_option(group, None, "failing_hosts", [])),
-            "seed": _option(group, None, "seed", None),
+            "vcpus": group.vcpus,
+            "memory_mb": group.memory_mb,
+            "local_gb": group.local_gb,
+            "spawn_failure_rate": group.spawn_failure_rate,
+            "failing_hosts": list(group.failing_hosts),
+            "seed": group.seed if group.seed is not None else conf.seed,
         }
-        if settings["seed"] is None and conf is not None:
-            settings["seed"] = _option(conf, None, "seed", None)
         latency = {
-            op: _option(group, None, option, "fixed:0") if option else "fixed:0"
+            op: group[option] if option else "fixed:0"
             for op, option in LATENCY_OPTIONS.items()
         }
         latency.update(overrides.pop("latency", {}) or {})

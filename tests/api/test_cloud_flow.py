@@ -12,7 +12,7 @@ import pytest
 
 from nova_sim import green
 from nova_sim.api.app import APIApplication
-from nova_sim.cloud import Cloud, new_conf
+from nova_sim.deploy import Cloud, new_conf
 
 from .conftest import Client
 

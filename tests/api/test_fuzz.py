@@ -12,6 +12,7 @@ import json
 import socket
 from urllib.parse import quote
 
+import pytest
 import webob
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,8 @@ from nova_sim.api.service import make_server
 from nova_sim.green import io as green_io
 
 from .fakes import make_compute_api
+
+pytestmark = pytest.mark.slow  # fuzzing
 
 IMAGE = "13dbfda8-883f-5c6c-a946-6ad6d8486726"
 

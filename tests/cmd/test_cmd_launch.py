@@ -121,7 +121,7 @@ def test_describe_cloud_points_at_a_clouds_yaml(tmp_path):
 def test_shipped_clouds_yaml_is_the_template():
     with open(launch.clouds_yaml_path()) as handle:
         assert handle.read() == launch.clouds_yaml(), (
-            "etc/nova-sim/clouds.yaml and nova_sim.cmd.launch.CLOUDS_YAML differ: "
+            "etc/nova-sim/clouds.yaml and nova_sim.cmd.launch.clouds_yaml() differ: "
             "change both")
 
 

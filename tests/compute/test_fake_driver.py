@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nova_sim import exception, green
-from nova_sim.cloud import new_conf
 from nova_sim.compute import power_state
+from nova_sim.deploy import new_conf
 from nova_sim.virt.fake import FakeDriver, InjectedSpawnFailure
 
 INSTANCE = {"uuid": "u1", "display_name": "vm", "vcpus": 2, "memory_mb": 1024, "root_gb": 10}
@@ -46,7 +46,7 @@ def test_operations_sleep_their_latency_on_the_virtual_clock():
 def test_failure_injection_is_seeded_and_per_host():
     def failures(seed):
         with green.virtual_time(seed=seed):
-            driver = FakeDriver(None, "c1", spawn_failure_rate=0.3)
+            driver = FakeDriver(new_conf(), "c1", spawn_failure_rate=0.3)
             result = []
             for number in range(50):
                 try:
@@ -59,7 +59,7 @@ def test_failure_injection_is_seeded_and_per_host():
     first = failures(7)
     assert first == failures(7)
     assert 5 <= sum(first) <= 25
-    always = FakeDriver(None, "bad", failing_hosts=["bad"])
+    always = FakeDriver(new_conf(), "bad", failing_hosts=["bad"])
     with green.virtual_time():
         with pytest.raises(InjectedSpawnFailure):
             always.spawn(None, dict(INSTANCE))

@@ -6,9 +6,9 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import exception, green
-from nova_sim.cloud import new_conf, open_database
 from nova_sim.conductor.manager import ConductorManager
 from nova_sim.conductor.rpcapi import ConductorAPI
+from nova_sim.deploy import new_conf, open_database
 from nova_sim.service import Service, get_transport
 
 

@@ -55,7 +55,7 @@ def test_new_conf_is_fresh_and_complete():
         "debug": False,
         "log_file": None,
         "seed": None,
-        "virtual_epoch": 1767225600.0,
+        "long_rpc_timeout": 1800,
         "initial_cpu_allocation_ratio": 4.0,
         "initial_ram_allocation_ratio": 1.0,
         "initial_disk_allocation_ratio": 1.0,
@@ -76,10 +76,13 @@ def test_new_conf_is_fresh_and_complete():
     assert second.filter_scheduler.host_subset_size == 1
     assert second.filter_scheduler.io_ops_weight_multiplier == -1.0
     assert second.filter_scheduler.build_failure_weight_multiplier == 1000000.0
+    assert second.filter_scheduler.max_io_ops_per_host == 8
+    assert second.filter_scheduler.max_instances_per_host == 50
+    assert second.quota.instances == 10
     assert second.fake_driver.spawn_failure_rate == 0.0
     assert second.fake_driver.failing_hosts == []
     assert second.oslo_messaging_rabbit.heartbeat_timeout_threshold == 60
-    assert second.trace.enabled is False
+    assert second.trace.enabled is None  # the commands trace, code does not
     assert second.trace.output_dir == second.state_path + "/traces"
 
 
@@ -222,7 +225,7 @@ def test_overrides_do_not_leak_between_confs():
     first.set_override("enabled", True, group="trace")
     second = new_conf()
     assert second.scheduler.max_attempts == 3
-    assert second.trace.enabled is False
+    assert second.trace.enabled is None
     assert nova_sim.conf.CONF.scheduler.max_attempts == 3
 
 
@@ -232,3 +235,77 @@ def test_environment_variables_are_not_read(monkeypatch):
     conf = parse_args([], new_conf(), default_config_files=[])
     assert conf.host == "nova-sim"
     assert conf.scheduler.max_attempts == 3
+
+
+UNKNOWN = """\
+[DEFAULT]
+host = h1
+hots = typo
+[api]
+max_limt = 5
+[keystone_authtoken]
+auth_url = http://keystone.example/
+[database]
+connection = sqlite://
+"""
+
+
+def test_unknown_options_in_own_groups_only(tmp_path):
+    path = write(tmp_path, UNKNOWN)
+    conf_dir = tmp_path / "conf.d"
+    conf_dir.mkdir()
+    (conf_dir / "10-wsgi.conf").write_text("[wsgi]\nkeep_alive = true\nkeepalive = true\n")
+    conf = parse_args(["--config-file", path, "--config-dir", str(conf_dir)], new_conf(), [])
+    assert conf.host == "h1"
+    assert nova_sim.conf.unknown_options(conf) == [
+        (path, "DEFAULT", "hots"),
+        (path, "api", "max_limt"),
+        (str(conf_dir / "10-wsgi.conf"), "wsgi", "keepalive"),
+    ]
+    clean = parse_args(["--config-file", write(tmp_path, "[api]\nmax_limit = 5\n", "ok.conf")],
+                       new_conf(), [])
+    assert nova_sim.conf.unknown_options(clean) == []
+
+
+def test_unknown_options_warn_once_at_start_up(tmp_path):
+    path = write(tmp_path, UNKNOWN)
+    result = subprocess.run(
+        [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", path, "demo", "--list"],
+        capture_output=True, text=True, timeout=60,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "Unknown option" in line]
+    assert len(warnings) == 2, result.stderr
+    assert warnings[0].endswith(f"Unknown option hots in [DEFAULT] of {path}: ignored")
+    assert warnings[1].endswith(f"Unknown option max_limt in [api] of {path}: ignored")
+    assert "WARNING" in warnings[0]
+    assert "auth_url" not in result.stderr
+
+
+def test_an_unregistered_option_fails_at_once():
+    conf = new_conf()
+    with pytest.raises(cfg.NoSuchOptError):
+        conf.api.max_limt  # noqa: B018 - the read is the test
+    with pytest.raises(cfg.NoSuchOptError):
+        conf.set_override("max_limt", 5, group="api")
+    with pytest.raises(cfg.NoSuchOptError):
+        conf.virtual_epoch  # noqa: B018 - removed: nothing read it
+    assert not hasattr(nova_sim.conf, "option")
+
+
+def test_no_code_reads_an_option_with_a_default_of_its_own():
+    """``getattr(conf..., name, default)`` and ``try: conf.x except: default`` were how
+    options used to be read; every read is now ``conf.<group>.<name>``."""
+    import ast
+    import pathlib
+
+    package = pathlib.Path(nova_sim.conf.__file__).parents[1]
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "getattr" and len(node.args) == 3
+                    and "conf" in ast.unparse(node.args[0])):
+                found.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert found == []

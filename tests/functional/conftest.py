@@ -12,7 +12,7 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import Cloud, new_conf, zero_latency
+from nova_sim.deploy import Cloud, new_conf, zero_latency
 
 
 def make_conf(defaults: dict | None = None, **fake_driver):

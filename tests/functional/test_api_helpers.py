@@ -76,9 +76,8 @@ def test_listing_pages_and_actions(make_cloud, ctxt):
                              sort_keys=["display_name"], sort_dirs=["asc"])
     assert [i["display_name"] for i in rest] == ["web-3"]
     [action] = cloud.api.actions_list(ctxt, instances[0]["uuid"])
-    shown, events = cloud.api.get_instance_action(ctxt, instances[0]["uuid"],
-                                                  action["request_id"])
+    shown = cloud.api.action_get(ctxt, instances[0]["uuid"], action["request_id"])
     assert shown["action"] == "create"
-    assert [e["event"] for e in events] == ["compute__do_build_and_run_instance"]
+    assert [e["event"] for e in shown["events"]] == ["compute__do_build_and_run_instance"]
     with pytest.raises(exception.InstanceActionNotFound):
         cloud.api.action_get(ctxt, instances[0]["uuid"], "req-nope")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nova_sim import exception, green
 from nova_sim.compute import power_state
+from nova_sim.deploy import new_conf, zero_latency
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.virt.fake import FakeDriver
 
@@ -119,7 +120,8 @@ def _drivers(big="compute1", failing=()):
 
     def factory(host):
         memory = 65536 if host == big else 32768
-        return FakeDriver(None, host, memory_mb=memory, failing_hosts=list(failing))
+        return FakeDriver(zero_latency(new_conf()), host, memory_mb=memory,
+                          failing_hosts=list(failing))
 
     return factory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import Cloud, new_conf
+from nova_sim.deploy import Cloud, new_conf
 from nova_sim.image import CIRROS_IMAGE_ID
 
 

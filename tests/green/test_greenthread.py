@@ -59,6 +59,66 @@ def test_spawn_n_exception_is_logged_and_hub_keeps_running(caplog):
     assert "Traceback" in caplog.text
 
 
+def _greenthread_errors(caplog):
+    return [record for record in caplog.records
+            if record.name == "nova_sim.green.greenthread" and record.levelno >= logging.ERROR]
+
+
+def test_a_failed_spawn_nobody_waits_on_is_logged_once_with_its_traceback(caplog):
+    def lost():
+        raise ValueError("lost failure")
+
+    with caplog.at_level(logging.ERROR):
+        gt = green.spawn(lost)
+        green.sleep(0)
+        green.sleep(0)
+    assert gt.dead
+    [record] = _greenthread_errors(caplog)
+    assert record.exc_info[0] is ValueError
+    assert "lost failure" in caplog.text and "Traceback" in caplog.text
+    assert "in lost" in caplog.text  # the frame that raised
+
+
+@pytest.mark.parametrize("how", ["wait", "link"])
+def test_a_failed_spawn_someone_waits_on_is_logged_once_and_reaches_the_waiter(caplog, how):
+    """As eventlet: its hub prints the greenthread's traceback once and the waiter (or
+    the link) gets the exception too; nothing else reports it."""
+    def broken():
+        raise ValueError("seen")
+
+    got = []
+    with caplog.at_level(logging.DEBUG):
+        gt = green.spawn(broken)
+        if how == "wait":
+            with pytest.raises(ValueError, match="seen"):
+                gt.wait()
+            with pytest.raises(ValueError, match="seen"):
+                gt.wait()  # asking twice does not log again
+        else:
+            gt.link(lambda ended: got.append(ended._exception))
+            green.sleep(0)
+            green.sleep(0)
+            assert [type(error) for error in got] == [ValueError]
+    assert len(_greenthread_errors(caplog)) == 1
+    assert caplog.text.count("Traceback") == 1
+
+
+def test_a_killed_spawn_is_not_logged(caplog):
+    def sleeper():
+        green.sleep(10)
+
+    with caplog.at_level(logging.DEBUG):
+        running = green.spawn(sleeper)
+        never_started = green.spawn(sleeper)
+        green.sleep(0)
+        running.kill()
+        never_started.kill()
+        for gt in (running, never_started):
+            with pytest.raises(green.GreenletExit):
+                gt.wait()
+    assert _greenthread_errors(caplog) == []
+
+
 def test_spawn_after_order_and_cancel_before_start():
     with green.virtual_time():
         events = []
@@ -366,3 +426,38 @@ def test_a_finished_task_leaves_nothing_behind_in_its_idle_runner(spawn):
             refs.extend(done)
         gc.collect()
         assert len(refs) == 6 and [ref() for ref in refs] == [None] * 6
+
+
+def _free_depth() -> int:
+    """How many more nested calls fit before RecursionError."""
+    def down(level):
+        try:
+            return down(level + 1)
+        except RecursionError:
+            return level
+    return down(0)
+
+
+def test_a_greenthread_spawned_deep_in_a_stack_gets_a_full_stack():
+    """A greenthread that blocks deep in its stack hands off to the next ready one; when
+    that one needs a new runner greenlet, the runner must not start from there (a greenlet
+    keeps the recursion depth it was started at, and runners are recycled)."""
+    room = {}
+
+    def measure(name):
+        room[name] = _free_depth()
+
+    def deep(level):
+        if level:
+            return deep(level - 1)
+        for number in range(3):
+            green.spawn_n(measure, f"task{number}")
+        green.sleep(0)
+
+    with green.virtual_time(seed=1):  # a fresh hub: no parked runners but the one below
+        green.spawn_n(measure, "shallow")
+        green.sleep(0)
+        green.spawn(deep, 400).wait()
+    assert set(room) == {"shallow", "task0", "task1", "task2"}
+    for name in ("task0", "task1", "task2"):
+        assert room[name] > room["shallow"] - 50, room

@@ -16,13 +16,15 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a cloud in a subprocess, the real clients' commands
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OPENSTACK = pathlib.Path(sys.executable).with_name("openstack")
 IMAGE_NAME = "cirros-0.6.2-x86_64-disk"
 
 CLOUD_SCRIPT = """
 import sys
-from nova_sim.cloud import Cloud, new_conf
+from nova_sim.deploy import Cloud, new_conf
 conf = new_conf()
 conf.set_override("osapi_compute_listen", "127.0.0.1")
 conf.set_override("osapi_compute_listen_port", 0)

@@ -22,10 +22,12 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import new_conf, open_database
 from nova_sim.compute.api import API
+from nova_sim.deploy import new_conf, open_database
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.service import get_transport
+
+pytestmark = pytest.mark.slow  # one process per service
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LATENCIES = ("spawn_latency", "reboot_latency", "stop_latency", "start_latency",

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 from scheduler_helpers import add_compute
 
 from nova_sim import exception, green
@@ -22,6 +23,8 @@ from nova_sim.context import RequestContext
 from nova_sim.db import Database
 from nova_sim.rpc import get_transport
 from nova_sim.scheduler.rpcapi import SchedulerAPI
+
+pytestmark = pytest.mark.slow  # scheduler processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -8,9 +8,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 from scheduler_helpers import add_compute
 
 from nova_sim.db import Database
+
+pytestmark = pytest.mark.slow  # scheduler processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

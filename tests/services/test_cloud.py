@@ -6,9 +6,8 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.cloud import Cloud, create_service, new_conf
+from nova_sim.deploy import Cloud, create_service, new_conf
 from nova_sim.image import CIRROS_IMAGE_ID
-from nova_sim.service import create_service as service_create_service
 
 
 def test_virtual_cloud_refuses_the_real_clock():
@@ -29,7 +28,7 @@ def test_per_process_services_share_a_database_file(tmp_path):
     for name in ("spawn_latency", "delete_latency"):
         conf.set_override(name, "fixed:0", group="fake_driver")
     with green.virtual_time(seed=9):
-        services = [service_create_service(binary, "ctl", conf)
+        services = [create_service(binary, "ctl", conf)
                     for binary in ("nova-conductor", "nova-scheduler")]
         services.append(create_service("nova-compute", "c1", conf))
         for service in services:
@@ -49,3 +48,19 @@ def test_per_process_services_share_a_database_file(tmp_path):
         for service in reversed(services):
             service.stop()
         waiter.wait()
+
+
+def test_cloud_keywords_are_overrides_of_the_conf_and_the_conf_is_read(tmp_path):
+    conf = new_conf()
+    conf.set_override("transport_url", "green://from-conf")
+    with green.virtual_time(seed=3):
+        cloud = Cloud(conf=conf, computes=0, virtual=True, periodic_enable=False,
+                      db_url=f"sqlite:///{tmp_path}/cloud.db").start()
+        try:
+            assert cloud.transport.url == "green://from-conf"  # read from the conf
+            assert conf.database.connection == f"sqlite:///{tmp_path}/cloud.db"
+            assert cloud.db.path == f"{tmp_path}/cloud.db"
+            assert conf.periodic_enable is False
+            assert cloud.conductor.periodic_enable is False
+        finally:
+            cloud.stop()

@@ -6,8 +6,8 @@ import pytest
 
 from nova_sim import context as nova_context
 from nova_sim import green, periodic, rpc, servicegroup
-from nova_sim.cloud import new_conf
 from nova_sim.db.api import Database, format_timestamp
+from nova_sim.deploy import new_conf
 from nova_sim.service import Service, get_transport
 
 
@@ -139,3 +139,11 @@ def test_heartbeat_goes_on_while_a_graceful_stop_waits(setup):
     assert stopper.wait() is True
     green.sleep(30)
     assert db.service_get(service.service_ref["id"])["report_count"] <= beats + 1
+
+
+def test_a_service_without_database_needs_a_conductor_api(setup):
+    """A compute has no database: whoever builds it passes the conductor's API (the
+    service layer does not import the services); with neither, it refuses at once."""
+    conf, _db, transport = setup
+    with pytest.raises(ValueError, match="needs a database or a conductor API"):
+        Service("nova-compute", "c1", "compute", SlowManager(), conf, transport)

@@ -1,7 +1,7 @@
 """Fixtures of the trace tests: a traced boot of a one-process cloud on the virtual clock.
 
 ``boot_run`` (module scope): the records and request id of one boot through the REST API
-(``nova_sim.trace.example.boot``), plus what the database said about it (the instance
+(``nova_sim.deploy.trace_example.boot``), plus what the database said about it (the instance
 actions and the instance's state history).
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from nova_sim.trace import example, store
+from nova_sim.deploy import trace_example
+from nova_sim.trace import store
 from nova_sim.trace.model import TraceSet
 
 
@@ -24,7 +25,7 @@ class BootRun:
             self.actions = [action]
             self.events = list(cloud.db.action_events_get(action["id"]))
 
-        self.records, self.request_ids = example.boot(seed=seed, inspect=inspect)
+        self.records, self.request_ids = trace_example.boot(seed=seed, inspect=inspect)
         self.request_id = self.request_ids[0]
         self.all = TraceSet(store.merge(self.records))
         self.traces = self.all.select(request_id=self.request_id)

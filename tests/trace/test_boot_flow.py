@@ -3,7 +3,8 @@ request ids, agreement with os-instance-actions, and determinism."""
 
 from __future__ import annotations
 
-from nova_sim.trace import cli, example, osprofiler, store
+from nova_sim.deploy import trace_example
+from nova_sim.trace import cli, osprofiler, store
 from nova_sim.trace.model import TraceSet
 
 # (depth) service@host name, in depth-first order (children by start, ties by the
@@ -157,8 +158,8 @@ def exports(records, request_id):
 
 
 def test_two_seeded_runs_export_identical_bytes():
-    first_records, first_ids = example.boot(seed=5)
-    second_records, second_ids = example.boot(seed=5)
+    first_records, first_ids = trace_example.boot(seed=5)
+    second_records, second_ids = trace_example.boot(seed=5)
     assert first_ids == second_ids
     assert first_records[1:] == second_records[1:]  # [0] names the OS process
     first, second = exports(first_records, first_ids[0]), exports(second_records, second_ids[0])
@@ -167,6 +168,6 @@ def test_two_seeded_runs_export_identical_bytes():
     everything = TraceSet(store.merge(first_records))
     assert cli.render(everything, "perfetto") == cli.render(
         TraceSet(store.merge(second_records)), "perfetto")
-    other_records, other_ids = example.boot(seed=6)
+    other_records, other_ids = trace_example.boot(seed=6)
     assert other_ids != first_ids
     assert exports(other_records, other_ids[0])["otlp"] != first["otlp"]

@@ -125,10 +125,11 @@ def test_perfetto_export_nests_zero_length_spans_by_ancestry(boot_run):
 
 
 def test_perfetto_export_of_greenthread_switches():
-    from nova_sim.trace import example, store
+    from nova_sim.deploy import trace_example
+    from nova_sim.trace import store
     from nova_sim.trace.model import TraceSet
 
-    records, _ = example.boot(seed=2, record_switches=True)
+    records, _ = trace_example.boot(seed=2, record_switches=True)
     traces = TraceSet(store.merge(records))
     assert traces.switches
     document = json.loads(perfetto.render(traces))
@@ -320,19 +321,19 @@ def test_text_tree_indents_children_and_shows_durations(boot_run):
 # -- the shipped example ----------------------------------------------------------------
 
 def test_the_docs_example_is_what_the_example_scenario_exports(tmp_path):
-    """docs/trace-example/ is made by ``python -m nova_sim.trace.example
+    """docs/trace-example/ is made by ``python -m nova_sim.deploy.trace_example
     docs/trace-example`` (then ``mmdc`` for boot.mmd.png); when the services' spans
     change, run it again."""
-    from nova_sim.trace import example
+    from nova_sim.deploy import trace_example
 
     docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "trace-example")
-    paths = example.write_example(str(tmp_path), picture=False)
+    paths = trace_example.write_example(str(tmp_path), picture=False)
     for name in ("boot.jsonl", "boot.perfetto.json", "boot.mmd", "boot.otlp.json",
                  "boot.osprofiler.json", "boot.txt"):
         with open(os.path.join(docs, name), encoding="utf-8") as shipped:
             assert (tmp_path / name).read_text() == shipped.read(), (
                 f"docs/trace-example/{name} is stale: run "
-                "'.venv/bin/python -m nova_sim.trace.example docs/trace-example'")
+                "'.venv/bin/python -m nova_sim.deploy.trace_example docs/trace-example'")
     assert os.path.exists(os.path.join(docs, "boot.mmd.png"))
     assert os.path.exists(os.path.join(docs, "boot.perfetto.png"))
     assert "png" not in paths and set(paths) == {"spans", "perfetto", "mermaid", "otlp",

@@ -22,7 +22,7 @@ class ComputeFilter(BaseHostFilter):
 
     run_filter_once_per_request = True
 
-    def __init__(self, conf: Any = None, clock: Any = None, service_down_time: float = 60.0):
+    def __init__(self, conf: Any = None, clock: Any = None, *, service_down_time: float):
         super().__init__(conf, clock)
         self.service_down_time = service_down_time
 

@@ -1,7 +1,7 @@
 """NumInstancesFilter: hosts holding too many instances are refused.
 
-Passes hosts with ``num_instances < [filter_scheduler] max_instances_per_host`` (default
-50). Not enabled by default, as in Nova.
+Passes hosts with ``num_instances < [filter_scheduler] max_instances_per_host`` (the
+scheduler passes the option's value). Not enabled by default, as in Nova.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from nova_sim.scheduler.filters import BaseHostFilter
 class NumInstancesFilter(BaseHostFilter):
     """Passes hosts with fewer than ``max_instances_per_host`` instances."""
 
-    def __init__(self, conf: Any = None, clock: Any = None, max_instances_per_host: int = 50):
+    def __init__(self, conf: Any = None, clock: Any = None, *, max_instances_per_host: int):
         super().__init__(conf, clock)
         self.max_instances_per_host = max_instances_per_host
 

@@ -16,14 +16,14 @@ from typing import Any
 
 
 class BaseHostWeigher:
-    """Subclasses set ``option`` (the ``[filter_scheduler]`` multiplier option name and
-    ``default_multiplier``) and implement ``weigh_all`` (raw values, one per host)."""
+    """Subclasses set ``option`` (the name of their ``[filter_scheduler]`` multiplier
+    option, which the scheduler reads and passes as ``multiplier``) and implement
+    ``weigh_all`` (raw values, one per host)."""
 
     option = ""
-    default_multiplier = 1.0
 
-    def __init__(self, multiplier: float | None = None):
-        self.multiplier = self.default_multiplier if multiplier is None else multiplier
+    def __init__(self, multiplier: float):
+        self.multiplier = multiplier
 
     @property
     def name(self) -> str:

@@ -24,7 +24,6 @@ def _members_on_hosts(host_states, spec, policy):
 
 class ServerGroupSoftAffinityWeigher(BaseHostWeigher):
     option = "soft_affinity_weight_multiplier"
-    default_multiplier = 1.0
     policy = "soft-affinity"
 
     def run_for_request(self, spec):
@@ -36,7 +35,6 @@ class ServerGroupSoftAffinityWeigher(BaseHostWeigher):
 
 class ServerGroupSoftAntiAffinityWeigher(ServerGroupSoftAffinityWeigher):
     option = "soft_anti_affinity_weight_multiplier"
-    default_multiplier = 1.0
     policy = "soft-anti-affinity"
 
     def weigh_all(self, host_states, spec):

@@ -12,7 +12,6 @@ from nova_sim.scheduler.weights import BaseHostWeigher
 
 class BuildFailureWeigher(BaseHostWeigher):
     option = "build_failure_weight_multiplier"
-    default_multiplier = 1000000.0
 
     def weigh_all(self, host_states, spec):
         return [-h.failed_builds for h in host_states]

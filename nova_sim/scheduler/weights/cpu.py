@@ -8,7 +8,6 @@ from nova_sim.scheduler.weights import BaseHostWeigher
 
 class CPUWeigher(BaseHostWeigher):
     option = "cpu_weight_multiplier"
-    default_multiplier = 1.0
 
     def weigh_all(self, host_states, spec):
         return [h.vcpus_total * h.cpu_allocation_ratio - h.vcpus_used for h in host_states]

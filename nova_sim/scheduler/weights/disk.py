@@ -8,7 +8,6 @@ from nova_sim.scheduler.weights import BaseHostWeigher
 
 class DiskWeigher(BaseHostWeigher):
     option = "disk_weight_multiplier"
-    default_multiplier = 1.0
 
     def weigh_all(self, host_states, spec):
         return [(h.total_usable_disk_gb - h.disk_gb_used) * 1024 for h in host_states]

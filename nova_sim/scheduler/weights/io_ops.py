@@ -8,7 +8,6 @@ from nova_sim.scheduler.weights import BaseHostWeigher
 
 class IoOpsWeigher(BaseHostWeigher):
     option = "io_ops_weight_multiplier"
-    default_multiplier = -1.0
 
     def weigh_all(self, host_states, spec):
         return [h.num_io_ops for h in host_states]

@@ -8,7 +8,6 @@ from nova_sim.scheduler.weights import BaseHostWeigher
 
 class NumInstancesWeigher(BaseHostWeigher):
     option = "num_instances_weight_multiplier"
-    default_multiplier = 0.0
 
     def weigh_all(self, host_states, spec):
         return [h.num_instances for h in host_states]

@@ -8,7 +8,6 @@ from nova_sim.scheduler.weights import BaseHostWeigher
 
 class RAMWeigher(BaseHostWeigher):
     option = "ram_weight_multiplier"
-    default_multiplier = 1.0
 
     def weigh_all(self, host_states, spec):
         return [h.total_usable_ram_mb - h.memory_mb_used for h in host_states]

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import nova_sim.conf
 from nova_sim import context as nova_context
 from nova_sim import green
-from nova_sim.conf import option
 from nova_sim.db.api import parse_timestamp
 from nova_sim.periodic import FixedIntervalLoop
 
@@ -26,12 +26,8 @@ LOG = logging.getLogger(__name__)
 INITIAL_REPORTING_DELAY = 5.0
 
 
-def _option(conf: Any, name: str, default: float) -> float:
-    return float(option(conf, None, name, default))
-
-
 def is_up(
-    service_ref: dict[str, Any], service_down_time: float = 60.0, now: float | None = None
+    service_ref: dict[str, Any], service_down_time: float, now: float | None = None
 ) -> bool:
     """Whether a service row counts as up at ``now`` (seconds since the epoch on the hub's
     clock; default ``green.wallclock()``): not forced down, and its last heartbeat
@@ -58,8 +54,9 @@ class DbDriver:
     def __init__(self, conf: Any = None, db: Any = None, conductor_api: Any = None):
         self.db = db
         self.conductor_api = conductor_api
-        self.report_interval = _option(conf, "report_interval", 10.0)
-        self.service_down_time = _option(conf, "service_down_time", 60.0)
+        conf = conf if conf is not None else nova_sim.conf.CONF
+        self.report_interval = conf.report_interval
+        self.service_down_time = conf.service_down_time
         self._loops: dict[int, FixedIntervalLoop] = {}
 
     def join(self, service: Any) -> None:

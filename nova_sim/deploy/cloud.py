@@ -1,4 +1,4 @@
-"""Launching clouds: all services in one process, or one service per process.
+"""Building clouds: all services in one process, or one service per process.
 
 Owns ``Cloud`` (conductor, scheduler and N computes, optionally the REST API, in one
 process on one hub: ``green://`` and an in-memory SQLite database by default, usable on the
@@ -15,19 +15,20 @@ A one-process cloud::
         cloud.wait_for_instance(server["uuid"], "active")
         cloud.stop()
 
-Must not know the services' internals: it wires managers into ``Service`` objects.
+This is the composition root: the one place that knows every service (it imports the
+managers and the API), above them and below what builds clouds (the simulator, the
+dashboard, the commands, the demos). Must not know the services' internals: it wires
+managers into ``Service`` objects.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any, Callable
 
 from nova_sim import context as nova_context
 from nova_sim import exception, green, trace
 from nova_sim import service as service_module
-from nova_sim.conf import option as _option
 from nova_sim.service import Service
 
 LOG = logging.getLogger(__name__)
@@ -37,14 +38,6 @@ TOPICS = {
     "nova-scheduler": "scheduler",
     "nova-compute": "compute",
 }
-
-
-
-def _call_with_supported(factory: Callable[..., Any], **candidates: Any) -> Any:
-    parameters = inspect.signature(factory).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return factory(**candidates)
-    return factory(**{k: v for k, v in candidates.items() if k in parameters})
 
 
 def new_conf() -> Any:
@@ -75,34 +68,34 @@ def open_database(conf: Any, url: str | None = None) -> Any:
     return db
 
 
-def _scheduler_manager(conf: Any, db: Any, transport: Any) -> Any:
-    from nova_sim.scheduler.manager import SchedulerManager
-
-    return _call_with_supported(SchedulerManager, conf=conf, db=db, transport=transport)
-
-
 def build_service(binary: str, host: str, conf: Any, transport: Any, db: Any = None,
                   driver: Any = None, **service_kwargs: Any) -> Service:
     """A (not yet started) ``Service`` for ``binary`` on ``host``.
 
     Controllers (``nova-conductor``, ``nova-scheduler``) need ``db``; ``nova-compute``
-    gets none (it goes through the conductor) and takes an optional ``driver``.
+    gets none (it reaches the database through the conductor) and takes an optional
+    ``driver``. ``ValueError`` for another binary.
     """
+    conductor_api = None
     if binary == "nova-conductor":
         from nova_sim.conductor.manager import ConductorManager
 
-        manager = ConductorManager(conf, db, transport)
+        manager: Any = ConductorManager(conf, db, transport)
     elif binary == "nova-scheduler":
-        manager = _scheduler_manager(conf, db, transport)
+        from nova_sim.scheduler.manager import SchedulerManager
+
+        manager = SchedulerManager(db=db, conf=conf)
     elif binary == "nova-compute":
         from nova_sim.compute.manager import ComputeManager
+        from nova_sim.conductor.rpcapi import ConductorAPI
 
         manager = ComputeManager(host, conf, transport, driver=driver)
+        conductor_api = ConductorAPI(transport, conf)
         db = None
     else:
         raise ValueError(f"unknown service binary {binary!r}")
     return Service(binary, host, TOPICS[binary], manager, conf, transport, db=db,
-                   **service_kwargs)
+                   conductor_api=conductor_api, **service_kwargs)
 
 
 class APIService:
@@ -117,9 +110,8 @@ class APIService:
 
         self.conf = conf
         self.app = APIApplication(compute_api, conf)
-        self.host = host or _option(conf, None, "osapi_compute_listen", "127.0.0.1")
-        self.port = _option(conf, None, "osapi_compute_listen_port", 8774) if port is None \
-            else port
+        self.host = host or conf.osapi_compute_listen
+        self.port = conf.osapi_compute_listen_port if port is None else port
         self.server = None
 
     @property
@@ -141,7 +133,7 @@ class APIService:
     def stop(self) -> None:
         """Stop accepting; requests in flight finish (up to graceful_shutdown_timeout)."""
         if self.server is not None:
-            timeout = float(_option(self.conf, None, "graceful_shutdown_timeout", 60)) or None
+            timeout = self.conf.graceful_shutdown_timeout or None
             self.server.stop(timeout)
 
 
@@ -170,11 +162,11 @@ class ProcessService:
 
     def start(self) -> ProcessService:
         """Open the database (controllers), connect the transport and start serving."""
-        # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
+        # [trace] enabled: this process writes its spans (nova_sim.trace.setup).
         trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
         transport = self.transport = service_module.get_transport(self.conf)
         if self.binary in ("nova-conductor", "nova-scheduler", "nova-api"):
-            url = _option(self.conf, "database", "connection", "sqlite://")
+            url = self.conf.database.connection
             if url in ("sqlite://", "sqlite:///:memory:"):
                 LOG.warning("%s uses a private in-memory database; other processes will "
                             "not see it (set [database] connection to a file)", self.binary)
@@ -223,19 +215,20 @@ def create_service(
     if binary not in TOPICS and binary != "nova-api":
         raise ValueError(f"unknown service binary {binary!r}")
     conf = conf if conf is not None else new_conf()
-    return ProcessService(binary, host or _option(conf, None, "host", "nova-sim"), conf, hosts)
+    return ProcessService(binary, host or conf.host, conf, hosts)
 
 
 class Cloud:
     """A whole cloud in one process: conductor, scheduler, ``computes`` compute hosts
     (``compute1``...), optionally the REST API (``api=True``).
 
-    ``conf``: a nova-sim ConfigOpts (default: a fresh one); ``transport_url`` (default
-    ``green://``) and ``db_url`` (default ``sqlite://``, in memory) override it.
+    ``conf``: a nova-sim ConfigOpts (default: a fresh one, whose defaults are ``green://``
+    and an in-memory SQLite database). ``transport_url``, ``db_url`` (``[database]
+    connection``), ``periodic_enable`` and ``periodic_fuzzy_delay``, when given, are set
+    on ``conf`` with ``conf.set_override`` (so the caller's conf shows them).
     ``virtual``: when True, ``start`` checks that the current hub is a virtual-time hub
     (use ``with green.virtual_time(seed=...)`` around the cloud). ``driver_factory(host)``
     makes each compute's driver (default: ``FakeDriver`` from ``[fake_driver]``);
-    ``periodic_enable`` / ``periodic_fuzzy_delay`` override the options.
     """
 
     def __init__(
@@ -252,16 +245,15 @@ class Cloud:
         host_prefix: str = "compute",
     ):
         self.conf = conf if conf is not None else new_conf()
-        self.transport_url = transport_url or "green://"
-        self.db_url = db_url or "sqlite://"
+        for name, group, value in (("transport_url", None, transport_url),
+                                   ("connection", "database", db_url),
+                                   ("periodic_enable", None, periodic_enable),
+                                   ("periodic_fuzzy_delay", None, periodic_fuzzy_delay)):
+            if value is not None:
+                self.conf.set_override(name, value, group=group)
         self.virtual = virtual
         self.with_api = api
         self.driver_factory = driver_factory
-        self._service_kwargs: dict[str, Any] = {}
-        if periodic_enable is not None:
-            self._service_kwargs["periodic_enable"] = periodic_enable
-        if periodic_fuzzy_delay is not None:
-            self._service_kwargs["periodic_fuzzy_delay"] = periodic_fuzzy_delay
         self.compute_hosts = [f"{host_prefix}{n}" for n in range(1, computes + 1)]
         self.transport: Any = None
         self.db: Any = None
@@ -280,18 +272,15 @@ class Cloud:
         if self.virtual and not isinstance(green.get_hub(), green.VirtualHub):
             raise RuntimeError("Cloud(virtual=True) must start inside green.virtual_time()")
         # [trace] enabled: this process writes its spans (nova_sim.trace.setup)
-        trace.setup(self.conf, "nova-sim", _option(self.conf, None, "host", "nova-sim"),
-                    nova_context.get_current)
-        self.transport = service_module.get_transport(self.conf, self.transport_url)
-        self.db = open_database(self.conf, self.db_url)
-        host = _option(self.conf, None, "host", "nova-sim")
+        trace.setup(self.conf, "nova-sim", self.conf.host, nova_context.get_current)
+        self.transport = service_module.get_transport(self.conf)
+        self.db = open_database(self.conf)
+        host = self.conf.host
         self.conductor = build_service(
             "nova-conductor", host, self.conf, self.transport, db=self.db,
-            **self._service_kwargs,
         ).start()
         self.scheduler = build_service(
             "nova-scheduler", host, self.conf, self.transport, db=self.db,
-            **self._service_kwargs,
         ).start()
         for compute_host in self.compute_hosts:
             self.add_compute(compute_host)
@@ -309,7 +298,6 @@ class Cloud:
             driver = self.driver_factory(host)
         service = build_service(
             "nova-compute", host, self.conf, self.transport, driver=driver,
-            **self._service_kwargs,
         ).start()
         self.computes[host] = service
         if host not in self.compute_hosts:

@@ -6,10 +6,10 @@ periodic tasks off), a tracer installed for the run, and ``POST /v2.1/servers`` 
 the compute API's WSGI application in-process (no socket: the virtual clock cannot wait on
 one), then a wait until the server is ACTIVE. Same seed, same bytes.
 
-This is the one module of the package that drives the service layer; it imports it
-lazily, inside ``boot``, so the tracer itself never depends on it.
+It lives beside ``Cloud`` (not in the tracer package, which knows nothing of the
+services) so that the tests, the docs and the commands above can all use it.
 
-    .venv/bin/python -m nova_sim.trace.example docs/trace-example
+    .venv/bin/python -m nova_sim.deploy.trace_example docs/trace-example
 """
 
 from __future__ import annotations
@@ -19,6 +19,17 @@ import json
 import os
 import sys
 from typing import Any, Callable
+
+import webob
+
+from nova_sim import context as nova_context
+from nova_sim import green
+from nova_sim.api.app import APIApplication
+from nova_sim.deploy.cloud import Cloud, new_conf
+from nova_sim.image import CIRROS_IMAGE_ID
+from nova_sim.trace import cli, store
+from nova_sim.trace.model import TraceSet
+from nova_sim.trace.tracer import Tracer
 
 
 def boot(seed: int = 1, computes: int = 2, spawn_latency: str = "fixed:1.5",
@@ -39,15 +50,6 @@ def boot(seed: int = 1, computes: int = 2, spawn_latency: str = "fixed:1.5",
 def _boot(seed: int, computes: int, spawn_latency: str, record_switches: bool,
           servers: int, inspect: Callable[[Any, list[str]], Any] | None,
           ) -> tuple[list[dict], list[str]]:
-    import webob
-
-    from nova_sim import context as nova_context
-    from nova_sim import green
-    from nova_sim.api.app import APIApplication
-    from nova_sim.cloud import Cloud, new_conf
-    from nova_sim.image import CIRROS_IMAGE_ID
-    from nova_sim.trace.tracer import Tracer
-
     conf = new_conf()
     conf.set_override("spawn_latency", spawn_latency, group="fake_driver")
     conf.set_override("host", "controller")
@@ -88,9 +90,6 @@ def write_example(directory: str, seed: int = 1, picture: bool = True) -> dict[s
     ``boot.osprofiler.json``, ``boot.txt``, and ``boot.perfetto.png`` (the timeline
     drawn by ``picture.py``; needs matplotlib; ``picture=False`` skips it). Returns the
     paths by format."""
-    from nova_sim.trace import cli, store
-    from nova_sim.trace.model import TraceSet
-
     records, request_ids = boot(seed=seed)
     os.makedirs(directory, exist_ok=True)
     traces = TraceSet(store.merge(records)).select(request_id=request_ids[0])
