@@ -293,16 +293,18 @@ class DatabaseCore:
         """A pooled connection (the pool's wrapper), retrying a refused connect as
         ``max_retries`` / ``retry_interval`` say (-1: forever)."""
         attempt = 0
+        refused = (sa.exc.OperationalError, self.dialect.loaded_dbapi.OperationalError)
         while True:
             try:
                 return self.engine.raw_connection()
-            except sa.exc.OperationalError as error:  # refused, unreachable, starting up
+            except refused as error:  # refused, unreachable, starting up
                 limit = int(self.options["max_retries"])
                 if limit != -1 and attempt >= limit:
                     raise
                 attempt += 1
                 LOG.warning("database connection failed (%s); retrying in %ss (%d/%s)",
-                            error.orig, self.options["retry_interval"], attempt, limit)
+                            getattr(error, "orig", error), self.options["retry_interval"],
+                            attempt, limit)
                 self._sleep(float(self.options["retry_interval"]))
 
     def raw_connection(self) -> Any:
