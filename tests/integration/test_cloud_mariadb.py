@@ -27,8 +27,8 @@ from test_services_rabbit import (
 )
 
 from nova_sim import context as nova_context
-from nova_sim.cloud import new_conf, open_database
 from nova_sim.compute.api import API
+from nova_sim.deploy import new_conf, open_database
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.service import get_transport
 
