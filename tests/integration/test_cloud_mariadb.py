@@ -10,10 +10,6 @@ processes: there is no event to wait on).
 
 from __future__ import annotations
 
-import os
-import pathlib
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -22,6 +18,7 @@ from test_services_rabbit import (
     LOGS,
     _check_no_other_cloud,
     _delete_broker_objects,
+    launch_service,
     stop_cloud,
     wait_until,
 )
@@ -31,8 +28,6 @@ from nova_sim.compute.api import API
 from nova_sim.deploy import new_conf, open_database
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.service import get_transport
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.backends
@@ -59,17 +54,10 @@ def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
     conf = new_conf()
     conf([f"--config-file={config}"], project="nova-sim", default_config_files=[])
     db = open_database(conf)  # the flavors exist before the services start
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     processes = []
 
     def launch(*args):
-        command = [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
-                   *args]
-        path = tmp_path / f"{'-'.join(args)}.log"
-        LOGS.append(path)
-        log = open(path, "w")
-        processes.append((subprocess.Popen(command, env=env, stdout=log, stderr=log,
-                                           cwd=str(REPO)), log))
+        processes.append(launch_service(config, tmp_path, *args))
 
     launch("conductor")
     launch("scheduler")

@@ -78,17 +78,10 @@ def multi_process_cloud(rabbit_url, tmp_path):
         f"[database]\nconnection = sqlite:///{db_path}\n"
         "[fake_driver]\n" + "".join(f"{name} = fixed:0\n" for name in LATENCIES)
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     processes = []
 
     def launch(*args):
-        command = [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
-                   *args]
-        path = tmp_path / f"{'-'.join(args)}.log"
-        LOGS.append(path)
-        log = open(path, "w")
-        processes.append((subprocess.Popen(command, env=env, stdout=log, stderr=log,
-                                           cwd=str(REPO)), log))
+        processes.append(launch_service(config, tmp_path, *args))
 
     conf = new_conf()
     conf([f"--config-file={config}"], project="nova-sim", default_config_files=[])
@@ -104,6 +97,18 @@ def multi_process_cloud(rabbit_url, tmp_path):
     finally:
         stop_cloud(processes, transport, db)
         _delete_broker_objects(rabbit_url, exchange, hosts)
+
+
+def launch_service(config, log_dir, *args):
+    """Start ``nova-sim --config-file CONFIG ARGS...`` with its output in a log of
+    ``log_dir`` (listed in LOGS); returns ``(process, log file)``."""
+    command = [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
+               *args]
+    path = log_dir / f"{'-'.join(args)}.log"
+    LOGS.append(path)
+    log = open(path, "w")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=str(REPO)), log
 
 
 def stop_cloud(processes, transport, db, timeout=30):
@@ -318,20 +323,6 @@ def test_two_scheduler_processes_racing_never_overfill_a_host(rabbit_url, tmp_pa
                   for path in LOGS]
         assert all(served), f"both schedulers should have served requests: {served}"
     finally:
-        for process, _ in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, log in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-        try:
-            transport.cleanup()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-        db.close()
+        stop_cloud(processes, transport, db)
         _delete_broker_objects(rabbit_url, exchange,
                                {"a": f"sched-a-{tag}", "b": f"sched-b-{tag}"})
