@@ -33,6 +33,7 @@ lint: $(VENV)/.stamp-test
 #   make test        lint, then every test, the slow ones included (CI: .ci/run runs this)
 #   make test-quick  lint, then every test but the slow ones (while working)
 #   make test-slow   only the slow ones: fuzzing and the tests that start processes
+#   make test-db     the database tests' MariaDB and PostgreSQL variants (CI: after make test)
 test: lint
 	$(PY) -m pytest -q -m "not backends"
 

@@ -404,6 +404,7 @@ print(json.dumps({"won": won}))
 """
 
 
+@pytest.mark.slow  # two processes
 def test_two_processes_racing_never_overfill(shared_database_url):
     url = shared_database_url
     db = Database(url)

@@ -31,6 +31,7 @@ from nova_sim.service import get_transport
 
 
 @pytest.mark.backends
+@pytest.mark.slow  # one process per service
 @pytest.mark.timeout(900)
 def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
     rabbit_url, server_databases, tmp_path
