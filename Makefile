@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-quick test-slow test-db bench lint sample-config clean
+.PHONY: run test test-quick test-slow test-db bench lint sample-config docs-outputs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,14 +15,22 @@ $(VENV)/.stamp-base: pyproject.toml
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[test]'
+	touch $(VENV)/.stamp-client
 	touch $@
 
 $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[bench]'
 	touch $@
 
-run: $(VENV)/.stamp-base
-	$(PY) -m nova_sim.cmd.main run --demo-boots 3
+# The openstack CLI (and openstacksdk) that the README drives the cloud with.
+$(VENV)/.stamp-client: $(VENV)/.stamp-base
+	$(PIP) install -q -e '.[client]'
+	touch $@
+
+# `make run PORT=8775` serves the compute API on another port (0: any free port).
+PORT ?=
+run: $(VENV)/.stamp-base $(VENV)/.stamp-client
+	$(PY) -m nova_sim.cmd.main run --demo-boots 3 $(if $(PORT),--port $(PORT))
 
 # ruff, then import-linter's contracts: the layer plan of docs/architecture.md.
 lint: $(VENV)/.stamp-test
@@ -58,6 +66,11 @@ bench: $(VENV)/.stamp-bench $(VENV)/.stamp-test
 	$(PY) tools/bench_scheduler.py
 	$(PY) tools/bench_api.py
 	$(PY) tools/bench_trace.py
+
+# Regenerate the command outputs shown in README.md and docs/ (tools/doc_outputs.py says
+# how blocks are marked); tests/test_doc_outputs.py fails while one differs.
+docs-outputs: $(VENV)/.stamp-test
+	$(PY) tools/doc_outputs.py --write
 
 sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf

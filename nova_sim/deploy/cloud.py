@@ -186,14 +186,14 @@ class ProcessService:
 
     def stop(self) -> None:
         """Graceful stop; ``wait`` returns afterwards."""
-        if self.services:
-            for service in self.services:
-                service.stop()
-            if self.transport is not None:
-                try:
-                    self.transport.cleanup()
-                except Exception:  # noqa: BLE001 - stopping anyway
-                    LOG.debug("Transport cleanup failed", exc_info=True)
+        for service in self.services:
+            service.stop()
+        # Also after a start-up that never finished: the reply queue goes with the process.
+        if self.transport is not None:
+            try:
+                self.transport.cleanup()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                LOG.debug("Transport cleanup failed", exc_info=True)
         if self.db is not None:
             self.db.close()
             self.db = None

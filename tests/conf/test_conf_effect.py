@@ -18,6 +18,7 @@ import dataclasses
 import io
 import logging
 import operator
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -161,6 +162,13 @@ def _ago(seconds):
 @probe("DEFAULT", "transport_url", "memory://", "AMQPTransport")
 def _(conf):
     return type(_transport(conf, None)).__name__
+
+
+@probe("DEFAULT", "service_start_timeout", "7", "within 7s")
+def _(conf):
+    from nova_sim.cmd.launch import start_timeout_message
+
+    return re.search(r"within \d+s", start_timeout_message("nova-compute", None, conf))[0]
 
 
 @probe("DEFAULT", "control_exchange", "cloudy", "cloudy")
@@ -681,6 +689,12 @@ def _(conf):
     from nova_sim.trace import store
 
     return store.output_dir(conf)
+
+
+@probe("trace", "max_file_size", "3", 3 * 1024 * 1024)
+def _(conf):
+    conf.set_override("enabled", True, group="trace")
+    return _tracer(conf, lambda tracer: tracer.max_file_bytes)
 
 
 @probe("trace", "record_switches", "true", True)
