@@ -24,6 +24,12 @@ def generate_request_id() -> str:
     return "req-" + green.random_uuid()
 
 
+#: Keys of a context dict that ``from_dict`` reads itself or drops (oslo's aliases).
+_NOT_KWARGS = frozenset((
+    "user_id", "project_id", "user", "tenant", "project", "user_identity", "auth_token",
+))
+
+
 class RequestContext:
     """Security and tracking context of one request.
 
@@ -86,12 +92,11 @@ class RequestContext:
     @classmethod
     def from_dict(cls, values: dict[str, Any], overwrite: bool = False) -> RequestContext:
         """Rebuild a context from ``to_dict()`` output (or an oslo.context dict)."""
-        values = dict(values)
-        user_id = values.pop("user_id", None) or values.get("user")
-        project_id = values.pop("project_id", None) or values.get("tenant")
-        for alias in ("user", "tenant", "project", "user_identity", "auth_token"):
-            values.pop(alias, None)
-        return cls(user_id=user_id, project_id=project_id, overwrite=overwrite, **values)
+        get = values.get
+        user_id = get("user_id") or get("user")
+        project_id = get("project_id") or get("tenant")
+        kwargs = {key: value for key, value in values.items() if key not in _NOT_KWARGS}
+        return cls(user_id=user_id, project_id=project_id, overwrite=overwrite, **kwargs)
 
     def elevated(self) -> RequestContext:
         """A copy with admin rights (same request ids)."""

@@ -1,7 +1,7 @@
 """Periodic tasks: ``@periodic_task`` methods and the runner that drives them.
 
 Owns the decorator, the ``PeriodicTasks`` mixin (what is due, when to wake up next) and
-``PeriodicRunner`` (the greenthread loop that re-arms itself with ``spawn_after``). This is
+``PeriodicRunner`` (the greenthread loop that re-arms itself with ``spawn_n_after``). This is
 oslo.service's ``periodic_task`` model, rewritten for nova-sim:
 
 * ``@periodic_task(spacing=N)`` marks a manager method ``def task(self, context)`` to run
@@ -14,7 +14,7 @@ oslo.service's ``periodic_task`` model, rewritten for nova-sim:
   go on; a task that outlasts its own interval is logged as a warning.
 * ``PeriodicRunner`` is the dynamic looping call a service uses: after a random initial delay
   (up to ``periodic_fuzzy_delay``, from the hub's seeded random, so virtual-time runs are
-  repeatable) it runs the due tasks, then schedules itself again with ``spawn_after(idle)``.
+  repeatable) it runs the due tasks, then schedules itself again with ``spawn_n_after(idle)``.
   Nothing sleeps in between: between two runs no greenthread exists for the loop at all,
   only a timer on the hub.
 
@@ -160,7 +160,7 @@ class PeriodicTasks:
 
 
 class PeriodicRunner:
-    """Drive ``manager.run_periodic_tasks`` forever: a dynamic looping call on spawn_after.
+    """Drive ``manager.run_periodic_tasks`` forever: a dynamic looping call on spawn_n_after.
 
     ``start(initial_delay)`` arms the first run (``None``: a random delay up to
     ``fuzzy_delay`` from the hub's random generator). Each run calls the manager, then
@@ -193,7 +193,7 @@ class PeriodicRunner:
             fuzz = self.fuzzy_delay
             initial_delay = green.get_hub().random.uniform(0, fuzz) if fuzz > 0 else 0.0
         self._stopped = False
-        self._timer = green.spawn_after(initial_delay, self._run)
+        self._timer = green.spawn_n_after(initial_delay, self._run)
 
     def _run(self) -> None:
         if self._stopped:
@@ -211,14 +211,14 @@ class PeriodicRunner:
             self._idle.send(None)
         if not self._stopped:
             delay = max(0.0, min(idle, self.max_interval))
-            self._timer = green.spawn_after(delay, self._run)
+            self._timer = green.spawn_n_after(delay, self._run)
 
     def stop(self) -> None:
         """Cancel the next run; a run already in progress is left to finish."""
         self._stopped = True
         timer, self._timer = self._timer, None
         if timer is not None and not self._running:
-            _cancel(timer)
+            green.cancel_timer(timer)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until no run is in progress; ``False`` if ``timeout`` expired first."""
@@ -230,29 +230,27 @@ class PeriodicRunner:
         return False
 
 
-def _cancel(thread: Any) -> None:
-    """Cancel a not-yet-started spawn_after greenthread (kill it if it already started)."""
-    cancel = getattr(thread, "cancel", None)
-    if cancel is not None:
-        cancel()
-    else:
-        thread.kill()
-
-
 class FixedIntervalLoop:
-    """oslo.service's FixedIntervalLoopingCall on spawn_after: run ``function()`` every
+    """oslo.service's FixedIntervalLoopingCall on spawn_n_after: run ``function()`` every
     ``interval`` seconds, drift-free.
 
     The first run is ``initial_delay`` seconds after ``start``; run *n* is due at
     ``first + n * interval`` (nameko's rule: a slow run does not push later runs back). A
     run that outlasts its interval is logged and the next one starts at once. An exception
     in ``function`` is logged and the loop goes on. ``stop()`` cancels the next run.
+
+    Each run is a greenthread of its own, unless ``in_hub``: then ``function`` runs in the
+    hub's timer callback, which saves the greenthread but forbids blocking (a blocking
+    call raises RuntimeError, logged as the run's failure). For functions that only touch
+    memory, such as the in-memory service group's heartbeat.
     """
 
-    def __init__(self, function: Callable[[], Any], interval: float, name: str | None = None):
+    def __init__(self, function: Callable[[], Any], interval: float, name: str | None = None,
+                 in_hub: bool = False):
         self.function = function
         self.interval = float(interval)
         self.name = name or getattr(function, "__name__", "loop")
+        self.in_hub = in_hub
         self._timer = None
         self._running = False
         self._stopped = True
@@ -263,8 +261,17 @@ class FixedIntervalLoop:
         """Arm the first run ``initial_delay`` seconds from now; returns ``self``."""
         self._stopped = False
         self._next_due = green.now() + initial_delay
-        self._timer = green.spawn_after(initial_delay, self._run)
+        self._arm(initial_delay)
         return self
+
+    def _arm(self, delay: float) -> None:
+        if self.in_hub:
+            self._timer = green.get_hub().call_later(delay, self._run_in_hub)
+        else:
+            self._timer = green.spawn_n_after(delay, self._run)
+
+    def _run_in_hub(self, _argument: Any) -> None:
+        self._run()
 
     def _run(self) -> None:
         if self._stopped:
@@ -289,7 +296,7 @@ class FixedIntervalLoop:
         self._next_due += self.interval
         if self._next_due < finished:
             self._next_due = finished
-        self._timer = green.spawn_after(self._next_due - finished, self._run)
+        self._arm(self._next_due - finished)
 
     @property
     def running(self) -> bool:
@@ -301,4 +308,4 @@ class FixedIntervalLoop:
         self._stopped = True
         timer, self._timer = self._timer, None
         if timer is not None and not self._running:
-            _cancel(timer)
+            green.cancel_timer(timer)

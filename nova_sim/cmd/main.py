@@ -1,9 +1,9 @@
 """The ``nova-sim`` command: argument parsing, configuration, logging and dispatch.
 
 Owns the command line (subcommands ``run``, ``api``, ``conductor``, ``scheduler``,
-``compute``, ``status``, ``demo``, ``trace``, ``db``), turning the global options into
-oslo.config arguments (``--config-file``, ``--config-dir``, ``--debug``, ``--log-file``)
-and overrides (``--transport-url``), and the exit statuses:
+``compute``, ``status``, ``demo``, ``trace``, ``simulate``, ``db``), turning the global
+options into oslo.config arguments (``--config-file``, ``--config-dir``, ``--debug``,
+``--log-file``) and overrides (``--transport-url``), and the exit statuses:
 
 * 0: success, including a graceful stop on SIGTERM or Ctrl-C;
 * 1: a runtime failure (a piece missing, a cloud that cannot be reached...), one line;
@@ -36,6 +36,7 @@ BINARIES = {
     "status": "nova-sim",
     "demo": "nova-sim",
     "trace": "nova-sim",
+    "simulate": "nova-sim",
     "db": "nova-sim",
 }
 
@@ -184,6 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
         "trace_args", nargs=argparse.REMAINDER, metavar="...",
         help="arguments of the trace command (see 'nova-sim trace --help')",
     )
+    simulate = command(
+        "simulate",
+        "run a Rally task file against a simulated cloud: 'simulate TASK [--cloud FILE] "
+        "[--seed N] [--repeat N] [--out DIR]...', 'simulate compare DIR_A DIR_B'",
+        add_help=False,  # `nova-sim simulate --help` is the simulate command's own help
+    )
+    simulate.add_argument(
+        "simulate_args", nargs=argparse.REMAINDER, metavar="...",
+        help="arguments of the simulate command (see 'nova-sim simulate --help')",
+    )
     return parser
 
 
@@ -265,6 +276,10 @@ def _handler(command: str):
         from nova_sim.cmd.demo import demo_command
 
         return demo_command
+    if command == "simulate":
+        from nova_sim.cmd.simulate import simulate_command
+
+        return simulate_command
     if command == "db":
         from nova_sim.cmd.db import db_command
 
@@ -292,11 +307,12 @@ def main(argv: Sequence[str] | None = None, conf: Any = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     if unknown:
-        if args.command != "trace":
+        if args.command not in ("trace", "simulate"):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         # Options argparse's REMAINDER leaves out when they come first (`trace --help`)
-        # belong to the trace command.
-        args.trace_args = unknown + list(args.trace_args or [])
+        # belong to the trace (or simulate) command.
+        name = f"{args.command}_args"
+        setattr(args, name, unknown + list(getattr(args, name) or []))
     try:
         conf = load_configuration(args, conf)
         from nova_sim import log

@@ -79,26 +79,36 @@ class ResourceTracker:
         #: instance uuid -> (nodename, usage)
         self.tracked_instances: dict[str, tuple[str, dict[str, int]]] = {}
         self._resources: dict[str, dict[str, Any]] = {}
+        #: nodename -> (compute node values, inventories) of the last successful report
+        self._reported: dict[str, tuple[dict[str, Any], dict | None]] = {}
         self._lock = green.Semaphore(1)
         self.service_id: int | None = None
+        # The ratios and reservations, read from conf once (every audit needs them twice).
+        self._ratios: dict[str, float] = {}
+        self._reserved_values: dict[str, int] | None = None
 
     # -- ratios and reservations -----------------------------------------------------------
 
     def _ratio(self, kind: str) -> float:
-        conf = self.conf
-        value, initial = {
-            "cpu": (conf.cpu_allocation_ratio, conf.initial_cpu_allocation_ratio),
-            "ram": (conf.ram_allocation_ratio, conf.initial_ram_allocation_ratio),
-            "disk": (conf.disk_allocation_ratio, conf.initial_disk_allocation_ratio),
-        }[kind]
-        return float(initial if value is None else value)
+        ratio = self._ratios.get(kind)
+        if ratio is None:
+            conf = self.conf
+            value, initial = {
+                "cpu": (conf.cpu_allocation_ratio, conf.initial_cpu_allocation_ratio),
+                "ram": (conf.ram_allocation_ratio, conf.initial_ram_allocation_ratio),
+                "disk": (conf.disk_allocation_ratio, conf.initial_disk_allocation_ratio),
+            }[kind]
+            ratio = self._ratios[kind] = float(initial if value is None else value)
+        return ratio
 
     def _reserved(self) -> dict[str, int]:
-        return {
-            "vcpus": self.conf.reserved_host_cpus,
-            "memory_mb": self.conf.reserved_host_memory_mb,
-            "disk_gb": -(-self.conf.reserved_host_disk_mb // 1024),
-        }
+        if self._reserved_values is None:
+            self._reserved_values = {
+                "vcpus": self.conf.reserved_host_cpus,
+                "memory_mb": self.conf.reserved_host_memory_mb,
+                "disk_gb": -(-self.conf.reserved_host_disk_mb // 1024),
+            }
+        return self._reserved_values
 
     # -- claims ----------------------------------------------------------------------------
 
@@ -154,7 +164,8 @@ class ResourceTracker:
         return used
 
     def _update(self, ctxt: Any, nodename: str, inventories: dict | None = None) -> None:
-        """Send the node's usage (and inventory when given) to the conductor."""
+        """Send the node's usage (and inventory when given) to the conductor, unless
+        neither changed since the last report (a failed report is sent again)."""
         resources = self._resources.get(nodename)
         if resources is None:
             return
@@ -174,9 +185,20 @@ class ResourceTracker:
             values["service_id"] = self.service_id
         values["stats"] = {"failed_builds": self.failed_builds.get(nodename, 0)}
         values.update(self._usage(nodename))
+        # As Nova's _resource_change and its provider tree cache: the compute node is
+        # saved, and the inventory reported, only when they differ from the last report.
+        reported = (values, inventories)
+        last = self._reported.get(nodename)
+        if last is not None and last[0] == values and (
+            inventories is None or last[1] == inventories
+        ):
+            return
         self.compute_nodes[nodename] = self.conductor_api.compute_node_update(
             ctxt, values, inventories
         )
+        if inventories is None and last is not None:
+            reported = (values, last[1])
+        self._reported[nodename] = reported
 
     def _inventories(self, resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
         reserved = self._reserved()

@@ -40,6 +40,8 @@ INSTANCE_STATE_FIELDS = (
     "uuid", "vm_state", "task_state", "power_state", "host", "node", "launched_at",
     "terminated_at", "updated_at", "deleted",
 )
+#: Service fields a heartbeat (``report_count += 1; save()``) changes and answers with.
+SERVICE_HEARTBEAT_FIELDS = ("report_count", "last_seen_up", "updated_at")
 #: Compute node fields a ComputeNode.save answers with.
 COMPUTE_NODE_REPLY_FIELDS = (
     "id", "uuid", "host", "hypervisor_hostname", "vcpus", "memory_mb", "local_gb",
@@ -154,9 +156,13 @@ class ConductorManager:
         return self.db.instance_fault_create(changes)
 
     def _service_save(self, ctxt: Any, data: dict, changes: dict) -> dict:
+        # As Nova's object_action, the reply carries the fields the save changed (what
+        # was written and the timestamps it moved), not the whole row.
         if set(changes) == {"report_count"}:
-            return self.db.service_heartbeat(data["id"])
-        return self.db.service_update(data["id"], changes)
+            row = self.db.service_heartbeat(data["id"])
+            return {key: row[key] for key in SERVICE_HEARTBEAT_FIELDS}
+        row = self.db.service_update(data["id"], changes)
+        return {key: row.get(key) for key in (*changes, "updated_at")}
 
     def _compute_node_save(self, ctxt: Any, data: dict, changes: dict,
                            inventories: dict | None = None) -> dict:

@@ -198,12 +198,17 @@ class ConductorAPI:
         )
 
     def service_heartbeat(self, ctxt: Any, service: dict[str, Any]) -> dict[str, Any]:
-        """``service.report_count += 1; service.save()``: one heartbeat of a compute."""
+        """``service.report_count += 1; service.save()``: one heartbeat of a compute.
+
+        Refreshes ``service`` in place with what the save changed (``report_count``,
+        ``last_seen_up``, ``updated_at``) and returns it. Raises ``ServiceNotFound``.
+        """
         stored, _ = self.object_action(
             ctxt, "Service", {"id": service["id"]},
             {"report_count": service.get("report_count", 0) + 1}, "save",
         )
-        return stored
+        service.update(stored)
+        return service
 
     def compute_node_update(
         self,

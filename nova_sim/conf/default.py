@@ -134,6 +134,20 @@ for a conductor to answer. Past it, the command stops with exit status 1 and one
 naming the transport URL. 0 waits for ever, as Nova's compute waits for its conductor.
 """,
     ),
+    cfg.StrOpt(
+        "servicegroup_driver",
+        default="db",
+        choices=[
+            ("db", "Heartbeats write the service's row in the database (computes through "
+                   "the conductor); liveness is read from the row."),
+            ("mc", "Heartbeats go to an in-memory store with expiry, like Nova's memcache "
+                   "driver; one-process clouds only (the store lives in the process)."),
+        ],
+        help="""
+The service group driver: how services report that they are alive and how others tell
+whether a service is up.
+""",
+    ),
     cfg.BoolOpt(
         "periodic_enable",
         default=True,

@@ -161,7 +161,15 @@ class ProcessService:
         self._stopped = green.Event()
 
     def start(self) -> ProcessService:
-        """Open the database (controllers), connect the transport and start serving."""
+        """Open the database (controllers), connect the transport and start serving.
+
+        Raises ``ConfigError`` for ``servicegroup_driver = mc``: its store lives in one
+        process, so the other services would see this one as down."""
+        if self.conf.servicegroup_driver != "db":
+            from nova_sim.conf import ConfigError
+
+            raise ConfigError("[DEFAULT] servicegroup_driver = mc keeps heartbeats in one "
+                              "process's memory: a cloud of one process per service needs db")
         # [trace] enabled: this process writes its spans (nova_sim.trace.setup).
         trace.setup(self.conf, self.binary, self.host, nova_context.get_current)
         transport = self.transport = service_module.get_transport(self.conf)

@@ -249,6 +249,23 @@ def spawn_after(seconds: float, func: Callable[..., Any], *args: Any,
     return gt
 
 
+def spawn_n_after(seconds: float, func: Callable[..., Any], *args: Any,
+                  **kwargs: Any) -> list:
+    """``spawn_n`` after ``seconds``: no GreenThread, no result; what escapes ``func`` is
+    logged. Returns the hub's timer entry: ``cancel_timer(entry)`` before it fires means
+    ``func`` never runs (afterwards it does nothing). The cheap way to re-arm a loop."""
+    hub = get_hub()
+    entry = hub.call_later(seconds, hub.start_task, (copy_context(), func, args, kwargs, None))
+    if hub.instruments.spawned is not None:
+        _announce(hub, func)
+    return entry
+
+
+def cancel_timer(entry: list) -> None:
+    """Cancel a timer entry of ``spawn_n_after`` (no error once fired or cancelled)."""
+    get_hub().cancel_timer(entry)
+
+
 def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Start ``func(*args, **kwargs)`` in a new greenthread and return nothing.
 

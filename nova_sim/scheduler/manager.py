@@ -57,6 +57,7 @@ from nova_sim.scheduler import utils
 from nova_sim.scheduler.filters import all_filters
 from nova_sim.scheduler.host_manager import HostManager
 from nova_sim.scheduler.weights import all_weighers, weigh_hosts
+from nova_sim.servicegroup import API as ServiceGroupAPI
 
 LOG = logging.getLogger(__name__)
 
@@ -123,7 +124,8 @@ class SchedulerManager:
             cls = classes[name]
             if name == "ComputeFilter":
                 filters.append(
-                    cls(self.conf, self.clock, service_down_time=self.service_down_time)
+                    cls(self.conf, self.clock, service_down_time=self.service_down_time,
+                        servicegroup_api=ServiceGroupAPI(self.conf))
                 )
             elif name == "IoOpsFilter":
                 filters.append(cls(self.conf, self.clock, max_io_ops_per_host=(

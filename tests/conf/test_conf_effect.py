@@ -251,6 +251,10 @@ def _(conf):
     return API(conf).service_is_up({"updated_at": _ago(10)})
 
 
+attribute_probe("DEFAULT", "servicegroup_driver", "mc", "mc", _service,
+                "servicegroup_api.driver_name")
+
+
 attribute_probe("DEFAULT", "periodic_enable", "false", False, _service, "periodic_enable")
 
 

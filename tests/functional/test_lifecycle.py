@@ -123,8 +123,10 @@ def test_other_projects_cannot_see_an_instance(make_cloud, ctxt):
     assert cloud.api.get(cloud.admin_context(), uuid)["uuid"] == uuid
 
 
-def test_compute_that_stops_heartbeating_is_down_after_60s_and_skipped(make_cloud, ctxt):
-    cloud = make_cloud(computes=2)
+@pytest.mark.parametrize("driver", ["db", "mc"])
+def test_compute_that_stops_heartbeating_is_down_after_60s_and_skipped(make_cloud, ctxt,
+                                                                       driver):
+    cloud = make_cloud(computes=2, defaults={"servicegroup_driver": driver})
     green.sleep(15)
     assert all(s["up"] for s in cloud.api.service_list(ctxt, binary="nova-compute"))
     compute1 = cloud.computes["compute1"]

@@ -134,6 +134,28 @@ def test_spawn_after_order_and_cancel_before_start():
         assert cancelled.dead
 
 
+def test_spawn_n_after_runs_in_the_spawners_context_unless_cancelled(caplog):
+    variable = contextvars.ContextVar("variable", default="unset")
+    with green.virtual_time():
+        events = []
+        variable.set("spawner")
+        green.spawn_n_after(2, lambda: events.append(("two", green.now(), variable.get())))
+        green.spawn_n_after(1, events.append, "one")
+        cancelled = green.spawn_n_after(1.5, events.append, "never")
+        green.cancel_timer(cancelled)
+
+        def boom():
+            raise RuntimeError("spawn_n_after failure")
+
+        green.spawn_n_after(2.5, boom)
+        with caplog.at_level(logging.ERROR):
+            green.sleep(3)
+        assert events == ["one", ("two", 2.0, "spawner")]
+        assert "spawn_n_after failure" in caplog.text
+        green.cancel_timer(cancelled)  # again, and after it would have fired: nothing
+        assert green.get_hub().pending_timers == 0
+
+
 def test_equal_deadlines_fire_in_scheduling_order():
     with green.virtual_time():
         events = []

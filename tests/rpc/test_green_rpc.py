@@ -714,3 +714,21 @@ def test_expected_errors_are_answers_logged_at_debug(vclock, caplog):
     # called directly, a marked method raises its own error
     with pytest.raises(KeyError):
         Answers().find({}, "flavor-9")
+
+
+def test_deleting_a_queue_removes_its_bindings_and_only_them(vclock):
+    broker = get_broker("bindings")
+    broker.declare_exchange("nova", "topic")
+    broker.declare_exchange("compute_fanout", "fanout")
+    mine = broker.declare_queue("compute.host1")
+    other = broker.declare_queue("compute.host2")
+    broker.bind(mine, "nova", "compute.host1")
+    broker.bind(mine, "nova", "compute")
+    broker.bind(other, "nova", "compute")
+    broker.bind(mine, "compute_fanout", "compute")
+    broker.delete_queue("compute.host1")
+    assert broker.exchanges["nova"][1] == {"compute": [other]}
+    assert broker.exchanges["compute_fanout"][1] == {}
+    assert broker.publish("nova", "compute.host1", {"method": "m"}) == 0
+    assert broker.publish("nova", "compute", {"method": "m"}) == 1
+    broker.delete_queue("compute.host1")  # again: nothing

@@ -148,3 +148,24 @@ def test_fixed_interval_loop_is_drift_free_and_survives_errors():
         loop.stop()
         green.sleep(50)
         assert times == [5.0, 15.0, 25.0, 35.0, 45.0]
+
+
+def test_fixed_interval_loop_in_the_hub_runs_without_greenthreads(caplog):
+    with green.virtual_time() as hub:
+        times = []
+
+        def beat():
+            times.append(green.now())
+            if len(times) == 3:
+                green.sleep(1)  # blocking in the hub: refused, logged, the loop goes on
+
+        live = len(hub.live)
+        loop = periodic.FixedIntervalLoop(beat, 10, name="beat", in_hub=True)
+        loop.start(initial_delay=5)
+        with caplog.at_level("ERROR"):
+            green.sleep(50)
+        assert len(hub.live) == live  # no runner greenlet was needed
+        loop.stop()
+        green.sleep(50)
+        assert times == [5.0, 15.0, 25.0, 35.0, 45.0]
+        assert "beat failed" in caplog.text and "the hub cannot block" in caplog.text

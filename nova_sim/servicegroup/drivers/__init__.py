@@ -1,1 +1,2 @@
-"""Service group drivers (only the database one, Nova's default)."""
+"""Service group drivers: ``db`` (Nova's default) and ``mc`` (in memory, after Nova's
+memcache driver), on the heartbeat loop of ``base``."""

@@ -1,0 +1,243 @@
+"""``nova-sim simulate TASK`` and ``nova-sim simulate compare DIR_A DIR_B``.
+
+Owns the simulate command line and what it prints and writes: it loads the Rally task
+and the cloud file (refusing anything unsupported with one line and exit status 2),
+runs the task once per seed (``--repeat N``: seeds ``--seed`` .. ``--seed + N - 1``),
+prints Rally's Response Times table and the SLA verdicts, and writes into ``--out``:
+``results.json``, ``run-info.json``, ``rally-results.json`` (per seed when repeated),
+``report.html`` and ``traces/seed-N/workload-M/`` (the first ``--traces`` iterations
+of each workload, for ``nova-sim trace show -i``). Exit status: 0 when every SLA
+passed, 1 when one failed, 2 for a task, cloud file or usage that cannot run. The
+service logs go to ``simulate.log`` in the output directory (to standard error with
+``--debug``). Must not know how a run works inside (``nova_sim.sim``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from typing import Any, Iterator
+
+from nova_sim.cmd import CommandError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``nova-sim simulate`` parser."""
+    parser = _Parser(
+        prog="nova-sim simulate",
+        description="Run a Rally task file against a simulated cloud (virtual clock by "
+        "default) and report Rally's figures and Nova's side. "
+        "'nova-sim simulate compare DIR_A DIR_B' compares two runs.")
+    parser.add_argument("task", metavar="TASK", help="Rally task file (JSON or YAML, "
+                        "format v1 or v2, Jinja2-templated)")
+    parser.add_argument("--cloud", metavar="FILE", help="cloud file (YAML: host groups, "
+                        "controllers, options, faults); default: 4 hosts of 16 vCPUs")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the run (default 0)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run N times with seeds SEED..SEED+N-1; figures get their "
+                        "mean and 95%% confidence interval")
+    parser.add_argument("--clock", choices=("virtual", "real"), default="virtual",
+                        help="virtual (default: time jumps, repeatable) or real")
+    parser.add_argument("--costs", metavar="FILE", default="none",
+                        help="cost profile of the virtual clock; only 'none' (every hop "
+                        "costs nothing) for now")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default: "
+                        "simulation-<task name>)")
+    parser.add_argument("--task-args", metavar="JSON|YAML",
+                        help="task template arguments (as Rally's)")
+    parser.add_argument("--task-args-file", metavar="FILE",
+                        help="file of task template arguments (as Rally's)")
+    parser.add_argument("--validate", action="store_true",
+                        help="check the task and the cloud file and exit")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not write report.html (drawing its plots takes seconds)")
+    parser.add_argument("--traces", type=int, default=3, metavar="N",
+                        help="trace the first N iterations of each workload into "
+                        "DIR/traces for 'nova-sim trace' (default 3; 0: none)")
+    parser.add_argument("--sample-interval", type=float, default=1.0, metavar="S",
+                        help="seconds of simulated time between samples (default 1)")
+    return parser
+
+
+def simulate_command(args: Any, conf: Any) -> int:
+    """Handler of ``nova-sim simulate``."""
+    argv = list(getattr(args, "simulate_args", None) or [])
+    if argv[:1] == ["compare"]:
+        return _compare(argv[1:])
+    if argv[:1] in (["-h"], ["--help"]):
+        build_parser().print_help()
+        return 0
+    options = build_parser().parse_args(argv)
+    from nova_sim.sim import cloudspec, engine, results, runners
+    from nova_sim.sim.task import TaskError, load_task, task_summary
+
+    if options.traces < 0:
+        raise UsageError("--traces must be 0 or more")
+    if options.repeat < 1:
+        raise UsageError("--repeat must be at least 1")
+    if options.sample_interval <= 0:
+        raise UsageError("--sample-interval must be > 0")
+    if options.costs != "none":
+        raise UsageError(f"--costs {options.costs}: cost profiles are not supported yet "
+                         "(only 'none')")
+    try:
+        task = load_task(options.task, options.task_args, options.task_args_file)
+        spec = cloudspec.load_cloud(options.cloud)
+    except (TaskError, cloudspec.CloudError) as error:
+        raise UsageError(str(error))
+    with open(options.task, encoding="utf-8") as stream:
+        task_text = stream.read()
+    debug = getattr(args, "debug", False)
+    if options.validate:
+        with _quiet_logs(None if debug else os.devnull):
+            _validate(task, spec)
+        print(task_summary(task))
+        print(f"Cloud: {len(spec.hosts)} compute host(s) in {len(spec.host_groups)} "
+              f"group(s), {len(spec.faults)} fault(s)")
+        print("Task is valid.")
+        return 0
+    out = options.out or "simulation-" + os.path.splitext(os.path.basename(options.task))[0]
+    os.makedirs(out, exist_ok=True)
+    runs = []
+    with _quiet_logs(None if debug else os.path.join(out, "simulate.log")), \
+            _Progress(task, options) as progress:
+        for seed in range(options.seed, options.seed + options.repeat):
+            progress.seed = seed
+            try:
+                tracing = engine.Tracing(os.path.join(out, "traces", f"seed-{seed}"),
+                                         options.traces) if options.traces > 0 else None
+                runs.append(engine.run_task(task, spec, seed=seed, clock=options.clock,
+                                            sample_interval=options.sample_interval,
+                                            progress=progress.update, tracing=tracing))
+            except TaskError as error:
+                raise UsageError(str(error))
+            except runners.ZeroTimeIteration as error:
+                raise CommandError(str(error))
+    document = results.results_document(runs, task_text, spec.source, options.costs)
+    _write(out, "results.json", results.dumps(document))
+    _write(out, "run-info.json", results.dumps(results.run_info(runs, ["simulate", *argv])))
+    for run in runs:
+        name = "rally-results.json" if len(runs) == 1 else f"rally-results-{run.seed}.json"
+        _write(out, name, results.dumps(results.rally_document(task, run)))
+    where = f"Results: {os.path.join(out, 'results.json')}"
+    if not options.no_report:
+        from nova_sim.sim import report
+
+        _write(out, "report.html", report.render(document, task.title))
+        where += f"  Report: {os.path.join(out, 'report.html')}"
+    print(results.render_summary(document))
+    print(where)
+    passed = all(w["pass_sla"] for run in document["runs"] for w in run["workloads"])
+    return 0 if passed else 1
+
+
+def _validate(task: Any, spec: Any) -> None:
+    """Start the controllers of the cloud and resolve each workload's image and flavor."""
+    from nova_sim import green
+    from nova_sim.sim import cloudspec, engine
+    from nova_sim.sim.client import ComputeClient
+    from nova_sim.sim.task import TaskError
+
+    with green.virtual_time(seed=0):
+        sim = cloudspec.build(spec, computes=False)
+        try:
+            client = ComputeClient(engine.api_application(sim), "admin:admin")
+            for workload in task.workloads:
+                engine.resolve_workload(client, workload)
+        except TaskError as error:
+            raise UsageError(str(error))
+        finally:
+            sim.stop()
+
+
+def _compare(argv: list[str]) -> int:
+    from nova_sim.sim import compare
+
+    parser = _Parser(prog="nova-sim simulate compare",
+                     description="Compare two simulate output directories.")
+    parser.add_argument("dir_a", metavar="DIR_A")
+    parser.add_argument("dir_b", metavar="DIR_B")
+    options = parser.parse_args(argv)
+    try:
+        rows = compare.compare(options.dir_a, options.dir_b)
+    except compare.CompareError as error:
+        raise UsageError(str(error))
+    print(compare.format_rows(rows))
+    return 0
+
+
+def _write(directory: str, name: str, text: str) -> None:
+    try:
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as error:
+        raise CommandError(f"cannot write {name} in {directory}: {error.strerror}")
+
+
+@contextlib.contextmanager
+def _quiet_logs(path: str | None) -> Iterator[None]:
+    """While the block runs, the logs go to ``path`` instead of the terminal (None:
+    unchanged); the handlers are put back afterwards."""
+    if path is None:
+        yield
+        return
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for old in saved:
+        if isinstance(old, logging.StreamHandler) and not isinstance(
+                old, logging.FileHandler):
+            root.removeHandler(old)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for old in saved:
+            if old not in root.handlers:
+                root.addHandler(old)
+
+
+class _Progress:
+    """A tqdm bar on standard error (iterations done, simulated time, wall time)."""
+
+    def __init__(self, task: Any, options: Any):
+        from nova_sim.sim import runners
+
+        planned = [runners.planned_iterations(w.runner_type, w.runner)
+                   for w in task.workloads]
+        self.total = None if None in planned else sum(planned) * options.repeat
+        self.enabled = not options.no_progress and sys.stderr.isatty()
+        self.bar: Any = None
+        self.seed = options.seed
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="it", file=sys.stderr, leave=False,
+                            dynamic_ncols=True)
+        return self
+
+    def update(self, state: dict[str, Any]) -> None:
+        """One more iteration done."""
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"seed {self.seed} sim {state['sim_time']:.1f}s",
+                                     refresh=False)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
