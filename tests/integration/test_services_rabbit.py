@@ -215,7 +215,10 @@ def test_boot_and_delete_across_processes_over_rabbitmq(multi_process_cloud):
     api.delete(ctxt, instance["uuid"])
     wait_until(lambda: db.instance_get(instance["uuid"], read_deleted="yes")["deleted"], 60,
                "the instance to be deleted")
-    assert db.allocations_get(consumer_uuid=instance["uuid"]) == []
+    # As Nova's, the compute frees the allocations after destroying the instance's row
+    # (two more conductor calls): wait for them rather than race them.
+    wait_until(lambda: db.allocations_get(consumer_uuid=instance["uuid"]) == [], 30,
+               "the allocations to be freed")
     up = {s["host"]: s["up"] for s in api.service_list(ctxt)}
     assert all(up[host] for host in computes)
 
