@@ -38,7 +38,7 @@ LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
 #: Instances ``create`` writes between two yields to the hub.
-CREATE_STEP = 50
+CREATE_STEP = 5
 
 
 def _utcnow() -> str:
