@@ -46,7 +46,7 @@ def test_get_root_is_served_between_creation_steps(client, compute, conf):
     # GET / answered at least once per step while the rows were being written.
     assert len(in_progress) >= count // CREATE_STEP - 1, seen[:20]
     assert len(compute.db.instance_get_all_by_filters({})) == count
-    gaps = sorted(b - a for a, b in zip(answered, answered[1:]))
+    gaps = sorted(b - a for a, b in zip(answered, answered[1:], strict=False))
     print(f"GET / answers: {len(answered)}; gap between answers: median "
           f"{gaps[len(gaps) // 2] * 1000:.1f} ms, second largest {gaps[-2] * 1000:.1f} ms, "
           f"largest {gaps[-1] * 1000:.1f} ms")
