@@ -76,6 +76,7 @@ class APIRequest:
             self.params = webob_request.GET
         except UnicodeDecodeError:
             raise faults.BadRequest("The query string is not valid UTF-8.")
+        check_storable_params(self.params)
         self.base_url = api.link_prefix or webob_request.host_url
 
     @property
@@ -105,12 +106,49 @@ class APIRequest:
         if not raw or not raw.strip():
             raise faults.BadRequest("The request body is empty: a JSON object was expected.")
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as error:
             raise faults.BadRequest(f"Malformed request body: {error}")
+        _check_storable(body, "body")
+        return body
 
 
 Handler = Callable[..., Reply]
+
+# Characters no supported database stores in a text column: UTF-16 surrogates (JSON's
+# "\ud800" escapes decode to lone ones, which UTF-8 cannot encode) and NUL (PostgreSQL).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_storable(value: Any, field: str) -> None:
+    """400 (Nova's fault body) when any string in the parsed JSON ``value``, key or
+    value, holds a character the database cannot store; ``field`` names the innermost
+    key for the message. Iterative: nesting depth costs no stack."""
+    stack = [(value, field)]
+    while stack:
+        item, name = stack.pop()
+        if isinstance(item, str):
+            found = _UNSTORABLE.search(item)
+            if found:
+                raise faults.BadRequest(
+                    f"Invalid input for field/attribute {name}. Value: {item[:64]!r}. It "
+                    f"holds {found.group()!r} at position {found.start()}, a character "
+                    "that cannot be stored (a lone surrogate or NUL).")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, name))
+                stack.append((child, key))
+        elif isinstance(item, list):
+            stack.extend((child, name) for child in item)
+
+
+def check_storable_params(params: Any) -> None:
+    """400 when a query parameter (name or value) holds NUL, which no database stores
+    (query strings are decoded from UTF-8, so they hold no surrogates)."""
+    for key, value in params.items():
+        if "\x00" in key or "\x00" in value:
+            raise faults.BadRequest(f"Invalid input for query parameter {key[:64]!r}: it "
+                                    "holds NUL, a character that cannot be stored.")
 
 
 class Router:
@@ -234,6 +272,8 @@ class APIApplication:
                 path = raw_path.encode("latin-1").decode("utf-8")
             except (UnicodeEncodeError, UnicodeDecodeError):
                 raise faults.BadRequest("The request path is not valid UTF-8.")
+            if "\x00" in path:
+                raise faults.BadRequest("The request path holds NUL.")
             request = APIRequest(webob.Request(environ), self, path)
             request.request_id = request_id
             reply = self._dispatch(request, method, path, version_headers)

@@ -26,7 +26,7 @@ def limits(request: APIRequest) -> Reply:
         "maxTotalInstances": quota.instances,
         "maxTotalCores": quota.cores,
         "maxTotalRAMSize": quota.ram,
-        "maxServerMeta": 128,
+        "maxServerMeta": quota.metadata_items,
         "maxImageMeta": 128,
         "maxPersonality": 5,
         "maxPersonalitySize": 10240,

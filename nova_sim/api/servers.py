@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from nova_sim import exception
-from nova_sim.api import common, faults
+from nova_sim.api import common, faults, name_filter
 from nova_sim.api.app import APIRequest, Reply, Router
 from nova_sim.api.network import NETWORKS_BY_ID, addresses_for
 
@@ -347,12 +347,10 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     all_tenants = _all_tenants(request, is_detail)
     filters: dict[str, Any] = {}
     name = request.param("name")
-    if name:
-        try:
-            re.compile(name)
-        except (re.error, RecursionError, OverflowError):
-            raise faults.BadRequest(f"Invalid name filter {name!r}: not a valid regex.")
-        filters["name"] = name
+    # The name regex runs here on RE2 (linear time), never in the database's backtracking
+    # engine: the database gives every other filter's rows, sorted, and the page is cut
+    # after matching.
+    matches = name_filter.compile_filter(name) if name else None
     states = _status_filters(request)
     if states is None:
         return Reply(200, {"servers": []})
@@ -363,9 +361,14 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     sort_dirs = [d for d in params.getall("sort_dir") if d] or None
     limit = common.parse_limit(params, request.api.max_limit)
     marker = request.param("marker")
-    page = request.api.compute_api.get_all(
-        request.context, search_opts=filters, limit=limit, marker=marker,
-        sort_keys=sort_keys, sort_dirs=sort_dirs)
+    if matches is None:
+        page = request.api.compute_api.get_all(
+            request.context, search_opts=filters, limit=limit, marker=marker,
+            sort_keys=sort_keys, sort_dirs=sort_dirs)
+    else:
+        rows = request.api.compute_api.get_all(
+            request.context, search_opts=filters, sort_keys=sort_keys, sort_dirs=sort_dirs)
+        page = _cut_page([i for i in rows if matches(i.get("display_name"))], limit, marker)
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
     if is_detail:
@@ -378,6 +381,17 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         body["servers_links"] = common.next_link(
             request.base_url, collection, params, page[-1]["uuid"])
     return Reply(200, body)
+
+
+def _cut_page(rows: list[dict], limit: int | None, marker: str | None) -> list[dict]:
+    """The page of ``rows`` after ``marker`` (a uuid among them; 400 when it is not, as
+    the database answers) holding at most ``limit`` rows."""
+    if marker is not None:
+        position = next((n for n, row in enumerate(rows) if row["uuid"] == marker), None)
+        if position is None:
+            raise faults.BadRequest(f"Marker {marker} could not be found.")
+        rows = rows[position + 1:]
+    return rows if limit is None else rows[:limit]
 
 
 def index(request: APIRequest) -> Reply:
@@ -556,11 +570,10 @@ def create(request: APIRequest) -> Reply:
     flavor_id = _create_flavor_id(server)
     image_ref = _create_image_ref(server)
     networks = _parse_networks(request, server)
-    min_count = common.check_positive_int("min_count", server.get("min_count", 1))
-    max_count = common.check_positive_int("max_count", server.get("max_count", min_count))
-    if min_count > max_count:
-        raise faults.BadRequest("min_count must be <= max_count")
+    min_count, max_count = _create_counts(request, server)
     metadata = _parse_metadata(server.get("metadata", {}))
+    _check_metadata_quota(request, metadata)
+    destination = _requested_destination(request, server)
     for key, min_length in (("availability_zone", 1), ("description", 0), ("key_name", 1)):
         if server.get(key) is not None:
             common.check_string(key, server[key], min_length=min_length)
@@ -582,6 +595,7 @@ def create(request: APIRequest) -> Reply:
     optional = {"description": description, "key_name": key_name,
                 "scheduler_hints": hints or None}
     optional.update(_optional_fields(server))
+    optional.update(destination)
     instances = _call_create(request, kwargs, optional)
     if not instances:
         raise faults.Fault("The compute service created no instance.")
@@ -623,6 +637,46 @@ def _optional_fields(server: dict) -> dict[str, Any]:
                                        "must be a list of {'name': <string>}")
         fields["security_groups"] = [g["name"] for g in groups]
     return fields
+
+
+def _create_counts(request: APIRequest, server: dict) -> tuple[int, int]:
+    """``min_count`` and ``max_count``: positive integers, min <= max, and both at most
+    ``[api] max_servers_per_request`` (400 otherwise, in the words of a schema maximum)."""
+    min_count = common.check_positive_int("min_count", server.get("min_count", 1))
+    max_count = common.check_positive_int("max_count", server.get("max_count", min_count))
+    bound = request.api.conf.api.max_servers_per_request
+    for name, count in (("min_count", min_count), ("max_count", max_count)):
+        if count > bound:
+            raise common.invalid_field(name, count, f"{count} is greater than the maximum "
+                                                    f"of {bound}")
+    if min_count > max_count:
+        raise faults.BadRequest("min_count must be <= max_count")
+    return min_count, max_count
+
+
+def _check_metadata_quota(request: APIRequest, metadata: dict) -> None:
+    """403 when ``metadata`` holds more items than ``[quota] metadata_items`` (the
+    ``maxServerMeta`` of ``GET /limits``), in Nova's words."""
+    allowed = request.api.conf.quota.metadata_items
+    if 0 <= allowed < len(metadata):
+        raise faults.Forbidden(f"Quota exceeded for metadata_items: Maximum number of "
+                               f"metadata items exceeds {allowed}")
+
+
+def _requested_destination(request: APIRequest, server: dict) -> dict[str, Any]:
+    """``host`` / ``hypervisor_hostname`` (2.74): only below 2.74 an unknown property
+    (400); admin only (403, Nova's ``compute:servers:create:requested_destination``
+    policy); strings of 1-255 characters. The compute API checks that they exist."""
+    given = {key: server[key] for key in ("host", "hypervisor_hostname") if key in server}
+    if not given:
+        return {}
+    if not request.version.matches("2.74"):
+        raise faults.BadRequest(
+            "Invalid input for field/attribute server. Additional properties are not allowed "
+            f"({', '.join(map(repr, sorted(given)))} were unexpected)")
+    request.require_admin("compute:servers:create:requested_destination")
+    return {"requested_" + key: common.check_string(key, value, min_length=1)
+            for key, value in given.items()}
 
 
 def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count: int) -> int:
@@ -668,7 +722,8 @@ def _call_create(request: APIRequest, kwargs: dict, optional: dict) -> list[dict
     kwargs.update((key, value) for key, value in optional.items() if value is not None)
     try:
         return request.api.compute_api.create(request.context, **kwargs)
-    except (exception.FlavorNotFound, exception.ImageNotFound, exception.NetworkNotFound) as e:
+    except (exception.FlavorNotFound, exception.ImageNotFound, exception.NetworkNotFound,
+            exception.ComputeHostNotFound) as e:
         raise faults.BadRequest(e.format_message())
 
 

@@ -37,6 +37,8 @@ from nova_sim.servicegroup import API as ServiceGroupAPI
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
+#: Instances ``create`` writes between two yields to the hub.
+CREATE_STEP = 5
 
 
 def _utcnow() -> str:
@@ -150,6 +152,8 @@ class API:
         access_ip_v6: str | None = None,
         hostname: str | None = None,
         server_group: str | None = None,
+        requested_host: str | None = None,
+        requested_hypervisor_hostname: str | None = None,
         **kwargs: Any,
     ) -> list[dict[str, Any]]:
         """Boot ``max_count`` instances (at least ``min_count``) of ``flavor_id`` from
@@ -158,8 +162,11 @@ class API:
         The rows and request specs are written, then ``schedule_and_build_instances`` is
         cast to the conductor; everything after that happens asynchronously and shows in
         the instances' states. Raises ``FlavorNotFound``, ``ImageNotFound`` or
-        ``InvalidInput`` (bad counts, unknown availability zone) before anything is
-        written.
+        ``InvalidInput`` (bad counts, unknown availability zone) or
+        ``ComputeHostNotFound`` (``requested_host`` / ``requested_hypervisor_hostname``
+        naming no compute node; the scheduler then places only there) before anything is
+        written. The rows are written in steps of ``CREATE_STEP`` with a yield to the hub
+        between steps, so other requests keep being served during a large ``max_count``.
         """
         _context_check(ctxt)
         max_count = min_count if max_count is None else max_count
@@ -179,6 +186,8 @@ class API:
                     reason=f"The requested availability zone is not available: "
                     f"{availability_zone}"
                 )
+        destination = self._requested_destination(requested_host,
+                                                  requested_hypervisor_hostname)
         group = None
         if server_group or (scheduler_hints or {}).get("group"):
             group = self.db.server_group_get(server_group or scheduler_hints["group"])
@@ -230,20 +239,37 @@ class API:
                         {"uuid": group["uuid"], "policy": group["policy"]} if group else None
                     ),
                     "ignore_hosts": [],
-                    "force_hosts": [],
-                    "force_nodes": [],
+                    "force_hosts": [destination["host"]] if destination.get("host") else [],
+                    "force_nodes": [destination["node"]] if destination.get("node") else [],
                 }
+                if destination:
+                    spec["requested_destination"] = dict(destination)
                 self.db.request_spec_save(instance["uuid"], spec)
                 if group is not None:
                     self.db.server_group_add_members(group["uuid"], [instance["uuid"]])
                 instances.append(instance)
                 specs.append(spec)
+                if (index + 1) % CREATE_STEP == 0:
+                    green.sleep(0)  # let the hub serve other requests between steps
             self.compute_task_api.schedule_and_build_instances(
                 ctxt, build_requests=instances, request_specs=specs,
                 image=image, admin_password=admin_password,
                 requested_networks=networks, block_device_mapping=None,
             )
         return instances
+
+    def _requested_destination(self, host: str | None, node: str | None) -> dict[str, str]:
+        """``{"host", "node"}`` of a requested destination, checked against the compute
+        nodes (``ComputeHostNotFound`` naming the host, else the node, as Nova)."""
+        if not host and not node:
+            return {}
+        nodes = self.db.compute_node_get_all()
+        if host and not any(n.get("host") == host for n in nodes):
+            raise exception.ComputeHostNotFound(host=host)
+        if node and not any(n.get("hypervisor_hostname") == node
+                            and (not host or n.get("host") == host) for n in nodes):
+            raise exception.ComputeHostNotFound(host=node)
+        return {key: value for key, value in (("host", host), ("node", node)) if value}
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -38,6 +38,14 @@ nova-sim has no Keystone and offers ``noauth2`` and ``open``.
         min=0,
         help="The maximum number of items a collection resource returns in one response.",
     ),
+    cfg.IntOpt(
+        "max_servers_per_request",
+        default=1000,
+        min=1,
+        help="The largest max_count (and min_count) one POST /servers may ask for, "
+        "whatever the quota; a larger count is refused at once with 400. The servers of "
+        "one request are written in steps that let other requests run in between.",
+    ),
     cfg.StrOpt(
         "compute_link_prefix",
         default=None,

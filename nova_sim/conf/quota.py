@@ -17,6 +17,9 @@ quota_opts = [
     cfg.IntOpt("instances", default=10, min=-1, help="Servers per project (-1: unlimited)."),
     cfg.IntOpt("cores", default=20, min=-1, help="vCPUs per project (-1: unlimited)."),
     cfg.IntOpt("ram", default=51200, min=-1, help="RAM (MiB) per project (-1: unlimited)."),
+    cfg.IntOpt("metadata_items", default=128, min=-1,
+               help="Metadata items per server (-1: unlimited); GET /limits reports it as "
+                    "maxServerMeta and a create with more is refused with 403."),
 ]
 
 

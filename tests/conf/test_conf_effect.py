@@ -444,6 +444,19 @@ def _(conf):
     return len(flavors)
 
 
+@probe("api", "max_servers_per_request", "2", "3 is greater than the maximum of 2")
+def _(conf):
+    request = webob.Request.blank("/v2.1/servers", method="POST")
+    request.headers["X-Auth-Token"] = "admin:admin"
+    request.json_body = {"server": {"name": "vm", "flavorRef": "1", "max_count": 3,
+                                    "imageRef": "13dbfda8-883f-5c6c-a946-6ad6d8486726"}}
+    response = request.get_response(_api_app(conf))
+    if response.status_int != 400:
+        return response.status_int
+    message = response.json["badRequest"]["message"]
+    return message[message.index("3 is"):]
+
+
 @probe("api", "compute_link_prefix", "https://proxy.example", True)
 def _(conf):
     body = _get(_api_app(conf), "/v2.1/flavors").json
@@ -659,7 +672,7 @@ for _option, _text, _value in (
 # -- [quota] ---------------------------------------------------------------------------------
 
 for _option, _key in (("instances", "maxTotalInstances"), ("cores", "maxTotalCores"),
-                      ("ram", "maxTotalRAMSize")):
+                      ("ram", "maxTotalRAMSize"), ("metadata_items", "maxServerMeta")):
 
     def _limit(conf, key=_key):
         return _get(_api_app(conf), "/v2.1/limits").json["limits"]["absolute"][key]

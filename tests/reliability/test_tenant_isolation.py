@@ -1,0 +1,89 @@
+"""The tenant-isolation matrix: project ``demo`` owns a server; project ``other`` tries
+every server endpoint the API serves on it and must see a 404 (as Nova answers for
+another project's server) and change nothing. ``test_matrix_covers_every_server_route``
+fails when a server route is added without a row here, so the table grows with the API.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nova_sim.api import server_actions
+
+from .conftest import NEW_VERSION, assert_fault, boot
+
+OWNER = "demo:demo"
+INTRUDER = "other:other"
+
+# (method, route template, body): every route on one server, each action of
+# POST /servers/{server_id}/action.
+MATRIX = [
+    ("GET", "/servers/{server_id}", None),
+    ("PUT", "/servers/{server_id}", {"server": {"name": "stolen"}}),
+    ("DELETE", "/servers/{server_id}", None),
+    ("GET", "/servers/{server_id}/os-instance-actions", None),
+    ("GET", "/servers/{server_id}/os-instance-actions/{request_id}", None),
+    *[("POST", "/servers/{server_id}/action", {name: {"type": "HARD"} if name == "reboot"
+                                               else None})
+      for name in sorted(server_actions._ACTIONS)],
+]
+
+
+@pytest.fixture
+def owned(client):
+    """The owner's server and the request id of its create action."""
+    server_id = boot(client, "mine", token=OWNER)
+    actions = client.get(f"/v2.1/servers/{server_id}/os-instance-actions",
+                         token=OWNER).json["instanceActions"]
+    request_id = actions[0]["request_id"]
+    return server_id, request_id
+
+
+def _row_id(row) -> str:
+    method, template, body = row
+    return f"{method} {template} {next(iter(body)) if body else ''}".strip()
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=_row_id)
+def test_another_project_gets_404_and_changes_nothing(client, owned, row):
+    method, template, body = row
+    server_id, request_id = owned
+    before = client.get(f"/v2.1/servers/{server_id}", token=OWNER,
+                        version=NEW_VERSION).json["server"]
+    path = "/v2.1" + template.format(server_id=server_id, request_id=request_id)
+    response = client.request(method, path, body=body, token=INTRUDER, version=NEW_VERSION)
+    assert_fault(response, 404)
+    after = client.get(f"/v2.1/servers/{server_id}", token=OWNER, version=NEW_VERSION)
+    assert after.status_int == 200
+    after = after.json["server"]
+    for key in ("name", "status", "OS-EXT-STS:task_state", "updated"):
+        assert after.get(key) == before.get(key), key
+
+
+@pytest.mark.parametrize("query", ["", "?all_tenants=1", "?project_id=demo",
+                                   "?all_tenants=1&project_id=demo", "?tenant_id=demo"])
+@pytest.mark.parametrize("collection", ["servers", "servers/detail"])
+def test_lists_never_show_another_projects_server(client, owned, collection, query):
+    response = client.get(f"/v2.1/{collection}{query}", token=INTRUDER, version=NEW_VERSION)
+    if response.status_int == 200:
+        assert response.json["servers"] == []
+    else:  # Nova's policy may refuse all_tenants outright
+        assert_fault(response, 403)
+
+
+def test_limits_count_only_the_callers_servers(client, owned):
+    absolute = client.get("/v2.1/limits", token=INTRUDER).json["limits"]["absolute"]
+    assert absolute["totalInstancesUsed"] == 0
+
+
+def test_matrix_covers_every_server_route(app_routes):
+    served = {(method, template) for method, template in app_routes
+              if template.startswith("/servers/{server_id}")}
+    assert served == {(method, template) for method, template, _body in MATRIX}
+
+
+@pytest.fixture
+def app_routes(client):
+    return [(method, template)
+            for template, methods in client.app.compute._by_template.items()
+            for method in methods]
