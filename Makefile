@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-quick test-slow test-db bench lint sample-config docs-outputs clean
+.PHONY: run test test-quick test-slow test-reliability test-db bench lint sample-config docs-outputs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,9 +41,10 @@ lint: $(VENV)/.stamp-test
 #   make test        lint, then every test, the slow ones included (CI: .ci/run runs this)
 #   make test-quick  lint, then every test but the slow ones (while working)
 #   make test-slow   only the slow ones: fuzzing and the tests that start processes
+#   make test-reliability  the long reliability drills (CI: after make test)
 #   make test-db     the database tests' MariaDB and PostgreSQL variants (CI: after make test)
 test: lint
-	$(PY) -m pytest -q -m "not backends"
+	$(PY) -m pytest -q -m "not backends and not reliability"
 
 test-quick: lint
 	$(PY) -m pytest -q -m "not slow and not backends"
@@ -54,6 +55,9 @@ test-slow: $(VENV)/.stamp-test
 # The database tests' MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432) variants:
 # each run creates and drops databases of its own. NOVA_SIM_REQUIRE_DBS=1 (.ci/run) makes
 # a server that is down fail them instead of skipping them.
+test-reliability: $(VENV)/.stamp-test
+	$(PY) -m pytest -q -m reliability
+
 test-db: $(VENV)/.stamp-test
 	$(PY) -m pytest -q -m backends
 

@@ -22,7 +22,7 @@ from nova_sim.api.app import APIApplication
 
 from .conftest import IMAGE
 
-pytestmark = pytest.mark.slow  # 5,000 requests: about 40 s
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]  # 5,000 requests: about 40 s
 
 REQUESTS_PER_EXAMPLE = 5
 EXAMPLES = 1000

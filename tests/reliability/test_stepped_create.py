@@ -12,7 +12,7 @@ from nova_sim.compute.api import CREATE_STEP
 
 from .conftest import IMAGE, NEW_VERSION
 
-pytestmark = pytest.mark.slow  # writes 1,000 rows (about 7 s)
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]  # writes 1,000 rows (about 7 s)
 
 
 def test_get_root_is_served_between_creation_steps(client, compute, conf):
