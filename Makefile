@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-quick test-slow bench lint sample-config docs-outputs clean
+.PHONY: run test test-quick test-slow test-db bench lint sample-config docs-outputs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,14 +41,21 @@ lint: $(VENV)/.stamp-test
 #   make test        lint, then every test, the slow ones included (CI: .ci/run runs this)
 #   make test-quick  lint, then every test but the slow ones (while working)
 #   make test-slow   only the slow ones: fuzzing and the tests that start processes
+#   make test-db     the database tests' MariaDB and PostgreSQL variants (CI: after make test)
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not backends"
 
 test-quick: lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not backends"
 
 test-slow: $(VENV)/.stamp-test
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m "slow and not backends"
+
+# The database tests' MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432) variants:
+# each run creates and drops databases of its own. NOVA_SIM_REQUIRE_DBS=1 (.ci/run) makes
+# a server that is down fail them instead of skipping them.
+test-db: $(VENV)/.stamp-test
+	$(PY) -m pytest -q -m backends
 
 # Every benchmark, peers side by side (figures and commands: docs/benchmarks.md).
 # bench_rpc needs RabbitMQ on 127.0.0.1:5672; bench_api needs wrk (installed if missing).

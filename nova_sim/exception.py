@@ -129,3 +129,24 @@ class InstanceFaultRollback(NovaException):
 
 class ResourceProviderClaimFailed(Conflict):
     msg_fmt = "Unable to claim resources on %(rp_uuid)s for consumer %(consumer_uuid)s"
+
+
+class MarkerNotFound(Invalid):
+    msg_fmt = "Marker %(marker)s could not be found."
+
+
+class RequestSpecNotFound(NotFound):
+    msg_fmt = "RequestSpec not found for instance %(instance_uuid)s"
+
+
+class ServerGroupNotFound(NotFound):
+    msg_fmt = "Instance group %(group_uuid)s could not be found."
+
+
+class FlavorExists(Conflict):
+    msg_fmt = "Flavor with %(key)s %(value)s already exists."
+
+
+class DatabaseSchemaError(RuntimeError):
+    """The database's schema is not the one this nova-sim expects (behind: run
+    ``nova-sim db sync``; unknown: made by another version)."""

@@ -68,3 +68,43 @@ def rabbit_url():
         yield RABBIT_URL.rstrip("/") + "/" + vhost
     finally:
         _rabbitmqctl("delete_vhost", vhost)
+
+
+# ------------------------------------------------------------------ database backends
+
+#: The backends the database tests run on; the servers' variants carry the ``backends``
+#: marker (``make test-db``).
+DATABASE_BACKENDS = [
+    "sqlite",
+    pytest.param("mysql", marks=pytest.mark.backends),
+    pytest.param("postgresql", marks=pytest.mark.backends),
+]
+
+
+@pytest.fixture(scope="session")
+def server_databases():
+    """This run's own databases on the MariaDB and PostgreSQL servers (see
+    tests/db_servers.py); dropped when the run ends."""
+    from db_servers import ServerDatabases
+
+    databases = ServerDatabases()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request, server_databases):
+    """A URL of an empty, synced database on each backend in turn: ``sqlite://`` (in
+    memory), then this run's database on MariaDB and on PostgreSQL."""
+    if request.param == "sqlite":
+        return "sqlite://"
+    return server_databases.url(request.param)
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def shared_database_url(request, server_databases, tmp_path):
+    """Like ``database_url``, but one several processes can share: an SQLite file
+    instead of memory."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/shared.db"
+    return server_databases.url(request.param)

@@ -1,16 +1,22 @@
 """Benchmark: boots per second of a whole cloud in one process, end to end.
 
-One process, ``green://`` transport, in-memory SQLite, a zero-latency fake driver,
-``--computes`` compute hosts of the default size, m1.small. Each round starts a fresh cloud
+One process, ``green://`` transport, a zero-latency fake driver, ``--computes`` compute
+hosts of the default size, m1.small; the database is in-memory SQLite, or each ``--db``
+URL in turn (a server URL: the benchmark makes a database of its own there for each round
+and drops it afterwards), side by side. Each round starts a fresh cloud
 on the real clock, then boots ``--boots`` servers through ``nova_sim.compute.api.API``
 (one request each, as API calls would) and stops the clock when the last one is ACTIVE.
 The machine is shared, so beside the wall-clock rate it prints boots per CPU-second of
 this process (what it reaches when it has a core to itself).
 Printed beside the rate, so that no shortcut hides in it: RPC messages per boot
 (requests by kind, and replies) and database transactions per boot (the benchmark's own
-polling excluded). The median of ``--rounds`` rounds is reported.
+polling excluded), and the hub's worst lateness (a greenthread sleeping 10 ms in a loop
+during the boots: how long the hub was ever held up). The median of ``--rounds`` rounds
+is reported.
 
     .venv/bin/python tools/bench_cloud.py [--boots 1000] [--computes 100] [--rounds 5]
+        [--db sqlite:// --db mysql+pymysql://root@127.0.0.1/test
+         --db postgresql+psycopg://postgres@127.0.0.1/postgres]
 """
 
 from __future__ import annotations
@@ -44,11 +50,13 @@ class MessageCounter:
         self.counts["reply"] += 1
 
 
-def one_round(boots: int, computes: int) -> dict:
+def one_round(boots: int, computes: int, db_url: str | None = None,
+              lateness_interval: float = 0.010) -> dict:
     """One fresh cloud, ``boots`` boots; the figures of the round (tools/bench_trace.py
-    reuses it: keep the keys)."""
+    reuses it: keep the keys). ``db_url``: the cloud's database (default in memory);
+    ``lateness_interval``: the sleeper's period (0: no sleeper, lateness not measured)."""
     conf = zero_latency(new_conf())
-    cloud = Cloud(conf=conf, computes=computes).start()
+    cloud = Cloud(conf=conf, computes=computes, db_url=db_url).start()
     ctxt = nova_context.RequestContext(user_id="bench", project_id="bench", overwrite=False)
     # Let start-up settle: the first resource reports, and the scheduler's cache past
     # its re-read window (a freshly started cloud re-reads every row for a second).
@@ -58,6 +66,16 @@ def one_round(boots: int, computes: int) -> dict:
     db = cloud.db
     transactions = db.transactions
     polling = 0
+    lateness = [0.0]
+    running = [True]
+
+    def sleeper() -> None:
+        while running[0] and lateness_interval:
+            start = time.perf_counter()
+            green.sleep(lateness_interval)
+            lateness[0] = max(lateness[0], time.perf_counter() - start - lateness_interval)
+
+    watcher = green.spawn(sleeper)
     started = time.perf_counter()
     cpu_started = time.process_time()
     try:
@@ -77,13 +95,44 @@ def one_round(boots: int, computes: int) -> dict:
         cpu = time.process_time() - cpu_started
     finally:
         rpc.remove_instrument(counter)
+        running[0] = False
+        watcher.wait()
     used = db.transactions - transactions - polling
     cloud.stop()
     return {
         "elapsed": elapsed, "rate": boots / elapsed, "active": done, "error": failed,
         "cpu": cpu, "cpu_rate": boots / cpu,
         "messages": dict(counter.counts), "transactions": used,
+        "worst_lateness": lateness[0],
     }
+
+
+def run_rounds(args: argparse.Namespace, url: str | None) -> list[dict]:
+    """``args.rounds`` rounds on the database ``url`` (a server's: a fresh database of
+    the benchmark's own each round)."""
+    from bench_db_hub import drop_database, own_database
+
+    from nova_sim.db.migration import db_sync
+
+    results = []
+    for number in range(args.rounds):
+        server = url is not None and not url.startswith("sqlite")
+        round_url = own_database(url) if server else url
+        try:
+            if server:
+                db_sync(round_url)
+            result = one_round(args.boots, args.computes, round_url, args.lateness_interval)
+        finally:
+            if server:
+                drop_database(round_url)
+        results.append(result)
+        print(f"round {number + 1}: {result['rate']:.0f} boots/s "
+              f"({result['elapsed']:.2f} s, {result['active']} active, "
+              f"{result['error']} error; {result['cpu']:.2f} s of CPU: "
+              f"{result['cpu_rate']:.0f} boots per CPU-second"
+              + (f"; hub late by at most {result['worst_lateness'] * 1000:.0f} ms"
+                 if args.lateness_interval else "") + ")", flush=True)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,33 +140,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--boots", type=int, default=1000)
     parser.add_argument("--computes", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--lateness-interval", type=float, default=0.010, metavar="SECONDS",
+                        help="period of the greenthread that measures the hub's lateness "
+                        "(default 0.010; 0: do not measure, for a CPU figure with nothing "
+                        "added)")
+    parser.add_argument("--db", action="append", metavar="URL",
+                        help="database URL (repeatable: side by side; default sqlite://)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    results = []
-    for number in range(args.rounds):
-        result = one_round(args.boots, args.computes)
-        results.append(result)
-        print(f"round {number + 1}: {result['rate']:.0f} boots/s "
-              f"({result['elapsed']:.2f} s, {result['active']} active, "
-              f"{result['error']} error; {result['cpu']:.2f} s of CPU: "
-              f"{result['cpu_rate']:.0f} boots per CPU-second)", flush=True)
-    rates = [r["rate"] for r in results]
-    median = statistics.median(rates)
-    cpu_rates = [r["cpu_rate"] for r in results]
-    last = results[-1]
-    messages = last["messages"]
-    requests = sum(v for k, v in messages.items() if k != "reply")
+    urls = args.db or [None]
+    table = []
+    for url in urls:
+        if len(urls) > 1:
+            print(f"--- {url}", flush=True)
+        results = run_rounds(args, url)
+        rates = [r["rate"] for r in results]
+        last = results[-1]
+        messages = last["messages"]
+        requests = sum(v for k, v in messages.items() if k != "reply")
+        table.append((url or "sqlite://", statistics.median(rates), min(rates), max(rates),
+                      statistics.median(r["cpu_rate"] for r in results),
+                      last["transactions"] / args.boots,
+                      statistics.median(r["worst_lateness"] for r in results) * 1000,
+                      (requests + messages.get("reply", 0)) / args.boots, messages))
     print()
-    print(f"cloud: {args.computes} computes, green://, sqlite in memory, zero-latency "
-          f"driver, m1.small, {args.boots} boots per round, {args.rounds} rounds")
-    print(f"boots/s (median)         {median:.0f}   (min {min(rates):.0f}, "
-          f"max {max(rates):.0f})")
-    print(f"boots per CPU-second     {statistics.median(cpu_rates):.0f}   (the rate this "
-          "process would reach with a core to itself)")
-    print(f"RPC messages per boot    {(requests + messages.get('reply', 0)) / args.boots:.1f}"
-          f"   (" + ", ".join(f"{k} {v / args.boots:.1f}" for k, v in sorted(messages.items()))
-          + ")")
-    print(f"DB transactions per boot {last['transactions'] / args.boots:.1f}")
+    print(f"cloud: {args.computes} computes, green://, zero-latency driver, m1.small, "
+          f"{args.boots} boots per round, {args.rounds} rounds")
+    for url, median, low, high, cpu_rate, transactions, late, per_boot, messages in table:
+        if len(table) > 1:
+            print(f"[{url.split('://')[0]}]")
+        print(f"boots/s (median)         {median:.0f}   (min {low:.0f}, max {high:.0f})")
+        print(f"boots per CPU-second     {cpu_rate:.0f}   (the rate this process would "
+              "reach with a core to itself)")
+        print(f"RPC messages per boot    {per_boot:.1f}   (" + ", ".join(
+            f"{k} {v / args.boots:.1f}" for k, v in sorted(messages.items())) + ")")
+        print(f"DB transactions per boot {transactions:.1f}")
+        if args.lateness_interval:
+            print(f"hub's worst lateness     {late:.0f} ms   (median of rounds)")
     return 0
 
 

@@ -448,7 +448,8 @@ def run_service(args: Any, conf: Any) -> int:
 
     binary = BINARIES[args.command]
     setup_tracing(conf, binary, conf.host)
-    server = create_service(binary, host=conf.host, conf=conf)
+    server = create_service(binary, host=conf.host, conf=conf,
+                            hosts=getattr(args, "hosts", 1))
     return serve(_StartErrors(server, binary, conf),
                  start_timeout=conf.service_start_timeout,
                  timed_out=lambda: start_timeout_message(binary, server, conf))

@@ -1,9 +1,9 @@
 """The ``nova-sim`` command: argument parsing, configuration, logging and dispatch.
 
 Owns the command line (subcommands ``run``, ``api``, ``conductor``, ``scheduler``,
-``compute``, ``status``, ``demo``, ``trace``, ``simulate``), turning the global options into
-oslo.config arguments (``--config-file``, ``--config-dir``, ``--debug``, ``--log-file``)
-and overrides (``--transport-url``), and the exit statuses:
+``compute``, ``status``, ``demo``, ``trace``, ``simulate``, ``db``), turning the global
+options into oslo.config arguments (``--config-file``, ``--config-dir``, ``--debug``,
+``--log-file``) and overrides (``--transport-url``), and the exit statuses:
 
 * 0: success, including a graceful stop on SIGTERM or Ctrl-C;
 * 1: a runtime failure (a piece missing, a cloud that cannot be reached...), one line;
@@ -37,6 +37,7 @@ BINARIES = {
     "demo": "nova-sim",
     "trace": "nova-sim",
     "simulate": "nova-sim",
+    "db": "nova-sim",
 }
 
 
@@ -139,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", metavar="NAME", default=None,
         help="name of this compute host ([DEFAULT] host)",
     )
+    compute.add_argument(
+        "--hosts", type=_positive_int, default=1, metavar="N",
+        help="run N simulated compute hosts in this process, HOST-1 .. HOST-N, each its "
+        "own service, heartbeat and RPC server (default: 1, named HOST)",
+    )
 
     status = command(
         "status",
@@ -161,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    from nova_sim.cmd import db as db_command
+
+    db_command.add_arguments(
+        command("db", "create or upgrade the database's schema ('db sync') or print its "
+                "revision ('db version')")
+    )
 
     trace = command(
         "trace",
@@ -267,6 +280,10 @@ def _handler(command: str):
         from nova_sim.cmd.simulate import simulate_command
 
         return simulate_command
+    if command == "db":
+        from nova_sim.cmd.db import db_command
+
+        return db_command
     from nova_sim.cmd.trace import trace_command
 
     return trace_command

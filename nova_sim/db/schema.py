@@ -1,252 +1,315 @@
-"""The SQL schema of nova-sim's database (SQLite), and how its columns are shown.
+"""The tables of nova-sim's database as SQLAlchemy Core ``Table`` objects, and how columns
+are shown.
 
-Owns the tables and indexes, the schema version, and which columns hold JSON or booleans.
-``nova_sim.db.api.Database`` creates the tables and is the only code that queries them;
-this module must not know about anything else.
+Owns the current shape of every table and index (the alembic migrations in
+``nova_sim/db/migrations/versions`` build it step by step; a test checks that the two
+agree), and which columns hold JSON or booleans. The types are the portable subset that
+SQLite, MariaDB/MySQL and PostgreSQL share:
+
+- ids are integers given by the database (``AUTOINCREMENT`` on SQLite, so an id is never
+  reused; ``AUTO_INCREMENT`` on MariaDB; an identity column on PostgreSQL);
+- booleans are small integers (0/1) and timestamps fixed-width ISO strings
+  (``"2026-01-01T00:00:05.000000"``), which sort as time does on every backend and cross
+  the DBAPI without any conversion (``nova_sim.db.api`` shows them as ``bool`` and ``str``);
+- JSON documents are text (``MEDIUMTEXT`` on MariaDB, whose ``TEXT`` stops at 64 KiB).
+
+Must not know about anything but SQLAlchemy.
 """
 
 from __future__ import annotations
 
-#: Version of the schema below, kept in SQLite's ``user_version``; a file made by another
-#: version is refused with one clear line instead of failing later on a missing column.
-SCHEMA_VERSION = 1
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS services (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    uuid TEXT,
-    binary TEXT NOT NULL,
-    host TEXT NOT NULL,
-    topic TEXT,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    disabled_reason TEXT,
-    report_count INTEGER NOT NULL DEFAULT 0,
-    last_seen_up TEXT,
-    forced_down INTEGER NOT NULL DEFAULT 0,
-    availability_zone TEXT,
-    version INTEGER NOT NULL DEFAULT 0,
-    change_seq INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT, updated_at TEXT, deleted_at TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS services_host_binary ON services (host, binary, deleted);
-CREATE INDEX IF NOT EXISTS services_updated_at ON services (updated_at);
-CREATE INDEX IF NOT EXISTS services_change_seq ON services (change_seq);
+metadata = sa.MetaData()
 
-CREATE TABLE IF NOT EXISTS compute_nodes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    uuid TEXT NOT NULL UNIQUE,
-    host TEXT NOT NULL,
-    hypervisor_hostname TEXT NOT NULL,
-    vcpus INTEGER NOT NULL DEFAULT 0,
-    memory_mb INTEGER NOT NULL DEFAULT 0,
-    local_gb INTEGER NOT NULL DEFAULT 0,
-    vcpus_used INTEGER NOT NULL DEFAULT 0,
-    memory_mb_used INTEGER NOT NULL DEFAULT 0,
-    local_gb_used INTEGER NOT NULL DEFAULT 0,
-    running_vms INTEGER NOT NULL DEFAULT 0,
-    free_ram_mb INTEGER NOT NULL DEFAULT 0,
-    free_disk_gb INTEGER NOT NULL DEFAULT 0,
-    current_workload INTEGER NOT NULL DEFAULT 0,
-    cpu_allocation_ratio REAL NOT NULL DEFAULT 16.0,
-    ram_allocation_ratio REAL NOT NULL DEFAULT 1.5,
-    disk_allocation_ratio REAL NOT NULL DEFAULT 1.0,
-    hypervisor_type TEXT NOT NULL DEFAULT 'fake',
-    hypervisor_version INTEGER NOT NULL DEFAULT 1000,
-    host_ip TEXT,
-    stats TEXT NOT NULL DEFAULT '{}',
-    service_id INTEGER,
-    change_seq INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT, updated_at TEXT, deleted_at TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS compute_nodes_change_seq ON compute_nodes (change_seq);
-CREATE INDEX IF NOT EXISTS compute_nodes_host_node
-    ON compute_nodes (host, hypervisor_hostname, deleted);
-CREATE INDEX IF NOT EXISTS compute_nodes_updated_at ON compute_nodes (updated_at);
+#: A short indexed string (MariaDB indexes need a length).
+Name = sa.String(255)
+#: A timestamp as a fixed-width ISO string.
+Timestamp = sa.String(26)
+#: A JSON document.
+Document = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+#: A boolean stored as 0/1.
+Flag = sa.SmallInteger
 
-CREATE TABLE IF NOT EXISTS flavors (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    flavorid TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL UNIQUE,
-    vcpus INTEGER NOT NULL,
-    memory_mb INTEGER NOT NULL,
-    root_gb INTEGER NOT NULL DEFAULT 0,
-    ephemeral_gb INTEGER NOT NULL DEFAULT 0,
-    swap INTEGER NOT NULL DEFAULT 0,
-    rxtx_factor REAL NOT NULL DEFAULT 1.0,
-    is_public INTEGER NOT NULL DEFAULT 1,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    description TEXT,
-    extra_specs TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT, updated_at TEXT
-);
+_ROWID = {"sqlite_autoincrement": True, "mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
-CREATE TABLE IF NOT EXISTS instances (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    uuid TEXT NOT NULL UNIQUE,
-    display_name TEXT,
-    display_description TEXT,
-    project_id TEXT,
-    user_id TEXT,
-    image_ref TEXT,
-    flavor TEXT,
-    instance_type_id INTEGER,
-    vcpus INTEGER, memory_mb INTEGER, root_gb INTEGER, ephemeral_gb INTEGER,
-    vm_state TEXT,
-    task_state TEXT,
-    power_state INTEGER NOT NULL DEFAULT 0,
-    host TEXT,
-    node TEXT,
-    launched_on TEXT,
-    availability_zone TEXT,
-    launched_at TEXT,
-    terminated_at TEXT,
-    metadata TEXT NOT NULL DEFAULT '{}',
-    system_metadata TEXT NOT NULL DEFAULT '{}',
-    security_groups TEXT NOT NULL DEFAULT '[]',
-    info_cache TEXT NOT NULL DEFAULT '[]',
-    reservation_id TEXT,
-    launch_index INTEGER NOT NULL DEFAULT 0,
-    key_name TEXT,
-    key_data TEXT,
-    user_data TEXT,
-    hostname TEXT,
-    config_drive TEXT NOT NULL DEFAULT '',
-    access_ip_v4 TEXT,
-    access_ip_v6 TEXT,
-    locked INTEGER NOT NULL DEFAULT 0,
-    locked_by TEXT,
-    progress INTEGER NOT NULL DEFAULT 0,
-    root_device_name TEXT,
-    created_at TEXT, updated_at TEXT, deleted_at TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS instances_project ON instances (project_id, deleted);
-CREATE INDEX IF NOT EXISTS instances_host ON instances (host, deleted);
-CREATE INDEX IF NOT EXISTS instances_created ON instances (created_at, id);
 
-CREATE TABLE IF NOT EXISTS instance_faults (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_uuid TEXT NOT NULL,
-    code INTEGER NOT NULL,
-    message TEXT,
-    details TEXT,
-    host TEXT,
-    created_at TEXT
-);
-CREATE INDEX IF NOT EXISTS instance_faults_instance ON instance_faults (instance_uuid);
+def _id() -> sa.Column:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
 
-CREATE TABLE IF NOT EXISTS instance_actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_uuid TEXT NOT NULL,
-    request_id TEXT,
-    action TEXT,
-    project_id TEXT,
-    user_id TEXT,
-    start_time TEXT,
-    finish_time TEXT,
-    message TEXT,
-    created_at TEXT, updated_at TEXT
-);
-CREATE INDEX IF NOT EXISTS instance_actions_instance
-    ON instance_actions (instance_uuid, request_id);
 
-CREATE TABLE IF NOT EXISTS instance_actions_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    action_id INTEGER NOT NULL,
-    event TEXT,
-    start_time TEXT,
-    finish_time TEXT,
-    result TEXT,
-    traceback TEXT,
-    host TEXT,
-    details TEXT,
-    created_at TEXT, updated_at TEXT
-);
-CREATE INDEX IF NOT EXISTS instance_actions_events_action
-    ON instance_actions_events (action_id);
+def _timestamps(*names: str) -> list[sa.Column]:
+    return [sa.Column(name, Timestamp) for name in names]
 
-CREATE TABLE IF NOT EXISTS resource_providers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    uuid TEXT NOT NULL UNIQUE,
-    name TEXT,
-    generation INTEGER NOT NULL DEFAULT 0,
-    change_seq INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT, updated_at TEXT
-);
-CREATE INDEX IF NOT EXISTS resource_providers_change_seq ON resource_providers (change_seq);
 
--- One row: a counter bumped by every write that changes a service, a compute node, or a
--- provider's inventory or usage (the row's change_seq takes the new value). Writers hold
--- the write lock, so numbers are given in commit order and a reader that saw number N has
--- seen every change up to N: a cache catches up exactly by reading change_seq > N.
-CREATE TABLE IF NOT EXISTS change_sequence (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    value INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO change_sequence (id, value) VALUES (1, 0);
+def _deleted() -> sa.Column:
+    return sa.Column("deleted", Flag, nullable=False, server_default="0")
 
--- Clustered by provider (WITHOUT ROWID), in the providers' creation order. ``capacity`` is
--- int((total - reserved) * allocation_ratio), and ``used`` is the sum of the allocations
--- against this inventory, kept in step by the claim / remove transactions. Together they
--- make candidates one scan with no aggregation.
-CREATE TABLE IF NOT EXISTS inventories (
-    rp_id INTEGER NOT NULL,
-    resource_class TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    reserved INTEGER NOT NULL DEFAULT 0,
-    min_unit INTEGER NOT NULL DEFAULT 1,
-    max_unit INTEGER NOT NULL,
-    step_size INTEGER NOT NULL DEFAULT 1,
-    allocation_ratio REAL NOT NULL DEFAULT 1.0,
-    capacity INTEGER NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (rp_id, resource_class)
-) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS allocations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    consumer_uuid TEXT NOT NULL,
-    rp_uuid TEXT NOT NULL,
-    resource_class TEXT NOT NULL,
-    used INTEGER NOT NULL,
-    project_id TEXT,
-    user_id TEXT,
-    created_at TEXT
-);
-CREATE INDEX IF NOT EXISTS allocations_consumer ON allocations (consumer_uuid);
-CREATE INDEX IF NOT EXISTS allocations_rp ON allocations (rp_uuid);
+services = sa.Table(
+    "services", metadata,
+    _id(),
+    sa.Column("uuid", Name),
+    sa.Column("binary", Name, nullable=False),
+    sa.Column("host", Name, nullable=False),
+    sa.Column("topic", Name),
+    sa.Column("disabled", Flag, nullable=False, server_default="0"),
+    sa.Column("disabled_reason", sa.Text),
+    sa.Column("report_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_seen_up", Timestamp),
+    sa.Column("forced_down", Flag, nullable=False, server_default="0"),
+    sa.Column("availability_zone", Name),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("change_seq", sa.Integer, nullable=False, server_default="0"),
+    *_timestamps("created_at", "updated_at", "deleted_at"),
+    _deleted(),
+    sa.Index("services_host_binary", "host", "binary", "deleted"),
+    sa.Index("services_updated_at", "updated_at"),
+    sa.Index("services_change_seq", "change_seq"),
+    **_ROWID,
+)
 
-CREATE TABLE IF NOT EXISTS request_specs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_uuid TEXT NOT NULL UNIQUE,
-    spec TEXT NOT NULL,
-    created_at TEXT, updated_at TEXT
-);
+compute_nodes = sa.Table(
+    "compute_nodes", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("host", Name, nullable=False),
+    sa.Column("hypervisor_hostname", Name, nullable=False),
+    sa.Column("vcpus", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("memory_mb", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("local_gb", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("vcpus_used", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("memory_mb_used", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("local_gb_used", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("running_vms", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("free_ram_mb", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("free_disk_gb", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("current_workload", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cpu_allocation_ratio", sa.Float, nullable=False, server_default="16.0"),
+    sa.Column("ram_allocation_ratio", sa.Float, nullable=False, server_default="1.5"),
+    sa.Column("disk_allocation_ratio", sa.Float, nullable=False, server_default="1.0"),
+    sa.Column("hypervisor_type", Name, nullable=False, server_default="fake"),
+    sa.Column("hypervisor_version", sa.Integer, nullable=False, server_default="1000"),
+    sa.Column("host_ip", Name),
+    sa.Column("stats", Document, nullable=False),
+    sa.Column("service_id", sa.Integer),
+    sa.Column("change_seq", sa.Integer, nullable=False, server_default="0"),
+    *_timestamps("created_at", "updated_at", "deleted_at"),
+    _deleted(),
+    sa.Index("compute_nodes_change_seq", "change_seq"),
+    sa.Index("compute_nodes_host_node", "host", "hypervisor_hostname", "deleted"),
+    sa.Index("compute_nodes_updated_at", "updated_at"),
+    **_ROWID,
+)
 
-CREATE TABLE IF NOT EXISTS instance_groups (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    uuid TEXT NOT NULL UNIQUE,
-    name TEXT,
-    policy TEXT NOT NULL,
-    rules TEXT NOT NULL DEFAULT '{}',
-    project_id TEXT,
-    user_id TEXT,
-    created_at TEXT, updated_at TEXT, deleted_at TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0
-);
+flavors = sa.Table(
+    "flavors", metadata,
+    _id(),
+    sa.Column("flavorid", Name, nullable=False, unique=True),
+    sa.Column("name", Name, nullable=False, unique=True),
+    sa.Column("vcpus", sa.Integer, nullable=False),
+    sa.Column("memory_mb", sa.Integer, nullable=False),
+    sa.Column("root_gb", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ephemeral_gb", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("swap", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rxtx_factor", sa.Float, nullable=False, server_default="1.0"),
+    sa.Column("is_public", Flag, nullable=False, server_default="1"),
+    sa.Column("disabled", Flag, nullable=False, server_default="0"),
+    sa.Column("description", sa.Text),
+    sa.Column("extra_specs", Document, nullable=False),
+    *_timestamps("created_at", "updated_at"),
+    **_ROWID,
+)
 
-CREATE TABLE IF NOT EXISTS instance_group_member (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    group_uuid TEXT NOT NULL,
-    instance_uuid TEXT NOT NULL,
-    created_at TEXT,
-    UNIQUE (group_uuid, instance_uuid)
-);
-CREATE INDEX IF NOT EXISTS instance_group_member_instance
-    ON instance_group_member (instance_uuid);
-"""
+instances = sa.Table(
+    "instances", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("display_name", Name),
+    sa.Column("display_description", sa.Text),
+    sa.Column("project_id", Name),
+    sa.Column("user_id", Name),
+    sa.Column("image_ref", Name),
+    sa.Column("flavor", Document),
+    sa.Column("instance_type_id", sa.Integer),
+    sa.Column("vcpus", sa.Integer),
+    sa.Column("memory_mb", sa.Integer),
+    sa.Column("root_gb", sa.Integer),
+    sa.Column("ephemeral_gb", sa.Integer),
+    sa.Column("vm_state", Name),
+    sa.Column("task_state", Name),
+    sa.Column("power_state", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("host", Name),
+    sa.Column("node", Name),
+    sa.Column("launched_on", Name),
+    sa.Column("availability_zone", Name),
+    sa.Column("launched_at", Timestamp),
+    sa.Column("terminated_at", Timestamp),
+    sa.Column("metadata", Document, nullable=False),
+    sa.Column("system_metadata", Document, nullable=False),
+    sa.Column("security_groups", Document, nullable=False),
+    sa.Column("info_cache", Document, nullable=False),
+    sa.Column("reservation_id", Name),
+    sa.Column("launch_index", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("key_name", Name),
+    sa.Column("key_data", sa.Text),
+    sa.Column("user_data", Document),
+    sa.Column("hostname", Name),
+    sa.Column("config_drive", Name, nullable=False, server_default=""),
+    sa.Column("access_ip_v4", Name),
+    sa.Column("access_ip_v6", Name),
+    sa.Column("locked", Flag, nullable=False, server_default="0"),
+    sa.Column("locked_by", Name),
+    sa.Column("progress", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("root_device_name", Name),
+    *_timestamps("created_at", "updated_at", "deleted_at"),
+    _deleted(),
+    sa.Index("instances_project", "project_id", "deleted"),
+    sa.Index("instances_host", "host", "deleted"),
+    sa.Index("instances_created", "created_at", "id"),
+    **_ROWID,
+)
+
+instance_faults = sa.Table(
+    "instance_faults", metadata,
+    _id(),
+    sa.Column("instance_uuid", Name, nullable=False),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("details", Document),
+    sa.Column("host", Name),
+    sa.Column("created_at", Timestamp),
+    sa.Index("instance_faults_instance", "instance_uuid"),
+    **_ROWID,
+)
+
+instance_actions = sa.Table(
+    "instance_actions", metadata,
+    _id(),
+    sa.Column("instance_uuid", Name, nullable=False),
+    sa.Column("request_id", Name),
+    sa.Column("action", Name),
+    sa.Column("project_id", Name),
+    sa.Column("user_id", Name),
+    sa.Column("start_time", Timestamp),
+    sa.Column("finish_time", Timestamp),
+    sa.Column("message", sa.Text),
+    *_timestamps("created_at", "updated_at"),
+    sa.Index("instance_actions_instance", "instance_uuid", "request_id"),
+    **_ROWID,
+)
+
+instance_actions_events = sa.Table(
+    "instance_actions_events", metadata,
+    _id(),
+    sa.Column("action_id", sa.Integer, nullable=False),
+    sa.Column("event", Name),
+    sa.Column("start_time", Timestamp),
+    sa.Column("finish_time", Timestamp),
+    sa.Column("result", Name),
+    sa.Column("traceback", Document),
+    sa.Column("host", Name),
+    sa.Column("details", sa.Text),
+    *_timestamps("created_at", "updated_at"),
+    sa.Index("instance_actions_events_action", "action_id"),
+    **_ROWID,
+)
+
+resource_providers = sa.Table(
+    "resource_providers", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name),
+    sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("change_seq", sa.Integer, nullable=False, server_default="0"),
+    *_timestamps("created_at", "updated_at"),
+    sa.Index("resource_providers_change_seq", "change_seq"),
+    **_ROWID,
+)
+
+#: One row: a counter bumped by every write that changes a service, a compute node, or a
+#: provider's inventory or usage (the row's change_seq takes the new value). A writer
+#: holds the counter's row lock until it commits, so numbers are given in commit order and
+#: a reader that saw number N has seen every change up to N: a cache catches up exactly by
+#: reading change_seq > N.
+change_sequence = sa.Table(
+    "change_sequence", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.Integer, nullable=False),
+    sa.CheckConstraint("id = 1", name="change_sequence_one_row"),
+    mysql_engine="InnoDB",
+)
+
+#: Keyed by provider (clustered, WITHOUT ROWID on SQLite). ``capacity`` is
+#: int((total - reserved) * allocation_ratio), and ``used`` is the sum of the allocations
+#: against this inventory, kept in step by the claim / remove transactions. Together they
+#: make candidates one scan with no aggregation.
+inventories = sa.Table(
+    "inventories", metadata,
+    sa.Column("rp_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("resource_class", Name, primary_key=True),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("reserved", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("min_unit", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("max_unit", sa.Integer, nullable=False),
+    sa.Column("step_size", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("allocation_ratio", sa.Float, nullable=False, server_default="1.0"),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("used", sa.Integer, nullable=False, server_default="0"),
+    sqlite_with_rowid=False,
+    mysql_engine="InnoDB",
+    mysql_charset="utf8mb4",
+)
+
+allocations = sa.Table(
+    "allocations", metadata,
+    _id(),
+    sa.Column("consumer_uuid", Name, nullable=False),
+    sa.Column("rp_uuid", Name, nullable=False),
+    sa.Column("resource_class", Name, nullable=False),
+    sa.Column("used", sa.Integer, nullable=False),
+    sa.Column("project_id", Name),
+    sa.Column("user_id", Name),
+    sa.Column("created_at", Timestamp),
+    sa.Index("allocations_consumer", "consumer_uuid"),
+    sa.Index("allocations_rp", "rp_uuid"),
+    **_ROWID,
+)
+
+request_specs = sa.Table(
+    "request_specs", metadata,
+    _id(),
+    sa.Column("instance_uuid", Name, nullable=False, unique=True),
+    sa.Column("spec", Document, nullable=False),
+    *_timestamps("created_at", "updated_at"),
+    **_ROWID,
+)
+
+instance_groups = sa.Table(
+    "instance_groups", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name),
+    sa.Column("policy", Name, nullable=False),
+    sa.Column("rules", Document, nullable=False),
+    sa.Column("project_id", Name),
+    sa.Column("user_id", Name),
+    *_timestamps("created_at", "updated_at", "deleted_at"),
+    _deleted(),
+    **_ROWID,
+)
+
+instance_group_member = sa.Table(
+    "instance_group_member", metadata,
+    _id(),
+    sa.Column("group_uuid", Name, nullable=False),
+    sa.Column("instance_uuid", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.UniqueConstraint("group_uuid", "instance_uuid", name="instance_group_member_unique"),
+    sa.Index("instance_group_member_instance", "instance_uuid"),
+    **_ROWID,
+)
 
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
@@ -262,4 +325,15 @@ BOOL_COLUMNS = {
     "flavors": ("is_public", "disabled"),
     "instances": ("locked", "deleted"),
     "instance_groups": ("deleted",),
+}
+#: JSON columns that are NOT NULL, and the empty document a new row gets when not given
+#: (MariaDB refuses a default on a TEXT column, so the insert fills them).
+JSON_DEFAULTS = {
+    "compute_nodes": {"stats": "{}"},
+    "flavors": {"extra_specs": "{}"},
+    "instances": {
+        "metadata": "{}", "system_metadata": "{}", "security_groups": "[]",
+        "info_cache": "[]",
+    },
+    "instance_groups": {"rules": "{}"},
 }

@@ -63,11 +63,7 @@ def open_database(conf: Any, url: str | None = None) -> Any:
     hub's clock, with devstack's default flavors."""
     from nova_sim.db.api import Database
 
-    db = Database(
-        url or conf.database.connection,
-        clock=green.wallclock,
-        busy_timeout=conf.database.busy_timeout,
-    )
+    db = Database.from_config(conf, url, clock=green.wallclock)
     db.ensure_default_flavors()
     return db
 
@@ -143,13 +139,23 @@ class APIService:
 
 class ProcessService:
     """One service of a multi-process cloud, as the CLI runs it: ``start``, ``stop``
-    (graceful) and ``wait`` (until stopped)."""
+    (graceful) and ``wait`` (until stopped).
 
-    def __init__(self, binary: str, host: str, conf: Any):
+    ``hosts`` (``nova-compute`` only): how many simulated compute hosts this process
+    runs, ``HOST-1`` .. ``HOST-N`` (just ``HOST`` when 1), each its own service row,
+    heartbeat and RPC server on one transport, so that a few processes can stand in for
+    thousands of hosts.
+    """
+
+    def __init__(self, binary: str, host: str, conf: Any, hosts: int = 1):
+        if hosts < 1 or (hosts > 1 and binary != "nova-compute"):
+            raise ValueError(f"{binary} cannot run {hosts} hosts in one process")
         self.binary = binary
         self.host = host
+        self.hosts = [host] if hosts == 1 else [f"{host}-{k}" for k in range(1, hosts + 1)]
         self.conf = conf
         self.service: Any = None
+        self.services: list[Any] = []
         self.transport: Any = None
         self.db = None
         self._stopped = green.Event()
@@ -177,15 +183,19 @@ class ProcessService:
             from nova_sim.compute.api import API
 
             self.service = APIService(API(self.conf, self.db, transport), self.conf).start()
+            self.services = [self.service]
         else:
-            self.service = build_service(self.binary, self.host, self.conf, transport,
-                                         db=self.db).start()
+            for host in self.hosts:
+                self.services.append(
+                    build_service(self.binary, host, self.conf, transport, db=self.db).start()
+                )
+            self.service = self.services[0]
         return self
 
     def stop(self) -> None:
         """Graceful stop; ``wait`` returns afterwards."""
-        if self.service is not None:
-            self.service.stop()
+        for service in self.services:
+            service.stop()
         # Also after a start-up that never finished: the reply queue goes with the process.
         if self.transport is not None:
             try:
@@ -203,14 +213,17 @@ class ProcessService:
         self._stopped.wait()
 
 
-def create_service(binary: str, host: str | None = None, conf: Any = None) -> ProcessService:
+def create_service(
+    binary: str, host: str | None = None, conf: Any = None, hosts: int = 1
+) -> ProcessService:
     """The service ``binary`` (``nova-conductor``, ``nova-scheduler``, ``nova-compute``,
     ``nova-api``) for its own process, configured by ``conf`` (``host`` defaults to
-    ``[DEFAULT] host``). Not started: call ``start()``, then ``wait()``."""
+    ``[DEFAULT] host``; ``hosts``: compute hosts in this process, see ``ProcessService``).
+    Not started: call ``start()``, then ``wait()``."""
     if binary not in TOPICS and binary != "nova-api":
         raise ValueError(f"unknown service binary {binary!r}")
     conf = conf if conf is not None else new_conf()
-    return ProcessService(binary, host or conf.host, conf)
+    return ProcessService(binary, host or conf.host, conf, hosts)
 
 
 class Cloud:

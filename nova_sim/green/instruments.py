@@ -23,7 +23,9 @@ registry object (never copy it into a module global: it would go stale)::
             hub.instruments.failed("spawned", hook, error)
 
 With no instrument installed, that is one attribute read and a test of ``None``; with
-instruments, ``try`` costs nothing until something raises.
+instruments, ``try`` costs nothing until something raises. (The guard is written at
+each call site rather than in a helper function: a helper's extra call costs about
+2,000 instructions per hook call, which tracing would pay on every message.)
 
 Isolation (as trio isolates its instruments): an instrument is an observer, so its bugs
 must not break what it observes. One whose hook raises an ``Exception`` is logged

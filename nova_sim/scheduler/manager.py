@@ -92,11 +92,7 @@ class SchedulerManager:
             from nova_sim import green
             from nova_sim.db import Database
 
-            db = Database(
-                conf.database.connection,
-                clock=green.wallclock,
-                busy_timeout=conf.database.busy_timeout,
-            )
+            db = Database.from_config(conf, clock=green.wallclock)
         self.db = db
         self.clock = clock or db.clock
         self._random = random

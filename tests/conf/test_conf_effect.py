@@ -515,6 +515,80 @@ def _(conf):
     return open_database(conf).busy_timeout
 
 
+def _server_pool(conf):
+    """The connection pool a server URL gets from ``conf`` (never connected)."""
+    from nova_sim.db.api import options_from_config
+    from nova_sim.db.engine import create_engine
+
+    return create_engine("mysql+pymysql://nova@127.0.0.1:1/nova",
+                         **options_from_config(conf)).pool
+
+
+attribute_probe("database", "max_pool_size", "7", 7, _server_pool, "_pool.maxsize")
+attribute_probe("database", "max_overflow", "3", 3, _server_pool, "_max_overflow")
+attribute_probe("database", "pool_timeout", "4", 4, _server_pool, "_timeout")
+attribute_probe("database", "connection_recycle_time", "60", 60, _server_pool, "_recycle")
+
+
+def _seconds_to_give_up_connecting(conf):
+    """Virtual seconds spent retrying a refused connection before giving up."""
+    from nova_sim.db.api import options_from_config
+    from nova_sim.db.engine import DatabaseCore
+
+    with green.virtual_time():
+        core = DatabaseCore("mysql+pymysql://nova@127.0.0.1:1/nova",
+                            **options_from_config(conf))
+        with pytest.raises(Exception, match="Can't connect"):
+            core.raw_connection()
+        core.close()
+        return green.now()
+
+
+probe("database", "max_retries", "2", 20.0)(_seconds_to_give_up_connecting)
+probe("database", "retry_interval", "3", 30.0)(_seconds_to_give_up_connecting)
+
+
+def _seconds_to_give_up_on_a_lock(conf):
+    """Virtual seconds a write retries on an SQLite file another connection locks (the
+    defaults: waits of 1, 2, 4, 8, then 10 seconds, 20 retries: 175 seconds)."""
+    import sqlite3
+    import tempfile
+
+    from nova_sim.db.api import Database, options_from_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/locked.db"
+        Database(url).close()
+        holder = sqlite3.connect(f"{tmp}/locked.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with green.virtual_time():
+                db = Database(url, busy_timeout=0, **options_from_config(conf))
+                with pytest.raises(sqlite3.OperationalError):
+                    db.flavor_destroy("1")
+                db.close()
+                return green.now()
+        finally:
+            holder.close()
+
+
+# waits of 1 and 2 seconds; of 0.5, 1, 2, 4, 8, then 10 x 15; of 1, then 2 x 19
+probe("database", "db_max_retries", "2", 3.0)(_seconds_to_give_up_on_a_lock)
+probe("database", "db_retry_interval", "0.5", 165.5)(_seconds_to_give_up_on_a_lock)
+probe("database", "db_max_retry_interval", "2", 39.0)(_seconds_to_give_up_on_a_lock)
+
+
+@probe("database", "use_tpool", "true", True)
+def _(conf):
+    import tempfile
+
+    from nova_sim.db.api import Database, options_from_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with Database(f"sqlite:///{tmp}/tpool.db", **options_from_config(conf)) as db:
+            return db.threaded
+
+
 # -- [fake_driver] ---------------------------------------------------------------------------
 
 

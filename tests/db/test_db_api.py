@@ -39,8 +39,9 @@ def clock():
 
 
 @pytest.fixture
-def db(clock):
-    database = Database(clock=clock)
+def db(database_url, clock):
+    """The database API on each backend (SQLite in memory, MariaDB, PostgreSQL)."""
+    database = Database(database_url, clock=clock)
     yield database
     database.close()
 
@@ -69,8 +70,11 @@ def test_parse_url():
     assert parse_url("sqlite:///:memory:") == ":memory:"
     assert parse_url("sqlite:////tmp/x.db") == "/tmp/x.db"
     assert parse_url("sqlite:///rel.db") == "rel.db"
+    assert parse_url("mysql+pymysql://u@h/nova") == "mysql+pymysql://u@h/nova"
     with pytest.raises(ValueError):
-        parse_url("mysql://u@h/nova")
+        parse_url("oracle://u@h/nova")
+    with pytest.raises(ValueError):
+        parse_url("not a url")
 
 
 def test_timestamps_come_from_the_clock(db, clock):
@@ -400,8 +404,9 @@ print(json.dumps({"won": won}))
 """
 
 
-def test_two_processes_racing_on_one_file_never_overfill(tmp_path):
-    url = f"sqlite:///{tmp_path}/race.db"
+@pytest.mark.slow  # two processes
+def test_two_processes_racing_never_overfill(shared_database_url):
+    url = shared_database_url
     db = Database(url)
     providers = [add_host(db, f"c{k}", vcpus=8, memory_mb=4096)["uuid"] for k in range(5)]
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -512,7 +517,7 @@ def test_file_of_another_schema_version_is_refused(tmp_path):
     connection.execute("CREATE TABLE services (id INTEGER PRIMARY KEY)")
     connection.commit()
     connection.close()
-    with pytest.raises(DatabaseSchemaError, match="another nova-sim version"):
+    with pytest.raises(DatabaseSchemaError, match="without a nova-sim schema revision"):
         Database(f"sqlite:///{path}")
     again = Database(f"sqlite:///{tmp_path}/new.db")
     again.close()

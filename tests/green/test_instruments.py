@@ -10,6 +10,7 @@ import pytest
 
 from nova_sim import green
 from nova_sim.green.instruments import Instruments
+from tests.green.test_debug import Recorder
 
 
 class Failing:
@@ -38,20 +39,6 @@ class Failing:
         self._called("switched")
 
 
-class Counting:
-    def __init__(self):
-        self.calls = []
-
-    def spawned(self, gt):
-        self.calls.append("spawned")
-
-    def exited(self, gt):
-        self.calls.append("exited")
-
-    def timer_fired(self, timer):
-        self.calls.append("timer_fired")
-
-
 def _removals(caplog):
     return [r for r in caplog.records
             if r.levelno >= logging.ERROR and "and was removed" in r.getMessage()]
@@ -61,7 +48,7 @@ def _removals(caplog):
 @pytest.mark.parametrize("alone", [True, False], ids=["alone", "with-another"])
 def test_an_instrument_that_raises_is_logged_once_and_removed(hook, alone, caplog):
     with green.virtual_time() as hub:
-        failing, counting = Failing(hook), Counting()
+        failing, counting = Failing(hook), Recorder()
         hub.add_instrument(failing)
         if not alone:
             hub.add_instrument(counting)
@@ -77,7 +64,7 @@ def test_an_instrument_that_raises_is_logged_once_and_removed(hook, alone, caplo
         assert f"failed in {hook}" in record.getMessage()
         if not alone:
             assert counting in hub.instruments
-            assert counting.calls.count("spawned") == 6 and counting.calls.count("exited") == 6
+            assert counting.events.count("spawned") == 6 and counting.events.count("exited") == 6
         hub.remove_instrument(counting)
         assert len(hub.instruments) == 0 and hub.instruments.spawned is None
 

@@ -78,17 +78,10 @@ def multi_process_cloud(rabbit_url, tmp_path):
         f"[database]\nconnection = sqlite:///{db_path}\n"
         "[fake_driver]\n" + "".join(f"{name} = fixed:0\n" for name in LATENCIES)
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     processes = []
 
     def launch(*args):
-        command = [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
-                   *args]
-        path = tmp_path / f"{'-'.join(args)}.log"
-        LOGS.append(path)
-        log = open(path, "w")
-        processes.append((subprocess.Popen(command, env=env, stdout=log, stderr=log,
-                                           cwd=str(REPO)), log))
+        processes.append(launch_service(config, tmp_path, *args))
 
     conf = new_conf()
     conf([f"--config-file={config}"], project="nova-sim", default_config_files=[])
@@ -102,22 +95,40 @@ def multi_process_cloud(rabbit_url, tmp_path):
     try:
         yield conf, db, transport, hosts, processes
     finally:
-        for process, _ in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, log in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-        try:
-            transport.cleanup()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-        db.close()
+        stop_cloud(processes, transport, db)
         _delete_broker_objects(rabbit_url, exchange, hosts)
+
+
+def launch_service(config, log_dir, *args):
+    """Start ``nova-sim --config-file CONFIG ARGS...`` with its output in a log of
+    ``log_dir`` (listed in LOGS); returns ``(process, log file)``."""
+    command = [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
+               *args]
+    path = log_dir / f"{'-'.join(args)}.log"
+    LOGS.append(path)
+    log = open(path, "w")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=str(REPO)), log
+
+
+def stop_cloud(processes, transport, db, timeout=30):
+    """SIGTERM the service processes, wait for them (kill after ``timeout`` seconds),
+    close their logs, the transport and the database."""
+    for process, _ in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process, log in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+    try:
+        transport.cleanup()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    db.close()
 
 
 def _other_cloud_consumers(rabbit_url):
@@ -215,7 +226,9 @@ def test_boot_and_delete_across_processes_over_rabbitmq(multi_process_cloud):
     api.delete(ctxt, instance["uuid"])
     wait_until(lambda: db.instance_get(instance["uuid"], read_deleted="yes")["deleted"], 60,
                "the instance to be deleted")
-    assert db.allocations_get(consumer_uuid=instance["uuid"]) == []
+    # the compute removes the allocations just after the instance row goes
+    wait_until(lambda: db.allocations_get(consumer_uuid=instance["uuid"]) == [], 30,
+               "the allocations to be removed")
     up = {s["host"]: s["up"] for s in api.service_list(ctxt)}
     assert all(up[host] for host in computes)
 
@@ -310,20 +323,6 @@ def test_two_scheduler_processes_racing_never_overfill_a_host(rabbit_url, tmp_pa
                   for path in LOGS]
         assert all(served), f"both schedulers should have served requests: {served}"
     finally:
-        for process, _ in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, log in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-        try:
-            transport.cleanup()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-        db.close()
+        stop_cloud(processes, transport, db)
         _delete_broker_objects(rabbit_url, exchange,
                                {"a": f"sched-a-{tag}", "b": f"sched-b-{tag}"})

@@ -1,4 +1,5 @@
-"""Two scheduler processes racing to fill the same hosts on one database file."""
+"""Two scheduler processes racing to fill the same hosts on one database: an SQLite file,
+MariaDB and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ print(json.dumps({"placed": placed, "failed": failed}))
 """
 
 
-def test_two_scheduler_processes_never_overfill_a_host(tmp_path):
-    url = f"sqlite:///{tmp_path}/cloud.db"
+def test_two_scheduler_processes_never_overfill_a_host(shared_database_url):
+    url = shared_database_url
     db = Database(url)
     db.ensure_default_flavors()
     # 6 hosts x 4 vCPUs (ratio 1) = 24 m1.small; the schedulers ask for 40.

@@ -64,3 +64,37 @@ def test_cloud_keywords_are_overrides_of_the_conf_and_the_conf_is_read(tmp_path)
             assert cloud.conductor.periodic_enable is False
         finally:
             cloud.stop()
+
+
+def test_one_compute_process_runs_many_hosts(tmp_path):
+    """`nova-sim compute --hosts 3`: three hosts, each its own service row (heartbeat)
+    and RPC server, in one process; servers land on them."""
+    conf = new_conf()
+    conf.set_override("connection", f"sqlite:///{tmp_path}/nova.db", group="database")
+    conf.set_override("periodic_fuzzy_delay", 0)
+    conf.set_override("spawn_latency", "fixed:0", group="fake_driver")
+    with pytest.raises(ValueError):
+        create_service("nova-scheduler", "ctl", conf, hosts=2)
+    with green.virtual_time(seed=5):
+        services = [create_service(binary, "ctl", conf)
+                    for binary in ("nova-conductor", "nova-scheduler")]
+        computes = create_service("nova-compute", "rack", conf, hosts=3)
+        assert computes.hosts == ["rack-1", "rack-2", "rack-3"]
+        for service in (*services, computes):
+            service.start()
+        from nova_sim.compute.api import API
+
+        db = services[0].db
+        green.sleep(conf.report_interval + 1)  # every host has reported once
+        rows = db.service_get_all(binary="nova-compute")
+        assert [row["host"] for row in rows] == ["rack-1", "rack-2", "rack-3"]
+        assert all(row["report_count"] >= 1 for row in rows)
+        api = API(conf, db, services[0].transport)
+        ctxt = nova_context.RequestContext(user_id="u", project_id="p", overwrite=False)
+        uuids = [api.create(ctxt, "1", CIRROS_IMAGE_ID, f"vm{k}")[0]["uuid"] for k in range(6)]
+        while any(db.instance_get(u)["vm_state"] == "building" for u in uuids):
+            green.sleep(0.1)
+        hosts = {db.instance_get(u)["host"] for u in uuids}
+        assert hosts <= {"rack-1", "rack-2", "rack-3"} and len(hosts) > 1
+        for service in (computes, *reversed(services)):
+            service.stop()

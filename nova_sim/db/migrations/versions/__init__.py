@@ -1,0 +1,1 @@
+"""The migrations of nova-sim's schema, in revision order."""

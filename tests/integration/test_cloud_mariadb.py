@@ -1,0 +1,101 @@
+"""A multi-process cloud on RabbitMQ and MariaDB: conductor and scheduler processes, two
+``nova-sim compute --hosts 50`` processes (100 compute hosts), and the test process as the
+API; 100 servers boot to ACTIVE.
+
+The controllers share this test run's own MariaDB database (tests/db_servers.py); the
+broker objects live under a unique ``control_exchange`` and unique host names and are
+deleted afterwards. Waiting polls the database on the real clock (the services are other
+processes: there is no event to wait on).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from test_services_rabbit import (
+    LATENCIES,
+    LOGS,
+    _check_no_other_cloud,
+    _delete_broker_objects,
+    launch_service,
+    stop_cloud,
+    wait_until,
+)
+
+from nova_sim import context as nova_context
+from nova_sim.compute.api import API
+from nova_sim.deploy import new_conf, open_database
+from nova_sim.image import CIRROS_IMAGE_ID
+from nova_sim.service import get_transport
+
+
+@pytest.mark.backends
+@pytest.mark.slow  # one process per service
+@pytest.mark.timeout(900)
+def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
+    rabbit_url, server_databases, tmp_path
+):
+    _check_no_other_cloud(rabbit_url)
+    LOGS.clear()
+    url = server_databases.url("mysql")
+    tag = uuid.uuid4().hex[:8]
+    exchange = f"nova_sim_it_{tag}"
+    config = tmp_path / "nova-sim.conf"
+    config.write_text(
+        "[DEFAULT]\n"
+        f"transport_url = {rabbit_url}\n"
+        f"control_exchange = {exchange}\n"
+        f"host = ctl-{tag}\n"
+        "periodic_fuzzy_delay = 0\n"
+        "report_interval = 5\n"
+        f"[database]\nconnection = {url}\n"
+        "[fake_driver]\n" + "".join(f"{name} = fixed:0\n" for name in LATENCIES)
+    )
+    conf = new_conf()
+    conf([f"--config-file={config}"], project="nova-sim", default_config_files=[])
+    db = open_database(conf)  # the flavors exist before the services start
+    processes = []
+
+    def launch(*args):
+        processes.append(launch_service(config, tmp_path, *args))
+
+    launch("conductor")
+    launch("scheduler")
+    launch("compute", "--host", f"a-{tag}", "--hosts", "50")
+    launch("compute", "--host", f"b-{tag}", "--hosts", "50")
+    hosts = {f"{prefix}-{tag}-{k}" for prefix in "ab" for k in range(1, 51)}
+    transport = get_transport(conf)
+    try:
+        def ready():
+            for process, _log in processes:
+                assert process.poll() is None, f"a service exited: {process.args}"
+            nodes = {node["host"] for node in db.compute_node_get_all()}
+            providers = len(db.resource_providers_get_all())
+            return hosts <= nodes and providers >= len(hosts)
+
+        wait_until(ready, 300, "the 100 compute hosts to register")
+        services = db.service_get_all(binary="nova-compute")
+        assert {s["host"] for s in services} == hosts  # each host its own service row
+        api = API(conf, db, transport)
+        ctxt = nova_context.RequestContext(user_id="it", project_id="it", overwrite=False)
+        uuids = [api.create(ctxt, "1", CIRROS_IMAGE_ID, f"vm-{k}")[0]["uuid"]
+                 for k in range(100)]
+
+        def all_active():
+            rows = db.instance_get_all_by_filters({"uuid": uuids})
+            failed = [row["uuid"] for row in rows if row["vm_state"] == "error"]
+            assert not failed, f"servers in ERROR: {failed}"
+            return all(row["vm_state"] == "active" for row in rows) and rows
+
+        rows = wait_until(all_active, 600, "the 100 servers to become ACTIVE")
+        assert len(rows) == 100 and {row["host"] for row in rows} <= hosts
+        for node in db.compute_node_get_all():  # no host took more than it holds
+            usage = db.usages_get(node["uuid"])
+            assert usage["VCPU"] <= node["vcpus"] * node["cpu_allocation_ratio"]
+        heartbeats = {s["host"]: s["report_count"] for s in db.service_get_all()}
+        assert all(heartbeats[host] >= 1 for host in hosts)
+    finally:
+        stop_cloud(processes, transport, db, timeout=60)
+        names = {"ctl": f"ctl-{tag}", **{host: host for host in hosts}}
+        _delete_broker_objects(rabbit_url, exchange, names)
