@@ -180,14 +180,15 @@ class APIApplication:
             limits,
             network,
             server_actions,
+            server_metadata,
             servers,
             services,
             versions,
         )
 
         self.versions = versions
-        for module in (servers, server_actions, flavors, services, hypervisors,
-                       availability_zones, limits):
+        for module in (servers, server_actions, server_metadata, flavors, services,
+                       hypervisors, availability_zones, limits):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)

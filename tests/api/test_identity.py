@@ -313,6 +313,12 @@ def test_compute_policy_by_role(kc):
     assert server_id in {s["id"] for s in everyone}
     assert kc.get("/v2.1/os-services", token=member).status_int == 403
     assert kc.get("/v2.1/os-services", token=admin).status_int == 200
+    metadata = {"metadata": {"owner": "demo"}}
+    assert kc.post(f"/v2.1/servers/{server_id}/metadata", metadata,
+                   token=reader).status_int == 403
+    assert kc.post(f"/v2.1/servers/{server_id}/metadata", metadata,
+                   token=member).status_int == 200
+    assert kc.get(f"/v2.1/servers/{server_id}/metadata", token=reader).json == metadata
     assert kc.delete(f"/v2.1/servers/{server_id}", token=member).status_int == 204
 
 
