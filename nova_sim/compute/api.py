@@ -519,6 +519,14 @@ class API:
         """A flavor by its API id (``FlavorNotFound``)."""
         return self.db.flavor_get_by_flavor_id(flavor_id)
 
+    def flavor_create(self, ctxt: Any, values: dict[str, Any]) -> dict[str, Any]:
+        """A new flavor from database ``values`` (``FlavorExists`` on a taken name or id)."""
+        return self.db.flavor_create(values)
+
+    def flavor_delete(self, ctxt: Any, flavor_id: str) -> None:
+        """Delete a flavor by API id (``FlavorNotFound``); servers keep their copy."""
+        self.db.flavor_destroy(flavor_id)
+
     def image_list(self, ctxt: Any) -> list[dict[str, Any]]:
         """The image catalogue (Glance-v2-shaped records)."""
         return image_catalogue.list_images()
