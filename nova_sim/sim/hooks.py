@@ -128,7 +128,11 @@ class Interposer:
 
     # -- the database -------------------------------------------------------------------
     def wrap_database(self, db: Any) -> None:
-        """Count (and delay while slow) every public method call of ``db``."""
+        """Count (and delay while slow) every public method call of ``db`` that is a
+        transaction of its own: a method that another one calls (placement's claim
+        reading the provider's usage, say) is part of its caller's transaction, as the
+        database's own count has it."""
+        inside: set[Any] = set()  # the greenthreads in a database call
         for name in dir(type(db)):
             if name.startswith("_") or name in _NOT_TRANSACTIONS:
                 continue
@@ -138,9 +142,16 @@ class Interposer:
 
             def wrapped(*args: Any, _original: Any = original, _name: str = name,
                         **kwargs: Any) -> Any:
+                current = green.getcurrent()
+                if current in inside:  # nested: its caller's transaction
+                    return _original(*args, **kwargs)
                 self.db_calls[_name] += 1
-                if self.db_delay > 0:
-                    green.sleep(self.db_delay)
-                return _original(*args, **kwargs)
+                inside.add(current)
+                try:
+                    if self.db_delay > 0:
+                        green.sleep(self.db_delay)
+                    return _original(*args, **kwargs)
+                finally:
+                    inside.discard(current)
 
             setattr(db, name, functools.wraps(original)(wrapped))
