@@ -36,6 +36,7 @@ import webob
 from nova_sim import context as nova_context
 from nova_sim import trace
 from nova_sim.api import auth, faults, microversion
+from nova_sim.green.costs import hooks as costs
 
 LOG = logging.getLogger(__name__)
 REQUEST_LOG = logging.getLogger("nova_sim.api.requestlog")
@@ -214,6 +215,9 @@ class APIApplication:
         request_id = nova_context.generate_request_id()
         method = environ.get("REQUEST_METHOD", "GET")
         raw_path = environ.get("PATH_INFO", "")
+        charge = costs.api_request
+        if charge is not None:  # the API process's CPU for this request
+            charge(method, raw_path)
         started = time.perf_counter()
         with trace.span("wsgi.request", method=method, path=raw_path, request_id=request_id):
             code, headers, body = self._handle(environ, method, raw_path, request_id)

@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a Rally task file against a simulated cloud (virtual clock by "
         "default) and report Rally's figures and Nova's side. "
         "'nova-sim simulate compare DIR_A DIR_B' compares two runs.")
-    parser.add_argument("task", metavar="TASK", help="Rally task file (JSON or YAML, "
-                        "format v1 or v2, Jinja2-templated)")
+    parser.add_argument("task", metavar="TASK", nargs="?", help="Rally task file (JSON "
+                        "or YAML, format v1 or v2, Jinja2-templated)")
     parser.add_argument("--cloud", metavar="FILE", help="cloud file (YAML: host groups, "
                         "controllers, options, faults); default: 4 hosts of 16 vCPUs")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
@@ -47,9 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "mean and 95%% confidence interval")
     parser.add_argument("--clock", choices=("virtual", "real"), default="virtual",
                         help="virtual (default: time jumps, repeatable) or real")
-    parser.add_argument("--costs", metavar="FILE", default="none",
-                        help="cost profile of the virtual clock; only 'none' (every hop "
-                        "costs nothing) for now")
+    parser.add_argument("--costs", metavar="FILE|none",
+                        help="cost profile (JSON, see docs/simulation.md); 'none': every "
+                        "hop, dispatch and transaction costs nothing (default: the shipped "
+                        "etc/nova-sim/costs/default.json on the virtual clock, none on the "
+                        "real one)")
+    parser.add_argument("--calibrate", metavar="FILE", nargs="?",
+                        const="calibrated-costs.json",
+                        help="run the shipped calibration task on the real clock of this "
+                        "machine and write the measured cost profile to FILE (default "
+                        "calibrated-costs.json); TASK and --cloud are not used")
     parser.add_argument("--out", metavar="DIR", help="output directory (default: "
                         "simulation-<task name>)")
     parser.add_argument("--task-args", metavar="JSON|YAML",
@@ -78,18 +85,13 @@ def simulate_command(args: Any, conf: Any) -> int:
         build_parser().print_help()
         return 0
     options = build_parser().parse_args(argv)
-    from nova_sim.sim import cloudspec, engine, results, runners
+    from nova_sim.sim import cloudspec, costs, engine, results, runners
     from nova_sim.sim.task import TaskError, load_task, task_summary
 
-    if options.traces < 0:
-        raise UsageError("--traces must be 0 or more")
-    if options.repeat < 1:
-        raise UsageError("--repeat must be at least 1")
-    if options.sample_interval <= 0:
-        raise UsageError("--sample-interval must be > 0")
-    if options.costs != "none":
-        raise UsageError(f"--costs {options.costs}: cost profiles are not supported yet "
-                         "(only 'none')")
+    if options.calibrate:
+        return _calibrate(options.calibrate, getattr(args, "debug", False))
+    _check_options(options)
+    options.costs = _costs_option(options)
     try:
         task = load_task(options.task, options.task_args, options.task_args_file)
         spec = cloudspec.load_cloud(options.cloud)
@@ -118,9 +120,12 @@ def simulate_command(args: Any, conf: Any) -> int:
                                          options.traces) if options.traces > 0 else None
                 runs.append(engine.run_task(task, spec, seed=seed, clock=options.clock,
                                             sample_interval=options.sample_interval,
-                                            progress=progress.update, tracing=tracing))
+                                            progress=progress.update, tracing=tracing,
+                                            costs=costs.make_model(options.costs)))
             except TaskError as error:
                 raise UsageError(str(error))
+            except costs.CostModelError as error:
+                raise CommandError(str(error))
             except runners.ZeroTimeIteration as error:
                 raise CommandError(str(error))
     document = results.results_document(runs, task_text, spec.source, options.costs)
@@ -139,6 +144,87 @@ def simulate_command(args: Any, conf: Any) -> int:
     print(where)
     passed = all(w["pass_sla"] for run in document["runs"] for w in run["workloads"])
     return 0 if passed else 1
+
+
+def _check_options(options: Any) -> None:
+    """UsageError for options out of range or a missing task."""
+    if options.traces < 0:
+        raise UsageError("--traces must be 0 or more")
+    if options.repeat < 1:
+        raise UsageError("--repeat must be at least 1")
+    if options.sample_interval <= 0:
+        raise UsageError("--sample-interval must be > 0")
+    if options.task is None:
+        raise UsageError("nova-sim simulate: a TASK file is needed (or --calibrate)")
+
+
+def _costs_option(options: Any) -> str:
+    """``--costs`` resolved (the default profile on the virtual clock, else none) and
+    checked before any run; UsageError for a profile that cannot be read."""
+    from nova_sim.sim import costs
+
+    path = options.costs
+    if path is None:
+        path = default_costs_path() if options.clock == "virtual" else costs.NONE
+    try:
+        costs.make_model(path)
+    except costs.CostModelError as error:
+        raise UsageError(str(error))
+    return path
+
+
+def shipped_path(*parts: str) -> str:
+    """A shipped file under ``etc/nova-sim/`` (in a source checkout)."""
+    import nova_sim
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(nova_sim.__file__)))
+    return os.path.join(root, "etc", "nova-sim", *parts)
+
+
+def default_costs_path() -> str:
+    """The shipped default cost profile."""
+    return shipped_path("costs", "default.json")
+
+
+def calibrate(path: str, times: int | None = None, clock: str = "real") -> dict[str, Any]:
+    """Run the shipped calibration task on the real clock with a Calibrator and write
+    the measured profile to ``path``; returns it. ``times`` overrides the task's
+    iterations; ``clock`` "virtual" measures the same CPU without waiting for the
+    scenario's polls (for tests). Raises CommandError when an iteration failed (the figures would be
+    wrong)."""
+    import json
+    import platform
+
+    from nova_sim.sim import cloudspec, costs, engine
+    from nova_sim.sim.task import load_task
+
+    task = load_task(shipped_path("tasks", "calibration.yaml"),
+                     None if times is None else json.dumps({"times": times}), None)
+    spec = cloudspec.load_cloud(shipped_path("tasks", "calibration.cloud.yaml"))
+    calibrator = costs.Calibrator()
+    run = engine.run_task(task, spec, clock=clock, costs=calibrator)
+    failed = [it["error"] for w in run.workloads for it in w.iterations if it["error"]]
+    if failed:
+        raise CommandError(f"calibration: {len(failed)} iteration(s) failed, first: "
+                           f"{failed[0][:2]}")
+    profile = calibrator.profile(f"nova-sim simulate --calibrate on {platform.node()} "
+                                 f"({platform.python_implementation()} "
+                                 f"{platform.python_version()})")
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(profile, stream, indent=2, sort_keys=True)
+        stream.write("\n")
+    return profile
+
+
+def _calibrate(path: str, debug: bool) -> int:
+    with _quiet_logs(None if debug else os.devnull):
+        profile = calibrate(path)
+    measured = profile["measured"]
+    print(f"Calibrated on the real clock: {measured['dispatches']} dispatches, "
+          f"{measured['transactions']} transactions, {measured['hops']} hops, "
+          f"{measured['api_requests']} API requests")
+    print(f"Cost profile: {path}")
+    return 0
 
 
 def _validate(task: Any, spec: Any) -> None:

@@ -48,6 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy import pool as sa_pool
 
 from nova_sim.db.schema import BOOL_COLUMNS, JSON_COLUMNS
+from nova_sim.green.costs import hooks as costs
 
 LOG = logging.getLogger(__name__)
 
@@ -307,7 +308,7 @@ class DatabaseCore:
                             attempt, limit)
                 self._sleep(float(self.options["retry_interval"]))
 
-    def raw_connection(self) -> Any:
+    def _direct_connection(self) -> Any:
         """The DBAPI connection of direct mode (opened on first use)."""
         if self._dedicated is None:
             self._dedicated = self._checkout()
@@ -334,6 +335,9 @@ class DatabaseCore:
     # -- one call, with retries --------------------------------------------------------
 
     def _call(self, method: Callable[..., Any], mode: str, args: tuple, kwargs: dict) -> Any:
+        charge = costs.transaction
+        if charge is not None:  # the cost model's service time, before the transaction
+            charge()
         attempt = 0
         interval = float(self.options["db_retry_interval"])
         while True:
@@ -369,7 +373,7 @@ class DatabaseCore:
         green.sleep(seconds)
 
     def _attempt_direct(self, method: Callable, mode: str, args: tuple, kwargs: dict) -> Any:
-        connection = self.raw_connection()
+        connection = self._direct_connection()
         try:
             return self._in_transaction(connection, method, mode, args, kwargs)
         except Exception as error:
@@ -563,7 +567,7 @@ class _Transaction:
             self.fairy = db._checkout()
             connection = self.fairy.driver_connection
         else:
-            connection = db.raw_connection()
+            connection = db._direct_connection()
         db.transactions += 1
         db.write_transactions += 1
         if db.sqlite:

@@ -20,7 +20,9 @@ Must not know about RPC, the hub or HTTP.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -35,6 +37,25 @@ from nova_sim.db.engine import (
     writer,
 )
 from nova_sim.db.schema import allocations, change_sequence, inventories, resource_providers
+from nova_sim.green.costs import hooks as costs
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _placement_request(operation: str) -> Callable[[F], F]:
+    """A placement request is an HTTP call in Nova: the cost model's hop (or nothing),
+    before its transaction begins (never inside one: the hop may switch greenthreads)."""
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            hop = costs.placement
+            if hop is not None and self._local.connection is None:
+                hop(operation)
+            return method(self, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 #: Resource classes a compute node reports, and how they derive from its row.
 RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB")
@@ -191,6 +212,7 @@ class PlacementAPI(DatabaseCore):
 
     # -- providers and inventories -----------------------------------------------------
 
+    @_placement_request("inventory")
     def resource_provider_ensure(
         self, rp_uuid: str, name: str, inventories: dict[str, Any]
     ) -> int:
@@ -371,6 +393,7 @@ class PlacementAPI(DatabaseCore):
         found = query(("allocations", consumer_uuid is None, rp_uuid is None), build)
         return self._rows("allocations", found, params)
 
+    @_placement_request("allocation_candidates")
     @statement
     def allocation_candidates(
         self,
@@ -411,6 +434,7 @@ class PlacementAPI(DatabaseCore):
 
     # -- claims ------------------------------------------------------------------------
 
+    @_placement_request("claim_resources")
     def claim_resources(
         self,
         consumer_uuid: str,

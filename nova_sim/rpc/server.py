@@ -24,6 +24,8 @@ import logging
 from typing import Any
 
 from nova_sim import green
+from nova_sim.green.costs import hooks as costs
+from nova_sim.green.costs import postpone_delivery
 from nova_sim.rpc import wire
 from nova_sim.rpc.dispatcher import RPCDispatcher
 from nova_sim.rpc.exceptions import (
@@ -76,6 +78,9 @@ class RPCServer:
         if self._listener is not None:
             return
         if self._pool is None:  # a restarted server keeps its pool (wait() sees all)
+            sizing = costs.executor_pool_size
+            if sizing is not None:
+                self.pool_size = sizing(self) or self.pool_size
             self._pool = green.GreenPool(self.pool_size)
         self._listener = self.transport.listen(self.target, self._deliver)
 
@@ -93,6 +98,12 @@ class RPCServer:
     # -- per message ---------------------------------------------------------------
 
     def _deliver(self, body: Any) -> None:
+        if costs.delivery_delay is not None and postpone_delivery(
+                "request", self.target, self._deliver_now, body):
+            return  # on the wire a while longer (the cost model's latency)
+        self._deliver_now(body)
+
+    def _deliver_now(self, body: Any) -> None:
         pool = self._pool
         if pool.free() > 0:
             pool.spawn_n(self._process_loop, body)
@@ -164,6 +175,9 @@ class RPCServer:
                     hook(self.target, message, ctxt)
                 except Exception as problem:
                     hooks.failed("dispatch_started", hook, problem)
+            charge = costs.dispatch
+            if charge is not None:  # the method's CPU on this process's core
+                charge(self, request["method"])
             result = self.dispatcher.dispatch(request, ctxt)
         except ExpectedException as expected:
             # an answer the endpoint expected to give (NoValidHost, a lost race of

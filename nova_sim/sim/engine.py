@@ -110,31 +110,40 @@ class Tracing:
 def run_task(task: Task, spec: cloudspec.CloudSpec, seed: int = 0, clock: str = "virtual",
              sample_interval: float = 1.0,
              progress: Callable[[dict[str, Any]], None] | None = None,
-             tracing: Tracing | None = None) -> RunResult:
+             tracing: Tracing | None = None, costs: Any = None) -> RunResult:
     """Run every workload of ``task`` on a new cloud of ``spec``; see the module docstring.
 
     ``progress`` is called after each iteration with ``{"done", "planned", "sim_time"}``;
-    ``tracing`` samples traces. Raises TaskError when a workload's image or flavor does
-    not exist.
+    ``tracing`` samples traces. ``costs`` is a ``sim.costs.CostModel`` (installed once
+    the cloud has started, so start-up is free), a ``sim.costs.Calibrator`` (measuring)
+    or None (zero cost). Raises TaskError when a workload's image or flavor does not
+    exist, and CostModelError (aborting the run) when a cost hook failed.
     """
     result = RunResult(seed=seed, clock=clock)
     wall = time.perf_counter()
     if clock == "virtual":
         with green.virtual_time(seed=seed):
-            _run_all(task, spec, seed, True, sample_interval, progress, result, tracing)
+            _run_all(task, spec, seed, True, sample_interval, progress, result, tracing,
+                     costs)
     else:
         green.get_hub().random.seed(seed)
-        _run_all(task, spec, seed, False, sample_interval, progress, result, tracing)
+        _run_all(task, spec, seed, False, sample_interval, progress, result, tracing, costs)
     result.wall_seconds = time.perf_counter() - wall
     return result
 
 
 def _run_all(task: Task, spec: cloudspec.CloudSpec, seed: int, virtual: bool,
              sample_interval: float, progress: Any, result: RunResult,
-             tracing: Tracing | None) -> None:
+             tracing: Tracing | None, costs: Any) -> None:
     sim = cloudspec.build(spec, virtual=virtual, quotas=_quotas(task))
+    calibrating = hasattr(costs, "attach")
     try:
         app = api_application(sim)
+        if calibrating:
+            costs.attach(sim)
+            app = costs.wrap_app(app)
+        elif costs is not None:
+            costs.install()
         admin = ComputeClient(app, "admin:admin")
         resolved = [resolve_workload(admin, workload) for workload in task.workloads]
         for number, (workload, (image, flavor, flavor_row)) in enumerate(
@@ -143,7 +152,13 @@ def _run_all(task: Task, spec: cloudspec.CloudSpec, seed: int, virtual: bool,
                 sim, app, workload, image, flavor, flavor_row or {"ram": 2048, "vcpus": 1},
                 random.Random(f"{seed}:{number}"), sample_interval, progress,
                 _tracer(tracing, seed, number)))
+            if costs is not None and not calibrating:
+                costs.check()
     finally:
+        if calibrating:
+            costs.detach()
+        elif costs is not None:
+            costs.uninstall()
         sim.stop()
 
 

@@ -1,8 +1,8 @@
 """Where the simulator reaches into a cloud it built: drivers, the bus and the database.
 
 Owns the three seams faults and measurements go through, so that they live in one place
-(a cost model will replace the interposed ones by the explicit cost hooks of the
-transport, the RPC server and the database):
+(what the control plane's work costs is not here: the cost model, ``sim.costs``, charges
+it through the explicit cost hooks of ``nova_sim.green.costs``):
 
 - ``SimDriver``: the fake hypervisor of each simulated host, with a slow-down factor, a
   per-host probability of failed builds that can change during the run, a crash switch,
@@ -104,6 +104,8 @@ class Interposer:
         self.db_delay = 0.0
         self.db_calls: Counter[str] = Counter()
         self.held_messages = 0
+        #: the database methods wrapped (each one transaction or more)
+        self.wrapped_database_methods: list[str] = []
 
     # -- the bus ---------------------------------------------------------------------
     def _bus_wait(self) -> None:
@@ -139,6 +141,7 @@ class Interposer:
             if not inspect.isfunction(getattr(type(db), name, None)):
                 continue  # properties, class attributes: not calls
             original = getattr(db, name)
+            self.wrapped_database_methods.append(name)
 
             def wrapped(*args: Any, _original: Any = original, _name: str = name,
                         **kwargs: Any) -> Any:

@@ -539,7 +539,7 @@ def _seconds_to_give_up_connecting(conf):
         core = DatabaseCore("mysql+pymysql://nova@127.0.0.1:1/nova",
                             **options_from_config(conf))
         with pytest.raises(Exception, match="Can't connect"):
-            core.raw_connection()
+            core._direct_connection()
         core.close()
         return green.now()
 

@@ -28,6 +28,8 @@ import logging
 from typing import Any, Callable
 
 from nova_sim import green
+from nova_sim.green.costs import hooks as costs
+from nova_sim.green.costs import postpone_delivery
 from nova_sim.rpc import wire
 from nova_sim.rpc.options import RPCOptions
 from nova_sim.rpc.target import Target
@@ -89,7 +91,14 @@ class Transport:
         self._waiters.pop(msg_id, None)
 
     def _on_reply(self, body: Any) -> None:
-        """Route a reply body to its waiter (never raises, never blocks)."""
+        """Route a reply body to its waiter (never blocks; raises only what a cost
+        model's ``delivery_delay`` raises)."""
+        if costs.delivery_delay is not None and postpone_delivery(
+                "reply", self._reply_q, self._route_reply, body):
+            return  # on the wire a while longer (the cost model's latency)
+        self._route_reply(body)
+
+    def _route_reply(self, body: Any) -> None:
         try:
             reply = wire.decode(body)
         except wire.WireError as error:
