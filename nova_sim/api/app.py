@@ -4,8 +4,10 @@ Owns the request pipeline every call goes through, in order:
 
 1. a request id (``req-<uuid>``) and a ``wsgi.request`` trace span;
 2. routing by path prefix: ``/`` (versions), ``/v2.1`` (compute), ``/image`` and
-   ``/network`` (the minimal image and network services the clients need) and the identity
-   v3 version document at ``/identity[/v3]`` (discovery only: there is no Keystone);
+   ``/network`` (the minimal image and network services the clients need) and
+   ``/identity`` (the identity v3 version documents; under ``auth_strategy = keystone``
+   also the Keystone v3 subset of ``nova_sim.api.identity``, with Keystone's error
+   bodies);
 3. for everything but the version documents: authentication (``nova_sim.api.auth``),
    then for compute the microversion (``nova_sim.api.microversion``);
 4. the route table: a path that matches nothing is a 404, a known path with another method
@@ -217,17 +219,28 @@ class APIApplication:
             limits,
             network,
             server_actions,
+            server_metadata,
             servers,
             services,
             versions,
         )
 
         self.versions = versions
-        for module in (servers, server_actions, flavors, services, hypervisors,
-                       availability_zones, limits):
+        for module in (servers, server_actions, server_metadata, flavors, services,
+                       hypervisors, availability_zones, limits):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
+        self.identity_store = None
+        self.identity = Router()
+        if self.auth_strategy == auth.KEYSTONE:
+            from nova_sim.api.identity import controllers, store
+
+            self.identity_store = store.IdentityStore(
+                conf.identity.users, conf.identity.default_password,
+                conf.identity.token_expiration)
+            controllers.register(self.identity, self.identity_store,
+                                 conf.identity.region_name)
 
     # -- the pipeline -------------------------------------------------------------------
     def __call__(self, environ: dict, start_response) -> list[bytes]:
@@ -304,6 +317,7 @@ class APIApplication:
             version_headers.extend(microversion.response_headers(version))
             rest = self._strip_project_id(request, rest)
             handler, params = self.compute.match(method, "/" + rest)
+            auth.check_role(request.context, method)
             return handler(request, **params)
         if head == "image":
             if not rest:
@@ -315,6 +329,8 @@ class APIApplication:
             if rest.rstrip("/") == "v3":
                 return self.versions.identity_v3(request)
             return self.versions.identity_versions(request)
+        if head == "identity" and rest.startswith("v3/") and self.identity_store is not None:
+            return self._identity(request, method, rest[2:])
         if head == "network":
             if not rest:
                 return self.versions.network_versions(request)
@@ -323,10 +339,22 @@ class APIApplication:
             return handler(request, **params)
         raise faults.NotFound()
 
+    def _identity(self, request: APIRequest, method: str, path: str) -> Reply:
+        from nova_sim.api.identity import controllers, store
+
+        try:
+            handler, params = self.identity.match(method, path)
+            return handler(request, **params)
+        except store.IdentityError as error:
+            return controllers.error_reply(error.code, str(error))
+        except faults.Fault as fault:
+            return Reply(fault.code, controllers.error_reply(fault.code, fault.message).body,
+                         fault.headers)
+
     def _authenticate(self, request: APIRequest) -> None:
         request.context = auth.authenticate(
             request.webob.headers, self.auth_strategy,
-            request_id=request.request_id,
+            request_id=request.request_id, identity=self.identity_store,
         )
 
     _COLLECTIONS = frozenset(

@@ -1,14 +1,17 @@
-"""``/flavors``: list, detail and show (read-only), in Nova's shape per microversion.
+"""``/flavors``: list, detail, show, create and delete, in Nova's shape per microversion.
 
 Owns the flavor views (``swap`` is ``""`` below 2.75 when zero, ``description`` from 2.55,
 ``extra_specs`` from 2.61) and the ``is_public`` / ``minRam`` / ``minDisk`` /
 ``limit`` / ``marker`` query parameters. A flavor is looked up by its API id only: the
 ``openstack`` CLI asks ``/flavors/m1.tiny`` first, gets a 404, then looks the name up in
-``/flavors/detail?is_public=None`` (as with real Nova). Must not know about RPC.
+``/flavors/detail?is_public=None`` (as with real Nova). Create (``POST /flavors``, 200)
+and delete (``DELETE /flavors/{id}``, 202) are admin-only, with Nova's input checks and its
+409 on a taken name or id. Must not know about RPC.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nova_sim import exception
@@ -22,6 +25,8 @@ def register(router: Router, api) -> None:
     router.add("GET", "/flavors/detail", detail)
     router.add("GET", "/flavors/{flavor_id}", show)
     router.add("GET", "/flavors/{flavor_id}/os-extra_specs", extra_specs)
+    router.add("POST", "/flavors", create)
+    router.add("DELETE", "/flavors/{flavor_id}", delete)
 
 
 def _basic_view(request: APIRequest, flavor: dict[str, Any]) -> dict[str, Any]:
@@ -136,3 +141,107 @@ def extra_specs(request: APIRequest, flavor_id: str) -> Reply:
     except exception.FlavorNotFound:
         raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
     return Reply(200, {"extra_specs": dict(flavor.get("extra_specs") or {})})
+
+
+_ID_RE = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
+# body field -> (database column, smallest value)
+_INT_FIELDS = {"ram": ("memory_mb", 1), "vcpus": ("vcpus", 1), "disk": ("root_gb", 0),
+               "OS-FLV-EXT-DATA:ephemeral": ("ephemeral_gb", 0), "swap": ("swap", 0)}
+_REQUIRED = ("name", "ram", "vcpus", "disk")
+
+
+def _int_field(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise common.invalid_field(name, value, f"{value!r} is not of type 'integer', "
+                                                "'string'")
+    try:
+        number = int(value)
+    except ValueError:
+        raise common.invalid_field(name, value, f"{value!r} does not match '^[0-9]+$'")
+    if number < minimum or number > 2147483647:
+        raise common.invalid_field(name, value, f"{value!r} is less than the minimum of "
+                                                f"{minimum}" if number < minimum else
+                                   f"{value!r} is greater than the maximum of 2147483647")
+    return number
+
+
+def _flavor_values(request: APIRequest, spec: dict[str, Any]) -> dict[str, Any]:
+    allowed = set(_INT_FIELDS) | {"name", "id", "rxtx_factor", "os-flavor-access:is_public"}
+    if request.version.matches("2.55"):
+        allowed.add("description")
+    extra = sorted(set(spec) - allowed)
+    if extra:
+        raise faults.BadRequest("Invalid input for field/attribute flavor. Additional "
+                                f"properties are not allowed ({extra[0]!r} was unexpected)")
+    for key in _REQUIRED:
+        if key not in spec:
+            raise faults.BadRequest(f"Invalid input for field/attribute flavor. '{key}' is a "
+                                    "required property")
+    name = spec["name"]
+    if not isinstance(name, str) or not name.strip() or len(name) > 255 or \
+            name != name.strip():
+        raise common.invalid_field("name", name, "Names must be 1 to 255 characters long "
+                                   "with no leading or trailing spaces")
+    values: dict[str, Any] = {"name": name}
+    flavor_id = spec.get("id")
+    if flavor_id is not None:
+        if not isinstance(flavor_id, str) or len(flavor_id) > 255 or \
+                not _ID_RE.match(flavor_id):
+            raise common.invalid_field("id", flavor_id, "Flavor ids are 1 to 255 letters, "
+                                       "digits, '.', ' ', '_' or '-'")
+        values["flavorid"] = flavor_id
+    for field, (column, minimum) in _INT_FIELDS.items():
+        if field in spec:
+            values[column] = _int_field(field, spec[field], minimum)
+    values.update(_optional_values(spec))
+    return values
+
+
+def _optional_values(spec: dict[str, Any]) -> dict[str, Any]:
+    """The database values of ``rxtx_factor``, ``is_public`` and ``description``."""
+    values: dict[str, Any] = {}
+    if "rxtx_factor" in spec:
+        factor = spec["rxtx_factor"]
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
+            raise common.invalid_field("rxtx_factor", factor, "must be a number above 0")
+        values["rxtx_factor"] = float(factor)
+    if "os-flavor-access:is_public" in spec:
+        public = spec["os-flavor-access:is_public"]
+        if not isinstance(public, bool):
+            raise common.invalid_field("os-flavor-access:is_public", public,
+                                       f"{public!r} is not of type 'boolean'")
+        values["is_public"] = public
+    if "description" in spec:
+        description = spec["description"]
+        if description is not None and (not isinstance(description, str)
+                                        or len(description) > 65535):
+            raise common.invalid_field("description", description,
+                                       "must be a string of at most 65535 characters")
+        values["description"] = description
+    return values
+
+
+def create(request: APIRequest) -> Reply:
+    """``POST /flavors`` (admin): 200 with the new flavor; 409 for a taken name or id."""
+    request.require_admin("os_compute_api:os-flavor-manage:create")
+    spec = common.require_dict(request.json_body(), "flavor")
+    values = _flavor_values(request, spec)
+    try:
+        flavor = request.api.compute_api.flavor_create(request.context, values)
+    except exception.FlavorExists:
+        if "flavorid" in values and any(
+                str(f["flavorid"]) == values["flavorid"]
+                for f in request.api.compute_api.flavor_list(request.context, None)):
+            raise faults.Conflict(f"Flavor with ID {values['flavorid']} already exists.")
+        raise faults.Conflict(f"Flavor with name {values['name']} already exists.")
+    return Reply(200, {"flavor": detail_view(request, flavor)})
+
+
+def delete(request: APIRequest, flavor_id: str) -> Reply:
+    """``DELETE /flavors/{id}`` (admin): 202; 404 when there is none."""
+    request.require_admin("os_compute_api:os-flavor-manage:delete")
+    try:
+        request.api.compute_api.flavor_delete(request.context, flavor_id)
+    except exception.FlavorNotFound:
+        raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
+    return Reply(202)

@@ -328,6 +328,26 @@ class API:
         self.compute_rpcapi.stop_instance(ctxt, instance, clean_shutdown=clean_shutdown)
         return instance
 
+    def update_instance_metadata(self, ctxt: Any, instance: dict[str, Any] | str,
+                                 metadata: dict[str, str], replace: bool = False,
+                                 delete_key: str | None = None) -> dict[str, str]:
+        """Merge ``metadata`` into the instance's (or put it in place of it with
+        ``replace``; or remove ``delete_key``) and return the new metadata. Only for an
+        ``active``, ``paused``, ``suspended`` or ``stopped`` instance with no task (409
+        otherwise), as Nova's ``update_instance_metadata``; ``delete_key`` that is not
+        there: ``MetadataNotFound`` would be the API's 404, checked by the caller."""
+        instance = self._instance(ctxt, instance)
+        method = "delete_instance_metadata" if delete_key else "update_instance_metadata"
+        self._check_state(instance, method, [vm_states.ACTIVE, vm_states.PAUSED,
+                                             vm_states.SUSPENDED, vm_states.STOPPED], [None],
+                          need_host=False)
+        new = {} if replace else dict(instance.get("metadata") or {})
+        new.update(metadata)
+        if delete_key is not None:
+            new.pop(delete_key, None)
+        self.db.instance_update(instance["uuid"], {"metadata": new})
+        return new
+
     def start(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
         """Power on a ``stopped`` instance with no task: ``powering-on`` now, ``active`` /
         RUNNING when the compute is done. 409 otherwise."""
@@ -524,6 +544,14 @@ class API:
     def flavor_get(self, ctxt: Any, flavor_id: str) -> dict[str, Any]:
         """A flavor by its API id (``FlavorNotFound``)."""
         return self.db.flavor_get_by_flavor_id(flavor_id)
+
+    def flavor_create(self, ctxt: Any, values: dict[str, Any]) -> dict[str, Any]:
+        """A new flavor from database ``values`` (``FlavorExists`` on a taken name or id)."""
+        return self.db.flavor_create(values)
+
+    def flavor_delete(self, ctxt: Any, flavor_id: str) -> None:
+        """Delete a flavor by API id (``FlavorNotFound``); servers keep their copy."""
+        self.db.flavor_destroy(flavor_id)
 
     def image_list(self, ctxt: Any) -> list[dict[str, Any]]:
         """The image catalogue (Glance-v2-shaped records)."""

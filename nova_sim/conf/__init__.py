@@ -33,6 +33,7 @@ from nova_sim.conf import (
     database,
     default,
     fake_driver,
+    identity,
     quota,
     rabbit,
     scheduler,
@@ -45,7 +46,8 @@ PROJECT = "nova-sim"
 LOG = logging.getLogger(__name__)
 
 # The option modules, in the order their groups appear in the sample file.
-MODULES = (default, compute, api, database, fake_driver, rabbit, quota, scheduler, trace, wsgi)
+MODULES = (default, compute, api, database, fake_driver, identity, rabbit, quota, scheduler, trace,
+           wsgi)
 
 
 class ConfigError(ValueError):

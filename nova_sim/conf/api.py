@@ -26,10 +26,15 @@ api_opts = [
                 "open",
                 "No token needed: every request is admin in project 'admin' (for demos).",
             ),
+            (
+                "keystone",
+                "Tokens are issued by the identity service at /identity/v3 (POST "
+                "/v3/auth/tokens); roles decide the policy (admin, manager, member, reader).",
+            ),
         ],
         help="""
-How the API authenticates requests. Nova's choices are ``keystone`` and ``noauth2``;
-nova-sim has no Keystone and offers ``noauth2`` and ``open``.
+How the API authenticates requests: ``noauth2`` (Nova's no-Keystone mode), ``open`` or
+``keystone`` (the built-in identity v3 subset at ``/identity``; see [identity]).
 """,
     ),
     cfg.IntOpt(

@@ -286,7 +286,7 @@ def test_unknown_path_is_404_fault(client, path):
 
 @pytest.mark.parametrize("method,path,allowed", [
     ("DELETE", "/v2.1/servers", "GET, POST"),
-    ("POST", "/v2.1/flavors", "GET"),
+    ("PUT", "/v2.1/flavors", "GET, POST"),
     ("PATCH", "/v2.1/servers/x", "DELETE, GET, PUT"),
     ("GET", "/v2.1/servers/x/action", "POST"),
 ])

@@ -145,7 +145,7 @@ def test_compute_link_prefix(compute, conf):
 def test_unknown_auth_strategy_fails_at_start(compute, conf):
     class Conf:
         class api:  # noqa: N801 - mimics an option group
-            auth_strategy = "keystone"
+            auth_strategy = "ldap"
             max_limit = 1000
             compute_link_prefix = None
 

@@ -463,6 +463,50 @@ def _(conf):
     return body["flavors"][0]["links"][0]["href"].startswith("https://proxy.example/")
 
 
+# -- [identity] ----------------------------------------------------------------------------
+
+
+def _keystone_token(conf, user="demo", password="nova-sim", project="demo"):
+    """The status of a password authentication against a keystone API application, and
+    the token body (None on failure)."""
+    conf.set_override("auth_strategy", "keystone", group="api")
+    request = webob.Request.blank("/identity/v3/auth/tokens", method="POST")
+    request.json_body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+    response = request.get_response(_api_app(conf))
+    return response.status_int, (response.json["token"] if response.status_int == 201
+                                 else None)
+
+
+@probe("identity", "default_password", "s3cret", 201)
+def _(conf):
+    return _keystone_token(conf, password="s3cret")[0]
+
+
+@probe("identity", "users", "ops:infra:member", ["member", "reader"])
+def _(conf):
+    body = _keystone_token(conf, user="ops", project="infra")[1]
+    return [role["name"] for role in body["roles"]] if body else None
+
+
+@probe("identity", "token_expiration", "60", 60.0)
+def _(conf):
+    import datetime
+
+    body = _keystone_token(conf)[1]
+    times = [datetime.datetime.fromisoformat(body[key].rstrip("Z"))
+             for key in ("issued_at", "expires_at")]
+    return (times[1] - times[0]).total_seconds()
+
+
+@probe("identity", "region_name", "RegionTwo", {"RegionTwo"})
+def _(conf):
+    body = _keystone_token(conf)[1]
+    return {e["region"] for service in body["catalog"] for e in service["endpoints"]}
+
+
 # -- [database] ------------------------------------------------------------------------------
 
 

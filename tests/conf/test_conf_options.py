@@ -138,7 +138,7 @@ def test_parse_args_cli_logging_and_overrides():
         ),
         ("[DEFAULT]\nosapi_compute_listen_port = 70000\n", "[DEFAULT] osapi_compute_listen_port"),
         ("[scheduler]\nmax_attempts = 0\n", "[scheduler] max_attempts"),
-        ("[api]\nauth_strategy = keystone\n", "[api] auth_strategy"),
+        ("[api]\nauth_strategy = ldap\n", "[api] auth_strategy"),
         ("[fake_driver]\nspawn_latency = uniform:2,1\n", "[fake_driver] spawn_latency"),
         ("[fake_driver]\nspawn_failure_rate = 1.5\n", "[fake_driver] spawn_failure_rate"),
         ("[wsgi]\nkeep_alive = perhaps\n", "[wsgi] keep_alive"),

@@ -37,11 +37,14 @@ cloud.wait()
 """
 
 
-@pytest.fixture(scope="module")
-def endpoint():
-    """``http://127.0.0.1:<port>`` of a cloud running in a subprocess."""
+def run_cloud(auth_strategy="noauth2"):
+    """Yield ``http://127.0.0.1:<port>`` of a cloud running in a subprocess with
+    ``[api] auth_strategy``; stop it afterwards."""
+    script = CLOUD_SCRIPT.replace(
+        "conf = new_conf()\n",
+        f"conf = new_conf()\nconf.set_override('auth_strategy', {auth_strategy!r}, 'api')\n")
     process = subprocess.Popen(
-        [sys.executable, "-c", CLOUD_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, cwd=REPO,
     )
     try:
@@ -57,6 +60,12 @@ def endpoint():
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    """``http://127.0.0.1:<port>`` of a cloud running in a subprocess (noauth2)."""
+    yield from run_cloud()
 
 
 def sdk_connection(endpoint):
