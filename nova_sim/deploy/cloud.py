@@ -98,6 +98,18 @@ def build_service(binary: str, host: str, conf: Any, transport: Any, db: Any = N
                    conductor_api=conductor_api, **service_kwargs)
 
 
+def cleanup_transport(transport: Any) -> None:
+    """Delete what ``transport`` declared for this process alone (reply and fanout
+    queues) and close it; None does nothing. A failure is logged at debug: the process
+    is stopping anyway."""
+    if transport is None:
+        return
+    try:
+        transport.cleanup()
+    except Exception:  # noqa: BLE001 - stopping anyway
+        LOG.debug("Transport cleanup failed", exc_info=True)
+
+
 class APIService:
     """The REST API as a service: the compute API application on the green WSGI server
     (``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port``)."""
@@ -197,11 +209,7 @@ class ProcessService:
         for service in self.services:
             service.stop()
         # Also after a start-up that never finished: the reply queue goes with the process.
-        if self.transport is not None:
-            try:
-                self.transport.cleanup()
-            except Exception:  # noqa: BLE001 - stopping anyway
-                LOG.debug("Transport cleanup failed", exc_info=True)
+        cleanup_transport(self.transport)
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -322,11 +330,7 @@ class Cloud:
         for service in (self.scheduler, self.conductor):
             if service is not None:
                 service.stop()
-        if self.transport is not None:
-            try:
-                self.transport.cleanup()
-            except Exception:  # noqa: BLE001 - stopping anyway
-                LOG.debug("Transport cleanup failed", exc_info=True)
+        cleanup_transport(self.transport)
         if not self._stopped.ready():
             self._stopped.send(None)
 
