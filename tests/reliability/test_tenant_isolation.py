@@ -23,6 +23,12 @@ MATRIX = [
     ("DELETE", "/servers/{server_id}", None),
     ("GET", "/servers/{server_id}/os-instance-actions", None),
     ("GET", "/servers/{server_id}/os-instance-actions/{request_id}", None),
+    ("GET", "/servers/{server_id}/metadata", None),
+    ("POST", "/servers/{server_id}/metadata", {"metadata": {"stolen": "yes"}}),
+    ("PUT", "/servers/{server_id}/metadata", {"metadata": {"stolen": "yes"}}),
+    ("GET", "/servers/{server_id}/metadata/{key}", None),
+    ("PUT", "/servers/{server_id}/metadata/{key}", {"meta": {"owner": "stolen"}}),
+    ("DELETE", "/servers/{server_id}/metadata/{key}", None),
     *[("POST", "/servers/{server_id}/action", {name: {"type": "HARD"} if name == "reboot"
                                                else None})
       for name in sorted(server_actions._ACTIONS)],
@@ -31,8 +37,9 @@ MATRIX = [
 
 @pytest.fixture
 def owned(client):
-    """The owner's server and the request id of its create action."""
-    server_id = boot(client, "mine", token=OWNER)
+    """The owner's server (with the metadata item ``owner``) and the request id of its
+    create action."""
+    server_id = boot(client, "mine", token=OWNER, metadata={"owner": "demo"})
     actions = client.get(f"/v2.1/servers/{server_id}/os-instance-actions",
                          token=OWNER).json["instanceActions"]
     request_id = actions[0]["request_id"]
@@ -50,13 +57,13 @@ def test_another_project_gets_404_and_changes_nothing(client, owned, row):
     server_id, request_id = owned
     before = client.get(f"/v2.1/servers/{server_id}", token=OWNER,
                         version=NEW_VERSION).json["server"]
-    path = "/v2.1" + template.format(server_id=server_id, request_id=request_id)
+    path = "/v2.1" + template.format(server_id=server_id, request_id=request_id, key="owner")
     response = client.request(method, path, body=body, token=INTRUDER, version=NEW_VERSION)
     assert_fault(response, 404)
     after = client.get(f"/v2.1/servers/{server_id}", token=OWNER, version=NEW_VERSION)
     assert after.status_int == 200
     after = after.json["server"]
-    for key in ("name", "status", "OS-EXT-STS:task_state", "updated"):
+    for key in ("name", "status", "OS-EXT-STS:task_state", "updated", "metadata"):
         assert after.get(key) == before.get(key), key
 
 
