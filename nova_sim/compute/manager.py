@@ -657,7 +657,10 @@ class ComputeManager(periodic.PeriodicTasks):
             with self._instance_event(ctxt, instance, name):
                 operation(ctxt, instance)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
-            LOG.info("%s of %s abandoned: %s", name, instance["uuid"], error)
+            # Nova's reverts_task_state says "Task possibly preempted" at info: a user
+            # deleting during a reboot is no fault (the message, not the remote traceback)
+            LOG.info("%s of %s possibly preempted: %s", name, instance["uuid"],
+                     error.format_message())
         except Exception as error:
             LOG.exception("%s of %s failed", name, instance["uuid"])
             self._set_error(ctxt, instance, str(error), error)

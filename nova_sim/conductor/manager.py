@@ -54,6 +54,22 @@ def _selection_value(selection: Any, key: str, default: Any = None) -> Any:
     return getattr(selection, key, default)
 
 
+def _object_dispatch(span_name: str, handler: Callable[..., Any], *args: Any,
+                     **kwargs: Any) -> Any:
+    """Run an object method in a span of its own; what it raises is the caller's answer.
+
+    As Nova's conductor does, an error of the object method (InstanceNotFound,
+    UnexpectedTaskStateError when a delete overtook a reboot...) is re-raised as
+    ``rpc.ExpectedException``: the caller gets it back as itself, with its remote
+    traceback, and the conductor's RPC server logs it at debug, not as its own fault.
+    """
+    try:
+        with trace.span(span_name):
+            return handler(*args, **kwargs)
+    except Exception:
+        raise rpc.ExpectedException() from None
+
+
 class ConductorManager:
     """Object calls from computes (they have no database access)."""
 
@@ -91,8 +107,9 @@ class ConductorManager:
         ``changes`` are the fields to write); returns ``[updates, result]``.
 
         Raises ``InstanceNotFound``, ``UnexpectedTaskStateError`` and the other
-        ``nova_sim.exception`` errors of the database, which the caller gets back as
-        themselves; an unknown object or method raises ``NotImplementedError``.
+        ``nova_sim.exception`` errors of the database as ``rpc.ExpectedException``: the
+        caller gets them back as themselves and they are no error of the conductor; an
+        unknown object or method raises ``NotImplementedError`` (a fault).
         """
         name = objinst.get("nova_object.name")
         handler = self._actions.get((name, objmethod))
@@ -100,8 +117,9 @@ class ConductorManager:
             raise NotImplementedError(f"{name}.{objmethod} is not supported by the conductor")
         data = objinst.get("nova_object.data") or {}
         changes = objinst.get("nova_object.changes") or {}
-        with trace.span(f"conductor.{name}.{objmethod}"):
-            return [handler(ctxt, data, changes, **(kwargs or {})), None]
+        result = _object_dispatch(f"conductor.{name}.{objmethod}", handler,
+                                  ctxt, data, changes, **(kwargs or {}))
+        return [result, None]
 
     def object_class_action_versions(self, ctxt: Any, objname: str, objmethod: str,
                                      object_versions: dict | None = None,
@@ -113,8 +131,8 @@ class ConductorManager:
             raise NotImplementedError(
                 f"{objname}.{objmethod} is not supported by the conductor"
             )
-        with trace.span(f"conductor.{objname}.{objmethod}"):
-            return handler(ctxt, **(kwargs or {}))
+        return _object_dispatch(f"conductor.{objname}.{objmethod}", handler,
+                                ctxt, **(kwargs or {}))
 
     # -- object methods --------------------------------------------------------------------
 

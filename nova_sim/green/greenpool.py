@@ -17,7 +17,7 @@ from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
 from nova_sim.green import waiting
-from nova_sim.green.greenthread import GreenThread, spawn_n
+from nova_sim.green.greenthread import GreenThread, _announce, spawn_n
 from nova_sim.green.hub import get_hub, getcurrent
 
 LOG = logging.getLogger(__name__)
@@ -88,9 +88,8 @@ class GreenPool:
         entry = [hub.start_task, gt]
         gt._start_entry = entry
         hub.ready.append(entry)
-        if hub._spawn_instruments:
-            for instrument in hub._spawn_instruments:
-                instrument.spawned(gt)
+        if hub.instruments.spawned is not None:
+            _announce(hub, gt)
         return gt
 
     def spawn_n(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -107,9 +106,8 @@ class GreenPool:
             return
         hub = get_hub()
         hub.ready.append([hub.start_task, (copy_context(), func, args, kwargs, self)])
-        if hub._spawn_instruments:
-            for instrument in hub._spawn_instruments:
-                instrument.spawned(func)
+        if hub.instruments.spawned is not None:
+            _announce(hub, func)
 
     def waitall(self) -> None:
         """Block until no job of this pool is in flight."""

@@ -5,7 +5,10 @@ of its spawner's ``contextvars`` context (a bare greenlet would start in an empt
 a request context follows the work it spawns.
 
 - ``spawn`` returns a ``GreenThread``: ``wait()`` gives its result or re-raises its
-  exception, ``link()`` calls back when it ends.
+  exception, ``link()`` calls back when it ends. An exception that ends it is also
+  logged with its traceback, once, as eventlet's hub prints it (whether or not anybody
+  waits: the waiter decides what the error means, the log says it happened), except
+  ``GreenletExit``: a greenthread that was killed ended as asked.
 - ``spawn_n`` returns nothing and is cheaper; an exception that escapes it is logged with
   its traceback and the hub goes on.
 - ``spawn_after`` starts a GreenThread after a delay; ``cancel()`` before then means it
@@ -87,6 +90,8 @@ class GreenThread:
             if self.hub.closing:
                 raise
         except BaseException as exc:  # noqa: BLE001 - delivered by wait() and links
+            # As eventlet's hub prints it: once, whether or not anybody waits.
+            LOG.error("unhandled exception in greenthread %r", self, exc_info=exc)
             self._finish(None, exc)
         else:
             self._finish(result, None)
@@ -114,9 +119,12 @@ class GreenThread:
                     LOG.exception("error in link %r of %r", func, self)
         if self.pool is not None:
             self.pool._job_done()
-        if hub._exit_instruments:
-            for instrument in hub._exit_instruments:
-                instrument.exited(self)
+        hook = hub.instruments.exited
+        if hook is not None:
+            try:
+                hook(self)
+            except Exception as error:
+                hub.instruments.failed("exited", hook, error)
 
     @property
     def dead(self) -> bool:
@@ -204,9 +212,14 @@ def _exception_instance(exception: Any, args: tuple) -> BaseException:
     return exception(*args)
 
 
-def _announce(hub, gt: Any) -> None:
-    for instrument in hub._spawn_instruments:
-        instrument.spawned(gt)
+def _announce(hub, spawned: Any) -> None:
+    """Tell the hub's ``spawned`` instruments (call only when there are some)."""
+    instruments = hub.instruments
+    hook = instruments.spawned
+    try:
+        hook(spawned)
+    except Exception as error:
+        instruments.failed("spawned", hook, error)
 
 
 def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
@@ -219,7 +232,7 @@ def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
     entry = [hub.start_task, gt]
     gt._start_entry = entry
     hub.ready.append(entry)
-    if hub._spawn_instruments:
+    if hub.instruments.spawned is not None:
         _announce(hub, gt)
     return gt
 
@@ -231,7 +244,7 @@ def spawn_after(seconds: float, func: Callable[..., Any], *args: Any,
     hub = get_hub()
     gt = GreenThread(hub, func, args, kwargs, copy_context())
     gt._start_timer = hub.call_later(seconds, hub.start_task, gt)
-    if hub._spawn_instruments:
+    if hub.instruments.spawned is not None:
         _announce(hub, gt)
     return gt
 
@@ -244,7 +257,7 @@ def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """
     hub = get_hub()
     hub.ready.append([hub.start_task, (copy_context(), func, args, kwargs, None)])
-    if hub._spawn_instruments:
+    if hub.instruments.spawned is not None:
         _announce(hub, func)
 
 

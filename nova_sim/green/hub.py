@@ -53,9 +53,11 @@ are never starved.
 Instruments
 -----------
 ``add_instrument(obj)`` installs an object whose optional methods (``spawned``,
-``switched``, ``exited``, ``timer_fired``, ``io_wait``) the runtime calls. While none is
-installed the loop runs its uninstrumented path and pays nothing. ``switched`` uses
-``greenlet.settrace``, which is only set while an instrument asks for it.
+``switched``, ``exited``, ``timer_fired``, ``io_wait``) the runtime calls, through the
+hub's ``instruments`` registry (``nova_sim.green.instruments``: the RPC layer's hooks
+work the same way). While none is installed a hook costs one attribute read.
+``switched`` uses ``greenlet.settrace``, which is only set while an instrument asks for
+it. An instrument that raises is logged and removed; the loop goes on.
 
 What it must not know: RPC, Nova, anything above the runtime.
 """
@@ -76,7 +78,12 @@ from typing import Any, Callable
 
 import greenlet
 
+from nova_sim.green.instruments import Instruments
+
 LOG = logging.getLogger(__name__)
+
+#: The hooks an instrument of the hub may have (see the module essay).
+HUB_HOOKS = ("spawned", "switched", "exited", "timer_fired", "io_wait")
 
 getcurrent = greenlet.getcurrent
 GreenletExit = greenlet.GreenletExit
@@ -165,9 +172,14 @@ def _run_job(runner: Runner, job: tuple) -> None:
             # getcurrent() gave this job a handle: end it, so that a later kill() through
             # it cannot hit whatever job the recycled runner runs next.
             handle._finish(None, None)
-        elif runner.hub._exit_instruments:
-            for instrument in runner.hub._exit_instruments:
-                instrument.exited(runner)
+        else:
+            instruments = runner.hub.instruments
+            hook = instruments.exited
+            if hook is not None:
+                try:
+                    hook(runner)
+                except Exception as error:
+                    instruments.failed("exited", hook, error)
         if pool is not None:
             pool._job_done()
 
@@ -193,11 +205,8 @@ class Hub:
         self.idle_runners: list[Runner] = []
         self.closing = False
         self.hand_offs = 0
-        self.instruments: list[Any] = []
-        self._spawn_instruments: tuple = ()
-        self._exit_instruments: tuple = ()
-        self._timer_instruments: tuple = ()
-        self._io_instruments: tuple = ()
+        self.instruments = Instruments(HUB_HOOKS, "hub", on_change=self._instruments_changed)
+        self._tracing_switches = False
         # I/O
         self._selector: selectors.BaseSelector | None = None
         self._readers: dict[int, list] = {}
@@ -385,8 +394,12 @@ class Hub:
             selector.modify(fd, events)
         except KeyError:
             selector.register(fd, events)
-        for instrument in self._io_instruments:
-            instrument.io_wait(fd, events)
+        hook = self.instruments.io_wait
+        if hook is not None:
+            try:
+                hook(fd, events)
+            except Exception as error:
+                self.instruments.failed("io_wait", hook, error)
 
     def remove_listener(self, fd: int, read: bool) -> None:
         """Stop watching ``fd`` for reading (or writing)."""
@@ -449,32 +462,24 @@ class Hub:
     # -- instruments --------------------------------------------------------------
     def add_instrument(self, instrument: Any) -> None:
         """Install an instrument; see the module docstring for the hook names."""
-        self.instruments.append(instrument)
-        self._refresh_instruments()
+        self.instruments.add(instrument)
 
     def remove_instrument(self, instrument: Any) -> None:
         """Remove an instrument installed with ``add_instrument`` (no error if absent)."""
-        if instrument in self.instruments:
-            self.instruments.remove(instrument)
-        self._refresh_instruments()
+        self.instruments.remove(instrument)
 
-    def _refresh_instruments(self) -> None:
-        def having(name):
-            return tuple(i for i in self.instruments if hasattr(i, name))
-
-        self._spawn_instruments = having("spawned")
-        self._exit_instruments = having("exited")
-        self._timer_instruments = having("timer_fired")
-        self._io_instruments = having("io_wait")
-        switchers = having("switched")
+    def _instruments_changed(self, instruments: Instruments) -> None:
+        """Set ``greenlet.settrace`` while some instrument has ``switched``, else unset."""
+        switchers = tuple(instruments.guarded("switched", instrument)
+                          for instrument in instruments.having("switched"))
         if switchers:
             def trace(event, args, switchers=switchers):
                 if event in ("switch", "throw"):
                     origin, target = args
-                    for instrument in switchers:
-                        instrument.switched(origin, target)
+                    for switched in switchers:
+                        switched(origin, target)
             greenlet.settrace(trace)
-        elif getattr(self, "_tracing_switches", False):
+        elif self._tracing_switches:
             greenlet.settrace(None)
         self._tracing_switches = bool(switchers)
 
@@ -529,8 +534,12 @@ class Hub:
                     continue
                 argument = entry[_ARG]
                 entry[_CALLBACK] = entry[_ARG] = None
-                for instrument in self._timer_instruments:
-                    instrument.timer_fired(entry)
+                hook = self.instruments.timer_fired
+                if hook is not None:
+                    try:
+                        hook(entry)
+                    except Exception as error:
+                        self.instruments.failed("timer_fired", hook, error)
                 try:
                     callback(argument)
                 except GreenletExit:

@@ -21,8 +21,9 @@ from urllib.parse import unquote, urlsplit
 
 from nova_sim.rpc import options as _options
 from nova_sim.rpc.client import RPCClient
-from nova_sim.rpc.dispatcher import RPCDispatcher
+from nova_sim.rpc.dispatcher import RPCDispatcher, expected_exceptions
 from nova_sim.rpc.exceptions import (
+    ExpectedException,
     InvalidTarget,
     MessageDeliveryFailure,
     MessagingException,
@@ -44,6 +45,7 @@ __all__ = [
     "remove_instrument",
     "MessagingException", "MessagingTimeout", "MessageDeliveryFailure", "RemoteError",
     "NoSuchMethod", "UnsupportedVersion", "RPCVersionCapError", "InvalidTarget",
+    "ExpectedException", "expected_exceptions",
 ]
 
 _AMQP_SCHEMES = ("rabbit", "amqp", "kombu", "pyamqp")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from nova_sim import green
-from nova_sim.rpc import instruments, wire
+from nova_sim.rpc import wire
 from nova_sim.rpc.exceptions import (
     InvalidTarget,
     MessageDeliveryFailure,
@@ -21,6 +21,7 @@ from nova_sim.rpc.exceptions import (
     RPCVersionCapError,
     deserialize_failure,
 )
+from nova_sim.rpc.instruments import hooks
 from nova_sim.rpc.serializer import NoOpSerializer, Serializer
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
@@ -116,9 +117,12 @@ class RPCClient:
         """
         kind = "fanout" if self.target.fanout else "cast"
         message = self._message(ctxt, method, kwargs, None)
-        hook = instruments.on_message_sent
+        hook = hooks.message_sent
         if hook is not None:
-            hook(kind, self.target, message)
+            try:
+                hook(kind, self.target, message)
+            except Exception as error:
+                hooks.failed("message_sent", hook, error)
         self.transport.send(self.target, message, kind, self.timeout)
 
     def _wait_for_reply(self, waiter: Any, message: dict[str, Any], method: str,
@@ -173,12 +177,15 @@ class RPCClient:
         if timeout is None:
             timeout = transport.conf.rpc_response_timeout
         message = self._message(ctxt, method, kwargs, transport.reply_queue())
-        hook = instruments.on_message_sent
+        hook = hooks.message_sent
         if hook is not None:
-            hook("call", target, message)
+            try:
+                hook("call", target, message)
+            except Exception as error:
+                hooks.failed("message_sent", hook, error)
         msg_id = message["_msg_id"]
         waiter = transport.expect_reply(msg_id)
-        reply = None
+        final = None  # the final reply, once it came
         try:
             start = green.now()
             try:
@@ -187,17 +194,18 @@ class RPCClient:
                 # the broker stayed unreachable for the whole timeout: to the caller
                 # this is a call that timed out (what services catch), said plainly
                 raise MessagingTimeout(f"{method} on {target.topic}: {error}") from error
-            reply = self._wait_for_reply(waiter, message, method, start, timeout)
-        except MessagingTimeout:
-            hook = instruments.on_reply_received
-            if hook is not None:
-                hook(target, message, None)
-            raise
+            final = self._wait_for_reply(waiter, message, method, start, timeout)
         finally:
+            # also when the call timed out or its greenthread was killed: an instrument
+            # that saw the message go sees the call end (a tracer ends its span)
             transport.forget_reply(msg_id)
-        hook = instruments.on_reply_received
-        if hook is not None:
-            hook(target, message, reply)
+            hook = hooks.reply_received
+            if hook is not None:
+                try:
+                    hook(target, message, final)
+                except Exception as error:
+                    hooks.failed("reply_received", hook, error)
+        reply = final
         failure = reply.get("failure")
         if failure:
             raise deserialize_failure(failure, transport.allowed_remote_exmods)

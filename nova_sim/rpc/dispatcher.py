@@ -12,18 +12,53 @@ requested one (a request with no version asks for ``"1.0"``). Among those, the f
 endpoint with a public method of that name runs it. If some endpoint matched but none
 has the method, :class:`NoSuchMethod`; if none matched, :class:`UnsupportedVersion`.
 A name starting with ``_`` is never dispatched.
+
+:func:`expected_exceptions` marks the errors an endpoint method raises as answers
+(the server then logs them at debug, not as its own failure).
+
+Lookups that found a method are cached (the cache is bounded: junk from the wire cannot
+grow it for ever). A failed lookup is not: each raises a new exception, because an
+exception object raised again keeps its old traceback and grows it, and a failure
+reply carries that traceback.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from nova_sim.rpc.exceptions import NoSuchMethod, UnsupportedVersion
+from nova_sim.rpc.exceptions import ExpectedException, NoSuchMethod, UnsupportedVersion
 from nova_sim.rpc.serializer import NoOpSerializer, Serializer
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.wire import version_is_compatible
 
 _DEFAULT_TARGET = Target()
+#: How many successful lookups the dispatcher remembers (the cache is emptied beyond).
+CACHE_SIZE = 1024
+
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def expected_exceptions(*exceptions: type[BaseException]) -> Callable[[_Function], _Function]:
+    """Mark an endpoint method whose ``exceptions`` are answers, not faults.
+
+    When the method, dispatched by RPC, raises one of them (or a subclass), the caller
+    still gets it back as that error with its remote traceback, but the server logs it
+    at debug instead of as an exception during message handling (the dispatcher
+    re-raises it wrapped in :class:`ExpectedException`). Other errors pass unchanged.
+    Unlike oslo.messaging's decorator of that name, the method itself is not wrapped:
+    called directly (in-process, in a test) it raises its own errors. Example::
+
+        @rpc.expected_exceptions(exception.NoValidHost)
+        def select_destinations(self, ctxt, ...): ...
+    """
+
+    def mark(function: _Function) -> _Function:
+        function.rpc_expected_exceptions = (  # type: ignore[attr-defined]
+            *getattr(function, "rpc_expected_exceptions", ()), *exceptions)
+        return function
+
+    return mark
 
 
 class RPCDispatcher:
@@ -41,23 +76,31 @@ class RPCDispatcher:
         self.serializer = serializer or NoOpSerializer()
         self._cache: dict[tuple, Any] = {}
 
-    def lookup(self, method: Any, namespace: Any, version: Any):
-        """The bound endpoint method for a request; raises NoSuchMethod or
-        UnsupportedVersion (also for malformed versions and method names)."""
+    def lookup(self, method: Any, namespace: Any, version: Any) -> Any:
+        """The bound endpoint method for a request.
+
+        Raises a new NoSuchMethod or UnsupportedVersion on every call that finds none
+        (also for malformed versions and method names).
+        """
         key = (method, namespace, version)
         try:
-            found = self._cache[key]
-        except (KeyError, TypeError):
-            found = self._find(method, namespace, version)
-            try:
-                self._cache[key] = found
-            except TypeError:  # unhashable junk from the wire
-                pass
+            return self._cache[key]
+        except (KeyError, TypeError):  # TypeError: unhashable junk from the wire
+            pass
+        found = self._find(method, namespace, version)
         if isinstance(found, Exception):
             raise found
+        cache = self._cache
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        try:
+            cache[key] = found
+        except TypeError:
+            pass
         return found
 
-    def _find(self, method: Any, namespace: Any, version: Any):
+    def _find(self, method: Any, namespace: Any, version: Any) -> Any:
+        """The endpoint method, or a new exception saying why there is none."""
         if not isinstance(method, str) or not method:
             return NoSuchMethod(str(method))
         if version is None:
@@ -87,8 +130,9 @@ class RPCDispatcher:
 
         ``message`` is the decoded request (only its method, namespace, version and
         args are read: the ``_context_*`` and other ``_`` keys are not); ``ctxt``
-        is the context as rebuilt by the serializer. Raises what the endpoint raises,
-        or NoSuchMethod / UnsupportedVersion; a non-dict ``args`` raises TypeError.
+        is the context as rebuilt by the serializer. Raises what the endpoint raises
+        (an error its ``expected_exceptions`` names wrapped in ExpectedException), or
+        NoSuchMethod / UnsupportedVersion; a non-dict ``args`` raises TypeError.
         """
         function = self.lookup(
             message.get("method"), message.get("namespace"), message.get("version")
@@ -103,5 +147,11 @@ class RPCDispatcher:
             kwargs = {
                 name: serializer.deserialize_entity(ctxt, value) for name, value in args.items()
             }
-        result = function(ctxt, **kwargs)
+        try:
+            result = function(ctxt, **kwargs)
+        except Exception as error:
+            expected = getattr(function, "rpc_expected_exceptions", None)
+            if expected and isinstance(error, expected):
+                raise ExpectedException() from None
+            raise
         return serializer.serialize_entity(ctxt, result)

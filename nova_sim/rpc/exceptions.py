@@ -14,6 +14,7 @@ import builtins
 import importlib
 import json
 import logging
+import sys
 import traceback
 from typing import Any
 
@@ -101,6 +102,20 @@ class UnsupportedVersion(RPCDispatcherError):
 
 class InvalidMessage(MessagingServerError):
     """A request that cannot be dispatched at all (bad JSON, missing keys...)."""
+
+
+class ExpectedException(Exception):
+    """Wraps an error an endpoint method expects to raise (raise it in an ``except``).
+
+    The server sends the wrapped error (``exc_info[1]``, with its traceback) to the
+    caller as a failure reply, as it would the error itself, but logs it at debug
+    only: it is an answer, not a fault of the server. It never crosses the wire
+    itself. See :func:`nova_sim.rpc.expected_exceptions`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exc_info = sys.exc_info()
 
 
 # Our class -> the module oslo.messaging defines its namesake in.

@@ -4,7 +4,10 @@ Owns the server side of an RPC: taking delivered bodies from the transport (alre
 acknowledged: at most once), decoding them, rebuilding the context, dispatching on a
 GreenPool of ``executor_thread_pool_size`` greenthreads, call-monitor heartbeats while a
 call runs, and the reply (result or failure). Bad messages never stop the server: a
-call gets a failure reply, a cast is logged and dropped. Must not know how the transport
+call gets a failure reply, a cast is logged and dropped. An error the endpoint expected
+(``ExpectedException``, see ``expected_exceptions``) goes back to the caller as itself
+and is logged at debug only; any other error of an endpoint is logged with its
+traceback as an exception during message handling. Must not know how the transport
 moves bytes, nor anything of Nova.
 
 Who owns which greenthread: the transport's consumer (or, on ``green://``, the
@@ -21,14 +24,16 @@ import logging
 from typing import Any
 
 from nova_sim import green
-from nova_sim.rpc import instruments, wire
+from nova_sim.rpc import wire
 from nova_sim.rpc.dispatcher import RPCDispatcher
 from nova_sim.rpc.exceptions import (
+    ExpectedException,
     InvalidMessage,
     NoSuchMethod,
     UnsupportedVersion,
     serialize_failure,
 )
+from nova_sim.rpc.instruments import hooks
 from nova_sim.rpc.serializer import Serializer
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
@@ -105,15 +110,32 @@ class RPCServer:
                 return
             body = backlog.popleft()
 
-    def _process(self, body: Any) -> None:
+    def _accept(self, body: Any) -> dict | None:
+        """The decoded message of ``body``, shown to the instruments; None (and a log
+        line) for a body that cannot be decoded or a duplicate of a recent message."""
         try:
             message = wire.decode(body)
         except wire.WireError as error:
             LOG.error("Dropping an undecodable message on %s: %s", self.target, error)
-            return
-        hook = instruments.on_message_received
+            return None
+        hook = hooks.message_received
         if hook is not None:
-            hook(self.target, message)
+            try:
+                hook(self.target, message)
+            except Exception as problem:
+                hooks.failed("message_received", hook, problem)
+        unique_id = message.get("_unique_id")
+        if unique_id is not None:
+            if unique_id in self._recent_ids:
+                LOG.warning("Dropping duplicate message %s", unique_id)
+                return None
+            self._recent_ids.append(unique_id)
+        return message
+
+    def _process(self, body: Any) -> None:
+        message = self._accept(body)
+        if message is None:
+            return
         # the message is not changed: the dispatcher reads only the method, its namespace
         # and version and the args, and instruments see the whole message
         request = message
@@ -122,17 +144,10 @@ class RPCServer:
         msg_id = get("_msg_id")
         reply_q = get("_reply_q")
         client_timeout = get("_timeout")
-        unique_id = get("_unique_id")
-        if unique_id is not None:
-            if unique_id in self._recent_ids:
-                LOG.warning("Dropping duplicate message %s", unique_id)
-                return
-            self._recent_ids.append(unique_id)
         is_call = bool(msg_id and reply_q)
 
         heartbeat = None
         result = None
-        failure = None
         error = None
         ctxt = None
         try:
@@ -143,10 +158,19 @@ class RPCServer:
             ctxt = self.serializer.deserialize_context(context)
             if is_call and client_timeout:
                 heartbeat = self._start_heartbeat(client_timeout, msg_id, reply_q, request)
-            hook = instruments.on_dispatch_started
+            hook = hooks.dispatch_started
             if hook is not None:
-                hook(self.target, message, ctxt)
+                try:
+                    hook(self.target, message, ctxt)
+                except Exception as problem:
+                    hooks.failed("dispatch_started", hook, problem)
             result = self.dispatcher.dispatch(request, ctxt)
+        except ExpectedException as expected:
+            # an answer the endpoint expected to give (NoValidHost, a lost race of
+            # states...): the caller gets the error itself, the log only a debug line
+            error = expected.exc_info[1]
+            LOG.debug("Expected exception during message handling (%s on %s): %s: %s",
+                      request.get("method"), self.target, type(error).__name__, error)
         except Exception as raised:
             error = raised
             if isinstance(raised, (NoSuchMethod, UnsupportedVersion, InvalidMessage)):
@@ -155,15 +179,23 @@ class RPCServer:
             else:
                 LOG.exception("Exception during message handling (%s on %s)",
                               request.get("method"), self.target)
-            failure = serialize_failure(raised)
+        except BaseException as killed:  # GreenletExit, a Timeout: no reply is sent
+            error = killed
+            raise
         finally:
             if heartbeat is not None:
                 heartbeat.kill()
-        hook = instruments.on_dispatch_finished
-        if hook is not None:
-            hook(self.target, message, ctxt, result, error)
+            # also when the dispatch was killed: instruments see every dispatch end
+            hook = hooks.dispatch_finished
+            if hook is not None:
+                try:
+                    hook(self.target, message, ctxt, result, error)
+                except Exception as problem:
+                    hooks.failed("dispatch_finished", hook, problem)
         if not is_call:
             return
+        # a cast's failure goes nowhere: its traceback is formatted only for a reply
+        failure = None if error is None else serialize_failure(error)
         self._reply(reply_q, wire.reply(msg_id, result, failure), message)
 
     def _reply(self, reply_q: str, reply: dict, message: dict) -> None:
@@ -177,9 +209,12 @@ class RPCServer:
         except Exception:
             LOG.exception("Failed to send the reply to %s", reply["_msg_id"])
             return
-        hook = instruments.on_reply_sent
+        hook = hooks.reply_sent
         if hook is not None:
-            hook(self.target, message, reply)
+            try:
+                hook(self.target, message, reply)
+            except Exception as problem:
+                hooks.failed("reply_sent", hook, problem)
 
     def _start_heartbeat(self, client_timeout: Any, msg_id: str, reply_q: str,
                          request: dict):

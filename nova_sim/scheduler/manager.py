@@ -163,6 +163,7 @@ class SchedulerManager:
 
     # -- RPC endpoint ---------------------------------------------------------------------
 
+    @rpc.expected_exceptions(exception.NoValidHost)
     def select_destinations(
         self,
         ctxt: Any,
@@ -179,7 +180,8 @@ class SchedulerManager:
         ``spec_obj`` is the name Nova's RPC 4.4+ uses for the spec; ``request_spec`` is
         accepted too. ``instance_uuids`` None: no claims are made (nothing to claim for),
         ``num_instances`` of the spec says how many hosts to choose. Raises
-        ``NoValidHost`` (no candidate, or fewer hosts than instances).
+        ``NoValidHost`` (no candidate, or fewer hosts than instances), an expected
+        error: the caller gets it, the scheduler logs it at debug only.
         """
         spec = dict(spec_obj or request_spec or {})
         if filter_properties:

@@ -59,6 +59,66 @@ def test_spawn_n_exception_is_logged_and_hub_keeps_running(caplog):
     assert "Traceback" in caplog.text
 
 
+def _greenthread_errors(caplog):
+    return [record for record in caplog.records
+            if record.name == "nova_sim.green.greenthread" and record.levelno >= logging.ERROR]
+
+
+def test_a_failed_spawn_nobody_waits_on_is_logged_once_with_its_traceback(caplog):
+    def lost():
+        raise ValueError("lost failure")
+
+    with caplog.at_level(logging.ERROR):
+        gt = green.spawn(lost)
+        green.sleep(0)
+        green.sleep(0)
+    assert gt.dead
+    [record] = _greenthread_errors(caplog)
+    assert record.exc_info[0] is ValueError
+    assert "lost failure" in caplog.text and "Traceback" in caplog.text
+    assert "in lost" in caplog.text  # the frame that raised
+
+
+@pytest.mark.parametrize("how", ["wait", "link"])
+def test_a_failed_spawn_someone_waits_on_is_logged_once_and_reaches_the_waiter(caplog, how):
+    """As eventlet: its hub prints the greenthread's traceback once and the waiter (or
+    the link) gets the exception too; nothing else reports it."""
+    def broken():
+        raise ValueError("seen")
+
+    got = []
+    with caplog.at_level(logging.DEBUG):
+        gt = green.spawn(broken)
+        if how == "wait":
+            with pytest.raises(ValueError, match="seen"):
+                gt.wait()
+            with pytest.raises(ValueError, match="seen"):
+                gt.wait()  # asking twice does not log again
+        else:
+            gt.link(lambda ended: got.append(ended._exception))
+            green.sleep(0)
+            green.sleep(0)
+            assert [type(error) for error in got] == [ValueError]
+    assert len(_greenthread_errors(caplog)) == 1
+    assert caplog.text.count("Traceback") == 1
+
+
+def test_a_killed_spawn_is_not_logged(caplog):
+    def sleeper():
+        green.sleep(10)
+
+    with caplog.at_level(logging.DEBUG):
+        running = green.spawn(sleeper)
+        never_started = green.spawn(sleeper)
+        green.sleep(0)
+        running.kill()
+        never_started.kill()
+        for gt in (running, never_started):
+            with pytest.raises(green.GreenletExit):
+                gt.wait()
+    assert _greenthread_errors(caplog) == []
+
+
 def test_spawn_after_order_and_cancel_before_start():
     with green.virtual_time():
         events = []

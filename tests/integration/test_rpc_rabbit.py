@@ -307,3 +307,61 @@ def test_a_started_server_has_its_queues_bound(env):
         assert returned == []
     finally:
         connection.close()
+
+
+@pytest.mark.slow
+def test_a_flood_of_unknown_method_casts_drains_fast_in_bounded_memory(env):
+    """Issue 18's target over RabbitMQ: 1,600 unknown-method casts (a version-skewed
+    peer) drain in under 2 s with under 20 MB of memory growth, and the 100th failure
+    reply is the size of the first. Server and client on transports of their own."""
+    import gc
+    import logging
+    import time
+    import tracemalloc
+
+    flood = 1600
+    counted = {"finished": 0, "replies": []}
+
+    class Counter:
+        def dispatch_finished(self, target, message, ctxt, result, error):
+            counted["finished"] += 1
+
+        def reply_sent(self, target, message, reply):
+            counted["replies"].append(len(json.dumps(reply)))
+
+    start_server(env, env.transport())
+    client = client_for(env, env.transport())
+    assert client.call({}, "ping", arg=0)["pong"] == 0  # queues declared and consumed
+    counter = Counter()
+    rpc.add_instrument(counter)
+    logging.disable(logging.WARNING)  # one warning per bad cast is not what is measured
+    try:
+        def drain() -> float:
+            begin, start = counted["finished"], time.perf_counter()
+            for index in range(flood):
+                client.cast({}, "object_action_v99", index=index)
+            wait_until(lambda: counted["finished"] - begin >= flood, timeout=60)
+            return time.perf_counter() - start
+
+        drain()  # warm up
+        seconds = drain()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            drain()
+            gc.collect()
+            growth = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        del counted["replies"][:]
+        for _ in range(100):
+            with pytest.raises(rpc.NoSuchMethod):
+                client.call({}, "object_action_v99")
+    finally:
+        logging.disable(logging.NOTSET)
+        rpc.remove_instrument(counter)
+    assert seconds < 2.0, f"{flood} casts took {seconds:.2f} s to drain"
+    assert growth < 20 * 2**20, f"memory grew {growth / 2**20:.1f} MB over {flood} casts"
+    replies = counted["replies"]
+    assert len(replies) == 100 and replies[99] == replies[0], (replies[0], replies[99])

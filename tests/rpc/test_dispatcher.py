@@ -104,3 +104,34 @@ def test_serializer_is_applied():
     dispatcher = RPCDispatcher([Plain(), Compute()], Doubling())
     result = dispatcher.dispatch({"method": "ping", "version": "6.0", "args": {"arg": 1}}, "c")
     assert result == ("out", ("compute", "c", ("in", 1)))
+
+
+@pytest.mark.parametrize("method,version,error", [
+    ("nothere", "6.0", NoSuchMethod),
+    ("ping", "9.0", UnsupportedVersion),
+    ("ping", "six", UnsupportedVersion),
+])
+def test_each_failed_lookup_raises_a_new_exception(dispatcher, method, version, error):
+    """An exception object raised again grows its traceback: failure replies would grow
+    with every bad request."""
+    from nova_sim.rpc.exceptions import serialize_failure
+
+    raised = []
+    for _ in range(100):
+        with pytest.raises(error) as info:
+            dispatch(dispatcher, method, version=version)
+        raised.append(info.value)
+    assert len({id(exc) for exc in raised}) == 100
+    sizes = {len(serialize_failure(exc)) for exc in raised}
+    assert len(sizes) == 1, sizes
+
+
+def test_the_lookup_cache_is_bounded(dispatcher, monkeypatch):
+    from nova_sim.rpc import dispatcher as dispatcher_module
+
+    monkeypatch.setattr(dispatcher_module, "CACHE_SIZE", 8)
+    for zeros in range(1, 30):  # "6.0", "6.00"...: each a new key that finds ping
+        assert dispatch(dispatcher, "ping", version="6." + "0" * zeros, arg=zeros)[2] == zeros
+        with pytest.raises(NoSuchMethod):
+            dispatch(dispatcher, f"junk{zeros}", version="6.0")
+        assert 1 <= len(dispatcher._cache) <= 8

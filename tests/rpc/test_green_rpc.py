@@ -129,9 +129,9 @@ def test_call_monitor_heartbeats_keep_a_long_call_alive(vclock):
         client.call({}, "ping", arg=1)
         assert sent[-1]["_timeout"] == 10
     finally:
-        from nova_sim.rpc import instruments
+        from nova_sim.rpc.instruments import hooks
 
-        instruments.clear_instruments()
+        hooks.clear()
 
 
 def test_call_monitor_timeout_fires_without_heartbeats(vclock):
@@ -447,22 +447,98 @@ def test_instruments_see_and_extend_messages(vclock):
     ]
 
 
-def test_a_lone_instrument_that_raises_is_logged_and_the_call_goes_on(vclock, caplog):
-    from nova_sim.rpc import instruments
+def test_an_instrument_that_raises_is_logged_once_and_removed(vclock, caplog):
+    from nova_sim.rpc.instruments import hooks
 
     class Broken:
         def reply_received(self, target, message, reply):
             raise RuntimeError("instrument bug")
 
+    class Counting:
+        def __init__(self):
+            self.replies = 0
+
+        def reply_received(self, target, message, reply):
+            self.replies += 1
+
     transport = rpc.get_transport("green://")
     make_server(transport)
     client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
-    with instrumented(Broken()):
-        assert instruments.on_reply_received is not None
-        assert instruments.on_message_sent is None  # no instrument has it
-        assert client.call({}, "ping", arg=1)["pong"] == 1
-    assert instruments.on_reply_received is None
-    assert "instrument bug" in caplog.text
+    broken, counting = Broken(), Counting()
+    for others in ([], [counting]):  # alone (called directly), then beside another
+        with instrumented(broken, *others):
+            assert hooks.reply_received is not None
+            assert hooks.message_sent is None  # no instrument has it
+            caplog.clear()
+            for arg in range(3):
+                assert client.call({}, "ping", arg=arg)["pong"] == arg
+            assert broken not in hooks and (counting in hooks) == bool(others)
+            [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert "failed in reply_received and was removed" in record.getMessage()
+            assert record.exc_info[0] is RuntimeError
+        assert hooks.reply_received is None
+    assert counting.replies == 3
+
+
+def test_an_instrument_may_let_a_base_exception_through(vclock):
+    from nova_sim.rpc.instruments import hooks
+
+    class Interrupting:
+        def message_sent(self, kind, target, message):
+            raise KeyboardInterrupt
+
+    transport = rpc.get_transport("green://")
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    with instrumented(Interrupting()):
+        with pytest.raises(KeyboardInterrupt):
+            client.cast({}, "note", what=1)
+        assert hooks.message_sent is not None  # not an instrument's bug: it stays
+
+
+def test_a_killed_call_and_a_killed_dispatch_still_end_for_instruments(vclock):
+    """A tracer ends its spans in reply_received / dispatch_finished: they must come
+    even when the caller or the dispatching greenthread is killed."""
+    events = []
+
+    class Ends:
+        def message_sent(self, kind, target, message):
+            events.append(("sent", message["method"]))
+
+        def reply_received(self, target, message, reply):
+            events.append(("reply_received", message["method"], reply))
+
+        def dispatch_started(self, target, message, ctxt):
+            events.append(("started", message["method"]))
+
+        def dispatch_finished(self, target, message, ctxt, result, error):
+            events.append(("finished", message["method"], type(error).__name__))
+
+    transport = rpc.get_transport("green://")
+    make_server(transport)
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    with instrumented(Ends()):
+        caller = green.spawn(client.call, {}, "slow", seconds=100)
+        green.sleep(1)
+        caller.kill()
+        assert events == [("sent", "slow"), ("started", "slow"),
+                          ("reply_received", "slow", None)]
+        with pytest.raises(rpc.MessagingTimeout):
+            client.prepare(timeout=5).call({}, "slow", seconds=100)
+        assert events[-1] == ("reply_received", "slow", None)
+        del events[:]
+        # kill the dispatching greenthread itself
+        server_side = []
+
+        class Dispatching:
+            def dispatch_started(self, target, message, ctxt):
+                server_side.append(green.getcurrent())
+
+        with instrumented(Dispatching()):
+            client.cast({}, "slow", seconds=100)
+            green.sleep(1)
+        [dispatching] = server_side
+        dispatching.kill()
+        assert events[-1] == ("finished", "slow", "GreenletExit")
 
 
 def test_same_seed_same_bytes():
@@ -584,3 +660,57 @@ def test_a_stopped_server_can_start_again(vclock):
     server.wait()
     server.start()
     assert client.call({}, "ping", arg="again")["pong"] == "again"
+
+
+class Answers:
+    """Errors that are answers: one marked, one raised as ExpectedException, one not."""
+
+    target = rpc.Target(version="1.0")
+
+    @rpc.expected_exceptions(LookupError)
+    def find(self, ctxt, key):
+        raise KeyError(key)
+
+    @rpc.expected_exceptions(LookupError)
+    def broken(self, ctxt):
+        raise ZeroDivisionError("a real fault")
+
+    def save(self, ctxt):
+        try:
+            raise ValueError("state changed under you")
+        except ValueError:
+            raise rpc.ExpectedException() from None
+
+
+def test_expected_errors_are_answers_logged_at_debug(vclock, caplog):
+    transport = rpc.get_transport("green://")
+    server = rpc.RPCServer(transport, rpc.Target(topic="answers", server="a1"), [Answers()])
+    server.start()
+    client = rpc.RPCClient(transport, rpc.Target(topic="answers"))
+    finished = []
+
+    class Finished:
+        def dispatch_finished(self, target, message, ctxt, result, error):
+            finished.append(type(error).__name__)
+
+    caplog.set_level(logging.DEBUG, logger="nova_sim.rpc.server")
+    with instrumented(Finished()):
+        with pytest.raises(KeyError) as found:
+            client.call({}, "find", key="flavor-9")
+        with pytest.raises(ValueError) as saved:
+            client.call({}, "save")
+        assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.DEBUG]
+        assert all(r.exc_info is None for r in caplog.records)
+        assert "Expected exception during message handling (find" in caplog.text
+        with pytest.raises(ZeroDivisionError):
+            client.call({}, "broken")  # not named: a fault of the server
+    [fault] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "Exception during message handling (broken" in fault.getMessage()
+    assert fault.exc_info[0] is ZeroDivisionError
+    # the caller has the remote traceback; instruments see the error itself
+    assert "Traceback" in str(found.value) and "in find" in str(found.value)
+    assert "in save" in str(saved.value)
+    assert finished == ["KeyError", "ValueError", "ZeroDivisionError"]
+    # called directly, a marked method raises its own error
+    with pytest.raises(KeyError):
+        Answers().find({}, "flavor-9")

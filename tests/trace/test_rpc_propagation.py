@@ -297,10 +297,10 @@ def test_rpc_span_attributes_are_their_own_and_stay_editable(traced):
 
 
 def test_rpc_hooks_are_called_directly_and_their_failures_do_not_break_the_call(traced):
-    from nova_sim.rpc import instruments
+    from nova_sim.rpc.instruments import hooks
 
     # the tracer's hooks catch their own errors: the RPC layer calls them unwrapped
-    assert instruments.on_message_sent == traced._rpc_instrument.message_sent
+    assert hooks.message_sent == traced._rpc_instrument.message_sent
     transport = rpc.get_transport("green://")
     start_server(transport, Endpoint())
     ctxt = RequestContext(overwrite=False)
