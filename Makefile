@@ -5,10 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-quick test-slow bench lint sample-config clean
+.PHONY: run test test-quick test-slow bench lint sample-config docs-outputs clean
 
-# setup.py builds the tracer's C hot path (nova_sim/trace/_speedups.c) into the tree.
-$(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
+$(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e .
@@ -16,14 +15,22 @@ $(VENV)/.stamp-base: pyproject.toml setup.py nova_sim/trace/_speedups.c
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[test]'
+	touch $(VENV)/.stamp-client
 	touch $@
 
 $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[bench]'
 	touch $@
 
-run: $(VENV)/.stamp-base
-	$(PY) -m nova_sim.cmd.main run --demo-boots 3
+# The openstack CLI (and openstacksdk) that the README drives the cloud with.
+$(VENV)/.stamp-client: $(VENV)/.stamp-base
+	$(PIP) install -q -e '.[client]'
+	touch $@
+
+# `make run PORT=8775` serves the compute API on another port (0: any free port).
+PORT ?=
+run: $(VENV)/.stamp-base $(VENV)/.stamp-client
+	$(PY) -m nova_sim.cmd.main run --demo-boots 3 $(if $(PORT),--port $(PORT))
 
 # ruff, then import-linter's contracts: the layer plan of docs/architecture.md.
 lint: $(VENV)/.stamp-test
@@ -53,8 +60,13 @@ bench: $(VENV)/.stamp-bench $(VENV)/.stamp-test
 	$(PY) tools/bench_api.py
 	$(PY) tools/bench_trace.py
 
+# Regenerate the command outputs shown in README.md and docs/ (tools/doc_outputs.py says
+# how blocks are marked); tests/test_doc_outputs.py fails while one differs.
+docs-outputs: $(VENV)/.stamp-test
+	$(PY) tools/doc_outputs.py --write
+
 sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf
 
 clean:
-	rm -rf $(VENV) build *.egg-info nova_sim/trace/_speedups.*.so
+	rm -rf $(VENV) build *.egg-info

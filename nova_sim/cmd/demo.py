@@ -101,14 +101,15 @@ def find(name: str, demos: list[Demo]) -> Demo:
     raise LookupError(f"{name!r} is ambiguous: {names}")
 
 
-def format_list(demos: list[Demo]) -> str:
-    """The ``demo --list`` text: one line per demo, ``NN  slug  title``."""
+def format_list(demos: list[Demo], prog: str = "nova-sim") -> str:
+    """The ``demo --list`` text: one line per demo, ``NN  slug  title``, then how to run
+    one (``prog``: the command as the user can type it)."""
     if not demos:
         return "No demos found in nova_sim/demos/.\n"
     width = max(len(demo.slug) for demo in demos)
     lines = [f"  {demo.label}  {demo.slug:<{width}}  {demo.title}" for demo in demos]
     lines.append("")
-    lines.append("Run one with: nova-sim demo NUMBER (or NAME), e.g. nova-sim demo "
+    lines.append(f"Run one with: {prog} demo NUMBER (or NAME), e.g. {prog} demo "
                  f"{demos[0].number}")
     return "\n".join(lines) + "\n"
 
@@ -140,7 +141,9 @@ def demo_command(args: Any, conf: Any) -> int:
 
     demos = discover()
     if args.list or not args.name:
-        sys.stdout.write(format_list(demos))
+        from nova_sim.cmd.launch import command_as_typed
+
+        sys.stdout.write(format_list(demos, command_as_typed("nova-sim") or "nova-sim"))
         return 0
     try:
         demo = find(args.name, demos)

@@ -80,8 +80,14 @@ def boot_and_report(endpoint: str, count: int, conf: Any, timeout: float = 120.0
         out.write(f"demo: {sum(s == 'ACTIVE' for s in seen.values())}/{count} servers "
                   "ACTIVE\n")
         if request_ids:
-            out.write(f"demo: trace of the first boot: nova-sim trace show {request_ids[0]}\n")
+            from nova_sim.cmd.launch import command_as_typed
+
+            nova_sim = command_as_typed("nova-sim") or "nova-sim"
+            out.write(f"demo: trace of the first boot: {nova_sim} trace show "
+                      f"{request_ids[0]}\n")
+            out.flush()
             _print_trace(request_ids[0], conf)
+        out.write("demo: done; the cloud keeps serving until Ctrl-C\n")
     except urllib.error.HTTPError as error:
         out.write(f"demo: boots failed: {error.code} {error.read().decode(errors='replace')}\n")
     except (urllib.error.URLError, OSError, LookupError, KeyError, ValueError) as error:

@@ -6,6 +6,10 @@ second signal while stopping exits at once with status 1. What runs is built by 
 imported lazily from ``nova_sim.deploy``: ``Cloud`` (a whole cloud in one process) and
 ``create_service`` (one service per process). Must not know how the services work.
 
+Start-up is bounded by ``[DEFAULT] service_start_timeout`` (0: no bound): a broker or a
+conductor that does not answer within it ends the command with one line naming the
+transport URL (exit status 1); a port in use names the address and how to pick another.
+
 Anything served here needs ``start()`` and ``stop()`` (graceful: stop taking work, let
 in-flight work finish); ``wait()`` (block the calling greenthread until stopped) is
 optional.
@@ -13,6 +17,7 @@ optional.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -88,8 +93,19 @@ class StartInterrupted(BaseException):
     like GreenletExit, so that start-up code catching Exception does not swallow it."""
 
 
-def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
+class StartTimedOut(BaseException):
+    """Raised in the greenthread running ``start()`` when start-up outlasts its timeout
+    (``serve``'s ``start_timeout``). A BaseException, like StartInterrupted."""
+
+
+def serve(server: Any, on_started: Callable[[], Any] | None = None,
+          start_timeout: float | None = None,
+          timed_out: Callable[[], str] | None = None) -> int:
     """Start ``server``, call ``on_started()``, and wait until it stops; returns 0.
+
+    ``start_timeout`` (seconds, None or 0: no limit) bounds ``start()``: past it, start-up
+    is interrupted with StartTimedOut, ``server.stop()`` cleans up what was started, and
+    CommandError is raised with ``timed_out()``'s one-line message (exit status 1).
 
     SIGTERM / SIGINT stop it gracefully (``server.stop()`` on the hub). A signal that
     arrives while ``start()`` is still running (blocked, say, waiting for a conductor)
@@ -113,10 +129,20 @@ def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
 
     with stop_on_signals(stop) as state:
         try:
-            server.start()
+            with green.Timeout(start_timeout or None, StartTimedOut()):
+                server.start()
         except StartInterrupted:
             LOG.info("Stop requested while starting")
             server.stop()
+        except StartTimedOut:
+            LOG.debug("start-up timed out after %ss", start_timeout, exc_info=True)
+            phase["starting"] = False
+            message = timed_out() if timed_out is not None else (
+                f"start-up did not finish within {start_timeout}s")
+            server.stop()
+            from nova_sim.cmd import CommandError
+
+            raise CommandError(message)
         else:
             phase["starting"] = False
             if on_started is not None:
@@ -129,18 +155,32 @@ def serve(server: Any, on_started: Callable[[], Any] | None = None) -> int:
 
 
 def setup_tracing(conf: Any, service: str, host: str) -> Any:
-    """Install this process's tracer when ``[trace] enabled`` (spans go to ``[trace]
-    output_dir``, one file per process; ``nova-sim trace`` reads them). Returns the
-    tracer, or None when tracing is off."""
-    if not conf.trace.enabled:
-        return None
+    """Install this process's tracer unless ``[trace] enabled = false`` (the commands
+    that run services trace by default; spans go to ``[trace] output_dir``, one file per
+    process; ``nova-sim trace`` reads them). Returns the tracer, or None when tracing
+    is off."""
     from nova_sim import context
     from nova_sim.trace import store
 
-    tracer = store.setup(conf, service, host, context_getter=context.get_current)
+    tracer = store.setup(conf, service, host, context_getter=context.get_current,
+                         default=True)
     if tracer is not None:
         LOG.info("Tracing to %s", store.output_dir(conf))
     return tracer
+
+
+def describe_tracing(conf: Any, tracer: Any) -> str:
+    """The banner's line about tracing: where spans go and how much is kept, or how
+    to turn it on."""
+    from nova_sim.trace import store
+
+    if tracer is None:
+        return "  tracing        off ([trace] enabled = true turns it on)"
+    cap = conf.trace.max_file_size
+    kept = f"the latest {2 * cap} MiB at most" if cap else "everything"
+    nova_sim = command_as_typed("nova-sim") or "nova-sim"
+    return (f"  tracing        on: spans to {shell_path(store.output_dir(conf))} ({kept}; "
+            f"'{nova_sim} trace show --last'; [trace] enabled = false turns it off)")
 
 
 def run_cloud(args: Any, conf: Any) -> int:
@@ -154,7 +194,7 @@ def run_cloud(args: Any, conf: Any) -> int:
     if args.demo_boots and args.api:
         # The demo ends by showing the trace of one boot: record them.
         conf.set_override("enabled", True, group="trace")
-    setup_tracing(conf, "nova-sim", conf.host)
+    tracer = setup_tracing(conf, "nova-sim", conf.host)
     cloud = Cloud(
         conf=conf,
         computes=args.computes,
@@ -162,12 +202,14 @@ def run_cloud(args: Any, conf: Any) -> int:
     )
 
     def started() -> None:
-        sys.stdout.write(describe_cloud(cloud, conf, args))
+        sys.stdout.write(describe_cloud(cloud, conf, args, tracer))
         sys.stdout.flush()
         if args.demo_boots and args.api:
             start_demo_boots(cloud, conf, args.demo_boots)
 
-    return serve(_StartErrors(cloud, "the cloud"), on_started=started)
+    return serve(_StartErrors(cloud, "the cloud", conf, "--port N (make run PORT=N)"),
+                 on_started=started, start_timeout=conf.service_start_timeout,
+                 timed_out=lambda: start_timeout_message("the cloud", cloud, conf))
 
 
 class _StartErrors:
@@ -177,9 +219,12 @@ class _StartErrors:
     ``nova_sim.conf.ConfigError`` (a component rejecting an option's value, e.g. an
     unknown filter name) passes through: the command ends with status 2."""
 
-    def __init__(self, target: Any, what: str):
+    def __init__(self, target: Any, what: str, conf: Any = None,
+                 port_option: str = "--port N"):
         self.target = target
         self.what = what
+        self.conf = conf
+        self.port_option = port_option
 
     def start(self) -> Any:
         from nova_sim.conf import ConfigError
@@ -196,8 +241,8 @@ class _StartErrors:
                 LOG.debug("stopping the half-started %s failed", self.what, exc_info=True)
             if isinstance(error, ConfigError):  # a component refused an option: exit 2
                 raise
-            reason = str(error) if isinstance(error, OSError) else (
-                f"{type(error).__name__}: {error}")
+            reason = address_problem(error, self.conf, self.port_option) or (
+                str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}")
             raise CommandError(f"cannot start {self.what}: {reason}")
 
     def stop(self) -> Any:
@@ -205,6 +250,26 @@ class _StartErrors:
 
     def wait(self) -> Any:
         return self.target.wait()
+
+
+def address_problem(error: BaseException, conf: Any,
+                    port_option: str = "--port N") -> str | None:
+    """The one-line explanation of an API address that cannot be bound (in use, or not
+    this machine's), naming the address and how to pick another (``port_option``: the
+    command-line way); None for other errors."""
+    if conf is None or not isinstance(error, OSError):
+        return None
+    address = f"{conf.osapi_compute_listen}:{conf.osapi_compute_listen_port}"
+    how = (f"pick another port with {port_option} (0: any free port) or "
+           "[DEFAULT] osapi_compute_listen_port")
+    if error.errno == errno.EADDRINUSE:
+        return f"the compute API address {address} is already in use (another nova-sim?): {how}"
+    if error.errno == errno.EACCES:
+        return f"the compute API address {address} needs privileges: {how}"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (f"the compute API address {address} is not an address of this machine: "
+                "set [DEFAULT] osapi_compute_listen")
+    return None
 
 
 def api_endpoint(cloud: Any, conf: Any) -> str:
@@ -291,8 +356,40 @@ def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
     return path
 
 
-def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
-    """What ``nova-sim run`` prints once the cloud is up."""
+def shell_path(path: str) -> str:
+    """``path`` as a shell word that works from the current directory and reads the same
+    on every machine: ``$PWD/...`` under the current directory, ``~/...`` under the home
+    directory, else absolute."""
+    path = os.path.abspath(path)
+    relative = os.path.relpath(path)
+    if not relative.startswith(os.pardir):
+        return f"$PWD/{relative}"
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and path.startswith(home.rstrip(os.sep) + os.sep):
+        return "~" + path[len(home.rstrip(os.sep)):]
+    return path
+
+
+def command_as_typed(name: str) -> str | None:
+    """How to type the command ``name`` that sits beside this Python (a virtualenv's
+    ``bin``): bare when that is the one on ``PATH``, else its path (relative to the
+    current directory when under it, like ``.venv/bin/openstack``); None when this
+    environment has no such command."""
+    import shutil
+
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(here):
+        return None
+    found = shutil.which(name)
+    if found is not None and os.path.realpath(found) == os.path.realpath(here):
+        return name
+    relative = os.path.relpath(here)
+    return os.path.abspath(here) if relative.startswith(os.pardir) else relative
+
+
+def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
+    """What ``nova-sim run`` prints once the cloud is up (``tracer``: the process's,
+    or None when tracing is off)."""
     lines = ["nova-sim: a one-process cloud is running"]
     lines.append(f"  transport      {conf.transport_url}")
     lines.append(f"  database       {conf.database.connection}")
@@ -301,17 +398,24 @@ def describe_cloud(cloud: Any, conf: Any, args: Any) -> str:
     ]
     lines.append("  services       nova-conductor, nova-scheduler, "
                  f"{len(hosts)} x nova-compute ({', '.join(hosts)})")
+    lines.append(describe_tracing(conf, tracer))
     if args.api:
         endpoint = api_endpoint(cloud, conf)
         lines.append(f"  compute API    {endpoint}  (auth: [api] {conf.api.auth_strategy})")
         lines.append("")
         path = clouds_yaml_for(endpoint, conf)
         if path is not None:
-            lines.append("Point the openstack CLI at it:")
-            lines.append(f"  export OS_CLIENT_CONFIG_FILE={path}")
-            lines.append("  openstack --os-cloud nova-sim server list        # admin")
-            lines.append("  openstack --os-cloud nova-sim-demo server list   # project demo")
-        lines.append(f"  nova-sim status --url {endpoint}")
+            openstack = command_as_typed("openstack")
+            lines.append("Point the openstack CLI at it (from this directory):")
+            lines.append(f"  export OS_CLIENT_CONFIG_FILE={shell_path(path)}")
+            if openstack is None:
+                lines.append("  (the openstack CLI is not installed here: "
+                             f"{command_as_typed('python') or 'python3'} -m pip install "
+                             "python-openstackclient)")
+                openstack = "openstack"
+            lines.append(f"  {openstack} --os-cloud nova-sim server list        # admin")
+            lines.append(f"  {openstack} --os-cloud nova-sim-demo server list   # project demo")
+        lines.append(f"  {command_as_typed('nova-sim') or 'nova-sim'} status --url {endpoint}")
     lines.append("")
     lines.append("Stop with Ctrl-C (or SIGTERM).")
     return "\n".join(lines) + "\n"
@@ -345,4 +449,29 @@ def run_service(args: Any, conf: Any) -> int:
     binary = BINARIES[args.command]
     setup_tracing(conf, binary, conf.host)
     server = create_service(binary, host=conf.host, conf=conf)
-    return serve(_StartErrors(server, binary))
+    return serve(_StartErrors(server, binary, conf),
+                 start_timeout=conf.service_start_timeout,
+                 timed_out=lambda: start_timeout_message(binary, server, conf))
+
+
+_IN_PROCESS = ("green", "memory", "kombu+memory")
+
+
+def start_timeout_message(what: str, started: Any, conf: Any) -> str:
+    """Why ``what`` did not start within ``[DEFAULT] service_start_timeout``, in one line
+    naming the transport URL: no broker, or (connected) no conductor answering."""
+    from nova_sim.rpc.transport.amqp import safe_url
+
+    transport = getattr(started, "transport", None)
+    url = safe_url(getattr(transport, "url", None) or conf.transport_url)
+    waited = f"within {conf.service_start_timeout}s ([DEFAULT] service_start_timeout; " \
+        "0 waits for ever)"
+    if transport is not None and not transport.connected:
+        return f"cannot start {what}: cannot reach the broker at {url} {waited}"
+    if url.split("://", 1)[0].lower() in _IN_PROCESS and what != "the cloud":
+        return (f"cannot start {what}: no nova-conductor answered over {url} {waited}; "
+                f"{url} reaches only this process: run the services of a multi-process "
+                "cloud over RabbitMQ (--transport-url rabbit://...), or all of them in one "
+                "with 'nova-sim run'")
+    return (f"cannot start {what}: no nova-conductor answered over {url} {waited}; is one "
+            "running on this transport_url and control_exchange?")

@@ -119,15 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
         "trace of one boot",
     )
     run.add_argument(
-        "--port", type=_port, default=None,
-        help="API port ([DEFAULT] osapi_compute_listen_port; 0: any free port)",
-    )
-    run.add_argument(
         "--no-api", dest="api", action="store_false",
         help="run the services without the REST API",
     )
 
-    command("api", "run the compute API service alone (services talk over --transport-url)")
+    api = command("api",
+                  "run the compute API service alone (services talk over --transport-url)")
+    for parser_with_port in (run, api):
+        parser_with_port.add_argument(
+            "--port", type=_port, default=None,
+            help="API port ([DEFAULT] osapi_compute_listen_port, default 8774; 0: any "
+            "free port)",
+        )
     command("conductor", "run the conductor service alone")
     command("scheduler", "run the scheduler service alone")
     compute = command("compute", "run one compute service alone")
@@ -212,7 +215,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {"transport_url": getattr(args, "transport_url", None)}
     if args.command == "compute":
         values["host"] = args.host
-    if args.command == "run":
+    if args.command in ("run", "api"):
         values["osapi_compute_listen_port"] = args.port
     return values
 

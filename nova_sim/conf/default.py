@@ -123,6 +123,17 @@ Maximum seconds since a service's last heartbeat for it to count as up. Should b
 above ``report_interval``.
 """,
     ),
+    cfg.IntOpt(
+        "service_start_timeout",
+        default=60,
+        min=0,
+        help="""
+Seconds a command that starts services (``nova-sim run``, ``nova-sim
+api|conductor|scheduler|compute``) waits at start-up for its broker and, for a compute,
+for a conductor to answer. Past it, the command stops with exit status 1 and one line
+naming the transport URL. 0 waits for ever, as Nova's compute waits for its conductor.
+""",
+    ),
     cfg.BoolOpt(
         "periodic_enable",
         default=True,

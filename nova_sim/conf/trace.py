@@ -16,14 +16,25 @@ trace_group = cfg.OptGroup(
 trace_opts = [
     cfg.BoolOpt(
         "enabled",
-        default=False,
-        help="Record spans in this process and write them under output_dir.",
+        default=None,
+        help="Record spans in this process and write them under output_dir. Unset (the "
+        "default): the nova-sim commands that run services (run, api, conductor, "
+        "scheduler, compute) trace, and a cloud built in Python code (tests, benchmarks, "
+        "simulations) does not; true or false: always, or never.",
     ),
     cfg.StrOpt(
         "output_dir",
         default="$state_path/traces",
         help="Directory where each process writes its spans (``nova-sim trace merge`` "
         "joins the files of several processes).",
+    ),
+    cfg.IntOpt(
+        "max_file_size",
+        default=64,
+        min=0,
+        help="Cap on each process's span file, in MiB: past it the file is renamed "
+        "<name>.1.spans (replacing the one before) and a new one begun, so a process "
+        "keeps at most about twice this, its latest spans. 0: no cap.",
     ),
     cfg.BoolOpt(
         "record_switches",

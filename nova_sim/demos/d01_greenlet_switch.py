@@ -8,34 +8,57 @@ anything. Run it with ``nova-sim demo 1``.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import io
+import sys
+import textwrap
+
 from greenlet import greenlet
+
+gr1: greenlet
+gr2: greenlet
+
+
+def test1() -> None:
+    print(12)
+    gr2.switch()  # jump into test2 (it starts from its beginning)
+    print(34)
+    # test1 returns here: gr1 is dead, and control goes to gr1's parent
+
+
+def test2() -> None:
+    print(56)
+    gr1.switch()  # jump back into test1, right after its gr2.switch()
+    print(78)  # only reached if someone ever switches to gr2 again
+
+
+class _Tee(io.StringIO):
+    """Records what the greenlets print and passes it on to the real stdout."""
+
+    def __init__(self, out: io.TextIOBase):
+        super().__init__()
+        self.out = out
+
+    def write(self, text: str) -> int:
+        self.out.write(text)
+        return super().write(text)
 
 
 def main() -> None:
-    trail: list[str] = []
-
-    def say(text: str) -> None:
-        trail.append(text)
-        print(text)
-
-    def test1() -> None:
-        say("12")
-        gr2.switch()      # jump into test2 (it starts from its beginning)
-        say("34")
-        # test1 returns here: gr1 is dead, and control goes to gr1's parent
-
-    def test2() -> None:
-        say("56")
-        gr1.switch()      # jump back into test1, right after its gr2.switch()
-        say("78")         # only reached if someone ever switches to gr2 again
-
+    global gr1, gr2
     print(__doc__.split("\n")[0])
     print()
+    for function in (test1, test2):
+        print(textwrap.indent(inspect.getsource(function), "    "))
     print("    gr1 = greenlet(test1); gr2 = greenlet(test2); gr1.switch()")
     print()
     gr1 = greenlet(test1)
     gr2 = greenlet(test2)
-    gr1.switch()
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        gr1.switch()
+    trail = tee.getvalue().split()
     print()
     print("Printed:", ", ".join(trail))
     print(f"gr1.dead={gr1.dead}  gr2.dead={gr2.dead}")

@@ -9,15 +9,13 @@ later, and can be cancelled before it starts. Run it with ``nova-sim demo 2``.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 
 from nova_sim import green
+from nova_sim.demos._narration import narrated_log
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.ERROR, stream=sys.stdout,
-                        format="    logged: %(levelname)s %(message)s")
     print(__doc__.split("\n")[0])
     with green.virtual_time():
         def stamp(text: str) -> None:
@@ -31,7 +29,8 @@ def main() -> None:
 
         print("\n1. spawn: a GreenThread with a result")
         gt = green.spawn(build, "vm-1", 2)
-        stamp("spawned vm-1; spawn returned at once: " + repr(gt))
+        stamp(f"spawned vm-1; spawn returned a {type(gt).__name__} at once "
+              f"(dead={gt.dead}: scheduled, not started)")
         stamp(f"gt.wait() -> {gt.wait()!r}")
 
         print("\n2. an exception in spawn is re-raised by wait()")
@@ -39,19 +38,25 @@ def main() -> None:
         def broken() -> None:
             raise RuntimeError("no valid host")
 
-        gt = green.spawn(broken)
-        try:
-            gt.wait()
-        except RuntimeError as exc:
-            stamp(f"gt.wait() raised RuntimeError({exc})")
+        print("   (the error is also logged once, as eventlet's hub prints it, whether or "
+              "not anybody waits)")
+        with narrated_log("nova_sim.green", "    logged: ERROR ", logging.ERROR,
+                          show_error=True):
+            gt = green.spawn(broken)
+            try:
+                gt.wait()
+            except RuntimeError as exc:
+                stamp(f"gt.wait() raised RuntimeError({exc})")
 
         print("\n3. spawn_n: fire and forget (Nova's compute builds used it)")
         result = green.spawn_n(build, "vm-2", 1)
         stamp(f"spawn_n returned {result!r}: there is nothing to wait on")
         green.sleep(1.5)
         print("   an exception in spawn_n has nobody to go to, so it is logged:")
-        green.spawn_n(broken)
-        green.sleep(0)
+        with narrated_log("nova_sim.green", "    logged: ERROR ", logging.ERROR,
+                          show_error=True):
+            green.spawn_n(broken)
+            green.sleep(0)
 
         print("\n4. spawn_after: start later (periodic tasks re-arm themselves this way)")
         later = green.spawn_after(5, build, "vm-3", 0)

@@ -36,8 +36,14 @@ def main() -> None:
         pool.waitall()
         show("waitall() returned: every job is done")
 
-        print("\n  imap runs a function over inputs concurrently, results in order:")
-        sizes = list(pool.imap(lambda gb: (green.sleep(gb / 10), gb * 1024)[1], [40, 20, 80]))
+        disks_gb = [40, 20, 80]
+        sleeps = [gb / 10 for gb in disks_gb]
+        print("\n  imap runs a function over inputs concurrently, results in order. Each call "
+              "here sleeps\n  a tenth of its disk size in GB: "
+              f"{', '.join(f'{s:g}' for s in sleeps[:-1])} and {sleeps[-1]:g} s, all at once, "
+              f"so imap returns after the longest,\n  {max(sleeps):g} s after "
+              f"t={green.now():.1f}s:")
+        sizes = list(pool.imap(lambda gb: (green.sleep(gb / 10), gb * 1024)[1], disks_gb))
         show(f"disk sizes in MB: {sizes}")
 
         print("\n  spawn_n into a pool: the same slots, no GreenThread per job:")

@@ -109,6 +109,13 @@ def main() -> None:
         print(f"\n    The blocking detector (a watchdog OS thread, resolution {RESOLUTION}s) "
               "caught it,\n    with the offending stack:")
         show_report(reports[0])
+        gap = max(b - a for a, b in zip(beats, beats[1:], strict=False))
+        print(f"    Reading it: the watchdog looks every {RESOLUTION / 4:g}s (a quarter of the "
+              "resolution); 'held the\n    hub for' is how long the greenthread had run "
+              f"when the watchdog first found it past\n    {RESOLUTION}s, not the length of "
+              "the block: it reports each block once, at once. This block\n"
+              f"    lasted {WORK * 1000:.0f} ms (time.sleep({WORK})); the heartbeat waited "
+              f"{gap * 1000:.0f} ms.")
 
     print("\n3. Monkey patching, in miniature: replace time.sleep with the green sleep.")
     with mock.patch.object(time, "sleep", green.sleep):

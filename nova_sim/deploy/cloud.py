@@ -178,11 +178,12 @@ class ProcessService:
         """Graceful stop; ``wait`` returns afterwards."""
         if self.service is not None:
             self.service.stop()
-            if self.transport is not None:
-                try:
-                    self.transport.cleanup()
-                except Exception:  # noqa: BLE001 - stopping anyway
-                    LOG.debug("Transport cleanup failed", exc_info=True)
+        # Also after a start-up that never finished: the reply queue goes with the process.
+        if self.transport is not None:
+            try:
+                self.transport.cleanup()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                LOG.debug("Transport cleanup failed", exc_info=True)
         if self.db is not None:
             self.db.close()
             self.db = None

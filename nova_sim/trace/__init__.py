@@ -90,15 +90,16 @@ def service_scope(binary: str, host: str) -> Iterator[None]:
 
 
 def setup(conf: Any, service: str, host: str | None = None,
-          context_getter: Any = None) -> Any:
-    """Install this process's tracer when ``[trace] enabled`` (see ``store.setup``);
-    returns it, or None when tracing is off (then nothing of the tracer is imported)."""
+          context_getter: Any = None, default: bool = False) -> Any:
+    """Install this process's tracer when ``[trace] enabled`` is true (or unset and
+    ``default`` is true: see ``store.setup``); returns it, or None when tracing is off
+    (then nothing of the tracer is imported)."""
     try:
-        enabled = bool(conf.trace.enabled)
+        enabled = conf.trace.enabled
     except Exception:  # noqa: BLE001 - a conf without the [trace] group
         return None
-    if not enabled:
+    if not (default if enabled is None else enabled):
         return None
     from nova_sim.trace import store
 
-    return store.setup(conf, service, host, context_getter=context_getter)
+    return store.setup(conf, service, host, context_getter=context_getter, default=default)

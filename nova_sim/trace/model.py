@@ -18,6 +18,19 @@ SPAN_DEFAULTS = {"parent_id": None, "request_id": None, "global_request_id": Non
                  "end_seq": 0, "attributes": {}, "events": [], "greenthread": "?"}
 
 
+#: What ``latest`` / ``select(last=...)`` can look for.
+LAST_KINDS = ("user", "request", "any")
+_READS = ("GET", "HEAD")
+
+
+def _is_request(span: dict[str, Any], reads: bool) -> bool:
+    """Whether ``span`` began a request made to the API (``reads``: GET and HEAD too)."""
+    if span["name"] == "wsgi.request":
+        method = str((span.get("attributes") or {}).get("method", "")).upper()
+        return reads or method not in _READS
+    return span["name"].startswith("api.") and not span.get("parent_id")
+
+
 def _key(span: dict[str, Any]) -> tuple:
     return (int(span.get("start") or 0), str(span.get("service")), str(span.get("host")),
             int(span.get("seq") or 0), str(span.get("span_id")))
@@ -70,6 +83,14 @@ class TraceSet:
     def __len__(self) -> int:
         return len(self.spans)
 
+    def missing_parents(self) -> list[dict[str, Any]]:
+        """Spans whose parent is not in this set, in depth-first order. A span is
+        written when it ends, so a parent still running (or in a process whose file was
+        not read, or a peer that does not trace) leaves its children without it: the
+        trace may still be growing."""
+        return [s for s in self.spans
+                if s.get("parent_id") and s["parent_id"] not in self.by_id]
+
     def children_of(self, span: dict[str, Any]) -> list[dict[str, Any]]:
         """The span's children, in start order."""
         return self.children.get(span["span_id"], [])
@@ -106,11 +127,11 @@ class TraceSet:
         return out
 
     def select(self, request_id: str | None = None, trace_id: str | None = None,
-               last: bool = False) -> TraceSet:
+               last: str | None = None) -> TraceSet:
         """Only the traces of one request: those holding a span with ``request_id``
-        (or ``global_request_id``), or ``trace_id``; ``last``: the trace of the most
-        recent request (the latest trace started by an API request or an RPC message,
-        else the latest trace). Switch records are kept. May be empty."""
+        (or ``global_request_id``), or ``trace_id``, or the latest trace of a kind
+        (``last``, one of ``LAST_KINDS``: see ``latest``). Switch records are kept. May
+        be empty."""
         wanted: set[str] = set()
         if request_id:
             wanted = {s["trace_id"] for s in self.spans
@@ -118,14 +139,29 @@ class TraceSet:
         elif trace_id:
             wanted = {trace_id}
         elif last:
-            candidates = [r for r in self.roots if r.get("kind") != "event"]
-            entries = [r for r in candidates
-                       if r["name"].startswith(("wsgi.", "api.")) or r.get("parent_id")]
-            pool = entries or candidates
-            if pool:
-                wanted = {max(pool, key=_key)["trace_id"]}
+            latest = self.latest(last)
+            if latest is not None:
+                wanted = {latest["trace_id"]}
         spans = [s for s in self.spans if s["trace_id"] in wanted]
         return TraceSet(self.processes + spans + self.switches)
+
+    def latest(self, kind: str = "user") -> dict[str, Any] | None:
+        """The span that began the latest request of ``kind`` (None when there is none):
+
+        - ``user``: a request a user made that acts on the cloud: a REST request other
+          than a read (``wsgi.request`` whose method is not GET or HEAD: the polls of a
+          client waiting for a server are reads) or a call of the compute API made in
+          code (a top-level ``api.*`` span);
+        - ``request``: any REST request or compute API call, reads included;
+        - ``any``: any trace, periodic tasks and service heartbeats included.
+        """
+        if kind not in LAST_KINDS:
+            raise ValueError(f"unknown kind of request {kind!r} (one of {LAST_KINDS})")
+        if kind == "any":
+            candidates = [r for r in self.roots if r.get("kind") != "event"]
+        else:
+            candidates = [s for s in self.spans if _is_request(s, reads=kind == "request")]
+        return max(candidates, key=_key) if candidates else None
 
     def bounds(self) -> tuple[int, int]:
         """(earliest start, latest end) in ns; (0, 0) when empty."""

@@ -21,10 +21,9 @@ Owns ``RPCInstrument``, the RPC-layer instrument a tracer installs
   while the endpoint runs, so the manager's spans and the greenthreads it spawns hang
   under it.
 
-The hooks run for every RPC message, so they are written twice, like the tracer's hot
-path: in C (``_speedups.InstrumentBase``) and here (``_PyInstrumentBase``, the reference,
-used when the C one is not built); ``RPCInstrument`` adds what they call back for (a
-message shape not seen before, logging a failure, a remote error's name).
+The hooks run for every RPC message: what the spans of one kind of message share (name,
+kind, attributes but the message id, the receiving service) is worked out once per
+message shape and copied from then on.
 
 Must not know the services; reads only the message dict and the target.
 """
@@ -34,8 +33,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nova_sim.trace.tracer import _ID, _START, _TRACE, IMPLEMENTATION, _speedups, safe_id
 from nova_sim.trace.tracer import _current_span as _span_var
+from nova_sim.trace.tracer import safe_id
 
 LOG = logging.getLogger(__name__)
 TRACE_KEY = "_context_trace_info"
@@ -77,26 +76,42 @@ _SPAN_KINDS = {"call": "client", "cast": "producer", "fanout": "producer",
 _NAME, _KIND, _TEMPLATE, _SCOPE = range(4)
 
 
-class _PyInstrumentBase:
-    """The hooks themselves: the Python reference of ``_speedups.InstrumentBase``, used
-    when that is not built (see tracer.py's ``_PySpanBase``; change both). Each logs its
-    own errors (``_failed``) and returns."""
+class RPCInstrument:
+    """The tracer's RPC-layer hooks (see the module docstring). Each catches and logs
+    its own errors and returns: a span that could not be made must not remove the
+    tracer from the RPC layer's instruments (which is what an instrument that raises
+    gets), nor break the RPC it watches."""
 
-    tracer: Any
-    _shapes: dict
+    def __init__(self, tracer: Any):
+        self.tracer = tracer
+        self._shapes: dict[tuple, tuple] = {}
 
     def _shape(self, side: str, target: Any, get: Any) -> tuple:
+        """The shape of a message (``get``: its dict's ``get``) on ``side``."""
         method = get("method")
         namespace = get("namespace")
         version = get("version")
-        key = (side, target.topic, target.server, method, namespace, version)
+        key: tuple | None = (side, target.topic, target.server, method, namespace, version)
         try:
             shape = self._shapes.get(key)
         except TypeError:  # a value that cannot be a key (a list for a method...)
             shape = key = None
         if shape is None:
-            shape = self._make_shape(side, target, method, namespace, version, key)
+            shape = _new_shape(side, target, method, namespace, version,
+                               _service_of(target, self.tracer) if side == "server" else None)
+            if key is not None:
+                if len(self._shapes) > 10000:
+                    self._shapes.clear()
+                self._shapes[key] = shape
         return shape
+
+    def _attributes(self, shape: tuple, get: Any) -> dict[str, Any]:
+        """A span's attributes: its shape's, and the message's id when it has one."""
+        attributes = shape[_TEMPLATE].copy()
+        msg_id = get("_msg_id")
+        if msg_id is not None:
+            attributes["msg_id"] = msg_id
+        return attributes
 
     # -- sending side --------------------------------------------------------------------
     def message_sent(self, kind: str, target: Any, message: dict) -> None:
@@ -104,21 +119,18 @@ class _PyInstrumentBase:
             tracer = self.tracer
             get = message.get
             shape = self._shape(kind, target, get)
-            msg_id = get("_msg_id")
-            attributes = shape[_TEMPLATE].copy()
-            if msg_id is not None:
-                attributes["msg_id"] = msg_id
             span = tracer.rpc_span(
-                shape[_NAME], attributes, shape[_KIND], _span_var.get(), None, None,
-                get("_context_request_id"), get("_context_global_request_id"), None)
-            row = span.row
-            message[TRACE_KEY] = {"hmac_key": None, "base_id": row[_TRACE],
-                                  "parent_id": row[_ID]}
+                shape[_NAME], self._attributes(shape, get), shape[_KIND], _span_var.get(),
+                None, None, get("_context_request_id"), get("_context_global_request_id"),
+                None)
+            message[TRACE_KEY] = {"hmac_key": None, "base_id": span.trace_id,
+                                  "parent_id": span.span_id}
+            msg_id = get("_msg_id")
             if msg_id and kind == "call":
-                tracer._calls[msg_id] = span
+                tracer._calls[msg_id] = span  # ends with its reply
             else:
-                tracer.finish(span, row[_START])
-        except Exception as error:  # tracing must never break the RPC it watches
+                tracer.finish(span, span.start)
+        except Exception as error:
             self._failed("message_sent", error)
 
     def reply_received(self, target: Any, message: dict, reply: dict | None) -> None:
@@ -129,9 +141,9 @@ class _PyInstrumentBase:
             if reply is None:
                 span.set_error("MessagingTimeout")
             elif reply.get("failure"):
-                self._set_failure(span, reply["failure"])
+                span.set_error(_failure_name(reply["failure"]))
             self.tracer.finish(span)
-        except Exception as error:  # tracing must never break the RPC it watches
+        except Exception as error:
             self._failed("reply_received", error)
 
     # -- receiving side ------------------------------------------------------------------
@@ -145,20 +157,16 @@ class _PyInstrumentBase:
                 trace_id = safe_id(info.get("base_id"))
                 parent_id = safe_id(info.get("parent_id"))
             shape = self._shape("server", target, get)
-            msg_id = get("_msg_id")
-            attributes = shape[_TEMPLATE].copy()
-            if msg_id is not None:
-                attributes["msg_id"] = msg_id
             span = tracer.rpc_span(
-                shape[_NAME], attributes,
-                "server" if msg_id and get("_reply_q") else "consumer", None, trace_id,
-                parent_id,
+                shape[_NAME], self._attributes(shape, get),
+                "server" if get("_msg_id") and get("_reply_q") else "consumer", None,
+                trace_id, parent_id,
                 getattr(ctxt, "request_id", None) or get("_context_request_id"),
                 getattr(ctxt, "global_request_id", None) or get("_context_global_request_id"),
                 shape[_SCOPE])
-            span.__enter__()
+            span.__enter__()  # current while the endpoint runs
             tracer._dispatches[id(message)] = span
-        except Exception as error:  # tracing must never break the RPC it watches
+        except Exception as error:
             self._failed("dispatch_started", error)
 
     def dispatch_finished(self, target: Any, message: dict, ctxt: Any, result: Any,
@@ -171,43 +179,11 @@ class _PyInstrumentBase:
                 span.set_error(error)
             span._restore()
             self.tracer.finish(span)
-        except Exception as failure:  # tracing must never break the RPC it watches
+        except Exception as failure:
             self._failed("dispatch_finished", failure)
-
-
-_InstrumentBase: Any = (_speedups.InstrumentBase if IMPLEMENTATION == "c"
-                        else _PyInstrumentBase)
-
-
-class RPCInstrument(_InstrumentBase):
-    """The tracer's RPC-layer hooks (see the module docstring). Each catches and logs
-    its own errors, so the RPC layer calls them directly (``catches_own_errors``). The
-    hooks are the base class's (C, or ``_PyInstrumentBase``); what they call back for is
-    here."""
-
-    catches_own_errors = True
-
-    def __init__(self, tracer: Any):
-        self.tracer = tracer
-        self._shapes: dict[tuple, tuple] = {}
-
-    def _make_shape(self, side: str, target: Any, method: Any, namespace: Any,
-                    version: Any, key: tuple | None) -> tuple:
-        """A message's shape not seen before (``key``: where to keep it; None: a key
-        that cannot be kept)."""
-        shape = _new_shape(side, target, method, namespace, version,
-                           _service_of(target, self.tracer) if side == "server" else None)
-        if key is not None:
-            if len(self._shapes) > 10000:
-                self._shapes.clear()
-            self._shapes[key] = shape
-        return shape
 
     def _failed(self, hook: str, error: BaseException) -> None:
         LOG.error("Tracing failed in %s", hook, exc_info=error)
-
-    def _set_failure(self, span: Any, failure: Any) -> None:
-        span.set_error(_failure_name(failure))
 
 
 def _failure_name(failure: Any) -> str:

@@ -1,30 +1,34 @@
-"""Span files: the span log and its layout, writing and reading files, merging, ``setup``.
+"""Span files: their format, writing and reading them, merging, ``setup``.
 
-Owns the on-disk format and the ``[trace]`` options' meaning.
+Owns the on-disk format (documented in docs/tracing.md, "The span file format") and the
+``[trace]`` options' meaning.
 
-The span log
-------------
-A tracer records as little as it can while the traced code runs: a span keeps the row
-made when it started (a tuple: ids, name, service, greenthread, start...), and when it
-ends that row, with its end, its outcome and its point events, goes into the span log,
-a list; a greenthread switch (when they are recorded) is a row too (see ``SPAN_ROW`` and
-``SWITCH_ROW``). Rows are plain tuples of str, int, None and the attribute dicts;
-turning them into span records (``decode``) is left to whoever reads them, off the
-traced path.
+The format
+----------
+A span file is a sequence of records, maps with a ``type``:
 
-Each traced process appends its log to ``<output_dir>/<service>-<host>-<pid>.spans``:
-first a ``process`` record (who wrote the file), then the rows in lists, every value
-written with ``marshal`` (version 4): C code, a few hundred nanoseconds a row, where
-formatting a JSON line cost the traced code several microseconds. Rows that ``marshal``
-cannot write (an attribute that is a datetime or an object) are written as JSON would
-hold them (``default=str``). A file cut short by a crash is read up to the cut; a span
-that never ended is not in it. The ``.spans`` files are for
-``nova-sim trace``; read only files you trust (``marshal``, like ``pickle``, is not meant
-for data from elsewhere).
+- ``header``: ``{"type": "header", "format": "nova-sim-trace", "version": 1}``, the
+  first record of every file this package writes. A reader rejects a header of another
+  format, or of a version newer than it knows (``FORMAT`` / ``VERSION``); a header may
+  appear again further on (files joined with ``cat`` stay readable).
+- ``process``: who wrote what follows (``service``, ``host``, ``pid``, ``prefix`` of its
+  ids).
+- ``span``: one finished span, its fields named (``span_record``).
+- ``switch``: one greenthread switch (``time``, ``from``, ``to``), when recorded.
 
-``merge`` joins the files of several processes into one JSON-lines file (one
-self-describing ``{"type": "span", ...}`` object per line, ``.jsonl``), in a stable
-order, which every exporter reads and which ``read_files`` reads as well.
+The same records come in two encodings, told apart by the first byte:
+
+- *msgpack* (a stream of maps), what a traced process writes as it runs, to
+  ``<output_dir>/<service>-<host>-<pid>.spans``: the header and the process record when
+  it creates the file, then, at each flush, the spans finished since the last one,
+  encoded in batches (``encode_records``, several times cheaper than JSON for the
+  traced process) and written in one call;
+- *JSON lines* (one JSON object per line), what ``merge`` writes (``.jsonl``), for
+  ``jq``, ``grep`` and any JSON reader.
+
+A span is written once, when it has ended, so a span file holds only whole spans; a
+record cut short by a crash (or being written while it is read) ends the reading of a
+msgpack file, and is skipped in JSON lines.
 
 Must not know the exporters or the services.
 """
@@ -33,116 +37,188 @@ from __future__ import annotations
 
 import glob
 import json
-import marshal
 import os
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
+
+import msgpack
 
 import nova_sim.conf
 from nova_sim import trace as trace_api
 
-#: Row tags (the first item of every row of a span log).
-SPAN, SWITCH = "p", "s"
-#: The rows' layouts (after the tag). ``seq`` / ``end_seq`` order starts, ends and
-#: events that share a clock reading; ``error`` is None for an ok span; ``events`` is
-#: None or a list of ``(time, seq, name, attributes)``.
-SPAN_ROW = ("trace_id", "span_id", "parent_id", "name", "kind", "service", "host",
-            "greenthread", "start", "seq", "request_id", "global_request_id",
-            "attributes", "end", "end_seq", "error", "events")
-SWITCH_ROW = ("time", "from", "to")
+#: The format's name and version, written in every file's header line. A change that
+#: an older reader would misread (a field renamed, a meaning changed) takes a new
+#: version; new optional fields do not.
+FORMAT = "nova-sim-trace"
+VERSION = 1
 SPANS_SUFFIX = ".spans"  # a process's span file
-_CHUNK = 250  # rows per marshal'd list
-_MARSHAL_VERSION = 4
 
-# What JSON cannot hold (a datetime, an object) becomes its text, as in a span record.
-_ENCODER = json.JSONEncoder(default=str, separators=(", ", ": "), check_circular=False)
+# What JSON cannot hold (a datetime, an object) becomes its text.
+_ENCODER = json.JSONEncoder(default=str)
 
 
-def plain(value: Any) -> Any:
-    """``value`` as JSON gives it back: tuples become lists, what JSON cannot hold (a
-    datetime, an object) its ``str``."""
-    return json.loads(_ENCODER.encode(value))
+class FormatError(ValueError):
+    """A file whose header names another format, or a newer version of ours."""
 
 
-def decode(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """The span and switch records (dicts, as in a merged file) of a span log, in its
-    order (spans in the order they ended); rows that are not rows are left out."""
-    out: list[dict[str, Any]] = []
-    for row in rows:
-        try:
-            tag = row[0]
-            if tag == SPAN:
-                out.append(_span_record(*row[1:]))
-            elif tag == SWITCH:
-                _, when, origin, target = row
-                out.append({"type": "switch", "time": when, "from": origin, "to": target})
-        except (TypeError, ValueError, IndexError, KeyError):
-            continue  # not a row of ours: skipped, as a line that is not JSON
-    return out
+def header_record() -> dict[str, Any]:
+    """The header line's object: the format's name and version."""
+    return {"type": "header", "format": FORMAT, "version": VERSION}
 
 
-def _span_record(trace_id: Any, span_id: Any, parent_id: Any, name: Any, kind: Any,
-                 service: Any, host: Any, greenthread: Any, start: Any, seq: Any,
-                 request_id: Any, global_request_id: Any, attributes: Any, end: Any,
-                 end_seq: Any, error: Any, events: Any) -> dict[str, Any]:
-    record = {"type": "span", "trace_id": trace_id, "span_id": span_id,
-              "parent_id": parent_id, "name": name, "kind": kind, "service": service,
-              "host": host, "greenthread": greenthread, "start": start, "end": end,
-              "request_id": request_id}
-    # a global request id and an error only when there is one (readers fill them in:
-    # model.SPAN_DEFAULTS), as merge and the exports always wrote them
-    if global_request_id is not None:
-        record["global_request_id"] = global_request_id
-    if error is None:
+def process_record(service: str, host: str, pid: int, prefix: str) -> dict[str, Any]:
+    """The record that says which process wrote the records after it."""
+    return {"type": "process", "service": service, "host": host, "pid": pid,
+            "prefix": prefix}
+
+
+def switch_record(when: int, origin: str, target: str) -> dict[str, Any]:
+    """One greenthread switch: at ``when`` (ns since the epoch) ``origin`` stopped
+    running and ``target`` ran next."""
+    return {"type": "switch", "time": when, "from": origin, "to": target}
+
+
+def span_record(span: Any) -> dict[str, Any]:
+    """The record of a finished span (a ``tracer.Span``, read by field name).
+
+    ``global_request_id`` and ``error`` are left out when there is none (readers fill
+    them in: ``model.SPAN_DEFAULTS``)."""
+    record = {"type": "span", "trace_id": span.trace_id, "span_id": span.span_id,
+              "parent_id": span.parent_id, "name": span.name, "kind": span.kind,
+              "service": span.service, "host": span.host,
+              "greenthread": span.greenthread, "start": span.start, "end": span.end,
+              "request_id": span.request_id}
+    if span.global_request_id is not None:
+        record["global_request_id"] = span.global_request_id
+    if span.error is None:
         record["status"] = "ok"
     else:
         record["status"] = "error"
-        record["error"] = error
-    record["seq"] = seq
-    record["end_seq"] = end_seq
-    record["attributes"] = plain(attributes) if attributes else {}
-    record["events"] = [{"time": when, "seq": order, "name": event,
-                         "attributes": plain(values)}
-                        for when, order, event, values in events or ()]
+        record["error"] = span.error
+    record["seq"] = span.seq
+    record["end_seq"] = span.end_seq
+    record["attributes"] = span.attributes or {}
+    record["events"] = [{"time": when, "seq": order, "name": name, "attributes": values}
+                        for when, order, name, values in span.events or ()]
     return record
 
 
-def dump_rows(rows: list[Any]) -> Iterator[bytes]:
-    """``rows`` as they go into a span file: marshal'd lists of ``_CHUNK`` rows (some
-    tens of KB each, which the allocator reuses, where one object of them all would be
-    fresh pages from the system every time); a list holding a value marshal cannot
-    write is written as JSON would hold it."""
-    for first in range(0, len(rows), _CHUNK):
-        chunk = rows[first:first + _CHUNK]
-        try:
-            yield marshal.dumps(chunk, _MARSHAL_VERSION)
-        except ValueError:  # an attribute marshal cannot write (a datetime, an object)
-            yield marshal.dumps(plain(chunk), _MARSHAL_VERSION)
+def record_of(entry: Any) -> dict[str, Any]:
+    """The record of an entry of a tracer's span log: a record already, or a span."""
+    return entry if type(entry) is dict else span_record(entry)
 
 
-def dump_header(record: dict[str, Any]) -> bytes:
-    """The first object of a span file: its ``process`` record."""
-    return marshal.dumps(plain(record), _MARSHAL_VERSION)
+def _lenient(value: Any, depth: int = 0) -> Any:
+    """``value`` with what keeps JSON from encoding it (keys that are not text, a loop)
+    made text."""
+    if depth > 20:
+        return str(value)
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _lenient(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lenient(v, depth + 1) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
-def read_span_file(path: str) -> tuple[dict[str, Any] | None, list[Any]]:
-    """The ``process`` record and the rows of a ``.spans`` file (None and what could be
-    read, for a file that is not one or is cut short)."""
-    rows: list[Any] = []
+def encode(record: dict[str, Any]) -> str:
+    """One record as one JSON line (without its newline); values JSON cannot hold are
+    written as their ``str``."""
+    try:
+        return _ENCODER.encode(record)
+    except (TypeError, ValueError):  # a key that is not text, a loop
+        return _ENCODER.encode(_lenient(record))
+
+
+def _packer() -> msgpack.Packer:
+    """A msgpack packer writing what msgpack cannot hold (a datetime, an object) as its
+    ``str``, as JSON does."""
+    return msgpack.Packer(default=str)
+
+
+def encode_header(process: dict[str, Any]) -> bytes:
+    """The first records of a process's span file, in msgpack: the header, then
+    ``process``."""
+    pack = _packer().pack
+    return pack(header_record()) + pack(process)
+
+
+def encode_records(entries: list[Any]) -> bytes:
+    """A batch of span-log entries (spans, records) in msgpack, ready to append."""
+    pack = _packer().pack
+    try:
+        return b"".join([pack(record_of(entry)) for entry in entries])
+    except (TypeError, ValueError, OverflowError):  # a loop, a huge integer: one by one
+        return b"".join([_pack_leniently(pack, record_of(entry)) for entry in entries])
+
+
+def _pack_leniently(pack: Any, record: dict[str, Any]) -> bytes:
+    try:
+        return pack(record)
+    except (TypeError, ValueError, OverflowError):
+        return pack(_lenient(record))
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a span file gives it back: tuples become lists, what JSON cannot
+    hold (a datetime, an object) its ``str``."""
+    return json.loads(encode(value))
+
+
+def check_header(record: dict[str, Any], path: str) -> None:
+    """Raise ``FormatError`` unless ``record`` (a header line of ``path``) is a header
+    this code reads: our format, a version not newer than ``VERSION``."""
+    if record.get("format") != FORMAT:
+        raise FormatError(f"{path} is not a nova-sim trace file "
+                          f"(format {record.get('format')!r})")
+    version = record.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise FormatError(f"{path} is a nova-sim trace file of version {version!r}; this "
+                          f"nova-sim reads version {VERSION} and older")
+
+
+def read_file(path: str) -> list[dict[str, Any]]:
+    """The records of one span file (msgpack or JSON lines, see the module docstring),
+    headers checked and left out. What is not a record (the cut end of a file being
+    written, junk) is skipped. Raises ``FormatError`` (a ValueError) for a header of
+    another format or a newer version, OSError when the file cannot be read."""
     with open(path, "rb") as stream:
-        try:
-            header = marshal.load(stream)
-        except (EOFError, ValueError, TypeError):
-            return None, rows
-        if not (isinstance(header, dict) and header.get("type") == "process"):
-            return None, rows
-        while True:
+        data = stream.read()
+    first = data.lstrip()[:1]
+    objects = _json_lines(data) if first in (b"{", b"[", b"") else _msgpack_objects(data)
+    records: list[dict[str, Any]] = []
+    for record in objects:
+        if not (isinstance(record, dict) and isinstance(record.get("type"), str)):
+            continue  # not a record of ours
+        if record.get("type") == "header":
+            check_header(record, path)
+            continue
+        records.append(record)
+    return records
+
+
+def _json_lines(data: bytes) -> list[Any]:
+    out = []
+    for line in data.splitlines():
+        if line.strip():
             try:
-                chunk = marshal.load(stream)
-            except (EOFError, ValueError, TypeError):  # the end, or a cut
-                break
-            if isinstance(chunk, list):
-                rows.extend(chunk)
-    return header, rows
+                out.append(json.loads(line))
+            except ValueError:  # not JSON (or not UTF-8)
+                continue
+    return out
+
+
+def _msgpack_objects(data: bytes) -> list[Any]:
+    out = []
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(data)
+    try:
+        for item in unpacker:
+            out.append(item)
+    except (ValueError, msgpack.UnpackException):  # junk: what came before it counts
+        pass
+    return out
 
 
 def output_dir(conf: Any = None) -> str:
@@ -152,38 +228,49 @@ def output_dir(conf: Any = None) -> str:
     return os.path.abspath(os.path.expanduser(conf.trace.output_dir))
 
 
+def enabled(conf: Any, default: bool = False) -> bool:
+    """Whether ``conf`` asks for tracing: ``[trace] enabled`` when set, else
+    ``default`` (the commands that run services pass True)."""
+    value = conf.trace.enabled
+    return default if value is None else bool(value)
+
+
 def setup(conf: Any, service: str, host: str | None = None,
-          context_getter: Any = None, seed: int | None = None) -> Any:
-    """Install a tracer for this process when ``[trace] enabled`` is true.
+          context_getter: Any = None, seed: int | None = None,
+          default: bool = False) -> Any:
+    """Install a tracer for this process when tracing is on (``enabled``).
 
     ``service`` / ``host`` name the process (``nova-compute`` / ``compute1``; a
-    one-process cloud uses ``nova-sim``). Spans go to ``[trace] output_dir``;
-    ``[trace] record_switches`` adds greenthread switches. Returns the installed tracer,
-    the one already installed (it is kept), or None when tracing is off.
+    one-process cloud uses ``nova-sim``). Spans go to ``[trace] output_dir``, each
+    process's file capped by ``[trace] max_file_size``; ``[trace] record_switches`` adds
+    greenthread switches. Returns the installed tracer, the one already installed (it
+    is kept), or None when tracing is off.
     """
     conf = conf if conf is not None else nova_sim.conf.CONF
-    if not conf.trace.enabled:
+    if not enabled(conf, default):
         return None
     existing = trace_api.get_tracer()
     if existing is not None:
         return existing
     from nova_sim.trace.tracer import Tracer
 
+    cap = conf.trace.max_file_size
     tracer = Tracer(
         service=service, host=host or conf.host,
         output_dir=output_dir(conf), seed=seed,
         record_switches=conf.trace.record_switches,
         context_getter=context_getter,
+        max_file_bytes=cap * 1024 * 1024 if cap else None,
     )
     return tracer.install()
 
 
-def read_files(paths: Iterable[str]) -> list[dict[str, Any]]:
-    """Every record of the span files (or directories of them) in ``paths``: a process's
-    ``.spans`` file, or a JSON-lines file (``merge``'s output, ``.jsonl``).
+def read_files(paths: Iterable[str], missing_ok: bool = False) -> list[dict[str, Any]]:
+    """Every record of the span files (or directories of them) in ``paths``, in file
+    order (a directory: its ``*.jsonl`` and ``*.spans`` files by name), headers left out.
 
-    A line that is not a JSON object, or the cut end of a ``.spans`` file, is skipped.
-    Raises FileNotFoundError for a path that does not exist.
+    Raises FileNotFoundError for a path that does not exist (unless ``missing_ok``),
+    ``FormatError`` for a file of another format or a newer version (see ``read_file``).
     """
     records: list[dict[str, Any]] = []
     for path in paths:
@@ -192,26 +279,12 @@ def read_files(paths: Iterable[str]) -> list[dict[str, Any]]:
                            + glob.glob(os.path.join(path, "*" + SPANS_SUFFIX)))
         elif os.path.exists(path):
             files = [path]
+        elif missing_ok:
+            continue
         else:
             raise FileNotFoundError(path)
         for name in files:
-            if name.endswith(SPANS_SUFFIX):
-                header, rows = read_span_file(name)
-                if header is not None:
-                    records.append(header)
-                    records.extend(decode(rows))
-                continue
-            with open(name, encoding="utf-8") as stream:
-                for line in stream:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(record, dict):
-                        records.append(record)
+            records.extend(read_file(name))
     return records
 
 
@@ -248,12 +321,14 @@ def merge(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write(records: Iterable[dict[str, Any]], path: str) -> str:
-    """Write ``records`` as a span file at ``path`` (replacing it); returns ``path``."""
+    """Write ``records`` as a span file at ``path`` (replacing it): the header line,
+    then one line per record; returns ``path``."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as stream:
+    with open(path, "w", encoding="ascii") as stream:
+        stream.write(encode(header_record()) + "\n")
         for record in records:
-            stream.write(json.dumps(record) + "\n")
+            stream.write(encode(record) + "\n")
     return path
 
 

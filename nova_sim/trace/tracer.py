@@ -34,16 +34,22 @@ seeded, else random) and a counter; trace ids are 32 hex digits made the same wa
 draws from the hub's random generator, so tracing never changes what a seeded simulation
 does, and two seeded runs give the same ids.
 
-Two implementations of the hot path
------------------------------------
-What runs for every span (making its row, entering and leaving it, ending it) is written
-twice: in C (``_speedups.SpanBase`` and ``TracerBase``, built by ``setup.py``) and here in
-Python (``_PySpanBase``, ``_PyTracerBase``), the reference, used when the C module is
-not built or ``NOVA_SIM_PURE_PYTHON=1`` is set (``IMPLEMENTATION`` says which). ``Span``
-and ``Tracer`` subclass the chosen pair and add everything else; what the hot path reads
-of a tracer are attributes of the base (C members), set here as usual. A change to one
-implementation is a change to the other: tests/trace/test_speedups.py runs every trace
-test on both.
+When spans reach the file
+-------------------------
+A finished span goes into the span log, a list. Every ``CHECK_EVERY`` entries the log
+is encoded as one batch (``store`` owns the format), so that finished spans are
+let go young; ``flush`` appends what is encoded to the span file. Flushes happen:
+
+- every ``flush_interval`` real seconds while spans are being made (looked at every
+  ``CHECK_EVERY`` finished spans) or once ``flush_every`` spans wait;
+- on a real-clock hub, from a hub timer every ``flush_interval`` seconds, so an idle
+  process writes what it finished too. A virtual-clock hub gets no timer: a timer there
+  would be work that keeps a simulation going and moves its clock; a simulation makes
+  spans as long as it runs, so the first rule covers it;
+- when the tracer is uninstalled, and at exit.
+
+So every span is in its file within about ``flush_interval`` of its end (the default,
+1 s; see tests/trace/test_span_log.py for the bound).
 
 Must not know the services or the exporters. Tracing off is ``nova_sim.trace``'s job: this
 module is only imported once a tracer is made.
@@ -55,13 +61,12 @@ import atexit
 import contextvars
 import itertools
 import logging
-import operator
 import os
 import re
 import threading
 import time
 import zlib
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import greenlet
 
@@ -69,11 +74,6 @@ from nova_sim import trace as trace_api
 from nova_sim.green import get_hub
 from nova_sim.green import hub as _hub_module
 from nova_sim.trace import store
-
-try:
-    from nova_sim.trace import _speedups
-except ImportError:  # not built: tracer.py's own Python does the same
-    _speedups = None
 
 LOG = logging.getLogger(__name__)
 
@@ -88,37 +88,13 @@ ENTRY_SERVICES = (("wsgi.", "nova-api"), ("api.", "nova-api"))
 
 KINDS = ("internal", "server", "client", "producer", "consumer", "event")
 
+#: Finished spans between two looks at the clock to decide whether to flush.
+CHECK_EVERY = 64
+
 
 def current_span() -> Span | None:
     """The span the running greenthread is inside (None when none, or tracing is off)."""
     return _current_span.get()
-
-
-# Indexes into a span's row (store.SPAN_ROW, after the tag): what a span knows when it
-# starts; the rest is added when it ends.
-_TRACE, _ID, _PARENT, _NAME, _KIND, _SERVICE, _HOST, _THREAD, _START, _SEQ, _REQUEST, \
-    _GLOBAL_REQUEST, _ATTRIBUTES = range(1, 14)
-assert store.SPAN_ROW[_ATTRIBUTES - 1] == "attributes"
-_SPAN = store.SPAN
-_HEX_BYTES = [f"{value:02x}" for value in range(256)]
-_CHECK_EVERY = 64  # rows (spans) between two looks at whether to flush
-_tags = operator.itemgetter(0)
-
-
-def _ends(rows: list[tuple]) -> int:
-    """How many spans ``rows`` hold, counted in C."""
-    return list(map(_tags, rows)).count(_SPAN)
-
-
-def _span_ids(prefix_hex: str) -> Iterator[str]:
-    """Span ids: ``prefix_hex`` and a counter from 1, 16 hex digits in all. Taking one
-    runs no Python code: ids come 256 at a time from a list made for their first 14
-    digits (formatting a number in hex per span cost 2.7k instructions)."""
-    def block(high: int) -> list[str]:
-        return list(map(f"{prefix_hex}{high:06x}".__add__, _HEX_BYTES))
-
-    return itertools.islice(itertools.chain.from_iterable(map(block, itertools.count())),
-                            1, None)
 
 
 _ID_TEXT = re.compile(r"[0-9A-Za-z-]+").fullmatch
@@ -130,23 +106,42 @@ def safe_id(value: Any) -> str | None:
     return value if type(value) is str and _ID_TEXT(value) else None
 
 
-def _field(index: int) -> property:
-    """A read-only span field: item ``index`` of its row."""
-    return property(lambda span: span.row[index])
+class Span:
+    """One timed piece of work; a context manager (``with tracer.span(...) as span``).
 
+    Entering makes it the current span; leaving ends it, records an escaping exception
+    as ``error`` (and lets it propagate) and restores the previous span. The fields are
+    those of a span record (``store.span_record``, documented in docs/tracing.md);
+    ``end`` and ``end_seq`` are None until the span ends.
+    """
 
-class _PySpanBase:
-    """A span's fields and its context-manager protocol: the Python reference of
-    ``_speedups.SpanBase`` (used when that is not built, or ``NOVA_SIM_PURE_PYTHON=1``;
-    the two must behave the same: change both)."""
+    __slots__ = ("tracer", "trace_id", "span_id", "parent_id", "name", "kind", "service",
+                 "host", "greenthread", "start", "seq", "request_id", "global_request_id",
+                 "attributes", "end", "end_seq", "error", "events", "_token")
 
-    __slots__ = ("tracer", "row", "error", "events", "_token")
-
-    def __init__(self, tracer: Tracer, row: tuple):
+    def __init__(self, tracer: Tracer, trace_id: str, span_id: str, parent_id: str | None,
+                 name: str, kind: str, service: str, host: str, greenthread: str,
+                 start: int, seq: int, request_id: str | None,
+                 global_request_id: str | None, attributes: dict):
         self.tracer = tracer
-        self.row = row
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.name = name
+        self.kind = kind
+        self.service = service
+        self.host = host
+        self.greenthread = greenthread
+        self.start = start
+        self.seq = seq
+        self.request_id = request_id
+        self.global_request_id = global_request_id
+        self.attributes = attributes
+        self.end: int | None = None
+        self.end_seq: int | None = None
         self.error: str | None = None
-        self.events: list[tuple] | None = None  # (``_token`` is set on entering)
+        self.events: list[tuple] | None = None  # (time, seq, name, attributes)
+        self._token: Any = None
 
     def __enter__(self) -> Span:
         self._token = _current_span.set(self)
@@ -155,141 +150,19 @@ class _PySpanBase:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:
             self.set_error(exc)
-        try:  # as _restore, without its call
-            _current_span.reset(self._token)
-        except ValueError:  # left in another context than it was entered in
-            pass
+        self._restore()
         self.tracer.finish(self)
         return False
 
     def _restore(self) -> None:
-        """Undo ``__enter__`` (the previous span is current again)."""
-        try:
-            _current_span.reset(self._token)
-        except ValueError:  # left in another context than it was entered in
-            pass
-
-
-class _PyTracerBase:
-    """The tracer's hot path (making, and ending, a span): the Python reference of
-    ``_speedups.TracerBase`` (see ``_PySpanBase``)."""
-
-    def span(self, name: str, attributes: dict) -> Span:
-        """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
-
-        The common case (inside a span, no request id given: a child in its parent's
-        trace, service and request) is done here without ``start_span``'s choices: it is
-        most of the spans a service makes. It repeats ``rpc_span``'s last steps rather
-        than calling it: the call cost 1.1k instructions a span."""
-        parent = _current_span.get()
-        if parent is None or "request_id" in attributes:
-            return self.start_span(name, attributes)
-        g = _getcurrent()
-        try:  # as in rpc_span
-            hub = g.hub
-            gt = g.gt
-        except AttributeError:
-            hub = get_hub()
-            gt = None
-        if hub is not self._hub:
-            self._attach(hub)
-        thread = self._names.get(g if gt is None else gt)
-        if thread is None:
-            thread = self._name(g, gt)
-        parent = parent.row
-        row = (_SPAN, parent[_TRACE], self._next_span_id(), parent[_ID], name, "internal",
-               parent[_SERVICE], parent[_HOST], thread, self._offset_ns + self._clock_ns(),
-               self._next_order(), parent[_REQUEST], parent[_GLOBAL_REQUEST], attributes)
-        return Span(self, row)
-
-    def rpc_span(self, name: str, attributes: dict, kind: str, parent: Span | None,
-                 trace_id: str | None, parent_id: str | None, request_id: str | None,
-                 global_request_id: str | None, scope: tuple[str, str] | None) -> Span:
-        """A started span for the RPC instrument (and the end of ``start_span``): the
-        parent is ``parent`` (the sender's current span) or, across the wire, ``trace_id``
-        / ``parent_id``; in ``scope`` (the receiver's service), else the parent's service,
-        else the current service (``service_scope``). No entry-span rules, no context
-        lookup: the message carries the request ids; the caller passes only ``safe_id``
-        ids."""
-        g = _getcurrent()
-        try:  # a runner greenlet: every greenthread and spawn_n job
-            hub = g.hub
-            gt = g.gt
-        except AttributeError:  # the main greenlet, the hub's, one of the caller's own
-            hub = get_hub()
-            gt = None
-        if hub is not self._hub:
-            self._attach(hub)
-        if parent is not None:
-            parent_row = parent.row
-            trace_id = parent_row[_TRACE]
-            parent_id = parent_row[_ID]
-            if request_id is None:
-                request_id = parent_row[_REQUEST]
-                global_request_id = global_request_id or parent_row[_GLOBAL_REQUEST]
-            if scope is None:
-                scope = parent_row[_SERVICE:_THREAD]
-        elif trace_id is None:
-            trace_id = self.new_trace_id()
-        if scope is None:
-            scope = _current_service.get() or (self.service, self.host)
-        # the span itself: its greenthread's name, the next span id, the order
-        thread = self._names.get(g if gt is None else gt)
-        if thread is None:
-            thread = self._name(g, gt)
-        row = (_SPAN, trace_id, self._next_span_id(), parent_id, name, kind, scope[0],
-               scope[1], thread, self._offset_ns + self._clock_ns(), self._next_order(),
-               request_id, global_request_id, attributes)
-        return Span(self, row)
-
-    def finish(self, span: Span, end: int | None = None) -> None:
-        """End ``span`` now (or at ``end``): its row, complete, goes into the span log,
-        which is appended to the span file once ``flush_every`` rows wait (or
-        ``flush_interval`` passed). Now is read on the clock of the hub the tracer
-        follows: the hub where the latest span started, which is this span's own unless
-        another hub started spans meanwhile (another OS thread, a ``virtual_time``)."""
-        if end is None:
-            end = self._offset_ns + self._clock_ns()
-        log = self._log
-        log.append(span.row + (end, self._next_order(), span.error, span.events))
-        if len(log) >= self._check_at:
-            self._check_flush()
-
-
-if _speedups is not None and not os.environ.get("NOVA_SIM_PURE_PYTHON"):
-    IMPLEMENTATION = "c"
-    _SpanBase: Any = _speedups.SpanBase
-    _TracerBase: Any = _speedups.TracerBase
-else:
-    IMPLEMENTATION = "python"
-    _SpanBase = _PySpanBase
-    _TracerBase = _PyTracerBase
-
-
-class Span(_SpanBase):
-    """One timed piece of work; a context manager (``with tracer.span(...) as span``).
-
-    Entering makes it the current span; leaving ends it, records an escaping exception
-    as ``error`` (and lets it propagate) and restores the previous span.
-
-    A span is the start of its row in the span log (``row``, see ``store``), its error
-    and events, and what only a live span needs; its fields are read from the row.
-    """
-
-    __slots__ = ()
-
-    trace_id = _field(_TRACE)
-    span_id = _field(_ID)
-    parent_id = _field(_PARENT)
-    name = _field(_NAME)
-    kind = _field(_KIND)
-    service = _field(_SERVICE)
-    host = _field(_HOST)
-    greenthread = _field(_THREAD)
-    start = _field(_START)
-    request_id = _field(_REQUEST)
-    global_request_id = _field(_GLOBAL_REQUEST)
-    attributes = _field(_ATTRIBUTES)
+        """Undo ``__enter__``: the previous span is current again (nothing when the span
+        is left in another context than it was entered in)."""
+        token, self._token = self._token, None
+        if token is not None:
+            try:
+                _current_span.reset(token)
+            except ValueError:  # another context: its current span is not ours
+                pass
 
     @property
     def status(self) -> str:
@@ -297,10 +170,11 @@ class Span(_SpanBase):
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (shown by every exporter)."""
-        self.row[_ATTRIBUTES][key] = value
+        self.attributes[key] = value
 
     def set_error(self, error: BaseException | str) -> None:
-        """Mark the span failed with ``error`` (an exception or a message)."""
+        """Mark the span failed with ``error`` (an exception or a message); an
+        exception is kept as ``Type: first line of its message``."""
         if isinstance(error, BaseException):
             text = str(error).splitlines()[0] if str(error) else ""
             self.error = f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -308,7 +182,8 @@ class Span(_SpanBase):
             self.error = str(error)
 
     def add_event(self, name: str, attributes: dict, when: int | None = None) -> None:
-        """Record a point event inside this span (now, unless ``when`` is given)."""
+        """Record a point event inside this span (now, unless ``when`` is given, in ns
+        since the epoch)."""
         tracer = self.tracer
         if self.events is None:
             self.events = []
@@ -317,12 +192,6 @@ class Span(_SpanBase):
 
     def __repr__(self) -> str:
         return f"<Span {self.name} {self.span_id} parent={self.parent_id} {self.service}>"
-
-
-if IMPLEMENTATION == "c":
-    _speedups.setup(span_var=_current_span, service_var=_current_service,
-                    getcurrent=_getcurrent, get_hub=get_hub, span_class=Span,
-                    span_tag=_SPAN)
 
 
 class _HubInstrument:
@@ -359,11 +228,11 @@ class _SwitchInstrument(_HubInstrument):
             leaving = self._ended.pop(origin)
         else:
             leaving = tracer.greenthread_name(origin)
-        tracer._log.append((store.SWITCH, tracer.now_ns(), leaving,
-                            tracer.greenthread_name(target)))
+        tracer._log.append(store.switch_record(tracer.now_ns(), leaving,
+                                               tracer.greenthread_name(target)))
 
 
-class Tracer(_TracerBase):
+class Tracer:
     """Records spans for one process (one service, or a whole one-process cloud).
 
     ``service`` / ``host``: the process's own identity (spans outside any service scope).
@@ -372,8 +241,11 @@ class Tracer(_TracerBase):
     ``record_switches``: also record every greenthread switch of the hub (teaching; slow).
     ``context_getter()``: returns the current request context (``request_id``,
     ``global_request_id``) or None. ``flush_every`` / ``flush_interval``: the file is
-    appended to once that many rows of the span log (spans, switches) wait, or that many
-    real seconds passed; without a file the log stays in memory.
+    appended to once that many spans wait, or ``flush_interval`` real seconds after the
+    last flush (see the module docstring); without a file the log stays in memory.
+    ``max_file_bytes``: when the span file grows past it, it is renamed ``<name>.1.spans``
+    (replacing the one before) and a new one begun: a process keeps at most about twice
+    that (None: no cap).
     ``one_service``: the process runs only ``service`` (default: unless ``service`` is
     ``nova-sim``, a whole cloud in one process), so every RPC dispatch belongs to it. Use
     ``install()`` to make it this process's tracer.
@@ -383,8 +255,9 @@ class Tracer(_TracerBase):
                  output_dir: str | None = None, seed: int | None = None,
                  record_switches: bool = False,
                  context_getter: Callable[[], Any] | None = None,
-                 flush_every: int = 500,
-                 one_service: bool | None = None, flush_interval: float = 1.0):
+                 flush_every: int = 5000,
+                 one_service: bool | None = None, flush_interval: float = 1.0,
+                 max_file_bytes: int | None = None):
         self.service = service
         # A process running one service (not a whole cloud): RPC dispatches are its own.
         self.one_service = (service != "nova-sim") if one_service is None else one_service
@@ -394,33 +267,37 @@ class Tracer(_TracerBase):
         self.context_getter = context_getter
         self.flush_every = flush_every
         self.flush_interval = flush_interval
-        self._last_flush = time.monotonic()
+        self.max_file_bytes = max_file_bytes
         if seed is not None:
-            self.prefix = zlib.crc32(f"{seed}/{service}/{self.host}".encode())
+            prefix = zlib.crc32(f"{seed}/{service}/{self.host}".encode())
         else:
-            self.prefix = int.from_bytes(os.urandom(4), "big")
-        self._prefix_hex = f"{self.prefix:08x}"
-        self._next_span_id = _span_ids(self._prefix_hex).__next__
-        self._trace_counter = 0
-        self._next_thread_name = map("gt{}".format, itertools.count(1)).__next__
-        self._flushed_spans = 0  # spans finished and written (``count``)
-        # one sequence for span starts, ends and events (ties on time), taken in C
+            prefix = int.from_bytes(os.urandom(4), "big")
+        self._prefix = f"{prefix:08x}"
+        self._span_counter = itertools.count(1)
+        self._trace_counter = itertools.count(1)
+        self._thread_counter = itertools.count(1)
+        # one sequence for span starts, ends and events: it orders them on equal times
         self._next_order = itertools.count(1).__next__
-        self._check_at = _CHECK_EVERY  # the log's length at which finish looks at flushing
-        self._names: dict[Any, str] = {}
-        self._log: list[tuple] = []  # the span log's rows not yet in the file (store)
+        self._names: dict[Any, str] = {}  # greenthread (or runner greenlet) -> name
+        self._log: list[Any] = []  # finished spans and switch records, not yet encoded
+        self._encoded: list[bytes] = []  # the log's entries encoded, not yet written
+        self._waiting = 0  # entries in ``_encoded``
+        self._encoded_spans = 0  # spans encoded so far, written or not (``count``)
+        self._rotated: str | None = None  # the full span file set aside, if any
+        self._check_at = CHECK_EVERY  # the log's length at which finish looks at the time
+        self._last_flush = time.monotonic()
+        self._lock = threading.Lock()
         self._hub: Any = None
+        self._flush_timer: Any = None
         self._offset_ns = 0
         self._clock_ns: Callable[[], int] = time.monotonic_ns  # the hub's, in ns
         self._instrument = (_SwitchInstrument if record_switches else _HubInstrument)(self)
-        self._lock = threading.Lock()
-        self._calls: dict[str, Span] = {}
-        self._dispatches: dict[int, Span] = {}
+        self._calls: dict[str, Span] = {}  # msg_id -> the caller's span, until the reply
+        self._dispatches: dict[int, Span] = {}  # id(message) -> the server's span
         self.path: str | None = None
         if output_dir:
-            self.path = os.path.join(
-                output_dir,
-                f"{service}-{self.host}-{os.getpid()}{store.SPANS_SUFFIX}".replace("/", "_"))
+            name = f"{service}-{self.host}-{os.getpid()}".replace("/", "_")
+            self.path = os.path.join(output_dir, name + store.SPANS_SUFFIX)
         self._rpc_instrument: Any = None
         self._installed = False
 
@@ -434,19 +311,19 @@ class Tracer(_TracerBase):
         self._rpc_instrument = RPCInstrument(self)
         rpc.add_instrument(self._rpc_instrument)
         trace_api.set_tracer(self)
-        self._attach(get_hub())
-        if self.output_dir and not self._installed:
-            atexit.register(self.flush)
         self._installed = True
+        self._attach(get_hub())
+        if self.output_dir:
+            atexit.register(self.flush)
         return self
 
     def uninstall(self) -> None:
         """Stop recording (tracing off again); what was recorded is flushed and kept.
 
         What only served recording is let go: the greenthreads it named (a tracer
-        installed again names them anew), calls still waiting for a reply and the exit
-        hook (the file is complete now), so that an uninstalled tracer holds no
-        greenthread."""
+        installed again names them anew), calls still waiting for a reply, the flush
+        timer and the exit hook (the file is complete now), so that an uninstalled
+        tracer holds no greenthread."""
         from nova_sim import rpc
 
         if trace_api.get_tracer() is self:
@@ -454,31 +331,26 @@ class Tracer(_TracerBase):
         if self._rpc_instrument is not None:
             rpc.remove_instrument(self._rpc_instrument)
             self._rpc_instrument = None
-        if self._hub is not None:
-            self._hub.remove_instrument(self._instrument)
-            self._hub = None
+        self._installed = False
+        self._detach()
         if self.output_dir:
             self.flush()
             atexit.unregister(self.flush)
-        self._installed = False
         self._names.clear()
         self._calls.clear()
         self._dispatches.clear()
         getattr(self._instrument, "_ended", {}).clear()
 
     def _attach(self, hub: Any) -> None:
-        """Follow the current hub (``virtual_time`` makes new ones): its clock, its
-        epoch, and our instrument on it."""
-        old = self._hub
-        if old is not None and not old.closed:
-            old.remove_instrument(self._instrument)
+        """Follow ``hub`` (``virtual_time`` makes new ones): its clock, its epoch, our
+        instrument on it and, on a real clock, the flush timer."""
+        self._detach()
         self._hub = hub
         clock = hub.clock
         if "clock" not in vars(hub) and type(hub).clock is _hub_module.Hub.clock:
-            # what Hub.clock reads, in integer nanoseconds: no float to convert per span
-            self._clock_ns = time.monotonic_ns
+            self._clock_ns = time.monotonic_ns  # what Hub.clock reads, in integer ns
         elif clock == getattr(hub, "_virtual_clock", None):
-            self._clock_ns = hub.clock_ns  # the virtual clock's, in one call
+            self._clock_ns = hub.clock_ns
         else:  # a clock of the caller's own
             def clock_ns() -> int:
                 return int(clock() * 1e9)
@@ -490,6 +362,44 @@ class Tracer(_TracerBase):
         else:
             self._offset_ns = time.time_ns() - self._clock_ns()
         hub.add_instrument(self._instrument)
+        if self.path and self._installed and not getattr(hub, "virtual", False):
+            self._flush_timer = hub.call_later(self.flush_interval, self._timer_flush)
+
+    def _detach(self) -> None:
+        """Stop following the current hub: our instrument and flush timer leave it."""
+        hub, self._hub = self._hub, None
+        if hub is None:
+            return
+        if self._flush_timer is not None:
+            hub.cancel_timer(self._flush_timer)
+            self._flush_timer = None
+        if not hub.closed:
+            hub.remove_instrument(self._instrument)
+
+    def _timer_flush(self, _: Any = None) -> None:
+        """The real-clock hub's flush timer: flush, then arm the timer again. Runs in
+        the hub greenlet; writing a file does not block the hub for long."""
+        self._flush_timer = None
+        hub = self._hub
+        if hub is None or not self._installed:
+            return
+        if self._log:
+            self.flush()
+        self._flush_timer = hub.call_later(self.flush_interval, self._timer_flush)
+
+    def _follow(self) -> tuple[Any, Any]:
+        """The running greenlet and its GreenThread (None for a spawn_n job, the main
+        greenlet...); follows the running hub when it changed."""
+        g = _getcurrent()
+        try:  # a runner greenlet: every greenthread and spawn_n job
+            hub = g.hub
+            gt = g.gt
+        except AttributeError:  # the main greenlet, the hub's, one of the caller's own
+            hub = get_hub()
+            gt = None
+        if hub is not self._hub:
+            self._attach(hub)
+        return g, gt
 
     def now_ns(self) -> int:
         """Now, in nanoseconds since the epoch, on the current hub's clock."""
@@ -502,17 +412,14 @@ class Tracer(_TracerBase):
     def greenthread_name(self, g: Any = None) -> str:
         """The tracer's name for greenlet ``g`` (default: the running one)."""
         if g is None:
-            g = greenlet.getcurrent()
+            g = _getcurrent()
         gt = getattr(g, "gt", None)
-        name = self._names.get(g if gt is None else gt)
-        if name is None:
-            name = self._name(g, gt)
-        return name
+        return self._names.get(g if gt is None else gt) or self._name(g, gt)
 
     def _name(self, g: Any, gt: Any) -> str:
         """Name greenlet ``g`` (running GreenThread ``gt``, or None), not yet named."""
         if gt is not None:
-            name = self._next_thread_name()
+            name = f"gt{next(self._thread_counter)}"
             if gt.name is None:
                 gt.name = name
             self._names[gt] = name
@@ -522,15 +429,59 @@ class Tracer(_TracerBase):
         elif self._hub is not None and g is self._hub.greenlet:
             name = "hub"
         else:
-            name = self._next_thread_name()
+            name = f"gt{next(self._thread_counter)}"
         self._names[g] = name
         return name
 
     def new_trace_id(self) -> str:
-        self._trace_counter += 1
-        return f"{self._prefix_hex}{self._trace_counter:024x}"
+        """A new trace id: the tracer's prefix and a counter, 32 hex digits."""
+        return f"{self._prefix}{next(self._trace_counter):024x}"
 
     # -- spans --------------------------------------------------------------------------
+    def span(self, name: str, attributes: dict) -> Span:
+        """``nova_sim.trace.span``'s backend: a started span, made current by ``with``.
+
+        Most spans a service makes are children of the current span with no request id
+        of their own: they take their parent's trace, service and request ids here.
+        Anything else goes through ``start_span``."""
+        parent = _current_span.get()
+        if parent is None or "request_id" in attributes:
+            return self.start_span(name, attributes)
+        g, gt = self._follow()
+        return Span(self, parent.trace_id, f"{self._prefix}{next(self._span_counter):08x}",
+                    parent.span_id, name, "internal", parent.service, parent.host,
+                    self._names.get(g if gt is None else gt) or self._name(g, gt),
+                    self._offset_ns + self._clock_ns(), self._next_order(),
+                    parent.request_id, parent.global_request_id, attributes)
+
+    def rpc_span(self, name: str, attributes: dict, kind: str, parent: Span | None,
+                 trace_id: str | None, parent_id: str | None, request_id: str | None,
+                 global_request_id: str | None, scope: tuple[str, str] | None) -> Span:
+        """A started span for the RPC instrument (and the end of ``start_span``): the
+        parent is ``parent`` (the sender's current span) or, across the wire, ``trace_id``
+        / ``parent_id``; in ``scope`` (the receiver's service), else the parent's service,
+        else the current service (``service_scope``), else the tracer's. No entry-span
+        rules, no context lookup: the message carries the request ids; the caller passes
+        only ``safe_id`` ids."""
+        g, gt = self._follow()
+        if parent is not None:
+            trace_id = parent.trace_id
+            parent_id = parent.span_id
+            if request_id is None:
+                request_id = parent.request_id
+                global_request_id = global_request_id or parent.global_request_id
+            if scope is None:
+                scope = (parent.service, parent.host)
+        elif trace_id is None:
+            trace_id = self.new_trace_id()
+        if scope is None:
+            scope = _current_service.get() or (self.service, self.host)
+        return Span(self, trace_id, f"{self._prefix}{next(self._span_counter):08x}",
+                    parent_id, name, kind, scope[0], scope[1],
+                    self._names.get(g if gt is None else gt) or self._name(g, gt),
+                    self._offset_ns + self._clock_ns(), self._next_order(),
+                    request_id, global_request_id, attributes)
+
     def start_span(self, name: str, attributes: dict | None = None, kind: str = "internal",
                    parent: Span | None | bool = True, trace_id: str | None = None,
                    parent_id: str | None = None, request_id: str | None = None,
@@ -577,77 +528,116 @@ class Tracer(_TracerBase):
         return self.rpc_span(name, attributes, kind, None, trace_id, parent_id, request_id,
                              global_request_id, scope)
 
+    def finish(self, span: Span, end: int | None = None) -> None:
+        """End ``span`` now (or at ``end``, ns since the epoch): it goes into the span
+        log, written to the file at the next flush (see the module docstring). Now is
+        read on the clock of the hub the tracer follows."""
+        span.end = self._offset_ns + self._clock_ns() if end is None else end
+        span.end_seq = self._next_order()
+        log = self._log
+        log.append(span)
+        if len(log) >= self._check_at:
+            self._check_flush()
+
     def event(self, name: str, attributes: dict) -> None:
         """``nova_sim.trace.event``'s backend: a point event in the current span (outside
         any span: a zero-length span of kind ``event``)."""
         span = _current_span.get()
         if span is not None:
-            if span.events is None:
-                span.events = []
-            span.events.append((self.now_ns(), self._next_order(), name, attributes))
+            span.add_event(name, attributes)
             return
         span = self.start_span(name, attributes, kind="event", parent=None)
-        self.finish(span, span.row[_START])
+        self.finish(span, span.start)
 
     def _check_flush(self) -> None:
-        """Flush when ``flush_every`` rows wait or ``flush_interval`` passed. Looked at
-        every ``_CHECK_EVERY`` rows only: a busy process flushes about every
-        flush_interval, an idle one at its next spans or at exit."""
-        self._check_at = len(self._log) + _CHECK_EVERY
-        if self.path is not None and (
-            len(self._log) >= self.flush_every
-            or time.monotonic() - self._last_flush >= self.flush_interval
-        ):
+        """Every ``CHECK_EVERY`` entries of the span log: with a file, encode them (a
+        finished span is then let go at once, not kept until the flush), and flush when
+        ``flush_every`` entries wait or ``flush_interval`` real seconds passed since the
+        last flush."""
+        if self.path is None:  # memory only: the log is what ``records`` gives
+            self._check_at = len(self._log) + CHECK_EVERY
+            return
+        with self._lock:
+            self._encode_log()
+        if (self._waiting >= self.flush_every
+                or time.monotonic() - self._last_flush >= self.flush_interval):
             self.flush()
+
+    def _encode_log(self) -> None:
+        """Move the span log's entries into ``_encoded`` (bytes, ready to append).
+        Called with ``_lock`` held."""
+        log = self._log
+        count = len(log)  # entries added meanwhile (another thread) stay
+        if count:
+            batch = log[:count]
+            del log[:count]
+            self._encoded.append(store.encode_records(batch))
+            self._waiting += count
+            self._encoded_spans += sum(1 for entry in batch if type(entry) is Span)
+        self._check_at = len(log) + CHECK_EVERY
 
     @property
     def count(self) -> int:
-        """Spans finished so far."""
+        """Spans finished so far (written, encoded, and waiting in the log)."""
         with self._lock:
-            return self._flushed_spans + _ends(self._log)
+            return self._encoded_spans + sum(1 for entry in self._log if type(entry) is Span)
 
     # -- output -------------------------------------------------------------------------
     def process_record(self) -> dict[str, Any]:
-        """The first record of a span file: who wrote it."""
-        return {"type": "process", "service": self.service, "host": self.host,
-                "pid": os.getpid(), "prefix": self._prefix_hex}
+        """The record of a span file that says who wrote it."""
+        return store.process_record(self.service, self.host, os.getpid(), self._prefix)
 
     def records(self) -> list[dict[str, Any]]:
-        """Everything recorded (with a file: flushed first, then read back), as span-file
-        records: the process record, then spans in the order they ended."""
-        rows: list[Any] = []
+        """Everything recorded, as span-file records: the process record, then spans in
+        the order they ended (with a file: flushed, then read back)."""
+        records: list[dict[str, Any]] = []
         if self.path:
             self.flush()
-            if os.path.exists(self.path):
-                rows = store.read_span_file(self.path)[1]
+            records = [r for r in store.read_files([self.path], missing_ok=True)
+                       if r.get("type") != "process"]
+            if self._rotated:
+                old = store.read_files([self._rotated], missing_ok=True)
+                records = [r for r in old if r.get("type") != "process"] + records
         with self._lock:
-            rows.extend(self._log)  # the unwritten (no file, or a flush that failed)
-        return [store.plain(self.process_record())] + store.decode(rows)
+            waiting = list(self._log)  # no file, or a flush that failed
+        records.extend(store.plain(store.record_of(entry)) for entry in waiting)
+        return [store.plain(self.process_record())] + records
 
     def flush(self) -> str | None:
-        """Append the span log's rows waiting since the last flush to the span file;
+        """Append what the span log holds since the last flush to the span file;
         returns its path (None without ``output_dir``). Errors writing are logged, not
-        raised (the rows are kept for the next flush). Thread-safe (the demo reads
-        traces from another OS thread)."""
+        raised (what was not written waits for the next flush). Thread-safe (a demo
+        reads traces from another OS thread)."""
         if not self.path:
             return None
         with self._lock:
             self._last_flush = time.monotonic()
-            log = self._log
-            count = len(log)  # rows added meanwhile (another thread) wait
-            if not count and os.path.exists(self.path):
+            self._encode_log()
+            if not self._encoded and os.path.exists(self.path):
                 return self.path
             try:
                 os.makedirs(self.output_dir, exist_ok=True)
                 with open(self.path, "ab") as stream:
                     if not stream.tell():
-                        stream.write(store.dump_header(self.process_record()))
-                    for data in store.dump_rows(log[:count]):
-                        stream.write(data)
+                        stream.write(store.encode_header(self.process_record()))
+                    stream.write(b"".join(self._encoded))
+                    size = stream.tell()
             except OSError as error:
                 LOG.error("Cannot write the trace file %s: %s", self.path, error)
                 return None
-            self._flushed_spans += _ends(log[:count])
-            del log[:count]
-            self._check_at = len(log) + _CHECK_EVERY
+            self._encoded.clear()
+            self._waiting = 0
+            if self.max_file_bytes is not None and size > self.max_file_bytes:
+                self._rotate()
         return self.path
+
+    def _rotate(self) -> None:
+        """The span file is full: it becomes ``<name>.1.spans`` (replacing the one
+        before) and the next flush begins a new one."""
+        old = self.path[:-len(store.SPANS_SUFFIX)] + ".1" + store.SPANS_SUFFIX
+        try:
+            os.replace(self.path, old)
+        except OSError as error:
+            LOG.error("Cannot rotate the trace file %s: %s", self.path, error)
+        else:
+            self._rotated = old

@@ -95,23 +95,27 @@ def test_process_exits_0_without_traceback_on_signal(signum):
     assert err.strip() == f"nova-sim: stopped on {signal.Signals(signum).name}"
 
 
-def test_describe_cloud_points_at_a_clouds_yaml(tmp_path):
+def test_describe_cloud_points_at_a_clouds_yaml(tmp_path, monkeypatch):
     from nova_sim.conf import new_conf
 
     conf = new_conf()
     conf.set_override("state_path", str(tmp_path / "state"))
     args = types.SimpleNamespace(computes=2, api=True)
+    # From the checkout: the shipped file, as a path that works from there.
+    shipped = launch.clouds_yaml_path()
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.dirname(shipped))))
     text = launch.describe_cloud(types.SimpleNamespace(), conf, args)
     assert "compute1, compute2" in text
     assert "http://127.0.0.1:8774/v2.1" in text
-    assert f"export OS_CLIENT_CONFIG_FILE={launch.clouds_yaml_path()}" in text
-    assert "openstack --os-cloud nova-sim server list" in text
+    assert "export OS_CLIENT_CONFIG_FILE=$PWD/etc/nova-sim/clouds.yaml" in text
+    assert "--os-cloud nova-sim server list" in text
+    monkeypatch.chdir(tmp_path)
     # Another port: a clouds.yaml for it under state_path.
     cloud = types.SimpleNamespace(api_url="http://127.0.0.1:41234/v2.1",
                                   compute_hosts=["c1"])
     text = launch.describe_cloud(cloud, conf, args)
     written = tmp_path / "state" / "clouds.yaml"
-    assert f"export OS_CLIENT_CONFIG_FILE={written}" in text
+    assert "export OS_CLIENT_CONFIG_FILE=$PWD/state/clouds.yaml" in text  # cwd: tmp_path
     assert "1 x nova-compute (c1)" in text
     assert written.read_text() == launch.clouds_yaml("http://127.0.0.1:41234")
     assert "http://127.0.0.1:41234/image" in written.read_text()
@@ -190,6 +194,45 @@ def test_signal_during_start_interrupts_it():
     assert events == ["starting", "stop"]
 
 
+class _SlowStart:
+    """Starts in 3600 virtual seconds (a conductor that answers late)."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def start(self):
+        self.events.append("starting")
+        green.sleep(3600)
+        self.events.append("started")
+
+    def stop(self):
+        self.events.append("stop")
+
+    def wait(self):
+        self.events.append("wait")
+
+
+def test_start_timeout_stops_and_says_why():
+    from nova_sim.cmd import CommandError
+
+    events = []
+    with green.virtual_time():
+        with pytest.raises(CommandError, match="^no conductor answered$"):
+            launch.serve(_SlowStart(events), start_timeout=60,
+                         timed_out=lambda: "no conductor answered")
+        assert green.now() == 60
+    assert events == ["starting", "stop"]
+
+
+@pytest.mark.parametrize("start_timeout", [0, None])
+def test_start_timeout_0_waits_for_ever(start_timeout):
+    events = []
+    with green.virtual_time():
+        assert launch.serve(_SlowStart(events), start_timeout=start_timeout) == 0
+        assert green.now() == 3600
+    assert events == ["starting", "started", "wait"]
+
+
 def test_config_error_while_starting_passes_through():
     from nova_sim.conf import ConfigError
 
@@ -203,3 +246,67 @@ def test_config_error_while_starting_passes_through():
     with green.virtual_time():
         with pytest.raises(ConfigError, match="unknown filter"):
             launch.serve(launch._StartErrors(Picky(), "the cloud"))
+
+
+def test_printed_commands_are_the_ones_that_run(tmp_path, monkeypatch):
+    # The banner prints a command beside this Python bare when it is the one on PATH,
+    # else by its path (relative under the current directory), and None when absent.
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    tool = bin_dir / "openstack"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert launch.command_as_typed("openstack") == os.path.join("venv", "bin", "openstack")
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    assert launch.command_as_typed("openstack") == "openstack"
+    assert launch.command_as_typed("no-such-tool") is None
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # not under the current directory: absolute
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert launch.command_as_typed("openstack") == str(tool)
+
+
+def test_banner_says_how_to_install_a_missing_openstack_cli(tmp_path, monkeypatch):
+    from nova_sim.conf import new_conf
+
+    conf = new_conf()
+    conf.set_override("state_path", str(tmp_path / "state"))
+    monkeypatch.setattr(launch, "command_as_typed",
+                        lambda name: None if name == "openstack" else f"venv/bin/{name}")
+    text = launch.describe_cloud(types.SimpleNamespace(), conf,
+                                 types.SimpleNamespace(computes=1, api=True))
+    assert ("(the openstack CLI is not installed here: venv/bin/python -m pip install "
+            "python-openstackclient)") in text
+    assert "venv/bin/nova-sim status --url http://127.0.0.1:8774/v2.1" in text
+
+
+@pytest.mark.parametrize("connected, says", [
+    (False, "cannot start nova-compute: cannot reach the broker at "
+            "rabbit://u:****@broker:5672/ within 60s ([DEFAULT] service_start_timeout; 0 "
+            "waits for ever)"),
+    (True, "cannot start nova-compute: no nova-conductor answered over "
+           "rabbit://u:****@broker:5672/ within 60s ([DEFAULT] service_start_timeout; 0 "
+           "waits for ever); is one running on this transport_url and control_exchange?"),
+])
+def test_start_timeout_message_names_the_broker_or_the_conductor(connected, says):
+    from nova_sim.conf import new_conf
+
+    transport = types.SimpleNamespace(url="rabbit://u:secret@broker:5672/",
+                                      connected=connected)
+    started = types.SimpleNamespace(transport=transport)
+    assert launch.start_timeout_message("nova-compute", started, new_conf()) == says
+
+
+def test_shell_paths_read_the_same_on_every_machine(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(home / "work")
+    assert launch.shell_path(str(home / "work" / "etc" / "clouds.yaml")) == \
+        "$PWD/etc/clouds.yaml"
+    assert launch.shell_path(str(home / ".local" / "state" / "traces")) == \
+        "~/.local/state/traces"
+    assert launch.shell_path(str(tmp_path / "elsewhere")) == str(tmp_path / "elsewhere")

@@ -65,7 +65,8 @@ def test_run_serves_the_api_and_stops_cleanly(tmp_path, signum):
     assert endpoint.rsplit("/v2.1", 1)[0] + "/image" in clouds.read_text()
 
 
-def test_port_in_use_is_one_line(tmp_path):
+def run_on_a_taken_port(tmp_path, *command):
+    """Run ``nova-sim COMMAND --port P`` while P is taken; returns (result, P)."""
     import socket
 
     with socket.socket() as taken:
@@ -74,14 +75,47 @@ def test_port_in_use_is_one_line(tmp_path):
         port = taken.getsockname()[1]
         env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path))
         result = subprocess.run(
-            [sys.executable, "-m", "nova_sim.cmd.main", "run", "--port", str(port)],
+            [sys.executable, "-m", "nova_sim.cmd.main", *command, "--port", str(port)],
             capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
         )
+    return result, port
+
+
+def test_port_in_use_is_one_line(tmp_path):
+    result, port = run_on_a_taken_port(tmp_path, "run")
     assert result.returncode == 1, result
     errors = [line for line in result.stderr.splitlines() if line.startswith("nova-sim:")]
     assert len(errors) == 1, result.stderr
     assert "cannot start the cloud" in errors[0]
+    # names the address and the ways out
+    assert f"127.0.0.1:{port} is already in use" in errors[0]
+    assert "--port N (make run PORT=N)" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_api_port_in_use_names_the_address(tmp_path):
+    result, port = run_on_a_taken_port(tmp_path, "api", "--transport-url", "memory://")
+    assert result.returncode == 1, result
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"nova-sim: cannot start nova-api: the compute API address 127.0.0.1:{port} is "
+        "already in use (another nova-sim?): pick another port with --port N (0: any free "
+        "port) or [DEFAULT] osapi_compute_listen_port")
+
+
+def test_make_run_takes_a_port():
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run", "PORT=8779"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert dry.returncode == 0, dry.stderr
+    [command] = [line for line in dry.stdout.splitlines() if "nova_sim.cmd.main run" in line]
+    assert command.endswith("--port 8779")
+    dry = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    [command] = [line for line in dry.stdout.splitlines() if "nova_sim.cmd.main run" in line]
+    assert "--port" not in command
 
 
 def test_run_demo_boots_prints_progress_and_the_trace(tmp_path):

@@ -82,3 +82,47 @@ def test_sigterm_while_waiting_for_the_conductor_stops_cleanly(tmp_path):
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert err.strip().endswith("nova-sim: stopped on SIGTERM")
+
+
+def _start_alone(tmp_path, transport_url, *command):
+    """Run a one-service command with a 1 s start-up timeout; returns the result."""
+    config = tmp_path / "nova-sim.conf"
+    config.write_text(f"[DEFAULT]\ntransport_url = {transport_url}\n"
+                      "service_start_timeout = 1\n")
+    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
+    return subprocess.run(
+        [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config), *command],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+    )
+
+
+def _one_error_line(result) -> str:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("nova-sim:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_a_compute_without_a_conductor_fails_after_the_start_timeout(tmp_path):
+    line = _one_error_line(_start_alone(tmp_path, "memory://", "compute", "--host", "c1"))
+    assert line.startswith("nova-sim: cannot start nova-compute: no nova-conductor answered "
+                           "over memory:// within 1s ([DEFAULT] service_start_timeout; 0 "
+                           "waits for ever); memory:// reaches only this process")
+
+
+def _refused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:  # bound, never listening: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_wrong_broker_url_fails_after_the_start_timeout(tmp_path):
+    port = _refused_port()
+    url = f"rabbit://guest:secret@127.0.0.1:{port}/"
+    line = _one_error_line(_start_alone(tmp_path, url, "conductor"))
+    assert line == (f"nova-sim: cannot start nova-conductor: cannot reach the broker at "
+                    f"rabbit://guest:****@127.0.0.1:{port}/ within 1s ([DEFAULT] "
+                    "service_start_timeout; 0 waits for ever)")

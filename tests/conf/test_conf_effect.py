@@ -609,6 +609,12 @@ def _(conf):
     return store.output_dir(conf)
 
 
+@probe("trace", "max_file_size", "3", 3 * 1024 * 1024)
+def _(conf):
+    conf.set_override("enabled", True, group="trace")
+    return _tracer(conf, lambda tracer: tracer.max_file_bytes)
+
+
 @probe("trace", "record_switches", "true", True)
 def _(conf):
     conf.set_override("enabled", True, group="trace")

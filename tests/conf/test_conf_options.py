@@ -82,7 +82,7 @@ def test_new_conf_is_fresh_and_complete():
     assert second.fake_driver.spawn_failure_rate == 0.0
     assert second.fake_driver.failing_hosts == []
     assert second.oslo_messaging_rabbit.heartbeat_timeout_threshold == 60
-    assert second.trace.enabled is False
+    assert second.trace.enabled is None  # the commands trace, code does not
     assert second.trace.output_dir == second.state_path + "/traces"
 
 
@@ -225,7 +225,7 @@ def test_overrides_do_not_leak_between_confs():
     first.set_override("enabled", True, group="trace")
     second = new_conf()
     assert second.scheduler.max_attempts == 3
-    assert second.trace.enabled is False
+    assert second.trace.enabled is None
     assert nova_sim.conf.CONF.scheduler.max_attempts == 3
 
 

@@ -1,4 +1,4 @@
-"""The teaching demos 04-07 run and print their key lines.
+"""The teaching demos run and print their key lines (demos 1-3 through `nova-sim demo`).
 
 Demo 4 runs on the real clock on purpose (about half a second: blocking is its subject);
 the others run on the virtual clock and take a blink. One subprocess test checks that
@@ -31,6 +31,11 @@ def test_blocking_demo_detector_fires_only_on_time_sleep(capsys):
     # cooperative waits (green sleep, patched time.sleep) do not stall the heartbeat
     # (compared, not thresholded: a loaded machine may delay any round a little)
     assert gaps[0] < gaps[1] and gaps[2] < gaps[1]
+    # the detector's figure is explained, beside the block's real length
+    assert "is how long the greenthread had run when the watchdog first found it past " \
+        "0.06s, not the length of the block" in " ".join(blocking_round.split())
+    assert "This block\n    lasted 150 ms (time.sleep(0.15)); the heartbeat waited " \
+        f"{gaps[1]} ms." in blocking_round
     assert "sleep_bound_at_import is time.sleep -> False" in patched_round
     assert "OS_NOVA_DISABLE_EVENTLET_PATCHING" in out and "remove eventlet" in out
 
@@ -72,6 +77,12 @@ def test_rpc_demo_is_repeatable(capsys):
 
 
 @pytest.mark.parametrize("number, key_line", [
+    ("1", "\n    def test2() -> None:\n        print(56)\n"),  # the source it explains
+    # the unhandled exception logged in one tidy line, the logging set up by nova-sim
+    ("2", "\n    logged: ERROR unhandled exception in greenthread running "
+          "main.<locals>.broken: RuntimeError: no valid host\n"),
+    ("3", "4, 2 and 8 s, all at once, so imap returns after the longest,\n  8 s after "
+          "t=3.0s:\n  t=11.0s"),
     ("5", "compute2 is DOWN at t="),
     ("6", "call returned {'pong': 'hello', 'host': 'compute1'}"),
 ])

@@ -50,12 +50,39 @@ def test_enabled_trace_writes_a_span_file_per_process(traced_cloud):
     assert {r["request_id"] for r in records if r["type"] == "span"} >= set(request_ids)
 
 
-def test_tracing_is_off_by_default():
+def test_a_cloud_built_in_code_does_not_trace_by_default():
     conf = new_conf()
-    assert conf.trace.enabled is False
+    assert conf.trace.enabled is None
     assert trace.setup(conf, "nova-compute", "c1") is None
     assert trace.get_tracer() is None
     assert store.output_dir(conf).endswith("/traces")
+
+
+@pytest.mark.parametrize("setting, traced", [(None, True), (False, False), (True, True)])
+def test_the_commands_that_run_services_trace_unless_told_not_to(tmp_path, setting,
+                                                                  traced):
+    """``nova-sim run`` (and each service's command) traces by default; ``[trace]
+    enabled = false`` turns it off; the banner says which, and how to change it."""
+    from nova_sim.cmd import launch
+
+    conf = new_conf()
+    conf.set_override("output_dir", str(tmp_path), group="trace")
+    if setting is not None:
+        conf.set_override("enabled", setting, group="trace")
+    tracer = launch.setup_tracing(conf, "nova-sim", "h")
+    try:
+        assert (tracer is not None) == traced
+        assert (trace.get_tracer() is not None) == traced
+        line = launch.describe_tracing(conf, tracer)
+        if traced:
+            assert str(tmp_path) in line and "128 MiB at most" in line
+            assert "[trace] enabled = false turns it off" in line
+            assert tracer.max_file_bytes == 64 * 1024 * 1024
+        else:
+            assert "off ([trace] enabled = true turns it on)" in line
+    finally:
+        if tracer is not None:
+            tracer.uninstall()
 
 
 def test_show_prints_the_tree_of_one_request(traced_cloud, capsys):
@@ -128,3 +155,73 @@ def test_nova_sim_trace_command_reaches_this_cli(traced_cloud, capsys):
     _, request_ids, directory = traced_cloud
     assert main(["trace", "show", request_ids[0], "-i", str(directory)]) == 0
     assert request_ids[0] in capsys.readouterr().out
+
+
+def _span(name, trace_id, start, span_id=None, parent_id=None, **attributes):
+    return {"type": "span", "trace_id": trace_id, "span_id": span_id or f"{trace_id}-s",
+            "parent_id": parent_id, "name": name, "kind": "internal",
+            "service": "nova-api", "host": "h", "greenthread": "main", "start": start,
+            "end": start + 10, "request_id": f"req-{trace_id}", "status": "ok",
+            "seq": start, "end_seq": start + 1, "attributes": attributes, "events": []}
+
+
+@pytest.fixture
+def requests_file(tmp_path):
+    """A user's POST, then a client's polls (GET), a heartbeat and a periodic task."""
+    records = [
+        _span("wsgi.request", "post", 100, method="POST", path="/v2.1/servers"),
+        _span("rpc.cast build_and_run_instance", "post", 110, span_id="post-c",
+              parent_id="post-s"),
+        _span("wsgi.request", "poll", 200, method="GET", path="/v2.1/servers/detail"),
+        _span("rpc.call object_action", "heartbeat", 300),
+        _span("conductor.Service.save", "heartbeat", 301, span_id="heartbeat-c",
+              parent_id="heartbeat-s"),
+        _span("periodic._heal_instance_info_cache", "periodic", 400),
+    ]
+    return str(store.write(records, str(tmp_path / "requests.jsonl")))
+
+
+@pytest.mark.parametrize("option, trace_id", [
+    ("--last", "post"), ("--last-request", "poll"), ("--last-any", "periodic")])
+def test_last_is_the_last_request_a_user_made_and_others_can_be_asked(
+        requests_file, capsys, option, trace_id):
+    assert cli.main(["show", option, "-i", requests_file]) == 0
+    assert f"req-{trace_id}" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_last_without_a_user_request_says_how_to_see_others(tmp_path, capsys):
+    path = store.write([_span("periodic.task", "periodic", 1)], str(tmp_path / "p.jsonl"))
+    assert cli.main(["show", "--last", "-i", str(path)]) == 1
+    assert "--last-any" in capsys.readouterr().err
+    assert cli.main(["show", "--last-any", "-i", str(path)]) == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["show", "-i", "{file}", "req-post"],
+    ["show", "req-post", "-i", "{file}"],
+    ["show", "-i", "{file}", "--last"],
+    ["show", "--last", "-i", "{file}"],
+    ["show", "-i", "{empty}", "-i", "{file}", "req-post"],
+    ["export", "-i", "{file}", "--format", "text", "--request-id", "req-post"],
+    ["export", "--last", "--format", "text", "-i", "{file}"],
+])
+def test_options_and_arguments_parse_in_any_order(requests_file, tmp_path, capsys, argv):
+    empty = store.write([], str(tmp_path / "empty.jsonl"))
+    argv = [arg.format(file=requests_file, empty=empty) for arg in argv]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "req-post" in out.splitlines()[0] and "req-poll" not in out
+
+
+def test_show_says_when_a_trace_may_still_be_growing(tmp_path, capsys):
+    """The compute's span is written, its parent (still running) is not."""
+    records = [_span("wsgi.request", "t1", 100, method="POST"),
+               _span("compute.build_and_run_instance", "t1", 150, span_id="t1-b",
+                     parent_id="t1-not-yet")]
+    path = store.write(records, str(tmp_path / "growing.jsonl"))
+    assert cli.main(["show", "req-t1", "-i", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "may still be growing: 1 span(s) whose parent is not written yet" in out
+    complete = store.write(records[:1], str(tmp_path / "complete.jsonl"))
+    assert cli.main(["show", "req-t1", "-i", str(complete)]) == 0
+    assert "growing" not in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """One boot traced across processes: conductor, scheduler and a compute, each its own
 ``nova-sim`` process over RabbitMQ with ``[trace] enabled``, the test process as the API.
-Each process writes its own span file; ``nova-sim trace merge`` and ``show`` put the
-request back together, parents across the process boundaries included."""
+Each process writes its own span file, complete within 2 s of the work while it runs;
+``nova-sim trace merge`` and ``show`` put the request back together, parents across the
+process boundaries included."""
 
 from __future__ import annotations
 
@@ -99,6 +100,10 @@ def test_a_boot_traced_across_four_processes(rabbit_url, tmp_path):
         [action] = db.actions_get(instance["uuid"])
         poll(lambda: all(e["result"] for e in db.action_events_get(action["id"])), 30,
              "the build event", processes)
+        # every process, busy or idle, writes what it finished within 2 s of the work,
+        # while it keeps running: the whole flow, no span without its parent
+        poll(lambda: _complete(traces, ctxt.request_id), 2.0,
+             "the whole trace in the span files of the running processes", processes)
     finally:
         tracer.uninstall()
         for process in processes:
@@ -143,6 +148,16 @@ def test_a_boot_traced_across_four_processes(rabbit_url, tmp_path):
             "rpc.server schedule_and_build_instances",
             "rpc.cast schedule_and_build_instances", "api.create", "wsgi.request"]
     assert cli.main(["show", ctxt.request_id, "-i", str(traces)]) == 0
+
+
+def _complete(traces, request_id):
+    """Whether the span files hold the whole boot: the compute's build and its driver
+    spawn, and every span's parent (the API's wsgi.request is the root)."""
+    flow = TraceSet(store.read_files([str(traces)])).select(request_id=request_id)
+    names = {s["name"] for s in flow.spans}
+    return ({"compute.build_and_run_instance", "driver.spawn", "wsgi.request"} <= names
+            and flow.roots == [s for s in flow.spans if s["name"] == "wsgi.request"]
+            and not flow.missing_parents())
 
 
 def _ancestors(flow, span):

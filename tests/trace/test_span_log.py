@@ -2,7 +2,13 @@
 the attributes hold, across flushes, and from a file cut short."""
 
 import datetime
+import io
+import json
 import os
+import time
+
+import msgpack
+import pytest
 
 from nova_sim import green, trace
 from nova_sim.trace import store
@@ -96,16 +102,137 @@ def test_a_file_cut_short_is_read_up_to_the_cut(tmp_path):
     assert [r["name"] for r in spans_of(records)] == ["first", "second"]
 
 
-def test_rows_that_are_not_rows_are_skipped():
-    rows = [("p", "t", "s1", None, "ok", "internal", "svc", "h", "gt1", 1, 1, None, None,
-             {}, 2, 2, None, None), ("p", "too short"), 7, None, ("?",),
-            ("s", 5, "gt1", "gt2")]
-    span, switch = store.decode(rows)
-    assert (span["name"], span["start"], span["end"], span["status"]) == ("ok", 1, 2, "ok")
-    assert switch == {"type": "switch", "time": 5, "from": "gt1", "to": "gt2"}
+def _boot_like_spans(tmp_path):
+    with green.virtual_time(seed=3):
+        tracer = Tracer(service="nova-compute", host="c1", seed=3,
+                        output_dir=str(tmp_path)).install()
+        try:
+            with trace.span("compute.build", request_id="req-b", instance_uuid="u1"):
+                with trace.span("driver.spawn"):
+                    green.sleep(2)
+        finally:
+            tracer.uninstall()
+    [path] = tmp_path.iterdir()
+    return path
+
+
+def _check_records(records):
+    assert records[0] == {"type": "header", "format": "nova-sim-trace", "version": 1}
+    assert records[1]["type"] == "process" and records[1]["service"] == "nova-compute"
+    spawn, build = [r for r in records if r["type"] == "span"]
+    assert spawn["name"] == "driver.spawn" and build["name"] == "compute.build"
+    assert spawn["parent_id"] == build["span_id"] and build["parent_id"] is None
+    assert spawn["trace_id"] == build["trace_id"]
+    assert spawn["end"] - spawn["start"] == 2 * 10**9
+    assert (build["service"], build["host"], build["greenthread"]) == (
+        "nova-compute", "c1", "main")
+    assert build["request_id"] == spawn["request_id"] == "req-b"
+    assert build["attributes"] == {"request_id": "req-b", "instance_uuid": "u1"}
+    assert build["status"] == "ok" and build["events"] == []
+    assert build["seq"] < spawn["seq"] < spawn["end_seq"] < build["end_seq"]
+
+
+def test_a_process_span_file_is_msgpack_with_a_header_and_named_fields(tmp_path):
+    """What a process writes, msgpack's own reader reads: the header naming the format
+    and its version, the process record, then one map per span, its fields by name."""
+    path = _boot_like_spans(tmp_path)
+    _check_records(list(msgpack.Unpacker(io.BytesIO(path.read_bytes()), raw=False)))
+
+
+def test_a_merged_span_file_is_json_lines_with_the_same_records(tmp_path):
+    path = _boot_like_spans(tmp_path / "spans")
+    merged = store.write(store.read_files([str(path)]), str(tmp_path / "merged.jsonl"))
+    lines = [json.loads(line) for line in open(merged, encoding="ascii")]
+    assert lines[0] == store.header_record()
+    _check_records(lines)
+
+
+@pytest.mark.parametrize("encoding", ["msgpack", "json lines"])
+def test_junk_is_skipped_and_joined_files_stay_readable(tmp_path, encoding):
+    with green.virtual_time(seed=3):
+        tracer = Tracer(seed=3, output_dir=str(tmp_path / "a")).install()
+        try:
+            with trace.span("one", request_id="req-1"):
+                pass
+        finally:
+            tracer.uninstall()
+    [path] = (tmp_path / "a").iterdir()
+    if encoding == "json lines":
+        path = store.write(store.read_files([str(path)]), str(tmp_path / "one.jsonl"))
+        junk = b"not json\n[1, 2]\n\n"
+    else:
+        junk = msgpack.packb([1, 2]) + msgpack.packb("text")
+    data = open(path, "rb").read()
+    joined = tmp_path / "joined"  # as `cat a b > joined` makes it
+    joined.write_bytes(data + junk + data)
+    records = store.read_files([str(joined)])
+    assert [r["type"] for r in records] == ["process", "span", "process", "span"]
+    assert {r["name"] for r in records if r["type"] == "span"} == {"one"}
+
+
+@pytest.mark.parametrize("header, message", [
+    ({"type": "header", "format": "nova-sim-trace", "version": 2}, "version 2"),
+    ({"type": "header", "format": "other-trace", "version": 1}, "not a nova-sim trace"),
+])
+def test_a_header_of_another_format_or_a_newer_version_is_refused(tmp_path, header,
+                                                                     message):
+    path = tmp_path / "future.spans"
+    path.write_text(json.dumps(header) + "\n" + json.dumps(
+        {"type": "span", "name": "x", "span_id": "1", "trace_id": "t"}) + "\n")
+    with pytest.raises(store.FormatError, match=message):
+        store.read_files([str(path)])
 
 
 def test_a_file_that_is_not_a_span_file_gives_nothing(tmp_path):
     path = tmp_path / "junk.spans"
-    path.write_bytes(b"not marshal data at all")
+    path.write_bytes(b"\x80\x04not a span file at all\n")
     assert store.read_files([str(tmp_path)]) == []
+
+
+def test_a_full_span_file_is_rotated(tmp_path):
+    """With a cap, the span file is renamed .1.spans when it passes it (replacing the
+    one before): the process keeps at most about twice the cap, the latest spans."""
+    with green.virtual_time(seed=3):
+        tracer = Tracer(seed=3, output_dir=str(tmp_path), max_file_bytes=2000).install()
+        try:
+            for number in range(40):
+                with trace.span(f"s{number}", request_id=f"req-{number}"):
+                    pass
+                tracer.flush()
+        finally:
+            tracer.uninstall()
+    files = sorted(path.name for path in tmp_path.iterdir())
+    assert len(files) == 2 and files[0].endswith(".1.spans")
+    assert all(path.stat().st_size < 2000 + 1000 for path in tmp_path.iterdir())
+    names = [r["name"] for r in store.read_files([str(tmp_path)]) if r["type"] == "span"]
+    assert "s39" in names and "s0" not in names
+
+
+def test_an_idle_process_writes_its_spans_within_two_seconds(tmp_path):
+    """On the real clock a span that ends while nothing else is traced reaches the file
+    within the flush interval (1 s): the hub's flush timer writes it, as no later span
+    comes to look at the clock. Polled with a bounded deadline."""
+    tracer = Tracer(output_dir=str(tmp_path)).install()
+    try:
+        with trace.span("lonely", request_id="req-idle"):
+            pass
+        ended = time.monotonic()
+        while not [r for r in store.read_files([str(tmp_path)], missing_ok=True)
+                   if r.get("name") == "lonely"]:
+            assert time.monotonic() - ended < 2.0, "the span was not written within 2 s"
+            green.sleep(0.02)
+    finally:
+        tracer.uninstall()
+
+
+def test_the_virtual_clock_gets_no_flush_timer(tmp_path):
+    """A timer would be work that keeps a simulation going: a virtual-clock hub gets
+    none, so a traced simulation ends, and draws, as an untraced one."""
+    with green.virtual_time(seed=3) as hub:
+        tracer = Tracer(seed=3, output_dir=str(tmp_path)).install()
+        try:
+            with trace.span("work", request_id="req-v"):
+                green.sleep(5)
+            assert hub.pending_timers == 0
+        finally:
+            tracer.uninstall()

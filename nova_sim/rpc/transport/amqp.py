@@ -207,6 +207,11 @@ class AMQPTransport(Transport):
     def __repr__(self) -> str:
         return f"<AMQPTransport {safe_url(self.url)}>"
 
+    @property
+    def connected(self) -> bool:
+        """True while the connection to the broker is up (``memory://``: once opened)."""
+        return self._channel is not None
+
     # -- connection ------------------------------------------------------------------
 
     def _new_connection(self) -> kombu.Connection:

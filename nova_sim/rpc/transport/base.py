@@ -19,6 +19,7 @@ The interface (all of it is used from greenthreads of one hub):
   not block. Returns a listener with ``stop()``.
 - ``send_reply(reply_q, reply)``: publish a reply dict to a reply queue.
 - ``cleanup()``: stop consuming, delete what this transport alone uses, close.
+- ``connected``: False while a transport with a broker has no connection to it.
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class Transport:
         self._waiters: dict[str, Any] = {}
 
     # -- the client side of replies ------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether this transport can reach its broker now (always True in process)."""
+        return True
 
     def reply_queue(self) -> str:
         """This transport's reply queue (``reply_<uuid>``), declared on first use."""
