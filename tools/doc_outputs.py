@@ -237,6 +237,7 @@ class Cloud:
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.clouds_yaml = ""
+        self.clouds_yaml_printed = ""
         self.output: list[str] | None = None
 
     def start(self) -> list[str]:
@@ -260,7 +261,8 @@ class Cloud:
                 self.address = found[1]
             found = re.search(r"OS_CLIENT_CONFIG_FILE=(\S+)", line)
             if found:
-                self.clouds_yaml = found[1].replace("$PWD", str(ROOT))
+                self.clouds_yaml_printed = found[1]
+                self.clouds_yaml = re.sub(r"^~", self.home, found[1].replace("$PWD", str(ROOT)))
             lines.append(self.as_default(line.rstrip("\n")))
             if CLOUD_END.match(line):
                 return lines
@@ -268,8 +270,8 @@ class Cloud:
 
     def as_default(self, line: str) -> str:
         """``line`` as it reads for a cloud on the default address."""
-        if self.clouds_yaml:
-            line = line.replace(self.clouds_yaml, "$PWD/etc/nova-sim/clouds.yaml")
+        if self.clouds_yaml_printed:
+            line = line.replace(self.clouds_yaml_printed, "$PWD/etc/nova-sim/clouds.yaml")
         return line.replace(self.address, "127.0.0.1:8774") if self.address else line
 
     def run(self, command: str) -> list[str]:

@@ -18,6 +18,7 @@ import dataclasses
 import io
 import logging
 import operator
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -161,6 +162,13 @@ def _ago(seconds):
 @probe("DEFAULT", "transport_url", "memory://", "AMQPTransport")
 def _(conf):
     return type(_transport(conf, None)).__name__
+
+
+@probe("DEFAULT", "service_start_timeout", "7", "within 7s")
+def _(conf):
+    from nova_sim.cmd.launch import start_timeout_message
+
+    return re.search(r"within \d+s", start_timeout_message("nova-compute", None, conf))[0]
 
 
 @probe("DEFAULT", "control_exchange", "cloudy", "cloudy")
