@@ -172,8 +172,9 @@ the first time, so that many services started together do not all run them at on
         "default_green_pool_size",
         default=1000,
         min=1,
-        help="Size of the global GreenPool behind nova_sim's utils.spawn / spawn_n "
-        "(Nova's eventlet-era option).",
+        help="Size of the GreenPool behind a compute service's spawn_n (builds, "
+        "reboots, deletes... run on it; Nova's eventlet-era option for utils.spawn_n's "
+        "pool). When it is full, spawn_n waits.",
     ),
     cfg.IntOpt(
         "graceful_shutdown_timeout",
