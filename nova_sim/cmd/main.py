@@ -175,25 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
                 "revision ('db version')")
     )
 
-    trace = command(
+    def pass_through(name: str, help_text: str) -> None:
+        """A command whose arguments all go to its own parser (``nova-sim NAME --help``
+        is that parser's help), collected as ``args.<name>_args``."""
+        sub = command(name, help_text, add_help=False)
+        sub.add_argument(
+            f"{name}_args", nargs=argparse.REMAINDER, metavar="...",
+            help=f"arguments of the {name} command (see 'nova-sim {name} --help')",
+        )
+
+    pass_through(
         "trace",
         "show, export and merge request traces: 'trace show REQUEST_ID|--last', "
         "'trace export --format perfetto|otlp|osprofiler|mermaid|text', 'trace merge'",
-        add_help=False,  # `nova-sim trace --help` is the trace command's own help
     )
-    trace.add_argument(
-        "trace_args", nargs=argparse.REMAINDER, metavar="...",
-        help="arguments of the trace command (see 'nova-sim trace --help')",
-    )
-    simulate = command(
+    pass_through(
         "simulate",
         "run a Rally task file against a simulated cloud: 'simulate TASK [--cloud FILE] "
         "[--seed N] [--repeat N] [--out DIR]...', 'simulate compare DIR_A DIR_B'",
-        add_help=False,  # `nova-sim simulate --help` is the simulate command's own help
-    )
-    simulate.add_argument(
-        "simulate_args", nargs=argparse.REMAINDER, metavar="...",
-        help="arguments of the simulate command (see 'nova-sim simulate --help')",
     )
     return parser
 
