@@ -27,10 +27,13 @@ $(VENV)/.stamp-client: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[client]'
 	touch $@
 
-# `make run PORT=8775` serves the compute API on another port (0: any free port).
+# `make run PORT=8775` serves the compute API on another port (0: any free port);
+# `DASHBOARD_PORT=8781` the dashboard.
 PORT ?=
+DASHBOARD_PORT ?=
 run: $(VENV)/.stamp-base $(VENV)/.stamp-client
-	$(PY) -m nova_sim.cmd.main run --demo-boots 3 $(if $(PORT),--port $(PORT))
+	$(PY) -m nova_sim.cmd.main run --demo-boots 3 $(if $(PORT),--port $(PORT))$(if \
+		$(DASHBOARD_PORT), --dashboard-port $(DASHBOARD_PORT))
 
 # ruff, then import-linter's contracts: the layer plan of docs/architecture.md.
 lint: $(VENV)/.stamp-test
