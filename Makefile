@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-quick test-slow test-reliability test-db bench lint sample-config docs-outputs clean
+.PHONY: run test test-quick test-slow test-reliability test-db test-browser bench lint sample-config docs-outputs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(VENV)/.stamp-base: pyproject.toml
 $(VENV)/.stamp-test: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[test]'
 	touch $(VENV)/.stamp-client
+	touch $@
+
+# Selenium for the dashboard's browser tests (the browser is Debian's chromium).
+$(VENV)/.stamp-browser: $(VENV)/.stamp-test
+	$(PIP) install -q -e '.[browser]'
 	touch $@
 
 $(VENV)/.stamp-bench: $(VENV)/.stamp-base
@@ -46,14 +51,16 @@ lint: $(VENV)/.stamp-test
 #   make test-slow   only the slow ones: fuzzing and the tests that start processes
 #   make test-reliability  the long reliability drills (CI: after make test)
 #   make test-db     the database tests' MariaDB and PostgreSQL variants (CI: after make test)
+#   make test-browser  the dashboard in headless Chromium (CI: last; installs chromium and
+#                    chromium-driver with apt-get when missing)
 test: lint
-	$(PY) -m pytest -q -m "not backends and not reliability"
+	$(PY) -m pytest -q -m "not backends and not reliability and not browser"
 
 test-quick: lint
-	$(PY) -m pytest -q -m "not slow and not backends"
+	$(PY) -m pytest -q -m "not slow and not backends and not browser"
 
 test-slow: $(VENV)/.stamp-test
-	$(PY) -m pytest -q -m "slow and not backends"
+	$(PY) -m pytest -q -m "slow and not backends and not browser"
 
 # The database tests' MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432) variants:
 # each run creates and drops databases of its own. NOVA_SIM_REQUIRE_DBS=1 (.ci/run) makes
@@ -63,6 +70,9 @@ test-reliability: $(VENV)/.stamp-test
 
 test-db: $(VENV)/.stamp-test
 	$(PY) -m pytest -q -m backends
+
+test-browser: $(VENV)/.stamp-browser
+	$(PY) -m pytest -q -m browser
 
 # Every benchmark, peers side by side (figures and commands: docs/benchmarks.md).
 # bench_rpc needs RabbitMQ on 127.0.0.1:5672; bench_api needs wrk (installed if missing).

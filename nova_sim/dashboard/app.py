@@ -332,6 +332,7 @@ class Dashboard:
         self.messages = MessageLog()
         self.sources = Sources.of(running, conf, self.messages)
         self.broadcaster = Broadcaster(_maker(self.sources), interval)
+        self.sources.owners[id(self.broadcaster)] = "dashboard"
         self.app = DashboardApp(self.sources, self.broadcaster, self._allowed_hosts)
         self.server: wsgi.Server | None = None
 

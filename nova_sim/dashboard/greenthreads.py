@@ -25,6 +25,7 @@ Must not change what it looks at.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any
 
@@ -57,6 +58,16 @@ def _qualname(func: Any) -> str:
     return name or type(func).__name__
 
 
+def _frames_here() -> list:
+    """The running greenthread's own frames, innermost first."""
+    frames = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    return frames
+
+
 def _frames(g: Any) -> list:
     """The suspended greenlet's frames, innermost first."""
     frames = []
@@ -82,6 +93,9 @@ def _origin(func: Any, default: str) -> tuple[str, str]:
     owner = getattr(func, "__self__", None)
     module = getattr(func, "__module__", "") or ""
     name = _qualname(func)
+    looped = getattr(owner, "function", None)  # a looping call: name what it calls
+    if callable(looped):
+        name = f"{name}({_qualname(looped)})"
     if owner is not None and name.endswith("RPCServer._process_loop"):
         target = getattr(owner, "target", None)
         topic = getattr(target, "topic", None)
@@ -177,8 +191,8 @@ def _pool_of(g: Any, pools: dict[int, str]) -> str | None:
 
 
 def _describe(g: Any, hub: Any, current: Any, ready: set[int], sleeping: dict[int, float],
-              pools: dict[int, str]) -> dict[str, Any]:
-    frames = _frames(g)
+              pools: dict[int, str], owners: dict[int, str]) -> dict[str, Any]:
+    frames = _frames(g) if g is not current else _frames_here()
     gt = getattr(g, "gt", None)
     func, context = _job_of(frames)
     if gt is not None and getattr(gt, "_func", None) is not None:
@@ -188,8 +202,9 @@ def _describe(g: Any, hub: Any, current: Any, ready: set[int], sleeping: dict[in
         origin, name = _origin(func, "spawn_n")
     if gt is not None and gt.name:
         name = f"{name} ({gt.name})"
+    service = _service_of(context) or owners.get(id(getattr(func, "__self__", None)))
     entry: dict[str, Any] = {"id": f"0x{id(gt or g):x}", "name": name, "origin": origin,
-                             "service": _service_of(context), "pool": _pool_of(g, pools)}
+                             "service": service, "pool": _pool_of(g, pools)}
     method = _dispatching(frames) if origin == "rpc dispatch" else None
     if method:
         entry["method"] = method
@@ -235,9 +250,12 @@ def pool_view(name: str, pool: GreenPool) -> dict[str, Any]:
 
 
 def snapshot(hub: Any, pools: list[tuple[str, GreenPool]],
-             blocking_reports: list[str] | None = None) -> dict[str, Any]:
+             blocking_reports: list[str] | None = None,
+             owners: dict[int, str] | None = None) -> dict[str, Any]:
     """The process's greenthreads, scheduled starts and pools (see the module
-    docstring); ``blocking_reports``: the blocking detectors' warnings."""
+    docstring); ``blocking_reports``: the blocking detectors' warnings; ``owners``: by
+    ``id``, the name of what runs a greenthread's method (a WSGI server: "nova-api"),
+    for greenthreads that work for no service."""
     started = time.perf_counter()
     current = hub_module.getcurrent()
     ready = _ready(hub)
@@ -248,7 +266,7 @@ def snapshot(hub: Any, pools: list[tuple[str, GreenPool]],
     for g in list(hub.live):
         if id(g) in idle or g.dead:
             continue
-        threads.append(_describe(g, hub, current, ready, sleeping, by_id))
+        threads.append(_describe(g, hub, current, ready, sleeping, by_id, owners or {}))
     threads.sort(key=lambda t: (t["service"] or "~", t["origin"], t["name"], t["id"]))
     states: dict[str, int] = {}
     for thread in threads:

@@ -88,6 +88,8 @@ class Sources:
         self.services = list(services or [])
         self.servers = list(servers or [])
         self.hub = green.get_hub()
+        #: by id, the name of other objects whose methods greenthreads run
+        self.owners: dict[int, str] = {}
         self.blocking_reports: collections.deque[str] = collections.deque(maxlen=20)
         self._samples: collections.deque[tuple[float, int, int]] = collections.deque(
             maxlen=64)
@@ -136,7 +138,9 @@ class Sources:
         detector = debug._detector
         if detector is not None:
             reports += detector.reports[-20:]
-        return greenthreads_module.snapshot(self.hub, self.pools(), reports)
+        owners = {id(server): name for name, server in self.servers}
+        owners.update(self.owners)
+        return greenthreads_module.snapshot(self.hub, self.pools(), reports, owners)
 
     # -- overview -----------------------------------------------------------------------
     def sample(self) -> None:

@@ -93,6 +93,7 @@ function live(handlers) {
       handler(JSON.parse(event.data));
     });
   }
+  source.onopen = () => setStatus("live", "live");
   source.onerror = () => setStatus("disconnected (retrying)", "stopped");
   return source;
 }

@@ -4,7 +4,7 @@
 const SHOWN = 300;      // messages drawn at most (the latest)
 const LANE_WIDTH = 190;
 const ROW = 24;
-const TOP = 40;
+const TOP = 20;
 const state = { messages: [], paused: false, held: [], filter: "", lanes: [] };
 
 function laneOrder(name) {
@@ -71,11 +71,14 @@ function draw() {
   const picture = svg("svg", { width, height, id: "sequence", viewBox: `0 0 ${width} ${height}` });
   picture.append(svg("defs", {}, svg("marker", { id: "head", markerWidth: 8, markerHeight: 8,
     refX: 7, refY: 4, orient: "auto" }, svg("path", { d: "M0,0 L8,4 L0,8 z", fill: "#555" }))));
+  // the lanes' names stay in view above the scrolling diagram
+  const header = svg("svg", { width, height: 24, id: "lanes" });
   for (const lane of lanes) {
-    picture.append(svg("text", { x: x(lane), y: 16, "text-anchor": "middle",
+    header.append(svg("text", { x: x(lane), y: 16, "text-anchor": "middle",
       class: "lane-label" }, lane));
-    picture.append(svg("line", { x1: x(lane), y1: 24, x2: x(lane), y2: height, class: "lane" }));
+    picture.append(svg("line", { x1: x(lane), y1: 0, x2: x(lane), y2: height, class: "lane" }));
   }
+  replace("lane-names", header);
   shown.forEach((m, index) => {
     const y = TOP + index * ROW;
     const time = new Date(m.time * 1000).toLocaleTimeString();
@@ -111,7 +114,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   const pause = el("button", { id: "pause", onclick: () => {
     state.paused = !state.paused;
     pause.textContent = state.paused ? "Resume" : "Pause";
-    if (!state.paused) { const held = state.held; state.held = []; add(held); }
+    if (state.paused) replace("count", "paused (0 waiting)");
+    else { const held = state.held; state.held = []; add(held); }
   } }, "Pause");
   const filter = el("input", { type: "text", id: "filter", placeholder: "filter by request id (req-...)" });
   filter.addEventListener("change", () => { state.filter = filter.value.trim(); load(); });
@@ -120,7 +124,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   replace("main",
     el("div", { class: "toolbar" }, pause, filter, el("span", { id: "count", class: "muted" })),
     el("section", {}, el("h2", {}, "RPC sequence (call, cast, fanout, reply)"),
-      el("div", { class: "scroll", id: "diagram" })),
+      el("div", { id: "lane-names" }), el("div", { class: "scroll", id: "diagram" })),
     el("section", {}, el("h2", {}, "Message"), el("div", { id: "detail", class: "muted" },
       "Click an arrow.")));
   if (STATIC) return;

@@ -2,7 +2,7 @@
 // greenthreads, with the RPC arrows from each sender's span to the receiver's.
 "use strict";
 
-const LABEL = 330;
+const LABEL = 520;
 const BAR_ROW = 20;
 
 function renderList(data) {
@@ -23,7 +23,7 @@ function waterfall(data) {
   const spans = data.spans;
   const t0 = data.start;
   const total = Math.max(1, data.end - data.start);
-  const width = 1100;
+  const width = 1200;
   const scale = ns => LABEL + ((ns - t0) / total) * (width - LABEL - 10);
   const height = 30 + spans.length * BAR_ROW;
   const row = new Map(spans.map((s, i) => [s.span_id, i]));
@@ -45,7 +45,10 @@ function waterfall(data) {
       + `${seconds((span.end - span.start) / 1e9)} at +${seconds((span.start - t0) / 1e9)}`
       + (span.error ? `\n${span.error}` : "")));
     group.append(svg("text", { x: 4, y: y + 12 }, `${span.service}@${span.host} ${span.greenthread}`));
-    group.append(svg("text", { x: 170 + depth * 8, y: y + 12 }, span.name.slice(0, 40)));
+    const nameX = 190 + Math.min(depth, 12) * 8;
+    const room = Math.floor((LABEL - 12 - nameX) / 6.3);
+    const name = span.name.length > room ? span.name.slice(0, room - 1) + "\u2026" : span.name;
+    group.append(svg("text", { x: nameX, y: y + 12 }, name));
     group.append(svg("rect", { x: x1, y: y + 2, width: x2 - x1, height: BAR_ROW - 6,
       class: `span-rect ${kind}` }));
     picture.append(group);

@@ -19,7 +19,11 @@ function renderSimulation(run) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  if (window.SIMULATION) { renderSimulation(window.SIMULATION); return; }
+  if (window.SIMULATION) {
+    renderSimulation(window.SIMULATION);
+    setStatus("a finished run (static pages)", "");
+    return;
+  }
   replace("main", el("section", {}, el("h2", {}, "No simulation here"),
     el("p", {}, "A running cloud has no simulation run. Run one with ",
       el("code", {}, "nova-sim simulate TASK --out DIR"), " and open ",
