@@ -6,8 +6,8 @@ the service it works for and its state, the hub's scheduled starts (a periodic t
 Nothing here runs unless a page asks: the hub keeps no record for it. What a snapshot
 says is read off what the hub holds anyway:
 
-- *how it was started*: a ``GreenThread`` is ``spawn``'s unless ``spawn_after`` marked it
-  (``origin``); a job without one is ``spawn_n``'s. A job running an RPC server's
+- *how it was started*: a ``GreenThread`` says (``origin``: ``spawn`` or ``spawn_after``);
+  a job without one is ``spawn_n``'s. A job running an RPC server's
   dispatch loop is an *RPC dispatch* (with the method it dispatches), one running a
   ``nova_sim.periodic`` loop a *periodic* task (the function, bound methods included, is
   found in the runner's frames);
@@ -197,7 +197,7 @@ def _describe(g: Any, hub: Any, current: Any, ready: set[int], sleeping: dict[in
     func, context = _job_of(frames)
     if gt is not None and getattr(gt, "_func", None) is not None:
         func, context = gt._func, gt._context
-        origin, name = _origin(func, getattr(gt, "origin", "spawn"))
+        origin, name = _origin(func, gt.origin)
     else:
         origin, name = _origin(func, "spawn_n")
     if gt is not None and gt.name:
