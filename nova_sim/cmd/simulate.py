@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check the task and the cloud file and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-report", action="store_true",
-                        help="do not write report.html (drawing its plots takes seconds)")
+                        help="do not write report.html nor the dashboard page (drawing "
+                        "their plots takes seconds)")
     parser.add_argument("--traces", type=int, default=3, metavar="N",
                         help="trace the first N iterations of each workload into "
                         "DIR/traces for 'nova-sim trace' (default 3; 0: none)")

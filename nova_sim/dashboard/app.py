@@ -38,6 +38,7 @@ from urllib.parse import parse_qs
 from nova_sim import green, rpc
 from nova_sim.dashboard.messages import MessageLog
 from nova_sim.dashboard.sources import Sources
+from nova_sim.dashboard.watchdog import HubWatchdog
 from nova_sim.green import wsgi
 
 LOG = logging.getLogger(__name__)
@@ -320,7 +321,8 @@ class Dashboard:
     ``ProcessService`` of ``nova-sim api``) on ``[dashboard] host`` / ``port`` (or
     ``host`` / ``port`` given here; port 0: any free port).
 
-    ``start()`` installs the RPC instrument and listens (``OSError`` when the address is
+    ``start()`` installs the RPC instrument, starts the blocking detector
+    (``watchdog``) and listens (``OSError`` when the address is
     taken); ``stop()`` ends the streams and the listener at once; ``url`` is where to
     open it."""
 
@@ -334,6 +336,8 @@ class Dashboard:
         self.broadcaster = Broadcaster(_maker(self.sources), interval)
         self.sources.owners[id(self.broadcaster)] = "dashboard"
         self.app = DashboardApp(self.sources, self.broadcaster, self._allowed_hosts)
+        self.watchdog = HubWatchdog(self.sources.hub)
+        self.sources.blocking_reports = self.watchdog.reports
         self.server: wsgi.Server | None = None
 
     @property
@@ -360,6 +364,7 @@ class Dashboard:
             raise
         self.port = self.server.port
         self.sources.servers.append(("dashboard", self.server))
+        self.watchdog.start()
         LOG.info("Dashboard listening on %s", self.url)
         return self
 
@@ -367,6 +372,7 @@ class Dashboard:
         """End every live stream and stop listening, at once (a stream stuck on a
         client that does not read is killed after a second)."""
         rpc.remove_instrument(self.messages)
+        self.watchdog.stop()
         self.broadcaster.close()
         if self.server is not None:
             self.server.stop(timeout=1.0)

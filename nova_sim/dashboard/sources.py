@@ -90,6 +90,7 @@ class Sources:
         self.hub = green.get_hub()
         #: by id, the name of other objects whose methods greenthreads run
         self.owners: dict[int, str] = {}
+        #: the blocking detector's reports (the dashboard's ``HubWatchdog`` fills them)
         self.blocking_reports: collections.deque[str] = collections.deque(maxlen=20)
         self._samples: collections.deque[tuple[float, int, int]] = collections.deque(
             maxlen=64)

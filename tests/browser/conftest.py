@@ -67,6 +67,7 @@ def browser(tmp_path_factory):
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download anything
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
                      "--disable-dev-shm-usage", "--window-size=1280,900",
                      f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
@@ -138,6 +139,18 @@ def running_cloud(tmp_path_factory):
         yield cloud
     finally:
         cloud.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_console_errors(request):
+    """Each test ends with no error in the browser's console (a script error, a
+    resource the Content-Security-Policy refused, a 404...)."""
+    yield
+    if "browser" in request.fixturenames:
+        driver = request.getfixturevalue("browser")
+        errors = [entry["message"] for entry in driver.get_log("browser")
+                  if entry["level"] == "SEVERE"]
+        assert errors == []
 
 
 @pytest.fixture

@@ -82,6 +82,12 @@ def test_overview_shows_the_server_reach_active_without_a_reload(browser, booted
     assert {row["data-service"].split("@")[0] for row in services} == {
         "nova-conductor", "nova-scheduler", "nova-compute"}
     assert len(query(browser, "#services td.up")) == len(services) == 4
+    # the usage bars are drawn to scale: one vCPU of 16 used on the server's host
+    filled = browser.execute_script(
+        "return [...document.querySelectorAll('#hosts .usage')].map(u => [u.dataset.fraction,"
+        " u.querySelector('.bar > span').getBoundingClientRect().width"
+        " / u.querySelector('.bar').getBoundingClientRect().width])")
+    assert any(fraction == "0.063" and 0.05 < width < 0.08 for fraction, width in filled)
     screenshot("overview")
 
 

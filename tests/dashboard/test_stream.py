@@ -134,3 +134,42 @@ def test_a_taken_port_leaves_the_cloud_running_without_a_dashboard(cloud):
     cloud.conf.set_override("enabled", False, group="dashboard")
     assert start_for(cloud, cloud.conf) == (None, "off ([dashboard] enabled = true turns "
                                                   "it on)")
+
+
+def test_the_api_process_of_a_multi_process_cloud_serves_it(tmp_path):
+    from nova_sim.deploy import create_service
+
+    conf = new_conf()
+    conf.set_override("transport_url", "memory://")
+    conf.set_override("connection", f"sqlite:///{tmp_path}/cloud.db", group="database")
+    conf.set_override("osapi_compute_listen_port", 0)
+    conf.set_override("port", 0, group="dashboard")
+    process = create_service("nova-api", conf=conf).start()
+    try:
+        dashboard, why = start_for(process, conf)
+        assert why is None and process.companions == [dashboard]
+        assert dashboard.sources.compute_api is process.service.compute_api
+        overview = dashboard.sources.overview()
+        assert overview["services"] == [] and overview["instances"]["total"] == 0
+        assert [name for name, _pool in dashboard.sources.pools()] == [
+            "nova-api: WSGI connections", "dashboard: WSGI connections"]
+    finally:
+        process.stop()
+    assert process.companions == [] and dashboard.server.stopping
+
+
+def test_the_blocking_detector_reports_a_greenthread_that_holds_the_hub(cloud):
+    import time
+
+    cloud, dashboard = cloud
+    watchdog = dashboard.watchdog
+    watchdog.resolution = 0.05
+
+    def blocks():  # what eventlet's monkey patching exists to prevent
+        while not watchdog.reported.is_set():
+            time.sleep(0.01)
+
+    green.spawn(blocks).wait()
+    [report] = dashboard.sources.greenthreads()["blocking"]
+    assert "blocking detected: the hub has not run for" in report
+    assert "in blocks" in report  # the stack of what held the hub

@@ -57,9 +57,11 @@ function rate(value) {
 
 function usage(used, total) {
   const fraction = total ? Math.min(1, used / total) : 0;
-  return el("span", {}, el("span", { class: "bar" },
-    el("span", { style: `width:${(fraction * 100).toFixed(0)}%` })),
-    `${used} / ${total}`);
+  const filled = el("span", {});
+  // through the CSSOM: the Content-Security-Policy refuses style attributes
+  filled.style.width = `${(fraction * 100).toFixed(0)}%`;
+  return el("span", { class: "usage", "data-fraction": fraction.toFixed(3) },
+    el("span", { class: "bar" }, filled), `${used} / ${total}`);
 }
 
 function table(headers, rows) {

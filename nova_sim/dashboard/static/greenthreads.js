@@ -28,8 +28,8 @@ function renderGreenthreads(data) {
       td(p.free, "num"), td(p.waiting, "num")))));
   replace("blocking", data.blocking.length
     ? data.blocking.map(text => el("pre", { class: "warn" }, text))
-    : el("p", { class: "muted" }, "No blocking detected: no greenthread held the hub "
-      + "longer than the detector's resolution."));
+    : el("p", { class: "muted" }, "No blocking detected: the hub has answered the "
+      + "dashboard's detector within its resolution (1 s) since the dashboard started."));
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
