@@ -94,6 +94,7 @@ class Sources:
         self.blocking_reports: collections.deque[str] = collections.deque(maxlen=20)
         self._samples: collections.deque[tuple[float, int, int]] = collections.deque(
             maxlen=64)
+        self._clock = time.monotonic  # the rates' clock (real time, as the counters run)
         self._traces_key: Any = None
         self._traces: Any = None
 
@@ -146,8 +147,9 @@ class Sources:
     # -- overview -----------------------------------------------------------------------
     def sample(self) -> None:
         """Record the message and request counters now (the rates are made of these)."""
-        requests = sum(server.requests for _name, server in self.servers)
-        self._samples.append((time.monotonic(), self.messages.total, requests))
+        requests = sum(server.requests for name, server in self.servers
+                       if name != "dashboard")  # the API's, not the dashboard's own
+        self._samples.append((self._clock(), self.messages.total, requests))
 
     def rates(self) -> dict[str, float | None]:
         """Messages and API requests per second over the last ``RATE_WINDOW`` seconds

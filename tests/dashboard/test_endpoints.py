@@ -226,3 +226,23 @@ def test_message_sizes_are_the_json_of_the_message():
     assert record["target"] == "nova-compute@c1" and record["source"] == "nova-api"
     log.message_sent("fanout", Target(topic="compute", fanout=True), message)
     assert log.since(5)[0]["target"] == "nova-compute@*"
+
+
+def test_rates_count_the_apis_requests_and_the_messages():
+    import types
+
+    from nova_sim.dashboard.sources import Sources
+
+    api_server = types.SimpleNamespace(requests=0)
+    own = types.SimpleNamespace(requests=0)
+    messages = types.SimpleNamespace(total=0)
+    sources = Sources(None, None, messages, servers=[("nova-api", api_server),
+                                                     ("dashboard", own)])
+    assert sources.rates() == {"messages_per_s": None, "requests_per_s": None}
+    with green.virtual_time():
+        sources._clock = green.now
+        sources.sample()
+        green.sleep(2)
+        api_server.requests, own.requests, messages.total = 10, 500, 30
+        sources.sample()
+    assert sources.rates() == {"messages_per_s": 15.0, "requests_per_s": 5.0}
