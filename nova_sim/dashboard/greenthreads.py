@@ -141,7 +141,8 @@ def _blocked_on(frames: list) -> tuple[str, str | None, str | None]:
         owner = frame.f_locals.get("self")
         if owner is not None and code.co_filename in _GREEN_FILES:
             kind = type(owner).__name__
-            return _WHAT.get(kind, kind), f"{kind}.{code.co_name} at 0x{id(owner):x}", where
+            what = "pool to finish" if code.co_name == "waitall" else _WHAT.get(kind, kind)
+            return what, f"{kind}.{code.co_name} at 0x{id(owner):x}", where
         return "other", code.co_name, _where(frame)
     return "other", None, None
 

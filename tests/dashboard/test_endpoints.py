@@ -130,6 +130,7 @@ def test_greenthreads_say_how_they_started_and_what_they_wait_on(booted):
     assert by_event["where"].endswith(f"waits_for_event:{line}")
     by_queue = threads[waits_for_queue.__qualname__]
     assert (by_queue["origin"], by_queue["blocked_on"]) == ("spawn_n", "queue")
+    assert by_queue["detail"].startswith("Queue.get at ")
     scheduled = {s["name"]: s for s in data["scheduled"]}
     assert scheduled[waits_for_event.__qualname__]["origin"] == "spawn_after"
     assert 0 < scheduled[waits_for_event.__qualname__]["starts_in"] <= 30
@@ -246,3 +247,33 @@ def test_rates_count_the_apis_requests_and_the_messages():
         api_server.requests, own.requests, messages.total = 10, 500, 30
         sources.sample()
     assert sources.rates() == {"messages_per_s": 15.0, "requests_per_s": 5.0}
+
+
+def test_an_rpc_dispatch_names_its_server_and_method(booted):
+    from nova_sim.rpc.client import RPCClient
+    from nova_sim.rpc.server import RPCServer
+    from nova_sim.rpc.target import Target
+
+    cloud, dashboard, _request_id, _uuid = booted
+    release = green.Event()
+
+    class Endpoint:
+        def hold(self, ctxt):
+            release.wait()
+
+    target = Target(topic="demo", server="h1")
+    server = RPCServer(cloud.transport, target, [Endpoint()])
+    server.start()
+    try:
+        RPCClient(cloud.transport, target).cast(cloud.admin_context(), "hold")
+        green.sleep(0)
+        [dispatch] = [t for t in get_json(dashboard, "/api/greenthreads")["greenthreads"]
+                      if t["origin"] == "rpc dispatch"]
+        assert dispatch["name"] == "RPC server demo.h1" and dispatch["method"] == "hold"
+        assert dispatch["blocked_on"] == "event" and dispatch["where"].split(":")[0].endswith(
+            "hold")
+        assert dispatch["pool"] is None  # a pool of no service the dashboard knows
+    finally:
+        release.send(None)
+        server.stop()
+        server.wait()
