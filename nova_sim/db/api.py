@@ -473,10 +473,11 @@ def _new_uuid() -> str:
 class Database(PlacementAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
-    Thread model: without a thread pool (SQLite, or any backend on the virtual clock),
-    every call runs on the caller's thread on one connection and never switches
-    greenthreads; with one (a server on the real clock), each call runs in a pool thread
-    on a pooled connection while only the calling greenthread waits.
+    Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the
+    virtual clock) runs every call on the caller's thread without switching greenthreads;
+    PyMySQL runs each call on the calling greenthread over green sockets, yielding while
+    the server works; psycopg, or any URL with ``use_tpool``, runs each call in a native
+    pool thread while only the calling greenthread waits.
     """
 
     def __init__(

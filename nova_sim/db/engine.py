@@ -18,18 +18,24 @@ Owns the plumbing under ``nova_sim.db.api.Database`` and ``nova_sim.db.placement
   snapshot), ``@writer`` (one write transaction; on SQLite ``BEGIN IMMEDIATE``, so a
   read-then-write cannot be overtaken) or ``@statement`` (one statement: on SQLite it
   runs in autocommit mode, saving the BEGIN / COMMIT round trips of a hot path). A method
-  called from another joins its transaction. No transaction ever stays open across a
-  greenthread switch.
+  called from another joins its transaction. Only in green mode (below) does a
+  transaction stay open while its greenthread waits for the server.
 - **Retries** as oslo.db's ``wrap_db_retry``: a deadlock, a lock wait timeout, "database
   is locked" or a lost connection rolls the transaction back and runs the whole method
   again after ``db_retry_interval`` seconds (doubling up to ``db_max_retry_interval``),
   at most ``db_max_retries`` times (-1: no limit); then the error is logged and raised.
   A lost connection is thrown away and a new one taken from the pool.
-- **The hub never blocks on a socket.** For a server (MariaDB, PostgreSQL), or any URL
-  with ``use_tpool``, each call runs in a native thread (``nova_sim.green.tpool``) on a
-  pooled connection, and only the calling greenthread waits. SQLite without
-  ``use_tpool``, and every backend on the virtual clock, is called directly on one
-  connection kept for the ``Database``'s life.
+- **The hub never blocks on a socket.** Three modes (``DatabaseCore.mode``):
+  ``GREEN`` for PyMySQL without ``use_tpool`` (Nova's default, as it runs under
+  eventlet): the driver reads and writes a ``nova_sim.green.io`` socket, so each call runs
+  on the calling greenthread on a pooled connection and yields to the hub whenever it
+  waits for the server; a semaphore keeps the calls at most as many as the pool's
+  connections. ``THREADS`` for psycopg (whose socket is in C), TLS URLs and any URL
+  with ``use_tpool``: each call runs in a native thread (``nova_sim.green.tpool``) on a
+  pooled connection, and only the calling greenthread waits. ``DIRECT`` for SQLite
+  without ``use_tpool``: calls run on the caller's thread on one connection kept for the
+  ``Database``'s life. On the virtual clock every call runs to its end without
+  switching greenthreads (green sockets then wait as blocking ones do).
 
 Must not know about RPC, HTTP or the services.
 """
@@ -49,6 +55,7 @@ from sqlalchemy import pool as sa_pool
 
 from nova_sim.db.schema import BOOL_COLUMNS, JSON_COLUMNS
 from nova_sim.green.costs import hooks as costs
+from nova_sim.green.hub import getcurrent
 
 LOG = logging.getLogger(__name__)
 
@@ -148,7 +155,57 @@ def create_engine(url: str, busy_timeout: float = 30.0, **options: Any) -> sa.En
     }
     if settings["pool_timeout"] is not None:
         pool_options["pool_timeout"] = settings["pool_timeout"]
-    return sa.create_engine(url, connect_args={"connect_timeout": 10}, **pool_options)
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    parsed = sa.engine.make_url(url)
+    if parsed.get_driver_name() == "pymysql" and not _asks_for_tls(parsed):
+        # PyMySQL >= 1.2 otherwise builds a TLS context for every new connection (to try
+        # TLS if the server offers it, without checking its certificate): loading the CA
+        # bundle holds the GIL for about 0.1 s, which stalls every greenthread.
+        connect_args["ssl_disabled"] = True
+    engine = sa.create_engine(url, connect_args=connect_args, **pool_options)
+    if green_driver(url, settings["use_tpool"]):
+        sa.event.listen(engine, "do_connect", _green_pymysql_connect)
+    return engine
+
+
+def green_driver(url: str, use_tpool: bool) -> bool:
+    """True when calls to ``url`` run on the caller's greenthread over green sockets:
+    PyMySQL (pure Python) without ``use_tpool``, as Nova runs it under eventlet. TLS
+    (``ssl_*`` in the URL) needs a real socket: such URLs use the thread pool."""
+    if use_tpool or backend_of(url) != "mysql":
+        return False
+    parsed = sa.engine.make_url(url)
+    return parsed.get_driver_name() == "pymysql" and not _asks_for_tls(parsed)
+
+
+def _asks_for_tls(parsed: sa.engine.URL) -> bool:
+    """True when a URL sets any TLS option (``ssl_ca``, ``ssl_disabled``...)."""
+    return any(key.startswith("ssl") for key in parsed.query)
+
+
+def _green_pymysql_connect(_dialect: Any, _record: Any, cargs: tuple, cparams: dict) -> Any:
+    """SQLAlchemy's ``do_connect`` for green PyMySQL: the driver's connection over a
+    ``nova_sim.green.io`` socket, so that its reads and writes wait in the hub."""
+    import socket
+
+    import pymysql
+
+    from nova_sim.green.io import connect_green
+
+    connection = pymysql.connect(*cargs, **cparams, defer_connect=True)
+    timeout = cparams.get("connect_timeout", 10)
+    try:
+        if connection.unix_socket:
+            sock = connect_green(connection.unix_socket, socket.AF_UNIX, timeout)
+        else:
+            sock = connect_green((connection.host, connection.port), None, timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except OSError as error:  # as PyMySQL reports it: refused, unreachable, timed out
+        raise pymysql.err.OperationalError(
+            2003, f"Can't connect to MySQL server on {connection.host!r} ({error})"
+        ) from error
+    connection.connect(sock)  # PyMySQL closes the socket if the handshake fails
+    return connection
 
 
 # ----------------------------------------------------------------------------------------
@@ -255,6 +312,34 @@ class _Local(threading.local):
     connection: Any = None
 
 
+class _GreenLocal:
+    """Per greenthread: the connection of the transaction under way (None between calls).
+    In green mode a transaction's greenthread yields while it waits on the server, and
+    others run their own transactions meanwhile."""
+
+    __slots__ = ("_by_greenlet",)
+
+    def __init__(self) -> None:
+        self._by_greenlet: dict[Any, Any] = {}
+
+    @property
+    def connection(self) -> Any:
+        return self._by_greenlet.get(getcurrent())
+
+    @connection.setter
+    def connection(self, value: Any) -> None:
+        if value is None:
+            self._by_greenlet.pop(getcurrent(), None)
+        else:
+            self._by_greenlet[getcurrent()] = value
+
+
+#: How calls run (``DatabaseCore.mode``): on the caller's thread on one connection
+#: (SQLite); in native threads of ``nova_sim.green.tpool`` on pooled connections; or on
+#: the caller's greenthread on pooled connections over green sockets (PyMySQL).
+DIRECT, THREADS, GREEN = "direct", "threads", "green"
+
+
 class DatabaseCore:
     """The connection, transactions, retries and statement execution of one database.
 
@@ -283,12 +368,31 @@ class DatabaseCore:
         self.memory = is_memory(url)
         # A server is a socket: the hub must not wait on it. A private in-memory database
         # has one connection, which threads cannot share.
-        self.threaded = (not self.sqlite or bool(self.options["use_tpool"])) and not self.memory
-        self._local = _Local()
+        use_tpool = bool(self.options["use_tpool"])
+        if green_driver(url, use_tpool):
+            self.mode = GREEN
+        elif (not self.sqlite or use_tpool) and not self.memory:
+            self.mode = THREADS
+        else:
+            self.mode = DIRECT
+        self._local: Any = _GreenLocal() if self.mode == GREEN else _Local()
+        # Green mode: at most as many calls at once as the pool has connections, so that
+        # a greenthread never blocks the hub's thread in the pool's own wait.
+        overflow = int(self.options["max_overflow"])
+        self._slots: Any = None
+        if self.mode == GREEN and overflow >= 0:
+            from nova_sim.green import Semaphore
+
+            self._slots = Semaphore(int(self.options["max_pool_size"]) + overflow)
         self._dedicated: Any = None  # the pool's wrapper of the direct-mode connection
         self._closed = False
 
     # -- connections ------------------------------------------------------------------
+
+    @property
+    def threaded(self) -> bool:
+        """True when calls run in native threads (``mode == THREADS``)."""
+        return self.mode == THREADS
 
     def _checkout(self) -> Any:
         """A pooled connection (the pool's wrapper), retrying a refused connect as
@@ -346,11 +450,13 @@ class DatabaseCore:
             if mode == WRITE:
                 self.write_transactions += 1
             try:
-                if self.threaded:
+                if self.mode == DIRECT:
+                    return self._attempt_direct(method, mode, args, kwargs)
+                if self.mode == THREADS:
                     from nova_sim.green import tpool
 
                     return tpool.execute(self._attempt_pooled, method, mode, args, kwargs)
-                return self._attempt_direct(method, mode, args, kwargs)
+                return self._attempt_green(method, mode, args, kwargs)
             except Exception as error:
                 reason = self._retryable(error)
                 if reason is None:
@@ -394,6 +500,23 @@ class DatabaseCore:
             raise
         finally:
             fairy.close()
+
+    def _attempt_green(self, method: Callable, mode: str, args: tuple, kwargs: dict) -> Any:
+        slots = self._slots
+        if slots is None:
+            return self._attempt_pooled(method, mode, args, kwargs)
+        timeout = self.options["pool_timeout"]
+        if timeout is None:
+            timeout = 30.0  # SQLAlchemy's default, which oslo.db keeps when unset
+        if not slots.acquire(timeout=timeout):
+            raise sa.exc.TimeoutError(
+                f"no database connection free after {timeout}s (max_pool_size + "
+                f"max_overflow = {self.options['max_pool_size'] + self.options['max_overflow']})"
+            )
+        try:
+            return self._attempt_pooled(method, mode, args, kwargs)
+        finally:
+            slots.release()
 
     def _in_transaction(
         self, connection: Any, method: Callable, mode: str, args: tuple, kwargs: dict
@@ -563,7 +686,7 @@ class _Transaction:
         if local.connection is not None:
             return db
         self.outer = True
-        if db.threaded:
+        if db.mode != DIRECT:
             self.fairy = db._checkout()
             connection = self.fairy.driver_connection
         else:

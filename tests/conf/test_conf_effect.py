@@ -591,15 +591,19 @@ probe("database", "db_retry_interval", "0.5", 165.5)(_seconds_to_give_up_on_a_lo
 probe("database", "db_max_retry_interval", "2", 39.0)(_seconds_to_give_up_on_a_lock)
 
 
-@probe("database", "use_tpool", "true", True)
+@probe("database", "use_tpool", "true", ("threads", "threads"))
 def _(conf):
     import tempfile
 
     from nova_sim.db.api import Database, options_from_config
+    from nova_sim.db.engine import DatabaseCore
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with Database(f"sqlite:///{tmp}/tpool.db", **options_from_config(conf)) as db:
-            return db.threaded
+    options = options_from_config(conf)
+    # The core contacts no server before its first call: the mode is chosen without it.
+    with DatabaseCore("mysql+pymysql://nobody@127.0.0.1:9/none", **options) as server:
+        with tempfile.TemporaryDirectory() as tmp:
+            with Database(f"sqlite:///{tmp}/tpool.db", **options) as sqlite:
+                return server.mode, sqlite.mode
 
 
 # -- [fake_driver] ---------------------------------------------------------------------------
