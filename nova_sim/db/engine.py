@@ -45,6 +45,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import operator
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -219,14 +220,19 @@ class Query:
     ``compiled(dialect)`` returns ``(sql, names, defaults)``: the SQL text in the DBAPI's
     parameter style, the bind names in order for a positional style (``None`` for a named
     one: the parameters are passed as a dict), and the values bound inside the statement
-    itself (literals such as ``deleted = 0``).
+    itself (literals such as ``deleted = 0``). ``plan(dialect)`` is what a call runs:
+    the SQL, a function that turns the parameters' dict into the DBAPI's positional tuple
+    in C (``operator.itemgetter``; None for a named style), the defaults, and the result
+    columns' names once a call has seen them.
     """
 
-    __slots__ = ("statement", "_by_dialect")
+    __slots__ = ("statement", "_by_dialect", "plans")
 
     def __init__(self, statement: sa.Executable):
         self.statement = statement
         self._by_dialect: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        #: dialect name -> [sql, getter, defaults, result column names or None]
+        self.plans: dict[str, list] = {}
 
     def compiled(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, dict]:
         found = self._by_dialect.get(dialect.name)
@@ -241,6 +247,29 @@ class Query:
             found = (compiled.string, names, defaults)
             self._by_dialect[dialect.name] = found
         return found
+
+    def plan(self, dialect: sa.Dialect) -> list:
+        found = self.plans.get(dialect.name)
+        if found is None:
+            sql, names, defaults = self.compiled(dialect)
+            found = self.plans[dialect.name] = [sql, _positional(names), defaults, None]
+        return found
+
+
+def _empty(_params: Any) -> tuple:
+    return ()
+
+
+def _positional(names: tuple[str, ...] | None) -> Callable[[dict], tuple] | None:
+    """The function that picks ``names`` out of a parameters' dict, as a tuple."""
+    if names is None:
+        return None
+    if not names:
+        return _empty
+    if len(names) == 1:
+        pick = operator.itemgetter(names[0])
+        return lambda params: (pick(params),)
+    return operator.itemgetter(*names)
 
 
 _QUERIES: dict[Hashable, Query] = {}
@@ -364,6 +393,7 @@ class DatabaseCore:
         self.write_transactions = 0
         self.engine = create_engine(url, busy_timeout=busy_timeout, **self.options)
         self.dialect = self.engine.dialect
+        self._dialect_name = self.dialect.name
         self.sqlite = self.backend == "sqlite"
         self.memory = is_memory(url)
         # A server is a socket: the hub must not wait on it. A private in-memory database
@@ -385,6 +415,7 @@ class DatabaseCore:
 
             self._slots = Semaphore(int(self.options["max_pool_size"]) + overflow)
         self._dedicated: Any = None  # the pool's wrapper of the direct-mode connection
+        self._raw: Any = None  # and its DBAPI connection
         self._closed = False
 
     # -- connections ------------------------------------------------------------------
@@ -414,9 +445,11 @@ class DatabaseCore:
 
     def _direct_connection(self) -> Any:
         """The DBAPI connection of direct mode (opened on first use)."""
-        if self._dedicated is None:
+        raw = self._raw
+        if raw is None:
             self._dedicated = self._checkout()
-        return self._dedicated.driver_connection
+            raw = self._raw = self._dedicated.driver_connection
+        return raw
 
     def close(self) -> None:
         """Return the connection and close the pool (an in-memory database is gone)."""
@@ -427,7 +460,7 @@ class DatabaseCore:
             try:
                 self._dedicated.close()
             finally:
-                self._dedicated = None
+                self._dedicated = self._raw = None
         self.engine.dispose()
 
     def __enter__(self) -> DatabaseCore:
@@ -486,7 +519,7 @@ class DatabaseCore:
             if self._is_disconnect(error, connection) and self._dedicated is not None:
                 error.nova_sim_disconnect = True  # type: ignore[attr-defined]
                 self._dedicated.invalidate()
-                self._dedicated = None
+                self._dedicated = self._raw = None
             raise
 
     def _attempt_pooled(self, method: Callable, mode: str, args: tuple, kwargs: dict) -> Any:
@@ -589,25 +622,47 @@ class DatabaseCore:
     def _execute(self, query: Query, params: dict[str, Any] | None = None) -> Any:
         """Run a compiled statement on the current transaction's connection; returns the
         DBAPI cursor."""
-        sql, names, defaults = query.compiled(self.dialect)
+        plan = query.plans.get(self._dialect_name) or query.plan(self.dialect)
+        defaults = plan[2]
         if defaults:
             params = {**defaults, **params} if params else defaults
         connection = self._local.connection
-        if names is not None:
-            values = [params[name] for name in names] if names else ()
+        positional = plan[1]
+        if positional is not None:
+            values = positional(params) if params else ()
             if self.sqlite:
-                return connection.execute(sql, values)
+                return connection.execute(plan[0], values)
             cursor = connection.cursor()
-            cursor.execute(sql, values)
+            cursor.execute(plan[0], values)
             return cursor
         cursor = connection.cursor()
-        cursor.execute(sql, params or None)
+        cursor.execute(plan[0], params or None)
         return cursor
+
+    def _executemany(self, query: Query, many: Sequence[dict[str, Any]]) -> None:
+        """Run a compiled statement once per parameters' dict of ``many`` in one driver
+        call (SQLite loops in C; PyMySQL sends one multi-row INSERT)."""
+        if not many:
+            return
+        plan = query.plans.get(self._dialect_name) or query.plan(self.dialect)
+        defaults = plan[2]
+        if defaults:
+            many = [{**defaults, **params} for params in many]
+        positional = plan[1]
+        rows = [positional(params) for params in many] if positional is not None else many
+        connection = self._local.connection
+        if self.sqlite:
+            connection.executemany(plan[0], rows)
+        else:
+            connection.cursor().executemany(plan[0], rows)
 
     def _rows(self, table: str, query: Query, params: dict[str, Any] | None = None) -> list[Row]:
         """Run a SELECT (or a RETURNING statement) and decode its rows as dicts."""
         cursor = self._execute(query, params)
-        names = [d[0] for d in cursor.description]
+        plan = query.plans[self._dialect_name]
+        names = plan[3]
+        if names is None:
+            names = plan[3] = tuple(d[0] for d in cursor.description)
         rows = [dict(zip(names, values, strict=False)) for values in cursor.fetchall()]
         return decode(table, rows)
 
@@ -744,14 +799,18 @@ def decode(table: str, rows: list[Row]) -> list[Row]:
     return rows
 
 
+#: table name -> its columns' names (``encode``'s check)
+_COLUMN_NAMES: dict[str, frozenset[str]] = {}
+
+
 def encode(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
     """Check column names (``ValueError`` on an unknown one) and encode JSON and flag
     columns for storage."""
-    import json
-
-    columns = table.c
-    unknown = [name for name in values if name not in columns]
-    if unknown:
+    columns = _COLUMN_NAMES.get(table.name)
+    if columns is None:
+        columns = _COLUMN_NAMES[table.name] = frozenset(table.c.keys())
+    if not columns.issuperset(values):
+        unknown = [name for name in values if name not in columns]
         raise ValueError(f"unknown column(s) for {table.name}: {', '.join(sorted(unknown))}")
     encoded = dict(values)
     for name in JSON_COLUMNS.get(table.name, ()):
