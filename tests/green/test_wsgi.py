@@ -25,6 +25,20 @@ def hello_app(environ, start_response):
     return [BODY]
 
 
+class Held:
+    """An application whose requests wait until ``release`` is sent; ``entered`` is
+    released once per request that reached it."""
+
+    def __init__(self):
+        self.release = green.Event()
+        self.entered = green.Semaphore(0)
+
+    def __call__(self, environ, start_response):
+        self.entered.release()
+        self.release.wait()
+        return hello_app(environ, start_response)
+
+
 class _Unclosable:
     """The connection's reader as HTTPResponse sees it: closing it keeps it open."""
 
@@ -331,15 +345,9 @@ def test_a_full_pool_closes_idle_or_head_reading_connections_for_new_ones(serve,
 
 
 def test_a_full_pool_of_requests_in_progress_makes_new_connections_wait(serve):
-    release = green.Event()
-    entered = green.Semaphore(0)
-
-    def slow_app(environ, start_response):
-        entered.release()
-        release.wait()
-        return hello_app(environ, start_response)
-
-    server = serve(slow_app, pool_size=2)
+    app = Held()
+    release, entered = app.release, app.entered
+    server = serve(app, pool_size=2)
     busy = [Client(server) for _ in range(2)]
     for client in busy:
         client.send(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -367,20 +375,14 @@ def test_a_slow_client_holds_only_its_own_greenthread(serve):
 
 
 def test_graceful_stop_finishes_in_flight_and_refuses_new(serve):
-    release = green.Event()
-    entered = green.Event()
-
-    def slow_app(environ, start_response):
-        entered.send(True)
-        release.wait()
-        return hello_app(environ, start_response)
-
-    server = serve(slow_app)
+    app = Held()
+    release, entered = app.release, app.entered
+    server = serve(app)
     port = server.port
     idle = Client(server)
     busy = Client(server)
     busy.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-    entered.wait()
+    entered.acquire()
     stopper = green.spawn(server.stop, 5)
     green.sleep(0)  # let stop() close the listener and the idle connection
     assert idle.closed_by_server()
@@ -395,20 +397,14 @@ def test_graceful_stop_finishes_in_flight_and_refuses_new(serve):
 
 
 def test_stop_does_not_wait_for_a_client_stalled_mid_headers(serve):
-    release = green.Event()
-    entered = green.Event()
-
-    def slow_app(environ, start_response):
-        entered.send(True)
-        release.wait()
-        return hello_app(environ, start_response)
-
-    server = serve(slow_app)
+    app = Held()
+    release, entered = app.release, app.entered
+    server = serve(app)
     stalled = Client(server)
     stalled.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ")
     busy = Client(server)
     busy.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi")
-    entered.wait()
+    entered.acquire()
     stopper = green.spawn(server.stop, 60)
     green.sleep(0)
     assert stalled.closed_by_server()  # at once: it had no request in progress
