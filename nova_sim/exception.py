@@ -38,6 +38,11 @@ class InvalidInput(Invalid):
     msg_fmt = "Invalid input received: %(reason)s"
 
 
+class CreateCancelled(Invalid):
+    msg_fmt = ("The client went away after %(written)d of %(count)d servers were written; "
+               "the request was cancelled and none of them kept.")
+
+
 class ValidationError(Invalid):
     msg_fmt = "%(detail)s"
 

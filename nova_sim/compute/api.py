@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import nova_sim.conf
@@ -38,7 +39,7 @@ LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
 #: Instances ``create`` writes between two yields to the hub.
-CREATE_STEP = 5
+CREATE_STEP = 1
 
 
 def _utcnow() -> str:
@@ -154,6 +155,7 @@ class API:
         server_group: str | None = None,
         requested_host: str | None = None,
         requested_hypervisor_hostname: str | None = None,
+        client_gone: Callable[[], bool] | None = None,
         **kwargs: Any,
     ) -> list[dict[str, Any]]:
         """Boot ``max_count`` instances (at least ``min_count``) of ``flavor_id`` from
@@ -167,6 +169,9 @@ class API:
         naming no compute node; the scheduler then places only there) before anything is
         written. The rows are written in steps of ``CREATE_STEP`` with a yield to the hub
         between steps, so other requests keep being served during a large ``max_count``.
+        ``client_gone()`` (the WSGI server's ``nova_sim.client_gone``) is asked at each
+        step: once it is true, the rows written so far are removed, nothing is cast, and
+        ``CreateCancelled`` is raised.
         """
         _context_check(ctxt)
         max_count = min_count if max_count is None else max_count
@@ -251,12 +256,25 @@ class API:
                 specs.append(spec)
                 if (index + 1) % CREATE_STEP == 0:
                     green.sleep(0)  # let the hub serve other requests between steps
+                    if client_gone is not None and client_gone():
+                        self._cancel_create(instances, max_count)
             self.compute_task_api.schedule_and_build_instances(
                 ctxt, build_requests=instances, request_specs=specs,
                 image=image, admin_password=admin_password,
                 requested_networks=networks, block_device_mapping=None,
             )
         return instances
+
+    def _cancel_create(self, instances: list[dict[str, Any]], count: int) -> None:
+        """The client of a create went away: remove the rows written (nothing was cast
+        yet) and raise CreateCancelled."""
+        LOG.info("Create of %d servers cancelled after %d: the client went away",
+                 count, len(instances))
+        for index, instance in enumerate(instances):
+            self.db.instance_destroy(instance["uuid"], hard=True)
+            if (index + 1) % CREATE_STEP == 0:
+                green.sleep(0)
+        raise exception.CreateCancelled(written=len(instances), count=count)
 
     def _requested_destination(self, host: str | None, node: str | None) -> dict[str, str]:
         """``{"host", "node"}`` of a requested destination, checked against the compute

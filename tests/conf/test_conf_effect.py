@@ -783,6 +783,10 @@ attribute_probe("wsgi", "max_request_body_size", "10", 10, _wsgi_server, "max_re
 attribute_probe("wsgi", "client_socket_timeout", "5", 5, _wsgi_server, "client_socket_timeout")
 
 
+attribute_probe("wsgi", "client_header_timeout", "7", 7, _wsgi_server,
+                "client_header_timeout")
+
+
 attribute_probe("wsgi", "keep_alive", "false", False, _wsgi_server, "keep_alive")
 
 
