@@ -5,6 +5,7 @@ and the cloud file (refusing anything unsupported with one line and exit status 
 runs the task once per seed (``--repeat N``: seeds ``--seed`` .. ``--seed + N - 1``),
 prints Rally's Response Times table and the SLA verdicts, and writes into ``--out``:
 ``results.json``, ``run-info.json``, ``rally-results.json`` (per seed when repeated),
+``dashboard/simulation.html`` (the dashboard's Simulation page, with the report),
 ``report.html`` and ``traces/seed-N/workload-M/`` (the first ``--traces`` iterations
 of each workload, for ``nova-sim trace show -i``). Exit status: 0 when every SLA
 passed, 1 when one failed, 2 for a task, cloud file or usage that cannot run. The
@@ -136,10 +137,17 @@ def simulate_command(args: Any, conf: Any) -> int:
         _write(out, name, results.dumps(results.rally_document(task, run)))
     where = f"Results: {os.path.join(out, 'results.json')}"
     if not options.no_report:
+        from nova_sim.dashboard import export
         from nova_sim.sim import report
 
-        _write(out, "report.html", report.render(document, task.title))
+        drawn = [report.plots(workload) for workload in document["runs"][0]["workloads"]]
+        _write(out, "report.html", report.render(document, task.title, drawn))
         where += f"  Report: {os.path.join(out, 'report.html')}"
+        try:
+            page = export.write(out, document, task.title, drawn)
+        except OSError as error:
+            raise CommandError(f"cannot write the dashboard pages in {out}: {error}")
+        where += f"\nDashboard: {page}"
     print(results.render_summary(document))
     print(where)
     passed = all(w["pass_sla"] for run in document["runs"] for w in run["workloads"])

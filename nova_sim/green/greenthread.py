@@ -52,7 +52,7 @@ class GreenThread:
 
     __slots__ = ("hub", "_func", "_args", "_kwargs", "_context", "_done", "_result",
                  "_exception", "_waiters", "_links", "_start_entry", "_start_timer",
-                 "runner", "pool", "name", "__weakref__")
+                 "runner", "pool", "name", "origin", "__weakref__")
 
     def __init__(self, hub, func: Callable[..., Any], args: tuple, kwargs: dict,
                  context: contextvars.Context | None = None):
@@ -71,6 +71,9 @@ class GreenThread:
         self.runner = None
         self.pool = None  # the GreenPool this greenthread counts against, if any
         self.name = None  # set by instruments that name greenthreads (tracing)
+        # ``origin`` (how it was started, for introspection) is left unset by spawn: it
+        # is set only by spawn_after, so spawn pays nothing for it (read it with
+        # ``getattr(gt, "origin", "spawn")``)
 
     def _run(self, runner: Runner | None) -> None:
         """Run the function (on ``runner``, or inline when None) and finish."""
@@ -243,6 +246,7 @@ def spawn_after(seconds: float, func: Callable[..., Any], *args: Any,
     means it never runs."""
     hub = get_hub()
     gt = GreenThread(hub, func, args, kwargs, copy_context())
+    gt.origin = "spawn_after"
     gt._start_timer = hub.call_later(seconds, hub.start_task, gt)
     if hub.instruments.spawned is not None:
         _announce(hub, gt)

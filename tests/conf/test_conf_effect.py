@@ -728,6 +728,45 @@ for _option, _key in (("instances", "maxTotalInstances"), ("cores", "maxTotalCor
     probe("quota", _option, "3", 3)(_limit)
 
 
+# -- [dashboard] -----------------------------------------------------------------------------
+
+
+def _dashboard(conf, read):
+    """Start a dashboard the way ``nova-sim run`` does, beside a stand-in for a started
+    cloud (no services: the probes read only the listener), and read it."""
+    import types
+
+    from nova_sim.dashboard import start_for
+
+    running = types.SimpleNamespace(api=None, api_service=None, companions=[])
+    dashboard, why = start_for(running, conf)
+    try:
+        return read(dashboard, why)
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+
+
+@probe("dashboard", "enabled", "false", "off")
+def _(conf):
+    conf.set_override("port", 0, group="dashboard")
+    return _dashboard(conf, lambda dashboard, why: "on" if dashboard else why.split()[0])
+
+
+@probe("dashboard", "host", "127.0.0.2", "127.0.0.2")
+def _(conf):
+    conf.set_override("port", 0, group="dashboard")
+    return _dashboard(conf, lambda dashboard, why: dashboard.server.address[0])
+
+
+@probe("dashboard", "port", "0", "bound")
+def _(conf):
+    # 0 asks for any free port; the default, 8780, is what a probe must not take
+    if conf.dashboard.port != 0:
+        return conf.dashboard.port
+    return _dashboard(conf, lambda dashboard, why: "bound" if dashboard.port > 0 else why)
+
+
 # -- [trace] ---------------------------------------------------------------------------------
 
 
