@@ -169,14 +169,7 @@ def _flavor_values(request: APIRequest, spec: dict[str, Any]) -> dict[str, Any]:
     allowed = set(_INT_FIELDS) | {"name", "id", "rxtx_factor", "os-flavor-access:is_public"}
     if request.version.matches("2.55"):
         allowed.add("description")
-    extra = sorted(set(spec) - allowed)
-    if extra:
-        raise faults.BadRequest("Invalid input for field/attribute flavor. Additional "
-                                f"properties are not allowed ({extra[0]!r} was unexpected)")
-    for key in _REQUIRED:
-        if key not in spec:
-            raise faults.BadRequest(f"Invalid input for field/attribute flavor. '{key}' is a "
-                                    "required property")
+    common.check_properties(spec, "flavor", allowed, _REQUIRED)
     name = spec["name"]
     if not isinstance(name, str) or not name.strip() or len(name) > 255 or \
             name != name.strip():

@@ -30,7 +30,7 @@ def limits(request: APIRequest) -> Reply:
         "maxImageMeta": 128,
         "maxPersonality": 5,
         "maxPersonalitySize": 10240,
-        "maxTotalKeypairs": 100,
+        "maxTotalKeypairs": quota.key_pairs,
         "maxServerGroups": 10,
         "maxServerGroupMembers": 10,
         "totalInstancesUsed": len(servers),

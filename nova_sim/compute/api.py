@@ -30,6 +30,7 @@ from nova_sim import exception, green, trace
 from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
+from nova_sim.compute.keypairs import KeypairAPI
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
@@ -73,6 +74,7 @@ class API:
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
         self.servicegroup_api = ServiceGroupAPI(conf, db=db)
         self.default_schedule_zone = conf.default_schedule_zone
+        self.keypair_api = KeypairAPI(conf, db)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -161,7 +163,8 @@ class API:
 
         The rows and request specs are written, then ``schedule_and_build_instances`` is
         cast to the conductor; everything after that happens asynchronously and shows in
-        the instances' states. Raises ``FlavorNotFound``, ``ImageNotFound`` or
+        the instances' states. Raises ``FlavorNotFound``, ``ImageNotFound``,
+        ``KeypairNotFound`` (``key_name`` is not a key pair of the caller's user) or
         ``InvalidInput`` (bad counts, unknown availability zone) or
         ``ComputeHostNotFound`` (``requested_host`` / ``requested_hypervisor_hostname``
         naming no compute node; the scheduler then places only there) before anything is
@@ -178,6 +181,8 @@ class API:
         if flavor.get("disabled"):
             raise exception.FlavorNotFound(flavor_id=flavor_id)
         image = image_catalogue.get_image(image_catalogue.image_ref_from_href(image_ref))
+        key_data = self.db.key_pair_get(ctxt.user_id, key_name)["public_key"] if key_name \
+            else None
         availability_zone = availability_zone or self.default_schedule_zone
         if availability_zone:
             zones = {zone["zone"] for zone in self.availability_zones(ctxt)}
@@ -213,6 +218,7 @@ class API:
                     "reservation_id": reservation_id,
                     "launch_index": index,
                     "key_name": key_name,
+                    "key_data": key_data,
                     "user_data": user_data,
                     "hostname": hostname or _sanitize_hostname(display_name),
                     "config_drive": "True" if config_drive in (True, "True", "true") else "",

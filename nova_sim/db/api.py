@@ -70,6 +70,8 @@ API at a glance (each method's docstring states its semantics and errors):
   ``usages_get``, ``provider_summaries``, ``allocations_get``, ``allocation_candidates``,
   ``claim_resources``, ``remove_allocations``; change tracking for caches:
   ``provider_changes``, ``changes_since``;
+- key pairs (``nova_sim.db.keypairs``): ``key_pair_create``, ``key_pair_get``,
+  ``key_pair_get_all_by_user``, ``key_pair_count_by_user``, ``key_pair_destroy``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
 - server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
   ``server_group_get_by_instance``, ``server_group_add_members``,
@@ -107,6 +109,7 @@ from nova_sim.db.engine import (
     statement,
     writer,
 )
+from nova_sim.db.keypairs import KeypairAPI
 from nova_sim.db.placement import RESOURCE_CLASSES, PlacementAPI
 from nova_sim.db.schema import (
     JSON_COLUMNS,
@@ -470,7 +473,7 @@ def _new_uuid() -> str:
     return green.random_uuid()
 
 
-class Database(PlacementAPI):
+class Database(PlacementAPI, KeypairAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model: without a thread pool (SQLite, or any backend on the virtual clock),
