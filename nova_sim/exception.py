@@ -163,6 +163,15 @@ class KeypairLimitExceeded(QuotaError):
     msg_fmt = "Quota exceeded, too many key pairs."
 
 
+class FlavorAccessExists(Conflict):
+    msg_fmt = ("Flavor access already exists for flavor %(flavor_id)s and project "
+               "%(project_id)s combination.")
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = "Flavor access not found for %(flavor_id)s / %(project_id)s combination."
+
+
 class DatabaseSchemaError(RuntimeError):
     """The database's schema is not the one this nova-sim expects (behind: run
     ``nova-sim db sync``; unknown: made by another version)."""

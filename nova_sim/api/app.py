@@ -213,7 +213,9 @@ class APIApplication:
         self.network = Router()
         from nova_sim.api import (
             availability_zones,
+            flavor_access,
             flavors,
+            flavors_extraspecs,
             hypervisors,
             image,
             keypairs,
@@ -228,7 +230,8 @@ class APIApplication:
 
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
-                       hypervisors, availability_zones, limits, keypairs):
+                       hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
+                       flavor_access):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)

@@ -177,7 +177,7 @@ class API:
             raise exception.InvalidInput(
                 reason=f"min_count {min_count} and max_count {max_count} are invalid"
             )
-        flavor = self.db.flavor_get_by_flavor_id(flavor_id)
+        flavor = self.flavor_get(ctxt, flavor_id)
         if flavor.get("disabled"):
             raise exception.FlavorNotFound(flavor_id=flavor_id)
         image = image_catalogue.get_image(image_catalogue.image_ref_from_href(image_ref))
@@ -544,12 +544,35 @@ class API:
     # -- flavors and images ----------------------------------------------------------------
 
     def flavor_list(self, ctxt: Any, is_public: bool | None = True) -> list[dict[str, Any]]:
-        """Flavors (public ones by default; ``None``: all), ordered by id."""
+        """Flavors ordered by id: for an admin the public ones by default (``False``: the
+        private ones, ``None``: all); for anyone else the public ones and the private ones
+        their project was given access to (``is_public`` is not theirs to choose)."""
+        if ctxt is not None and not ctxt.is_admin:
+            return self.db.flavor_get_all_for_project(ctxt.project_id)
         return self.db.flavor_get_all(is_public=is_public)
 
     def flavor_get(self, ctxt: Any, flavor_id: str) -> dict[str, Any]:
-        """A flavor by its API id (``FlavorNotFound``)."""
+        """A flavor by its API id (``FlavorNotFound``; also for a private flavor that the
+        caller's project has no access to, unless an admin asks)."""
+        if ctxt is not None and not ctxt.is_admin:
+            return self.db.flavor_get_for_project(flavor_id, ctxt.project_id)
         return self.db.flavor_get_by_flavor_id(flavor_id)
+
+    def flavor_update(self, ctxt: Any, flavor_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Write ``extra_specs`` / ``description`` of a flavor (``FlavorNotFound``)."""
+        return self.db.flavor_update(flavor_id, values)
+
+    def flavor_access_list(self, ctxt: Any, flavor_id: str) -> list[str]:
+        """The projects given access to a flavor (``FlavorNotFound``)."""
+        return self.db.flavor_access_get_by_flavor_id(flavor_id)
+
+    def flavor_access_add(self, ctxt: Any, flavor_id: str, project_id: str) -> list[str]:
+        """Give ``project_id`` access to a flavor (``FlavorAccessExists``)."""
+        return self.db.flavor_access_add(flavor_id, project_id)
+
+    def flavor_access_remove(self, ctxt: Any, flavor_id: str, project_id: str) -> list[str]:
+        """Take the access of ``project_id`` to a flavor (``FlavorAccessNotFound``)."""
+        return self.db.flavor_access_remove(flavor_id, project_id)
 
     def flavor_create(self, ctxt: Any, values: dict[str, Any]) -> dict[str, Any]:
         """A new flavor from database ``values`` (``FlavorExists`` on a taken name or id)."""

@@ -324,6 +324,17 @@ key_pairs = sa.Table(
     **_ROWID,
 )
 
+flavor_projects = sa.Table(
+    "flavor_projects", metadata,
+    _id(),
+    sa.Column("flavorid", Name, nullable=False),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.UniqueConstraint("flavorid", "project_id",
+                        name="uniq_flavor_projects0flavorid0project_id"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),
