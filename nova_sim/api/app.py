@@ -222,6 +222,7 @@ class APIApplication:
             limits,
             network,
             server_actions,
+            server_groups,
             server_metadata,
             servers,
             services,
@@ -231,7 +232,7 @@ class APIApplication:
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
-                       flavor_access):
+                       flavor_access, server_groups):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -363,7 +364,8 @@ class APIApplication:
 
     _COLLECTIONS = frozenset(
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
-         "limits", "os-aggregates", "os-keypairs"]
+         "limits", "os-aggregates", "os-keypairs",
+         "os-server-groups"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -279,6 +279,34 @@ def check_positive_int(name: str, value: Any) -> int:
     return number
 
 
+_SCHEMA_TRUE = frozenset(["True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+                          "y", "t"])
+_SCHEMA_FALSE = frozenset(["False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No",
+                           "no", "n", "f"])
+
+
+def schema_boolean(name: str, value: Any) -> bool:
+    """A boolean as Nova's schemas take one (``parameter_types.boolean``): ``true`` /
+    ``false`` or one of the strings ``"True"``, ``"yes"``, ``"1"``, ``"off"``...; 400
+    otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in _SCHEMA_TRUE:
+        return True
+    if isinstance(value, str) and value in _SCHEMA_FALSE:
+        return False
+    raise invalid_field(name, value, f"{_json_repr(value)} is not one of the boolean values")
+
+
+def check_non_negative_int(name: str, value: Any) -> int:
+    """An integer >= 0 (an int or a string of digits); 400 otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value):
+        return int(value)
+    raise invalid_field(name, value, f"{_json_repr(value)} is not a non-negative integer")
+
+
 def bool_from_string(value: Any, strict: bool = False, default: bool = False) -> bool:
     """Interpret ``"True"``/``"1"``/``"yes"``... as True (oslo's bool_from_string)."""
     if isinstance(value, bool):

@@ -170,6 +170,8 @@ def _flavor_values(request: APIRequest, spec: dict[str, Any]) -> dict[str, Any]:
                                    "with no leading or trailing spaces")
     values: dict[str, Any] = {"name": name}
     flavor_id = spec.get("id")
+    if isinstance(flavor_id, (int, float)) and not isinstance(flavor_id, bool):
+        flavor_id = str(flavor_id)  # Nova's schema takes a number and stores its text
     if flavor_id is not None:
         if not isinstance(flavor_id, str) or len(flavor_id) > 255 or \
                 not _ID_RE.match(flavor_id):
@@ -193,10 +195,7 @@ def _optional_values(spec: dict[str, Any]) -> dict[str, Any]:
         values["rxtx_factor"] = float(factor)
     if "os-flavor-access:is_public" in spec:
         public = spec["os-flavor-access:is_public"]
-        if not isinstance(public, bool):
-            raise common.invalid_field("os-flavor-access:is_public", public,
-                                       f"{public!r} is not of type 'boolean'")
-        values["is_public"] = public
+        values["is_public"] = common.schema_boolean("os-flavor-access:is_public", public)
     if "description" in spec:
         description = spec["description"]
         if description is not None and (not isinstance(description, str)

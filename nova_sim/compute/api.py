@@ -574,6 +574,39 @@ class API:
         """Take the access of ``project_id`` to a flavor (``FlavorAccessNotFound``)."""
         return self.db.flavor_access_remove(flavor_id, project_id)
 
+    # -- server groups ----------------------------------------------------------------------
+
+    def _live_members(self, group: dict[str, Any]) -> dict[str, Any]:
+        live = []
+        for uuid in group.get("members") or []:
+            try:
+                self.db.instance_get(uuid)
+            except exception.InstanceNotFound:
+                continue
+            live.append(uuid)
+        return dict(group, members=live)
+
+    def server_group_list(self, ctxt: Any, all_projects: bool = False) -> list[dict[str, Any]]:
+        """The caller's project's server groups (every project's with ``all_projects``),
+        each with its live members."""
+        project_id = None if all_projects else ctxt.project_id
+        return [self._live_members(g) for g in self.db.server_group_get_all(project_id)]
+
+    def server_group_get(self, ctxt: Any, group_uuid: str) -> dict[str, Any]:
+        """A server group with its live members (``ServerGroupNotFound``)."""
+        return self._live_members(self.db.server_group_get(group_uuid))
+
+    def server_group_create(self, ctxt: Any, name: str, policy: str,
+                            rules: dict[str, Any]) -> dict[str, Any]:
+        """A new server group of the caller's project and user."""
+        return self.db.server_group_create({
+            "name": name, "policy": policy, "rules": rules, "project_id": ctxt.project_id,
+            "user_id": ctxt.user_id})
+
+    def server_group_delete(self, ctxt: Any, group_uuid: str) -> None:
+        """Delete a server group (``ServerGroupNotFound``); its servers stay."""
+        self.db.server_group_delete(group_uuid)
+
     def flavor_create(self, ctxt: Any, values: dict[str, Any]) -> dict[str, Any]:
         """A new flavor from database ``values`` (``FlavorExists`` on a taken name or id)."""
         return self.db.flavor_create(values)
