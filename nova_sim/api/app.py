@@ -213,12 +213,16 @@ class APIApplication:
         self.network = Router()
         from nova_sim.api import (
             availability_zones,
+            flavor_access,
             flavors,
+            flavors_extraspecs,
             hypervisors,
             image,
+            keypairs,
             limits,
             network,
             server_actions,
+            server_groups,
             server_metadata,
             servers,
             services,
@@ -227,7 +231,8 @@ class APIApplication:
 
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
-                       hypervisors, availability_zones, limits):
+                       hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
+                       flavor_access, server_groups):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -359,7 +364,8 @@ class APIApplication:
 
     _COLLECTIONS = frozenset(
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
-         "limits", "os-aggregates"]
+         "limits", "os-aggregates", "os-keypairs",
+         "os-server-groups"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

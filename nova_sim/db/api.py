@@ -57,7 +57,10 @@ API at a glance (each method's docstring states its semantics and errors):
   ``compute_node_get_by_host_and_nodename``;
 - flavors: ``ensure_default_flavors``, ``flavor_create``, ``flavor_get``,
   ``flavor_get_by_flavor_id``, ``flavor_get_by_name``, ``flavor_get_all``,
-  ``flavor_destroy``;
+  ``flavor_destroy``; flavor access and changes (``nova_sim.db.flavor_access``):
+  ``flavor_get_all_for_project``, ``flavor_get_for_project``,
+  ``flavor_access_get_by_flavor_id``, ``flavor_access_add``, ``flavor_access_remove``,
+  ``flavor_update``;
 - instances: ``instance_create``, ``instance_get``, ``instance_get_all_by_filters``,
   ``instance_update`` (``expected_task_state`` / ``expected_vm_state``),
   ``instance_save`` (the same, answering only the written and state columns),
@@ -70,6 +73,8 @@ API at a glance (each method's docstring states its semantics and errors):
   ``usages_get``, ``provider_summaries``, ``allocations_get``, ``allocation_candidates``,
   ``claim_resources``, ``remove_allocations``; change tracking for caches:
   ``provider_changes``, ``changes_since``;
+- key pairs (``nova_sim.db.keypairs``): ``key_pair_create``, ``key_pair_get``,
+  ``key_pair_get_all_by_user``, ``key_pair_count_by_user``, ``key_pair_destroy``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
 - server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
   ``server_group_get_by_instance``, ``server_group_add_members``,
@@ -107,6 +112,8 @@ from nova_sim.db.engine import (
     statement,
     writer,
 )
+from nova_sim.db.flavor_access import FlavorAccessAPI
+from nova_sim.db.keypairs import KeypairAPI
 from nova_sim.db.placement import RESOURCE_CLASSES, PlacementAPI
 from nova_sim.db.schema import (
     JSON_COLUMNS,
@@ -470,7 +477,7 @@ def _new_uuid() -> str:
     return green.random_uuid()
 
 
-class Database(PlacementAPI):
+class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the
@@ -822,6 +829,7 @@ class Database(PlacementAPI):
         """Delete a flavor by API id (instances keep their snapshot); ``FlavorNotFound``."""
         if not self._rowcount(_FLAVOR_DELETE, {"flavorid": flavorid}):
             raise exception.FlavorNotFound(flavor_id=flavorid)
+        self._flavor_access_delete_all(flavorid)
 
     # ----------------------------------------------------------------------------------
     # Instances

@@ -311,6 +311,30 @@ instance_group_member = sa.Table(
     **_ROWID,
 )
 
+key_pairs = sa.Table(
+    "key_pairs", metadata,
+    _id(),
+    sa.Column("name", Name, nullable=False),
+    sa.Column("user_id", Name, nullable=False),
+    sa.Column("fingerprint", Name),
+    sa.Column("public_key", sa.Text),
+    sa.Column("type", sa.String(16), nullable=False, server_default="ssh"),
+    *_timestamps("created_at", "updated_at"),
+    sa.UniqueConstraint("user_id", "name", name="uniq_key_pairs0user_id0name"),
+    **_ROWID,
+)
+
+flavor_projects = sa.Table(
+    "flavor_projects", metadata,
+    _id(),
+    sa.Column("flavorid", Name, nullable=False),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.UniqueConstraint("flavorid", "project_id",
+                        name="uniq_flavor_projects0flavorid0project_id"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),

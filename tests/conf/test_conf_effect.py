@@ -720,7 +720,9 @@ for _option, _text, _value in (
 # -- [quota] ---------------------------------------------------------------------------------
 
 for _option, _key in (("instances", "maxTotalInstances"), ("cores", "maxTotalCores"),
-                      ("ram", "maxTotalRAMSize"), ("metadata_items", "maxServerMeta")):
+                      ("ram", "maxTotalRAMSize"), ("metadata_items", "maxServerMeta"),
+                      ("key_pairs", "maxTotalKeypairs"), ("server_groups", "maxServerGroups"),
+                      ("server_group_members", "maxServerGroupMembers")):
 
     def _limit(conf, key=_key):
         return _get(_api_app(conf), "/v2.1/limits").json["limits"]["absolute"][key]
