@@ -216,6 +216,7 @@ class APIApplication:
             flavors,
             hypervisors,
             image,
+            images,
             limits,
             network,
             server_actions,
@@ -227,7 +228,7 @@ class APIApplication:
 
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
-                       hypervisors, availability_zones, limits):
+                       hypervisors, availability_zones, limits, images):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -359,7 +360,7 @@ class APIApplication:
 
     _COLLECTIONS = frozenset(
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
-         "limits", "os-aggregates"]
+         "limits", "os-aggregates", "images"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:
