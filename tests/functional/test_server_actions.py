@@ -228,3 +228,51 @@ def test_locked_instance_refuses_the_owner_not_the_admin(make_cloud, ctxt):
     assert not cloud.api.get(ctxt, uuid)["locked"]
     assert [a["action"] for a in cloud.db.actions_get(uuid)][:3] == ["unlock", "pause",
                                                                       "lock"]
+
+
+def rpc_messages(records):
+    """(kind, method, topic) of the RPC spans, object calls left out."""
+    found = []
+    for record in records:
+        name = record.get("name") or ""
+        if not name.startswith("rpc.") or "object_" in name:
+            continue
+        kind, method = name.split(" ", 1)
+        found.append((kind, method, (record.get("attributes") or {}).get("topic")))
+    return found
+
+
+def test_the_rpc_flows_of_unshelve_rebuild_and_console(make_cloud, ctxt):
+    from nova_sim import context as nova_context
+    from nova_sim.trace.tracer import Tracer
+
+    cloud = make_cloud(computes=2)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.shelve(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "shelved_offloaded", None)
+    tracer = Tracer(service="nova-api", host="controller", seed=1,
+                    context_getter=nova_context.get_current).install()
+    try:
+        cloud.api.unshelve(ctxt, uuid)
+        cloud.wait_for_instance(uuid, "active", None)
+        cloud.api.rebuild(ctxt, uuid, CIRROS_IMAGE_ID)
+        cloud.wait_for_instance(uuid, "active", None)
+        cloud.api.get_console_output(ctxt, uuid, tail_length=3)
+    finally:
+        tracer.uninstall()
+    messages = rpc_messages(tracer.records())
+    # the API casts to the conductor, which calls the scheduler and casts to a compute
+    for expected in [
+        ("rpc.cast", "unshelve_instance", "conductor"),
+        ("rpc.server", "unshelve_instance", "conductor"),
+        ("rpc.call", "select_destinations", "scheduler"),
+        ("rpc.cast", "unshelve_instance", "compute"),
+        ("rpc.server", "unshelve_instance", "compute"),
+        ("rpc.cast", "rebuild_instance", "conductor"),
+        ("rpc.cast", "rebuild_instance", "compute"),
+        ("rpc.server", "rebuild_instance", "compute"),
+        ("rpc.call", "get_console_output", "compute"),
+    ]:
+        assert expected in messages, expected
+    # a rebuild is not scheduled: one select_destinations, the unshelve's
+    assert messages.count(("rpc.call", "select_destinations", "scheduler")) == 1
