@@ -102,6 +102,22 @@ class UnexpectedTaskStateError(Conflict):
     msg_fmt = "Unexpected task state: expecting %(expected)s but the actual state is %(actual)s"
 
 
+class InstanceIsLocked(InstanceInvalidState):
+    msg_fmt = "Instance %(instance_uuid)s is locked"
+
+
+class InstanceNotRescuable(Invalid):
+    msg_fmt = "Instance %(instance_id)s cannot be rescued: %(reason)s"
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = "Instance %(instance_id)s is not ready"
+
+
+class ImageNotActive(Invalid):
+    msg_fmt = "Image %(image_id)s is not active."
+
+
 class InstanceExists(Conflict):
     msg_fmt = "Instance %(name)s already exists."
 

@@ -218,6 +218,7 @@ class APIApplication:
             flavors_extraspecs,
             hypervisors,
             image,
+            images,
             keypairs,
             limits,
             network,
@@ -232,7 +233,7 @@ class APIApplication:
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
-                       flavor_access, server_groups):
+                       flavor_access, server_groups, images):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -365,7 +366,7 @@ class APIApplication:
     _COLLECTIONS = frozenset(
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
          "limits", "os-aggregates", "os-keypairs",
-         "os-server-groups"]
+         "os-server-groups", "images"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -79,7 +79,9 @@ API at a glance (each method's docstring states its semantics and errors):
 - server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
   ``server_group_get_by_instance``, ``server_group_add_members``,
   ``server_group_member_hosts``, ``server_group_member_host_counts``,
-  ``server_group_delete``.
+  ``server_group_delete``;
+- images (the image service's records): ``image_create``, ``image_get``,
+  ``image_get_all``, ``image_update``, ``image_destroy``.
 
 Simplifications (compared with Nova) are noted where they happen: one database instead of
 the API / cell databases and placement's own; ``deleted`` is a boolean; the availability
@@ -120,6 +122,7 @@ from nova_sim.db.schema import (
     JSON_DEFAULTS,
     compute_nodes,
     flavors,
+    images,
     instance_actions,
     instance_actions_events,
     instance_faults,
@@ -314,6 +317,15 @@ _SPEC_INSERT = Query(
 )
 _SPEC_GET = Query(
     sa.select(request_specs.c.spec).where(request_specs.c.instance_uuid == _bp("uuid"))
+)
+_IMAGE_GET = Query(
+    sa.select(images).where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+)
+_IMAGES_ALL = Query(sa.select(images).where(images.c.deleted == 0).order_by(images.c.id))
+_IMAGE_DELETE = Query(
+    sa.update(images)
+    .where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+    .values(deleted=1, deleted_at=_bp("now"), updated_at=_bp("now"), status="deleted")
 )
 _GROUP_GET = Query(sa.select(instance_groups).where(_G.uuid == _bp("group"), _G.deleted == 0))
 _GROUP_MEMBERS = Query(
@@ -1442,6 +1454,62 @@ class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI):
         if not self._rowcount(_GROUP_DELETE, params):
             raise ServerGroupNotFound(group_uuid=group_uuid)
         self._execute(_GROUP_MEMBERS_DELETE, params)
+
+
+    # ----------------------------------------------------------------------------------
+    # Images
+    # ----------------------------------------------------------------------------------
+
+    @writer
+    def image_create(self, values: dict[str, Any]) -> Row:
+        """Create an image record (``uuid`` given or new; ``status`` default "queued";
+        ``properties`` a dict of strings) and return it."""
+        values = dict(values)
+        values.setdefault("uuid", _new_uuid())
+        values.setdefault("status", "queued")
+        now = self.now()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        return self._create(images, values)
+
+    @statement
+    def image_get(self, image_uuid: str) -> Row:
+        """The live image ``image_uuid``; ``ImageNotFound`` if none."""
+        rows = self._rows("images", _IMAGE_GET, {"uuid": image_uuid})
+        if not rows:
+            raise exception.ImageNotFound(image_id=image_uuid)
+        return rows[0]
+
+    @statement
+    def image_get_all(self) -> list[Row]:
+        """Every live image, oldest first."""
+        return self._rows("images", _IMAGES_ALL)
+
+    @writer
+    def image_update(self, image_uuid: str, values: dict[str, Any]) -> Row:
+        """Update a live image (``updated_at`` now unless given) and return it;
+        ``ImageNotFound`` if none."""
+        values = dict(values)
+        values.setdefault("updated_at", self.now())
+        encoded = encode(images, values)
+        names = tuple(encoded)
+        update = query(
+            ("image-update", names),
+            lambda: sa.update(images)
+            .where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+            .values({name: _bp(f"v_{name}") for name in names}),
+        )
+        params = {"uuid": image_uuid, **{f"v_{k}": v for k, v in encoded.items()}}
+        if not self._rowcount(update, params):
+            raise exception.ImageNotFound(image_id=image_uuid)
+        return self.image_get(image_uuid)
+
+    @writer
+    def image_destroy(self, image_uuid: str) -> None:
+        """Soft-delete an image (status "deleted"); ``ImageNotFound`` if none."""
+        params = {"uuid": image_uuid, "now": self.now()}
+        if not self._rowcount(_IMAGE_DELETE, params):
+            raise exception.ImageNotFound(image_id=image_uuid)
 
 
 # ----------------------------------------------------------------------------------------

@@ -405,6 +405,30 @@ def _(conf):
     return rebooted
 
 
+@probe("DEFAULT", "shelved_poll_interval", "600", 600.0)
+def _(conf):
+    return _compute_manager(conf)._periodic_spacing.get("_poll_shelved_instances")
+
+
+@probe("DEFAULT", "shelved_offload_time", "100", ["old"])
+def _(conf):
+    # Shelved 150 s ago: offloaded when the offload time is 100; 50 s ago is not (and
+    # with the default 0 the poll leaves everything: offloads happen at shelve time).
+    manager = _compute_manager(conf)
+    manager.conductor_api = _ConductorStandIn([
+        {"uuid": "old", "vm_state": "shelved", "task_state": None,
+         "system_metadata": {"shelved_at": _ago(150)}},
+        {"uuid": "new", "vm_state": "shelved", "task_state": None,
+         "system_metadata": {"shelved_at": _ago(50)}},
+    ])
+    offloaded = []
+    manager._save = lambda *args, **kwargs: None
+    manager.shelve_offload_instance = lambda ctxt, instance: offloaded.append(
+        instance["uuid"])
+    manager._poll_shelved_instances({})
+    return offloaded
+
+
 @probe("DEFAULT", "reserved_host_cpus", "2", 2)
 def _(conf):
     return _resource_tracker(conf)._reserved()["vcpus"]
