@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-quick test-slow test-reliability test-db test-browser bench lint sample-config docs-outputs clean
+.PHONY: run test test-quick test-slow test-reliability test-db test-browser conformance conformance-full bench lint sample-config docs-outputs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,25 @@ test-db: $(VENV)/.stamp-test
 test-browser: $(VENV)/.stamp-browser
 	$(PY) -m pytest -q -m browser
 
+# OpenStack's own tests against a `nova-sim run` with keystone auth (tools/conformance.py;
+# figures: docs/conformance.md). tempest 47.0.0, openstacksdk 4.22.0 and pytest go into a
+# virtualenv of their own, never into the project's.
+#   make conformance       the CI subset (etc/nova-sim/tempest/ci-tests.txt): must pass
+#   make conformance-full  all of tempest.api.compute and the sdk's compute functional tests
+TEMPEST_VENV := .venv-tempest
+
+$(TEMPEST_VENV)/.stamp:
+	test -x $(TEMPEST_VENV)/bin/python || $(PYTHON) -m venv $(TEMPEST_VENV)
+	$(TEMPEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TEMPEST_VENV)/bin/python -m pip install -q tempest==47.0.0 openstacksdk==4.22.0 oslotest pytest
+	touch $@
+
+conformance: $(VENV)/.stamp-base $(TEMPEST_VENV)/.stamp
+	$(PY) tools/conformance.py --suite ci --venv $(TEMPEST_VENV)
+
+conformance-full: $(VENV)/.stamp-base $(TEMPEST_VENV)/.stamp
+	$(PY) tools/conformance.py --suite full --suite sdk --venv $(TEMPEST_VENV)
+
 # Every benchmark, peers side by side (figures and commands: docs/benchmarks.md).
 # bench_rpc needs RabbitMQ on 127.0.0.1:5672; bench_api needs wrk (installed if missing).
 bench: $(VENV)/.stamp-bench $(VENV)/.stamp-test
@@ -93,4 +112,4 @@ sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(TEMPEST_VENV) .tempest build *.egg-info

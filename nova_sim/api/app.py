@@ -213,12 +213,17 @@ class APIApplication:
         self.network = Router()
         from nova_sim.api import (
             availability_zones,
+            flavor_access,
             flavors,
+            flavors_extraspecs,
             hypervisors,
             image,
+            images,
+            keypairs,
             limits,
             network,
             server_actions,
+            server_groups,
             server_metadata,
             servers,
             services,
@@ -227,7 +232,8 @@ class APIApplication:
 
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
-                       hypervisors, availability_zones, limits):
+                       hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
+                       flavor_access, server_groups, images):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -359,7 +365,8 @@ class APIApplication:
 
     _COLLECTIONS = frozenset(
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
-         "limits", "os-aggregates"]
+         "limits", "os-aggregates", "os-keypairs",
+         "os-server-groups", "images"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -593,7 +593,9 @@ def create(request: APIRequest) -> Reply:
         networks=networks,
     )
     optional = {"description": description, "key_name": key_name,
-                "scheduler_hints": hints or None}
+                "scheduler_hints": hints or None,
+                # Asked between creation steps: a client gone cancels a large create.
+                "client_gone": request.webob.environ.get("nova_sim.client_gone")}
     optional.update(_optional_fields(server))
     optional.update(destination)
     instances = _call_create(request, kwargs, optional)
@@ -718,13 +720,15 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
 
 def _call_create(request: APIRequest, kwargs: dict, optional: dict) -> list[dict]:
     """Call ``compute_api.create`` with the optional keywords that were given; a missing
-    flavor, image or network is the client's error (400)."""
+    flavor, image, network or key pair is the client's error (400)."""
     kwargs.update((key, value) for key, value in optional.items() if value is not None)
     try:
         return request.api.compute_api.create(request.context, **kwargs)
     except (exception.FlavorNotFound, exception.ImageNotFound, exception.NetworkNotFound,
             exception.ComputeHostNotFound) as e:
         raise faults.BadRequest(e.format_message())
+    except exception.KeypairNotFound:
+        raise faults.BadRequest("Invalid key_name provided.")
 
 
 def _admin_pass(uuid: str) -> str:

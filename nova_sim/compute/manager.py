@@ -1,8 +1,12 @@
 """The compute manager: what one compute host does with the instances sent to it.
 
 Owns the compute service's RPC endpoint (``build_and_run_instance``, ``terminate_instance``,
-``stop_instance``, ``start_instance``, ``reboot_instance``), its periodic tasks
-(``update_available_resource`` every 60 s, ``_sync_power_states`` every 600 s, and the
+``stop_instance``, ``start_instance``, ``reboot_instance``, ``pause_instance`` /
+``unpause_instance``, ``suspend_instance`` / ``resume_instance``, ``rescue_instance`` /
+``unrescue_instance``, ``snapshot_instance``, ``backup_instance``, ``rebuild_instance``,
+``shelve_instance``, ``shelve_offload_instance``, ``unshelve_instance``, and the one call
+``get_console_output``), its periodic tasks (``update_available_resource`` every 60 s,
+``_sync_power_states`` every 600 s, ``_poll_shelved_instances`` every 3600 s, and the
 cheap 60 s checks) and ``init_host``. It follows ``nova/compute/manager.py`` of the
 eventlet era:
 
@@ -154,6 +158,7 @@ class ComputeManager(periodic.PeriodicTasks):
         self.set_periodic_spacing(
             "_sync_power_states", conf.sync_power_state_interval
         )
+        self.set_periodic_spacing("_poll_shelved_instances", conf.shelved_poll_interval)
 
     # -- service hooks ---------------------------------------------------------------------
 
@@ -665,6 +670,311 @@ class ComputeManager(periodic.PeriodicTasks):
             LOG.exception("%s of %s failed", name, instance["uuid"])
             self._set_error(ctxt, instance, str(error), error)
 
+    # -- pause, suspend, rescue ------------------------------------------------------------
+
+    def _simple_action(self, ctxt: Any, instance: dict[str, Any], name: str,
+                       operation: Callable[[Any, dict[str, Any]], None]) -> None:
+        """Run ``operation`` on the service's pool under the instance's lock, in a span
+        and with its action event (``compute_<name>``)."""
+        def run() -> None:
+            with self._locks.lock(instance["uuid"]), trace.span(
+                    f"compute.{name}", instance_uuid=instance["uuid"]):
+                self._guarded(ctxt, instance, name, operation)
+
+        self.spawn_n(run)
+
+    def _finish_power_action(self, ctxt: Any, instance: dict[str, Any], vm_state: str,
+                             expected: str, **extra: Any) -> None:
+        self._save(
+            ctxt, instance,
+            {"power_state": self.driver.get_info(instance).state, "vm_state": vm_state,
+             "task_state": None, **extra},
+            expected_task_state=[expected],
+        )
+
+    def pause_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: pause (``pausing`` -> ``paused``, power PAUSED)."""
+        def pause(c: Any, i: dict[str, Any]) -> None:
+            self.driver.pause(i)
+            self._finish_power_action(c, i, vm_states.PAUSED, task_states.PAUSING)
+
+        self._simple_action(ctxt, instance, "pause_instance", pause)
+
+    def unpause_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: unpause (``unpausing`` -> ``active``, power RUNNING)."""
+        def unpause(c: Any, i: dict[str, Any]) -> None:
+            self.driver.unpause(i)
+            self._finish_power_action(c, i, vm_states.ACTIVE, task_states.UNPAUSING)
+
+        self._simple_action(ctxt, instance, "unpause_instance", unpause)
+
+    def suspend_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: suspend (``suspending`` -> ``suspended``, power SUSPENDED)."""
+        def suspend(c: Any, i: dict[str, Any]) -> None:
+            self.driver.suspend(c, i)
+            self._finish_power_action(c, i, vm_states.SUSPENDED, task_states.SUSPENDING)
+
+        self._simple_action(ctxt, instance, "suspend_instance", suspend)
+
+    def resume_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: resume (``resuming`` -> ``active``, power RUNNING)."""
+        def resume(c: Any, i: dict[str, Any]) -> None:
+            self.driver.resume(c, i)
+            self._finish_power_action(c, i, vm_states.ACTIVE, task_states.RESUMING)
+
+        self._simple_action(ctxt, instance, "resume_instance", resume)
+
+    def rescue_instance(self, ctxt: Any, instance: dict[str, Any],
+                        rescue_password: str | None = None,
+                        rescue_image_ref: str | None = None, clean_shutdown: bool = True,
+                        **kwargs: Any) -> None:
+        """RPC cast: rescue (``rescuing`` -> ``rescued``, power RUNNING, ``launched_at``
+        now): the guest is powered off and booted from the rescue image."""
+        def rescue(c: Any, i: dict[str, Any]) -> None:
+            self.driver.power_off(i)
+            self.driver.rescue(c, i, None, rescue_image_ref, rescue_password)
+            self._finish_power_action(c, i, vm_states.RESCUED, task_states.RESCUING,
+                                      launched_at=_utcnow())
+
+        self._simple_action(ctxt, instance, "rescue_instance", rescue)
+
+    def unrescue_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: unrescue (``unrescuing`` -> ``active``, power RUNNING)."""
+        def unrescue(c: Any, i: dict[str, Any]) -> None:
+            self.driver.unrescue(c, i)
+            self._finish_power_action(c, i, vm_states.ACTIVE, task_states.UNRESCUING)
+
+        self._simple_action(ctxt, instance, "unrescue_instance", unrescue)
+
+    # -- snapshots and backups -------------------------------------------------------------
+
+    def snapshot_instance(self, ctxt: Any, instance: dict[str, Any], image_id: str,
+                          **kwargs: Any) -> None:
+        """RPC cast: snapshot into ``image_id``: ``image_snapshot_pending`` ->
+        ``image_snapshot`` -> ``image_pending_upload`` -> ``image_uploading`` -> no task;
+        the image goes ``saving`` -> ``active`` with its size."""
+        def snapshot(c: Any, i: dict[str, Any]) -> None:
+            try:
+                self._save(c, i, {"task_state": task_states.IMAGE_SNAPSHOT},
+                           expected_task_state=[task_states.IMAGE_SNAPSHOT_PENDING])
+            except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                self._delete_image_quietly(c, image_id)
+                raise
+            self._snapshot(c, i, image_id, task_states.IMAGE_SNAPSHOT)
+
+        self._simple_action(ctxt, instance, "snapshot_instance", snapshot)
+
+    def backup_instance(self, ctxt: Any, instance: dict[str, Any], image_id: str | None,
+                        backup_type: str, rotation: int, **kwargs: Any) -> None:
+        """RPC cast: a backup into ``image_id`` (task ``image_backup``, then as a
+        snapshot), then the oldest backups of ``backup_type`` beyond ``rotation`` are
+        deleted."""
+        def backup(c: Any, i: dict[str, Any]) -> None:
+            if image_id:
+                self._snapshot(c, i, image_id, task_states.IMAGE_BACKUP)
+            else:
+                self._save(c, i, {"task_state": None},
+                           expected_task_state=[task_states.IMAGE_BACKUP])
+            self._rotate_backups(c, i, backup_type, rotation)
+
+        self._simple_action(ctxt, instance, "backup_instance", backup)
+
+    def _snapshot(self, ctxt: Any, instance: dict[str, Any], image_id: str,
+                  expected: str) -> None:
+        """Nova's ``_snapshot_instance``: the driver moves the task states and copies
+        the disk; the image is then ``active``. A failure deletes the image."""
+        def update_task_state(task_state: str, expected_state: str = expected) -> None:
+            self._save(ctxt, instance, {"task_state": task_state},
+                       expected_task_state=[expected_state])
+
+        try:
+            self.conductor_api.image_update(ctxt, image_id, {"status": "saving"})
+            size = self.driver.snapshot(ctxt, instance, image_id, update_task_state)
+            self.conductor_api.image_update(ctxt, image_id, {"status": "active",
+                                                             "size": size})
+            self._save(ctxt, instance, {"task_state": None},
+                       expected_task_state=[task_states.IMAGE_UPLOADING])
+        except exception.ImageNotFound:
+            LOG.warning("Image %s not found during the snapshot of %s", image_id,
+                        instance["uuid"])
+            self._save(ctxt, instance, {"task_state": None})
+        except Exception:
+            self._delete_image_quietly(ctxt, image_id)
+            if not self._deleting_now(ctxt, instance):
+                with contextlib.suppress(Exception):
+                    self._save(ctxt, instance, {"task_state": None})
+            raise
+
+    def _deleting_now(self, ctxt: Any, instance: dict[str, Any]) -> bool:
+        return instance.get("task_state") in (task_states.DELETING,
+                                              task_states.SOFT_DELETING)
+
+    def _delete_image_quietly(self, ctxt: Any, image_id: str | None) -> None:
+        if not image_id:
+            return
+        try:
+            self.conductor_api.image_delete(ctxt, image_id)
+        except exception.ImageNotFound:
+            pass
+        except Exception:
+            LOG.debug("Could not delete image %s", image_id, exc_info=True)
+
+    def _rotate_backups(self, ctxt: Any, instance: dict[str, Any], backup_type: str,
+                        rotation: int) -> None:
+        """Delete the oldest backups of the instance of ``backup_type`` beyond
+        ``rotation`` (Nova's ``_rotate_backups``)."""
+        backups = [
+            image for image in self.conductor_api.image_get_all(ctxt)
+            if image.get("properties", {}).get("image_type") == "backup"
+            and image["properties"].get("backup_type") == backup_type
+            and image["properties"].get("instance_uuid") == instance["uuid"]
+        ]
+        backups.sort(key=lambda image: image.get("created_at") or "", reverse=True)
+        for image in backups[max(rotation, 0):]:
+            LOG.info("Deleting backup image %s of %s (rotation %d)", image["id"],
+                     instance["uuid"], rotation)
+            self._delete_image_quietly(ctxt, image["id"])
+
+    # -- rebuild ---------------------------------------------------------------------------
+
+    def rebuild_instance(self, ctxt: Any, instance: dict[str, Any],
+                         new_pass: str | None = None, image_ref: str | None = None,
+                         **kwargs: Any) -> None:
+        """RPC cast (from the conductor): rebuild from ``image_ref``: ``rebuilding``
+        -> the guest destroyed -> ``rebuild_block_device_mapping`` ->
+        ``rebuild_spawning`` (spawned again) -> ``active`` with a new ``launched_at``;
+        an instance that was ``stopped`` is then powered off again (``powering-off`` ->
+        ``stopped``), as Nova does."""
+        def rebuild(c: Any, i: dict[str, Any]) -> None:
+            original_vm_state = i.get("vm_state")
+            self._save(c, i, {"power_state": self._power_state(i)},
+                       expected_task_state=[task_states.REBUILDING])
+            self.driver.destroy(c, i)
+            self._save(c, i, {"task_state": task_states.REBUILD_BLOCK_DEVICE_MAPPING},
+                       expected_task_state=[task_states.REBUILDING])
+            self._save(c, i, {"task_state": task_states.REBUILD_SPAWNING},
+                       expected_task_state=[task_states.REBUILD_BLOCK_DEVICE_MAPPING])
+            self.driver.spawn(c, i, {"id": image_ref}, None, new_pass)
+            self._save(c, i, {"power_state": self.driver.get_info(i).state,
+                              "vm_state": vm_states.ACTIVE, "task_state": None,
+                              "launched_at": _utcnow()},
+                       expected_task_state=[task_states.REBUILD_SPAWNING])
+            if original_vm_state == vm_states.STOPPED:
+                LOG.info("Bringing %s back to its original state: stopped", i["uuid"])
+                self._save(c, i, {"task_state": task_states.POWERING_OFF})
+                self._do_stop(c, i)
+
+        self._simple_action(ctxt, instance, "rebuild_instance", rebuild)
+
+    def _power_state(self, instance: dict[str, Any]) -> int:
+        try:
+            return self.driver.get_info(instance).state
+        except exception.InstanceNotFound:
+            return power_state.NOSTATE
+
+    # -- shelve ----------------------------------------------------------------------------
+
+    def shelve_instance(self, ctxt: Any, instance: dict[str, Any], image_id: str | None,
+                        clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast: shelve: power off, ``shelving_image_pending_upload`` ->
+        ``shelving_image_uploading`` (the image uploaded), ``shelved`` with
+        ``shelved_at``, ``shelved_image_id`` and ``shelved_host`` in the system metadata;
+        with ``shelved_offload_time = 0`` straight on to ``shelving_offloading`` and the
+        offload."""
+        def shelve(c: Any, i: dict[str, Any]) -> None:
+            self.driver.power_off(i)
+
+            def update_task_state(task_state: str, expected_state: str | None = None
+                                  ) -> None:
+                shelving = {task_states.IMAGE_PENDING_UPLOAD:
+                            task_states.SHELVING_IMAGE_PENDING_UPLOAD,
+                            task_states.IMAGE_UPLOADING: task_states.SHELVING_IMAGE_UPLOADING}
+                expected = ([task_states.SHELVING] if expected_state is None
+                            else [shelving[expected_state]])
+                self._save(c, i, {"task_state": shelving[task_state]},
+                           expected_task_state=expected)
+
+            if image_id:
+                self.conductor_api.image_update(c, image_id, {"status": "saving"})
+                size = self.driver.snapshot(c, i, image_id, update_task_state)
+                self.conductor_api.image_update(c, image_id, {"status": "active",
+                                                              "size": size})
+            system_metadata = dict(i.get("system_metadata") or {})
+            system_metadata.update(shelved_at=_utcnow(), shelved_image_id=image_id,
+                                   shelved_host=self.host)
+            offload = self.conf.shelved_offload_time == 0
+            self._save(c, i, {
+                "system_metadata": system_metadata, "vm_state": vm_states.SHELVED,
+                "task_state": task_states.SHELVING_OFFLOADING if offload else None,
+                "power_state": self._power_state(i),
+            }, expected_task_state=[task_states.SHELVING,
+                                    task_states.SHELVING_IMAGE_UPLOADING])
+            if offload:
+                self._shelve_offload(c, i)
+
+        self._simple_action(ctxt, instance, "shelve_instance", shelve)
+
+    def shelve_offload_instance(self, ctxt: Any, instance: dict[str, Any],
+                                clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast: offload a shelved instance (``shelving_offloading`` ->
+        ``shelved_offloaded``)."""
+        self._simple_action(ctxt, instance, "shelve_offload_instance",
+                            self._shelve_offload)
+
+    def _shelve_offload(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        """Destroy the guest, clear host and node, free the allocation and the usage:
+        ``shelved_offloaded``, power NOSTATE."""
+        self.driver.destroy(ctxt, instance)
+        node = instance.get("node") or self.host
+        self._save(ctxt, instance, {
+            "vm_state": vm_states.SHELVED_OFFLOADED, "task_state": None,
+            "power_state": power_state.NOSTATE, "host": None, "node": None,
+        }, expected_task_state=[task_states.SHELVING, task_states.SHELVING_OFFLOADING])
+        self.rt.update_usage_for_deleted(ctxt, {"uuid": instance["uuid"], "node": node})
+        self._free_allocation(ctxt, instance["uuid"], node)
+        self._delete_scheduler_instance_info(ctxt, instance["uuid"])
+
+    def unshelve_instance(self, ctxt: Any, instance: dict[str, Any],
+                          image: dict[str, Any] | None = None,
+                          filter_properties: dict[str, Any] | None = None,
+                          node: str | None = None, request_spec: Any = None,
+                          **kwargs: Any) -> None:
+        """RPC cast (from the conductor, which scheduled it here): spawn an offloaded
+        instance from its shelved image: ``unshelving`` -> ``spawning`` (host claimed)
+        -> ``active``; the shelve keys leave the system metadata and the shelved image is
+        deleted."""
+        def unshelve(c: Any, i: dict[str, Any]) -> None:
+            self._save(c, i, {"task_state": task_states.SPAWNING},
+                       expected_task_state=[task_states.UNSHELVING])
+            with self.rt.instance_claim(c, i, node or self.host):
+                self.driver.allocate_network(i)
+                self.driver.spawn(c, i, image, None, None)
+            system_metadata = dict(i.get("system_metadata") or {})
+            image_id = system_metadata.get("shelved_image_id")
+            for key in ("shelved_at", "shelved_image_id", "shelved_host"):
+                system_metadata.pop(key, None)
+            self._save(c, i, {
+                "power_state": self.driver.get_info(i).state, "vm_state": vm_states.ACTIVE,
+                "task_state": None, "launched_at": _utcnow(),
+                "system_metadata": system_metadata,
+            }, expected_task_state=[task_states.SPAWNING])
+            self._delete_image_quietly(c, image_id)
+            self._update_scheduler_instance_info(c, i)
+
+        self._simple_action(ctxt, instance, "unshelve_instance", unshelve)
+
+    # -- console ---------------------------------------------------------------------------
+
+    def get_console_output(self, ctxt: Any, instance: dict[str, Any],
+                           tail_length: int | None = None, **kwargs: Any) -> str:
+        """RPC call: the guest's console log, its last ``tail_length`` lines when given
+        (``InstanceNotFound`` when the hypervisor has no guest)."""
+        output = self.driver.get_console_output(ctxt, instance)
+        if tail_length is None or tail_length < 0:
+            return output
+        lines = output.split("\n")
+        return "\n".join(lines[-tail_length:]) if tail_length else ""
+
     # -- periodic tasks --------------------------------------------------------------------
 
     @periodic.periodic_task(spacing=60)
@@ -756,6 +1066,29 @@ class ComputeManager(periodic.PeriodicTasks):
             except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
                 continue
             self.spawn_n(self._locked_reboot, ctxt, instance, "HARD")
+
+    @periodic.periodic_task(spacing=3600)
+    def _poll_shelved_instances(self, ctxt: Any) -> None:
+        """Every ``shelved_poll_interval`` s: offload the instances shelved here for
+        longer than ``shelved_offload_time`` (nothing when it is 0 or -1: offloaded at
+        once, or never)."""
+        offload_time = self.conf.shelved_offload_time
+        if offload_time <= 0:
+            return
+        now = green.wallclock()
+        for instance in self.conductor_api.instance_get_all_by_host(ctxt, self.host):
+            if instance.get("vm_state") != vm_states.SHELVED or instance.get("task_state"):
+                continue
+            shelved_at = parse_timestamp(
+                (instance.get("system_metadata") or {}).get("shelved_at")) or now
+            if now - shelved_at <= offload_time:
+                continue
+            try:
+                self._save(ctxt, instance, {"task_state": task_states.SHELVING_OFFLOADING},
+                           expected_task_state=[None])
+            except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                continue
+            self.shelve_offload_instance(ctxt, instance)
 
     @periodic.periodic_task(spacing=60)
     def _check_instance_build_time(self, ctxt: Any) -> None:

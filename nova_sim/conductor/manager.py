@@ -31,6 +31,7 @@ from nova_sim.conductor.rpcapi import (
     COMPUTE_TASK_VERSION,
     CONDUCTOR_VERSION,
 )
+from nova_sim.image import ImageAPI
 from nova_sim.scheduler import utils as scheduler_utils
 
 LOG = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class ConductorManager:
             ("InstanceFault", "create"): self._fault_create,
             ("Service", "save"): self._service_save,
             ("ComputeNode", "save"): self._compute_node_save,
+            ("Image", "save"): self._image_save,
+            ("Image", "destroy"): self._image_destroy,
         }
         self._class_actions: dict[tuple[str, str], Callable[..., Any]] = {
             ("InstanceList", "get_by_host"): self._instances_by_host,
@@ -95,7 +98,9 @@ class ConductorManager:
             ("InstanceActionEvent", "event_finish"): self._event_finish,
             ("Service", "get_or_create"): self._service_get_or_create,
             ("Allocations", "delete"): self._allocations_delete,
+            ("ImageList", "get_all"): self._images_get_all,
         }
+        self.image_api = ImageAPI(db)
 
     def ping(self, ctxt: Any, arg: Any = None) -> dict[str, Any]:
         """Answer a compute's ``wait_until_ready``."""
@@ -173,7 +178,16 @@ class ConductorManager:
             )
         return {key: node.get(key) for key in COMPUTE_NODE_REPLY_FIELDS}
 
+    def _image_save(self, ctxt: Any, data: dict, changes: dict) -> dict:
+        return self.image_api.update(data["id"], changes)
+
+    def _image_destroy(self, ctxt: Any, data: dict, changes: dict) -> None:
+        self.image_api.delete(data["id"])
+
     # -- class methods ---------------------------------------------------------------------
+
+    def _images_get_all(self, ctxt: Any) -> list:
+        return self.image_api.list()
 
     def _instances_by_host(self, ctxt: Any, host: str, node: str | None = None) -> list:
         filters: dict[str, Any] = {"host": host}
@@ -428,3 +442,103 @@ class ComputeTaskManager:
         )
         self.db.remove_allocations(instance_uuid)
         self._set_error(ctxt, instance_uuid, error)
+
+    def rebuild_instance(
+        self,
+        ctxt: Any,
+        instance: dict[str, Any],
+        orig_image_ref: str | None = None,
+        image_ref: str | None = None,
+        orig_sys_metadata: dict[str, Any] | None = None,
+        bdms: Any = None,
+        recreate: bool = False,
+        on_shared_storage: bool = False,
+        preserve_ephemeral: bool = False,
+        host: str | None = None,
+        request_spec: Any = None,
+        new_pass: str | None = None,
+        injected_files: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """RPC cast from the API: rebuild on the instance's own host (a rebuild that is
+        no evacuation is not scheduled here; Nova asks the scheduler only to re-check
+        the new image's properties against that same host)."""
+        with trace.span("conductor.rebuild_instance", instance_uuid=instance["uuid"]):
+            self.compute_rpcapi.rebuild_instance(
+                ctxt, instance, new_pass, injected_files, image_ref, orig_image_ref,
+                orig_sys_metadata or {}, bdms, recreate=recreate,
+                on_shared_storage=on_shared_storage, host=instance.get("host"),
+                node=instance.get("node"), preserve_ephemeral=preserve_ephemeral,
+                request_spec=request_spec,
+            )
+
+    def unshelve_instance(self, ctxt: Any, instance: dict[str, Any],
+                          request_spec: dict[str, Any] | None = None,
+                          **kwargs: Any) -> None:
+        """RPC cast from the API. A ``shelved`` instance (still on its host) is powered
+        on there: ``powering-on`` and ``start_instance`` cast to its compute. A
+        ``shelved_offloaded`` one is scheduled (forced hosts reset, as Nova's
+        ``reset_forced_destinations``), and ``unshelve_instance`` cast to the chosen
+        compute with the shelved image. No valid host: the task is cleared and the
+        instance stays offloaded (the action event records the error)."""
+        uuid = instance["uuid"]
+        with trace.span("conductor.unshelve_instance", instance_uuid=uuid):
+            try:
+                instance = self.db.instance_get(uuid)
+            except exception.InstanceNotFound:
+                return
+            if instance.get("vm_state") == vm_states.SHELVED:
+                try:
+                    instance = self.db.instance_update(
+                        uuid, {"task_state": task_states.POWERING_ON},
+                        expected_task_state=[task_states.UNSHELVING])
+                except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                    return
+                self.compute_rpcapi.start_instance(ctxt, instance)
+                return
+            if instance.get("vm_state") != vm_states.SHELVED_OFFLOADED:
+                LOG.warning("Unshelve of %s in vm_state %s ignored", uuid,
+                            instance.get("vm_state"))
+                return
+            event = "conductor_unshelve_instance"
+            try:
+                self.db.action_event_start(uuid, ctxt.request_id, event)
+            except exception.NotFound:
+                pass
+            spec = dict(request_spec or {})
+            spec.update(instance_uuid=uuid, num_instances=1, force_hosts=[],
+                        force_nodes=[], ignore_hosts=[])
+            spec.pop("requested_destination", None)
+            try:
+                host_lists = self.scheduler_api.select_destinations(
+                    ctxt, spec, [uuid], return_alternates=False)
+            except Exception as error:
+                LOG.warning("No valid host found for unshelve instance %s: %s", uuid, error)
+                try:
+                    self.db.instance_update(uuid, {"task_state": None})
+                    self.db.action_event_finish(
+                        uuid, ctxt.request_id, event, "Error",
+                        "".join(traceback.format_exception(type(error), error,
+                                                           error.__traceback__)))
+                except exception.NotFound:
+                    pass
+                return
+            self._finish_event_quietly(ctxt, uuid, event)
+            selection = host_lists[0][0]
+            host = _selection_value(selection, "service_host")
+            node = _selection_value(selection, "nodename") or host
+            image_id = (instance.get("system_metadata") or {}).get("shelved_image_id")
+            image = None
+            if image_id:
+                try:
+                    image = ImageAPI(self.db).get(image_id)
+                except exception.ImageNotFound:
+                    image = None
+            self.compute_rpcapi.unshelve_instance(
+                ctxt, instance, host, spec, image=image, filter_properties={}, node=node)
+
+    def _finish_event_quietly(self, ctxt: Any, instance_uuid: str, event: str) -> None:
+        try:
+            self.db.action_event_finish(instance_uuid, ctxt.request_id, event, "Success")
+        except exception.NotFound:
+            pass

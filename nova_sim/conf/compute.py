@@ -54,6 +54,21 @@ Maximum number of instance builds a compute service runs at once (its
         "0 disables the check.",
     ),
     cfg.IntOpt(
+        "shelved_offload_time",
+        default=0,
+        min=-1,
+        help="Seconds a shelved instance stays on its host before it is offloaded "
+        "(``shelved_offloaded``: no host, resources freed). 0 offloads at once when "
+        "shelved; -1 never offloads by time.",
+    ),
+    cfg.IntOpt(
+        "shelved_poll_interval",
+        default=3600,
+        help="Seconds between runs of ``_poll_shelved_instances``, which offloads the "
+        "instances shelved for longer than ``shelved_offload_time``. Negative disables "
+        "it.",
+    ),
+    cfg.IntOpt(
         "reserved_host_cpus",
         default=0,
         min=0,

@@ -57,7 +57,10 @@ API at a glance (each method's docstring states its semantics and errors):
   ``compute_node_get_by_host_and_nodename``;
 - flavors: ``ensure_default_flavors``, ``flavor_create``, ``flavor_get``,
   ``flavor_get_by_flavor_id``, ``flavor_get_by_name``, ``flavor_get_all``,
-  ``flavor_destroy``;
+  ``flavor_destroy``; flavor access and changes (``nova_sim.db.flavor_access``):
+  ``flavor_get_all_for_project``, ``flavor_get_for_project``,
+  ``flavor_access_get_by_flavor_id``, ``flavor_access_add``, ``flavor_access_remove``,
+  ``flavor_update``;
 - instances: ``instance_create``, ``instance_get``, ``instance_get_all_by_filters``,
   ``instance_update`` (``expected_task_state`` / ``expected_vm_state``),
   ``instance_save`` (the same, answering only the written and state columns),
@@ -70,11 +73,15 @@ API at a glance (each method's docstring states its semantics and errors):
   ``usages_get``, ``provider_summaries``, ``allocations_get``, ``allocation_candidates``,
   ``claim_resources``, ``remove_allocations``; change tracking for caches:
   ``provider_changes``, ``changes_since``;
+- key pairs (``nova_sim.db.keypairs``): ``key_pair_create``, ``key_pair_get``,
+  ``key_pair_get_all_by_user``, ``key_pair_count_by_user``, ``key_pair_destroy``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
 - server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
   ``server_group_get_by_instance``, ``server_group_add_members``,
   ``server_group_member_hosts``, ``server_group_member_host_counts``,
-  ``server_group_delete``.
+  ``server_group_delete``;
+- images (the image service's records): ``image_create``, ``image_get``,
+  ``image_get_all``, ``image_update``, ``image_destroy``.
 
 Simplifications (compared with Nova) are noted where they happen: one database instead of
 the API / cell databases and placement's own; ``deleted`` is a boolean; the availability
@@ -107,12 +114,15 @@ from nova_sim.db.engine import (
     statement,
     writer,
 )
+from nova_sim.db.flavor_access import FlavorAccessAPI
+from nova_sim.db.keypairs import KeypairAPI
 from nova_sim.db.placement import RESOURCE_CLASSES, PlacementAPI
 from nova_sim.db.schema import (
     JSON_COLUMNS,
     JSON_DEFAULTS,
     compute_nodes,
     flavors,
+    images,
     instance_actions,
     instance_actions_events,
     instance_faults,
@@ -308,6 +318,15 @@ _SPEC_INSERT = Query(
 _SPEC_GET = Query(
     sa.select(request_specs.c.spec).where(request_specs.c.instance_uuid == _bp("uuid"))
 )
+_IMAGE_GET = Query(
+    sa.select(images).where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+)
+_IMAGES_ALL = Query(sa.select(images).where(images.c.deleted == 0).order_by(images.c.id))
+_IMAGE_DELETE = Query(
+    sa.update(images)
+    .where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+    .values(deleted=1, deleted_at=_bp("now"), updated_at=_bp("now"), status="deleted")
+)
 _GROUP_GET = Query(sa.select(instance_groups).where(_G.uuid == _bp("group"), _G.deleted == 0))
 _GROUP_MEMBERS = Query(
     sa.select(_M.instance_uuid).where(_M.group_uuid == _bp("group")).order_by(_M.id)
@@ -470,13 +489,14 @@ def _new_uuid() -> str:
     return green.random_uuid()
 
 
-class Database(PlacementAPI):
+class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
-    Thread model: without a thread pool (SQLite, or any backend on the virtual clock),
-    every call runs on the caller's thread on one connection and never switches
-    greenthreads; with one (a server on the real clock), each call runs in a pool thread
-    on a pooled connection while only the calling greenthread waits.
+    Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the
+    virtual clock) runs every call on the caller's thread without switching greenthreads;
+    PyMySQL runs each call on the calling greenthread over green sockets, yielding while
+    the server works; psycopg, or any URL with ``use_tpool``, runs each call in a native
+    pool thread while only the calling greenthread waits.
     """
 
     def __init__(
@@ -821,6 +841,7 @@ class Database(PlacementAPI):
         """Delete a flavor by API id (instances keep their snapshot); ``FlavorNotFound``."""
         if not self._rowcount(_FLAVOR_DELETE, {"flavorid": flavorid}):
             raise exception.FlavorNotFound(flavor_id=flavorid)
+        self._flavor_access_delete_all(flavorid)
 
     # ----------------------------------------------------------------------------------
     # Instances
@@ -1433,6 +1454,62 @@ class Database(PlacementAPI):
         if not self._rowcount(_GROUP_DELETE, params):
             raise ServerGroupNotFound(group_uuid=group_uuid)
         self._execute(_GROUP_MEMBERS_DELETE, params)
+
+
+    # ----------------------------------------------------------------------------------
+    # Images
+    # ----------------------------------------------------------------------------------
+
+    @writer
+    def image_create(self, values: dict[str, Any]) -> Row:
+        """Create an image record (``uuid`` given or new; ``status`` default "queued";
+        ``properties`` a dict of strings) and return it."""
+        values = dict(values)
+        values.setdefault("uuid", _new_uuid())
+        values.setdefault("status", "queued")
+        now = self.now()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        return self._create(images, values)
+
+    @statement
+    def image_get(self, image_uuid: str) -> Row:
+        """The live image ``image_uuid``; ``ImageNotFound`` if none."""
+        rows = self._rows("images", _IMAGE_GET, {"uuid": image_uuid})
+        if not rows:
+            raise exception.ImageNotFound(image_id=image_uuid)
+        return rows[0]
+
+    @statement
+    def image_get_all(self) -> list[Row]:
+        """Every live image, oldest first."""
+        return self._rows("images", _IMAGES_ALL)
+
+    @writer
+    def image_update(self, image_uuid: str, values: dict[str, Any]) -> Row:
+        """Update a live image (``updated_at`` now unless given) and return it;
+        ``ImageNotFound`` if none."""
+        values = dict(values)
+        values.setdefault("updated_at", self.now())
+        encoded = encode(images, values)
+        names = tuple(encoded)
+        update = query(
+            ("image-update", names),
+            lambda: sa.update(images)
+            .where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+            .values({name: _bp(f"v_{name}") for name in names}),
+        )
+        params = {"uuid": image_uuid, **{f"v_{k}": v for k, v in encoded.items()}}
+        if not self._rowcount(update, params):
+            raise exception.ImageNotFound(image_id=image_uuid)
+        return self.image_get(image_uuid)
+
+    @writer
+    def image_destroy(self, image_uuid: str) -> None:
+        """Soft-delete an image (status "deleted"); ``ImageNotFound`` if none."""
+        params = {"uuid": image_uuid, "now": self.now()}
+        if not self._rowcount(_IMAGE_DELETE, params):
+            raise exception.ImageNotFound(image_id=image_uuid)
 
 
 # ----------------------------------------------------------------------------------------

@@ -311,6 +311,56 @@ instance_group_member = sa.Table(
     **_ROWID,
 )
 
+key_pairs = sa.Table(
+    "key_pairs", metadata,
+    _id(),
+    sa.Column("name", Name, nullable=False),
+    sa.Column("user_id", Name, nullable=False),
+    sa.Column("fingerprint", Name),
+    sa.Column("public_key", sa.Text),
+    sa.Column("type", sa.String(16), nullable=False, server_default="ssh"),
+    *_timestamps("created_at", "updated_at"),
+    sa.UniqueConstraint("user_id", "name", name="uniq_key_pairs0user_id0name"),
+    **_ROWID,
+)
+
+flavor_projects = sa.Table(
+    "flavor_projects", metadata,
+    _id(),
+    sa.Column("flavorid", Name, nullable=False),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.UniqueConstraint("flavorid", "project_id",
+                        name="uniq_flavor_projects0flavorid0project_id"),
+    **_ROWID,
+)
+
+#: The image service's records (Glance's ``images``): the snapshots and backups that
+#: ``createImage``, ``createBackup`` and ``shelve`` make, and images created through
+#: ``/image/v2/images``. The bytes are never kept (``size`` is recorded). The built-in
+#: catalogue (``nova_sim.image``) is not stored.
+images = sa.Table(
+    "images", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name),
+    sa.Column("status", Name, nullable=False),
+    sa.Column("visibility", Name, nullable=False, server_default="private"),
+    sa.Column("owner", Name),
+    sa.Column("protected", Flag, nullable=False, server_default="0"),
+    sa.Column("disk_format", Name),
+    sa.Column("container_format", Name),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("min_disk", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("min_ram", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("checksum", Name),
+    sa.Column("properties", Document, nullable=False),
+    *_timestamps("created_at", "updated_at", "deleted_at"),
+    _deleted(),
+    sa.Index("images_owner", "owner", "deleted"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),
@@ -318,6 +368,7 @@ JSON_COLUMNS = {
     "instances": ("flavor", "metadata", "system_metadata", "security_groups", "info_cache"),
     "request_specs": ("spec",),
     "instance_groups": ("rules",),
+    "images": ("properties",),
 }
 BOOL_COLUMNS = {
     "services": ("disabled", "forced_down", "deleted"),
@@ -325,6 +376,7 @@ BOOL_COLUMNS = {
     "flavors": ("is_public", "disabled"),
     "instances": ("locked", "deleted"),
     "instance_groups": ("deleted",),
+    "images": ("protected", "deleted"),
 }
 #: JSON columns that are NOT NULL, and the empty document a new row gets when not given
 #: (MariaDB refuses a default on a TEXT column, so the insert fills them).
@@ -336,4 +388,5 @@ JSON_DEFAULTS = {
         "info_cache": "[]",
     },
     "instance_groups": {"rules": "{}"},
+    "images": {"properties": "{}"},
 }

@@ -405,6 +405,30 @@ def _(conf):
     return rebooted
 
 
+@probe("DEFAULT", "shelved_poll_interval", "600", 600.0)
+def _(conf):
+    return _compute_manager(conf)._periodic_spacing.get("_poll_shelved_instances")
+
+
+@probe("DEFAULT", "shelved_offload_time", "100", ["old"])
+def _(conf):
+    # Shelved 150 s ago: offloaded when the offload time is 100; 50 s ago is not (and
+    # with the default 0 the poll leaves everything: offloads happen at shelve time).
+    manager = _compute_manager(conf)
+    manager.conductor_api = _ConductorStandIn([
+        {"uuid": "old", "vm_state": "shelved", "task_state": None,
+         "system_metadata": {"shelved_at": _ago(150)}},
+        {"uuid": "new", "vm_state": "shelved", "task_state": None,
+         "system_metadata": {"shelved_at": _ago(50)}},
+    ])
+    offloaded = []
+    manager._save = lambda *args, **kwargs: None
+    manager.shelve_offload_instance = lambda ctxt, instance: offloaded.append(
+        instance["uuid"])
+    manager._poll_shelved_instances({})
+    return offloaded
+
+
 @probe("DEFAULT", "reserved_host_cpus", "2", 2)
 def _(conf):
     return _resource_tracker(conf)._reserved()["vcpus"]
@@ -591,15 +615,19 @@ probe("database", "db_retry_interval", "0.5", 165.5)(_seconds_to_give_up_on_a_lo
 probe("database", "db_max_retry_interval", "2", 39.0)(_seconds_to_give_up_on_a_lock)
 
 
-@probe("database", "use_tpool", "true", True)
+@probe("database", "use_tpool", "true", ("threads", "threads"))
 def _(conf):
     import tempfile
 
     from nova_sim.db.api import Database, options_from_config
+    from nova_sim.db.engine import DatabaseCore
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with Database(f"sqlite:///{tmp}/tpool.db", **options_from_config(conf)) as db:
-            return db.threaded
+    options = options_from_config(conf)
+    # The core contacts no server before its first call: the mode is chosen without it.
+    with DatabaseCore("mysql+pymysql://nobody@127.0.0.1:9/none", **options) as server:
+        with tempfile.TemporaryDirectory() as tmp:
+            with Database(f"sqlite:///{tmp}/tpool.db", **options) as sqlite:
+                return server.mode, sqlite.mode
 
 
 # -- [fake_driver] ---------------------------------------------------------------------------
@@ -716,7 +744,9 @@ for _option, _text, _value in (
 # -- [quota] ---------------------------------------------------------------------------------
 
 for _option, _key in (("instances", "maxTotalInstances"), ("cores", "maxTotalCores"),
-                      ("ram", "maxTotalRAMSize"), ("metadata_items", "maxServerMeta")):
+                      ("ram", "maxTotalRAMSize"), ("metadata_items", "maxServerMeta"),
+                      ("key_pairs", "maxTotalKeypairs"), ("server_groups", "maxServerGroups"),
+                      ("server_group_members", "maxServerGroupMembers")):
 
     def _limit(conf, key=_key):
         return _get(_api_app(conf), "/v2.1/limits").json["limits"]["absolute"][key]
@@ -816,6 +846,10 @@ attribute_probe("wsgi", "max_request_body_size", "10", 10, _wsgi_server, "max_re
 
 
 attribute_probe("wsgi", "client_socket_timeout", "5", 5, _wsgi_server, "client_socket_timeout")
+
+
+attribute_probe("wsgi", "client_header_timeout", "7", 7, _wsgi_server,
+                "client_header_timeout")
 
 
 attribute_probe("wsgi", "keep_alive", "false", False, _wsgi_server, "keep_alive")

@@ -1,0 +1,278 @@
+"""Pause, suspend, rescue, snapshots, backups, rebuild, shelve and the console, as whole
+flows on the virtual clock: the states the database goes through, the action records and
+events, the images, the RPC messages (casts and the one call) and the host's usage."""
+
+from __future__ import annotations
+
+import pytest
+
+from nova_sim import exception, green
+from nova_sim.compute import power_state
+from nova_sim.image import CIRROS_IMAGE_ID
+
+M1_SMALL = "2"
+
+
+def boot_active(cloud, ctxt, name="vm"):
+    [instance] = cloud.api.create(ctxt, M1_SMALL, CIRROS_IMAGE_ID, name)
+    row = cloud.wait_for_instance(instance["uuid"], "active", None)
+    cloud.states.history[row["uuid"]] = []
+    return row
+
+
+def events_of(cloud, uuid, action_name):
+    [action] = [a for a in cloud.db.actions_get(uuid) if a["action"] == action_name]
+    return [(e["event"], e["result"]) for e in cloud.db.action_events_get(action["id"])]
+
+
+def test_pause_unpause_suspend_resume(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.pause(ctxt, uuid)
+    row = cloud.wait_for_instance(uuid, "paused", None)
+    assert row["power_state"] == power_state.PAUSED
+    with pytest.raises(exception.InstanceInvalidState):
+        cloud.api.suspend(ctxt, uuid)  # only from active
+    cloud.api.unpause(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "active", None)
+    cloud.api.suspend(ctxt, uuid)
+    row = cloud.wait_for_instance(uuid, "suspended", None)
+    assert row["power_state"] == power_state.SUSPENDED
+    cloud.api.resume(ctxt, uuid)
+    row = cloud.wait_for_instance(uuid, "active", None)
+    assert row["power_state"] == power_state.RUNNING
+    assert cloud.states[uuid] == [
+        ("active", "pausing"), ("paused", None), ("paused", "unpausing"), ("active", None),
+        ("active", "suspending"), ("suspended", None), ("suspended", "resuming"),
+        ("active", None),
+    ]
+    assert [a["action"] for a in cloud.db.actions_get(uuid)][:4] == [
+        "resume", "suspend", "unpause", "pause"]
+    assert events_of(cloud, uuid, "pause") == [("compute_pause_instance", "Success")]
+
+
+def test_rescue_and_unrescue(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.rescue(ctxt, uuid, rescue_password="secret")
+    row = cloud.wait_for_instance(uuid, "rescued", None)
+    assert row["power_state"] == power_state.RUNNING
+    driver = cloud.computes[row["host"]].manager.driver
+    assert driver.instances[uuid]["rescued"] is True
+    with pytest.raises(exception.InstanceInvalidState):
+        cloud.api.rescue(ctxt, uuid)
+    cloud.api.unrescue(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "active", None)
+    assert "rescued" not in driver.instances[uuid]
+    assert cloud.states[uuid] == [("active", "rescuing"), ("rescued", None),
+                                  ("rescued", "unrescuing"), ("active", None)]
+
+
+def test_snapshot_makes_an_active_image(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    image = cloud.api.snapshot(ctxt, uuid, "snap", extra_properties={"purpose": "test"})
+    assert image["status"] == "queued" and image["owner"] == "demo"
+    assert cloud.db.instance_get(uuid)["task_state"] == "image_snapshot_pending"
+    cloud.wait_for_instance(uuid, "active", None)
+    stored = cloud.api.image_get(ctxt, image["id"])
+    assert stored["status"] == "active" and stored["size"] > 0
+    assert stored["properties"]["instance_uuid"] == uuid
+    assert stored["properties"]["image_type"] == "snapshot"
+    assert stored["properties"]["purpose"] == "test"
+    assert cloud.states[uuid] == [
+        ("active", "image_snapshot_pending"), ("active", "image_snapshot"),
+        ("active", "image_pending_upload"), ("active", "image_uploading"),
+        ("active", None)]
+    assert events_of(cloud, uuid, "createImage") == [("compute_snapshot_instance", "Success")]
+    # the snapshot boots
+    [second] = cloud.api.create(ctxt, M1_SMALL, image["id"], "from-snap")
+    assert cloud.wait_for_instance(second["uuid"], "active", None)["image_ref"] == image["id"]
+
+
+def test_a_snapshot_in_a_wrong_state_leaves_no_image(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.rescue(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "rescued", None)
+    before = len(cloud.api.image_list(ctxt))
+    with pytest.raises(exception.InstanceInvalidState):
+        cloud.api.snapshot(ctxt, uuid, "snap")
+    assert len(cloud.api.image_list(ctxt)) == before
+
+
+def test_backups_rotate(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    made = []
+    for index in range(3):
+        made.append(cloud.api.backup(ctxt, uuid, f"b{index}", "daily", 2)["id"])
+        cloud.wait_for_instance(uuid, "active", None)
+        green.sleep(1)
+    left = [i["id"] for i in cloud.api.image_list(ctxt)
+            if i["properties"].get("backup_type") == "daily"]
+    assert left == made[1:]
+    cloud.api.backup(ctxt, uuid, "none", "daily", 0)
+    cloud.wait_for_instance(uuid, "active", None)
+    assert not [i for i in cloud.api.image_list(ctxt)
+                if i["properties"].get("backup_type") == "daily"]
+
+
+def test_rebuild_goes_through_novas_states(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    row = boot_active(cloud, ctxt)
+    uuid = row["uuid"]
+    image = cloud.api.snapshot(ctxt, uuid, "snap")
+    cloud.wait_for_instance(uuid, "active", None)
+    cloud.states.history[uuid] = []
+    green.sleep(10)
+    cloud.api.rebuild(ctxt, uuid, image["id"], name="renamed", metadata={"a": "b"})
+    rebuilt = cloud.wait_for_instance(uuid, "active", None)
+    assert rebuilt["image_ref"] == image["id"] and rebuilt["display_name"] == "renamed"
+    assert rebuilt["metadata"] == {"a": "b"}
+    assert rebuilt["launched_at"] > row["launched_at"]
+    assert cloud.states[uuid] == [
+        ("active", "rebuilding"), ("active", "rebuild_block_device_mapping"),
+        ("active", "rebuild_spawning"), ("active", None)]
+    assert events_of(cloud, uuid, "rebuild") == [("compute_rebuild_instance", "Success")]
+
+
+def test_rebuild_of_a_stopped_instance_ends_stopped(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.stop(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "stopped", None)
+    cloud.states.history[uuid] = []
+    cloud.api.rebuild(ctxt, uuid, CIRROS_IMAGE_ID)
+    row = cloud.wait_for_instance(uuid, "stopped", None)
+    assert row["power_state"] == power_state.SHUTDOWN
+    assert cloud.states[uuid][-3:] == [("active", None), ("active", "powering-off"),
+                                       ("stopped", None)]
+    with pytest.raises(exception.ImageNotFound):
+        cloud.api.rebuild(ctxt, uuid, "no-such-image")
+
+
+def test_shelve_offloads_and_unshelve_schedules_again(make_cloud, ctxt):
+    cloud = make_cloud(computes=2)
+    row = boot_active(cloud, ctxt)
+    uuid, host = row["uuid"], row["host"]
+    cloud.api.shelve(ctxt, uuid)
+    offloaded = cloud.wait_for_instance(uuid, "shelved_offloaded", None)
+    assert offloaded["host"] is None and offloaded["node"] is None
+    assert offloaded["power_state"] == power_state.NOSTATE
+    image_id = offloaded["system_metadata"]["shelved_image_id"]
+    assert offloaded["system_metadata"]["shelved_host"] == host
+    assert cloud.api.image_get(ctxt, image_id)["status"] == "active"
+    assert not [a for a in cloud.db.allocations_get() if a["consumer_uuid"] == uuid]
+    assert uuid not in cloud.computes[host].manager.driver.instances
+    assert cloud.states[uuid] == [
+        ("active", "shelving"), ("active", "shelving_image_pending_upload"),
+        ("active", "shelving_image_uploading"), ("shelved", "shelving_offloading"),
+        ("shelved_offloaded", None)]
+    cloud.states.history[uuid] = []
+    cloud.api.unshelve(ctxt, uuid)
+    back = cloud.wait_for_instance(uuid, "active", None)
+    assert back["host"] in cloud.computes and back["power_state"] == power_state.RUNNING
+    assert "shelved_image_id" not in back["system_metadata"]
+    with pytest.raises(exception.ImageNotFound):
+        cloud.api.image_get(ctxt, image_id)
+    assert [a for a in cloud.db.allocations_get() if a["consumer_uuid"] == uuid]
+    assert cloud.states[uuid] == [("shelved_offloaded", "unshelving"),
+                                  ("shelved_offloaded", "spawning"), ("active", None)]
+    assert events_of(cloud, uuid, "unshelve") == [
+        ("compute_unshelve_instance", "Success"), ("conductor_unshelve_instance", "Success")]
+
+
+def test_shelve_kept_on_the_host_then_offloaded_by_the_periodic_task(make_cloud, ctxt):
+    cloud = make_cloud(computes=1, defaults={"shelved_offload_time": 600,
+                                             "shelved_poll_interval": 300})
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.shelve(ctxt, uuid)
+    shelved = cloud.wait_for_instance(uuid, "shelved", None)
+    assert shelved["host"] == "compute1" and shelved["power_state"] == power_state.SHUTDOWN
+    cloud.api.unshelve(ctxt, uuid)  # still on its host: powered on there
+    cloud.wait_for_instance(uuid, "active", None)
+    assert ("shelved", "powering-on") in cloud.states[uuid]
+    cloud.api.shelve(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "shelved", None)
+    offloaded = cloud.wait_for_instance(uuid, "shelved_offloaded", None, timeout=1200)
+    assert offloaded["host"] is None
+
+
+def test_console_output_is_a_call(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    full = cloud.api.get_console_output(ctxt, uuid)
+    assert uuid in full and len(full.split("\n")) > 10
+    tail = cloud.api.get_console_output(ctxt, uuid, tail_length=10)
+    assert tail.split("\n") == full.split("\n")[-10:]
+
+
+def test_locked_instance_refuses_the_owner_not_the_admin(make_cloud, ctxt):
+    from nova_sim.context import RequestContext
+
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.lock(ctxt, uuid, reason="maintenance")
+    row = cloud.api.get(ctxt, uuid)
+    assert row["locked"] and row["locked_by"] == "owner"
+    assert row["locked_reason"] == "maintenance"
+    for action in (cloud.api.pause, cloud.api.stop, cloud.api.shelve, cloud.api.delete):
+        with pytest.raises(exception.InstanceIsLocked):
+            action(ctxt, uuid)
+    admin = RequestContext(user_id="admin", project_id="admin", is_admin=True,
+                           overwrite=False)
+    cloud.api.pause(admin, uuid)
+    cloud.wait_for_instance(uuid, "paused", None)
+    cloud.api.unlock(ctxt, uuid)
+    assert not cloud.api.get(ctxt, uuid)["locked"]
+    assert [a["action"] for a in cloud.db.actions_get(uuid)][:3] == ["unlock", "pause",
+                                                                      "lock"]
+
+
+def rpc_messages(records):
+    """(kind, method, topic) of the RPC spans, object calls left out."""
+    found = []
+    for record in records:
+        name = record.get("name") or ""
+        if not name.startswith("rpc.") or "object_" in name:
+            continue
+        kind, method = name.split(" ", 1)
+        found.append((kind, method, (record.get("attributes") or {}).get("topic")))
+    return found
+
+
+def test_the_rpc_flows_of_unshelve_rebuild_and_console(make_cloud, ctxt):
+    from nova_sim import context as nova_context
+    from nova_sim.trace.tracer import Tracer
+
+    cloud = make_cloud(computes=2)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.shelve(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "shelved_offloaded", None)
+    tracer = Tracer(service="nova-api", host="controller", seed=1,
+                    context_getter=nova_context.get_current).install()
+    try:
+        cloud.api.unshelve(ctxt, uuid)
+        cloud.wait_for_instance(uuid, "active", None)
+        cloud.api.rebuild(ctxt, uuid, CIRROS_IMAGE_ID)
+        cloud.wait_for_instance(uuid, "active", None)
+        cloud.api.get_console_output(ctxt, uuid, tail_length=3)
+    finally:
+        tracer.uninstall()
+    messages = rpc_messages(tracer.records())
+    # the API casts to the conductor, which calls the scheduler and casts to a compute
+    for expected in [
+        ("rpc.cast", "unshelve_instance", "conductor"),
+        ("rpc.server", "unshelve_instance", "conductor"),
+        ("rpc.call", "select_destinations", "scheduler"),
+        ("rpc.cast", "unshelve_instance", "compute"),
+        ("rpc.server", "unshelve_instance", "compute"),
+        ("rpc.cast", "rebuild_instance", "conductor"),
+        ("rpc.cast", "rebuild_instance", "compute"),
+        ("rpc.server", "rebuild_instance", "compute"),
+        ("rpc.call", "get_console_output", "compute"),
+    ]:
+        assert expected in messages, expected
+    # a rebuild is not scheduled: one select_destinations, the unshelve's
+    assert messages.count(("rpc.call", "select_destinations", "scheduler")) == 1
