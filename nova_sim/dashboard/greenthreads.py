@@ -95,7 +95,9 @@ def _origin(func: Any, default: str) -> tuple[str, str]:
     name = _qualname(func)
     looped = getattr(owner, "function", None)  # a looping call: name what it calls
     if callable(looped):
-        name = f"{name}({_qualname(looped)})"
+        label = getattr(owner, "name", None)
+        name = f"{name}: {label}" if isinstance(label, str) and label else \
+            f"{name}({_qualname(looped)})"
     if owner is not None and name.endswith("RPCServer._process_loop"):
         target = getattr(owner, "target", None)
         topic = getattr(target, "topic", None)

@@ -134,7 +134,9 @@ def test_greenthreads_say_how_they_started_and_what_they_wait_on(booted):
     scheduled = {s["name"]: s for s in data["scheduled"]}
     assert scheduled[waits_for_event.__qualname__]["origin"] == "spawn_after"
     assert 0 < scheduled[waits_for_event.__qualname__]["starts_in"] <= 30
-    assert any(s["origin"] == "periodic" for s in data["scheduled"])
+    heartbeat = scheduled["FixedIntervalLoop._run: heartbeat of nova-compute on compute1"]
+    assert (heartbeat["origin"], heartbeat["service"]) == ("periodic", "nova-compute@compute1")
+    assert 0 < heartbeat["starts_in"] <= cloud.conf.report_interval
     pools = {p["name"]: p for p in data["pools"]}
     executor = pools["nova-compute@compute1: RPC executor"]
     assert executor["size"] == cloud.conf.executor_thread_pool_size
