@@ -113,6 +113,18 @@ class ImageNotActive(Invalid):
     msg_fmt = "Image %(image_id)s is not active."
 
 
+class CannotResizeToSameFlavor(Invalid):
+    msg_fmt = "When resizing, instances must change flavor!"
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = "Server disk was unable to be resized because: %(reason)s"
+
+
+class MigrationNotFound(NotFound):
+    msg_fmt = "Migration for instance %(instance_id)s with status %(status)s not found."
+
+
 class InstanceExists(Conflict):
     msg_fmt = "Instance %(name)s already exists."
 

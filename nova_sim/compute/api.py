@@ -695,6 +695,91 @@ class API:
         self.compute_task_api.unshelve_instance(ctxt, instance, request_spec=spec)
         return instance
 
+    # -- resize and cold migration ---------------------------------------------------------
+
+    def resize(self, ctxt: Any, instance: dict[str, Any] | str,
+               flavor_id: str | None = None, clean_shutdown: bool = True) -> dict[str, Any]:
+        """Resize an ``active`` or ``stopped`` instance to ``flavor_id``, or cold-migrate
+        it when ``flavor_id`` is None (the ``migrate`` action): ``resize_prep`` now and
+        ``migrate_server`` cast to the conductor, which schedules it (another host unless
+        ``allow_resize_to_same_host``) and casts ``prep_resize`` to the destination; the
+        computes then go through ``resize_migrating``, ``resize_migrated`` and
+        ``resize_finish`` to ``resized`` (VERIFY_RESIZE), which ``confirm_resize`` or
+        ``revert_resize`` ends. ``FlavorNotFound``, ``CannotResizeToSameFlavor`` or
+        ``CannotResizeDisk`` (400s) on a bad flavor; 409 on a wrong state or locked."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        method = "resize" if flavor_id is not None else "migrate"
+        self._check_state(instance, method, [vm_states.ACTIVE, vm_states.STOPPED], [None])
+        current = instance.get("flavor") or {}
+        if flavor_id is None:
+            flavor = dict(current)
+        else:
+            flavor = self.db.flavor_get_by_flavor_id(str(flavor_id))
+            if flavor.get("disabled"):
+                raise exception.FlavorNotFound(flavor_id=flavor_id)
+            if str(flavor.get("flavorid")) == str(current.get("flavorid")):
+                raise exception.CannotResizeToSameFlavor()
+            if int(flavor.get("root_gb") or 0) < int(current.get("root_gb") or 0):
+                raise exception.CannotResizeDisk(
+                    reason="Resizing to a smaller disk flavor is not allowed.")
+        instance = self._set_task_state(ctxt, instance, method, task_states.RESIZE_PREP,
+                                        [None])
+        self._record_action_start(ctxt, instance, method)
+        try:
+            spec = dict(self.db.request_spec_get(instance["uuid"]))
+        except exception.NotFound:
+            spec = {}
+        self.compute_task_api.migrate_server(
+            ctxt, instance, flavor=flavor, request_spec=spec,
+            clean_shutdown=clean_shutdown)
+        return instance
+
+    def _migration(self, instance: dict[str, Any], status: str) -> dict[str, Any]:
+        migration = (instance.get("system_metadata") or {}).get("migration") or {}
+        if migration.get("status") != status:
+            raise exception.MigrationNotFound(instance_id=instance["uuid"], status=status)
+        return migration
+
+    def confirm_resize(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Confirm a ``resized`` instance: the migration ``confirming``, action
+        ``confirmResize``, ``confirm_resize`` cast to the source host, which destroys the
+        old guest and frees the source's resources; the instance ends ``active`` (or
+        ``stopped``) with no task."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "confirm_resize", [vm_states.RESIZED], [None])
+        migration = self._migration(instance, "finished")
+        instance = self._set_migration_status(instance, "confirming")
+        self._record_action_start(ctxt, instance, "confirmResize")
+        self.compute_rpcapi.confirm_resize(ctxt, instance, migration,
+                                           migration["source_compute"])
+
+    def revert_resize(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Revert a ``resized`` instance: ``resize_reverting``, action ``revertResize``,
+        ``revert_resize`` cast to the destination (the new guest destroyed), which casts
+        ``finish_revert_resize`` to the source: the old flavor back, ``active`` (or
+        ``stopped``) there."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "revert_resize", [vm_states.RESIZED], [None])
+        migration = self._migration(instance, "finished")
+        instance = self._set_task_state(ctxt, instance, "revert_resize",
+                                        task_states.RESIZE_REVERTING, [None])
+        instance = self._set_migration_status(instance, "reverting")
+        self._record_action_start(ctxt, instance, "revertResize")
+        self.compute_rpcapi.revert_resize(ctxt, instance, migration,
+                                          migration["dest_compute"])
+        return instance
+
+    def _set_migration_status(self, instance: dict[str, Any], status: str
+                              ) -> dict[str, Any]:
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata["migration"] = {**system_metadata.get("migration", {}),
+                                        "status": status}
+        return self.db.instance_update(instance["uuid"],
+                                       {"system_metadata": system_metadata})
+
     # -- admin and misc --------------------------------------------------------------------
 
     def reset_state(self, ctxt: Any, instance: dict[str, Any] | str, state: str

@@ -405,6 +405,32 @@ def _(conf):
     return rebooted
 
 
+@probe("DEFAULT", "allow_resize_to_same_host", "true", [])
+def _(conf):
+    # The hosts the conductor tells the scheduler to ignore for a resize: the source,
+    # unless the option allows it.
+    from nova_sim.conductor.manager import ComputeTaskManager
+    from nova_sim.db.api import Database
+    from nova_sim.exception import NoValidHost
+
+    asked = []
+
+    class Scheduler:
+        def select_destinations(self, ctxt, spec, uuids, return_alternates=False):
+            asked.append(spec["ignore_hosts"])
+            raise NoValidHost(reason="probe")
+
+    db = Database("sqlite://")
+    db.ensure_default_flavors()
+    instance = db.instance_create({"flavor": db.flavor_get_by_flavor_id("1"),
+                                   "host": "compute1", "node": "compute1",
+                                   "vm_state": "active", "task_state": "resize_prep"})
+    manager = ComputeTaskManager(conf, db, _transport(conf), scheduler_api=Scheduler())
+    ctxt = type("Context", (), {"request_id": "req-probe"})()
+    manager.migrate_server(ctxt, instance, flavor=db.flavor_get_by_flavor_id("2"))
+    return asked[0]
+
+
 @probe("DEFAULT", "shelved_poll_interval", "600", 600.0)
 def _(conf):
     return _compute_manager(conf)._periodic_spacing.get("_poll_shelved_instances")
