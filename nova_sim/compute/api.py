@@ -21,6 +21,7 @@ Must not know about HTTP, the hypervisor or the scheduler's internals.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
@@ -833,6 +834,12 @@ class API:
         instance = self._instance(ctxt, instance)
         self._check_lock(ctxt, instance)
         self._record_action_start(ctxt, instance, "delete")
+        if instance.get("vm_state") in (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED):
+            # as Nova's _delete: the snapshot a shelve made goes with the instance
+            shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
+            if shelved_image:
+                with contextlib.suppress(exception.NotFound, exception.Forbidden):
+                    self.image_api.delete(shelved_image)
         host = instance.get("host")
         if host and self._compute_is_up(host):
             try:

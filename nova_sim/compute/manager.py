@@ -48,6 +48,9 @@ from nova_sim.virt.fake import FakeDriver
 
 LOG = logging.getLogger(__name__)
 
+#: The system metadata a shelve records (Nova's ``remove_shelved_keys_from_system_metadata``)
+SHELVE_KEYS = ("shelved_at", "shelved_image_id", "shelved_host")
+
 
 
 def _utcnow() -> str:
@@ -609,14 +612,19 @@ class ComputeManager(periodic.PeriodicTasks):
 
     def _do_start(self, ctxt: Any, instance: dict[str, Any]) -> None:
         self.driver.power_on(ctxt, instance)
-        self._save(
-            ctxt, instance,
-            {
-                "power_state": self.driver.get_info(instance).state,
-                "vm_state": vm_states.ACTIVE, "task_state": None,
-            },
-            expected_task_state=[task_states.POWERING_ON],
-        )
+        updates: dict[str, Any] = {
+            "power_state": self.driver.get_info(instance).state,
+            "vm_state": vm_states.ACTIVE, "task_state": None,
+        }
+        # A shelved instance unshelved where it is: its snapshot and shelve keys go
+        system_metadata = dict(instance.get("system_metadata") or {})
+        shelved_image = system_metadata.get("shelved_image_id")
+        if any(key in system_metadata for key in SHELVE_KEYS):
+            for key in SHELVE_KEYS:
+                system_metadata.pop(key, None)
+            updates["system_metadata"] = system_metadata
+        self._save(ctxt, instance, updates, expected_task_state=[task_states.POWERING_ON])
+        self._delete_image_quietly(ctxt, shelved_image)
 
     def reboot_instance(self, ctxt: Any, instance: dict[str, Any], block_device_info: Any = None,
                         reboot_type: str = "SOFT", **kwargs: Any) -> None:
@@ -956,7 +964,7 @@ class ComputeManager(periodic.PeriodicTasks):
                 self.driver.spawn(c, i, image, None, None)
             system_metadata = dict(i.get("system_metadata") or {})
             image_id = system_metadata.get("shelved_image_id")
-            for key in ("shelved_at", "shelved_image_id", "shelved_host"):
+            for key in SHELVE_KEYS:
                 system_metadata.pop(key, None)
             self._save(c, i, {
                 "power_state": self.driver.get_info(i).state, "vm_state": vm_states.ACTIVE,

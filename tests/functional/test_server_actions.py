@@ -190,13 +190,21 @@ def test_shelve_kept_on_the_host_then_offloaded_by_the_periodic_task(make_cloud,
     cloud.api.shelve(ctxt, uuid)
     shelved = cloud.wait_for_instance(uuid, "shelved", None)
     assert shelved["host"] == "compute1" and shelved["power_state"] == power_state.SHUTDOWN
+    image_id = shelved["system_metadata"]["shelved_image_id"]
     cloud.api.unshelve(ctxt, uuid)  # still on its host: powered on there
-    cloud.wait_for_instance(uuid, "active", None)
+    started = cloud.wait_for_instance(uuid, "active", None)
     assert ("shelved", "powering-on") in cloud.states[uuid]
+    assert "shelved_image_id" not in started["system_metadata"]
+    with pytest.raises(exception.ImageNotFound):  # the snapshot went with the shelve
+        cloud.api.image_get(ctxt, image_id)
     cloud.api.shelve(ctxt, uuid)
     cloud.wait_for_instance(uuid, "shelved", None)
     offloaded = cloud.wait_for_instance(uuid, "shelved_offloaded", None, timeout=1200)
     assert offloaded["host"] is None
+    image_id = offloaded["system_metadata"]["shelved_image_id"]
+    cloud.api.delete(ctxt, uuid)  # no host: deleted at once, with its shelved image
+    with pytest.raises(exception.ImageNotFound):
+        cloud.api.image_get(ctxt, image_id)
 
 
 def test_console_output_is_a_call(make_cloud, ctxt):
