@@ -173,8 +173,10 @@ class ComputeManager(periodic.PeriodicTasks):
     def init_host(self, service_ref: dict[str, Any] | None = None) -> None:
         """Start-up: reconcile what the database says about this host with the driver.
 
-        Guests the database no longer has are destroyed; instances caught mid-build go to
-        ERROR; a delete, stop, start or reboot that was in flight is finished; an instance
+        Guests the database no longer has are destroyed; instances caught mid-build or
+        mid-rebuild go to ERROR; a snapshot or backup in flight loses its task (its image
+        stays queued or saving, as in Nova); a delete, stop, start or reboot that was in
+        flight is finished; an instance
         the database has but the (fake, in-memory) hypervisor lost with the last process is
         adopted with its recorded power state (a real hypervisor keeps its guests across a
         compute restart).
@@ -210,8 +212,21 @@ class ComputeManager(periodic.PeriodicTasks):
         if task == task_states.DELETING:
             self._delete_instance(ctxt, instance)
             return
+        if task in (task_states.REBUILDING, task_states.REBUILD_BLOCK_DEVICE_MAPPING,
+                    task_states.REBUILD_SPAWNING):
+            self._set_error(ctxt, instance, "Instance was rebuilding at compute startup")
+            return
+        if vm_state != vm_states.ERROR and task in (
+            task_states.IMAGE_SNAPSHOT_PENDING, task_states.IMAGE_SNAPSHOT,
+            task_states.IMAGE_PENDING_UPLOAD, task_states.IMAGE_UPLOADING,
+            task_states.IMAGE_BACKUP,
+        ):
+            LOG.info("Instance %s was %s at compute startup; clearing the task",
+                     instance["uuid"], task)
+            self._save(ctxt, instance, {"task_state": None})
         if not self.driver.instance_exists(instance) and vm_state in (
-            vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR,
+            vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR, vm_states.PAUSED,
+            vm_states.SUSPENDED, vm_states.RESCUED, vm_states.RESIZED, vm_states.SHELVED,
         ):
             self.driver.adopt(instance, instance.get("power_state") or power_state.NOSTATE)
         if task == task_states.POWERING_OFF:

@@ -393,3 +393,21 @@ def nova_admin():
 
     return RequestContext(user_id="admin", project_id="admin", is_admin=True,
                           overwrite=False)
+
+
+def test_compute_restart_with_actions_in_flight(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    paused = boot_active(cloud, ctxt, "paused")["uuid"]
+    cloud.api.pause(ctxt, paused)
+    cloud.wait_for_instance(paused, "paused", None)
+    snapping = boot_active(cloud, ctxt, "snapping")["uuid"]
+    rebuilding = boot_active(cloud, ctxt, "rebuilding")["uuid"]
+    cloud.computes["compute1"].stop()
+    # tasks the restart catches, written straight into the database
+    cloud.db.instance_update(snapping, {"task_state": "image_uploading"})
+    cloud.db.instance_update(rebuilding, {"task_state": "rebuild_spawning"})
+    cloud.add_compute("compute1")  # a new process: its fake hypervisor starts empty
+    driver = cloud.computes["compute1"].manager.driver
+    assert driver.get_info({"uuid": paused}).state == power_state.PAUSED
+    assert cloud.db.instance_get(snapping)["task_state"] is None
+    assert cloud.db.instance_get(rebuilding)["vm_state"] == "error"
