@@ -8,17 +8,22 @@ from __future__ import annotations
 import json
 
 import pytest
-
-# the module-scoped fixtures of test_real_clients: a cloud of this module's own
-from test_real_clients import (  # noqa: F401 (fixtures)
-    IMAGE_NAME,
-    cli_env,
-    endpoint,
-    openstack_cli,
-    sdk_connection,
-)
+import test_real_clients as shipped
+from test_real_clients import IMAGE_NAME, openstack_cli, sdk_connection
 
 pytestmark = pytest.mark.slow  # a cloud in a subprocess, the real clients' commands
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    """A cloud of this module's own, as ``test_real_clients`` starts one."""
+    yield from shipped.run_cloud()
+
+
+@pytest.fixture(scope="module")
+def cli_env(endpoint, tmp_path_factory):
+    """The ``openstack`` CLI's environment for it (``test_real_clients``' fixture)."""
+    return shipped.cli_env.__wrapped__(endpoint, tmp_path_factory)
 
 
 def status(cli_env, name):
@@ -85,9 +90,10 @@ def test_openstacksdk_snapshot_and_shelve(endpoint):
 
     conn = sdk_connection(endpoint)
     compute = conn.compute
-    server = compute.create_server(name="sdk-act", image_id=CIRROS_IMAGE_ID, flavor_id="1",
-                                   networks="none")
-    server = compute.wait_for_server(server, status="ACTIVE", interval=0.1, wait=60)
+    server = compute.wait_for_server(
+        compute.create_server(name="sdk-act", image_id=CIRROS_IMAGE_ID, flavor_id="1",
+                              networks="none"),
+        status="ACTIVE", interval=0.1, wait=60)
     image = compute.create_server_image(server, "sdk-snap", wait=True, timeout=60)
     assert conn.image.get_image(image.id).status == "active"
     compute.pause_server(server)
