@@ -8,10 +8,10 @@ a ``Location`` before 2.45, ``{"image_id"}`` from 2.45), ``rebuild`` (202 with t
 and its ``adminPass``), ``shelve`` / ``shelveOffload`` (admin) / ``unshelve`` (an
 ``availability_zone`` from 2.77), ``os-resetState`` (admin), ``os-getConsoleOutput``
 (200), ``restore``, ``forceDelete``, ``resize`` / ``confirmResize`` (204) /
-``revertResize`` and ``migrate`` (admin); the policy of each (Nova's defaults: admin only
-where Nova says so; a reader is refused every action by the app's role check), the
-mapping of a wrong state or a lock to 409 (``InstanceInvalidState`` /
-``InstanceIsLocked`` from the compute API), and the instance action views
+``revertResize``, ``migrate`` (admin) and ``injectNetworkInfo`` (admin); the policy of
+each (Nova's defaults: admin only where Nova says so; a reader is refused every action
+by the app's role check), the mapping of a wrong state or a lock to 409
+(``InstanceInvalidState`` / ``InstanceIsLocked`` from the compute API), and the instance action views
 (``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of each step;
 ``traceback`` for admins only, events for everyone from 2.51, ``updated_at`` from 2.58,
 ``host``/``hostId`` from 2.62). Must not know about RPC.
@@ -345,6 +345,13 @@ def _console_output(request: APIRequest, compute_api, instance: dict, value: Any
     return Reply(200, {"output": _CONTROL_CHARS.sub("?", output)})
 
 
+def _inject_network_info(request: APIRequest, compute_api, instance: dict, value: Any,
+                         name: str = "injectNetworkInfo") -> None:
+    request.require_admin("os_compute_api:os-admin-actions:inject_network_info")
+    _null("injectNetworkInfo", value)
+    compute_api.inject_network_info(request.context, instance["uuid"])
+
+
 def _restore(request: APIRequest, compute_api, instance: dict, value: Any,
              name: str = "restore") -> None:
     _null("restore", value)
@@ -408,7 +415,7 @@ _ACTIONS: dict[str, Callable[..., Reply | None]] = {
     "restore": _restore, "forceDelete": _no_argument("force_delete"),
     "resize": _resize, "confirmResize": _end_resize("confirm_resize", 204),
     "revertResize": _end_resize("revert_resize", 202),
-    "migrate": _migrate,
+    "migrate": _migrate, "injectNetworkInfo": _inject_network_info,
 }
 
 

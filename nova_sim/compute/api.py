@@ -811,6 +811,19 @@ class API:
         return self.compute_rpcapi.get_console_output(ctxt, instance,
                                                       tail_length=tail_length)
 
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Cast ``inject_network_info`` to the instance's compute (the guest's network
+        configuration written again; no state changes). 409 without a host or while
+        deleting or migrating; recorded as the ``inject_network_info`` action."""
+        instance = self._instance(ctxt, instance)
+        self._check_state(instance, "inject_network_info", None, None)
+        if instance.get("task_state") in (task_states.DELETING, "migrating"):
+            raise exception.InstanceInvalidState(
+                attr="task_state", instance_uuid=instance["uuid"],
+                state=instance.get("task_state"), method="inject_network_info")
+        self._record_action_start(ctxt, instance, "inject_network_info")
+        self.compute_rpcapi.inject_network_info(ctxt, instance)
+
     def restore(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
         """Restore a soft-deleted instance. nova-sim deletes at once (Nova's default
         ``reclaim_instance_interval = 0``), so an instance is never soft-deleted: this

@@ -4,9 +4,9 @@ Owns the compute service's RPC endpoint (``build_and_run_instance``, ``terminate
 ``stop_instance``, ``start_instance``, ``reboot_instance``, ``pause_instance`` /
 ``unpause_instance``, ``suspend_instance`` / ``resume_instance``, ``rescue_instance`` /
 ``unrescue_instance``, ``snapshot_instance``, ``backup_instance``, ``rebuild_instance``,
-``shelve_instance``, ``shelve_offload_instance``, ``unshelve_instance``, the resize steps
-``prep_resize``, ``resize_instance``, ``finish_resize``, ``confirm_resize``,
-``revert_resize`` and ``finish_revert_resize``, and the one call
+``shelve_instance``, ``shelve_offload_instance``, ``unshelve_instance``,
+``inject_network_info``, the resize steps ``prep_resize``, ``resize_instance``,
+``finish_resize``, ``confirm_resize``, ``revert_resize`` and ``finish_revert_resize``, and the one call
 ``get_console_output``), its periodic tasks (``update_available_resource`` every 60 s,
 ``_sync_power_states`` every 600 s, ``_poll_shelved_instances`` every 3600 s, and the
 cheap 60 s checks) and ``init_host``. It follows ``nova/compute/manager.py`` of the
@@ -1129,6 +1129,13 @@ class ComputeManager(periodic.PeriodicTasks):
             self._update_scheduler_instance_info(c, i)
 
         self._simple_action(ctxt, instance, "finish_revert_resize", finish_revert)
+
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any],
+                            **kwargs: Any) -> None:
+        """RPC cast: write the guest's network configuration again (the fake driver has
+        nothing to write); an action event, no state change."""
+        self._simple_action(ctxt, instance, "inject_network_info",
+                            lambda c, i: self.driver.inject_network_info(i, None))
 
     # -- console ---------------------------------------------------------------------------
 

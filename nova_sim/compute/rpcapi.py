@@ -174,6 +174,10 @@ class ComputeAPI:
                    filter_properties=filter_properties or {}, node=node,
                    request_spec=request_spec, accel_uuids=accel_uuids or [])
 
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        """Cast: write the guest's network configuration again."""
+        self._cast_instance(ctxt, instance, "inject_network_info")
+
     def get_console_output(self, ctxt: Any, instance: dict[str, Any],
                            tail_length: int | None = None) -> str:
         """**Call**: the guest's console log (its last ``tail_length`` lines); waits for

@@ -359,6 +359,11 @@ class FakeDriver:
             self._delay("snapshot")
         return max(int(guest["root_gb"]), 1) * 1024 ** 3 // 64  # a sparse qcow2's share
 
+    def inject_network_info(self, instance: dict[str, Any], network_info: Any) -> None:
+        """Write the guest's network configuration (nothing to write in the fake;
+        ``InstanceNotFound`` without a guest)."""
+        self._guest(instance)
+
     def get_console_output(self, context: Any, instance: dict[str, Any]) -> str:
         """The guest's console log (``CONSOLE_LOG``); ``InstanceNotFound`` without a
         guest."""

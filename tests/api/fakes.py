@@ -139,6 +139,9 @@ class InstantCompute:
         self._finish("revert_resize", instance, "active", 1, host=migration["source_compute"],
                      flavor=instance["system_metadata"]["old_flavor"])
 
+    def inject_network_info(self, ctxt, instance):
+        self.calls.append(("inject_network_info", instance["uuid"]))
+
     def get_console_output(self, ctxt, instance, tail_length=None):
         self.calls.append(("console", instance["uuid"], tail_length))
         lines = [f"line {n}" for n in range(1, 21)]

@@ -296,3 +296,14 @@ def test_migrate_is_admin_only(client):
                   token="admin:admin", version="2.55").status_int == 400
     assert action(client, server_id, {"migrate": None}, token="admin:admin").status_int == 202
     assert status(client, server_id, token="admin:admin") == "VERIFY_RESIZE"
+
+
+def test_inject_network_info_is_admin_only(client, compute):
+    server_id = create(client)
+    assert action(client, server_id, {"injectNetworkInfo": None}).status_int == 403
+    assert action(client, server_id, {"injectNetworkInfo": None},
+                  token="admin:admin").status_int == 202
+    assert compute.compute_rpcapi.calls[-1] == ("inject_network_info", server_id)
+    compute.db.instance_update(server_id, {"host": None})
+    assert action(client, server_id, {"injectNetworkInfo": None},
+                  token="admin:admin").status_int == 409

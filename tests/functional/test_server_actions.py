@@ -210,6 +210,10 @@ def test_shelve_kept_on_the_host_then_offloaded_by_the_periodic_task(make_cloud,
 def test_console_output_is_a_call(make_cloud, ctxt):
     cloud = make_cloud(computes=1)
     uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.inject_network_info(ctxt, uuid)
+    green.sleep(1)
+    assert events_of(cloud, uuid, "inject_network_info") == [
+        ("compute_inject_network_info", "Success")]
     full = cloud.api.get_console_output(ctxt, uuid)
     assert uuid in full and len(full.split("\n")) > 10
     tail = cloud.api.get_console_output(ctxt, uuid, tail_length=10)
