@@ -1,21 +1,20 @@
 """Server actions (``POST /servers/{id}/action``) and ``os-instance-actions``.
 
-Owns the action body checks (exactly one action per request) of ``os-start``,
-``os-stop``, ``reboot`` (``type`` SOFT/HARD), ``pause`` / ``unpause``, ``suspend`` /
-``resume``, ``rescue`` (200 with ``adminPass``) / ``unrescue``, ``lock`` (a
-``locked_reason`` from 2.73) / ``unlock``, ``createImage`` and ``createBackup`` (202 with
-a ``Location`` before 2.45, ``{"image_id"}`` from 2.45), ``rebuild`` (202 with the server
-and its ``adminPass``), ``shelve`` / ``shelveOffload`` (admin) / ``unshelve`` (an
+Owns the action body checks (exactly one action per request) of ``os-start``, ``os-stop``,
+``reboot`` (``type`` SOFT/HARD), ``pause`` / ``unpause``, ``suspend`` / ``resume``,
+``rescue`` (200 with ``adminPass``) / ``unrescue``, ``lock`` (a ``locked_reason`` from
+2.73) / ``unlock``, ``createImage`` and ``createBackup`` (202 with a ``Location`` before
+2.45, ``{"image_id"}`` from 2.45), ``rebuild`` (202 with the server and its
+``adminPass``), ``shelve`` / ``shelveOffload`` (admin) / ``unshelve`` (an
 ``availability_zone`` from 2.77), ``os-resetState`` (admin), ``os-getConsoleOutput``
 (200), ``restore``, ``forceDelete``, ``resize`` / ``confirmResize`` (204) /
 ``revertResize``, ``migrate`` (admin) and ``injectNetworkInfo`` (admin); the policy of
-each (Nova's defaults: admin only where Nova says so; a reader is refused every action
-by the app's role check), the mapping of a wrong state or a lock to 409
-(``InstanceInvalidState`` / ``InstanceIsLocked`` from the compute API), and the instance action views
-(``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of each step;
-``traceback`` for admins only, events for everyone from 2.51, ``updated_at`` from 2.58,
-``host``/``hostId`` from 2.62). Must not know about RPC.
-"""
+each (Nova's defaults: admin only where Nova says so; a reader is refused every action by
+the app's role check), the mapping of a wrong state or a lock to 409
+(``InstanceInvalidState`` / ``InstanceIsLocked`` from the compute API), and the instance
+action views (``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of
+each step; ``traceback`` for admins only, events for everyone from 2.51, ``updated_at``
+from 2.58, ``host``/``hostId`` from 2.62). Must not know about RPC. """
 
 from __future__ import annotations
 

@@ -2,16 +2,21 @@
 
 Owns ``API``, which the REST API (``nova_sim.api``), the CLI, the benchmarks and the tests
 call. It checks what can be checked at once (flavor, image, state of the instance for the
-action, ownership), records the request in the database and **casts** the work to the
-conductor (boot) or to the instance's compute (delete, stop, start, reboot), then returns:
-nothing here waits for a hypervisor. It also offers thin read/write helpers over the
+action, lock, ownership), records the request in the database (the task state and an
+instance action) and **casts** the work to the conductor (boot, rebuild, unshelve, resize
+and cold migration) or to the instance's compute (delete, stop, start, reboot, pause,
+suspend, rescue, snapshot, backup, shelve, confirm and revert of a resize...), then
+returns: nothing here waits for a hypervisor, except ``get_console_output`` (an RPC call,
+as in Nova). Snapshots, backups and shelves make their image records through the image
+service (``nova_sim.image.ImageAPI``). It also offers thin read/write helpers over the
 database for the REST API (instance actions, services, hypervisors, availability zones,
 flavors, images).
 
 Errors are ``nova_sim.exception`` classes whose ``code`` is the HTTP status the REST API
 answers: ``InstanceNotFound`` (404; also for another project's instance unless admin),
 ``InstanceInvalidState`` (409: wrong state for the action), ``FlavorNotFound`` /
-``ImageNotFound`` (404), ``InvalidInput`` (400).
+``ImageNotFound`` (404), ``InvalidInput`` (400), ``InstanceIsLocked`` (409),
+``CannotResizeToSameFlavor`` / ``CannotResizeDisk`` / ``ImageNotActive`` (400).
 
 Simplifications (compared with Nova): no quotas, no build requests or cells (the instance
 row is written by the API at once, ``building`` / ``scheduling``), no Neutron or Cinder

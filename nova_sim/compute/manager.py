@@ -1,16 +1,16 @@
 """The compute manager: what one compute host does with the instances sent to it.
 
-Owns the compute service's RPC endpoint (``build_and_run_instance``, ``terminate_instance``,
-``stop_instance``, ``start_instance``, ``reboot_instance``, ``pause_instance`` /
-``unpause_instance``, ``suspend_instance`` / ``resume_instance``, ``rescue_instance`` /
-``unrescue_instance``, ``snapshot_instance``, ``backup_instance``, ``rebuild_instance``,
-``shelve_instance``, ``shelve_offload_instance``, ``unshelve_instance``,
-``inject_network_info``, the resize steps ``prep_resize``, ``resize_instance``,
-``finish_resize``, ``confirm_resize``, ``revert_resize`` and ``finish_revert_resize``, and the one call
-``get_console_output``), its periodic tasks (``update_available_resource`` every 60 s,
-``_sync_power_states`` every 600 s, ``_poll_shelved_instances`` every 3600 s, and the
-cheap 60 s checks) and ``init_host``. It follows ``nova/compute/manager.py`` of the
-eventlet era:
+Owns the compute service's RPC endpoint (``build_and_run_instance``,
+``terminate_instance``, ``stop_instance``, ``start_instance``, ``reboot_instance``,
+``pause_instance`` / ``unpause_instance``, ``suspend_instance`` / ``resume_instance``,
+``rescue_instance`` / ``unrescue_instance``, ``snapshot_instance``, ``backup_instance``,
+``rebuild_instance``, ``shelve_instance``, ``shelve_offload_instance``,
+``unshelve_instance``, ``inject_network_info``, the resize steps ``prep_resize``,
+``resize_instance``, ``finish_resize``, ``confirm_resize``, ``revert_resize`` and
+``finish_revert_resize``, and the one call ``get_console_output``), its periodic tasks
+(``update_available_resource`` every 60 s, ``_sync_power_states`` every 600 s,
+``_poll_shelved_instances`` every 3600 s, and the cheap 60 s checks) and ``init_host``. It
+follows ``nova/compute/manager.py`` of the eventlet era:
 
 * Every RPC method is a cast. ``build_and_run_instance`` returns at once: the build runs on
   its own greenthread (``spawn_n`` on the service's GreenPool, as ``utils.spawn_n``), under
