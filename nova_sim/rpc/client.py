@@ -22,7 +22,7 @@ from nova_sim.rpc.exceptions import (
     deserialize_failure,
 )
 from nova_sim.rpc.instruments import hooks
-from nova_sim.rpc.serializer import NoOpSerializer, Serializer
+from nova_sim.rpc.serializer import NoOpSerializer, Serializer, passes_entities
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
 
@@ -98,8 +98,8 @@ class RPCClient:
         ):
             raise RPCVersionCapError(target.version, self.version_cap)
         serializer = self.serializer
-        if type(serializer) is NoOpSerializer:
-            args = dict(kwargs)
+        if passes_entities(serializer):
+            args = kwargs  # a fresh dict already (the call's **kwargs)
         else:
             args = {name: serializer.serialize_entity(ctxt, value)
                     for name, value in kwargs.items()}
@@ -209,4 +209,7 @@ class RPCClient:
         failure = reply.get("failure")
         if failure:
             raise deserialize_failure(failure, transport.allowed_remote_exmods)
-        return self.serializer.deserialize_entity(ctxt, reply.get("result"))
+        serializer = self.serializer
+        if passes_entities(serializer):
+            return reply.get("result")
+        return serializer.deserialize_entity(ctxt, reply.get("result"))

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from nova_sim.rpc.exceptions import ExpectedException, NoSuchMethod, UnsupportedVersion
-from nova_sim.rpc.serializer import NoOpSerializer, Serializer
+from nova_sim.rpc.serializer import NoOpSerializer, Serializer, passes_entities
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.wire import version_is_compatible
 
@@ -141,7 +141,8 @@ class RPCDispatcher:
         if not isinstance(args, dict):
             raise TypeError(f"args must be an object, not {type(args).__name__}")
         serializer = self.serializer
-        if type(serializer) is NoOpSerializer:
+        plain = passes_entities(serializer)
+        if plain:
             kwargs = args
         else:
             kwargs = {
@@ -154,4 +155,4 @@ class RPCDispatcher:
             if expected and isinstance(error, expected):
                 raise ExpectedException() from None
             raise
-        return serializer.serialize_entity(ctxt, result)
+        return result if plain else serializer.serialize_entity(ctxt, result)
