@@ -74,6 +74,7 @@ class RPCDispatcher:
                 )
         self.endpoints = list(endpoints)
         self.serializer = serializer or NoOpSerializer()
+        self._plain_entities = passes_entities(self.serializer)
         self._cache: dict[tuple, Any] = {}
 
     def lookup(self, method: Any, namespace: Any, version: Any) -> Any:
@@ -141,7 +142,7 @@ class RPCDispatcher:
         if not isinstance(args, dict):
             raise TypeError(f"args must be an object, not {type(args).__name__}")
         serializer = self.serializer
-        plain = passes_entities(serializer)
+        plain = self._plain_entities
         if plain:
             kwargs = args
         else:
