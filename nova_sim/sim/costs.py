@@ -143,6 +143,8 @@ class CostModel:
         self._work = profile["work"]
         self._transaction = profile["database"]["transaction"]
         self._shared = profile["shared_core"]
+        #: the seconds charged on cores and the database (the client's apart excepted)
+        self.busy_seconds = 0.0
         self._free_at: dict[Any, list[float]] = {
             "database": [0.0] * profile["database"]["connections"]}
 
@@ -193,6 +195,7 @@ class CostModel:
         if slots is None:
             slots = self._free_at[core] = [0.0]
         now = green.now()
+        self.busy_seconds += seconds
         index = min(range(len(slots)), key=slots.__getitem__) if len(slots) > 1 else 0
         slots[index] = max(now, slots[index]) + seconds
         return slots[index] - now
@@ -271,6 +274,19 @@ class CostModel:
         except Exception as error:
             self._failed(error)
             raise
+
+
+def scaled(profile: dict[str, Any], factor: float) -> dict[str, Any]:
+    """``profile`` with every figure of seconds multiplied by ``factor``: the same work on
+    a core ``factor`` times slower (a process that gets ``1 / factor`` of a core)."""
+    def scale(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: scale(item) for key, item in value.items()}
+        return value * factor
+    return dict(profile, latency=scale(profile["latency"]), cpu=scale(profile["cpu"]),
+                work=scale(profile["work"]), api=scale(profile["api"]),
+                database=dict(profile["database"], transaction=(
+                    profile["database"]["transaction"] * factor)))
 
 
 def make_model(costs: str | None) -> CostModel | None:
