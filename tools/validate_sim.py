@@ -70,10 +70,12 @@ def run_queue() -> tuple[float, float] | None:
 
 
 def boot_times(hosts: int, rps: float, iterations: int, seed: int, clock: str,
-               profile: dict | None) -> tuple[float, float, int, float]:
-    """One run: (p50, p95) of the server-side boot time, the failed iterations, and on
-    the real clock the share of a core the process got when it could run (its CPU time
-    over its CPU time and its wait for a core; 1.0 on the virtual clock or unknown)."""
+               profile: dict | None) -> tuple[float, float, int, float, float]:
+    """One run: (p50, p95) of the server-side boot time, the failed iterations, on the
+    real clock the share of a core the process got when it could run (its CPU time over
+    its CPU time and its wait for a core; 1.0 on the virtual clock or unknown), and the
+    CPU seconds per iteration (real: the process's while the load ran; virtual: what
+    the model charged)."""
     task = task_from_config({"version": 2, "title": "validate", "subtasks": [{
         "title": "boot", "workloads": [{
             "scenario": {"NovaServers.boot_and_delete_server": {
@@ -103,15 +105,16 @@ def boot_times(hosts: int, rps: float, iterations: int, seed: int, clock: str,
         result = engine.run_task(task, spec, seed=seed, clock=clock, costs=model)
     finally:
         runners.run = run_load
-    share = 1.0
+    share, cpu = 1.0, model.busy_seconds if model is not None else 0.0
     if clock == "real" and None not in window:
         (cpu_before, wait_before), (cpu_after, wait_after) = window  # type: ignore[misc]
-        on_cpu, waiting = cpu_after - cpu_before, wait_after - wait_before
-        share = on_cpu / (on_cpu + waiting) if on_cpu > 0 else 1.0
+        cpu, waiting = cpu_after - cpu_before, wait_after - wait_before
+        share = cpu / (cpu + waiting) if cpu > 0 else 1.0
     [workload] = result.workloads
     boots = workload.nova["phases"]["boot"]
     failed = sum(1 for it in workload.iterations if it["error"])
-    return percentile(boots, 0.5), percentile(boots, 0.95), failed, share
+    return (percentile(boots, 0.5), percentile(boots, 0.95), failed, share,
+            cpu / iterations)
 
 
 #: The three ways each load runs: the real clock, the virtual clock with the profile
@@ -121,10 +124,11 @@ WAYS = ("real", "virtual", "virtual at share")
 
 
 def measure(hosts: int, rps: float, iterations: int, runs: int,
-            profile: dict) -> dict[str, tuple[float, float, int, float]]:
-    """Per way, the medians over ``runs`` runs (seeds 1..N) of the p50, the p95 and the
-    real runs' share of a core, and the failures."""
-    results: dict[str, list[tuple[float, float, int, float]]] = {way: [] for way in WAYS}
+            profile: dict) -> dict[str, tuple[float, float, int, float, float]]:
+    """Per way, the medians over ``runs`` runs (seeds 1..N) of the p50, the p95, the
+    real runs' share of a core and the CPU per iteration, and the failures."""
+    results: dict[str, list[tuple[float, float, int, float, float]]] = {
+        way: [] for way in WAYS}
     for seed in range(1, runs + 1):
         real = boot_times(hosts, rps, iterations, seed, "real", None)
         results["real"].append(real)
@@ -132,10 +136,12 @@ def measure(hosts: int, rps: float, iterations: int, runs: int,
                                              profile))
         slowed = costs.scaled(profile, 1 / real[3])
         results["virtual at share"].append(
-            boot_times(hosts, rps, iterations, seed, "virtual", slowed)[:3] + (real[3],))
+            boot_times(hosts, rps, iterations, seed, "virtual", slowed)[:3]
+            + (real[3], results["virtual"][-1][4]))
     return {way: (statistics.median(r[0] for r in rows),
                   statistics.median(r[1] for r in rows), sum(r[2] for r in rows),
-                  statistics.median(r[3] for r in rows))
+                  statistics.median(r[3] for r in rows),
+                  statistics.median(r[4] for r in rows))
             for way, rows in results.items()}
 
 
@@ -170,20 +176,21 @@ def print_table(title: str, way: str, rows: list, curves: list, sweep: list[floa
     print(title)
     print(f"{'load':<9} {'rps':>5} {'iters':>5} {'share':>5} | {'real p50':>9} "
           f"{'virt p50':>9} {'diff':>7} | {'real p95':>9} {'virt p95':>9} {'diff':>7} | "
-          f"failed real/virt")
-    for label, rps, iterations, figures in rows:
-        real, virtual = figures["real"], figures[way]
+          f"{'ms CPU/it real':>14} {'virt':>5} | failed real/virt")
+    def line(label: str, rps: float, iterations: int, real: Any, virtual: Any) -> None:
         print(f"{label:<9} {rps:>5g} {iterations:>5} {real[3]:>5.2f} | {real[0]:>9.3f} "
               f"{virtual[0]:>9.3f} {diff(real[0], virtual[0])} | {real[1]:>9.3f} "
-              f"{virtual[1]:>9.3f} {diff(real[1], virtual[1])} | {real[2]}/{virtual[2]}")
+              f"{virtual[1]:>9.3f} {diff(real[1], virtual[1])} | {real[4] * 1e3:>14.1f} "
+              f"{virtual[4] * 1e3:>5.1f} | {real[2]}/{virtual[2]}")
+
+    for label, rps, iterations, figures in rows:
+        line(label, rps, iterations, figures["real"], figures[way])
     if not sweep:
         return
     for rps, figures in curves:
-        real, virtual = figures["real"], figures[way]
-        iterations = sweep_iterations(rps, options.sweep_seconds, options.light_iterations)
-        print(f"{'sweep':<9} {rps:>5g} {iterations:>5} {real[3]:>5.2f} | {real[0]:>9.3f} "
-              f"{virtual[0]:>9.3f} {diff(real[0], virtual[0])} | {real[1]:>9.3f} "
-              f"{virtual[1]:>9.3f} {diff(real[1], virtual[1])} | {real[2]}/{virtual[2]}")
+        line("sweep", rps,
+             sweep_iterations(rps, options.sweep_seconds, options.light_iterations),
+             figures["real"], figures[way])
     knees = {name: knee([(rps, figures[name][1]) for rps, figures in curves],
                         rows[0][3][name][1]) for name in ("real", way)}
     shown = {name: f"{value:.1f}" if value is not None else f"> {sweep[-1]:g}"
