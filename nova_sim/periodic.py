@@ -29,6 +29,7 @@ import math
 from typing import Any, Callable
 
 from nova_sim import green, trace
+from nova_sim.green.costs import hooks as costs
 
 LOG = logging.getLogger(__name__)
 
@@ -160,6 +161,9 @@ class PeriodicTasks:
             )
             full_name = f"{class_name}.{task_name}"
             LOG.debug("Running periodic task %s", full_name)
+            work = costs.work
+            if work is not None:  # the cost model charges the task's CPU
+                work(self, "periodic", task_name)
             try:
                 with trace.span("periodic." + task_name, task=full_name):
                     task(self, context)
