@@ -704,6 +704,8 @@ for _option, _text, _value in (
     ("kombu_reconnect_delay", "0.5", 0.5),
     ("rabbit_transient_queues_ttl", "60", 60),
     ("socket_write_timeout", "2.5", 2.5),
+    ("amqp_durable_queues", "true", True),
+    ("rabbit_quorum_queue", "true", True),
 ):
 
     def _rabbit(conf, option=_option):
