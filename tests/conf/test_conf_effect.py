@@ -341,6 +341,31 @@ def _(conf):
     return _logging(conf, lambda handler: logging.getLogger("amqp").level)
 
 
+def _rate_limit(conf, attribute):
+    # oslo.log's filter as log.setup installed it (both numbers at least 1 turn it on).
+    from oslo_log import rate_limit
+
+    for name in ("rate_limit_interval", "rate_limit_burst"):
+        if getattr(conf, name) == 0:
+            conf.set_override(name, 1)
+    return _logging(conf, lambda handler: getattr(rate_limit._log_filter, attribute))
+
+
+@probe("DEFAULT", "rate_limit_interval", "7", 7)
+def _(conf):
+    return _rate_limit(conf, "interval")
+
+
+@probe("DEFAULT", "rate_limit_burst", "9", 9)
+def _(conf):
+    return _rate_limit(conf, "burst")
+
+
+@probe("DEFAULT", "rate_limit_except_level", "ERROR", logging.ERROR)
+def _(conf):
+    return _rate_limit(conf, "except_level")
+
+
 attribute_probe("DEFAULT", "seed", "42", 42, _fake_driver, "_seed")
 
 
@@ -732,6 +757,8 @@ for _option, _text, _value in (
     ("kombu_reconnect_delay", "0.5", 0.5),
     ("rabbit_transient_queues_ttl", "60", 60),
     ("socket_write_timeout", "2.5", 2.5),
+    ("amqp_durable_queues", "true", True),
+    ("rabbit_quorum_queue", "true", True),
 ):
 
     def _rabbit(conf, option=_option):
