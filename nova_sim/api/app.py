@@ -213,26 +213,31 @@ class APIApplication:
         self.network = Router()
         from nova_sim.api import (
             availability_zones,
+            extension_info,
             flavor_access,
             flavors,
             flavors_extraspecs,
+            hosts,
             hypervisors,
             image,
             keypairs,
             limits,
             network,
             server_actions,
+            server_details,
             server_groups,
             server_metadata,
             servers,
             services,
+            usage,
             versions,
         )
 
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
-                       flavor_access, server_groups):
+                       flavor_access, server_groups, server_details, extension_info, usage,
+                       hosts):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -313,6 +318,8 @@ class APIApplication:
         if path in ("", "/"):
             return self.versions.root(request)
         head, _sep, rest = path[1:].partition("/")
+        if head == "v2" and not rest:
+            return self.versions.v20(request)
         if head == "v2.1":
             if not rest:
                 return self.versions.v21(request)
@@ -365,7 +372,8 @@ class APIApplication:
     _COLLECTIONS = frozenset(
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
          "limits", "os-aggregates", "os-keypairs",
-         "os-server-groups"]
+         "os-server-groups", "os-hosts", "os-simple-tenant-usage",
+         "os-instance_usage_audit_log", "extensions"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

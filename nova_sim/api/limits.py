@@ -1,8 +1,9 @@
 """``/limits`` (the caller's absolute limits and usage) and ``/os-aggregates`` (none).
 
 Owns the two small read-only resources ``openstack limits show`` and ``openstack hypervisor
-show`` ask for: ``/limits`` reports ``[quota] instances``, ``cores`` and ``ram`` (-1:
-unlimited) with the project's usage counted from its live servers; nova-sim has no host
+show`` ask for: ``/limits`` reports the ``[quota]`` options (-1: unlimited) with the
+project's usage counted from its live servers and server groups, in the fields of the
+microversion; nova-sim has no host
 aggregates, so ``/os-aggregates`` (admin) is an empty list. Must not know about RPC.
 """
 
@@ -18,26 +19,38 @@ def register(router: Router, api) -> None:
 
 
 def limits(request: APIRequest) -> Reply:
-    """``GET /limits``: absolute limits and what the caller's project uses."""
+    """``GET /limits``: absolute limits and what the caller's project uses, with the
+    fields of the microversion (Nova drops the security group and floating IP ones at 2.36,
+    ``maxImageMeta`` at 2.39 and ``maxPersonality*`` at 2.57)."""
     quota = request.api.conf.quota
+    context = request.context
     servers = request.api.compute_api.get_all(
-        request.context, search_opts={"project_id": request.context.project_id})
+        context, search_opts={"project_id": context.project_id})
+    groups = request.api.compute_api.server_group_list(context)
     absolute = {
         "maxTotalInstances": quota.instances,
         "maxTotalCores": quota.cores,
         "maxTotalRAMSize": quota.ram,
         "maxServerMeta": quota.metadata_items,
-        "maxImageMeta": 128,
-        "maxPersonality": 5,
-        "maxPersonalitySize": 10240,
         "maxTotalKeypairs": quota.key_pairs,
         "maxServerGroups": quota.server_groups,
         "maxServerGroupMembers": quota.server_group_members,
         "totalInstancesUsed": len(servers),
         "totalCoresUsed": sum(int(s.get("vcpus") or 0) for s in servers),
         "totalRAMUsed": sum(int(s.get("memory_mb") or 0) for s in servers),
-        "totalServerGroupsUsed": 0,
+        "totalServerGroupsUsed": len(groups),
     }
+    version = request.version
+    if not version.matches("2.36"):
+        # Nova's proxies to Neutron's quotas; nova-sim has no security groups or
+        # floating IPs, so none is used (Nova's old defaults as the limits).
+        absolute.update({"maxSecurityGroups": 10, "maxSecurityGroupRules": 20,
+                         "maxTotalFloatingIps": 10, "totalSecurityGroupsUsed": 0,
+                         "totalFloatingIpsUsed": 0})
+    if not version.matches("2.39"):
+        absolute["maxImageMeta"] = 128
+    if not version.matches("2.57"):
+        absolute.update({"maxPersonality": 5, "maxPersonalitySize": 10240})
     return Reply(200, {"limits": {"rate": [], "absolute": absolute}})
 
 

@@ -276,7 +276,7 @@ def test_network_service(client):
 
 
 # -- generic errors --------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/v2.1/nope", "/v2", "/v2.1/servers/x/y/z", "/nope",
+@pytest.mark.parametrize("path", ["/v2.1/nope", "/v2/servers", "/v2.1/servers/x/y/z", "/nope",
                                   "/image/v1/images", "/network/v2.0/ports"])
 def test_unknown_path_is_404_fault(client, path):
     response = client.get(path)
