@@ -223,6 +223,7 @@ class APIApplication:
             keypairs,
             limits,
             network,
+            quota_sets,
             server_actions,
             server_details,
             server_groups,
@@ -237,7 +238,7 @@ class APIApplication:
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
-                       hosts):
+                       hosts, quota_sets):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -373,7 +374,8 @@ class APIApplication:
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
          "limits", "os-aggregates", "os-keypairs",
          "os-server-groups", "os-hosts", "os-simple-tenant-usage",
-         "os-instance_usage_audit_log", "extensions"]
+         "os-instance_usage_audit_log", "extensions", "os-quota-sets",
+         "os-quota-class-sets"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

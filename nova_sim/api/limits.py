@@ -22,19 +22,19 @@ def limits(request: APIRequest) -> Reply:
     """``GET /limits``: absolute limits and what the caller's project uses, with the
     fields of the microversion (Nova drops the security group and floating IP ones at 2.36,
     ``maxImageMeta`` at 2.39 and ``maxPersonality*`` at 2.57)."""
-    quota = request.api.conf.quota
     context = request.context
+    quota = request.api.compute_api.quota_api.limits(context.project_id, context.user_id)
     servers = request.api.compute_api.get_all(
         context, search_opts={"project_id": context.project_id})
     groups = request.api.compute_api.server_group_list(context)
     absolute = {
-        "maxTotalInstances": quota.instances,
-        "maxTotalCores": quota.cores,
-        "maxTotalRAMSize": quota.ram,
-        "maxServerMeta": quota.metadata_items,
-        "maxTotalKeypairs": quota.key_pairs,
-        "maxServerGroups": quota.server_groups,
-        "maxServerGroupMembers": quota.server_group_members,
+        "maxTotalInstances": quota["instances"],
+        "maxTotalCores": quota["cores"],
+        "maxTotalRAMSize": quota["ram"],
+        "maxServerMeta": quota["metadata_items"],
+        "maxTotalKeypairs": quota["key_pairs"],
+        "maxServerGroups": quota["server_groups"],
+        "maxServerGroupMembers": quota["server_group_members"],
         "totalInstancesUsed": len(servers),
         "totalCoresUsed": sum(int(s.get("vcpus") or 0) for s in servers),
         "totalRAMUsed": sum(int(s.get("memory_mb") or 0) for s in servers),

@@ -657,7 +657,8 @@ def _create_counts(request: APIRequest, server: dict) -> tuple[int, int]:
 def _check_metadata_quota(request: APIRequest, metadata: dict) -> None:
     """403 when ``metadata`` holds more items than ``[quota] metadata_items`` (the
     ``maxServerMeta`` of ``GET /limits``), in Nova's words."""
-    allowed = request.api.conf.quota.metadata_items
+    allowed = request.api.compute_api.quota_api.limit(request.context.project_id,
+                                                     "metadata_items")
     if 0 <= allowed < len(metadata):
         raise faults.Forbidden(f"Quota exceeded for metadata_items: Maximum number of "
                                f"metadata items exceeds {allowed}")
@@ -693,11 +694,11 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
     project_id = request.context.project_id
     rows = None
     allowed = max_count
-    quota = request.api.conf.quota
+    quota = compute_api.quota_api.limits(project_id, request.context.user_id)
     for resource, limit, per_instance in (
-            ("instances", quota.instances, 1),
-            ("cores", quota.cores, flavor.get("vcpus") or 0),
-            ("ram", quota.ram, flavor.get("memory_mb") or 0)):
+            ("instances", quota["instances"], 1),
+            ("cores", quota["cores"], flavor.get("vcpus") or 0),
+            ("ram", quota["ram"], flavor.get("memory_mb") or 0)):
         if limit < 0 or per_instance <= 0:
             continue
         if rows is None:

@@ -121,6 +121,8 @@ def _usages(request: APIRequest, project_id: str | None, start: datetime.datetim
 
 def index(request: APIRequest) -> Reply:
     """``GET /os-simple-tenant-usage`` (admin): every project's usage in the period."""
+    if request.path.endswith("/"):  # Nova has no route for an empty tenant id
+        raise faults.NotFound()
     request.require_admin("os_compute_api:os-simple-tenant-usage:list")
     start, end = _period(request)
     detailed = common.bool_from_string(request.param("detailed") or "0")

@@ -31,6 +31,7 @@ from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute.keypairs import KeypairAPI
+from nova_sim.compute.quotas import QuotaAPI
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
@@ -75,6 +76,7 @@ class API:
         self.servicegroup_api = ServiceGroupAPI(conf, db=db)
         self.default_schedule_zone = conf.default_schedule_zone
         self.keypair_api = KeypairAPI(conf, db)
+        self.quota_api = QuotaAPI(conf, db)
 
     # -- lookups ---------------------------------------------------------------------------
 

@@ -75,6 +75,8 @@ API at a glance (each method's docstring states its semantics and errors):
   ``provider_changes``, ``changes_since``;
 - key pairs (``nova_sim.db.keypairs``): ``key_pair_create``, ``key_pair_get``,
   ``key_pair_get_all_by_user``, ``key_pair_count_by_user``, ``key_pair_destroy``;
+- quotas (``nova_sim.db.quotas``): ``quota_get_all``, ``quota_set``, ``quota_destroy_all``,
+  ``quota_class_get_all``, ``quota_class_set``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
 - server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
   ``server_group_get_by_instance``, ``server_group_add_members``,
@@ -115,6 +117,7 @@ from nova_sim.db.engine import (
 from nova_sim.db.flavor_access import FlavorAccessAPI
 from nova_sim.db.keypairs import KeypairAPI
 from nova_sim.db.placement import RESOURCE_CLASSES, PlacementAPI
+from nova_sim.db.quotas import QuotaAPI
 from nova_sim.db.schema import (
     JSON_COLUMNS,
     JSON_DEFAULTS,
@@ -477,7 +480,7 @@ def _new_uuid() -> str:
     return green.random_uuid()
 
 
-class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI):
+class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model: without a thread pool (SQLite, or any backend on the virtual clock),

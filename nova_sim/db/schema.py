@@ -335,6 +335,29 @@ flavor_projects = sa.Table(
     **_ROWID,
 )
 
+quotas = sa.Table(
+    "quotas", metadata,
+    _id(),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("user_id", Name, nullable=False, server_default=""),
+    sa.Column("resource", Name, nullable=False),
+    sa.Column("hard_limit", sa.Integer, nullable=False),
+    sa.UniqueConstraint("project_id", "user_id", "resource",
+                        name="uniq_quotas0project_id0user_id0resource"),
+    **_ROWID,
+)
+
+quota_classes = sa.Table(
+    "quota_classes", metadata,
+    _id(),
+    sa.Column("class_name", Name, nullable=False),
+    sa.Column("resource", Name, nullable=False),
+    sa.Column("hard_limit", sa.Integer, nullable=False),
+    sa.UniqueConstraint("class_name", "resource",
+                        name="uniq_quota_classes0class_name0resource"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),

@@ -117,6 +117,7 @@ def test_simple_tenant_usage(client):
     backwards = client.get(f"/v2.1/os-simple-tenant-usage?start={later}&end={earlier}")
     assert backwards.status_int == 400
     assert client.get("/v2.1/os-simple-tenant-usage?start=yesterday").status_int == 400
+    assert client.get("/v2.1/os-simple-tenant-usage/").status_int == 404  # no tenant id
 
 
 def test_instance_usage_audit_log(client):
