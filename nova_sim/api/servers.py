@@ -12,6 +12,7 @@ RPC: everything goes through ``compute_api``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from typing import Any
 
@@ -327,6 +328,23 @@ def _project_filters(request: APIRequest, all_tenants: bool) -> dict[str, Any]:
     return filters
 
 
+def _resource_filters(request: APIRequest) -> dict[str, Any] | None:
+    """``image`` (an id or a URL ending in one) and ``flavor`` (an API flavor id; None,
+    an empty list, when there is no such flavor, as in Nova)."""
+    filters: dict[str, Any] = {}
+    image = request.param("image")
+    if image:
+        filters["image_ref"] = image.rstrip("/").rsplit("/", 1)[-1]
+    flavor_id = request.param("flavor")
+    if flavor_id:
+        try:
+            flavor = request.api.compute_api.flavor_get(request.context, flavor_id)
+        except exception.FlavorNotFound:
+            return None
+        filters["instance_type_id"] = flavor["id"]
+    return filters
+
+
 def _time_filters(request: APIRequest) -> dict[str, Any]:
     """``changes-since`` (2.1) and ``changes-before`` (2.66), as timestamps (400 when
     not ISO 8601)."""
@@ -357,18 +375,26 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     filters.update(states)
     filters.update(_project_filters(request, all_tenants))
     filters.update(_time_filters(request))
+    resources = _resource_filters(request)
+    if resources is None:
+        return Reply(200, {"servers": []})
+    filters.update(resources)
+    ip = request.param("ip")
+    # The ip regex, like the name one, runs here (on every address of a server).
+    ip_matches = name_filter.compile_filter(ip) if ip else None
     sort_keys = [k for k in params.getall("sort_key") if k] or None
     sort_dirs = [d for d in params.getall("sort_dir") if d] or None
     limit = common.parse_limit(params, request.api.max_limit)
     marker = request.param("marker")
-    if matches is None:
+    if matches is None and ip_matches is None:
         page = request.api.compute_api.get_all(
             request.context, search_opts=filters, limit=limit, marker=marker,
             sort_keys=sort_keys, sort_dirs=sort_dirs)
     else:
         rows = request.api.compute_api.get_all(
             request.context, search_opts=filters, sort_keys=sort_keys, sort_dirs=sort_dirs)
-        page = _cut_page([i for i in rows if matches(i.get("display_name"))], limit, marker)
+        rows = [i for i in rows if _wanted(i, matches, ip_matches)]
+        page = _cut_page(rows, limit, marker)
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
     if is_detail:
@@ -381,6 +407,15 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         body["servers_links"] = common.next_link(
             request.base_url, collection, params, page[-1]["uuid"])
     return Reply(200, body)
+
+
+def _wanted(instance: dict, name_matches: Any, ip_matches: Any) -> bool:
+    """Whether the server's name and one of its addresses match the regex filters."""
+    if name_matches is not None and not name_matches(instance.get("display_name")):
+        return False
+    return ip_matches is None or any(
+        ip_matches(entry.get("addr") or "")
+        for entries in addresses_for(instance).values() for entry in entries)
 
 
 def _cut_page(rows: list[dict], limit: int | None, marker: str | None) -> list[dict]:
@@ -620,10 +655,10 @@ def _optional_fields(server: dict) -> dict[str, Any]:
     """The other create fields the compute API records, checked (400 when malformed)."""
     fields: dict[str, Any] = {}
     for key, name in (("user_data", "user_data"), ("adminPass", "admin_password"),
-                      ("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6"),
                       ("hostname", "hostname")):
         if server.get(key) is not None:
             fields[name] = common.check_string(key, server[key], max_length=65535)
+    fields.update(_access_ips(server))
     if server.get("config_drive") is not None:
         value = server["config_drive"]
         if not isinstance(value, (bool, str)):
@@ -636,6 +671,27 @@ def _optional_fields(server: dict) -> dict[str, Any]:
             raise common.invalid_field("security_groups", groups,
                                        "must be a list of {'name': <string>}")
         fields["security_groups"] = [g["name"] for g in groups]
+    return fields
+
+
+def _access_ips(server: dict) -> dict[str, str]:
+    """``accessIPv4`` / ``accessIPv6`` as the database keeps them: 400 unless an IPv4 /
+    IPv6 address (an empty string clears it); IPv6 in its compressed form, as Nova
+    normalizes it."""
+    fields = {}
+    for key, name, kind in (("accessIPv4", "access_ip_v4", ipaddress.IPv4Address),
+                            ("accessIPv6", "access_ip_v6", ipaddress.IPv6Address)):
+        value = server.get(key)
+        if value is None:
+            continue
+        common.check_string(key, value)
+        if value == "":
+            fields[name] = ""
+            continue
+        try:
+            fields[name] = kind(value).compressed
+        except ValueError:
+            raise common.invalid_field(key, value, f"{value!r} is not a '{key[-2:].lower()}'")
     return fields
 
 
@@ -757,11 +813,33 @@ def update(request: APIRequest, server_id: str) -> Reply:
     if "description" in server:
         updates["display_description"] = common.check_string(
             "description", server["description"], max_length=255, allow_none=True)
+    updates.update(_access_ips(server))
     if updates:
         # A rename touches only the database row, as Nova's API does for these fields.
         request.api.compute_api.db.instance_update(instance["uuid"], updates)
         instance = get_instance(request, instance["uuid"])
-    return Reply(200, {"server": show_view(request, instance)})
+    view = show_view(request, instance)
+    if not request.version.matches("2.75"):
+        view = _update_view(view)
+    return Reply(200, {"server": view})
+
+
+#: What Nova's answer to ``PUT /servers/{id}`` leaves out below 2.75.
+_NOT_IN_UPDATE = ("OS-EXT-AZ:availability_zone", "config_drive", "key_name",
+                  "security_groups", "os-extended-volumes:volumes_attached", "host_status",
+                  "server_groups", "OS-EXT-SRV-ATTR:hostname")
+
+
+def _update_view(view: dict) -> dict:
+    """The server view of ``PUT /servers/{id}`` below 2.75: no extended attributes,
+    status, usage, AZ, config drive, key name, security groups or volumes, and addresses
+    without their type and MAC."""
+    view = {key: value for key, value in view.items() if key not in _NOT_IN_UPDATE
+            and not key.startswith(("OS-EXT-SRV-ATTR:", "OS-EXT-STS:", "OS-SRV-USG:"))}
+    view["addresses"] = {
+        label: [{"version": a.get("version"), "addr": a.get("addr")} for a in entries]
+        for label, entries in (view.get("addresses") or {}).items()}
+    return view
 
 
 def delete(request: APIRequest, server_id: str) -> Reply:
