@@ -220,9 +220,11 @@ class APIApplication:
             hosts,
             hypervisors,
             image,
+            images,
             keypairs,
             limits,
             network,
+            networks,
             quota_sets,
             server_actions,
             server_details,
@@ -238,7 +240,7 @@ class APIApplication:
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
-                       hosts, quota_sets):
+                       hosts, quota_sets, images, networks):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -375,7 +377,7 @@ class APIApplication:
          "limits", "os-aggregates", "os-keypairs",
          "os-server-groups", "os-hosts", "os-simple-tenant-usage",
          "os-instance_usage_audit_log", "extensions", "os-quota-sets",
-         "os-quota-class-sets"]
+         "os-quota-class-sets", "images", "os-networks", "os-tenant-networks"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

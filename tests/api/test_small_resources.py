@@ -163,3 +163,35 @@ def test_os_hosts(client):
     assert client.get("/v2.1/os-hosts/host1/reboot").json == {
         "host": "host1", "power_action": "reboot"}
     assert client.get("/v2.1/os-hosts/nope/startup").status_int == 404
+
+
+def test_compute_images_proxy(client):
+    from nova_sim import image
+
+    listed = client.get("/v2.1/images", token="demo:demo").json["images"]
+    assert [i["id"] for i in listed] == [image.CIRROS_IMAGE_ID]
+    assert {link["rel"] for link in listed[0]["links"]} == {"self", "bookmark", "alternate"}
+    detail = client.get("/v2.1/images/detail", token="demo:demo").json["images"][0]
+    assert detail["status"] == "ACTIVE" and detail["progress"] == 100
+    assert detail["metadata"]["os_distro"] == "cirros"
+    shown = client.get(f"/v2.1/images/{image.CIRROS_IMAGE_ID}", token="demo:demo").json
+    assert shown == {"image": detail}
+    assert client.get(f"/v2.1/images/{image.CIRROS_IMAGE_NAME}",
+                      token="demo:demo").status_int == 404
+    assert client.get("/v2.1/images?name=nope", token="demo:demo").json == {"images": []}
+    assert client.get("/v2.1/images", token="demo:demo", version="2.36").status_int == 404
+
+
+def test_network_proxies(client):
+    from nova_sim.api.network import PRIVATE
+
+    networks = client.get("/v2.1/os-networks").json["networks"]
+    assert {n["label"] for n in networks} == {"private", "public"}
+    assert client.get(f"/v2.1/os-networks/{PRIVATE['id']}").json["network"]["cidr"] == \
+        "10.0.0.0/24"
+    assert client.get("/v2.1/os-networks", token="demo:demo").status_int == 403
+    assert client.get("/v2.1/os-networks/nope").status_int == 404
+    tenant = client.get("/v2.1/os-tenant-networks", token="demo:demo").json["networks"]
+    assert {"id": PRIVATE["id"], "label": "private", "cidr": "10.0.0.0/24"} in tenant
+    assert client.get(f"/v2.1/os-tenant-networks/{PRIVATE['id']}", token="demo:demo",
+                      version="2.36").status_int == 404
