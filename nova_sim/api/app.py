@@ -212,6 +212,7 @@ class APIApplication:
         self.image = Router()
         self.network = Router()
         from nova_sim.api import (
+            aggregates,
             availability_zones,
             extension_info,
             flavor_access,
@@ -240,7 +241,7 @@ class APIApplication:
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
-                       hosts, quota_sets, images, networks):
+                       hosts, quota_sets, images, networks, aggregates):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)

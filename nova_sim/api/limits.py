@@ -1,10 +1,8 @@
-"""``/limits`` (the caller's absolute limits and usage) and ``/os-aggregates`` (none).
+"""``/limits``: the caller's absolute limits and usage.
 
-Owns the two small read-only resources ``openstack limits show`` and ``openstack hypervisor
-show`` ask for: ``/limits`` reports the ``[quota]`` options (-1: unlimited) with the
-project's usage counted from its live servers and server groups, in the fields of the
-microversion; nova-sim has no host
-aggregates, so ``/os-aggregates`` (admin) is an empty list. Must not know about RPC.
+Owns the read-only resource ``openstack limits show`` asks for: it reports the project's
+quotas (``nova_sim.compute.quotas``; -1: unlimited) with its usage counted from its live
+servers and server groups, in the fields of the microversion. Must not know about RPC.
 """
 
 from __future__ import annotations
@@ -13,9 +11,8 @@ from nova_sim.api.app import APIRequest, Reply, Router
 
 
 def register(router: Router, api) -> None:
-    """Add the ``/limits`` and ``/os-aggregates`` routes."""
+    """Add the ``/limits`` route."""
     router.add("GET", "/limits", limits)
-    router.add("GET", "/os-aggregates", aggregates)
 
 
 def limits(request: APIRequest) -> Reply:
@@ -52,9 +49,3 @@ def limits(request: APIRequest) -> Reply:
     if not version.matches("2.57"):
         absolute.update({"maxPersonality": 5, "maxPersonalitySize": 10240})
     return Reply(200, {"limits": {"rate": [], "absolute": absolute}})
-
-
-def aggregates(request: APIRequest) -> Reply:
-    """``GET /os-aggregates`` (admin): nova-sim has no host aggregates."""
-    request.require_admin("os_compute_api:os-aggregates:index")
-    return Reply(200, {"aggregates": []})

@@ -30,6 +30,7 @@ from nova_sim import exception, green, trace
 from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
+from nova_sim.compute.aggregates import AggregateAPI
 from nova_sim.compute.keypairs import KeypairAPI
 from nova_sim.compute.quotas import QuotaAPI
 from nova_sim.conductor import rpcapi as conductor_rpcapi
@@ -77,6 +78,7 @@ class API:
         self.default_schedule_zone = conf.default_schedule_zone
         self.keypair_api = KeypairAPI(conf, db)
         self.quota_api = QuotaAPI(conf, db)
+        self.aggregate_api = AggregateAPI(conf, db)
 
     # -- lookups ---------------------------------------------------------------------------
 

@@ -75,6 +75,9 @@ API at a glance (each method's docstring states its semantics and errors):
   ``provider_changes``, ``changes_since``;
 - key pairs (``nova_sim.db.keypairs``): ``key_pair_create``, ``key_pair_get``,
   ``key_pair_get_all_by_user``, ``key_pair_count_by_user``, ``key_pair_destroy``;
+- aggregates (``nova_sim.db.aggregates``): ``aggregate_create``, ``aggregate_get``,
+  ``aggregate_get_all``, ``aggregate_get_by_host``, ``aggregate_update``,
+  ``aggregate_delete``, ``aggregate_host_add``, ``aggregate_host_remove``;
 - quotas (``nova_sim.db.quotas``): ``quota_get_all``, ``quota_set``, ``quota_destroy_all``,
   ``quota_class_get_all``, ``quota_class_set``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
@@ -101,6 +104,7 @@ import sqlalchemy as sa
 
 from nova_sim import exception
 from nova_sim.db import migration
+from nova_sim.db.aggregates import AggregateAPI
 from nova_sim.db.engine import (
     Query,
     Row,
@@ -480,7 +484,7 @@ def _new_uuid() -> str:
     return green.random_uuid()
 
 
-class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI):
+class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model: without a thread pool (SQLite, or any backend on the virtual clock),

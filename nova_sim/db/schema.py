@@ -358,6 +358,25 @@ quota_classes = sa.Table(
     **_ROWID,
 )
 
+aggregates = sa.Table(
+    "aggregates", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name, nullable=False, unique=True),
+    sa.Column("metadata", Document, nullable=False),
+    *_timestamps("created_at", "updated_at"),
+    **_ROWID,
+)
+
+aggregate_hosts = sa.Table(
+    "aggregate_hosts", metadata,
+    _id(),
+    sa.Column("aggregate_id", sa.Integer, nullable=False),
+    sa.Column("host", Name, nullable=False),
+    sa.UniqueConstraint("aggregate_id", "host", name="uniq_aggregate_hosts0aggregate_id0host"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),
@@ -365,6 +384,7 @@ JSON_COLUMNS = {
     "instances": ("flavor", "metadata", "system_metadata", "security_groups", "info_cache"),
     "request_specs": ("spec",),
     "instance_groups": ("rules",),
+    "aggregates": ("metadata",),
 }
 BOOL_COLUMNS = {
     "services": ("disabled", "forced_down", "deleted"),
@@ -383,4 +403,5 @@ JSON_DEFAULTS = {
         "info_cache": "[]",
     },
     "instance_groups": {"rules": "{}"},
+    "aggregates": {"metadata": "{}"},
 }
