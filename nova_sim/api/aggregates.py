@@ -4,7 +4,8 @@ Owns Nova's aggregate resource: list, create (``name``, optional ``availability_
 200 without ``hosts`` and ``metadata``, as Nova answers), show, update (``name``,
 ``availability_zone``), delete (200; 400 while it has hosts) and the actions
 ``add_host``, ``remove_host`` and ``set_metadata`` (a ``null`` value removes a key), with
-``uuid`` in the view from 2.41. Ids are integers (400 otherwise); an unknown aggregate or
+``uuid`` in the view from 2.41. Ids are integers; an unknown aggregate (any id that is not
+an integer too) or
 host is a 404, a taken name or a host already there a 409. The rules (zones, hosts) are
 ``nova_sim.compute.aggregates``'. Must not know about RPC.
 """
@@ -36,8 +37,7 @@ def _api(request: APIRequest, action: str) -> Any:
 
 def _id(aggregate_id: str) -> int:
     if not aggregate_id.isascii() or not aggregate_id.isdigit():
-        raise faults.BadRequest(f"Invalid input for field/attribute id. Value: "
-                                f"{aggregate_id[:64]}. id must be an integer")
+        raise faults.NotFound(f"Aggregate {aggregate_id[:64]} could not be found.")
     return int(aggregate_id)
 
 

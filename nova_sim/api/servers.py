@@ -329,9 +329,12 @@ def _project_filters(request: APIRequest, all_tenants: bool) -> dict[str, Any]:
 
 
 def _resource_filters(request: APIRequest) -> dict[str, Any] | None:
-    """``image`` (an id or a URL ending in one) and ``flavor`` (an API flavor id; None,
-    an empty list, when there is no such flavor, as in Nova)."""
+    """``image`` (an id or a URL ending in one), ``flavor`` (an API flavor id; None, an
+    empty list, when there is no such flavor, as in Nova) and ``reservation_id``."""
     filters: dict[str, Any] = {}
+    reservation_id = request.param("reservation_id")
+    if reservation_id:
+        filters["reservation_id"] = reservation_id
     image = request.param("image")
     if image:
         filters["image_ref"] = image.rstrip("/").rsplit("/", 1)[-1]

@@ -75,7 +75,7 @@ def test_conflicts_and_missing_things(client):
     assert client.post(path, {"remove_host": {"host": "host1"}}).status_int == 404
     assert client.post(path, {"remove_host": {"host": "nope"}}).status_int == 404
     assert client.get(f"{PATH}/999").status_int == 404
-    assert client.get(f"{PATH}/abc").status_int == 400
+    assert client.get(f"{PATH}/abc").status_int == 404
     assert client.post(path, {"nope": {}}).status_int == 400
     assert client.put(f"{PATH}/{made['id']}", {"aggregate": {}}).status_int == 400
 

@@ -365,3 +365,11 @@ def test_update_answers_nova_s_short_view_below_2_75(client):
     new = client.put(f"/v2.1/servers/{server}", {"server": {"name": "m"}},
                      version="2.75").json["server"]
     assert "OS-EXT-STS:vm_state" in new and "key_name" in new
+
+
+def test_list_filter_reservation_id(client):
+    reservation = client.post("/v2.1/servers", body(min_count=2, return_reservation_id=True),
+                              token="demo:demo", version=V).json["reservation_id"]
+    create(client, token="demo:demo")
+    found = client.get(f"/v2.1/servers?reservation_id={reservation}", token="demo:demo")
+    assert len(found.json["servers"]) == 2
