@@ -193,6 +193,14 @@ class InvalidAggregateAction(Invalid):
                "%(aggregate_id)s. Reason: %(reason)s.")
 
 
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = "Security group %(security_group_id)s not found."
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    msg_fmt = "Rule (%(rule_id)s) not found."
+
+
 class DatabaseSchemaError(RuntimeError):
     """The database's schema is not the one this nova-sim expects (behind: run
     ``nova-sim db sync``; unknown: made by another version)."""

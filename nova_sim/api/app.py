@@ -227,6 +227,7 @@ class APIApplication:
             network,
             networks,
             quota_sets,
+            security_groups,
             server_actions,
             server_details,
             server_groups,
@@ -241,7 +242,7 @@ class APIApplication:
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
-                       hosts, quota_sets, images, networks, aggregates):
+                       hosts, quota_sets, images, networks, aggregates, security_groups):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -378,7 +379,8 @@ class APIApplication:
          "limits", "os-aggregates", "os-keypairs",
          "os-server-groups", "os-hosts", "os-simple-tenant-usage",
          "os-instance_usage_audit_log", "extensions", "os-quota-sets",
-         "os-quota-class-sets", "images", "os-networks", "os-tenant-networks"]
+         "os-quota-class-sets", "images", "os-networks", "os-tenant-networks",
+         "os-security-groups", "os-security-group-rules"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -633,6 +633,7 @@ def create(request: APIRequest) -> Reply:
     optional = {"description": description, "key_name": key_name,
                 "scheduler_hints": hints or None}
     optional.update(_optional_fields(server))
+    _check_security_groups(request, optional.get("security_groups"))
     optional.update(destination)
     instances = _call_create(request, kwargs, optional)
     if not instances:
@@ -675,6 +676,19 @@ def _optional_fields(server: dict) -> dict[str, Any]:
                                        "must be a list of {'name': <string>}")
         fields["security_groups"] = [g["name"] for g in groups]
     return fields
+
+
+def _check_security_groups(request: APIRequest, names: list[str] | None) -> None:
+    """400 (Nova's words) unless every group named (by name or id) is one of the project's
+    security groups (``nova_sim.api.security_groups``)."""
+    if not names:
+        return
+    groups = request.api.compute_api.db.security_group_get_all(request.context.project_id)
+    known = {g["name"] for g in groups} | {g["uuid"] for g in groups}
+    for name in names:
+        if name not in known:
+            raise faults.BadRequest(f"Security group {name} not found for project "
+                                    f"{request.context.project_id}.")
 
 
 def _access_ips(server: dict) -> dict[str, str]:

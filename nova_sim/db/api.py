@@ -78,6 +78,10 @@ API at a glance (each method's docstring states its semantics and errors):
 - aggregates (``nova_sim.db.aggregates``): ``aggregate_create``, ``aggregate_get``,
   ``aggregate_get_all``, ``aggregate_get_by_host``, ``aggregate_update``,
   ``aggregate_delete``, ``aggregate_host_add``, ``aggregate_host_remove``;
+- security groups (``nova_sim.db.security_groups``): ``security_group_get_all``,
+  ``security_group_get``, ``security_group_create``, ``security_group_update``,
+  ``security_group_destroy``, ``security_group_rule_create``, ``security_group_rule_get``,
+  ``security_group_rule_destroy``;
 - quotas (``nova_sim.db.quotas``): ``quota_get_all``, ``quota_set``, ``quota_destroy_all``,
   ``quota_class_get_all``, ``quota_class_set``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
@@ -136,6 +140,7 @@ from nova_sim.db.schema import (
     request_specs,
     services,
 )
+from nova_sim.db.security_groups import SecurityGroupAPI
 from nova_sim.exception import (
     DatabaseSchemaError,
     FlavorExists,
@@ -484,7 +489,8 @@ def _new_uuid() -> str:
     return green.random_uuid()
 
 
-class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI):
+class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI,
+               SecurityGroupAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model: without a thread pool (SQLite, or any backend on the virtual clock),

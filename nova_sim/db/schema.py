@@ -377,6 +377,32 @@ aggregate_hosts = sa.Table(
     **_ROWID,
 )
 
+security_groups = sa.Table(
+    "security_groups", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.Index("security_groups_project", "project_id"),
+    **_ROWID,
+)
+
+security_group_rules = sa.Table(
+    "security_group_rules", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("parent_group_id", Name, nullable=False),
+    sa.Column("protocol", sa.String(16)),
+    sa.Column("from_port", sa.Integer),
+    sa.Column("to_port", sa.Integer),
+    sa.Column("cidr", sa.String(64)),
+    sa.Column("group_id", Name),
+    sa.Index("security_group_rules_parent", "parent_group_id"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),

@@ -295,6 +295,8 @@ def test_instance_quota(client, conf):
 
 def test_create_records_the_optional_fields(client):
     client.post("/v2.1/os-keypairs", {"keypair": {"name": "k"}}, version="2.91")
+    client.post("/v2.1/os-security-groups", {"security_group": {"name": "web",
+                                                                "description": ""}})
     server_id = create(client, key_name="k", description="d", user_data="dXNlcg==",
                        accessIPv4="192.0.2.1", config_drive=True,
                        security_groups=[{"name": "web"}], metadata={"a": "b"})
