@@ -5,7 +5,8 @@
 Owns the compute-shaped security groups nova-sim keeps itself (``nova_sim.db
 .security_groups``; it has no Neutron): a project's groups (its ``default`` one made on
 first use), create (``name``, ``description``; names need not be unique, as in Neutron),
-show, update, delete (202; 400 for ``default`` or a group a server uses), and ingress rules
+show, update, delete (202; 400 for ``default`` or a group a server uses; an id that is not a
+UUID is a 400, as Neutron's ids are), and ingress rules
 (``ip_protocol`` ``tcp``/``udp``/``icmp``, ports 1-65535 with ``from_port <= to_port``,
 ICMP type and code -1-255, a ``cidr`` (default ``0.0.0.0/0``) or a source ``group_id``; a
 duplicate is a 400), in Nova's views (``tenant_id``, ``rules`` with ``ip_range`` and
@@ -34,6 +35,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/os-security-groups/{group_id}", show)
     router.add("PUT", "/os-security-groups/{group_id}", update)
     router.add("DELETE", "/os-security-groups/{group_id}", delete)
+    router.add("DELETE", "/os-security-groups", _no_group)
     router.add("POST", "/os-security-group-rules", create_rule)
     router.add("DELETE", "/os-security-group-rules/{rule_id}", delete_rule)
     router.add("GET", "/servers/{server_id}/os-security-groups", server_groups)
@@ -68,6 +70,8 @@ def _view(db: Any, group: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get(request: APIRequest, db: Any, group_id: str) -> dict[str, Any]:
+    if not common.is_uuid_like(group_id):
+        raise faults.BadRequest("Security group id should be uuid")
     try:
         group = db.security_group_get(group_id)
     except exception.SecurityGroupNotFound as error:
@@ -75,6 +79,11 @@ def _get(request: APIRequest, db: Any, group_id: str) -> dict[str, Any]:
     if not request.is_admin and group["project_id"] != request.context.project_id:
         raise faults.NotFound(f"Security group {group_id} not found.")
     return group
+
+
+def _no_group(request: APIRequest) -> Reply:
+    """``DELETE /os-security-groups[/]``: no group named, a 404 as in Nova."""
+    raise faults.NotFound()
 
 
 def index(request: APIRequest) -> Reply:
@@ -186,11 +195,12 @@ def _rule_values(request: APIRequest, db: Any, spec: dict[str, Any]) -> dict[str
     if spec.get("group_id"):
         values["group_id"] = _get(request, db, str(spec["group_id"]))["uuid"]
     else:
-        cidr = spec.get("cidr") or "0.0.0.0/0"
+        cidr = str(spec.get("cidr") or "0.0.0.0/0")
         try:
-            values["cidr"] = str(ipaddress.ip_network(str(cidr), strict=False))
+            ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise faults.BadRequest(f"Invalid cidr {cidr}.")
+        values["cidr"] = cidr  # as given, as Nova shows it
     return values
 
 

@@ -28,14 +28,14 @@ def test_default_group_create_rules_update_and_delete(client):
     assert [g["name"] for g in listed] == ["default"]
     group = make(client)
     assert group["tenant_id"] == "demo" and group["rules"] == []
-    made = rule(client, group["id"], cidr="10.0.0.0/8")
+    made = rule(client, group["id"], cidr="10.0.0.7/8")
     assert made.status_int == 200
     shown = made.json["security_group_rule"]
-    assert shown["ip_range"] == {"cidr": "10.0.0.0/8"} and shown["group"] == {}
+    assert shown["ip_range"] == {"cidr": "10.0.0.7/8"} and shown["group"] == {}
     by_group = rule(client, group["id"], group_id=listed[0]["id"], from_port=80, to_port=80)
     assert by_group.json["security_group_rule"]["group"] == {"name": "default",
                                                             "tenant_id": "demo"}
-    assert rule(client, group["id"], cidr="10.0.0.0/8").status_int == 400  # duplicate
+    assert rule(client, group["id"], cidr="10.0.0.7/8").status_int == 400  # duplicate
     full = client.get(f"{PATH}/{group['id']}", token="demo:demo").json["security_group"]
     assert len(full["rules"]) == 2
     renamed = client.put(f"{PATH}/{group['id']}", {"security_group": {"name": "www"}},
@@ -62,9 +62,13 @@ def test_bad_rules_are_400(client, fields):
 
 def test_missing_groups_are_404(client):
     group = make(client)
-    assert rule(client, "nope").status_int == 404
-    assert rule(client, group["id"], group_id="nope").status_int == 404
-    assert client.get(f"{PATH}/nope", token="demo:demo").status_int == 404
+    missing = "4f3b0b5e-43a4-4c1e-9a58-0c1e1c6c9b11"
+    assert rule(client, missing).status_int == 404
+    assert rule(client, group["id"], group_id=missing).status_int == 404
+    assert client.get(f"{PATH}/{missing}", token="demo:demo").status_int == 404
+    assert client.get(f"{PATH}/nope", token="demo:demo").status_int == 400
+    assert rule(client, "nope").status_int == 400
+    assert client.delete(f"{PATH}/", token="demo:demo").status_int == 404
 
 
 def test_groups_are_per_project_and_admins_see_all(client):
