@@ -232,6 +232,7 @@ class APIApplication:
             server_details,
             server_groups,
             server_metadata,
+            server_tags,
             servers,
             services,
             usage,
@@ -242,7 +243,8 @@ class APIApplication:
         for module in (servers, server_actions, server_metadata, flavors, services,
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
-                       hosts, quota_sets, images, networks, aggregates, security_groups):
+                       hosts, quota_sets, images, networks, aggregates, security_groups,
+                       server_tags):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)

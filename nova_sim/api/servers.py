@@ -236,7 +236,7 @@ def _microversion_fields(request: APIRequest, instance: dict, flags: dict[str, b
     if flags["2.19"]:
         server["description"] = instance.get("display_description")
     if flags["2.26"]:
-        server["tags"] = list(instance.get("tags") or [])
+        server["tags"] = tags_of(request, instance)
     if flags["2.63"]:
         server["trusted_image_certificates"] = None
     if flags["2.71"] and show_extra:
@@ -252,6 +252,14 @@ def _microversion_fields(request: APIRequest, instance: dict, flags: dict[str, b
     if flags["2.100"]:
         server["scheduler_hints"] = dict(instance.get("scheduler_hints") or {})
     return server
+
+
+def tags_of(request: APIRequest, instance: dict) -> list[str]:
+    """The server's tags (``nova_sim.api.server_tags``), from the row when it has them."""
+    if "tags" in instance:
+        return list(instance["tags"] or [])
+    db = getattr(request.api.compute_api, "db", None)
+    return db.instance_tag_get(instance["uuid"]) if db is not None else []
 
 
 def _basic_view(request: APIRequest, instance: dict) -> dict:
@@ -578,6 +586,23 @@ def _create_image_ref(server: dict) -> str:
     return image_ref
 
 
+def _create_tags(request: APIRequest, server: dict) -> list[str]:
+    """``tags`` of a create (2.52; an unknown property before): at most 50 tags of 1 to
+    60 characters without ``/`` or ``,``."""
+    if "tags" not in server:
+        return []
+    if not request.version.matches("2.52"):
+        raise faults.BadRequest("Invalid input for field/attribute server. Additional "
+                                "properties are not allowed ('tags' was unexpected)")
+    tags = server["tags"]
+    if not isinstance(tags, list) or len(tags) > 50 or not all(
+            isinstance(t, str) and 1 <= len(t) <= 60 and "/" not in t and "," not in t
+            for t in tags):
+        raise common.invalid_field("tags", tags, "must be a list of at most 50 tags of 1 to "
+                                   "60 characters without '/' or ','")
+    return list(tags)
+
+
 def _scheduler_hints(body: Any) -> dict[str, Any]:
     """The scheduler hints beside ``server`` (``os:scheduler_hints`` or
     ``OS-SCH-HNT:scheduler_hints``; 400 when not an object)."""
@@ -619,6 +644,7 @@ def create(request: APIRequest) -> Reply:
     description = server.get("description")
     key_name = server.get("key_name")
     hints = _scheduler_hints(body)
+    tags = _create_tags(request, server)
     max_count = _check_quota(request, flavor_id, min_count, max_count)
     kwargs: dict[str, Any] = dict(
         flavor_id=flavor_id,
@@ -638,6 +664,9 @@ def create(request: APIRequest) -> Reply:
     instances = _call_create(request, kwargs, optional)
     if not instances:
         raise faults.Fault("The compute service created no instance.")
+    if tags:
+        for instance in instances:
+            request.api.compute_api.db.instance_tag_set(instance["uuid"], tags)
     first = instances[0]
     uuid = first["uuid"]
     if server.get("return_reservation_id"):

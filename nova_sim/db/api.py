@@ -82,6 +82,8 @@ API at a glance (each method's docstring states its semantics and errors):
   ``security_group_get``, ``security_group_create``, ``security_group_update``,
   ``security_group_destroy``, ``security_group_rule_create``, ``security_group_rule_get``,
   ``security_group_rule_destroy``;
+- server tags (``nova_sim.db.tags``): ``instance_tag_get``, ``instance_tag_set``,
+  ``instance_tag_add``, ``instance_tag_delete``;
 - quotas (``nova_sim.db.quotas``): ``quota_get_all``, ``quota_set``, ``quota_destroy_all``,
   ``quota_class_get_all``, ``quota_class_set``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
@@ -141,6 +143,7 @@ from nova_sim.db.schema import (
     services,
 )
 from nova_sim.db.security_groups import SecurityGroupAPI
+from nova_sim.db.tags import TagAPI
 from nova_sim.exception import (
     DatabaseSchemaError,
     FlavorExists,
@@ -490,7 +493,7 @@ def _new_uuid() -> str:
 
 
 class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI,
-               SecurityGroupAPI):
+               SecurityGroupAPI, TagAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model: without a thread pool (SQLite, or any backend on the virtual clock),

@@ -403,6 +403,15 @@ security_group_rules = sa.Table(
     **_ROWID,
 )
 
+tags = sa.Table(
+    "tags", metadata,
+    _id(),
+    sa.Column("resource_id", Name, nullable=False),
+    sa.Column("tag", sa.String(80), nullable=False),
+    sa.UniqueConstraint("resource_id", "tag", name="uniq_tags0resource_id0tag"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),
