@@ -82,6 +82,8 @@ class Cloud:
             "[DEFAULT]\n"
             f"state_path = {self.workspace / 'state'}\n"
             "[api]\nauth_strategy = keystone\n"
+            # The suites boot many servers per project, some in parallel.
+            "[quota]\ninstances = 50\ncores = 100\nram = 256000\n"
             f"[identity]\nusers = {users}\n")
         self._log = open(self.workspace / "cloud.log", "w")
         self.process = subprocess.Popen(
@@ -177,10 +179,12 @@ def run_tempest(venv: Path, path: Path, suite: str, concurrency: int,
 
 
 def write_sdk_clouds(workspace: Path, root: str) -> Path:
-    """clouds.yaml with the clouds openstacksdk's functional tests ask for."""
+    """clouds.yaml with the clouds openstacksdk's functional tests ask for (nova-sim's
+    identity has no system scope: ``devstack-system-admin`` is the admin project's
+    admin)."""
     entries = []
     for cloud, user in (("devstack", "demo"), ("devstack-alt", "alt_demo"),
-                        ("devstack-admin", "admin")):
+                        ("devstack-admin", "admin"), ("devstack-system-admin", "admin")):
         entries.append(
             f"  {cloud}:\n    auth_type: password\n    auth:\n"
             f"      auth_url: {root}/identity\n      username: {user}\n"

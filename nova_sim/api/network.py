@@ -3,6 +3,8 @@
 Owns the simulator's fixed network catalogue (``private``, the network ``networks: auto``
 picks, and ``public``), the routes ``GET /network/v2.0/networks[?name=&id=]`` and
 ``GET /network/v2.0/networks/{id}`` that ``openstack server create --network NAME`` walks,
+``GET /network/v2.0/ports`` (one port per server address, as openstacksdk looks a server's
+addresses up),
 and ``addresses_for``, which renders an instance's network info as Nova's ``addresses``.
 Errors here use Neutron's body (``{"NeutronError": {...}}``), as the clients expect from
 this endpoint. Must not know about the compute service beyond the instance dict.
@@ -53,6 +55,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/v2.0/networks", list_networks)
     router.add("GET", "/v2.0/networks/{network_id}", show_network)
     router.add("GET", "/v2.0/extensions", list_extensions)
+    router.add("GET", "/v2.0/ports", list_ports)
 
 
 def _view(net: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +94,48 @@ def show_network(request: APIRequest, network_id: str) -> Reply:
     if net is None:
         raise NeutronNotFound(f"Network {network_id} could not be found.")
     return Reply(200, {"network": _view(net)})
+
+
+def _ports_of(instance: dict) -> list[dict[str, Any]]:
+    """Neutron-shaped ports of an instance: one per address of ``addresses_for``."""
+    by_name = {net["name"]: net for net in NETWORKS}
+    ports = []
+    for label, entries in addresses_for(instance).items():
+        net = by_name.get(label)
+        for entry in entries:
+            ports.append({
+                "id": str(uuid_module.uuid5(_NAMESPACE, f"nova-sim.port.{instance['uuid']}."
+                                            f"{entry.get('addr')}")),
+                "name": "", "network_id": net["id"] if net else None,
+                "device_id": instance["uuid"], "device_owner": "compute:nova",
+                "mac_address": entry.get("OS-EXT-IPS-MAC:mac_addr"),
+                "fixed_ips": [{"subnet_id": net["subnets"][0] if net else None,
+                               "ip_address": entry.get("addr")}],
+                "status": "ACTIVE", "admin_state_up": True,
+                "tenant_id": instance.get("project_id"),
+                "project_id": instance.get("project_id"),
+                "security_groups": [], "binding:vnic_type": "normal", "tags": [],
+                "description": "",
+            })
+    return ports
+
+
+def list_ports(request: APIRequest) -> Reply:
+    """``GET /network/v2.0/ports``: the ports of the caller's servers (every project's for
+    an admin), one per address, filtered by ``device_id``, ``network_id`` and ``id``."""
+    filters: dict[str, Any] = {}
+    device_ids = request.params.getall("device_id")
+    if device_ids:
+        filters["uuid"] = device_ids
+    if not request.is_admin:
+        filters["project_id"] = request.context.project_id
+    instances = request.api.compute_api.get_all(request.context, filters=filters)
+    network_ids = request.params.getall("network_id")
+    ids = request.params.getall("id")
+    ports = [port for instance in instances for port in _ports_of(instance)
+             if (not network_ids or port["network_id"] in network_ids)
+             and (not ids or port["id"] in ids)]
+    return Reply(200, {"ports": ports})
 
 
 class NeutronNotFound(faults.NotFound):

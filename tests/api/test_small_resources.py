@@ -195,3 +195,18 @@ def test_network_proxies(client):
     assert {"id": PRIVATE["id"], "label": "private", "cidr": "10.0.0.0/24"} in tenant
     assert client.get(f"/v2.1/os-tenant-networks/{PRIVATE['id']}", token="demo:demo",
                       version="2.36").status_int == 404
+
+
+def test_network_ports_of_servers(client):
+    server = boot(client)
+    addresses = client.get(f"/v2.1/servers/{server}", token="demo:demo").json[
+        "server"]["addresses"]
+    ports = client.get(f"/network/v2.0/ports?device_id={server}", token="demo:demo").json[
+        "ports"]
+    assert [p["fixed_ips"][0]["ip_address"] for p in ports] == [
+        a["addr"] for entries in addresses.values() for a in entries]
+    assert ports[0]["device_id"] == server and ports[0]["device_owner"] == "compute:nova"
+    assert client.get(f"/network/v2.0/ports?device_id={server}", token="alt:alt").json == {
+        "ports": []}
+    assert client.get("/network/v2.0/ports?network_id=nope", token="demo:demo").json == {
+        "ports": []}
