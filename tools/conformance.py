@@ -181,7 +181,7 @@ def run_tempest(venv: Path, path: Path, suite: str, concurrency: int,
 def write_sdk_clouds(workspace: Path, root: str) -> Path:
     """clouds.yaml with the clouds openstacksdk's functional tests ask for (nova-sim's
     identity has no system scope: ``devstack-system-admin`` is the admin project's
-    admin)."""
+    admin; it has no floating IPs, which ``floating_ip_source: None`` tells the sdk)."""
     entries = []
     for cloud, user in (("devstack", "demo"), ("devstack-alt", "alt_demo"),
                         ("devstack-admin", "admin"), ("devstack-system-admin", "admin")):
@@ -190,7 +190,9 @@ def write_sdk_clouds(workspace: Path, root: str) -> Path:
             f"      auth_url: {root}/identity\n      username: {user}\n"
             f"      password: nova-sim\n      project_name: {user}\n"
             "      user_domain_name: Default\n      project_domain_name: Default\n"
-            "    region_name: RegionOne\n    identity_api_version: '3'\n")
+            "    region_name: RegionOne\n    identity_api_version: '3'\n"
+            # nova-sim has no floating IPs: say so, as for any cloud without them.
+            "    floating_ip_source: None\n")
     path = workspace / "clouds.yaml"
     path.write_text("clouds:\n" + "".join(entries))
     return path

@@ -3,8 +3,9 @@
 Owns the request pipeline every call goes through, in order:
 
 1. a request id (``req-<uuid>``) and a ``wsgi.request`` trace span;
-2. routing by path prefix: ``/`` (versions), ``/v2.1`` (compute), ``/image`` and
-   ``/network`` (the minimal image and network services the clients need) and
+2. routing by path prefix: ``/`` (versions), ``/v2.1`` (compute), ``/image``,
+   ``/network`` and ``/volume`` (the minimal image, network and block-storage services
+   the clients need) and
    ``/identity`` (the identity v3 version documents; under ``auth_strategy = keystone``
    also the Keystone v3 subset of ``nova_sim.api.identity``, with Keystone's error
    bodies);
@@ -211,6 +212,7 @@ class APIApplication:
         self.compute = Router()
         self.image = Router()
         self.network = Router()
+        self.volume = Router()
         from nova_sim.api import (
             aggregates,
             availability_zones,
@@ -248,6 +250,10 @@ class APIApplication:
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
+        from nova_sim.api import volume
+
+        self.volume_service = volume
+        volume.register(self.volume, self)
         self.identity_store = None
         self.identity = Router()
         if self.auth_strategy == auth.KEYSTONE:
@@ -350,6 +356,12 @@ class APIApplication:
             return self.versions.identity_versions(request)
         if head == "identity" and rest.startswith("v3/") and self.identity_store is not None:
             return self._identity(request, method, rest[2:])
+        if head == "volume":
+            if not rest.rstrip("/"):
+                return self.volume_service.versions(request)
+            self._authenticate(request)
+            handler, params = self.volume.match(method, "/" + rest.rstrip("/"))
+            return handler(request, **params)
         if head == "network":
             if not rest:
                 return self.versions.network_versions(request)

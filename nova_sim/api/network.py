@@ -56,6 +56,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/v2.0/networks/{network_id}", show_network)
     router.add("GET", "/v2.0/extensions", list_extensions)
     router.add("GET", "/v2.0/ports", list_ports)
+    router.add("GET", "/v2.0/floatingips", list_floating_ips)
 
 
 def _view(net: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +137,11 @@ def list_ports(request: APIRequest) -> Reply:
              if (not network_ids or port["network_id"] in network_ids)
              and (not ids or port["id"] in ids)]
     return Reply(200, {"ports": ports})
+
+
+def list_floating_ips(request: APIRequest) -> Reply:
+    """``GET /network/v2.0/floatingips``: none (nova-sim has no floating IPs)."""
+    return Reply(200, {"floatingips": []})
 
 
 class NeutronNotFound(faults.NotFound):

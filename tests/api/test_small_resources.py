@@ -210,3 +210,16 @@ def test_network_ports_of_servers(client):
         "ports": []}
     assert client.get("/network/v2.0/ports?network_id=nope", token="demo:demo").json == {
         "ports": []}
+
+
+def test_block_storage_discovery_and_no_volumes(client):
+    versions = client.get("/volume", token=None)
+    assert versions.status_int == 300
+    assert versions.json["versions"][0]["id"] == "v3.0"
+    assert client.get("/volume/v3", token="demo:demo").json["versions"][0]["links"][0][
+        "href"] == "http://localhost/volume/v3/"
+    assert client.get("/volume/v3/volumes/detail", token="demo:demo").json == {"volumes": []}
+    assert client.get("/volume/v3/volumes", token=None).status_int == 401
+    assert client.get("/volume/v3/volumes/x", token="demo:demo").status_int == 404
+    assert client.get("/network/v2.0/floatingips", token="demo:demo").json == {
+        "floatingips": []}
