@@ -277,7 +277,7 @@ def test_network_service(client):
 
 # -- generic errors --------------------------------------------------------------------
 @pytest.mark.parametrize("path", ["/v2.1/nope", "/v2/servers", "/v2.1/servers/x/y/z", "/nope",
-                                  "/image/v1/images", "/network/v2.0/ports"])
+                                  "/image/v1/images", "/network/v2.0/routers"])
 def test_unknown_path_is_404_fault(client, path):
     response = client.get(path)
     assert response.status_int == 404

@@ -223,3 +223,34 @@ def test_block_storage_discovery_and_no_volumes(client):
     assert client.get("/volume/v3/volumes/x", token="demo:demo").status_int == 404
     assert client.get("/network/v2.0/floatingips", token="demo:demo").json == {
         "floatingips": []}
+
+
+def test_networks_and_subnets_made_through_the_api(client):
+    made = client.post("/network/v2.0/networks", {"network": {"name": "mine"}},
+                       token="demo:demo")
+    assert made.status_int == 201
+    net = made.json["network"]
+    try:
+        subnet = client.post("/network/v2.0/subnets", {"subnet": {
+            "network_id": net["id"], "cidr": "19.80.0.0/24", "ip_version": 4}},
+            token="demo:demo")
+        assert subnet.status_int == 201 and subnet.json["subnet"]["cidr"] == "19.80.0.0/24"
+        assert [n["name"] for n in client.get("/network/v2.0/networks?name=mine",
+                                              token="alt:alt").json["networks"]] == []
+        booted = client.post("/v2.1/servers", body(networks=[{"uuid": net["id"]}]),
+                             token="demo:demo", version="2.100")
+        assert booted.status_int == 202
+        addresses = client.get(f"/v2.1/servers/{booted.json['server']['id']}",
+                               token="demo:demo").json["server"]["addresses"]
+        assert addresses["mine"][0]["addr"].startswith("19.80.0.")
+        assert client.post("/network/v2.0/subnets", {"subnet": {
+            "network_id": net["id"], "cidr": "nope"}}, token="demo:demo").status_int == 400
+        assert client.delete(f"/network/v2.0/subnets/{subnet.json['subnet']['id']}",
+                             token="demo:demo").status_int == 204
+    finally:
+        assert client.delete(f"/network/v2.0/networks/{net['id']}",
+                             token="demo:demo").status_int == 204
+    assert client.get(f"/network/v2.0/networks/{net['id']}", token="demo:demo").status_int \
+        == 404
+    from nova_sim.api.network import PRIVATE
+    assert client.delete(f"/network/v2.0/networks/{PRIVATE['id']}").status_int == 409
