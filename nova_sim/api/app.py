@@ -226,6 +226,7 @@ class APIApplication:
             images,
             keypairs,
             limits,
+            migrations,
             network,
             networks,
             quota_sets,
@@ -246,7 +247,7 @@ class APIApplication:
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
                        hosts, quota_sets, images, networks, aggregates, security_groups,
-                       server_tags):
+                       server_tags, migrations):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -394,7 +395,7 @@ class APIApplication:
          "os-server-groups", "os-hosts", "os-simple-tenant-usage",
          "os-instance_usage_audit_log", "extensions", "os-quota-sets",
          "os-quota-class-sets", "images", "os-networks", "os-tenant-networks",
-         "os-security-groups", "os-security-group-rules"]
+         "os-security-groups", "os-security-group-rules", "os-migrations"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -5,8 +5,9 @@ Owns the compute-shaped views of the image catalogue (``nova_sim.image``, the re
 ``/image`` service serves): the list (id, name, links), the detail (``status`` from
 Glance's: ``active`` is ``ACTIVE``, ``queued``/``saving`` ``SAVING``, ``killed``
 ``ERROR``, ``deleted`` ``DELETED``; ``minDisk``, ``minRam``, ``progress``, ``metadata``
-(the image properties), ``OS-EXT-IMG-SIZE:size``, ``server`` for a snapshot), and one image
-by id (404 otherwise). Must not know about the image service's own routes.
+(the image properties), ``OS-EXT-IMG-SIZE:size``, ``server`` for a snapshot), one image
+by id (404 otherwise) and its deletion (204 where the image service can delete it). Must
+not know about the image service's own routes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/images", index)
     router.add("GET", "/images/detail", detail)
     router.add("GET", "/images/{image_id}", show)
+    router.add("DELETE", "/images/{image_id}", delete)
 
 
 def _check(request: APIRequest) -> None:
@@ -84,8 +86,7 @@ def detail(request: APIRequest) -> Reply:
     return Reply(200, {"images": [_detail(request, i) for i in _images(request)]})
 
 
-def show(request: APIRequest, image_id: str) -> Reply:
-    """``GET /images/{id}``."""
+def _get(request: APIRequest, image_id: str) -> dict[str, Any]:
     _check(request)
     try:
         image = request.api.compute_api.image_get(request.context, image_id)
@@ -93,4 +94,21 @@ def show(request: APIRequest, image_id: str) -> Reply:
         raise faults.NotFound("Image not found.")
     if image["id"] != image_id:  # looked up by id only, never by name
         raise faults.NotFound("Image not found.")
-    return Reply(200, {"image": _detail(request, image)})
+    return image
+
+
+def show(request: APIRequest, image_id: str) -> Reply:
+    """``GET /images/{id}``."""
+    return Reply(200, {"image": _detail(request, _get(request, image_id))})
+
+
+def delete(request: APIRequest, image_id: str) -> Reply:
+    """``DELETE /images/{id}``: 204 through the compute API's ``image_delete`` when the
+    image service can delete; 403 when it cannot (the fixed catalogue's images)."""
+    image = _get(request, image_id)
+    deleter = getattr(request.api.compute_api, "image_delete", None)
+    if deleter is None:
+        raise faults.Forbidden(f"Image {image['id']} is one of the cloud's own images and "
+                               "cannot be deleted.")
+    deleter(request.context, image["id"])
+    return Reply(204)

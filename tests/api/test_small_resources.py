@@ -254,3 +254,17 @@ def test_networks_and_subnets_made_through_the_api(client):
         == 404
     from nova_sim.api.network import PRIVATE
     assert client.delete(f"/network/v2.0/networks/{PRIVATE['id']}").status_int == 409
+
+
+def test_migrations_are_none_and_images_cannot_be_deleted_here(client):
+    from nova_sim import image
+
+    server = boot(client)
+    assert client.get("/v2.1/os-migrations").json == {"migrations": []}
+    assert client.get("/v2.1/os-migrations", token="demo:demo").status_int == 403
+    assert client.get(f"/v2.1/servers/{server}/migrations", version="2.23").json == {
+        "migrations": []}
+    assert client.get(f"/v2.1/servers/{server}/migrations", version="2.22").status_int == 404
+    assert client.delete("/v2.1/images/nope", token="demo:demo").status_int == 404
+    assert client.delete(f"/v2.1/images/{image.CIRROS_IMAGE_ID}",
+                         token="demo:demo").status_int == 403
