@@ -193,6 +193,35 @@ class FlavorAccessNotFound(NotFound):
     msg_fmt = "Flavor access not found for %(flavor_id)s / %(project_id)s combination."
 
 
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = ("Unacceptable parameters. Cannot perform action '%(action)s' on aggregate "
+               "%(aggregate_id)s. Reason: %(reason)s.")
+
+
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = "Security group %(security_group_id)s not found."
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    msg_fmt = "Rule (%(rule_id)s) not found."
+
+
 class DatabaseSchemaError(RuntimeError):
     """The database's schema is not the one this nova-sim expects (behind: run
     ``nova-sim db sync``; unknown: made by another version)."""

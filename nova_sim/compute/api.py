@@ -31,7 +31,9 @@ from nova_sim import exception, green, trace
 from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
+from nova_sim.compute.aggregates import AggregateAPI
 from nova_sim.compute.keypairs import KeypairAPI
+from nova_sim.compute.quotas import QuotaAPI
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
@@ -75,6 +77,8 @@ class API:
         self.image_api = image_catalogue.ImageAPI(db)
         self.default_schedule_zone = conf.default_schedule_zone
         self.keypair_api = KeypairAPI(conf, db)
+        self.quota_api = QuotaAPI(conf, db)
+        self.aggregate_api = AggregateAPI(conf, db)
 
     # -- lookups ---------------------------------------------------------------------------
 

@@ -75,6 +75,17 @@ API at a glance (each method's docstring states its semantics and errors):
   ``provider_changes``, ``changes_since``;
 - key pairs (``nova_sim.db.keypairs``): ``key_pair_create``, ``key_pair_get``,
   ``key_pair_get_all_by_user``, ``key_pair_count_by_user``, ``key_pair_destroy``;
+- aggregates (``nova_sim.db.aggregates``): ``aggregate_create``, ``aggregate_get``,
+  ``aggregate_get_all``, ``aggregate_get_by_host``, ``aggregate_update``,
+  ``aggregate_delete``, ``aggregate_host_add``, ``aggregate_host_remove``;
+- security groups (``nova_sim.db.security_groups``): ``security_group_get_all``,
+  ``security_group_get``, ``security_group_create``, ``security_group_update``,
+  ``security_group_destroy``, ``security_group_rule_create``, ``security_group_rule_get``,
+  ``security_group_rule_destroy``;
+- server tags (``nova_sim.db.tags``): ``instance_tag_get``, ``instance_tag_set``,
+  ``instance_tag_add``, ``instance_tag_delete``;
+- quotas (``nova_sim.db.quotas``): ``quota_get_all``, ``quota_set``, ``quota_destroy_all``,
+  ``quota_class_get_all``, ``quota_class_set``;
 - request specs: ``request_spec_save``, ``request_spec_get``;
 - server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
   ``server_group_get_by_instance``, ``server_group_add_members``,
@@ -101,6 +112,7 @@ import sqlalchemy as sa
 
 from nova_sim import exception
 from nova_sim.db import migration
+from nova_sim.db.aggregates import AggregateAPI
 from nova_sim.db.engine import (
     Query,
     Row,
@@ -118,6 +130,7 @@ from nova_sim.db.engine import (
 from nova_sim.db.flavor_access import FlavorAccessAPI
 from nova_sim.db.keypairs import KeypairAPI
 from nova_sim.db.placement import _NEXT_CHANGE_RETURNING, RESOURCE_CLASSES, PlacementAPI
+from nova_sim.db.quotas import QuotaAPI
 from nova_sim.db.schema import (
     JSON_COLUMNS,
     JSON_DEFAULTS,
@@ -133,6 +146,8 @@ from nova_sim.db.schema import (
     request_specs,
     services,
 )
+from nova_sim.db.security_groups import SecurityGroupAPI
+from nova_sim.db.tags import TagAPI
 from nova_sim.exception import (
     DatabaseSchemaError,
     FlavorExists,
@@ -510,7 +525,8 @@ def _new_uuid() -> str:
     return green.random_uuid()
 
 
-class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI):
+class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI,
+               SecurityGroupAPI, TagAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the
