@@ -38,6 +38,11 @@ class InvalidInput(Invalid):
     msg_fmt = "Invalid input received: %(reason)s"
 
 
+class CreateCancelled(Invalid):
+    msg_fmt = ("The client went away after %(written)d of %(count)d servers were written; "
+               "the request was cancelled and none of them kept.")
+
+
 class ValidationError(Invalid):
     msg_fmt = "%(detail)s"
 
@@ -173,6 +178,60 @@ class ServerGroupNotFound(NotFound):
 
 class FlavorExists(Conflict):
     msg_fmt = "Flavor with %(key)s %(value)s already exists."
+
+
+class KeypairNotFound(NotFound):
+    msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class InvalidKeypair(Invalid):
+    msg_fmt = "Keypair data is invalid: %(reason)s"
+
+
+class KeypairLimitExceeded(QuotaError):
+    msg_fmt = "Quota exceeded, too many key pairs."
+
+
+class FlavorAccessExists(Conflict):
+    msg_fmt = ("Flavor access already exists for flavor %(flavor_id)s and project "
+               "%(project_id)s combination.")
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = "Flavor access not found for %(flavor_id)s / %(project_id)s combination."
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = ("Unacceptable parameters. Cannot perform action '%(action)s' on aggregate "
+               "%(aggregate_id)s. Reason: %(reason)s.")
+
+
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = "Security group %(security_group_id)s not found."
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    msg_fmt = "Rule (%(rule_id)s) not found."
 
 
 class DatabaseSchemaError(RuntimeError):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import nova_sim.conf
@@ -36,6 +37,9 @@ from nova_sim import exception, green, trace
 from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
+from nova_sim.compute.aggregates import AggregateAPI
+from nova_sim.compute.keypairs import KeypairAPI
+from nova_sim.compute.quotas import QuotaAPI
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
@@ -43,8 +47,6 @@ from nova_sim.servicegroup import API as ServiceGroupAPI
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
-#: Instances ``create`` writes between two yields to the hub.
-CREATE_STEP = 5
 
 
 def _utcnow() -> str:
@@ -80,6 +82,9 @@ class API:
         self.servicegroup_api = ServiceGroupAPI(conf, db=db)
         self.image_api = image_catalogue.ImageAPI(db)
         self.default_schedule_zone = conf.default_schedule_zone
+        self.keypair_api = KeypairAPI(conf, db)
+        self.quota_api = QuotaAPI(conf, db)
+        self.aggregate_api = AggregateAPI(conf, db)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -164,6 +169,7 @@ class API:
         server_group: str | None = None,
         requested_host: str | None = None,
         requested_hypervisor_hostname: str | None = None,
+        client_gone: Callable[[], bool] | None = None,
         **kwargs: Any,
     ) -> list[dict[str, Any]]:
         """Boot ``max_count`` instances (at least ``min_count``) of ``flavor_id`` from
@@ -171,12 +177,16 @@ class API:
 
         The rows and request specs are written, then ``schedule_and_build_instances`` is
         cast to the conductor; everything after that happens asynchronously and shows in
-        the instances' states. Raises ``FlavorNotFound``, ``ImageNotFound`` or
+        the instances' states. Raises ``FlavorNotFound``, ``ImageNotFound``,
+        ``KeypairNotFound`` (``key_name`` is not a key pair of the caller's user) or
         ``InvalidInput`` (bad counts, unknown availability zone) or
         ``ComputeHostNotFound`` (``requested_host`` / ``requested_hypervisor_hostname``
         naming no compute node; the scheduler then places only there) before anything is
-        written. The rows are written in steps of ``CREATE_STEP`` with a yield to the hub
-        between steps, so other requests keep being served during a large ``max_count``.
+        written. The hub is yielded to after each row written, so other requests keep
+        being served during a large ``max_count`` (a row costs well under a millisecond).
+        ``client_gone()`` (the WSGI server's ``nova_sim.client_gone``) is asked after each
+        row: once it is true, the rows written so far are removed, nothing is cast, and
+        ``CreateCancelled`` is raised.
         """
         _context_check(ctxt)
         max_count = min_count if max_count is None else max_count
@@ -184,10 +194,12 @@ class API:
             raise exception.InvalidInput(
                 reason=f"min_count {min_count} and max_count {max_count} are invalid"
             )
-        flavor = self.db.flavor_get_by_flavor_id(flavor_id)
+        flavor = self.flavor_get(ctxt, flavor_id)
         if flavor.get("disabled"):
             raise exception.FlavorNotFound(flavor_id=flavor_id)
         image = self._active_image(image_ref)
+        key_data = self.db.key_pair_get(ctxt.user_id, key_name)["public_key"] if key_name \
+            else None
         availability_zone = availability_zone or self.default_schedule_zone
         if availability_zone:
             zones = {zone["zone"] for zone in self.availability_zones(ctxt)}
@@ -223,6 +235,7 @@ class API:
                     "reservation_id": reservation_id,
                     "launch_index": index,
                     "key_name": key_name,
+                    "key_data": key_data,
                     "user_data": user_data,
                     "hostname": hostname or _sanitize_hostname(display_name),
                     "config_drive": "True" if config_drive in (True, "True", "true") else "",
@@ -259,14 +272,25 @@ class API:
                     self.db.server_group_add_members(group["uuid"], [instance["uuid"]])
                 instances.append(instance)
                 specs.append(spec)
-                if (index + 1) % CREATE_STEP == 0:
-                    green.sleep(0)  # let the hub serve other requests between steps
+                green.sleep(0)  # let the hub serve other requests between rows
+                if client_gone is not None and client_gone():
+                    self._cancel_create(instances, max_count)
             self.compute_task_api.schedule_and_build_instances(
                 ctxt, build_requests=instances, request_specs=specs,
                 image=image, admin_password=admin_password,
                 requested_networks=networks, block_device_mapping=None,
             )
         return instances
+
+    def _cancel_create(self, instances: list[dict[str, Any]], count: int) -> None:
+        """The client of a create went away: remove the rows written (nothing was cast
+        yet) and raise CreateCancelled."""
+        LOG.info("Create of %d servers cancelled after %d: the client went away",
+                 count, len(instances))
+        for instance in instances:
+            self.db.instance_destroy(instance["uuid"], hard=True)
+            green.sleep(0)
+        raise exception.CreateCancelled(written=len(instances), count=count)
 
     def _requested_destination(self, host: str | None, node: str | None) -> dict[str, str]:
         """``{"host", "node"}`` of a requested destination, checked against the compute
@@ -1008,12 +1032,68 @@ class API:
     # -- flavors and images ----------------------------------------------------------------
 
     def flavor_list(self, ctxt: Any, is_public: bool | None = True) -> list[dict[str, Any]]:
-        """Flavors (public ones by default; ``None``: all), ordered by id."""
+        """Flavors ordered by id: for an admin the public ones by default (``False``: the
+        private ones, ``None``: all); for anyone else the public ones and the private ones
+        their project was given access to (``is_public`` is not theirs to choose)."""
+        if ctxt is not None and not ctxt.is_admin:
+            return self.db.flavor_get_all_for_project(ctxt.project_id)
         return self.db.flavor_get_all(is_public=is_public)
 
     def flavor_get(self, ctxt: Any, flavor_id: str) -> dict[str, Any]:
-        """A flavor by its API id (``FlavorNotFound``)."""
+        """A flavor by its API id (``FlavorNotFound``; also for a private flavor that the
+        caller's project has no access to, unless an admin asks)."""
+        if ctxt is not None and not ctxt.is_admin:
+            return self.db.flavor_get_for_project(flavor_id, ctxt.project_id)
         return self.db.flavor_get_by_flavor_id(flavor_id)
+
+    def flavor_update(self, ctxt: Any, flavor_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Write ``extra_specs`` / ``description`` of a flavor (``FlavorNotFound``)."""
+        return self.db.flavor_update(flavor_id, values)
+
+    def flavor_access_list(self, ctxt: Any, flavor_id: str) -> list[str]:
+        """The projects given access to a flavor (``FlavorNotFound``)."""
+        return self.db.flavor_access_get_by_flavor_id(flavor_id)
+
+    def flavor_access_add(self, ctxt: Any, flavor_id: str, project_id: str) -> list[str]:
+        """Give ``project_id`` access to a flavor (``FlavorAccessExists``)."""
+        return self.db.flavor_access_add(flavor_id, project_id)
+
+    def flavor_access_remove(self, ctxt: Any, flavor_id: str, project_id: str) -> list[str]:
+        """Take the access of ``project_id`` to a flavor (``FlavorAccessNotFound``)."""
+        return self.db.flavor_access_remove(flavor_id, project_id)
+
+    # -- server groups ----------------------------------------------------------------------
+
+    def _live_members(self, group: dict[str, Any]) -> dict[str, Any]:
+        live = []
+        for uuid in group.get("members") or []:
+            try:
+                self.db.instance_get(uuid)
+            except exception.InstanceNotFound:
+                continue
+            live.append(uuid)
+        return dict(group, members=live)
+
+    def server_group_list(self, ctxt: Any, all_projects: bool = False) -> list[dict[str, Any]]:
+        """The caller's project's server groups (every project's with ``all_projects``),
+        each with its live members."""
+        project_id = None if all_projects else ctxt.project_id
+        return [self._live_members(g) for g in self.db.server_group_get_all(project_id)]
+
+    def server_group_get(self, ctxt: Any, group_uuid: str) -> dict[str, Any]:
+        """A server group with its live members (``ServerGroupNotFound``)."""
+        return self._live_members(self.db.server_group_get(group_uuid))
+
+    def server_group_create(self, ctxt: Any, name: str, policy: str,
+                            rules: dict[str, Any]) -> dict[str, Any]:
+        """A new server group of the caller's project and user."""
+        return self.db.server_group_create({
+            "name": name, "policy": policy, "rules": rules, "project_id": ctxt.project_id,
+            "user_id": ctxt.user_id})
+
+    def server_group_delete(self, ctxt: Any, group_uuid: str) -> None:
+        """Delete a server group (``ServerGroupNotFound``); its servers stay."""
+        self.db.server_group_delete(group_uuid)
 
     def flavor_create(self, ctxt: Any, values: dict[str, Any]) -> dict[str, Any]:
         """A new flavor from database ``values`` (``FlavorExists`` on a taken name or id)."""

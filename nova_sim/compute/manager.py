@@ -44,6 +44,7 @@ from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute.resource_tracker import ResourceTracker
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp, parse_timestamp  # pure functions: no DB access
+from nova_sim.green.costs import hooks as costs
 from nova_sim.virt.fake import FakeDriver
 
 LOG = logging.getLogger(__name__)
@@ -262,7 +263,16 @@ class ComputeManager(periodic.PeriodicTasks):
     def spawn_n(self, function: Callable, *args: Any, **kwargs: Any) -> None:
         """``utils.spawn_n``: run ``function`` on the service's pool with the caller's
         context (blocks while the pool is full)."""
+        if costs.work is not None:  # the cost model charges the greenthread's CPU
+            self._pool.spawn_n(self._charged, function, *args, **kwargs)
+            return
         self._pool.spawn_n(function, *args, **kwargs)
+
+    def _charged(self, function: Callable, /, *args: Any, **kwargs: Any) -> None:
+        work = costs.work
+        if work is not None:
+            work(self, "spawn", function.__name__)
+        function(*args, **kwargs)
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -206,12 +206,7 @@ class ConductorManager:
         return self.image_api.list()
 
     def _instances_by_host(self, ctxt: Any, host: str, node: str | None = None) -> list:
-        filters: dict[str, Any] = {"host": host}
-        if node is not None:
-            filters["node"] = node
-        return self.db.instance_get_all_by_filters(
-            filters, sort_keys=["created_at"], sort_dirs=["asc"]
-        )
+        return self.db.instance_get_all_by_host(host, node)
 
     def _event_start(self, ctxt: Any, instance_uuid: str, event_name: str,
                      host: str | None = None) -> bool:

@@ -341,6 +341,31 @@ def _(conf):
     return _logging(conf, lambda handler: logging.getLogger("amqp").level)
 
 
+def _rate_limit(conf, attribute):
+    # oslo.log's filter as log.setup installed it (both numbers at least 1 turn it on).
+    from oslo_log import rate_limit
+
+    for name in ("rate_limit_interval", "rate_limit_burst"):
+        if getattr(conf, name) == 0:
+            conf.set_override(name, 1)
+    return _logging(conf, lambda handler: getattr(rate_limit._log_filter, attribute))
+
+
+@probe("DEFAULT", "rate_limit_interval", "7", 7)
+def _(conf):
+    return _rate_limit(conf, "interval")
+
+
+@probe("DEFAULT", "rate_limit_burst", "9", 9)
+def _(conf):
+    return _rate_limit(conf, "burst")
+
+
+@probe("DEFAULT", "rate_limit_except_level", "ERROR", logging.ERROR)
+def _(conf):
+    return _rate_limit(conf, "except_level")
+
+
 attribute_probe("DEFAULT", "seed", "42", 42, _fake_driver, "_seed")
 
 
@@ -641,15 +666,19 @@ probe("database", "db_retry_interval", "0.5", 165.5)(_seconds_to_give_up_on_a_lo
 probe("database", "db_max_retry_interval", "2", 39.0)(_seconds_to_give_up_on_a_lock)
 
 
-@probe("database", "use_tpool", "true", True)
+@probe("database", "use_tpool", "true", ("threads", "threads"))
 def _(conf):
     import tempfile
 
     from nova_sim.db.api import Database, options_from_config
+    from nova_sim.db.engine import DatabaseCore
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with Database(f"sqlite:///{tmp}/tpool.db", **options_from_config(conf)) as db:
-            return db.threaded
+    options = options_from_config(conf)
+    # The core contacts no server before its first call: the mode is chosen without it.
+    with DatabaseCore("mysql+pymysql://nobody@127.0.0.1:9/none", **options) as server:
+        with tempfile.TemporaryDirectory() as tmp:
+            with Database(f"sqlite:///{tmp}/tpool.db", **options) as sqlite:
+                return server.mode, sqlite.mode
 
 
 # -- [fake_driver] ---------------------------------------------------------------------------
@@ -754,6 +783,8 @@ for _option, _text, _value in (
     ("kombu_reconnect_delay", "0.5", 0.5),
     ("rabbit_transient_queues_ttl", "60", 60),
     ("socket_write_timeout", "2.5", 2.5),
+    ("amqp_durable_queues", "true", True),
+    ("rabbit_quorum_queue", "true", True),
 ):
 
     def _rabbit(conf, option=_option):
@@ -766,12 +797,53 @@ for _option, _text, _value in (
 # -- [quota] ---------------------------------------------------------------------------------
 
 for _option, _key in (("instances", "maxTotalInstances"), ("cores", "maxTotalCores"),
-                      ("ram", "maxTotalRAMSize"), ("metadata_items", "maxServerMeta")):
+                      ("ram", "maxTotalRAMSize"), ("metadata_items", "maxServerMeta"),
+                      ("key_pairs", "maxTotalKeypairs"), ("server_groups", "maxServerGroups"),
+                      ("server_group_members", "maxServerGroupMembers")):
 
     def _limit(conf, key=_key):
         return _get(_api_app(conf), "/v2.1/limits").json["limits"]["absolute"][key]
 
     probe("quota", _option, "3", 3)(_limit)
+
+
+# -- [dashboard] -----------------------------------------------------------------------------
+
+
+def _dashboard(conf, read):
+    """Start a dashboard the way ``nova-sim run`` does, beside a stand-in for a started
+    cloud (no services: the probes read only the listener), and read it."""
+    import types
+
+    from nova_sim.dashboard import start_for
+
+    running = types.SimpleNamespace(api=None, api_service=None, companions=[])
+    dashboard, why = start_for(running, conf)
+    try:
+        return read(dashboard, why)
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+
+
+@probe("dashboard", "enabled", "false", "off")
+def _(conf):
+    conf.set_override("port", 0, group="dashboard")
+    return _dashboard(conf, lambda dashboard, why: "on" if dashboard else why.split()[0])
+
+
+@probe("dashboard", "host", "127.0.0.2", "127.0.0.2")
+def _(conf):
+    conf.set_override("port", 0, group="dashboard")
+    return _dashboard(conf, lambda dashboard, why: dashboard.server.address[0])
+
+
+@probe("dashboard", "port", "0", "bound")
+def _(conf):
+    # 0 asks for any free port; the default, 8780, is what a probe must not take
+    if conf.dashboard.port != 0:
+        return conf.dashboard.port
+    return _dashboard(conf, lambda dashboard, why: "bound" if dashboard.port > 0 else why)
 
 
 # -- [trace] ---------------------------------------------------------------------------------
@@ -827,6 +899,10 @@ attribute_probe("wsgi", "max_request_body_size", "10", 10, _wsgi_server, "max_re
 
 
 attribute_probe("wsgi", "client_socket_timeout", "5", 5, _wsgi_server, "client_socket_timeout")
+
+
+attribute_probe("wsgi", "client_header_timeout", "7", 7, _wsgi_server,
+                "client_header_timeout")
 
 
 attribute_probe("wsgi", "keep_alive", "false", False, _wsgi_server, "keep_alive")
