@@ -118,6 +118,18 @@ class ImageNotActive(Invalid):
     msg_fmt = "Image %(image_id)s is not active."
 
 
+class CannotResizeToSameFlavor(Invalid):
+    msg_fmt = "When resizing, instances must change flavor!"
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = "Server disk was unable to be resized because: %(reason)s"
+
+
+class MigrationNotFound(NotFound):
+    msg_fmt = "Migration for instance %(instance_id)s with status %(status)s not found."
+
+
 class InstanceExists(Conflict):
     msg_fmt = "Instance %(name)s already exists."
 
@@ -191,6 +203,35 @@ class FlavorAccessExists(Conflict):
 
 class FlavorAccessNotFound(NotFound):
     msg_fmt = "Flavor access not found for %(flavor_id)s / %(project_id)s combination."
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = ("Unacceptable parameters. Cannot perform action '%(action)s' on aggregate "
+               "%(aggregate_id)s. Reason: %(reason)s.")
+
+
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = "Security group %(security_group_id)s not found."
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    msg_fmt = "Rule (%(rule_id)s) not found."
 
 
 class DatabaseSchemaError(RuntimeError):

@@ -116,6 +116,13 @@ def _as_datetime(value: Any) -> datetime.datetime | None:
     return None
 
 
+def epoch_seconds(value: Any) -> float | None:
+    """A time stamp (ISO string, datetime or seconds) as seconds since the epoch; None
+    when it is empty or unreadable."""
+    moment = _as_datetime(value)
+    return None if moment is None else (moment - _EPOCH).total_seconds()
+
+
 # The database's time stamps: "2026-01-01T00:00:05.000000" (UTC, no zone).
 _DB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
 

@@ -3,7 +3,7 @@
 Owns Nova's flavor extra specs resource: ``GET`` of all (``{"extra_specs": {...}}``) or of
 one key (``{key: value}``) for anyone who may see the flavor; ``POST`` (merge; the body
 back), ``PUT`` of one key (``{key: value}``: 400 "Request body and URI mismatch" or "Request
-body contains too many items") and ``DELETE`` of one key (202) for admins only (403 before
+body contains too many items") and ``DELETE`` of one key (200, no body) for admins only (403 before
 anything else, as Nova's policy check comes first). Keys are 1 to 255 letters, digits or
 ``-_:. /``; values strings (numbers and booleans are kept as given, at most 255
 characters once written out). A missing key is a 404 ("Flavor 1 has no extra specs with
@@ -110,7 +110,7 @@ def update(request: APIRequest, flavor_id: str, key: str) -> Reply:
 
 
 def delete(request: APIRequest, flavor_id: str, key: str) -> Reply:
-    """``DELETE /flavors/{id}/os-extra_specs/{key}`` (admin): 202."""
+    """``DELETE /flavors/{id}/os-extra_specs/{key}`` (admin): 200 with no body."""
     request.require_admin(_POLICY + "delete")
     flavor = get_flavor(request, flavor_id)
     specs = _specs(flavor)
@@ -118,4 +118,4 @@ def delete(request: APIRequest, flavor_id: str, key: str) -> Reply:
         raise faults.NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
     del specs[key]
     _write(request, flavor, specs)
-    return Reply(202)
+    return Reply(200)

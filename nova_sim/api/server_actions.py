@@ -1,20 +1,20 @@
 """Server actions (``POST /servers/{id}/action``) and ``os-instance-actions``.
 
-Owns the action body checks (exactly one action per request) of ``os-start``,
-``os-stop``, ``reboot`` (``type`` SOFT/HARD), ``pause`` / ``unpause``, ``suspend`` /
-``resume``, ``rescue`` (200 with ``adminPass``) / ``unrescue``, ``lock`` (a
-``locked_reason`` from 2.73) / ``unlock``, ``createImage`` and ``createBackup`` (202 with
-a ``Location`` before 2.45, ``{"image_id"}`` from 2.45), ``rebuild`` (202 with the server
-and its ``adminPass``), ``shelve`` / ``shelveOffload`` (admin) / ``unshelve`` (an
+Owns the action body checks (exactly one action per request) of ``os-start``, ``os-stop``,
+``reboot`` (``type`` SOFT/HARD), ``pause`` / ``unpause``, ``suspend`` / ``resume``,
+``rescue`` (200 with ``adminPass``) / ``unrescue``, ``lock`` (a ``locked_reason`` from
+2.73) / ``unlock``, ``createImage`` and ``createBackup`` (202 with a ``Location`` before
+2.45, ``{"image_id"}`` from 2.45), ``rebuild`` (202 with the server and its
+``adminPass``), ``shelve`` / ``shelveOffload`` (admin) / ``unshelve`` (an
 ``availability_zone`` from 2.77), ``os-resetState`` (admin), ``os-getConsoleOutput``
-(200), ``restore`` and ``forceDelete``; the policy of each (Nova's defaults: admin only
-where Nova says so; a reader is refused every action by the app's role check), the
-mapping of a wrong state or a lock to 409 (``InstanceInvalidState`` /
-``InstanceIsLocked`` from the compute API), and the instance action views
-(``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of each step;
-``traceback`` for admins only, events for everyone from 2.51, ``updated_at`` from 2.58,
-``host``/``hostId`` from 2.62). Must not know about RPC.
-"""
+(200), ``restore``, ``forceDelete``, ``resize`` / ``confirmResize`` (204) /
+``revertResize``, ``migrate`` (admin) and ``injectNetworkInfo`` (admin); the policy of
+each (Nova's defaults: admin only where Nova says so; a reader is refused every action by
+the app's role check), the mapping of a wrong state or a lock to 409
+(``InstanceInvalidState`` / ``InstanceIsLocked`` from the compute API), and the instance
+action views (``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of
+each step; ``traceback`` for admins only, events for everyone from 2.51, ``updated_at``
+from 2.58, ``host``/``hostId`` from 2.62). Must not know about RPC. """
 
 from __future__ import annotations
 
@@ -130,17 +130,26 @@ def _check_metadata(name: str, metadata: Any) -> dict[str, str]:
     return dict(metadata)
 
 
+def _optional_object(request: APIRequest, name: str, value: Any, since: str,
+                     allowed: set[str]) -> dict:
+    """The body of an action that is ``null`` until microversion ``since`` and may be an
+    object with the ``allowed`` keys from then on; ``{}`` for null."""
+    if isinstance(value, dict) and value:
+        if not request.version.matches(since):
+            raise common.invalid_field(name, value, f"{value!r} is not of type 'null'")
+        _check_keys(name, value, allowed)
+        return value
+    _null(name, value)
+    return {}
+
+
 def _lock(request: APIRequest, compute_api, instance: dict, value: Any,
           name: str = "lock") -> None:
+    value = _optional_object(request, "lock", value, "2.73", {"locked_reason"})
     reason = None
-    if isinstance(value, dict) and value:
-        if not request.version.matches("2.73"):
-            raise common.invalid_field("lock", value, f"{value!r} is not of type 'null'")
-        _check_keys("lock", value, {"locked_reason"})
+    if value:
         reason = common.check_string("locked_reason", value.get("locked_reason"),
                                      min_length=1, max_length=255)
-    else:
-        _null("lock", value)
     compute_api.lock(request.context, instance["uuid"], reason=reason)
 
 
@@ -275,22 +284,14 @@ def _rebuild(request: APIRequest, compute_api, instance: dict, value: Any,
 
 def _unshelve(request: APIRequest, compute_api, instance: dict, value: Any,
               name: str = "unshelve") -> None:
-    zone = None
-    if isinstance(value, dict) and value:
-        if not request.version.matches("2.77"):
-            raise common.invalid_field("unshelve", value, f"{value!r} is not of type "
-                                                          "'null'")
-        allowed = {"availability_zone", "host"} if request.version.matches("2.91") else {
-            "availability_zone"}
-        _check_keys("unshelve", value, allowed)
-        if "host" in value:
-            request.require_admin("os_compute_api:os-shelve:unshelve_to_host")
-            raise faults.BadRequest("Unshelving to a given host is not supported by "
-                                    "nova-sim.")
-        zone = common.check_string("availability_zone", value.get("availability_zone"),
-                                   min_length=1, allow_none=True)
-    else:
-        _null("unshelve", value)
+    allowed = {"availability_zone", "host"} if request.version.matches("2.91") else {
+        "availability_zone"}
+    value = _optional_object(request, "unshelve", value, "2.77", allowed)
+    if "host" in value:
+        request.require_admin("os_compute_api:os-shelve:unshelve_to_host")
+        raise faults.BadRequest("Unshelving to a given host is not supported by nova-sim.")
+    zone = common.check_string("availability_zone", value.get("availability_zone"),
+                               min_length=1, allow_none=True)
     compute_api.unshelve(request.context, instance["uuid"], availability_zone=zone)
 
 
@@ -343,10 +344,60 @@ def _console_output(request: APIRequest, compute_api, instance: dict, value: Any
     return Reply(200, {"output": _CONTROL_CHARS.sub("?", output)})
 
 
+def _inject_network_info(request: APIRequest, compute_api, instance: dict, value: Any,
+                         name: str = "injectNetworkInfo") -> None:
+    request.require_admin("os_compute_api:os-admin-actions:inject_network_info")
+    _null("injectNetworkInfo", value)
+    compute_api.inject_network_info(request.context, instance["uuid"])
+
+
 def _restore(request: APIRequest, compute_api, instance: dict, value: Any,
              name: str = "restore") -> None:
     _null("restore", value)
     compute_api.restore(request.context, instance["uuid"])
+
+
+def _resize(request: APIRequest, compute_api, instance: dict, value: Any,
+            name: str = "resize") -> None:
+    if not isinstance(value, dict):
+        raise common.invalid_field("resize", value, f"{value!r} is not of type 'object'")
+    _check_keys("resize", value, {"flavorRef", "OS-DCF:diskConfig"})
+    if "flavorRef" not in value:
+        raise faults.BadRequest("Invalid input for field/attribute resize. 'flavorRef' is "
+                                "a required property")
+    flavor_ref = value["flavorRef"]
+    if isinstance(flavor_ref, int) and not isinstance(flavor_ref, bool):
+        flavor_ref = str(flavor_ref)
+    flavor_ref = common.check_string("flavorRef", flavor_ref, min_length=1)
+    try:
+        compute_api.resize(request.context, instance["uuid"],
+                           flavor_id=flavor_ref.rstrip("/").rsplit("/", 1)[-1])
+    except exception.FlavorNotFound:
+        raise faults.BadRequest("Unable to locate requested flavor.")
+
+
+def _migrate(request: APIRequest, compute_api, instance: dict, value: Any,
+             name: str = "migrate") -> None:
+    request.require_admin("os_compute_api:os-migrate-server:migrate")
+    value = _optional_object(request, "migrate", value, "2.56", {"host"})
+    if value.get("host") is not None:
+        raise faults.BadRequest("Migrating to a given host is not supported by nova-sim.")
+    compute_api.resize(request.context, instance["uuid"], flavor_id=None)
+
+
+def _end_resize(method: str, code: int) -> Callable[..., Reply]:
+    """``confirmResize`` (204) or ``revertResize`` (202): null body; 400 when the
+    server was not resized."""
+    def handler(request: APIRequest, compute_api, instance: dict, value: Any,
+                name: str = "") -> Reply:
+        _null(name, value)
+        try:
+            getattr(compute_api, method)(request.context, instance["uuid"])
+        except exception.MigrationNotFound:
+            raise faults.BadRequest("Instance has not been resized.")
+        return Reply(code)
+
+    return handler
 
 
 _ACTIONS: dict[str, Callable[..., Reply | None]] = {
@@ -361,6 +412,9 @@ _ACTIONS: dict[str, Callable[..., Reply | None]] = {
     "unshelve": _unshelve,
     "os-resetState": _reset_state, "os-getConsoleOutput": _console_output,
     "restore": _restore, "forceDelete": _no_argument("force_delete"),
+    "resize": _resize, "confirmResize": _end_resize("confirm_resize", 204),
+    "revertResize": _end_resize("revert_resize", 202),
+    "migrate": _migrate, "injectNetworkInfo": _inject_network_info,
 }
 
 

@@ -120,7 +120,7 @@ def create(request: APIRequest) -> Reply:
     if name != name.strip():
         raise common.invalid_field("name", name, "has leading or trailing spaces")
     compute_api = request.api.compute_api
-    limit = request.api.conf.quota.server_groups
+    limit = compute_api.quota_api.limit(request.context.project_id, "server_groups")
     if limit >= 0 and len(compute_api.server_group_list(request.context)) >= limit:
         raise faults.Forbidden("Quota exceeded, too many server groups.")
     group = compute_api.server_group_create(request.context, name, policy, rules)

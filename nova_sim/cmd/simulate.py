@@ -231,7 +231,11 @@ def _calibrate(path: str, debug: bool) -> int:
     measured = profile["measured"]
     print(f"Calibrated on the real clock: {measured['dispatches']} dispatches, "
           f"{measured['transactions']} transactions, {measured['hops']} hops, "
-          f"{measured['api_requests']} API requests")
+          f"{measured['api_requests']} API requests, {measured['work_units']} units of "
+          f"other work")
+    print(f"The figures account for {measured['coverage']:.0%} of the process's "
+          f"{measured['cpu_seconds']:.2f} s of CPU (the hub's loop: "
+          f"{measured['hub_loop']:.0%})")
     print(f"Cost profile: {path}")
     return 0
 

@@ -2,16 +2,21 @@
 
 Owns ``API``, which the REST API (``nova_sim.api``), the CLI, the benchmarks and the tests
 call. It checks what can be checked at once (flavor, image, state of the instance for the
-action, ownership), records the request in the database and **casts** the work to the
-conductor (boot) or to the instance's compute (delete, stop, start, reboot), then returns:
-nothing here waits for a hypervisor. It also offers thin read/write helpers over the
+action, lock, ownership), records the request in the database (the task state and an
+instance action) and **casts** the work to the conductor (boot, rebuild, unshelve, resize
+and cold migration) or to the instance's compute (delete, stop, start, reboot, pause,
+suspend, rescue, snapshot, backup, shelve, confirm and revert of a resize...), then
+returns: nothing here waits for a hypervisor, except ``get_console_output`` (an RPC call,
+as in Nova). Snapshots, backups and shelves make their image records through the image
+service (``nova_sim.image.ImageAPI``). It also offers thin read/write helpers over the
 database for the REST API (instance actions, services, hypervisors, availability zones,
 flavors, images).
 
 Errors are ``nova_sim.exception`` classes whose ``code`` is the HTTP status the REST API
 answers: ``InstanceNotFound`` (404; also for another project's instance unless admin),
 ``InstanceInvalidState`` (409: wrong state for the action), ``FlavorNotFound`` /
-``ImageNotFound`` (404), ``InvalidInput`` (400).
+``ImageNotFound`` (404), ``InvalidInput`` (400), ``InstanceIsLocked`` (409),
+``CannotResizeToSameFlavor`` / ``CannotResizeDisk`` / ``ImageNotActive`` (400).
 
 Simplifications (compared with Nova): no quotas, no build requests or cells (the instance
 row is written by the API at once, ``building`` / ``scheduling``), no Neutron or Cinder
@@ -21,6 +26,7 @@ Must not know about HTTP, the hypervisor or the scheduler's internals.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -31,7 +37,9 @@ from nova_sim import exception, green, trace
 from nova_sim import image as image_catalogue
 from nova_sim.compute import power_state, task_states, vm_states
 from nova_sim.compute import rpcapi as compute_rpcapi
+from nova_sim.compute.aggregates import AggregateAPI
 from nova_sim.compute.keypairs import KeypairAPI
+from nova_sim.compute.quotas import QuotaAPI
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp
 from nova_sim.servicegroup import API as ServiceGroupAPI
@@ -39,8 +47,6 @@ from nova_sim.servicegroup import API as ServiceGroupAPI
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
-#: Instances ``create`` writes between two yields to the hub.
-CREATE_STEP = 1
 
 
 def _utcnow() -> str:
@@ -77,6 +83,8 @@ class API:
         self.image_api = image_catalogue.ImageAPI(db)
         self.default_schedule_zone = conf.default_schedule_zone
         self.keypair_api = KeypairAPI(conf, db)
+        self.quota_api = QuotaAPI(conf, db)
+        self.aggregate_api = AggregateAPI(conf, db)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -174,10 +182,10 @@ class API:
         ``InvalidInput`` (bad counts, unknown availability zone) or
         ``ComputeHostNotFound`` (``requested_host`` / ``requested_hypervisor_hostname``
         naming no compute node; the scheduler then places only there) before anything is
-        written. The rows are written in steps of ``CREATE_STEP`` with a yield to the hub
-        between steps, so other requests keep being served during a large ``max_count``.
-        ``client_gone()`` (the WSGI server's ``nova_sim.client_gone``) is asked at each
-        step: once it is true, the rows written so far are removed, nothing is cast, and
+        written. The hub is yielded to after each row written, so other requests keep
+        being served during a large ``max_count`` (a row costs well under a millisecond).
+        ``client_gone()`` (the WSGI server's ``nova_sim.client_gone``) is asked after each
+        row: once it is true, the rows written so far are removed, nothing is cast, and
         ``CreateCancelled`` is raised.
         """
         _context_check(ctxt)
@@ -264,10 +272,9 @@ class API:
                     self.db.server_group_add_members(group["uuid"], [instance["uuid"]])
                 instances.append(instance)
                 specs.append(spec)
-                if (index + 1) % CREATE_STEP == 0:
-                    green.sleep(0)  # let the hub serve other requests between steps
-                    if client_gone is not None and client_gone():
-                        self._cancel_create(instances, max_count)
+                green.sleep(0)  # let the hub serve other requests between rows
+                if client_gone is not None and client_gone():
+                    self._cancel_create(instances, max_count)
             self.compute_task_api.schedule_and_build_instances(
                 ctxt, build_requests=instances, request_specs=specs,
                 image=image, admin_password=admin_password,
@@ -280,10 +287,9 @@ class API:
         yet) and raise CreateCancelled."""
         LOG.info("Create of %d servers cancelled after %d: the client went away",
                  count, len(instances))
-        for index, instance in enumerate(instances):
+        for instance in instances:
             self.db.instance_destroy(instance["uuid"], hard=True)
-            if (index + 1) % CREATE_STEP == 0:
-                green.sleep(0)
+            green.sleep(0)
         raise exception.CreateCancelled(written=len(instances), count=count)
 
     def _requested_destination(self, host: str | None, node: str | None) -> dict[str, str]:
@@ -719,6 +725,91 @@ class API:
         self.compute_task_api.unshelve_instance(ctxt, instance, request_spec=spec)
         return instance
 
+    # -- resize and cold migration ---------------------------------------------------------
+
+    def resize(self, ctxt: Any, instance: dict[str, Any] | str,
+               flavor_id: str | None = None, clean_shutdown: bool = True) -> dict[str, Any]:
+        """Resize an ``active`` or ``stopped`` instance to ``flavor_id``, or cold-migrate
+        it when ``flavor_id`` is None (the ``migrate`` action): ``resize_prep`` now and
+        ``migrate_server`` cast to the conductor, which schedules it (another host unless
+        ``allow_resize_to_same_host``) and casts ``prep_resize`` to the destination; the
+        computes then go through ``resize_migrating``, ``resize_migrated`` and
+        ``resize_finish`` to ``resized`` (VERIFY_RESIZE), which ``confirm_resize`` or
+        ``revert_resize`` ends. ``FlavorNotFound``, ``CannotResizeToSameFlavor`` or
+        ``CannotResizeDisk`` (400s) on a bad flavor; 409 on a wrong state or locked."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        method = "resize" if flavor_id is not None else "migrate"
+        self._check_state(instance, method, [vm_states.ACTIVE, vm_states.STOPPED], [None])
+        current = instance.get("flavor") or {}
+        if flavor_id is None:
+            flavor = dict(current)
+        else:
+            flavor = self.db.flavor_get_by_flavor_id(str(flavor_id))
+            if flavor.get("disabled"):
+                raise exception.FlavorNotFound(flavor_id=flavor_id)
+            if str(flavor.get("flavorid")) == str(current.get("flavorid")):
+                raise exception.CannotResizeToSameFlavor()
+            if int(flavor.get("root_gb") or 0) < int(current.get("root_gb") or 0):
+                raise exception.CannotResizeDisk(
+                    reason="Resizing to a smaller disk flavor is not allowed.")
+        instance = self._set_task_state(ctxt, instance, method, task_states.RESIZE_PREP,
+                                        [None])
+        self._record_action_start(ctxt, instance, method)
+        try:
+            spec = dict(self.db.request_spec_get(instance["uuid"]))
+        except exception.NotFound:
+            spec = {}
+        self.compute_task_api.migrate_server(
+            ctxt, instance, flavor=flavor, request_spec=spec,
+            clean_shutdown=clean_shutdown)
+        return instance
+
+    def _migration(self, instance: dict[str, Any], status: str) -> dict[str, Any]:
+        migration = (instance.get("system_metadata") or {}).get("migration") or {}
+        if migration.get("status") != status:
+            raise exception.MigrationNotFound(instance_id=instance["uuid"], status=status)
+        return migration
+
+    def confirm_resize(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Confirm a ``resized`` instance: the migration ``confirming``, action
+        ``confirmResize``, ``confirm_resize`` cast to the source host, which destroys the
+        old guest and frees the source's resources; the instance ends ``active`` (or
+        ``stopped``) with no task."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "confirm_resize", [vm_states.RESIZED], [None])
+        migration = self._migration(instance, "finished")
+        instance = self._set_migration_status(instance, "confirming")
+        self._record_action_start(ctxt, instance, "confirmResize")
+        self.compute_rpcapi.confirm_resize(ctxt, instance, migration,
+                                           migration["source_compute"])
+
+    def revert_resize(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Revert a ``resized`` instance: ``resize_reverting``, action ``revertResize``,
+        ``revert_resize`` cast to the destination (the new guest destroyed), which casts
+        ``finish_revert_resize`` to the source: the old flavor back, ``active`` (or
+        ``stopped``) there."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "revert_resize", [vm_states.RESIZED], [None])
+        migration = self._migration(instance, "finished")
+        instance = self._set_task_state(ctxt, instance, "revert_resize",
+                                        task_states.RESIZE_REVERTING, [None])
+        instance = self._set_migration_status(instance, "reverting")
+        self._record_action_start(ctxt, instance, "revertResize")
+        self.compute_rpcapi.revert_resize(ctxt, instance, migration,
+                                          migration["dest_compute"])
+        return instance
+
+    def _set_migration_status(self, instance: dict[str, Any], status: str
+                              ) -> dict[str, Any]:
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata["migration"] = {**system_metadata.get("migration", {}),
+                                        "status": status}
+        return self.db.instance_update(instance["uuid"],
+                                       {"system_metadata": system_metadata})
+
     # -- admin and misc --------------------------------------------------------------------
 
     def reset_state(self, ctxt: Any, instance: dict[str, Any] | str, state: str
@@ -749,6 +840,19 @@ class API:
         return self.compute_rpcapi.get_console_output(ctxt, instance,
                                                       tail_length=tail_length)
 
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Cast ``inject_network_info`` to the instance's compute (the guest's network
+        configuration written again; no state changes). 409 without a host or while
+        deleting or migrating; recorded as the ``inject_network_info`` action."""
+        instance = self._instance(ctxt, instance)
+        self._check_state(instance, "inject_network_info", None, None)
+        if instance.get("task_state") in (task_states.DELETING, "migrating"):
+            raise exception.InstanceInvalidState(
+                attr="task_state", instance_uuid=instance["uuid"],
+                state=instance.get("task_state"), method="inject_network_info")
+        self._record_action_start(ctxt, instance, "inject_network_info")
+        self.compute_rpcapi.inject_network_info(ctxt, instance)
+
     def restore(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
         """Restore a soft-deleted instance. nova-sim deletes at once (Nova's default
         ``reclaim_instance_interval = 0``), so an instance is never soft-deleted: this
@@ -772,6 +876,12 @@ class API:
         instance = self._instance(ctxt, instance)
         self._check_lock(ctxt, instance)
         self._record_action_start(ctxt, instance, "delete")
+        if instance.get("vm_state") in (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED):
+            # as Nova's _delete: the snapshot a shelve made goes with the instance
+            shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
+            if shelved_image:
+                with contextlib.suppress(exception.NotFound, exception.Forbidden):
+                    self.image_api.delete(shelved_image)
         host = instance.get("host")
         if host and self._compute_is_up(host):
             try:

@@ -21,6 +21,7 @@ import string
 from typing import Any
 
 from nova_sim import exception
+from nova_sim.compute.quotas import QuotaAPI
 
 KEYPAIR_TYPE_SSH = "ssh"
 KEYPAIR_TYPE_X509 = "x509"
@@ -113,7 +114,8 @@ def generate_x509_certificate(user_id: str, bits: int = 2048,
 class KeypairAPI:
     """Create, import, list, show and delete the key pairs of a user.
 
-    ``db`` is a ``nova_sim.db.api.Database``; ``conf`` gives ``[quota] key_pairs``.
+    ``db`` is a ``nova_sim.db.api.Database``; ``conf`` gives ``[quota] key_pairs`` (a
+    project's own limit, ``os-quota-sets``, overrides it; it counts per user).
     Errors: ``InvalidKeypair`` (400: a bad name, type or public key),
     ``KeypairLimitExceeded`` (403), ``KeyPairExists`` (409), ``KeypairNotFound`` (404),
     ``MarkerNotFound`` (400).
@@ -123,14 +125,16 @@ class KeypairAPI:
         self.conf = conf
         self.db = db
 
-    def _validate_new_key_pair(self, user_id: str, key_name: str, key_type: str) -> None:
+    def _validate_new_key_pair(self, ctxt: Any, user_id: str, key_name: str,
+                               key_type: str) -> None:
         if key_type not in KEYPAIR_TYPES:
             raise exception.InvalidKeypair(
                 reason=f"Specified Keypair type '{key_type}' is invalid")
         if not 1 <= len(key_name) <= 255:
             raise exception.InvalidKeypair(
                 reason="Keypair name must be string and between 1 and 255 characters long")
-        limit = self.conf.quota.key_pairs
+        limit = QuotaAPI(self.conf, self.db).limit(getattr(ctxt, "project_id", None),
+                                                   "key_pairs")
         if 0 <= limit <= self.db.key_pair_count_by_user(user_id):
             raise exception.KeypairLimitExceeded()
 
@@ -142,7 +146,7 @@ class KeypairAPI:
     def import_key_pair(self, ctxt: Any, user_id: str, key_name: str, public_key: str,
                         key_type: str = KEYPAIR_TYPE_SSH) -> dict[str, Any]:
         """Record ``public_key`` as ``key_name`` of ``user_id``; the new row."""
-        self._validate_new_key_pair(user_id, key_name, key_type)
+        self._validate_new_key_pair(ctxt, user_id, key_name, key_type)
         fingerprint = self._fingerprint(public_key, key_type)
         return self.db.key_pair_create({
             "user_id": user_id, "name": key_name, "type": key_type,
@@ -152,7 +156,7 @@ class KeypairAPI:
                         key_type: str = KEYPAIR_TYPE_SSH) -> tuple[dict[str, Any], str]:
         """Generate a key pair ``key_name`` for ``user_id``: ``(row, private_key)``; the
         private key is kept nowhere."""
-        self._validate_new_key_pair(user_id, key_name, key_type)
+        self._validate_new_key_pair(ctxt, user_id, key_name, key_type)
         if key_type == KEYPAIR_TYPE_X509:
             private_key, public_key, fingerprint = generate_x509_certificate(user_id)
         else:

@@ -1,14 +1,16 @@
 """The compute manager: what one compute host does with the instances sent to it.
 
-Owns the compute service's RPC endpoint (``build_and_run_instance``, ``terminate_instance``,
-``stop_instance``, ``start_instance``, ``reboot_instance``, ``pause_instance`` /
-``unpause_instance``, ``suspend_instance`` / ``resume_instance``, ``rescue_instance`` /
-``unrescue_instance``, ``snapshot_instance``, ``backup_instance``, ``rebuild_instance``,
-``shelve_instance``, ``shelve_offload_instance``, ``unshelve_instance``, and the one call
-``get_console_output``), its periodic tasks (``update_available_resource`` every 60 s,
-``_sync_power_states`` every 600 s, ``_poll_shelved_instances`` every 3600 s, and the
-cheap 60 s checks) and ``init_host``. It follows ``nova/compute/manager.py`` of the
-eventlet era:
+Owns the compute service's RPC endpoint (``build_and_run_instance``,
+``terminate_instance``, ``stop_instance``, ``start_instance``, ``reboot_instance``,
+``pause_instance`` / ``unpause_instance``, ``suspend_instance`` / ``resume_instance``,
+``rescue_instance`` / ``unrescue_instance``, ``snapshot_instance``, ``backup_instance``,
+``rebuild_instance``, ``shelve_instance``, ``shelve_offload_instance``,
+``unshelve_instance``, ``inject_network_info``, the resize steps ``prep_resize``,
+``resize_instance``, ``finish_resize``, ``confirm_resize``, ``revert_resize`` and
+``finish_revert_resize``, and the one call ``get_console_output``), its periodic tasks
+(``update_available_resource`` every 60 s, ``_sync_power_states`` every 600 s,
+``_poll_shelved_instances`` every 3600 s, and the cheap 60 s checks) and ``init_host``. It
+follows ``nova/compute/manager.py`` of the eventlet era:
 
 * Every RPC method is a cast. ``build_and_run_instance`` returns at once: the build runs on
   its own greenthread (``spawn_n`` on the service's GreenPool, as ``utils.spawn_n``), under
@@ -38,12 +40,17 @@ import nova_sim.conf
 from nova_sim import context as nova_context
 from nova_sim import exception, green, periodic, rpc, trace
 from nova_sim.compute import power_state, task_states, vm_states
+from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute.resource_tracker import ResourceTracker
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp, parse_timestamp  # pure functions: no DB access
+from nova_sim.green.costs import hooks as costs
 from nova_sim.virt.fake import FakeDriver
 
 LOG = logging.getLogger(__name__)
+
+#: The system metadata a shelve records (Nova's ``remove_shelved_keys_from_system_metadata``)
+SHELVE_KEYS = ("shelved_at", "shelved_image_id", "shelved_host")
 
 
 
@@ -137,6 +144,8 @@ class ComputeManager(periodic.PeriodicTasks):
         self.driver = driver if driver is not None else FakeDriver(conf, host)
         self.conductor_api = conductor_rpcapi.ConductorAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
+        #: casts to other computes (a resize's source and destination talk directly)
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
         from nova_sim.scheduler.rpcapi import SchedulerAPI
 
         self.scheduler_api = SchedulerAPI(transport, conf)
@@ -165,8 +174,10 @@ class ComputeManager(periodic.PeriodicTasks):
     def init_host(self, service_ref: dict[str, Any] | None = None) -> None:
         """Start-up: reconcile what the database says about this host with the driver.
 
-        Guests the database no longer has are destroyed; instances caught mid-build go to
-        ERROR; a delete, stop, start or reboot that was in flight is finished; an instance
+        Guests the database no longer has are destroyed; instances caught mid-build or
+        mid-rebuild go to ERROR; a snapshot or backup in flight loses its task (its image
+        stays queued or saving, as in Nova); a delete, stop, start or reboot that was in
+        flight is finished; an instance
         the database has but the (fake, in-memory) hypervisor lost with the last process is
         adopted with its recorded power state (a real hypervisor keeps its guests across a
         compute restart).
@@ -202,8 +213,21 @@ class ComputeManager(periodic.PeriodicTasks):
         if task == task_states.DELETING:
             self._delete_instance(ctxt, instance)
             return
+        if task in (task_states.REBUILDING, task_states.REBUILD_BLOCK_DEVICE_MAPPING,
+                    task_states.REBUILD_SPAWNING):
+            self._set_error(ctxt, instance, "Instance was rebuilding at compute startup")
+            return
+        if vm_state != vm_states.ERROR and task in (
+            task_states.IMAGE_SNAPSHOT_PENDING, task_states.IMAGE_SNAPSHOT,
+            task_states.IMAGE_PENDING_UPLOAD, task_states.IMAGE_UPLOADING,
+            task_states.IMAGE_BACKUP,
+        ):
+            LOG.info("Instance %s was %s at compute startup; clearing the task",
+                     instance["uuid"], task)
+            self._save(ctxt, instance, {"task_state": None})
         if not self.driver.instance_exists(instance) and vm_state in (
-            vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR,
+            vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR, vm_states.PAUSED,
+            vm_states.SUSPENDED, vm_states.RESCUED, vm_states.RESIZED, vm_states.SHELVED,
         ):
             self.driver.adopt(instance, instance.get("power_state") or power_state.NOSTATE)
         if task == task_states.POWERING_OFF:
@@ -239,7 +263,16 @@ class ComputeManager(periodic.PeriodicTasks):
     def spawn_n(self, function: Callable, *args: Any, **kwargs: Any) -> None:
         """``utils.spawn_n``: run ``function`` on the service's pool with the caller's
         context (blocks while the pool is full)."""
+        if costs.work is not None:  # the cost model charges the greenthread's CPU
+            self._pool.spawn_n(self._charged, function, *args, **kwargs)
+            return
         self._pool.spawn_n(function, *args, **kwargs)
+
+    def _charged(self, function: Callable, /, *args: Any, **kwargs: Any) -> None:
+        work = costs.work
+        if work is not None:
+            work(self, "spawn", function.__name__)
+        function(*args, **kwargs)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -604,14 +637,19 @@ class ComputeManager(periodic.PeriodicTasks):
 
     def _do_start(self, ctxt: Any, instance: dict[str, Any]) -> None:
         self.driver.power_on(ctxt, instance)
-        self._save(
-            ctxt, instance,
-            {
-                "power_state": self.driver.get_info(instance).state,
-                "vm_state": vm_states.ACTIVE, "task_state": None,
-            },
-            expected_task_state=[task_states.POWERING_ON],
-        )
+        updates: dict[str, Any] = {
+            "power_state": self.driver.get_info(instance).state,
+            "vm_state": vm_states.ACTIVE, "task_state": None,
+        }
+        # A shelved instance unshelved where it is: its snapshot and shelve keys go
+        system_metadata = dict(instance.get("system_metadata") or {})
+        shelved_image = system_metadata.get("shelved_image_id")
+        if any(key in system_metadata for key in SHELVE_KEYS):
+            for key in SHELVE_KEYS:
+                system_metadata.pop(key, None)
+            updates["system_metadata"] = system_metadata
+        self._save(ctxt, instance, updates, expected_task_state=[task_states.POWERING_ON])
+        self._delete_image_quietly(ctxt, shelved_image)
 
     def reboot_instance(self, ctxt: Any, instance: dict[str, Any], block_device_info: Any = None,
                         reboot_type: str = "SOFT", **kwargs: Any) -> None:
@@ -951,7 +989,7 @@ class ComputeManager(periodic.PeriodicTasks):
                 self.driver.spawn(c, i, image, None, None)
             system_metadata = dict(i.get("system_metadata") or {})
             image_id = system_metadata.get("shelved_image_id")
-            for key in ("shelved_at", "shelved_image_id", "shelved_host"):
+            for key in SHELVE_KEYS:
                 system_metadata.pop(key, None)
             self._save(c, i, {
                 "power_state": self.driver.get_info(i).state, "vm_state": vm_states.ACTIVE,
@@ -962,6 +1000,152 @@ class ComputeManager(periodic.PeriodicTasks):
             self._update_scheduler_instance_info(c, i)
 
         self._simple_action(ctxt, instance, "unshelve_instance", unshelve)
+
+    # -- resize and cold migration ---------------------------------------------------------
+
+    @staticmethod
+    def _flavor_fields(flavor: dict[str, Any]) -> dict[str, Any]:
+        """The instance columns a flavor sets (the flavor snapshot and its sizes)."""
+        return {"flavor": flavor, "instance_type_id": flavor.get("id"),
+                **{key: flavor.get(key) for key in ("vcpus", "memory_mb", "root_gb",
+                                                    "ephemeral_gb")}}
+
+    def _save_migration(self, ctxt: Any, instance: dict[str, Any],
+                        migration: dict[str, Any], status: str,
+                        updates: dict[str, Any] | None = None,
+                        expected_task_state: Any = None) -> None:
+        """Save the migration's new ``status`` (in the system metadata) with
+        ``updates``."""
+        migration["status"] = status
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata["migration"] = dict(migration)
+        self._save(ctxt, instance, {"system_metadata": system_metadata, **(updates or {})},
+                   expected_task_state=expected_task_state)
+
+    def prep_resize(self, ctxt: Any, instance: dict[str, Any], flavor: dict[str, Any],
+                    migration: dict[str, Any], node: str | None = None,
+                    clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast (from the conductor), on the destination: count the new flavor here
+        and cast ``resize_instance`` to the source."""
+        def prep(c: Any, i: dict[str, Any]) -> None:
+            self.rt.track(c, i, flavor, node or self.host)
+            self.compute_rpcapi.resize_instance(c, i, migration, flavor,
+                                                clean_shutdown=clean_shutdown)
+
+        self._simple_action(ctxt, instance, "prep_resize", prep)
+
+    def resize_instance(self, ctxt: Any, instance: dict[str, Any],
+                        migration: dict[str, Any], flavor: dict[str, Any],
+                        clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast, on the source: ``resize_migrating``, the guest powered off and its
+        disk moved, ``resize_migrated`` with the destination as the instance's host, then
+        ``finish_resize`` cast to the destination."""
+        def resize(c: Any, i: dict[str, Any]) -> None:
+            self._save_migration(c, i, migration, "migrating",
+                                 {"task_state": task_states.RESIZE_MIGRATING},
+                                 expected_task_state=[task_states.RESIZE_PREP])
+            self.driver.migrate_disk_and_power_off(c, i, migration["dest_compute"], flavor)
+            self._save_migration(c, i, migration, "post-migrating", {
+                "task_state": task_states.RESIZE_MIGRATED,
+                "host": migration["dest_compute"], "node": migration["dest_node"],
+                "power_state": self._power_state(i),
+            }, expected_task_state=[task_states.RESIZE_MIGRATING])
+            self.compute_rpcapi.finish_resize(c, i, migration, flavor)
+
+        self._simple_action(ctxt, instance, "resize_instance", resize)
+
+    def finish_resize(self, ctxt: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], flavor: dict[str, Any],
+                      **kwargs: Any) -> None:
+        """RPC cast, on the destination: ``resize_finish`` with the new flavor, the
+        guest started here (left off when the instance was stopped), then ``resized``
+        (VERIFY_RESIZE)."""
+        def finish(c: Any, i: dict[str, Any]) -> None:
+            self._save(c, i, {"task_state": task_states.RESIZE_FINISH,
+                              **self._flavor_fields(flavor)},
+                       expected_task_state=[task_states.RESIZE_MIGRATED])
+            power_on = migration.get("old_vm_state") != vm_states.STOPPED
+            self.driver.finish_migration(c, migration, i, power_on=power_on)
+            self._save_migration(c, i, migration, "finished", {
+                "vm_state": vm_states.RESIZED, "task_state": None,
+                "power_state": self.driver.get_info(i).state,
+            }, expected_task_state=[task_states.RESIZE_FINISH])
+            self._update_scheduler_instance_info(c, i)
+
+        self._simple_action(ctxt, instance, "finish_resize", finish)
+
+    def _end_state(self, migration: dict[str, Any]) -> str:
+        return (vm_states.STOPPED if migration.get("old_vm_state") == vm_states.STOPPED
+                else vm_states.ACTIVE)
+
+    def confirm_resize(self, ctxt: Any, instance: dict[str, Any],
+                       migration: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast (from the API), on the source: the old guest destroyed and its usage
+        and allocation (the migration's) freed; ``active`` (or ``stopped``), the
+        migration ``confirmed``."""
+        def confirm(c: Any, i: dict[str, Any]) -> None:
+            if migration["source_compute"] != migration["dest_compute"]:
+                self.driver.confirm_migration(c, migration, i)
+                self.rt.update_usage_for_deleted(
+                    c, {"uuid": i["uuid"], "node": migration["source_node"]})
+            self.conductor_api.remove_allocations(c, migration["uuid"])
+            system_metadata = dict(i.get("system_metadata") or {})
+            for key in ("old_flavor", "new_flavor"):
+                system_metadata.pop(key, None)
+            i["system_metadata"] = system_metadata
+            self._save_migration(c, i, migration, "confirmed", {
+                "vm_state": self._end_state(migration), "task_state": None},
+                expected_task_state=[None])
+
+        self._simple_action(ctxt, instance, "confirm_resize", confirm)
+
+    def revert_resize(self, ctxt: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast (from the API), on the destination: the new guest destroyed and its
+        usage dropped, then ``finish_revert_resize`` cast to the source."""
+        def revert(c: Any, i: dict[str, Any]) -> None:
+            if migration["source_compute"] != migration["dest_compute"]:
+                self.driver.destroy(c, i)
+                self.rt.update_usage_for_deleted(
+                    c, {"uuid": i["uuid"], "node": migration["dest_node"]})
+            self.compute_rpcapi.finish_revert_resize(c, i, migration,
+                                                     migration["source_compute"])
+
+        self._simple_action(ctxt, instance, "revert_resize", revert)
+
+    def finish_revert_resize(self, ctxt: Any, instance: dict[str, Any],
+                             migration: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast, on the source: the old flavor and host back, the allocation moved
+        back from the migration to the instance, the old guest started again (unless the
+        instance was stopped); ``active`` (or ``stopped``), the migration ``reverted``."""
+        def finish_revert(c: Any, i: dict[str, Any]) -> None:
+            system_metadata = dict(i.get("system_metadata") or {})
+            old_flavor = system_metadata.pop("old_flavor", None) or i.get("flavor") or {}
+            system_metadata.pop("new_flavor", None)
+            i["system_metadata"] = system_metadata
+            self.conductor_api.move_allocations(c, migration["uuid"], i["uuid"])
+            self._save(c, i, {"host": migration["source_compute"],
+                              "node": migration["source_node"],
+                              **self._flavor_fields(old_flavor)},
+                       expected_task_state=[task_states.RESIZE_REVERTING])
+            self.rt.track(c, i, old_flavor, migration["source_node"] or self.host)
+            power_on = migration.get("old_vm_state") != vm_states.STOPPED
+            self.driver.finish_revert_migration(c, i, migration=migration,
+                                                power_on=power_on)
+            self._save_migration(c, i, migration, "reverted", {
+                "vm_state": self._end_state(migration), "task_state": None,
+                "power_state": self.driver.get_info(i).state,
+            }, expected_task_state=[task_states.RESIZE_REVERTING])
+            self._update_scheduler_instance_info(c, i)
+
+        self._simple_action(ctxt, instance, "finish_revert_resize", finish_revert)
+
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any],
+                            **kwargs: Any) -> None:
+        """RPC cast: write the guest's network configuration again (the fake driver has
+        nothing to write); an action event, no state change."""
+        self._simple_action(ctxt, instance, "inject_network_info",
+                            lambda c, i: self.driver.inject_network_info(i, None))
 
     # -- console ---------------------------------------------------------------------------
 

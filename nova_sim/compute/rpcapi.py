@@ -174,9 +174,59 @@ class ComputeAPI:
                    filter_properties=filter_properties or {}, node=node,
                    request_spec=request_spec, accel_uuids=accel_uuids or [])
 
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        """Cast: write the guest's network configuration again."""
+        self._cast_instance(ctxt, instance, "inject_network_info")
+
     def get_console_output(self, ctxt: Any, instance: dict[str, Any],
                            tail_length: int | None = None) -> str:
         """**Call**: the guest's console log (its last ``tail_length`` lines); waits for
         the compute (``MessagingTimeout`` after ``rpc_response_timeout``)."""
         return self.client.prepare(server=instance["host"], version=VERSION).call(
             ctxt, "get_console_output", instance=instance, tail_length=tail_length)
+
+    # -- resize and cold migration ---------------------------------------------------------
+
+    def prep_resize(self, ctxt: Any, instance: dict[str, Any], flavor: dict[str, Any],
+                    host: str, migration: dict[str, Any], node: str | None = None,
+                    clean_shutdown: bool = True, request_spec: Any = None,
+                    image: Any = None, filter_properties: Any = None,
+                    host_list: Any = None) -> None:
+        """Cast (from the conductor) to the destination ``host``: claim the new flavor
+        there and ask the source to migrate."""
+        self._cast(ctxt, host, "prep_resize", instance=instance, flavor=flavor,
+                   migration=migration, node=node, clean_shutdown=clean_shutdown,
+                   request_spec=request_spec, image=image,
+                   filter_properties=filter_properties or {}, host_list=host_list or [])
+
+    def resize_instance(self, ctxt: Any, instance: dict[str, Any],
+                        migration: dict[str, Any], flavor: dict[str, Any],
+                        clean_shutdown: bool = True) -> None:
+        """Cast (from the destination) to the source: power off and move the disk."""
+        self._cast(ctxt, migration["source_compute"], "resize_instance", instance=instance,
+                   migration=migration, flavor=flavor, image=None,
+                   clean_shutdown=clean_shutdown, request_spec=None)
+
+    def finish_resize(self, ctxt: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], flavor: dict[str, Any]) -> None:
+        """Cast (from the source) to the destination: start the guest there."""
+        self._cast(ctxt, migration["dest_compute"], "finish_resize", instance=instance,
+                   migration=migration, flavor=flavor, image=None, disk_info=None,
+                   request_spec=None)
+
+    def confirm_resize(self, ctxt: Any, instance: dict[str, Any],
+                       migration: dict[str, Any], host: str) -> None:
+        """Cast (from the API) to the source ``host``: drop the old guest."""
+        self._cast(ctxt, host, "confirm_resize", instance=instance, migration=migration)
+
+    def revert_resize(self, ctxt: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], host: str) -> None:
+        """Cast (from the API) to the destination ``host``: drop the new guest."""
+        self._cast(ctxt, host, "revert_resize", instance=instance, migration=migration,
+                   request_spec=None)
+
+    def finish_revert_resize(self, ctxt: Any, instance: dict[str, Any],
+                             migration: dict[str, Any], host: str) -> None:
+        """Cast (from the destination) to the source ``host``: the old guest back."""
+        self._cast(ctxt, host, "finish_revert_resize", instance=instance,
+                   migration=migration, request_spec=None)

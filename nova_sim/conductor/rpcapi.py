@@ -233,6 +233,14 @@ class ConductorAPI:
             ctxt, "Allocations", "delete", consumer_uuid=instance_uuid, rp_uuid=rp_uuid
         )
 
+    def move_allocations(self, ctxt: Any, source_consumer: str, target_consumer: str
+                         ) -> bool:
+        """Placement's allocation move (Nova's ``move_allocations`` of a migration):
+        ``target_consumer``'s allocations are replaced by ``source_consumer``'s."""
+        return self.object_class_action(
+            ctxt, "Allocations", "move", source_consumer=source_consumer,
+            target_consumer=target_consumer)
+
 
     # -- images (Nova's compute talks to Glance over HTTP; here through the conductor) --
 
@@ -356,4 +364,17 @@ class ComputeTaskAPI:
         """Cast: unshelve (power a shelved instance on, or schedule an offloaded one)."""
         self.client.prepare(version="1.25").cast(
             ctxt, "unshelve_instance", instance=instance, request_spec=request_spec,
+        )
+
+    def migrate_server(self, ctxt: Any, instance: dict[str, Any], flavor: dict[str, Any],
+                       request_spec: dict[str, Any] | None = None,
+                       clean_shutdown: bool = True, live: bool = False,
+                       rebuild: bool = False, host_list: Any = None) -> None:
+        """Cast (``do_cast``, as Nova's API does for a resize or cold migration):
+        schedule the instance with ``flavor`` and start the resize."""
+        self.client.prepare(version="1.25").cast(
+            ctxt, "migrate_server", instance=instance, scheduler_hint={}, live=live,
+            rebuild=rebuild, flavor=flavor, block_migration=None, disk_over_commit=None,
+            reservations=None, clean_shutdown=clean_shutdown, request_spec=request_spec,
+            host_list=host_list,
         )

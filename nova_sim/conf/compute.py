@@ -53,6 +53,12 @@ Maximum number of instance builds a compute service runs at once (its
         help="Seconds after which an instance stuck rebooting is hard rebooted. "
         "0 disables the check.",
     ),
+    cfg.BoolOpt(
+        "allow_resize_to_same_host",
+        default=False,
+        help="Allow the scheduler to pick the instance's own host for a resize or a "
+        "cold migration (Nova's default: another host).",
+    ),
     cfg.IntOpt(
         "shelved_offload_time",
         default=0,

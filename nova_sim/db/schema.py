@@ -361,6 +361,83 @@ images = sa.Table(
     **_ROWID,
 )
 
+quotas = sa.Table(
+    "quotas", metadata,
+    _id(),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("user_id", Name, nullable=False, server_default=""),
+    sa.Column("resource", Name, nullable=False),
+    sa.Column("hard_limit", sa.Integer, nullable=False),
+    sa.UniqueConstraint("project_id", "user_id", "resource",
+                        name="uniq_quotas0project_id0user_id0resource"),
+    **_ROWID,
+)
+
+quota_classes = sa.Table(
+    "quota_classes", metadata,
+    _id(),
+    sa.Column("class_name", Name, nullable=False),
+    sa.Column("resource", Name, nullable=False),
+    sa.Column("hard_limit", sa.Integer, nullable=False),
+    sa.UniqueConstraint("class_name", "resource",
+                        name="uniq_quota_classes0class_name0resource"),
+    **_ROWID,
+)
+
+aggregates = sa.Table(
+    "aggregates", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name, nullable=False, unique=True),
+    sa.Column("metadata", Document, nullable=False),
+    *_timestamps("created_at", "updated_at"),
+    **_ROWID,
+)
+
+aggregate_hosts = sa.Table(
+    "aggregate_hosts", metadata,
+    _id(),
+    sa.Column("aggregate_id", sa.Integer, nullable=False),
+    sa.Column("host", Name, nullable=False),
+    sa.UniqueConstraint("aggregate_id", "host", name="uniq_aggregate_hosts0aggregate_id0host"),
+    **_ROWID,
+)
+
+security_groups = sa.Table(
+    "security_groups", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.Index("security_groups_project", "project_id"),
+    **_ROWID,
+)
+
+security_group_rules = sa.Table(
+    "security_group_rules", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("parent_group_id", Name, nullable=False),
+    sa.Column("protocol", sa.String(16)),
+    sa.Column("from_port", sa.Integer),
+    sa.Column("to_port", sa.Integer),
+    sa.Column("cidr", sa.String(64)),
+    sa.Column("group_id", Name),
+    sa.Index("security_group_rules_parent", "parent_group_id"),
+    **_ROWID,
+)
+
+tags = sa.Table(
+    "tags", metadata,
+    _id(),
+    sa.Column("resource_id", Name, nullable=False),
+    sa.Column("tag", sa.String(80), nullable=False),
+    sa.UniqueConstraint("resource_id", "tag", name="uniq_tags0resource_id0tag"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),
@@ -369,6 +446,7 @@ JSON_COLUMNS = {
     "request_specs": ("spec",),
     "instance_groups": ("rules",),
     "images": ("properties",),
+    "aggregates": ("metadata",),
 }
 BOOL_COLUMNS = {
     "services": ("disabled", "forced_down", "deleted"),
@@ -389,4 +467,5 @@ JSON_DEFAULTS = {
     },
     "instance_groups": {"rules": "{}"},
     "images": {"properties": "{}"},
+    "aggregates": {"metadata": "{}"},
 }

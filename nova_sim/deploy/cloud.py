@@ -58,12 +58,13 @@ def zero_latency(conf: Any) -> Any:
     return conf
 
 
-def open_database(conf: Any, url: str | None = None) -> Any:
+def open_database(conf: Any, url: str | None = None, sync: bool | None = None) -> Any:
     """The controller services' ``Database`` (``url`` or ``[database] connection``) on the
-    hub's clock, with devstack's default flavors."""
+    hub's clock, with devstack's default flavors. ``sync`` as ``Database``'s (None: an
+    in-memory database or an empty SQLite file is synced, anything else checked)."""
     from nova_sim.db.api import Database
 
-    db = Database.from_config(conf, url, clock=green.wallclock)
+    db = Database.from_config(conf, url, clock=green.wallclock, sync=sync)
     db.ensure_default_flavors()
     return db
 
@@ -199,7 +200,13 @@ class ProcessService:
             if url in ("sqlite://", "sqlite:///:memory:"):
                 LOG.warning("%s uses a private in-memory database; other processes will "
                             "not see it (set [database] connection to a file)", self.binary)
-            self.db = open_database(self.conf)
+                sync = None
+            else:
+                # The API never creates the schema (Nova's neither): an API restarted on
+                # a deleted SQLite file refuses to start rather than serve an empty
+                # cloud beside the services that still hold the old one.
+                sync = False if self.binary == "nova-api" else None
+            self.db = open_database(self.conf, sync=sync)
         if self.binary == "nova-api":
             from nova_sim.compute.api import API
 

@@ -637,11 +637,12 @@ class Server:
             while not self.stopping:
                 try:
                     conn, address = listener.accept()
-                except OSError:
+                except OSError as error:
                     if self.stopping:
                         break
-                    # Out of descriptors (EMFILE) or a transient error: do not spin.
-                    LOG.exception("accept() failed; the server goes on")
+                    # Out of descriptors (EMFILE) or a transient error: do not spin. One
+                    # line, no traceback: a flood of them says nothing a line does not.
+                    LOG.error("accept() failed (%s); the server goes on", error)
                     sleep(0.05)
                     continue
                 if self.stopping:

@@ -359,12 +359,61 @@ class FakeDriver:
             self._delay("snapshot")
         return max(int(guest["root_gb"]), 1) * 1024 ** 3 // 64  # a sparse qcow2's share
 
+    def inject_network_info(self, instance: dict[str, Any], network_info: Any) -> None:
+        """Write the guest's network configuration (nothing to write in the fake;
+        ``InstanceNotFound`` without a guest)."""
+        self._guest(instance)
+
     def get_console_output(self, context: Any, instance: dict[str, Any]) -> str:
         """The guest's console log (``CONSOLE_LOG``); ``InstanceNotFound`` without a
         guest."""
         guest = self._guest(instance)
         return CONSOLE_LOG.format(name=instance.get("hostname") or guest["name"],
                                   uuid=instance["uuid"])
+
+    def migrate_disk_and_power_off(self, context: Any, instance: dict[str, Any], dest: str,
+                                   flavor: dict[str, Any], network_info: Any = None,
+                                   block_device_info: Any = None, timeout: int = 0,
+                                   retry_interval: int = 0) -> str:
+        """The source's half of a resize: power the guest off (``power_off`` latency);
+        the guest stays until the resize is confirmed. Returns the disk info (none)."""
+        self.power_off(instance)
+        return "{}"
+
+    def finish_migration(self, context: Any, migration: dict[str, Any],
+                         instance: dict[str, Any], disk_info: Any = None,
+                         network_info: Any = None, image_meta: Any = None,
+                         resize_instance: bool = True, allocations: Any = None,
+                         block_device_info: Any = None, power_on: bool = True) -> None:
+        """The destination's half: the guest with the instance's (new) flavor, RUNNING
+        when ``power_on``, else SHUTDOWN, after the ``spawn`` latency."""
+        with trace.span("driver.finish_migration", instance_uuid=instance["uuid"]):
+            self._delay("spawn")
+            flavor = instance.get("flavor") or {}
+            self.instances[instance["uuid"]] = {
+                "uuid": instance["uuid"],
+                "name": instance.get("name") or instance["uuid"],
+                "power_state": power_state.RUNNING if power_on else power_state.SHUTDOWN,
+                "vcpus": int(flavor.get("vcpus") or 0),
+                "memory_mb": int(flavor.get("memory_mb") or 0),
+                "root_gb": int(flavor.get("root_gb") or 0),
+            }
+
+    def confirm_migration(self, context: Any, migration: dict[str, Any],
+                          instance: dict[str, Any], network_info: Any = None) -> None:
+        """Drop the source's guest of a confirmed resize (``destroy`` latency)."""
+        self.destroy(context, instance)
+
+    def finish_revert_migration(self, context: Any, instance: dict[str, Any],
+                                network_info: Any = None, migration: Any = None,
+                                block_device_info: Any = None,
+                                power_on: bool = True) -> None:
+        """The source's guest back after a reverted resize, with the instance's (old)
+        flavor, RUNNING when ``power_on`` (``power_on`` latency)."""
+        if instance["uuid"] not in self.instances:
+            self.adopt(instance, power_state.SHUTDOWN)
+        if power_on:
+            self.power_on(context, instance)
 
     def adopt(self, instance: dict[str, Any], state: int) -> None:
         """Simulator only: take over a guest the database knows and this (in-memory)

@@ -47,6 +47,18 @@ class InstantConductor:
     def rebuild_instance(self, ctxt, instance, **kwargs):
         self.db.instance_update(instance["uuid"], {"vm_state": "active", "task_state": None})
 
+    def migrate_server(self, ctxt, instance, flavor, request_spec=None, **kwargs):
+        """A resize that lands at once on the other host (VERIFY_RESIZE)."""
+        source = instance["host"]
+        dest = HOSTS[1] if source == HOSTS[0] else HOSTS[0]
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata.update(old_flavor=instance["flavor"], migration={
+            "uuid": "m-" + instance["uuid"], "status": "finished",
+            "source_compute": source, "dest_compute": dest, "old_vm_state": "active"})
+        self.db.instance_update(instance["uuid"], {
+            "vm_state": "resized", "task_state": None, "host": dest, "node": dest,
+            "flavor": flavor, "system_metadata": system_metadata})
+
     def unshelve_instance(self, ctxt, instance, request_spec=None):
         self.db.instance_update(instance["uuid"], {"vm_state": "active", "task_state": None,
                                                    "host": HOSTS[0], "node": HOSTS[0],
@@ -119,6 +131,16 @@ class InstantCompute:
     def shelve_offload_instance(self, ctxt, instance, clean_shutdown=True):
         self._finish("shelve_offload", instance, "shelved_offloaded", 0, host=None,
                      node=None)
+
+    def confirm_resize(self, ctxt, instance, migration, host):
+        self._finish("confirm_resize", instance, "active", 1)
+
+    def revert_resize(self, ctxt, instance, migration, host):
+        self._finish("revert_resize", instance, "active", 1, host=migration["source_compute"],
+                     flavor=instance["system_metadata"]["old_flavor"])
+
+    def inject_network_info(self, ctxt, instance):
+        self.calls.append(("inject_network_info", instance["uuid"]))
 
     def get_console_output(self, ctxt, instance, tail_length=None):
         self.calls.append(("console", instance["uuid"], tail_length))

@@ -56,3 +56,31 @@ def test_a_queued_image_cannot_boot(client):
         token="demo:demo", version="2.100")
     assert response.status_int == 400
     assert "is not active" in response.json["badRequest"]["message"]
+
+
+def test_compute_image_metadata_proxy(client):
+    image_id = client.post("/image/v2/images", {"name": "mine", "os_distro": "cirros"},
+                           token="demo:demo").json["id"]
+    path = f"/v2.1/images/{image_id}/metadata"
+    assert client.get(path, token="demo:demo").json == {"metadata": {"os_distro": "cirros"}}
+    merged = client.post(path, {"metadata": {"a": "1"}}, token="demo:demo")
+    assert merged.status_int == 200
+    assert merged.json["metadata"] == {"os_distro": "cirros", "a": "1"}
+    replaced = client.put(path, {"metadata": {"b": "2"}}, token="demo:demo")
+    assert replaced.json["metadata"] == {"b": "2"}
+    assert client.get(f"{path}/b", token="demo:demo").json == {"meta": {"b": "2"}}
+    assert client.get(f"{path}/zz", token="demo:demo").status_int == 404
+    assert client.put(f"{path}/c", {"meta": {"c": "3"}}, token="demo:demo").json == {
+        "meta": {"c": "3"}}
+    assert client.put(f"{path}/c", {"meta": {"d": "3"}}, token="demo:demo").status_int == 400
+    assert client.delete(f"{path}/b", token="demo:demo").status_int == 204
+    assert client.get(path, token="demo:demo").json == {"metadata": {"c": "3"}}
+    assert client.delete(f"{path}/b", token="demo:demo").status_int == 404
+    # another project does not see it; nobody changes the built-in image
+    assert client.get(path, token="alt:alt").status_int == 404
+    assert client.post(f"/v2.1/images/{IMAGE}/metadata", {"metadata": {"x": "y"}},
+                       token="demo:demo").status_int == 403
+    # from 2.39 the proxy is gone
+    assert client.get(path, token="demo:demo", version="2.39").status_int == 404
+    many = {f"k{n}": "v" for n in range(200)}
+    assert client.put(path, {"metadata": many}, token="demo:demo").status_int == 403

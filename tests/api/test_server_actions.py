@@ -260,3 +260,50 @@ def test_policy_by_role_under_keystone(kc):
                   token=member).status_int == 403
     assert action(kc, server_id, {"os-resetState": {"state": "active"}},
                   token=admin).status_int == 202
+
+
+def test_resize_confirm_and_revert(client, compute):
+    server_id = create(client)  # m1.tiny
+    same = action(client, server_id, {"resize": {"flavorRef": "1"}})
+    assert same.status_int == 400
+    assert same.json["badRequest"]["message"] == "When resizing, instances must change flavor!"
+    original = client.get(f"/v2.1/servers/{server_id}", token="demo:demo").json["server"]
+    unknown = action(client, server_id, {"resize": {"flavorRef": "99"}})
+    assert unknown.status_int == 400
+    assert unknown.json["badRequest"]["message"] == "Unable to locate requested flavor."
+    assert action(client, server_id, {"confirmResize": None}).status_int == 409
+    assert action(client, server_id, {"resize": {"flavorRef": 3}}).status_int == 202
+    assert status(client, server_id) == "VERIFY_RESIZE"
+    confirm = action(client, server_id, {"confirmResize": None})
+    assert confirm.status_int == 204 and confirm.body == b""
+    assert status(client, server_id) == "ACTIVE"
+    assert compute.compute_rpcapi.calls[-1] == ("confirm_resize", server_id)
+    assert action(client, server_id, {"resize": {"flavorRef": "4"}}).status_int == 202
+    assert action(client, server_id, {"revertResize": None}).status_int == 202
+    reverted = client.get(f"/v2.1/servers/{server_id}", token="demo:demo").json["server"]
+    assert reverted["status"] == "ACTIVE"
+    assert reverted["flavor"]["id"] == "3" != original["flavor"]["id"]
+    actions = client.get(f"/v2.1/servers/{server_id}/os-instance-actions",
+                         token="demo:demo").json["instanceActions"]
+    assert [a["action"] for a in actions][:4] == ["revertResize", "resize",
+                                                   "confirmResize", "resize"]
+
+
+def test_migrate_is_admin_only(client):
+    server_id = create(client)
+    assert action(client, server_id, {"migrate": None}).status_int == 403
+    assert action(client, server_id, {"migrate": {"host": None}},
+                  token="admin:admin", version="2.55").status_int == 400
+    assert action(client, server_id, {"migrate": None}, token="admin:admin").status_int == 202
+    assert status(client, server_id, token="admin:admin") == "VERIFY_RESIZE"
+
+
+def test_inject_network_info_is_admin_only(client, compute):
+    server_id = create(client)
+    assert action(client, server_id, {"injectNetworkInfo": None}).status_int == 403
+    assert action(client, server_id, {"injectNetworkInfo": None},
+                  token="admin:admin").status_int == 202
+    assert compute.compute_rpcapi.calls[-1] == ("inject_network_info", server_id)
+    compute.db.instance_update(server_id, {"host": None})
+    assert action(client, server_id, {"injectNetworkInfo": None},
+                  token="admin:admin").status_int == 409

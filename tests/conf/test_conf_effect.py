@@ -341,6 +341,31 @@ def _(conf):
     return _logging(conf, lambda handler: logging.getLogger("amqp").level)
 
 
+def _rate_limit(conf, attribute):
+    # oslo.log's filter as log.setup installed it (both numbers at least 1 turn it on).
+    from oslo_log import rate_limit
+
+    for name in ("rate_limit_interval", "rate_limit_burst"):
+        if getattr(conf, name) == 0:
+            conf.set_override(name, 1)
+    return _logging(conf, lambda handler: getattr(rate_limit._log_filter, attribute))
+
+
+@probe("DEFAULT", "rate_limit_interval", "7", 7)
+def _(conf):
+    return _rate_limit(conf, "interval")
+
+
+@probe("DEFAULT", "rate_limit_burst", "9", 9)
+def _(conf):
+    return _rate_limit(conf, "burst")
+
+
+@probe("DEFAULT", "rate_limit_except_level", "ERROR", logging.ERROR)
+def _(conf):
+    return _rate_limit(conf, "except_level")
+
+
 attribute_probe("DEFAULT", "seed", "42", 42, _fake_driver, "_seed")
 
 
@@ -403,6 +428,32 @@ def _(conf):
     manager.spawn_n = lambda function, ctxt, instance, kind: rebooted.append(instance["uuid"])
     manager._poll_rebooting_instances({})
     return rebooted
+
+
+@probe("DEFAULT", "allow_resize_to_same_host", "true", [])
+def _(conf):
+    # The hosts the conductor tells the scheduler to ignore for a resize: the source,
+    # unless the option allows it.
+    from nova_sim.conductor.manager import ComputeTaskManager
+    from nova_sim.db.api import Database
+    from nova_sim.exception import NoValidHost
+
+    asked = []
+
+    class Scheduler:
+        def select_destinations(self, ctxt, spec, uuids, return_alternates=False):
+            asked.append(spec["ignore_hosts"])
+            raise NoValidHost(reason="probe")
+
+    db = Database("sqlite://")
+    db.ensure_default_flavors()
+    instance = db.instance_create({"flavor": db.flavor_get_by_flavor_id("1"),
+                                   "host": "compute1", "node": "compute1",
+                                   "vm_state": "active", "task_state": "resize_prep"})
+    manager = ComputeTaskManager(conf, db, _transport(conf), scheduler_api=Scheduler())
+    ctxt = type("Context", (), {"request_id": "req-probe"})()
+    manager.migrate_server(ctxt, instance, flavor=db.flavor_get_by_flavor_id("2"))
+    return asked[0]
 
 
 @probe("DEFAULT", "shelved_poll_interval", "600", 600.0)
@@ -732,6 +783,8 @@ for _option, _text, _value in (
     ("kombu_reconnect_delay", "0.5", 0.5),
     ("rabbit_transient_queues_ttl", "60", 60),
     ("socket_write_timeout", "2.5", 2.5),
+    ("amqp_durable_queues", "true", True),
+    ("rabbit_quorum_queue", "true", True),
 ):
 
     def _rabbit(conf, option=_option):

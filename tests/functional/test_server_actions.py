@@ -190,18 +190,30 @@ def test_shelve_kept_on_the_host_then_offloaded_by_the_periodic_task(make_cloud,
     cloud.api.shelve(ctxt, uuid)
     shelved = cloud.wait_for_instance(uuid, "shelved", None)
     assert shelved["host"] == "compute1" and shelved["power_state"] == power_state.SHUTDOWN
+    image_id = shelved["system_metadata"]["shelved_image_id"]
     cloud.api.unshelve(ctxt, uuid)  # still on its host: powered on there
-    cloud.wait_for_instance(uuid, "active", None)
+    started = cloud.wait_for_instance(uuid, "active", None)
     assert ("shelved", "powering-on") in cloud.states[uuid]
+    assert "shelved_image_id" not in started["system_metadata"]
+    with pytest.raises(exception.ImageNotFound):  # the snapshot went with the shelve
+        cloud.api.image_get(ctxt, image_id)
     cloud.api.shelve(ctxt, uuid)
     cloud.wait_for_instance(uuid, "shelved", None)
     offloaded = cloud.wait_for_instance(uuid, "shelved_offloaded", None, timeout=1200)
     assert offloaded["host"] is None
+    image_id = offloaded["system_metadata"]["shelved_image_id"]
+    cloud.api.delete(ctxt, uuid)  # no host: deleted at once, with its shelved image
+    with pytest.raises(exception.ImageNotFound):
+        cloud.api.image_get(ctxt, image_id)
 
 
 def test_console_output_is_a_call(make_cloud, ctxt):
     cloud = make_cloud(computes=1)
     uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.inject_network_info(ctxt, uuid)
+    green.sleep(1)
+    assert events_of(cloud, uuid, "inject_network_info") == [
+        ("compute_inject_network_info", "Success")]
     full = cloud.api.get_console_output(ctxt, uuid)
     assert uuid in full and len(full.split("\n")) > 10
     tail = cloud.api.get_console_output(ctxt, uuid, tail_length=10)
@@ -276,3 +288,130 @@ def test_the_rpc_flows_of_unshelve_rebuild_and_console(make_cloud, ctxt):
         assert expected in messages, expected
     # a rebuild is not scheduled: one select_destinations, the unshelve's
     assert messages.count(("rpc.call", "select_destinations", "scheduler")) == 1
+
+
+def node_usage_row(cloud, host):
+    node = cloud.db.compute_node_get_by_host_and_nodename(host, host)
+    return cloud.db.usages_get(node["uuid"])
+
+
+def test_resize_then_confirm_moves_the_instance(make_cloud, ctxt):
+    cloud = make_cloud(computes=2)
+    row = boot_active(cloud, ctxt)  # m1.small: 1 vCPU, 2048 MB
+    uuid, source = row["uuid"], row["host"]
+    cloud.api.resize(ctxt, uuid, "3")  # m1.medium: 2 vCPUs, 4096 MB
+    resized = cloud.wait_for_instance(uuid, "resized", None)
+    dest = resized["host"]
+    assert dest != source and resized["flavor"]["name"] == "m1.medium"
+    assert resized["vcpus"] == 2 and resized["power_state"] == power_state.RUNNING
+    migration = resized["system_metadata"]["migration"]
+    assert (migration["status"], migration["source_compute"], migration["dest_compute"]) == (
+        "finished", source, dest)
+    # the source's allocation is held by the migration until the confirm
+    assert node_usage_row(cloud, source)["VCPU"] == 1
+    assert node_usage_row(cloud, dest)["VCPU"] == 2
+    assert cloud.states[uuid] == [
+        ("active", "resize_prep"), ("active", "resize_migrating"),
+        ("active", "resize_migrated"), ("active", "resize_finish"), ("resized", None)]
+    cloud.api.confirm_resize(ctxt, uuid)
+    confirmed = cloud.wait_for_instance(uuid, "active", None)
+    green.sleep(1)
+    assert confirmed["host"] == dest
+    assert node_usage_row(cloud, source)["VCPU"] == 0
+    assert uuid not in cloud.computes[source].manager.driver.instances
+    assert cloud.db.instance_get(uuid)["system_metadata"]["migration"]["status"] == (
+        "confirmed")
+    assert events_of(cloud, uuid, "resize") == [
+        ("compute_finish_resize", "Success"), ("compute_resize_instance", "Success"),
+        ("compute_prep_resize", "Success"), ("conductor_migrate_server", "Success")]
+    with pytest.raises(exception.InstanceInvalidState):  # no longer resized
+        cloud.api.confirm_resize(ctxt, uuid)
+
+
+def test_resize_then_revert_goes_back(make_cloud, ctxt):
+    cloud = make_cloud(computes=2)
+    row = boot_active(cloud, ctxt)
+    uuid, source = row["uuid"], row["host"]
+    cloud.api.stop(ctxt, uuid)
+    cloud.wait_for_instance(uuid, "stopped", None)
+    cloud.api.resize(ctxt, uuid, "3")
+    resized = cloud.wait_for_instance(uuid, "resized", None)
+    assert resized["power_state"] == power_state.SHUTDOWN  # it was stopped
+    dest = resized["host"]
+    cloud.states.history[uuid] = []
+    cloud.api.revert_resize(ctxt, uuid)
+    back = cloud.wait_for_instance(uuid, "stopped", None)
+    green.sleep(1)
+    assert back["host"] == source and back["flavor"]["name"] == "m1.small"
+    assert back["vcpus"] == 1
+    assert cloud.states[uuid] == [("resized", "resize_reverting"), ("stopped", None)]
+    assert node_usage_row(cloud, dest)["VCPU"] == 0
+    assert node_usage_row(cloud, source)["VCPU"] == 1
+    assert uuid not in cloud.computes[dest].manager.driver.instances
+
+
+def test_resize_refusals_and_no_valid_host(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    with pytest.raises(exception.CannotResizeToSameFlavor):
+        cloud.api.resize(ctxt, uuid, "2")
+    with pytest.raises(exception.CannotResizeDisk):
+        cloud.api.resize(ctxt, uuid, "1")  # m1.tiny: 1 GB disk < 20 GB
+    cloud.api.resize(ctxt, uuid, "3")  # the only host is the source: no valid host
+    row = cloud.wait_for_instance(uuid, "active", None)
+    green.sleep(1)
+    assert row["host"] == "compute1" and row["flavor"]["name"] == "m1.small"
+    [fault] = cloud.db.instance_fault_get_by_instance_uuids([uuid])[uuid]
+    assert "No valid host" in fault["message"]
+    assert node_usage_row(cloud, "compute1")["VCPU"] == 1  # the allocation moved back
+    assert events_of(cloud, uuid, "resize") == [("conductor_migrate_server", "Error")]
+
+
+def test_resize_to_the_same_host_when_allowed(make_cloud, ctxt):
+    cloud = make_cloud(computes=1, defaults={"allow_resize_to_same_host": True})
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    cloud.api.resize(ctxt, uuid, "3")
+    resized = cloud.wait_for_instance(uuid, "resized", None)
+    assert resized["host"] == "compute1"
+    cloud.api.confirm_resize(ctxt, uuid)
+    row = cloud.wait_for_instance(uuid, "active", None)
+    green.sleep(1)
+    assert row["flavor"]["name"] == "m1.medium"
+    assert uuid in cloud.computes["compute1"].manager.driver.instances
+    assert node_usage_row(cloud, "compute1")["VCPU"] == 2
+
+
+def test_cold_migrate_keeps_the_flavor(make_cloud, ctxt):
+    cloud = make_cloud(computes=2)
+    row = boot_active(cloud, ctxt)
+    admin = nova_admin()
+    cloud.api.resize(admin, row["uuid"])
+    migrated = cloud.wait_for_instance(row["uuid"], "resized", None)
+    assert migrated["host"] != row["host"] and migrated["flavor"]["name"] == "m1.small"
+    assert migrated["system_metadata"]["migration"]["migration_type"] == "migration"
+    assert [a["action"] for a in cloud.db.actions_get(row["uuid"])][0] == "migrate"
+
+
+def nova_admin():
+    from nova_sim.context import RequestContext
+
+    return RequestContext(user_id="admin", project_id="admin", is_admin=True,
+                          overwrite=False)
+
+
+def test_compute_restart_with_actions_in_flight(make_cloud, ctxt):
+    cloud = make_cloud(computes=1)
+    paused = boot_active(cloud, ctxt, "paused")["uuid"]
+    cloud.api.pause(ctxt, paused)
+    cloud.wait_for_instance(paused, "paused", None)
+    snapping = boot_active(cloud, ctxt, "snapping")["uuid"]
+    rebuilding = boot_active(cloud, ctxt, "rebuilding")["uuid"]
+    cloud.computes["compute1"].stop()
+    # tasks the restart catches, written straight into the database
+    cloud.db.instance_update(snapping, {"task_state": "image_uploading"})
+    cloud.db.instance_update(rebuilding, {"task_state": "rebuild_spawning"})
+    cloud.add_compute("compute1")  # a new process: its fake hypervisor starts empty
+    driver = cloud.computes["compute1"].manager.driver
+    assert driver.get_info({"uuid": paused}).state == power_state.PAUSED
+    assert cloud.db.instance_get(snapping)["task_state"] is None
+    assert cloud.db.instance_get(rebuilding)["vm_state"] == "error"

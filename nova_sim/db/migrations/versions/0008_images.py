@@ -1,7 +1,7 @@
 """The image service's records: snapshots, backups and shelved images.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from sqlalchemy.dialects import mysql
 #: A JSON document (MEDIUMTEXT on MariaDB, whose TEXT stops at 64 KiB).
 DOCUMENT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
-revision = "0004"
-down_revision = "0003"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
