@@ -143,7 +143,7 @@ def test_the_api_process_of_a_multi_process_cloud_serves_it(tmp_path):
     conf = new_conf()
     conf.set_override("transport_url", "memory://")
     url = f"sqlite:///{tmp_path}/cloud.db"
-    db_sync(url)  # as `nova-sim db sync` does before the services start
+    db_sync(url)  # the API serves a synced database only (`nova-sim db sync`)
     conf.set_override("connection", url, group="database")
     conf.set_override("osapi_compute_listen_port", 0)
     conf.set_override("port", 0, group="dashboard")
