@@ -111,6 +111,12 @@ def cleanup_transport(transport: Any) -> None:
         LOG.debug("Transport cleanup failed", exc_info=True)
 
 
+def stop_companions(companions: list[Any]) -> None:
+    """Stop (and forget) what was started beside a cloud or a service, before it."""
+    while companions:
+        companions.pop().stop()
+
+
 class APIService:
     """The REST API as a service: the compute API application on the green WSGI server
     (``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port``)."""
@@ -122,6 +128,7 @@ class APIService:
         from nova_sim.api.app import APIApplication
 
         self.conf = conf
+        self.compute_api = compute_api
         self.app = APIApplication(compute_api, conf)
         self.host = host or conf.osapi_compute_listen
         self.port = conf.osapi_compute_listen_port if port is None else port
@@ -171,6 +178,8 @@ class ProcessService:
         self.services: list[Any] = []
         self.transport: Any = None
         self.db = None
+        #: what was started beside it (the dashboard): each ``stop()``ped first
+        self.companions: list[Any] = []
         self._stopped = green.Event()
 
     def start(self) -> ProcessService:
@@ -213,6 +222,7 @@ class ProcessService:
 
     def stop(self) -> None:
         """Graceful stop; ``wait`` returns afterwards."""
+        stop_companions(self.companions)
         for service in self.services:
             service.stop()
         # Also after a start-up that never finished: the reply queue goes with the process.
@@ -285,6 +295,8 @@ class Cloud:
         self.conductor: Service | None = None
         self.scheduler: Service | None = None
         self.computes: dict[str, Service] = {}
+        #: what was started beside it (the dashboard): each ``stop()``ped first
+        self.companions: list[Any] = []
         self._stopped = green.Event()
         self.started = False
 
@@ -330,6 +342,7 @@ class Cloud:
     def stop(self) -> None:
         """Stop the API, the computes, the scheduler and the conductor (graceful);
         ``wait`` returns afterwards. Safe to call twice."""
+        stop_companions(self.companions)
         if self.api_service is not None:
             self.api_service.stop()
         for service in list(self.computes.values()):

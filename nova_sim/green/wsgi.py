@@ -424,6 +424,7 @@ class _Connection:
             self._send_error(error.code, error.message)
             return False
         keep_alive = request.keep_alive and server.keep_alive and not server.stopping
+        server.requests += 1
         status_headers: list = []
 
         def start_response(status: str, headers: list, exc_info=None):
@@ -582,6 +583,7 @@ class Server:
         self.tcp_keepidle = tcp_keepidle
         self.error_body = error_body or plain_error_body
         self.pool = GreenPool(pool_size)
+        self.requests = 0  # requests answered by the application (a rate's counter)
         self.stopping = False
         self._sock = sock
         self._accept_thread = None
