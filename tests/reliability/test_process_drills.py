@@ -10,14 +10,22 @@ What a user must see:
   no fault either), and is shown up again.
 - SIGTERM of a compute with builds in flight: the builds finish (ACTIVE) within the
   graceful time, and the process exits with status 0.
+- 10 broker restarts during 100 boots, with ``amqp_durable_queues``: none is left in BUILD;
+  any that failed (a call whose reply queue the restart took) is in ERROR with a fault.
+  A restart is played on this run's virtual host only (every connection to it closed by
+  the broker, its non-durable queues deleted), so that the broker other runs share is
+  not restarted under them.
 
 The services are other processes: waiting polls the shared database on the real clock.
 """
 
 from __future__ import annotations
 
+import collections
+import subprocess
 import uuid
 
+import kombu
 import pytest
 from integration.test_services_rabbit import (
     _delete_broker_objects,
@@ -27,6 +35,7 @@ from integration.test_services_rabbit import (
 )
 
 from nova_sim import context as nova_context
+from nova_sim import green
 from nova_sim.compute.api import API
 from nova_sim.deploy import new_conf, open_database
 from nova_sim.image import CIRROS_IMAGE_ID
@@ -38,20 +47,22 @@ BOOTS = 3
 
 
 @pytest.fixture
-def drill_cloud(rabbit_url, tmp_path):
-    """Conductor, scheduler and one compute whose spawns take ``spawn`` seconds; the
-    compute's heartbeat every second, shown down after 4 s without one."""
+def drill_cloud(rabbit_url, tmp_path, request):
+    """Conductor and scheduler (``launch`` starts more services) on a cloud whose spawns
+    take 8 s (or, parametrized indirectly, with these extra config lines); heartbeats
+    every second, a service shown down after 4 s without one (by default)."""
+    extra = getattr(request, "param", "[DEFAULT]\nservice_down_time = 4\n"
+                    "[fake_driver]\nspawn_latency = fixed:8\n")
     tag = uuid.uuid4().hex[:8]
     exchange = f"nova_sim_drill_{tag}"
-    hosts = {"controller": f"ctl-{tag}", "c1": f"c1-{tag}"}
+    hosts = {"controller": f"ctl-{tag}", "c1": f"c1-{tag}", "c2": f"c2-{tag}"}
     config = tmp_path / "nova-sim.conf"
     config.write_text(
         "[DEFAULT]\n"
         f"transport_url = {rabbit_url}\ncontrol_exchange = {exchange}\n"
         f"host = {hosts['controller']}\nperiodic_fuzzy_delay = 0\n"
-        "report_interval = 1\nservice_down_time = 4\ngraceful_shutdown_timeout = 60\n"
-        f"[database]\nconnection = sqlite:///{tmp_path / 'nova-sim.db'}\n"
-        "[fake_driver]\nspawn_latency = fixed:8\n")
+        "report_interval = 1\ngraceful_shutdown_timeout = 60\n"
+        f"[database]\nconnection = sqlite:///{tmp_path / 'nova-sim.db'}\n" + extra)
     conf = new_conf()
     conf([f"--config-file={config}"], project="nova-sim", default_config_files=[])
     db = open_database(conf)
@@ -65,7 +76,7 @@ def drill_cloud(rabbit_url, tmp_path):
     launch("scheduler")
     transport = get_transport(conf)
     try:
-        yield conf, db, transport, hosts, launch
+        yield conf, db, transport, hosts, launch, rabbit_url
     finally:
         stop_cloud(processes, transport, db)
         _delete_broker_objects(rabbit_url, exchange, hosts)
@@ -96,7 +107,7 @@ def _service_up(api, ctxt, host):
 
 
 def test_kill_9_of_a_compute_with_builds_in_flight(drill_cloud):
-    conf, db, transport, hosts, launch = drill_cloud
+    conf, db, transport, hosts, launch, _url = drill_cloud
     compute = launch("compute", "--host", hosts["c1"])
     api, ctxt, instances = _boot_and_wait_spawning(conf, db, transport, hosts["c1"])
     assert _service_up(api, ctxt, hosts["c1"])
@@ -120,10 +131,69 @@ def test_kill_9_of_a_compute_with_builds_in_flight(drill_cloud):
 
 
 def test_sigterm_of_a_compute_lets_its_builds_finish(drill_cloud):
-    conf, db, transport, hosts, launch = drill_cloud
+    conf, db, transport, hosts, launch, _url = drill_cloud
     compute = launch("compute", "--host", hosts["c1"])
     api, ctxt, instances = _boot_and_wait_spawning(conf, db, transport, hosts["c1"])
     compute.terminate()  # SIGTERM
     assert compute.wait(timeout=60) == 0
     rows = [db.instance_get(i["uuid"]) for i in instances]
     assert [(r["vm_state"], r["task_state"]) for r in rows] == [("active", None)] * BOOTS
+
+
+def _restart_vhost(url: str) -> None:
+    """A broker restart as the clients of one virtual host see it: the broker closes
+    their connections, and their non-durable queues are gone."""
+    vhost = url.rsplit("/", 1)[1]
+    subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "--vhost", vhost,
+                    "drill: broker restart"], check=True, capture_output=True, timeout=60)
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost,
+                             "--no-table-headers", "name", "durable"], check=True,
+                            capture_output=True, text=True, timeout=60)
+    with kombu.Connection(url.replace("rabbit://", "amqp://", 1)) as connection:
+        channel = connection.channel()
+        for line in listed.stdout.splitlines():
+            name, durable = line.split("\t")
+            if durable != "true":
+                try:
+                    channel.queue_delete(name)
+                except Exception:  # noqa: BLE001 - already gone
+                    channel = connection.channel()
+
+
+@pytest.mark.parametrize("drill_cloud", [
+    "rpc_response_timeout = 10\n[oslo_messaging_rabbit]\namqp_durable_queues = true\n"
+    "rabbit_retry_interval = 1\n[fake_driver]\nspawn_latency = fixed:0.5\n"],
+    indirect=True, ids=["amqp_durable_queues"])
+def test_10_broker_restarts_during_100_boots_leave_none_in_build(drill_cloud):
+    conf, db, transport, hosts, launch, url = drill_cloud
+    for host in ("c1", "c2"):  # room for the 100
+        launch("compute", "--host", hosts[host])
+    api = API(conf, db, transport)
+    ctxt = nova_context.RequestContext(user_id="drill", project_id="drill", overwrite=False)
+    wait_until(lambda: len(db.compute_node_get_all()) == 2, 150,
+               "the computes to register")
+    booted = []
+    for number in range(100):
+        if number % 10 == 5:
+            _restart_vhost(url)
+        [instance] = api.create(ctxt, "1", CIRROS_IMAGE_ID, f"drill-{number}")
+        booted.append(instance["uuid"])
+        green.sleep(0.05)
+
+    seen = {"states": None, "since": green.now()}
+
+    def settled():
+        """All ACTIVE or ERROR, or no state changed for 30 s (the rest stays in BUILD)."""
+        rows = [db.instance_get(uuid) for uuid in booted]
+        states = [(r["vm_state"], r["task_state"]) for r in rows]
+        if states != seen["states"]:
+            seen.update(states=states, since=green.now())
+        done = all(r["vm_state"] in ("active", "error") for r in rows)
+        return rows if done or green.now() - seen["since"] > 30 else None
+
+    rows = wait_until(settled, 240, "the boots to settle")
+    counts = collections.Counter((r["vm_state"], r["task_state"]) for r in rows)
+    print(f"\n100 boots, 10 broker restarts (amqp_durable_queues): {dict(counts)}")
+    errors = [api.get(ctxt, r["uuid"]) for r in rows if r["vm_state"] == "error"]
+    assert all(shown["fault"] for shown in errors)  # every failed boot says why
+    assert counts[("active", None)] + len(errors) == len(rows)  # none left in BUILD

@@ -95,6 +95,26 @@ def safe_url(url: str) -> str:
     return f"{scheme}://{','.join(hosts)}{slash}{path}"
 
 
+# The start of a connection.close method frame: type 1, channel 0, size, class 10, method 50.
+_CLOSE_FRAME = (1, 0, 10, 50)
+
+
+def _closing(sock: socket.socket) -> bool:
+    """Whether what waits in ``sock`` is the end of the stream or a connection.close
+    from the broker (a peek: the bytes stay for the consumer)."""
+    try:
+        head = sock.recv(11, socket.MSG_PEEK)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    if not head:
+        return True
+    return len(head) == 11 and (head[0], int.from_bytes(head[1:3], "big"),
+                                int.from_bytes(head[7:9], "big"),
+                                int.from_bytes(head[9:11], "big")) == _CLOSE_FRAME
+
+
 def _method_of(body: bytes) -> str:
     """The RPC method named in a message body, for log lines ("?" when unreadable)."""
     try:
@@ -684,6 +704,12 @@ class AMQPTransport(Transport):
                       properties: dict[str, Any], deadline: float | None,
                       mandatory: bool) -> None:
         name = exchange.name if exchange is not None else ""
+        sock = self._sock
+        if sock is not None and select.select((sock,), (), (), 0)[0] and _closing(sock):
+            # The broker said goodbye (connection.close, or the end of the stream of a
+            # restart) and the consumer greenthread has not read it yet: a message
+            # written now would be lost without a word. Reconnect first.
+            self._lost(MessageDeliveryFailure("the broker is closing the connection"))
         while True:
             channel = self._wait_channel(deadline)
             try:
