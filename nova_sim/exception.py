@@ -38,6 +38,11 @@ class InvalidInput(Invalid):
     msg_fmt = "Invalid input received: %(reason)s"
 
 
+class CreateCancelled(Invalid):
+    msg_fmt = ("The client went away after %(written)d of %(count)d servers were written; "
+               "the request was cancelled and none of them kept.")
+
+
 class ValidationError(Invalid):
     msg_fmt = "%(detail)s"
 
@@ -97,6 +102,34 @@ class UnexpectedTaskStateError(Conflict):
     msg_fmt = "Unexpected task state: expecting %(expected)s but the actual state is %(actual)s"
 
 
+class InstanceIsLocked(InstanceInvalidState):
+    msg_fmt = "Instance %(instance_uuid)s is locked"
+
+
+class InstanceNotRescuable(Invalid):
+    msg_fmt = "Instance %(instance_id)s cannot be rescued: %(reason)s"
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = "Instance %(instance_id)s is not ready"
+
+
+class ImageNotActive(Invalid):
+    msg_fmt = "Image %(image_id)s is not active."
+
+
+class CannotResizeToSameFlavor(Invalid):
+    msg_fmt = "When resizing, instances must change flavor!"
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = "Server disk was unable to be resized because: %(reason)s"
+
+
+class MigrationNotFound(NotFound):
+    msg_fmt = "Migration for instance %(instance_id)s with status %(status)s not found."
+
+
 class InstanceExists(Conflict):
     msg_fmt = "Instance %(name)s already exists."
 
@@ -145,6 +178,60 @@ class ServerGroupNotFound(NotFound):
 
 class FlavorExists(Conflict):
     msg_fmt = "Flavor with %(key)s %(value)s already exists."
+
+
+class KeypairNotFound(NotFound):
+    msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class InvalidKeypair(Invalid):
+    msg_fmt = "Keypair data is invalid: %(reason)s"
+
+
+class KeypairLimitExceeded(QuotaError):
+    msg_fmt = "Quota exceeded, too many key pairs."
+
+
+class FlavorAccessExists(Conflict):
+    msg_fmt = ("Flavor access already exists for flavor %(flavor_id)s and project "
+               "%(project_id)s combination.")
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = "Flavor access not found for %(flavor_id)s / %(project_id)s combination."
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = ("Unacceptable parameters. Cannot perform action '%(action)s' on aggregate "
+               "%(aggregate_id)s. Reason: %(reason)s.")
+
+
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = "Security group %(security_group_id)s not found."
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    msg_fmt = "Rule (%(rule_id)s) not found."
 
 
 class DatabaseSchemaError(RuntimeError):

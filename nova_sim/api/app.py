@@ -3,8 +3,9 @@
 Owns the request pipeline every call goes through, in order:
 
 1. a request id (``req-<uuid>``) and a ``wsgi.request`` trace span;
-2. routing by path prefix: ``/`` (versions), ``/v2.1`` (compute), ``/image`` and
-   ``/network`` (the minimal image and network services the clients need) and
+2. routing by path prefix: ``/`` (versions), ``/v2.1`` (compute), ``/image``,
+   ``/network`` and ``/volume`` (the minimal image, network and block-storage services
+   the clients need) and
    ``/identity`` (the identity v3 version documents; under ``auth_strategy = keystone``
    also the Keystone v3 subset of ``nova_sim.api.identity``, with Keystone's error
    bodies);
@@ -211,26 +212,49 @@ class APIApplication:
         self.compute = Router()
         self.image = Router()
         self.network = Router()
+        self.volume = Router()
         from nova_sim.api import (
+            aggregates,
             availability_zones,
+            extension_info,
+            flavor_access,
             flavors,
+            flavors_extraspecs,
+            hosts,
             hypervisors,
             image,
+            images,
+            keypairs,
             limits,
+            migrations,
             network,
+            networks,
+            quota_sets,
+            security_groups,
             server_actions,
+            server_details,
+            server_groups,
             server_metadata,
+            server_tags,
             servers,
             services,
+            usage,
             versions,
         )
 
         self.versions = versions
         for module in (servers, server_actions, server_metadata, flavors, services,
-                       hypervisors, availability_zones, limits):
+                       hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
+                       flavor_access, server_groups, server_details, extension_info, usage,
+                       hosts, quota_sets, images, networks, aggregates, security_groups,
+                       server_tags, migrations):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
+        from nova_sim.api import volume
+
+        self.volume_service = volume
+        volume.register(self.volume, self)
         self.identity_store = None
         self.identity = Router()
         if self.auth_strategy == auth.KEYSTONE:
@@ -308,6 +332,8 @@ class APIApplication:
         if path in ("", "/"):
             return self.versions.root(request)
         head, _sep, rest = path[1:].partition("/")
+        if head == "v2" and not rest:
+            return self.versions.v20(request)
         if head == "v2.1":
             if not rest:
                 return self.versions.v21(request)
@@ -331,6 +357,12 @@ class APIApplication:
             return self.versions.identity_versions(request)
         if head == "identity" and rest.startswith("v3/") and self.identity_store is not None:
             return self._identity(request, method, rest[2:])
+        if head == "volume":
+            if not rest.rstrip("/"):
+                return self.volume_service.versions(request)
+            self._authenticate(request)
+            handler, params = self.volume.match(method, "/" + rest.rstrip("/"))
+            return handler(request, **params)
         if head == "network":
             if not rest:
                 return self.versions.network_versions(request)
@@ -359,7 +391,11 @@ class APIApplication:
 
     _COLLECTIONS = frozenset(
         ["servers", "flavors", "os-services", "os-hypervisors", "os-availability-zone",
-         "limits", "os-aggregates"]
+         "limits", "os-aggregates", "os-keypairs",
+         "os-server-groups", "os-hosts", "os-simple-tenant-usage",
+         "os-instance_usage_audit_log", "extensions", "os-quota-sets",
+         "os-quota-class-sets", "images", "os-networks", "os-tenant-networks",
+         "os-security-groups", "os-security-group-rules", "os-migrations"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -116,6 +116,13 @@ def _as_datetime(value: Any) -> datetime.datetime | None:
     return None
 
 
+def epoch_seconds(value: Any) -> float | None:
+    """A time stamp (ISO string, datetime or seconds) as seconds since the epoch; None
+    when it is empty or unreadable."""
+    moment = _as_datetime(value)
+    return None if moment is None else (moment - _EPOCH).total_seconds()
+
+
 # The database's time stamps: "2026-01-01T00:00:05.000000" (UTC, no zone).
 _DB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
 
@@ -231,6 +238,20 @@ def require_dict(body: Any, key: str) -> dict:
     return value
 
 
+def check_properties(spec: dict, field: str, allowed: set[str] | frozenset[str],
+                     required: tuple[str, ...] = ()) -> None:
+    """400 in the words of Nova's schema errors when the object ``field`` (``spec``) holds
+    a key outside ``allowed`` or lacks one of ``required``."""
+    extra = sorted(set(spec) - set(allowed))
+    if extra:
+        raise faults.BadRequest(f"Invalid input for field/attribute {field}. Additional "
+                                f"properties are not allowed ({extra[0]!r} was unexpected)")
+    for key in required:
+        if key not in spec:
+            raise faults.BadRequest(f"Invalid input for field/attribute {field}. '{key}' is "
+                                    "a required property")
+
+
 def _json_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 255 else text[:252] + "..."
@@ -263,6 +284,34 @@ def check_positive_int(name: str, value: Any) -> int:
     if number < 1:
         raise invalid_field(name, value, f"{number} is less than the minimum of 1")
     return number
+
+
+_SCHEMA_TRUE = frozenset(["True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+                          "y", "t"])
+_SCHEMA_FALSE = frozenset(["False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No",
+                           "no", "n", "f"])
+
+
+def schema_boolean(name: str, value: Any) -> bool:
+    """A boolean as Nova's schemas take one (``parameter_types.boolean``): ``true`` /
+    ``false`` or one of the strings ``"True"``, ``"yes"``, ``"1"``, ``"off"``...; 400
+    otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in _SCHEMA_TRUE:
+        return True
+    if isinstance(value, str) and value in _SCHEMA_FALSE:
+        return False
+    raise invalid_field(name, value, f"{_json_repr(value)} is not one of the boolean values")
+
+
+def check_non_negative_int(name: str, value: Any) -> int:
+    """An integer >= 0 (an int or a string of digits); 400 otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value):
+        return int(value)
+    raise invalid_field(name, value, f"{_json_repr(value)} is not a non-negative integer")
 
 
 def bool_from_string(value: Any, strict: bool = False, default: bool = False) -> bool:

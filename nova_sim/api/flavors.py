@@ -6,7 +6,9 @@ Owns the flavor views (``swap`` is ``""`` below 2.75 when zero, ``description`` 
 ``openstack`` CLI asks ``/flavors/m1.tiny`` first, gets a 404, then looks the name up in
 ``/flavors/detail?is_public=None`` (as with real Nova). Create (``POST /flavors``, 200)
 and delete (``DELETE /flavors/{id}``, 202) are admin-only, with Nova's input checks and its
-409 on a taken name or id. Must not know about RPC.
+409 on a taken name or id; so is the description update (``PUT /flavors/{id}``, 2.55).
+Extra specs are ``nova_sim.api.flavors_extraspecs``', flavor access
+``nova_sim.api.flavor_access``'. Must not know about RPC.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ def register(router: Router, api) -> None:
     router.add("GET", "/flavors", index)
     router.add("GET", "/flavors/detail", detail)
     router.add("GET", "/flavors/{flavor_id}", show)
-    router.add("GET", "/flavors/{flavor_id}/os-extra_specs", extra_specs)
     router.add("POST", "/flavors", create)
     router.add("DELETE", "/flavors/{flavor_id}", delete)
+    router.add("PUT", "/flavors/{flavor_id}", update)
 
 
 def _basic_view(request: APIRequest, flavor: dict[str, Any]) -> dict[str, Any]:
@@ -134,15 +136,6 @@ def show(request: APIRequest, flavor_id: str) -> Reply:
     return Reply(200, {"flavor": detail_view(request, flavor)})
 
 
-def extra_specs(request: APIRequest, flavor_id: str) -> Reply:
-    """``GET /flavors/{id}/os-extra_specs`` (``openstack flavor show`` asks for it)."""
-    try:
-        flavor = request.api.compute_api.flavor_get(request.context, flavor_id)
-    except exception.FlavorNotFound:
-        raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
-    return Reply(200, {"extra_specs": dict(flavor.get("extra_specs") or {})})
-
-
 _ID_RE = re.compile(r"^(?! )[a-zA-Z0-9. _-]+(?<! )$")
 # body field -> (database column, smallest value)
 _INT_FIELDS = {"ram": ("memory_mb", 1), "vcpus": ("vcpus", 1), "disk": ("root_gb", 0),
@@ -169,14 +162,7 @@ def _flavor_values(request: APIRequest, spec: dict[str, Any]) -> dict[str, Any]:
     allowed = set(_INT_FIELDS) | {"name", "id", "rxtx_factor", "os-flavor-access:is_public"}
     if request.version.matches("2.55"):
         allowed.add("description")
-    extra = sorted(set(spec) - allowed)
-    if extra:
-        raise faults.BadRequest("Invalid input for field/attribute flavor. Additional "
-                                f"properties are not allowed ({extra[0]!r} was unexpected)")
-    for key in _REQUIRED:
-        if key not in spec:
-            raise faults.BadRequest(f"Invalid input for field/attribute flavor. '{key}' is a "
-                                    "required property")
+    common.check_properties(spec, "flavor", allowed, _REQUIRED)
     name = spec["name"]
     if not isinstance(name, str) or not name.strip() or len(name) > 255 or \
             name != name.strip():
@@ -184,6 +170,8 @@ def _flavor_values(request: APIRequest, spec: dict[str, Any]) -> dict[str, Any]:
                                    "with no leading or trailing spaces")
     values: dict[str, Any] = {"name": name}
     flavor_id = spec.get("id")
+    if isinstance(flavor_id, (int, float)) and not isinstance(flavor_id, bool):
+        flavor_id = str(flavor_id)  # Nova's schema takes a number and stores its text
     if flavor_id is not None:
         if not isinstance(flavor_id, str) or len(flavor_id) > 255 or \
                 not _ID_RE.match(flavor_id):
@@ -207,10 +195,7 @@ def _optional_values(spec: dict[str, Any]) -> dict[str, Any]:
         values["rxtx_factor"] = float(factor)
     if "os-flavor-access:is_public" in spec:
         public = spec["os-flavor-access:is_public"]
-        if not isinstance(public, bool):
-            raise common.invalid_field("os-flavor-access:is_public", public,
-                                       f"{public!r} is not of type 'boolean'")
-        values["is_public"] = public
+        values["is_public"] = common.schema_boolean("os-flavor-access:is_public", public)
     if "description" in spec:
         description = spec["description"]
         if description is not None and (not isinstance(description, str)
@@ -245,3 +230,19 @@ def delete(request: APIRequest, flavor_id: str) -> Reply:
     except exception.FlavorNotFound:
         raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
     return Reply(202)
+
+
+def update(request: APIRequest, flavor_id: str) -> Reply:
+    """``PUT /flavors/{id}`` (2.55, admin): change the description; 200 with the flavor.
+    Below 2.55 there is no such route (404)."""
+    if not request.version.matches("2.55"):
+        raise faults.NotFound()
+    request.require_admin("os_compute_api:os-flavor-manage:update")
+    spec = common.require_dict(request.json_body(), "flavor")
+    common.check_properties(spec, "flavor", {"description"}, ("description",))
+    values = _optional_values(spec)
+    try:
+        flavor = request.api.compute_api.flavor_update(request.context, flavor_id, values)
+    except exception.FlavorNotFound:
+        raise faults.NotFound(f"Flavor {flavor_id} could not be found.")
+    return Reply(200, {"flavor": detail_view(request, flavor)})

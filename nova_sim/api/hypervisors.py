@@ -4,7 +4,10 @@ Owns the hypervisor views per microversion: ``id`` a UUID from 2.53 (an integer 
 ``vcpus``, ``memory_mb``, ``local_gb``, their ``*_used``, ``free_*``, ``running_vms``,
 ``current_workload``, ``disk_available_least`` and ``cpu_info`` only below 2.88 (2.88
 dropped them and added ``uptime``); ``state``/``status`` from the node's nova-compute
-service. Admin only, as in Nova's default policy. Must not know about RPC.
+service. Below 2.88 ``/os-hypervisors/{id}/uptime`` (the fake driver's ``uptime`` line);
+below 2.53 ``/os-hypervisors/{pattern}/search`` and ``/os-hypervisors/{pattern}/servers``
+(the nodes whose hostname holds ``pattern``, with their servers' uuid and name). Admin
+only, as in Nova's default policy. Must not know about RPC.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ def register(router: Router, api) -> None:
     router.add("GET", "/os-hypervisors/detail", detail)
     router.add("GET", "/os-hypervisors/statistics", statistics)
     router.add("GET", "/os-hypervisors/{hypervisor_id}", show)
+    router.add("GET", "/os-hypervisors/{hypervisor_id}/uptime", uptime)
+    router.add("GET", "/os-hypervisors/{pattern}/search", search)
+    router.add("GET", "/os-hypervisors/{pattern}/servers", servers)
 
 
 def _nodes_and_services(request: APIRequest) -> list[tuple[dict, dict]]:
@@ -123,9 +129,9 @@ def detail(request: APIRequest) -> Reply:
     return _page(request, _filtered(request), "os-hypervisors/detail", _detail_view)
 
 
-def show(request: APIRequest, hypervisor_id: str) -> Reply:
-    """``GET /os-hypervisors/{id}``: a UUID from 2.53 (else 400), an integer before."""
-    request.require_admin("os_compute_api:os-hypervisors:show")
+def _find(request: APIRequest, hypervisor_id: str) -> tuple[dict, dict]:
+    """The node ``hypervisor_id`` (a UUID from 2.53, else 400; an integer before) and its
+    service; 404 when there is none."""
     if request.version.matches("2.53"):
         if not common.is_uuid_like(hypervisor_id):
             raise faults.BadRequest(f"Invalid uuid {hypervisor_id}")
@@ -136,8 +142,63 @@ def show(request: APIRequest, hypervisor_id: str) -> Reply:
         key, wanted = "id", int(hypervisor_id)
     for node, service in _nodes_and_services(request):
         if node.get(key) == wanted:
-            return Reply(200, {"hypervisor": _detail_view(request, node, service)})
+            return node, service
     raise faults.NotFound(f"Hypervisor with ID {hypervisor_id} could not be found.")
+
+
+def show(request: APIRequest, hypervisor_id: str) -> Reply:
+    """``GET /os-hypervisors/{id}``."""
+    request.require_admin("os_compute_api:os-hypervisors:show")
+    node, service = _find(request, hypervisor_id)
+    return Reply(200, {"hypervisor": _detail_view(request, node, service)})
+
+
+#: What Nova's fake driver answers for a host's uptime.
+FAKE_UPTIME = " 08:32:11 up 93 days, 18:25, 12 users,  load average: 0.20, 0.12, 0.14"
+
+
+def uptime(request: APIRequest, hypervisor_id: str) -> Reply:
+    """``GET /os-hypervisors/{id}/uptime`` (below 2.88; the detail view has it after)."""
+    request.require_admin("os_compute_api:os-hypervisors:uptime")
+    if request.version.matches("2.88"):
+        raise faults.NotFound()
+    node, service = _find(request, hypervisor_id)
+    return Reply(200, {"hypervisor": dict(_basic_view(request, node, service),
+                                          uptime=FAKE_UPTIME)})
+
+
+def _matching(request: APIRequest, pattern: str, action: str) -> list[tuple[dict, dict]]:
+    request.require_admin(f"os_compute_api:os-hypervisors:{action}")
+    if request.version.matches("2.53"):
+        raise faults.NotFound()
+    pairs = [(n, s) for n, s in _nodes_and_services(request)
+             if pattern in (n.get("hypervisor_hostname") or "")]
+    if not pairs:
+        raise faults.NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    return pairs
+
+
+def search(request: APIRequest, pattern: str) -> Reply:
+    """``GET /os-hypervisors/{pattern}/search`` (below 2.53)."""
+    return Reply(200, {"hypervisors": [_basic_view(request, n, s)
+                                       for n, s in _matching(request, pattern, "search")]})
+
+
+def servers(request: APIRequest, pattern: str) -> Reply:
+    """``GET /os-hypervisors/{pattern}/servers`` (below 2.53): each matching node with
+    ``servers`` (uuid and name; left out when it runs none)."""
+    found = []
+    for node, service in _matching(request, pattern, "servers"):
+        view = _basic_view(request, node, service)
+        instances = request.api.compute_api.get_all(
+            request.context, filters={"host": node.get("host")})
+        instances = [i for i in instances if i.get("node") in (None, node.get(
+            "hypervisor_hostname"))]
+        if instances:
+            view["servers"] = [{"uuid": i["uuid"], "name": i.get("display_name") or ""}
+                               for i in instances]
+        found.append(view)
+    return Reply(200, {"hypervisors": found})
 
 
 def statistics(request: APIRequest) -> Reply:

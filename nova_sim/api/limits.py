@@ -1,9 +1,8 @@
-"""``/limits`` (the caller's absolute limits and usage) and ``/os-aggregates`` (none).
+"""``/limits``: the caller's absolute limits and usage.
 
-Owns the two small read-only resources ``openstack limits show`` and ``openstack hypervisor
-show`` ask for: ``/limits`` reports ``[quota] instances``, ``cores`` and ``ram`` (-1:
-unlimited) with the project's usage counted from its live servers; nova-sim has no host
-aggregates, so ``/os-aggregates`` (admin) is an empty list. Must not know about RPC.
+Owns the read-only resource ``openstack limits show`` asks for: it reports the project's
+quotas (``nova_sim.compute.quotas``; -1: unlimited) with its usage counted from its live
+servers and server groups, in the fields of the microversion. Must not know about RPC.
 """
 
 from __future__ import annotations
@@ -12,36 +11,41 @@ from nova_sim.api.app import APIRequest, Reply, Router
 
 
 def register(router: Router, api) -> None:
-    """Add the ``/limits`` and ``/os-aggregates`` routes."""
+    """Add the ``/limits`` route."""
     router.add("GET", "/limits", limits)
-    router.add("GET", "/os-aggregates", aggregates)
 
 
 def limits(request: APIRequest) -> Reply:
-    """``GET /limits``: absolute limits and what the caller's project uses."""
-    quota = request.api.conf.quota
+    """``GET /limits``: absolute limits and what the caller's project uses, with the
+    fields of the microversion (Nova drops the security group and floating IP ones at 2.36,
+    ``maxImageMeta`` at 2.39 and ``maxPersonality*`` at 2.57)."""
+    context = request.context
+    quota = request.api.compute_api.quota_api.limits(context.project_id, context.user_id)
     servers = request.api.compute_api.get_all(
-        request.context, search_opts={"project_id": request.context.project_id})
+        context, search_opts={"project_id": context.project_id})
+    groups = request.api.compute_api.server_group_list(context)
     absolute = {
-        "maxTotalInstances": quota.instances,
-        "maxTotalCores": quota.cores,
-        "maxTotalRAMSize": quota.ram,
-        "maxServerMeta": quota.metadata_items,
-        "maxImageMeta": 128,
-        "maxPersonality": 5,
-        "maxPersonalitySize": 10240,
-        "maxTotalKeypairs": 100,
-        "maxServerGroups": 10,
-        "maxServerGroupMembers": 10,
+        "maxTotalInstances": quota["instances"],
+        "maxTotalCores": quota["cores"],
+        "maxTotalRAMSize": quota["ram"],
+        "maxServerMeta": quota["metadata_items"],
+        "maxTotalKeypairs": quota["key_pairs"],
+        "maxServerGroups": quota["server_groups"],
+        "maxServerGroupMembers": quota["server_group_members"],
         "totalInstancesUsed": len(servers),
         "totalCoresUsed": sum(int(s.get("vcpus") or 0) for s in servers),
         "totalRAMUsed": sum(int(s.get("memory_mb") or 0) for s in servers),
-        "totalServerGroupsUsed": 0,
+        "totalServerGroupsUsed": len(groups),
     }
+    version = request.version
+    if not version.matches("2.36"):
+        # Nova's proxies to Neutron's quotas; nova-sim has no security groups or
+        # floating IPs, so none is used (Nova's old defaults as the limits).
+        absolute.update({"maxSecurityGroups": 10, "maxSecurityGroupRules": 20,
+                         "maxTotalFloatingIps": 10, "totalSecurityGroupsUsed": 0,
+                         "totalFloatingIpsUsed": 0})
+    if not version.matches("2.39"):
+        absolute["maxImageMeta"] = 128
+    if not version.matches("2.57"):
+        absolute.update({"maxPersonality": 5, "maxPersonalitySize": 10240})
     return Reply(200, {"limits": {"rate": [], "absolute": absolute}})
-
-
-def aggregates(request: APIRequest) -> Reply:
-    """``GET /os-aggregates`` (admin): nova-sim has no host aggregates."""
-    request.require_admin("os_compute_api:os-aggregates:index")
-    return Reply(200, {"aggregates": []})

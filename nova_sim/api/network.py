@@ -1,11 +1,17 @@
 """A minimal network service at ``/network`` (Neutron's v2.0 shapes), and server addresses.
 
-Owns the simulator's fixed network catalogue (``private``, the network ``networks: auto``
-picks, and ``public``), the routes ``GET /network/v2.0/networks[?name=&id=]`` and
-``GET /network/v2.0/networks/{id}`` that ``openstack server create --network NAME`` walks,
-and ``addresses_for``, which renders an instance's network info as Nova's ``addresses``.
+Owns the simulator's network catalogue (``private``, the network ``networks: auto``
+picks, and ``public``, shared by every project, plus the networks projects create), the
+routes ``GET /network/v2.0/networks[?name=&id=]`` and ``GET /network/v2.0/networks/{id}``
+that ``openstack server create --network NAME`` walks, network and subnet create and
+delete (one IPv4 subnet per network; servers booted on a network get an address of its
+subnet), ``GET /network/v2.0/ports`` (one port per server address, as openstacksdk looks
+a server's addresses up), ``GET /network/v2.0/floatingips`` (none), and
+``addresses_for``, which renders an instance's network info as Nova's ``addresses``.
 Errors here use Neutron's body (``{"NeutronError": {...}}``), as the clients expect from
-this endpoint. Must not know about the compute service beyond the instance dict.
+this endpoint. The catalogue lives in the API process's memory (like the identity
+service's users): networks made through the API are gone after a restart. Must not know
+about the compute service beyond the instance dict.
 """
 
 from __future__ import annotations
@@ -53,6 +59,14 @@ def register(router: Router, api) -> None:
     router.add("GET", "/v2.0/networks", list_networks)
     router.add("GET", "/v2.0/networks/{network_id}", show_network)
     router.add("GET", "/v2.0/extensions", list_extensions)
+    router.add("GET", "/v2.0/ports", list_ports)
+    router.add("GET", "/v2.0/floatingips", list_floating_ips)
+    router.add("POST", "/v2.0/networks", create_network)
+    router.add("DELETE", "/v2.0/networks/{network_id}", delete_network)
+    router.add("GET", "/v2.0/subnets", list_subnets)
+    router.add("POST", "/v2.0/subnets", create_subnet)
+    router.add("GET", "/v2.0/subnets/{subnet_id}", show_subnet)
+    router.add("DELETE", "/v2.0/subnets/{subnet_id}", delete_subnet)
 
 
 def _view(net: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +90,8 @@ def list_networks(request: APIRequest) -> Reply:
     nets = [
         _view(net) for net in NETWORKS
         if (not names or net["name"] in names) and (not ids or net["id"] in ids)
+        and (net["shared"] or request.is_admin
+             or net.get("project_id") == request.context.project_id)
     ]
     return Reply(200, {"networks": nets})
 
@@ -93,11 +109,167 @@ def show_network(request: APIRequest, network_id: str) -> Reply:
     return Reply(200, {"network": _view(net)})
 
 
+def _ports_of(instance: dict) -> list[dict[str, Any]]:
+    """Neutron-shaped ports of an instance: one per address of ``addresses_for``."""
+    by_name = {net["name"]: net for net in NETWORKS}
+    ports = []
+    for label, entries in addresses_for(instance).items():
+        net = by_name.get(label)
+        for entry in entries:
+            ports.append({
+                "id": str(uuid_module.uuid5(_NAMESPACE, f"nova-sim.port.{instance['uuid']}."
+                                            f"{entry.get('addr')}")),
+                "name": "", "network_id": net["id"] if net else None,
+                "device_id": instance["uuid"], "device_owner": "compute:nova",
+                "mac_address": entry.get("OS-EXT-IPS-MAC:mac_addr"),
+                "fixed_ips": [{"subnet_id": net["subnets"][0] if net else None,
+                               "ip_address": entry.get("addr")}],
+                "status": "ACTIVE", "admin_state_up": True,
+                "tenant_id": instance.get("project_id"),
+                "project_id": instance.get("project_id"),
+                "security_groups": [], "binding:vnic_type": "normal", "tags": [],
+                "description": "",
+            })
+    return ports
+
+
+def list_ports(request: APIRequest) -> Reply:
+    """``GET /network/v2.0/ports``: the ports of the caller's servers (every project's for
+    an admin), one per address, filtered by ``device_id``, ``network_id`` and ``id``."""
+    filters: dict[str, Any] = {}
+    device_ids = request.params.getall("device_id")
+    if device_ids:
+        filters["uuid"] = device_ids
+    if not request.is_admin:
+        filters["project_id"] = request.context.project_id
+    instances = request.api.compute_api.get_all(request.context, filters=filters)
+    network_ids = request.params.getall("network_id")
+    ids = request.params.getall("id")
+    ports = [port for instance in instances for port in _ports_of(instance)
+             if (not network_ids or port["network_id"] in network_ids)
+             and (not ids or port["id"] in ids)]
+    return Reply(200, {"ports": ports})
+
+
+#: Subnets by id: one per fixed network, plus those made through the API.
+SUBNETS: dict[str, dict[str, Any]] = {
+    net["subnets"][0]: {"id": net["subnets"][0], "name": f"{net['name']}-subnet",
+                        "network_id": net["id"], "cidr": net["cidr"], "ip_version": 4,
+                        "enable_dhcp": True, "tenant_id": "admin", "project_id": "admin",
+                        "gateway_ip": net["cidr"].rsplit(".", 1)[0] + ".1"}
+    for net in NETWORKS}
+
+
+def _body(request: APIRequest, key: str) -> dict[str, Any]:
+    body = request.json_body()
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise faults.BadRequest(f"Resource body required: '{key}' is missing")
+    return body[key]
+
+
+def create_network(request: APIRequest) -> Reply:
+    """``POST /network/v2.0/networks``: a network of the caller's project (201); servers
+    may be booted on it once it has a subnet."""
+    spec = _body(request, "network")
+    name = spec.get("name", "")
+    if not isinstance(name, str) or len(name) > 255:
+        raise faults.BadRequest("Invalid input for name: a string of at most 255 characters "
+                                "is expected.")
+    net_id = str(uuid_module.uuid4())
+    net = dict(_network(name, "", external=False), id=net_id, subnets=[], cidr=None,
+               shared=False, tenant_id=request.context.project_id,
+               project_id=request.context.project_id)
+    NETWORKS.append(net)
+    NETWORKS_BY_ID[net_id] = net
+    return Reply(201, {"network": _view(net)})
+
+
+def _owned(request: APIRequest, found: dict[str, Any] | None, kind: str,
+           ident: str) -> dict[str, Any]:
+    if found is None or (not request.is_admin and found.get("project_id") not in (
+            request.context.project_id, None) and not found.get("shared")):
+        raise NeutronNotFound(f"{kind} {ident} could not be found.")
+    return found
+
+
+def delete_network(request: APIRequest, network_id: str) -> Reply:
+    """``DELETE /network/v2.0/networks/{id}``: 204 (its subnets go too); the fixed
+    networks cannot be deleted (409)."""
+    net = _owned(request, NETWORKS_BY_ID.get(network_id), "Network", network_id)
+    if net in (PRIVATE, PUBLIC):
+        raise faults.Conflict(f"Unable to complete operation on network {network_id}: it "
+                              "is one of the cloud's own networks.")
+    for subnet_id in net["subnets"]:
+        SUBNETS.pop(subnet_id, None)
+    NETWORKS.remove(net)
+    del NETWORKS_BY_ID[network_id]
+    return Reply(204)
+
+
+def list_subnets(request: APIRequest) -> Reply:
+    """``GET /network/v2.0/subnets[?network_id=]``."""
+    network_ids = request.params.getall("network_id")
+    return Reply(200, {"subnets": [s for s in SUBNETS.values()
+                                   if not network_ids or s["network_id"] in network_ids]})
+
+
+def create_subnet(request: APIRequest) -> Reply:
+    """``POST /network/v2.0/subnets``: an IPv4 subnet (``cidr``) of a network with none
+    (201); its addresses are the network's servers'."""
+    import ipaddress
+
+    spec = _body(request, "subnet")
+    net = _owned(request, NETWORKS_BY_ID.get(str(spec.get("network_id"))), "Network",
+                 str(spec.get("network_id")))
+    try:
+        cidr = ipaddress.IPv4Network(str(spec.get("cidr")), strict=False)
+    except ValueError:
+        raise faults.BadRequest(f"Invalid input for cidr: '{spec.get('cidr')}' is not an "
+                                "IPv4 network.")
+    if net["subnets"]:
+        raise faults.Conflict("nova-sim networks hold one subnet each.")
+    subnet = {"id": str(uuid_module.uuid4()), "name": spec.get("name", ""),
+              "network_id": net["id"], "cidr": str(cidr), "ip_version": 4,
+              "enable_dhcp": True, "tenant_id": request.context.project_id,
+              "project_id": request.context.project_id,
+              "gateway_ip": str(cidr.network_address + 1)}
+    SUBNETS[subnet["id"]] = subnet
+    net["subnets"] = [subnet["id"]]
+    net["cidr"] = str(cidr)
+    return Reply(201, {"subnet": subnet})
+
+
+def show_subnet(request: APIRequest, subnet_id: str) -> Reply:
+    """``GET /network/v2.0/subnets/{id}``."""
+    return Reply(200, {"subnet": _owned(request, SUBNETS.get(subnet_id), "Subnet",
+                                        subnet_id)})
+
+
+def delete_subnet(request: APIRequest, subnet_id: str) -> Reply:
+    """``DELETE /network/v2.0/subnets/{id}``: 204."""
+    subnet = _owned(request, SUBNETS.get(subnet_id), "Subnet", subnet_id)
+    net = NETWORKS_BY_ID.get(subnet["network_id"])
+    if net in (PRIVATE, PUBLIC):
+        raise faults.Conflict(f"Unable to complete operation on subnet {subnet_id}: it is "
+                              "one of the cloud's own subnets.")
+    del SUBNETS[subnet_id]
+    if net is not None:
+        net["subnets"], net["cidr"] = [], None
+    return Reply(204)
+
+
+def list_floating_ips(request: APIRequest) -> Reply:
+    """``GET /network/v2.0/floatingips``: none (nova-sim has no floating IPs)."""
+    return Reply(200, {"floatingips": []})
+
+
 class NeutronNotFound(faults.NotFound):
     """A 404 of the network service (rendered by the application as a Nova fault)."""
 
 
-def _fixed_ip(net: dict[str, Any], instance: dict) -> str:
+def _fixed_ip(net: dict[str, Any], instance: dict) -> str | None:
+    if not net.get("cidr"):
+        return None  # a network without a subnet gives no address
     prefix = net["cidr"].rsplit(".", 1)[0]
     number = int(instance.get("id") or int(uuid_module.UUID(instance["uuid"]).int % 250))
     return f"{prefix}.{2 + number % 250}"
@@ -156,6 +328,8 @@ def addresses_for(instance: dict) -> dict[str, list[dict[str, Any]]]:
         except ValueError:
             return addresses
     for index, net in enumerate(requested_networks(wanted)):
+        if not net.get("cidr"):
+            continue
         addresses.setdefault(net["name"], []).append({
             "version": 4,
             "addr": _fixed_ip(net, instance),

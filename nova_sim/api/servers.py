@@ -12,6 +12,7 @@ RPC: everything goes through ``compute_api``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from typing import Any
 
@@ -235,7 +236,7 @@ def _microversion_fields(request: APIRequest, instance: dict, flags: dict[str, b
     if flags["2.19"]:
         server["description"] = instance.get("display_description")
     if flags["2.26"]:
-        server["tags"] = list(instance.get("tags") or [])
+        server["tags"] = tags_of(request, instance)
     if flags["2.63"]:
         server["trusted_image_certificates"] = None
     if flags["2.71"] and show_extra:
@@ -251,6 +252,14 @@ def _microversion_fields(request: APIRequest, instance: dict, flags: dict[str, b
     if flags["2.100"]:
         server["scheduler_hints"] = dict(instance.get("scheduler_hints") or {})
     return server
+
+
+def tags_of(request: APIRequest, instance: dict) -> list[str]:
+    """The server's tags (``nova_sim.api.server_tags``), from the row when it has them."""
+    if "tags" in instance:
+        return list(instance["tags"] or [])
+    db = getattr(request.api.compute_api, "db", None)
+    return db.instance_tag_get(instance["uuid"]) if db is not None else []
 
 
 def _basic_view(request: APIRequest, instance: dict) -> dict:
@@ -327,6 +336,26 @@ def _project_filters(request: APIRequest, all_tenants: bool) -> dict[str, Any]:
     return filters
 
 
+def _resource_filters(request: APIRequest) -> dict[str, Any] | None:
+    """``image`` (an id or a URL ending in one), ``flavor`` (an API flavor id; None, an
+    empty list, when there is no such flavor, as in Nova) and ``reservation_id``."""
+    filters: dict[str, Any] = {}
+    reservation_id = request.param("reservation_id")
+    if reservation_id:
+        filters["reservation_id"] = reservation_id
+    image = request.param("image")
+    if image:
+        filters["image_ref"] = image.rstrip("/").rsplit("/", 1)[-1]
+    flavor_id = request.param("flavor")
+    if flavor_id:
+        try:
+            flavor = request.api.compute_api.flavor_get(request.context, flavor_id)
+        except exception.FlavorNotFound:
+            return None
+        filters["instance_type_id"] = flavor["id"]
+    return filters
+
+
 def _time_filters(request: APIRequest) -> dict[str, Any]:
     """``changes-since`` (2.1) and ``changes-before`` (2.66), as timestamps (400 when
     not ISO 8601)."""
@@ -357,18 +386,26 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     filters.update(states)
     filters.update(_project_filters(request, all_tenants))
     filters.update(_time_filters(request))
+    resources = _resource_filters(request)
+    if resources is None:
+        return Reply(200, {"servers": []})
+    filters.update(resources)
+    ip = request.param("ip")
+    # The ip regex, like the name one, runs here (on every address of a server).
+    ip_matches = name_filter.compile_filter(ip) if ip else None
     sort_keys = [k for k in params.getall("sort_key") if k] or None
     sort_dirs = [d for d in params.getall("sort_dir") if d] or None
     limit = common.parse_limit(params, request.api.max_limit)
     marker = request.param("marker")
-    if matches is None:
+    if matches is None and ip_matches is None:
         page = request.api.compute_api.get_all(
             request.context, search_opts=filters, limit=limit, marker=marker,
             sort_keys=sort_keys, sort_dirs=sort_dirs)
     else:
         rows = request.api.compute_api.get_all(
             request.context, search_opts=filters, sort_keys=sort_keys, sort_dirs=sort_dirs)
-        page = _cut_page([i for i in rows if matches(i.get("display_name"))], limit, marker)
+        rows = [i for i in rows if _wanted(i, matches, ip_matches)]
+        page = _cut_page(rows, limit, marker)
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
     if is_detail:
@@ -381,6 +418,15 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         body["servers_links"] = common.next_link(
             request.base_url, collection, params, page[-1]["uuid"])
     return Reply(200, body)
+
+
+def _wanted(instance: dict, name_matches: Any, ip_matches: Any) -> bool:
+    """Whether the server's name and one of its addresses match the regex filters."""
+    if name_matches is not None and not name_matches(instance.get("display_name")):
+        return False
+    return ip_matches is None or any(
+        ip_matches(entry.get("addr") or "")
+        for entries in addresses_for(instance).values() for entry in entries)
 
 
 def _cut_page(rows: list[dict], limit: int | None, marker: str | None) -> list[dict]:
@@ -540,6 +586,23 @@ def _create_image_ref(server: dict) -> str:
     return image_ref
 
 
+def _create_tags(request: APIRequest, server: dict) -> list[str]:
+    """``tags`` of a create (2.52; an unknown property before): at most 50 tags of 1 to
+    60 characters without ``/`` or ``,``."""
+    if "tags" not in server:
+        return []
+    if not request.version.matches("2.52"):
+        raise faults.BadRequest("Invalid input for field/attribute server. Additional "
+                                "properties are not allowed ('tags' was unexpected)")
+    tags = server["tags"]
+    if not isinstance(tags, list) or len(tags) > 50 or not all(
+            isinstance(t, str) and 1 <= len(t) <= 60 and "/" not in t and "," not in t
+            for t in tags):
+        raise common.invalid_field("tags", tags, "must be a list of at most 50 tags of 1 to "
+                                   "60 characters without '/' or ','")
+    return list(tags)
+
+
 def _scheduler_hints(body: Any) -> dict[str, Any]:
     """The scheduler hints beside ``server`` (``os:scheduler_hints`` or
     ``OS-SCH-HNT:scheduler_hints``; 400 when not an object)."""
@@ -581,6 +644,7 @@ def create(request: APIRequest) -> Reply:
     description = server.get("description")
     key_name = server.get("key_name")
     hints = _scheduler_hints(body)
+    tags = _create_tags(request, server)
     max_count = _check_quota(request, flavor_id, min_count, max_count)
     kwargs: dict[str, Any] = dict(
         flavor_id=flavor_id,
@@ -593,12 +657,18 @@ def create(request: APIRequest) -> Reply:
         networks=networks,
     )
     optional = {"description": description, "key_name": key_name,
-                "scheduler_hints": hints or None}
+                "scheduler_hints": hints or None,
+                # Asked between creation steps: a client gone cancels a large create.
+                "client_gone": request.webob.environ.get("nova_sim.client_gone")}
     optional.update(_optional_fields(server))
+    _check_security_groups(request, optional.get("security_groups"))
     optional.update(destination)
     instances = _call_create(request, kwargs, optional)
     if not instances:
         raise faults.Fault("The compute service created no instance.")
+    if tags:
+        for instance in instances:
+            request.api.compute_api.db.instance_tag_set(instance["uuid"], tags)
     first = instances[0]
     uuid = first["uuid"]
     if server.get("return_reservation_id"):
@@ -620,10 +690,10 @@ def _optional_fields(server: dict) -> dict[str, Any]:
     """The other create fields the compute API records, checked (400 when malformed)."""
     fields: dict[str, Any] = {}
     for key, name in (("user_data", "user_data"), ("adminPass", "admin_password"),
-                      ("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6"),
                       ("hostname", "hostname")):
         if server.get(key) is not None:
             fields[name] = common.check_string(key, server[key], max_length=65535)
+    fields.update(_access_ips(server))
     if server.get("config_drive") is not None:
         value = server["config_drive"]
         if not isinstance(value, (bool, str)):
@@ -636,6 +706,40 @@ def _optional_fields(server: dict) -> dict[str, Any]:
             raise common.invalid_field("security_groups", groups,
                                        "must be a list of {'name': <string>}")
         fields["security_groups"] = [g["name"] for g in groups]
+    return fields
+
+
+def _check_security_groups(request: APIRequest, names: list[str] | None) -> None:
+    """400 (Nova's words) unless every group named (by name or id) is one of the project's
+    security groups (``nova_sim.api.security_groups``)."""
+    if not names:
+        return
+    groups = request.api.compute_api.db.security_group_get_all(request.context.project_id)
+    known = {g["name"] for g in groups} | {g["uuid"] for g in groups}
+    for name in names:
+        if name not in known:
+            raise faults.BadRequest(f"Security group {name} not found for project "
+                                    f"{request.context.project_id}.")
+
+
+def _access_ips(server: dict) -> dict[str, str]:
+    """``accessIPv4`` / ``accessIPv6`` as the database keeps them: 400 unless an IPv4 /
+    IPv6 address (an empty string clears it); IPv6 in its compressed form, as Nova
+    normalizes it."""
+    fields = {}
+    for key, name, kind in (("accessIPv4", "access_ip_v4", ipaddress.IPv4Address),
+                            ("accessIPv6", "access_ip_v6", ipaddress.IPv6Address)):
+        value = server.get(key)
+        if value is None:
+            continue
+        common.check_string(key, value)
+        if value == "":
+            fields[name] = ""
+            continue
+        try:
+            fields[name] = kind(value).compressed
+        except ValueError:
+            raise common.invalid_field(key, value, f"{value!r} is not a '{key[-2:].lower()}'")
     return fields
 
 
@@ -657,7 +761,8 @@ def _create_counts(request: APIRequest, server: dict) -> tuple[int, int]:
 def _check_metadata_quota(request: APIRequest, metadata: dict) -> None:
     """403 when ``metadata`` holds more items than ``[quota] metadata_items`` (the
     ``maxServerMeta`` of ``GET /limits``), in Nova's words."""
-    allowed = request.api.conf.quota.metadata_items
+    allowed = request.api.compute_api.quota_api.limit(request.context.project_id,
+                                                     "metadata_items")
     if 0 <= allowed < len(metadata):
         raise faults.Forbidden(f"Quota exceeded for metadata_items: Maximum number of "
                                f"metadata items exceeds {allowed}")
@@ -693,11 +798,11 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
     project_id = request.context.project_id
     rows = None
     allowed = max_count
-    quota = request.api.conf.quota
+    quota = compute_api.quota_api.limits(project_id, request.context.user_id)
     for resource, limit, per_instance in (
-            ("instances", quota.instances, 1),
-            ("cores", quota.cores, flavor.get("vcpus") or 0),
-            ("ram", quota.ram, flavor.get("memory_mb") or 0)):
+            ("instances", quota["instances"], 1),
+            ("cores", quota["cores"], flavor.get("vcpus") or 0),
+            ("ram", quota["ram"], flavor.get("memory_mb") or 0)):
         if limit < 0 or per_instance <= 0:
             continue
         if rows is None:
@@ -718,13 +823,15 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
 
 def _call_create(request: APIRequest, kwargs: dict, optional: dict) -> list[dict]:
     """Call ``compute_api.create`` with the optional keywords that were given; a missing
-    flavor, image or network is the client's error (400)."""
+    flavor, image, network or key pair is the client's error (400)."""
     kwargs.update((key, value) for key, value in optional.items() if value is not None)
     try:
         return request.api.compute_api.create(request.context, **kwargs)
     except (exception.FlavorNotFound, exception.ImageNotFound, exception.NetworkNotFound,
             exception.ComputeHostNotFound) as e:
         raise faults.BadRequest(e.format_message())
+    except exception.KeypairNotFound:
+        raise faults.BadRequest("Invalid key_name provided.")
 
 
 def _admin_pass(uuid: str) -> str:
@@ -754,11 +861,33 @@ def update(request: APIRequest, server_id: str) -> Reply:
     if "description" in server:
         updates["display_description"] = common.check_string(
             "description", server["description"], max_length=255, allow_none=True)
+    updates.update(_access_ips(server))
     if updates:
         # A rename touches only the database row, as Nova's API does for these fields.
         request.api.compute_api.db.instance_update(instance["uuid"], updates)
         instance = get_instance(request, instance["uuid"])
-    return Reply(200, {"server": show_view(request, instance)})
+    view = show_view(request, instance)
+    if not request.version.matches("2.75"):
+        view = _update_view(view)
+    return Reply(200, {"server": view})
+
+
+#: What Nova's answer to ``PUT /servers/{id}`` leaves out below 2.75.
+_NOT_IN_UPDATE = ("OS-EXT-AZ:availability_zone", "config_drive", "key_name",
+                  "security_groups", "os-extended-volumes:volumes_attached", "host_status",
+                  "server_groups", "OS-EXT-SRV-ATTR:hostname")
+
+
+def _update_view(view: dict) -> dict:
+    """The server view of ``PUT /servers/{id}`` below 2.75: no extended attributes,
+    status, usage, AZ, config drive, key name, security groups or volumes, and addresses
+    without their type and MAC."""
+    view = {key: value for key, value in view.items() if key not in _NOT_IN_UPDATE
+            and not key.startswith(("OS-EXT-SRV-ATTR:", "OS-EXT-STS:", "OS-SRV-USG:"))}
+    view["addresses"] = {
+        label: [{"version": a.get("version"), "addr": a.get("addr")} for a in entries]
+        for label, entries in (view.get("addresses") or {}).items()}
+    return view
 
 
 def delete(request: APIRequest, server_id: str) -> Reply:

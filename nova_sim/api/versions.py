@@ -1,9 +1,11 @@
-"""Version documents: ``GET /``, ``GET /v2.1[/]``, ``GET /image`` and ``GET /network``.
+"""Version documents: ``GET /``, ``GET /v2[/]``, ``GET /v2.1[/]``, ``GET /image`` and
+``GET /network``.
 
 Owns the discovery documents clients read before anything else (no token needed): the
-compute one carries ``version`` (our maximum microversion, 2.100) and ``min_version``
-(2.1); ``/image`` answers 300 Multiple Choices like Glance, ``/network`` 200 like Neutron.
-Must not know about the other resources.
+list at ``/`` names v2.0 (the legacy API, ``SUPPORTED``; only its document is served, at
+``/v2/``) and v2.1, whose document carries ``version`` (our maximum microversion, 2.100)
+and ``min_version`` (2.1); ``/image`` answers 300 Multiple Choices like Glance,
+``/network`` 200 like Neutron. Must not know about the other resources.
 """
 
 from __future__ import annotations
@@ -25,21 +27,43 @@ def _v21(base_url: str) -> dict:
     }
 
 
+def _v20(base_url: str) -> dict:
+    return {
+        "id": "v2.0",
+        "status": "SUPPORTED",
+        "version": "",
+        "min_version": "",
+        "updated": "2011-01-21T11:33:21Z",
+        "links": [{"rel": "self", "href": f"{base_url}/v2/"}],
+    }
+
+
 def root(request: APIRequest) -> Reply:
-    """``GET /``: the list of API versions (only v2.1 is served)."""
-    return Reply(200, {"versions": [_v21(request.base_url)]})
+    """``GET /``: the list of API versions, as Nova lists them: v2.0 (the legacy API,
+    ``SUPPORTED``, only its version document is served) then v2.1 (``CURRENT``)."""
+    return Reply(200, {"versions": [_v20(request.base_url), _v21(request.base_url)]})
 
 
-def v21(request: APIRequest) -> Reply:
-    """``GET /v2.1`` and ``/v2.1/``: the v2.1 version document."""
-    doc = _v21(request.base_url)
+def _document(doc: dict, version: str) -> Reply:
     doc["links"].append(
         {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"}
     )
     doc["media-types"] = [
-        {"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}
+        {"base": "application/json",
+         "type": f"application/vnd.openstack.compute+json;version={version}"}
     ]
     return Reply(200, {"version": doc})
+
+
+def v21(request: APIRequest) -> Reply:
+    """``GET /v2.1`` and ``/v2.1/``: the v2.1 version document."""
+    return _document(_v21(request.base_url), "2.1")
+
+
+def v20(request: APIRequest) -> Reply:
+    """``GET /v2`` and ``/v2/``: the v2.0 version document (nothing else is served under
+    ``/v2``)."""
+    return _document(_v20(request.base_url), "2")
 
 
 def image_versions(request: APIRequest) -> Reply:

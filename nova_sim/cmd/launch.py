@@ -202,7 +202,8 @@ def run_cloud(args: Any, conf: Any) -> int:
     )
 
     def started() -> None:
-        sys.stdout.write(describe_cloud(cloud, conf, args, tracer))
+        dashboard = start_dashboard(cloud, conf) if args.api else None
+        sys.stdout.write(describe_cloud(cloud, conf, args, tracer, dashboard))
         sys.stdout.flush()
         if args.demo_boots and args.api:
             start_demo_boots(cloud, conf, args.demo_boots)
@@ -321,12 +322,12 @@ CLOUD_ENTRY = """\
 CLOUDS = (("nova-sim", "admin:admin"), ("nova-sim-demo", "demo:demo"))
 
 
-def clouds_yaml_path() -> str:
-    """Where the shipped ``etc/nova-sim/clouds.yaml`` is (in a source checkout)."""
+def clouds_yaml_path(name: str = "clouds.yaml") -> str:
+    """Where the shipped ``etc/nova-sim/<name>`` is (in a source checkout)."""
     import nova_sim
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(nova_sim.__file__)))
-    return os.path.join(root, "etc", "nova-sim", "clouds.yaml")
+    return os.path.join(root, "etc", "nova-sim", name)
 
 
 def clouds_yaml(root: str = DEFAULT_ROOT) -> str:
@@ -338,19 +339,77 @@ def clouds_yaml(root: str = DEFAULT_ROOT) -> str:
     return CLOUDS_YAML_HEADER.replace("{root}", root) + entries
 
 
+# etc/nova-sim/clouds-keystone.yaml is keystone_clouds_yaml(DEFAULT_ROOT) (a test keeps
+# them equal); `nova-sim run` with auth_strategy keystone on another address or with
+# another password writes it for those under state_path.
+KEYSTONE_CLOUDS_YAML_HEADER = """\
+# clouds.yaml for the openstack CLI, openstacksdk, tempest-like clients that log in with a
+# password, against `nova-sim run` with [api] auth_strategy = keystone (compute API and
+# the built-in identity service on {root}).
+#
+#   export OS_CLIENT_CONFIG_FILE=$PWD/etc/nova-sim/clouds-keystone.yaml
+#   openstack --os-cloud nova-sim-admin server list     # user admin, project admin
+#   openstack --os-cloud nova-sim-demo server list      # user demo, project demo
+#
+# The clients post the password to /identity/v3/auth/tokens and find the compute, image
+# and network endpoints in the token's catalog; no endpoint overrides are needed. Every
+# user's password is [identity] default_password (nova-sim unless configured).
+clouds:
+"""
+
+#: One cloud of clouds-keystone.yaml: a user and project that log in with a password.
+KEYSTONE_CLOUD_ENTRY = """\
+  {name}:
+    auth_type: password
+    auth:
+      auth_url: {root}/identity
+      username: {user}
+      password: {password}
+      project_name: {project}
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: {region}
+    identity_api_version: '3'
+"""
+
+#: The clouds of clouds-keystone.yaml: (cloud, user, project).
+KEYSTONE_CLOUDS = (("nova-sim-admin", "admin", "admin"), ("nova-sim-demo", "demo", "demo"))
+
+
+def keystone_clouds_yaml(root: str = DEFAULT_ROOT, password: str = "nova-sim",
+                         region: str = "RegionOne") -> str:
+    """clouds-keystone.yaml text (clouds ``nova-sim-admin`` and ``nova-sim-demo``, password
+    auth) for the API and identity service at ``root`` (``http://host:port``)."""
+    root = root.rstrip("/")
+    entries = "".join(
+        KEYSTONE_CLOUD_ENTRY.format(name=name, user=user, project=project, root=root,
+                                    password=password, region=region)
+        for name, user, project in KEYSTONE_CLOUDS)
+    return KEYSTONE_CLOUDS_YAML_HEADER.replace("{root}", root) + entries
+
+
 def clouds_yaml_for(endpoint: str, conf: Any) -> str | None:
-    """A clouds.yaml path for the compute ``endpoint``: the shipped file on the default
-    address, else one written to ``$state_path/clouds.yaml`` (None if it cannot be
-    written)."""
+    """A clouds.yaml path for the compute ``endpoint`` and ``[api] auth_strategy``: the
+    shipped file (``clouds.yaml``, or ``clouds-keystone.yaml`` under keystone) when it
+    fits, else one written under ``$state_path`` (None if it cannot be written)."""
     root = endpoint.rsplit("/v2.1", 1)[0]
-    shipped = clouds_yaml_path()
-    if root == DEFAULT_ROOT and os.path.exists(shipped):
+    if conf.api.auth_strategy == "keystone":
+        name = "clouds-keystone.yaml"
+        text = keystone_clouds_yaml(root, conf.identity.default_password,
+                                    conf.identity.region_name)
+        default = keystone_clouds_yaml()
+    else:
+        name = "clouds.yaml"
+        text = clouds_yaml(root)
+        default = clouds_yaml()
+    shipped = clouds_yaml_path(name)
+    if text == default and os.path.exists(shipped):
         return shipped
-    path = os.path.join(conf.state_path, "clouds.yaml")
+    path = os.path.join(conf.state_path, name)
     try:
         os.makedirs(conf.state_path, exist_ok=True)
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(clouds_yaml(root))
+            handle.write(text)
     except OSError:
         return None
     return path
@@ -387,9 +446,22 @@ def command_as_typed(name: str) -> str | None:
     return os.path.abspath(here) if relative.startswith(os.pardir) else relative
 
 
-def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
+def start_dashboard(running: Any, conf: Any) -> str:
+    """Start the dashboard beside a started cloud or API service (``[dashboard]
+    enabled``); returns the banner's line about it."""
+    from nova_sim.dashboard import start_for
+
+    dashboard, why = start_for(running, conf)
+    if dashboard is None:
+        return f"  dashboard      {why}"
+    return (f"  dashboard      {dashboard.url}  (read-only; [dashboard] enabled = false "
+            "turns it off)")
+
+
+def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None,
+                   dashboard: str | None = None) -> str:
     """What ``nova-sim run`` prints once the cloud is up (``tracer``: the process's,
-    or None when tracing is off)."""
+    or None when tracing is off; ``dashboard``: the line of ``start_dashboard``)."""
     lines = ["nova-sim: a one-process cloud is running"]
     lines.append(f"  transport      {conf.transport_url}")
     lines.append(f"  database       {conf.database.connection}")
@@ -402,6 +474,8 @@ def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
     if args.api:
         endpoint = api_endpoint(cloud, conf)
         lines.append(f"  compute API    {endpoint}  (auth: [api] {conf.api.auth_strategy})")
+        if dashboard:
+            lines.append(dashboard)
         lines.append("")
         path = clouds_yaml_for(endpoint, conf)
         if path is not None:
@@ -413,7 +487,9 @@ def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
                              f"{command_as_typed('python') or 'python3'} -m pip install "
                              "python-openstackclient)")
                 openstack = "openstack"
-            lines.append(f"  {openstack} --os-cloud nova-sim server list        # admin")
+            admin = "nova-sim-admin" if conf.api.auth_strategy == "keystone" else "nova-sim"
+            lines.append(f"  {openstack} --os-cloud {admin} server list".ljust(
+                len(openstack) + 42) + "# admin")
             lines.append(f"  {openstack} --os-cloud nova-sim-demo server list   # project demo")
         lines.append(f"  {command_as_typed('nova-sim') or 'nova-sim'} status --url {endpoint}")
     lines.append("")
@@ -450,7 +526,14 @@ def run_service(args: Any, conf: Any) -> int:
     setup_tracing(conf, binary, conf.host)
     server = create_service(binary, host=conf.host, conf=conf,
                             hosts=getattr(args, "hosts", 1))
-    return serve(_StartErrors(server, binary, conf),
+
+    def started() -> None:
+        if binary == "nova-api":  # a multi-process cloud's dashboard runs in its API
+            sys.stdout.write(f"nova-sim: {binary} is running\n"
+                             f"{start_dashboard(server, conf)}\n")
+            sys.stdout.flush()
+
+    return serve(_StartErrors(server, binary, conf), on_started=started,
                  start_timeout=conf.service_start_timeout,
                  timed_out=lambda: start_timeout_message(binary, server, conf))
 

@@ -20,6 +20,15 @@ quota_opts = [
     cfg.IntOpt("metadata_items", default=128, min=-1,
                help="Metadata items per server (-1: unlimited); GET /limits reports it as "
                     "maxServerMeta and a create with more is refused with 403."),
+    cfg.IntOpt("key_pairs", default=100, min=-1,
+               help="Key pairs per user (-1: unlimited); GET /limits reports it as "
+                    "maxTotalKeypairs and a create past it is refused with 403."),
+    cfg.IntOpt("server_groups", default=10, min=-1,
+               help="Server groups per project (-1: unlimited); GET /limits reports it as "
+                    "maxServerGroups and a create past it is refused with 403."),
+    cfg.IntOpt("server_group_members", default=10, min=-1,
+               help="Servers per server group (-1: unlimited); GET /limits reports it as "
+                    "maxServerGroupMembers."),
 ]
 
 

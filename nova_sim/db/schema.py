@@ -311,6 +311,133 @@ instance_group_member = sa.Table(
     **_ROWID,
 )
 
+key_pairs = sa.Table(
+    "key_pairs", metadata,
+    _id(),
+    sa.Column("name", Name, nullable=False),
+    sa.Column("user_id", Name, nullable=False),
+    sa.Column("fingerprint", Name),
+    sa.Column("public_key", sa.Text),
+    sa.Column("type", sa.String(16), nullable=False, server_default="ssh"),
+    *_timestamps("created_at", "updated_at"),
+    sa.UniqueConstraint("user_id", "name", name="uniq_key_pairs0user_id0name"),
+    **_ROWID,
+)
+
+flavor_projects = sa.Table(
+    "flavor_projects", metadata,
+    _id(),
+    sa.Column("flavorid", Name, nullable=False),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.UniqueConstraint("flavorid", "project_id",
+                        name="uniq_flavor_projects0flavorid0project_id"),
+    **_ROWID,
+)
+
+#: The image service's records (Glance's ``images``): the snapshots and backups that
+#: ``createImage``, ``createBackup`` and ``shelve`` make, and images created through
+#: ``/image/v2/images``. The bytes are never kept (``size`` is recorded). The built-in
+#: catalogue (``nova_sim.image``) is not stored.
+images = sa.Table(
+    "images", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name),
+    sa.Column("status", Name, nullable=False),
+    sa.Column("visibility", Name, nullable=False, server_default="private"),
+    sa.Column("owner", Name),
+    sa.Column("protected", Flag, nullable=False, server_default="0"),
+    sa.Column("disk_format", Name),
+    sa.Column("container_format", Name),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("min_disk", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("min_ram", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("checksum", Name),
+    sa.Column("properties", Document, nullable=False),
+    *_timestamps("created_at", "updated_at", "deleted_at"),
+    _deleted(),
+    sa.Index("images_owner", "owner", "deleted"),
+    **_ROWID,
+)
+
+quotas = sa.Table(
+    "quotas", metadata,
+    _id(),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("user_id", Name, nullable=False, server_default=""),
+    sa.Column("resource", Name, nullable=False),
+    sa.Column("hard_limit", sa.Integer, nullable=False),
+    sa.UniqueConstraint("project_id", "user_id", "resource",
+                        name="uniq_quotas0project_id0user_id0resource"),
+    **_ROWID,
+)
+
+quota_classes = sa.Table(
+    "quota_classes", metadata,
+    _id(),
+    sa.Column("class_name", Name, nullable=False),
+    sa.Column("resource", Name, nullable=False),
+    sa.Column("hard_limit", sa.Integer, nullable=False),
+    sa.UniqueConstraint("class_name", "resource",
+                        name="uniq_quota_classes0class_name0resource"),
+    **_ROWID,
+)
+
+aggregates = sa.Table(
+    "aggregates", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name, nullable=False, unique=True),
+    sa.Column("metadata", Document, nullable=False),
+    *_timestamps("created_at", "updated_at"),
+    **_ROWID,
+)
+
+aggregate_hosts = sa.Table(
+    "aggregate_hosts", metadata,
+    _id(),
+    sa.Column("aggregate_id", sa.Integer, nullable=False),
+    sa.Column("host", Name, nullable=False),
+    sa.UniqueConstraint("aggregate_id", "host", name="uniq_aggregate_hosts0aggregate_id0host"),
+    **_ROWID,
+)
+
+security_groups = sa.Table(
+    "security_groups", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("created_at", Timestamp),
+    sa.Index("security_groups_project", "project_id"),
+    **_ROWID,
+)
+
+security_group_rules = sa.Table(
+    "security_group_rules", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("parent_group_id", Name, nullable=False),
+    sa.Column("protocol", sa.String(16)),
+    sa.Column("from_port", sa.Integer),
+    sa.Column("to_port", sa.Integer),
+    sa.Column("cidr", sa.String(64)),
+    sa.Column("group_id", Name),
+    sa.Index("security_group_rules_parent", "parent_group_id"),
+    **_ROWID,
+)
+
+tags = sa.Table(
+    "tags", metadata,
+    _id(),
+    sa.Column("resource_id", Name, nullable=False),
+    sa.Column("tag", sa.String(80), nullable=False),
+    sa.UniqueConstraint("resource_id", "tag", name="uniq_tags0resource_id0tag"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),
@@ -318,6 +445,8 @@ JSON_COLUMNS = {
     "instances": ("flavor", "metadata", "system_metadata", "security_groups", "info_cache"),
     "request_specs": ("spec",),
     "instance_groups": ("rules",),
+    "images": ("properties",),
+    "aggregates": ("metadata",),
 }
 BOOL_COLUMNS = {
     "services": ("disabled", "forced_down", "deleted"),
@@ -325,6 +454,7 @@ BOOL_COLUMNS = {
     "flavors": ("is_public", "disabled"),
     "instances": ("locked", "deleted"),
     "instance_groups": ("deleted",),
+    "images": ("protected", "deleted"),
 }
 #: JSON columns that are NOT NULL, and the empty document a new row gets when not given
 #: (MariaDB refuses a default on a TEXT column, so the insert fills them).
@@ -336,4 +466,6 @@ JSON_DEFAULTS = {
         "info_cache": "[]",
     },
     "instance_groups": {"rules": "{}"},
+    "images": {"properties": "{}"},
+    "aggregates": {"metadata": "{}"},
 }

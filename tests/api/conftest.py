@@ -52,13 +52,15 @@ class Client:
 
 
 @pytest.fixture
-def compute():
-    return make_compute_api()
+def conf():
+    return nova_conf.new_conf()
 
 
 @pytest.fixture
-def conf():
-    return nova_conf.new_conf()
+def compute(conf):
+    # The application and the compute API read one configuration (quotas are the
+    # compute API's).
+    return make_compute_api(conf=conf)
 
 
 @pytest.fixture

@@ -276,8 +276,8 @@ def test_network_service(client):
 
 
 # -- generic errors --------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/v2.1/nope", "/v2", "/v2.1/servers/x/y/z", "/nope",
-                                  "/image/v1/images", "/network/v2.0/ports"])
+@pytest.mark.parametrize("path", ["/v2.1/nope", "/v2/servers", "/v2.1/servers/x/y/z", "/nope",
+                                  "/image/v1/images", "/network/v2.0/routers"])
 def test_unknown_path_is_404_fault(client, path):
     response = client.get(path)
     assert response.status_int == 404
@@ -305,7 +305,7 @@ def test_head_is_get_without_body(client):
 def test_small_resources_the_cli_asks_for(client):
     assert client.get("/v2.1/flavors/1/os-extra_specs").json == {"extra_specs": {}}
     assert client.get("/v2.1/flavors/9/os-extra_specs").status_int == 404
-    assert client.get("/v2.1/os-aggregates").json == {"aggregates": []}
+    assert client.get("/v2.1/os-aggregates").json == {"aggregates": []}  # none made
     assert client.get("/v2.1/os-aggregates", token="demo:demo").status_int == 403
     create(client, token="demo:demo")
     absolute = client.get("/v2.1/limits", token="demo:demo").json["limits"]["absolute"]

@@ -50,13 +50,22 @@ def test_admin_only(client):
 
 @pytest.mark.parametrize("change", [
     {"name": ""}, {"name": " padded"}, {"ram": 0}, {"vcpus": "two"}, {"disk": -1},
-    {"id": "bad/id"}, {"rxtx_factor": 0}, {"os-flavor-access:is_public": "yes"},
+    {"id": "bad/id"}, {"rxtx_factor": 0}, {"os-flavor-access:is_public": "maybe"},
     {"unknown": 1}, {"ram": True},
 ])
 def test_bad_input_is_400(client, change):
     response = client.post("/v2.1/flavors", {"flavor": dict(FLAVOR, **change)})
     assert response.status_int == 400, response.body
     assert "badRequest" in response.json
+
+
+def test_a_number_id_and_a_string_boolean_are_taken_as_nova_takes_them(client):
+    made = client.post("/v2.1/flavors", {"flavor": dict(
+        FLAVOR, id=12345, **{"os-flavor-access:is_public": "False"})})
+    assert made.status_int == 200, made.body
+    assert made.json["flavor"]["id"] == "12345"
+    assert made.json["flavor"]["os-flavor-access:is_public"] is False
+    assert client.get("/v2.1/flavors/12345").status_int == 200
 
 
 def test_missing_field_and_description_before_2_55_are_400(client):

@@ -75,7 +75,8 @@ def test_password_auth_issues_a_scoped_token_with_a_catalog(kc, clock):
     assert token["issued_at"] == "2027-01-15T08:00:00.000000Z"  # the clock
     assert token["expires_at"] == "2027-01-15T09:00:00.000000Z"  # + 3600 s
     catalog = {entry["type"]: entry for entry in token["catalog"]}
-    assert set(catalog) == {"identity", "compute", "image", "network"}
+    assert set(catalog) == {"identity", "compute", "image", "network",
+                            "block-storage"}
     compute = catalog["compute"]["endpoints"]
     assert {e["interface"] for e in compute} == {"public", "internal", "admin"}
     assert {e["url"] for e in compute} == {"http://localhost/v2.1"}

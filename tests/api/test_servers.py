@@ -294,6 +294,9 @@ def test_instance_quota(client, conf):
 
 
 def test_create_records_the_optional_fields(client):
+    client.post("/v2.1/os-keypairs", {"keypair": {"name": "k"}}, version="2.91")
+    client.post("/v2.1/os-security-groups", {"security_group": {"name": "web",
+                                                                "description": ""}})
     server_id = create(client, key_name="k", description="d", user_data="dXNlcg==",
                        accessIPv4="192.0.2.1", config_drive=True,
                        security_groups=[{"name": "web"}], metadata={"a": "b"})
@@ -316,3 +319,59 @@ def test_changes_since_and_sorting(client, compute):
     assert [s["name"] for s in ordered] == ["a", "b"]
     assert client.get("/v2.1/servers?sort_key=bogus").status_int == 400
     assert client.get("/v2.1/servers?sort_key=display_name&sort_dir=up").status_int == 400
+
+
+def test_list_filters_image_flavor_and_ip(client):
+    tiny = create(client, token="demo:demo", networks="auto")
+    small = create(client, token="demo:demo", networks="auto", flavorRef="2")
+    names = {s["id"] for s in client.get("/v2.1/servers?flavor=2", token="demo:demo").json[
+        "servers"]}
+    assert names == {small}
+    assert client.get("/v2.1/servers?flavor=nope", token="demo:demo").json == {"servers": []}
+    image = client.get(f"/v2.1/servers/{tiny}", token="demo:demo").json["server"]["image"]
+    by_image = client.get(f"/v2.1/servers/detail?image={image['id']}", token="demo:demo")
+    assert {s["id"] for s in by_image.json["servers"]} == {tiny, small}
+    assert client.get("/v2.1/servers?image=" + "0" * 32, token="demo:demo").json == {
+        "servers": []}
+    address = next(iter(client.get(f"/v2.1/servers/{tiny}", token="demo:demo").json[
+        "server"]["addresses"].values()))[0]["addr"]
+    by_ip = client.get(f"/v2.1/servers?ip={address.replace('.', '[.]')}$",
+                       token="demo:demo").json["servers"]
+    assert [s["id"] for s in by_ip] == [tiny]
+    assert client.get("/v2.1/servers?ip=^203[.]0[.]113", token="demo:demo").json == {
+        "servers": []}
+
+
+def test_access_ips_are_checked_and_ipv6_normalized(client):
+    server = create(client, accessIPv4="192.0.2.7",
+                    accessIPv6="0000:0000:0000:0000:0000:babe:220.12.22.2")
+    view = client.get(f"/v2.1/servers/{server}", version=V).json["server"]
+    assert view["accessIPv4"] == "192.0.2.7" and view["accessIPv6"] == "::babe:dc0c:1602"
+    for bad in ({"accessIPv4": "1.1.1.1.1"}, {"accessIPv6": "notv6"},
+                {"accessIPv4": "::1"}):
+        assert client.post("/v2.1/servers", body(**bad), version=V).status_int == 400
+    updated = client.put(f"/v2.1/servers/{server}", {"server": {"accessIPv4": "192.0.2.8"}},
+                         version=V)
+    assert updated.json["server"]["accessIPv4"] == "192.0.2.8"
+    assert client.put(f"/v2.1/servers/{server}", {"server": {"accessIPv6": "x"}},
+                      version=V).status_int == 400
+
+
+def test_update_answers_nova_s_short_view_below_2_75(client):
+    server = create(client)
+    old = client.put(f"/v2.1/servers/{server}", {"server": {"name": "n"}},
+                     version="2.74").json["server"]
+    assert old["name"] == "n"
+    assert not [k for k in old if k.startswith(("OS-EXT-", "OS-SRV-USG"))]
+    assert "key_name" not in old and "config_drive" not in old
+    new = client.put(f"/v2.1/servers/{server}", {"server": {"name": "m"}},
+                     version="2.75").json["server"]
+    assert "OS-EXT-STS:vm_state" in new and "key_name" in new
+
+
+def test_list_filter_reservation_id(client):
+    reservation = client.post("/v2.1/servers", body(min_count=2, return_reservation_id=True),
+                              token="demo:demo", version=V).json["reservation_id"]
+    create(client, token="demo:demo")
+    found = client.get(f"/v2.1/servers?reservation_id={reservation}", token="demo:demo")
+    assert len(found.json["servers"]) == 2

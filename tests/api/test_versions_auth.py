@@ -14,12 +14,24 @@ def test_version_documents_need_no_token(client, path):
     response = client.get(path, token=None)
     assert response.status_int == 200
     body = response.json
-    doc = body["versions"][0] if path == "/" else body["version"]
+    doc = body["versions"][1] if path == "/" else body["version"]
     assert doc["id"] == "v2.1"
     assert doc["version"] == "2.100"
     assert doc["min_version"] == "2.1"
     assert doc["status"] == "CURRENT"
     assert doc["links"][0]["href"] == "http://localhost/v2.1/"
+
+
+def test_the_legacy_v2_0_entry_comes_first_and_its_link_is_followable(client):
+    versions = client.get("/", token=None).json["versions"]
+    assert [v["id"] for v in versions] == ["v2.0", "v2.1"]
+    assert versions[0]["status"] == "SUPPORTED" and versions[0]["version"] == ""
+    for version in versions:
+        href = version["links"][0]["href"].replace("http://localhost", "")
+        followed = client.get(href, token=None)
+        assert followed.status_int == 200
+        assert followed.json["version"]["links"][0] == version["links"][0]
+        assert followed.json["version"]["id"] == version["id"]
 
 
 def test_image_and_network_version_documents(client):
@@ -138,7 +150,7 @@ def test_compute_link_prefix(compute, conf):
     from .conftest import Client
 
     client = Client(APIApplication(compute, conf))
-    assert client.get("/").json["versions"][0]["links"][0]["href"] == (
+    assert client.get("/").json["versions"][1]["links"][0]["href"] == (
         "https://cloud.example/v2.1/")
 
 

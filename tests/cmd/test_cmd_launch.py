@@ -122,6 +122,38 @@ def test_describe_cloud_points_at_a_clouds_yaml(tmp_path, monkeypatch):
     assert "8774" not in written.read_text()
 
 
+def test_describe_cloud_under_keystone_points_at_the_keystone_clouds_yaml(tmp_path,
+                                                                         monkeypatch):
+    from nova_sim.conf import new_conf
+
+    conf = new_conf()
+    conf.set_override("state_path", str(tmp_path / "state"))
+    conf.set_override("auth_strategy", "keystone", "api")
+    args = types.SimpleNamespace(computes=1, api=True)
+    shipped = launch.clouds_yaml_path("clouds-keystone.yaml")
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.dirname(shipped))))
+    text = launch.describe_cloud(types.SimpleNamespace(), conf, args)
+    assert "export OS_CLIENT_CONFIG_FILE=$PWD/etc/nova-sim/clouds-keystone.yaml" in text
+    assert "--os-cloud nova-sim-admin server list  # admin" in text
+    assert "clouds.yaml" not in text.replace("clouds-keystone.yaml", "")
+    assert "auth: [api] keystone" in text
+    # Another password (or port): a clouds-keystone.yaml with it under state_path.
+    monkeypatch.chdir(tmp_path)
+    conf.set_override("default_password", "s3cret", "identity")
+    text = launch.describe_cloud(types.SimpleNamespace(), conf, args)
+    written = tmp_path / "state" / "clouds-keystone.yaml"
+    assert "export OS_CLIENT_CONFIG_FILE=$PWD/state/clouds-keystone.yaml" in text
+    assert written.read_text() == launch.keystone_clouds_yaml(password="s3cret")
+    assert "password: s3cret" in written.read_text()
+
+
+def test_shipped_keystone_clouds_yaml_is_the_template():
+    with open(launch.clouds_yaml_path("clouds-keystone.yaml")) as handle:
+        assert handle.read() == launch.keystone_clouds_yaml(), (
+            "etc/nova-sim/clouds-keystone.yaml and "
+            "nova_sim.cmd.launch.keystone_clouds_yaml() differ: change both")
+
+
 def test_shipped_clouds_yaml_is_the_template():
     with open(launch.clouds_yaml_path()) as handle:
         assert handle.read() == launch.clouds_yaml(), (

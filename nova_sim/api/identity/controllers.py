@@ -8,8 +8,8 @@ projects, users and roles (list with ``name=``, show, create, delete), project r
 and ``GET /v3/role_assignments``. Errors are Keystone's ``{"error": {"code", "message",
 "title"}}``. Policy: reading one's own token, user and projects needs a valid token; the
 rest needs the admin role. The catalog lists ``identity``, ``compute`` (``/v2.1``),
-``image`` and ``network`` with public, internal and admin endpoints in ``[identity]
-region_name``. Must not know about the compute service.
+``image``, ``network`` and ``block-storage`` (``/volume/v3``) with public, internal and
+admin endpoints in ``[identity] region_name``. Must not know about the compute service.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
 
 # (type, name, path below the API's base URL)
 SERVICES = (("identity", "keystone", "/identity"), ("compute", "nova", "/v2.1"),
-            ("image", "glance", "/image"), ("network", "neutron", "/network"))
+            ("image", "glance", "/image"), ("network", "neutron", "/network"),
+            ("block-storage", "cinder", "/volume/v3"))
 INTERFACES = ("public", "internal", "admin")
 
 
