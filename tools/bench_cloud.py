@@ -16,7 +16,7 @@ is reported.
 
     .venv/bin/python tools/bench_cloud.py [--boots 1000] [--computes 100] [--rounds 5]
         [--db sqlite:// --db mysql+pymysql://root@127.0.0.1/test
-         --db postgresql+psycopg://postgres@127.0.0.1/postgres]
+         --db postgresql+psycopg://postgres@127.0.0.1/postgres] [--use-tpool]
 """
 
 from __future__ import annotations
@@ -51,11 +51,14 @@ class MessageCounter:
 
 
 def one_round(boots: int, computes: int, db_url: str | None = None,
-              lateness_interval: float = 0.010) -> dict:
+              lateness_interval: float = 0.010, use_tpool: bool = False) -> dict:
     """One fresh cloud, ``boots`` boots; the figures of the round (tools/bench_trace.py
     reuses it: keep the keys). ``db_url``: the cloud's database (default in memory);
-    ``lateness_interval``: the sleeper's period (0: no sleeper, lateness not measured)."""
+    ``lateness_interval``: the sleeper's period (0: no sleeper, lateness not measured);
+    ``use_tpool``: ``[database] use_tpool``."""
     conf = zero_latency(new_conf())
+    if use_tpool:
+        conf.set_override("use_tpool", True, group="database")
     cloud = Cloud(conf=conf, computes=computes, db_url=db_url).start()
     ctxt = nova_context.RequestContext(user_id="bench", project_id="bench", overwrite=False)
     # Let start-up settle: the first resource reports, and the scheduler's cache past
@@ -121,7 +124,8 @@ def run_rounds(args: argparse.Namespace, url: str | None) -> list[dict]:
         try:
             if server:
                 db_sync(round_url)
-            result = one_round(args.boots, args.computes, round_url, args.lateness_interval)
+            result = one_round(args.boots, args.computes, round_url, args.lateness_interval,
+                               args.use_tpool)
         finally:
             if server:
                 drop_database(round_url)
@@ -146,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                         "added)")
     parser.add_argument("--db", action="append", metavar="URL",
                         help="database URL (repeatable: side by side; default sqlite://)")
+    parser.add_argument("--use-tpool", action="store_true",
+                        help="[database] use_tpool = true: database calls in native threads "
+                        "(default: green PyMySQL, psycopg in threads, SQLite direct)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     urls = args.db or [None]

@@ -531,6 +531,12 @@ class DatabaseCore:
                 error.nova_sim_disconnect = True  # type: ignore[attr-defined]
                 fairy.invalidate()
             raise
+        except BaseException:
+            if self.mode == GREEN:
+                # Killed or timed out while it waited for the server: the connection may
+                # be in the middle of an answer. Closing it rolls the transaction back.
+                fairy.invalidate()
+            raise
         finally:
             fairy.close()
 
@@ -564,8 +570,10 @@ class DatabaseCore:
         local.connection = connection
         try:
             result = method(self, *args, **kwargs)
-        except BaseException:
+        except BaseException as error:
             local.connection = None
+            if self.mode == GREEN and not isinstance(error, Exception):
+                raise  # interrupted in the middle of a call: the caller closes the connection
             try:
                 if not sqlite:
                     connection.rollback()

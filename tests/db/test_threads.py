@@ -102,3 +102,44 @@ def test_pymysql_does_not_build_a_tls_context_per_connection(use_tpool, server_d
     finally:
         fairy.close()
         db.close()
+
+
+def wait_for_a_lock_wait(engine: sa.Engine) -> None:
+    """Return once a MariaDB transaction waits for a row lock (asked of the server
+    between hub turns: the waiting call is another greenthread of this process)."""
+    with engine.connect() as watcher:
+        for _ in range(1000):
+            green.sleep(0.01)
+            states = watcher.exec_driver_sql(
+                "SELECT trx_state FROM information_schema.innodb_trx").scalars().all()
+            watcher.rollback()  # each look in a transaction of its own
+            if "LOCK WAIT" in states:
+                return
+    raise AssertionError("no transaction came to wait for the lock")
+
+
+@pytest.mark.backends
+def test_a_green_call_killed_while_it_waits_leaves_no_broken_connection(server_databases):
+    # One pooled connection: a greenthread killed in the middle of its transaction (it
+    # waits for a row lock) gives its slot back at once, without talking to the server
+    # again (its connection is half-way through an answer: it is closed, which rolls
+    # the transaction back), and the next call gets a sound connection.
+    url = server_databases.url("mysql")
+    db = Database(url, max_pool_size=1, max_overflow=0, pool_timeout=5)
+    assert db.service_get_all() == []  # the pool's one connection is open
+    other = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    holder = other.connect()
+    holder.exec_driver_sql("SELECT value FROM change_sequence WHERE id = 1 FOR UPDATE")
+    try:
+        writer = green.spawn(
+            db.service_create, {"binary": "nova-compute", "host": "c1", "topic": "compute"})
+        wait_for_a_lock_wait(other)
+        writer.kill()
+        assert db.service_get_all() == []  # while the lock is still held
+    finally:
+        holder.rollback()
+        holder.close()
+        other.dispose()
+    db.service_create({"binary": "nova-compute", "host": "c2", "topic": "compute"})
+    assert [s["host"] for s in db.service_get_all()] == ["c2"]
+    db.close()

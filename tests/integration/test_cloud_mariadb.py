@@ -52,6 +52,7 @@ def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
         "periodic_fuzzy_delay = 0\n"
         "report_interval = 5\n"
         f"[database]\nconnection = {url}\n"
+        "[quota]\ninstances = -1\ncores = -1\nram = -1\n"  # 100 servers in one project
         "[fake_driver]\n" + "".join(f"{name} = fixed:0\n" for name in LATENCIES)
     )
     conf = new_conf()
@@ -72,8 +73,11 @@ def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
             endpoint + path, method=method, headers={
                 "X-Auth-Token": "it:it", "Content-Type": "application/json"},
             data=None if body is None else json.dumps(body).encode())
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
 
     launch("conductor")
     launch("scheduler")
