@@ -28,6 +28,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/images/detail", detail)
     router.add("GET", "/images/{image_id}", show)
     router.add("DELETE", "/images/{image_id}", delete)
+    router.add("DELETE", "/images", _no_image)
 
 
 def _check(request: APIRequest) -> None:
@@ -100,6 +101,11 @@ def _get(request: APIRequest, image_id: str) -> dict[str, Any]:
 def show(request: APIRequest, image_id: str) -> Reply:
     """``GET /images/{id}``."""
     return Reply(200, {"image": _detail(request, _get(request, image_id))})
+
+
+def _no_image(request: APIRequest) -> Reply:
+    """``DELETE /images[/]``: no image named, a 404 as in Nova."""
+    raise faults.NotFound("Image not found.")
 
 
 def delete(request: APIRequest, image_id: str) -> Reply:

@@ -266,5 +266,6 @@ def test_migrations_are_none_and_images_cannot_be_deleted_here(client):
         "migrations": []}
     assert client.get(f"/v2.1/servers/{server}/migrations", version="2.22").status_int == 404
     assert client.delete("/v2.1/images/nope", token="demo:demo").status_int == 404
+    assert client.delete("/v2.1/images/", token="demo:demo").status_int == 404
     assert client.delete(f"/v2.1/images/{image.CIRROS_IMAGE_ID}",
                          token="demo:demo").status_int == 403
