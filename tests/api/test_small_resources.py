@@ -269,3 +269,18 @@ def test_migrations_are_none_and_images_cannot_be_deleted_here(client):
     assert client.delete("/v2.1/images/", token="demo:demo").status_int == 404
     assert client.delete(f"/v2.1/images/{image.CIRROS_IMAGE_ID}",
                          token="demo:demo").status_int == 403
+
+
+def test_remote_consoles(client):
+    server = boot(client)
+    path = f"/v2.1/servers/{server}/remote-consoles"
+    made = client.post(path, {"remote_console": {"protocol": "vnc", "type": "novnc"}},
+                       token="demo:demo", version="2.6").json["remote_console"]
+    assert made["protocol"] == "vnc" and made["type"] == "novnc"
+    assert made["url"].startswith("http://127.0.0.1:6080/vnc_lite.html?path=%3Ftoken%3D")
+    for spec in ({"protocol": "vnc", "type": "spice-html5"}, {"protocol": "x", "type": "y"},
+                 {"protocol": "mks", "type": "webmks"}, {"protocol": "vnc"}):
+        assert client.post(path, {"remote_console": spec}, token="demo:demo",
+                           version="2.6").status_int == 400
+    assert client.post(path, {"remote_console": {"protocol": "vnc", "type": "novnc"}},
+                       token="demo:demo", version="2.5").status_int == 404
