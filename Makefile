@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test test-quick test-slow test-reliability test-db conformance conformance-full bench lint sample-config docs-outputs clean
+.PHONY: run test test-quick test-slow test-reliability test-db test-browser conformance conformance-full bench lint sample-config docs-outputs clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(VENV)/.stamp-test: $(VENV)/.stamp-base
 	touch $(VENV)/.stamp-client
 	touch $@
 
+# Selenium for the dashboard's browser tests (the browser is Debian's chromium).
+$(VENV)/.stamp-browser: $(VENV)/.stamp-test
+	$(PIP) install -q -e '.[browser]'
+	touch $@
+
 $(VENV)/.stamp-bench: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[bench]'
 	touch $@
@@ -27,10 +32,13 @@ $(VENV)/.stamp-client: $(VENV)/.stamp-base
 	$(PIP) install -q -e '.[client]'
 	touch $@
 
-# `make run PORT=8775` serves the compute API on another port (0: any free port).
+# `make run PORT=8775` serves the compute API on another port (0: any free port);
+# `DASHBOARD_PORT=8781` the dashboard.
 PORT ?=
+DASHBOARD_PORT ?=
 run: $(VENV)/.stamp-base $(VENV)/.stamp-client
-	$(PY) -m nova_sim.cmd.main run --demo-boots 3 $(if $(PORT),--port $(PORT))
+	$(PY) -m nova_sim.cmd.main run --demo-boots 3 $(if $(PORT),--port $(PORT))$(if \
+		$(DASHBOARD_PORT), --dashboard-port $(DASHBOARD_PORT))
 
 # ruff, then import-linter's contracts: the layer plan of docs/architecture.md.
 lint: $(VENV)/.stamp-test
@@ -43,14 +51,16 @@ lint: $(VENV)/.stamp-test
 #   make test-slow   only the slow ones: fuzzing and the tests that start processes
 #   make test-reliability  the long reliability drills (CI: after make test)
 #   make test-db     the database tests' MariaDB and PostgreSQL variants (CI: after make test)
+#   make test-browser  the dashboard in headless Chromium (CI: last; installs chromium and
+#                    chromium-driver with apt-get when missing)
 test: lint
-	$(PY) -m pytest -q -m "not backends and not reliability"
+	$(PY) -m pytest -q -m "not backends and not reliability and not browser"
 
 test-quick: lint
-	$(PY) -m pytest -q -m "not slow and not backends"
+	$(PY) -m pytest -q -m "not slow and not backends and not browser"
 
 test-slow: $(VENV)/.stamp-test
-	$(PY) -m pytest -q -m "slow and not backends"
+	$(PY) -m pytest -q -m "slow and not backends and not browser"
 
 # The database tests' MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432) variants:
 # each run creates and drops databases of its own. NOVA_SIM_REQUIRE_DBS=1 (.ci/run) makes
@@ -60,6 +70,9 @@ test-reliability: $(VENV)/.stamp-test
 
 test-db: $(VENV)/.stamp-test
 	$(PY) -m pytest -q -m backends
+
+test-browser: $(VENV)/.stamp-browser
+	$(PY) -m pytest -q -m browser
 
 # OpenStack's own tests against a `nova-sim run` with keystone auth (tools/conformance.py;
 # figures: docs/conformance.md). tempest 47.0.0, openstacksdk 4.22.0 and pytest go into a

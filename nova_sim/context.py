@@ -133,6 +133,12 @@ class RequestContextSerializer:
 
     def __init__(self, base=None):
         self._base = base
+        #: without a base serializer entities pass through unchanged (RPC skips the
+        #: calls), unless a subclass changes how they are handled
+        kind = type(self)
+        self.passes_entities = base is None and (
+            kind.serialize_entity is RequestContextSerializer.serialize_entity
+            and kind.deserialize_entity is RequestContextSerializer.deserialize_entity)
 
     def serialize_entity(self, ctxt, entity):
         return self._base.serialize_entity(ctxt, entity) if self._base else entity

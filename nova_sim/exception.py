@@ -38,6 +38,11 @@ class InvalidInput(Invalid):
     msg_fmt = "Invalid input received: %(reason)s"
 
 
+class CreateCancelled(Invalid):
+    msg_fmt = ("The client went away after %(written)d of %(count)d servers were written; "
+               "the request was cancelled and none of them kept.")
+
+
 class ValidationError(Invalid):
     msg_fmt = "%(detail)s"
 
@@ -95,6 +100,34 @@ class InstanceInvalidState(Conflict):
 
 class UnexpectedTaskStateError(Conflict):
     msg_fmt = "Unexpected task state: expecting %(expected)s but the actual state is %(actual)s"
+
+
+class InstanceIsLocked(InstanceInvalidState):
+    msg_fmt = "Instance %(instance_uuid)s is locked"
+
+
+class InstanceNotRescuable(Invalid):
+    msg_fmt = "Instance %(instance_id)s cannot be rescued: %(reason)s"
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = "Instance %(instance_id)s is not ready"
+
+
+class ImageNotActive(Invalid):
+    msg_fmt = "Image %(image_id)s is not active."
+
+
+class CannotResizeToSameFlavor(Invalid):
+    msg_fmt = "When resizing, instances must change flavor!"
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = "Server disk was unable to be resized because: %(reason)s"
+
+
+class MigrationNotFound(NotFound):
+    msg_fmt = "Migration for instance %(instance_id)s with status %(status)s not found."
 
 
 class InstanceExists(Conflict):

@@ -2,7 +2,10 @@
 
 Owns ``setup(conf, binary)``: one handler on the root logger (standard error, or
 ``[DEFAULT] log_file``), the level from ``[DEFAULT] debug``, other libraries' levels from
-``[DEFAULT] default_log_levels``, and Nova's line format::
+``[DEFAULT] default_log_levels``, oslo.log's rate limiting (``[DEFAULT]
+rate_limit_interval``, ``rate_limit_burst``, ``rate_limit_except_level``: past the burst
+in an interval, one ERROR line and the rest of the interval dropped), and Nova's line
+format::
 
     2026-01-01 00:00:05.123 4242 INFO nova_sim.compute.manager [req-6f... admin admin] \
 [instance: 7a...] Took 1.52 seconds to spawn the instance.
@@ -25,6 +28,8 @@ import os
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from oslo_log import rate_limit
 
 LINE_FORMAT = (
     "%(asctime)s.%(msecs)03d %(process)d %(levelname)s %(name)s %(context_info)s "
@@ -150,7 +155,9 @@ def setup(
     left alone). Level: DEBUG when ``conf.debug``, else INFO. Destination: the file
     ``conf.log_file`` (its directory is created; appended to) or ``stream`` (default:
     ``sys.stderr``). ``conf.default_log_levels`` (``logger=LEVEL`` pairs) set other
-    libraries' levels; a malformed pair raises ValueError. Returns the handler installed.
+    libraries' levels; a malformed pair raises ValueError. With ``rate_limit_burst`` and
+    ``rate_limit_interval`` both at least 1, oslo.log's rate limit filter is installed
+    on every logger. Returns the handler installed.
     """
     root = logging.getLogger()
     reset()
@@ -171,11 +178,16 @@ def setup(
         if not sep or not name.strip():
             raise ValueError(f"default_log_levels: expected logger=LEVEL, got {pair!r}")
         logging.getLogger(name.strip()).setLevel(_level(level))
+    if conf.rate_limit_burst >= 1 and conf.rate_limit_interval >= 1:
+        # oslo.log's own filter, installed as oslo.log's setup does.
+        rate_limit.install_filter(conf.rate_limit_burst, conf.rate_limit_interval,
+                                  conf.rate_limit_except_level)
     return handler
 
 
 def reset() -> None:
     """Remove (and close) the handlers ``setup`` installed on the root logger."""
+    rate_limit.uninstall_filter()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):

@@ -29,6 +29,7 @@ import math
 from typing import Any, Callable
 
 from nova_sim import green, trace
+from nova_sim.green.costs import hooks as costs
 
 LOG = logging.getLogger(__name__)
 
@@ -73,6 +74,31 @@ def _nearest_boundary(last_run: float, spacing: float, now: float) -> float:
     return last_run + spacing * math.floor((now - last_run) / spacing)
 
 
+# class -> its enabled tasks, (name, function), base classes' first (found once per
+# class: 10,000 computes share one table)
+_TASKS: dict[type, tuple[tuple[str, Callable], ...]] = {}
+
+
+def _tasks_of(cls: type) -> tuple[tuple[str, Callable], ...]:
+    """The enabled ``@periodic_task`` methods of ``cls`` and its bases, in order."""
+    found = _TASKS.get(cls)
+    if found is not None:
+        return found
+    tasks: list[tuple[str, Callable]] = []
+    seen: set[str] = set()
+    for klass in reversed(cls.__mro__):
+        for attribute, value in vars(klass).items():
+            if not getattr(value, "_periodic_task", False) or attribute in seen:
+                continue
+            function = getattr(cls, attribute)
+            if not getattr(function, "_periodic_enabled", False):
+                continue
+            seen.add(attribute)
+            tasks.append((function._periodic_name, function))
+    found = _TASKS[cls] = tuple(tasks)
+    return found
+
+
 class PeriodicTasks:
     """Mixin for managers: finds the ``@periodic_task`` methods and runs the due ones.
 
@@ -81,25 +107,18 @@ class PeriodicTasks:
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
-        self._periodic_tasks: list[tuple[str, Callable]] = []
-        self._periodic_spacing: dict[str, float] = {}
-        self._periodic_last_run: dict[str, float | None] = {}
-        seen: set[str] = set()
+        tasks = _tasks_of(type(self))
         start = green.now()
-        for klass in reversed(type(self).__mro__):
-            for attribute, value in vars(klass).items():
-                if not getattr(value, "_periodic_task", False) or attribute in seen:
-                    continue
-                function = getattr(type(self), attribute)
-                if not getattr(function, "_periodic_enabled", False):
-                    continue
-                seen.add(attribute)
-                task_name = function._periodic_name
-                self._periodic_tasks.append((task_name, function))
-                self._periodic_spacing[task_name] = function._periodic_spacing
-                self._periodic_last_run[task_name] = (
-                    None if function._periodic_immediate else start
-                )
+        self._periodic_tasks: list[tuple[str, Callable]] = [
+            (task_name, function) for task_name, function in tasks
+        ]
+        self._periodic_spacing: dict[str, float] = {
+            task_name: function._periodic_spacing for task_name, function in tasks
+        }
+        self._periodic_last_run: dict[str, float | None] = {
+            task_name: None if function._periodic_immediate else start
+            for task_name, function in tasks
+        }
 
     def periodic_task_names(self) -> list[str]:
         """Names of the enabled periodic tasks, in the order they run."""
@@ -126,10 +145,11 @@ class PeriodicTasks:
         """
         idle_for = DEFAULT_INTERVAL
         class_name = type(self).__name__
+        clock = green.get_hub().clock
         for task_name, task in self._periodic_tasks:
             spacing = self._periodic_spacing[task_name]
             last_run = self._periodic_last_run[task_name]
-            now = green.now()
+            now = clock()
             idle_for = min(idle_for, spacing)
             if last_run is not None:
                 delta = last_run + spacing - now
@@ -141,7 +161,9 @@ class PeriodicTasks:
             )
             full_name = f"{class_name}.{task_name}"
             LOG.debug("Running periodic task %s", full_name)
-            started = green.now()
+            work = costs.work
+            if work is not None:  # the cost model charges the task's CPU
+                work(self, "periodic", task_name)
             try:
                 with trace.span("periodic." + task_name, task=full_name):
                     task(self, context)
@@ -149,7 +171,7 @@ class PeriodicTasks:
                 if raise_on_error:
                     raise
                 LOG.exception("Error during %s", full_name)
-            elapsed = green.now() - started
+            elapsed = clock() - now
             if elapsed > spacing:
                 LOG.warning(
                     "Periodic task %s took %.2f s, longer than its interval of %.2f s",
@@ -277,7 +299,8 @@ class FixedIntervalLoop:
         if self._stopped:
             return
         self._running = True
-        started = green.now()
+        clock = green.get_hub().clock
+        started = clock()
         try:
             self.function()
         except Exception:
@@ -287,7 +310,7 @@ class FixedIntervalLoop:
             self._running = False
         if self._stopped:
             return
-        finished = green.now()
+        finished = clock()
         if finished - started > self.interval:
             LOG.warning(
                 "%s run outlasted its interval by %.2f s",

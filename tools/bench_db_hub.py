@@ -21,6 +21,7 @@ lateness; then the median of the runs' worst lateness (target: at most 50 ms).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -60,14 +61,17 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
-def one_run(url: str, duration: float, workers: int, direct: bool) -> dict:
+def one_run(url: str, duration: float, workers: int, direct: bool, use_tpool: bool) -> dict:
     """One run on a fresh real-clock hub; the run's figures."""
+    from nova_sim.db.engine import DIRECT
     from nova_sim.green.hub import Hub, set_hub
 
     old = set_hub(Hub())
-    db = Database(url, sync=False, max_pool_size=workers, max_overflow=10)
+    # --direct: blocking sockets (no green connect), called on the hub's thread.
+    db = Database(url, sync=False, max_pool_size=workers, max_overflow=10,
+                  use_tpool=use_tpool or direct)
     if direct:
-        db.threaded = False
+        db.mode = DIRECT
     providers = [
         db.compute_node_create_or_update(
             {"host": f"c{k}", "vcpus": 10**6, "memory_mb": 10**9, "local_gb": 10**9}
@@ -82,11 +86,27 @@ def one_run(url: str, duration: float, workers: int, direct: bool) -> dict:
     done = [0]
     deadline = time.monotonic() + duration
 
+    worst = [0.0, 0.0, 0.0]  # the worst wake-up: lateness, hub thread's CPU, process CPU
+    pauses: list[float] = []  # the garbage collector's full (generation 2) collections
+    gc_started = [0.0]
+
+    def gc_watch(phase: str, info: dict) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                pauses.append(time.perf_counter() - gc_started[0])
+
     def sleeper() -> None:
         while time.monotonic() < deadline:
-            start = time.monotonic()
+            start, thread_cpu, process_cpu = (time.monotonic(), time.thread_time(),
+                                              time.process_time())
             green.sleep(0.010)
-            lateness.append(time.monotonic() - start - 0.010)
+            late = time.monotonic() - start - 0.010
+            lateness.append(late)
+            if late > worst[0]:
+                worst[:] = [late, time.thread_time() - thread_cpu,
+                            time.process_time() - process_cpu]
 
     def worker(index: int) -> None:
         project = f"p{index}"
@@ -102,21 +122,30 @@ def one_run(url: str, duration: float, workers: int, direct: bool) -> dict:
             done[0] += 1
             k += 1
 
+    gc.callbacks.append(gc_watch)
     started = time.monotonic()
+    cpu_started = time.process_time()
     threads = [green.spawn(worker, index) for index in range(workers)]
     watcher = green.spawn(sleeper)
     watcher.wait()
     for thread in threads:
         thread.wait()
     elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
+    gc.callbacks.remove(gc_watch)
     db.close()
     set_hub(old)
     ordered = sorted(lateness) or [elapsed]  # never woke: late by the whole run
     return {
         "requests_per_s": done[0] / elapsed,
+        "requests_per_cpu_s": done[0] / cpu,
         "median_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
         "worst_ms": ordered[-1] * 1000,
+        "worst_hub_cpu_ms": worst[1] * 1000,
+        "worst_process_cpu_ms": worst[2] * 1000,
+        "full_gcs": len(pauses),
+        "longest_gc_ms": max(pauses, default=0.0) * 1000,
     }
 
 
@@ -129,8 +158,10 @@ def main() -> None:
                         "its own on the local MariaDB)")
     parser.add_argument("--threads", type=int, default=None,
                         help="native threads of the pool (default: nova_sim.green.tpool's)")
+    parser.add_argument("--use-tpool", action="store_true",
+                        help="[database] use_tpool: run the calls in native threads")
     parser.add_argument("--direct", action="store_true",
-                        help="call the database on the hub's thread (no thread pool)")
+                        help="call the database on the hub's thread with blocking sockets")
     args = parser.parse_args()
     if args.threads:
         from nova_sim.green import tpool
@@ -141,16 +172,23 @@ def main() -> None:
         db_sync(url)
         worst = []
         for run in range(1, args.runs + 1):
-            figures = one_run(url, args.duration, args.workers, args.direct)
+            figures = one_run(url, args.duration, args.workers, args.direct, args.use_tpool)
             worst.append(figures["worst_ms"])
-            print(f"run {run}: {figures['requests_per_s']:.0f} requests/s; sleeper late by "
+            print(f"run {run}: {figures['requests_per_s']:.0f} requests/s "
+                  f"({figures['requests_per_cpu_s']:.0f} per CPU-second); sleeper late by "
                   f"median {figures['median_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
                   f"worst {figures['worst_ms']:.1f} ms", flush=True)
+            print(f"       during the worst wake-up the hub's thread ran "
+                  f"{figures['worst_hub_cpu_ms']:.1f} ms of CPU, the process "
+                  f"{figures['worst_process_cpu_ms']:.1f} ms; {figures['full_gcs']} full "
+                  f"collections, the longest {figures['longest_gc_ms']:.1f} ms", flush=True)
     finally:
         if args.db is None:
             drop_database(url)
     shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-    mode = "direct calls on the hub" if args.direct else "calls in the thread pool"
+    mode = ("direct blocking calls on the hub" if args.direct else
+            "calls in the thread pool (use_tpool)" if args.use_tpool else
+            "green PyMySQL on the hub" if "pymysql" in url else "calls in the thread pool")
     print(f"\n{shown}, {args.workers} workers, {mode}, {args.runs} runs of {args.duration:.0f} s")
     print(f"worst lateness of a 10 ms sleep (median of runs) {statistics.median(worst):.1f} ms "
           f"(target: at most 50 ms)")

@@ -28,7 +28,8 @@ block belongs to:
   line. Other ``cloud`` commands reach that cloud: ``OS_CLIENT_CONFIG_FILE`` points at
   its clouds.yaml, and ``127.0.0.1:8774`` in a command becomes its address. In what
   they print, its address and clouds.yaml read as ``make run``'s on the default port
-  (``127.0.0.1:8774``, ``$PWD/etc/nova-sim/clouds.yaml``).
+  (``127.0.0.1:8774``, ``$PWD/etc/nova-sim/clouds.yaml``; the dashboard, also on a free
+  port, reads as ``127.0.0.1:8780``).
 
 Options after ``;`` choose what is shown (a ``...`` line stands for lines left out):
 ``head N`` (the first N lines), ``span N REGEX`` (N lines from the first that matches;
@@ -236,6 +237,7 @@ class Cloud:
         self.home = home
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
+        self.dashboard = ""
         self.clouds_yaml = ""
         self.clouds_yaml_printed = ""
         self.output: list[str] | None = None
@@ -250,7 +252,7 @@ class Cloud:
     def _start(self) -> list[str]:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "nova_sim.cmd.main", "run", "--demo-boots", "3",
-             "--port", "0"],
+             "--port", "0", "--dashboard-port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
             env=_environment(self.home),
         )
@@ -259,6 +261,9 @@ class Cloud:
             found = re.search(r"compute API\s+http://(\S+)/v2\.1", line)
             if found:
                 self.address = found[1]
+            found = re.search(r"dashboard\s+http://(\S+)/ ", line)
+            if found:
+                self.dashboard = found[1]
             found = re.search(r"OS_CLIENT_CONFIG_FILE=(\S+)", line)
             if found:
                 self.clouds_yaml_printed = found[1]
@@ -272,6 +277,8 @@ class Cloud:
         """``line`` as it reads for a cloud on the default address."""
         if self.clouds_yaml_printed:
             line = line.replace(self.clouds_yaml_printed, "$PWD/etc/nova-sim/clouds.yaml")
+        if self.dashboard:
+            line = line.replace(self.dashboard, "127.0.0.1:8780")
         return line.replace(self.address, "127.0.0.1:8774") if self.address else line
 
     def run(self, command: str) -> list[str]:

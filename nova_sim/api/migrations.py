@@ -1,8 +1,9 @@
 """``/os-migrations`` and ``/servers/{id}/migrations``: the migrations of the cloud.
 
-Owns Nova's migration lists (admin only): nova-sim does not migrate or resize servers, so
-there are none (``{"migrations": []}``); a server's list needs 2.23 (404 before) and the
-server to exist. Must not know about RPC.
+Owns Nova's migration lists (admin only). nova-sim keeps no migration records (a resize
+keeps its own in the instance's system metadata), so both lists are empty
+(``{"migrations": []}``); a server's list needs 2.23 (404 before) and the server to
+exist. Must not know about RPC.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def register(router: Router, api) -> None:
 
 
 def index(request: APIRequest) -> Reply:
-    """``GET /os-migrations`` (admin): none."""
+    """``GET /os-migrations`` (admin): none recorded."""
     request.require_admin("os_compute_api:os-migrations:index")
     return Reply(200, {"migrations": []})
 

@@ -1,21 +1,30 @@
 """Server actions (``POST /servers/{id}/action``) and ``os-instance-actions``.
 
-Owns the action body checks (exactly one action: ``os-start``, ``os-stop``, ``reboot``
-with ``type`` SOFT/HARD) that answer 202, the mapping of a wrong state to 409
-(``InstanceInvalidState`` from the compute API), and the instance action views
-(``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of each step;
-``traceback`` for admins only, events for everyone from 2.51, ``updated_at`` from 2.58,
-``host``/``hostId`` from 2.62). Must not know about RPC.
-"""
+Owns the action body checks (exactly one action per request) of ``os-start``, ``os-stop``,
+``reboot`` (``type`` SOFT/HARD), ``pause`` / ``unpause``, ``suspend`` / ``resume``,
+``rescue`` (200 with ``adminPass``) / ``unrescue``, ``lock`` (a ``locked_reason`` from
+2.73) / ``unlock``, ``createImage`` and ``createBackup`` (202 with a ``Location`` before
+2.45, ``{"image_id"}`` from 2.45), ``rebuild`` (202 with the server and its
+``adminPass``), ``shelve`` / ``shelveOffload`` (admin) / ``unshelve`` (an
+``availability_zone`` from 2.77), ``os-resetState`` (admin), ``os-getConsoleOutput``
+(200), ``restore``, ``forceDelete``, ``resize`` / ``confirmResize`` (204) /
+``revertResize``, ``migrate`` (admin) and ``injectNetworkInfo`` (admin); the policy of
+each (Nova's defaults: admin only where Nova says so; a reader is refused every action by
+the app's role check), the mapping of a wrong state or a lock to 409
+(``InstanceInvalidState`` / ``InstanceIsLocked`` from the compute API), and the instance
+action views (``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of
+each step; ``traceback`` for admins only, events for everyone from 2.51, ``updated_at``
+from 2.58, ``host``/``hostId`` from 2.62). Must not know about RPC. """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
 
 from nova_sim import exception
 from nova_sim.api import common, faults
 from nova_sim.api.app import APIRequest, Reply, Router
-from nova_sim.api.servers import _host_id, get_instance
+from nova_sim.api.servers import _admin_pass, _host_id, get_instance, show_view
 
 _REBOOT_TYPES = {"soft": "SOFT", "hard": "HARD"}
 
@@ -46,27 +55,30 @@ def action(request: APIRequest, server_id: str) -> Reply:
     instance = get_instance(request, server_id)
     compute_api = request.api.compute_api
     try:
-        handler(request, compute_api, instance, value)
+        reply = handler(request, compute_api, instance, value, name=name)
     except exception.InstanceInvalidState as error:
         raise _conflict(error)
     except exception.Conflict as error:
         raise _conflict(error)
-    return Reply(202)
+    return reply if reply is not None else Reply(202)
 
 
-def _start(request: APIRequest, compute_api, instance: dict, value: Any) -> None:
+def _start(request: APIRequest, compute_api, instance: dict, value: Any,
+           name: str = "os-start") -> None:
     if value is not None and value != {}:
         raise common.invalid_field("os-start", value, f"{value!r} is not of type 'null'")
     compute_api.start(request.context, instance["uuid"])
 
 
-def _stop(request: APIRequest, compute_api, instance: dict, value: Any) -> None:
+def _stop(request: APIRequest, compute_api, instance: dict, value: Any,
+          name: str = "os-stop") -> None:
     if value is not None and value != {}:
         raise common.invalid_field("os-stop", value, f"{value!r} is not of type 'null'")
     compute_api.stop(request.context, instance["uuid"])
 
 
-def _reboot(request: APIRequest, compute_api, instance: dict, value: Any) -> None:
+def _reboot(request: APIRequest, compute_api, instance: dict, value: Any,
+            name: str = "reboot") -> None:
     if not isinstance(value, dict):
         raise common.invalid_field("reboot", value, f"{value!r} is not of type 'object'")
     unknown = set(value) - {"type"}
@@ -85,7 +97,325 @@ def _reboot(request: APIRequest, compute_api, instance: dict, value: Any) -> Non
     compute_api.reboot(request.context, instance["uuid"], _REBOOT_TYPES[reboot_type.lower()])
 
 
-_ACTIONS = {"os-start": _start, "os-stop": _stop, "reboot": _reboot}
+def _null(name: str, value: Any) -> None:
+    """The body of an action that takes no argument: ``null`` (``{}`` accepted too)."""
+    if value is not None and value != {}:
+        raise common.invalid_field(name, value, f"{value!r} is not of type 'null'")
+
+
+def _no_argument(method: str) -> Callable[..., None]:
+    """A handler for ``{"<action>": null}`` that calls ``compute_api.<method>``."""
+    def handler(request: APIRequest, compute_api, instance: dict, value: Any,
+                name: str = "") -> None:
+        _null(name, value)
+        getattr(compute_api, method)(request.context, instance["uuid"])
+
+    return handler
+
+
+def _check_keys(name: str, value: dict, allowed: set[str]) -> None:
+    unknown = set(value) - allowed
+    if unknown:
+        raise common.invalid_field(
+            name, value, "Additional properties are not allowed "
+            f"({', '.join(map(repr, sorted(unknown)))} were unexpected)")
+
+
+def _check_metadata(name: str, metadata: Any) -> dict[str, str]:
+    if not isinstance(metadata, dict):
+        raise common.invalid_field(name, metadata, f"{metadata!r} is not of type 'object'")
+    for key, item in metadata.items():
+        common.check_string("metadata", key, min_length=1, max_length=255)
+        common.check_string("metadata", item, max_length=255)
+    return dict(metadata)
+
+
+def _optional_object(request: APIRequest, name: str, value: Any, since: str,
+                     allowed: set[str]) -> dict:
+    """The body of an action that is ``null`` until microversion ``since`` and may be an
+    object with the ``allowed`` keys from then on; ``{}`` for null."""
+    if isinstance(value, dict) and value:
+        if not request.version.matches(since):
+            raise common.invalid_field(name, value, f"{value!r} is not of type 'null'")
+        _check_keys(name, value, allowed)
+        return value
+    _null(name, value)
+    return {}
+
+
+def _lock(request: APIRequest, compute_api, instance: dict, value: Any,
+          name: str = "lock") -> None:
+    value = _optional_object(request, "lock", value, "2.73", {"locked_reason"})
+    reason = None
+    if value:
+        reason = common.check_string("locked_reason", value.get("locked_reason"),
+                                     min_length=1, max_length=255)
+    compute_api.lock(request.context, instance["uuid"], reason=reason)
+
+
+def _unlock(request: APIRequest, compute_api, instance: dict, value: Any,
+            name: str = "unlock") -> None:
+    _null("unlock", value)
+    if not compute_api.is_expected_locked_by(request.context, instance):
+        # Nova's os_compute_api:os-lock-server:unlock:unlock_override (admin only)
+        request.require_admin("os_compute_api:os-lock-server:unlock:unlock_override")
+    compute_api.unlock(request.context, instance["uuid"])
+
+
+def _rescue(request: APIRequest, compute_api, instance: dict, value: Any,
+            name: str = "rescue") -> Reply:
+    value = {} if value is None else value
+    if not isinstance(value, dict):
+        raise common.invalid_field("rescue", value, f"{value!r} is not of type 'object', "
+                                                    "'null'")
+    _check_keys("rescue", value, {"adminPass", "rescue_image_ref"})
+    password = value.get("adminPass")
+    if password is not None:
+        common.check_string("adminPass", password)
+    image_ref = value.get("rescue_image_ref")
+    if image_ref is not None:
+        common.check_string("rescue_image_ref", image_ref, min_length=1)
+    password = password or _admin_pass(instance["uuid"] + "-rescue")
+    try:
+        compute_api.rescue(request.context, instance["uuid"], rescue_password=password,
+                           rescue_image_ref=image_ref)
+    except (exception.ImageNotFound, exception.InstanceNotRescuable) as error:
+        raise faults.BadRequest(error.format_message())
+    return Reply(200, {"adminPass": password})
+
+
+def _image_reply(request: APIRequest, image: dict | None, location: str | None) -> Reply:
+    """202: from 2.45 ``{"image_id"}``; before, an empty body and a ``Location``."""
+    if request.version.matches("2.45"):
+        return Reply(202, {"image_id": image["id"]} if image else None)
+    return Reply(202, None, [("Location", location)] if location else [])
+
+
+def _create_image(request: APIRequest, compute_api, instance: dict, value: Any,
+                  name: str = "createImage") -> Reply:
+    if not isinstance(value, dict):
+        raise common.invalid_field("createImage", value,
+                                   f"{value!r} is not of type 'object'")
+    _check_keys("createImage", value, {"name", "metadata"})
+    if "name" not in value:
+        raise faults.BadRequest("Invalid input for field/attribute createImage. 'name' is "
+                                "a required property")
+    image_name = common.check_string("name", value["name"], min_length=1)
+    metadata = _check_metadata("metadata", value.get("metadata", {}))
+    image = compute_api.snapshot(request.context, instance["uuid"], image_name,
+                                 extra_properties=metadata)
+    # Nova's glance.generate_image_url: the image service's endpoint + /images/<id>
+    return _image_reply(request, image, f"{request.base_url}/image/images/{image['id']}")
+
+
+def _create_backup(request: APIRequest, compute_api, instance: dict, value: Any,
+                   name: str = "createBackup") -> Reply:
+    if not isinstance(value, dict):
+        raise common.invalid_field("createBackup", value,
+                                   f"{value!r} is not of type 'object'")
+    _check_keys("createBackup", value, {"name", "backup_type", "rotation", "metadata"})
+    for key in ("name", "backup_type", "rotation"):
+        if key not in value:
+            raise faults.BadRequest(f"Invalid input for field/attribute createBackup. "
+                                    f"'{key}' is a required property")
+    image_name = common.check_string("name", value["name"], min_length=1)
+    backup_type = common.check_string("backup_type", value["backup_type"])
+    rotation = value["rotation"]
+    if isinstance(rotation, str) and rotation.isdigit():
+        rotation = int(rotation)
+    if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+        raise common.invalid_field("rotation", value["rotation"],
+                                   f"{value['rotation']!r} is not a non-negative integer")
+    metadata = _check_metadata("metadata", value.get("metadata", {}))
+    image = compute_api.backup(request.context, instance["uuid"], image_name, backup_type,
+                               rotation, extra_properties=metadata)
+    # Nova's backup Location is the compute API's own /images URL (rotation > 0 only)
+    location = (f"{request.base_url}/v2.1/images/{image['id']}" if rotation > 0 else None)
+    return _image_reply(request, image, location)
+
+
+_REBUILD_KEYS = {
+    "imageRef": None, "name": None, "adminPass": None, "metadata": None,
+    "accessIPv4": None, "accessIPv6": None, "OS-DCF:diskConfig": None,
+    "preserve_ephemeral": None, "personality": None, "description": "2.19",
+    "key_name": "2.54", "user_data": "2.57", "trusted_image_certificates": "2.63",
+    "hostname": "2.90",
+}
+
+
+def _rebuild(request: APIRequest, compute_api, instance: dict, value: Any,
+             name: str = "rebuild") -> Reply:
+    if not isinstance(value, dict):
+        raise common.invalid_field("rebuild", value, f"{value!r} is not of type 'object'")
+    allowed = {key for key, since in _REBUILD_KEYS.items()
+               if since is None or request.version.matches(since)}
+    if request.version.matches("2.57"):
+        allowed.discard("personality")
+    _check_keys("rebuild", value, allowed)
+    if "imageRef" not in value:
+        raise faults.BadRequest("Invalid input for field/attribute rebuild. 'imageRef' is "
+                                "a required property")
+    image_ref = common.check_string("imageRef", value["imageRef"], min_length=1)
+    fields: dict[str, Any] = {}
+    if "name" in value:
+        fields["name"] = common.check_string("name", value["name"], min_length=1)
+    if "metadata" in value:
+        fields["metadata"] = _check_metadata("metadata", value["metadata"])
+    for key, field in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6"),
+                       ("description", "display_description"), ("key_name", "key_name"),
+                       ("user_data", "user_data"), ("hostname", "hostname")):
+        if key in value:
+            fields[field] = common.check_string(key, value[key], max_length=65535,
+                                                allow_none=True)
+    password = value.get("adminPass")
+    if password is not None:
+        common.check_string("adminPass", password)
+    password = password or _admin_pass(instance["uuid"] + "-rebuild")
+    try:
+        compute_api.rebuild(request.context, instance["uuid"], image_ref,
+                            admin_password=password, **fields)
+    except exception.ImageNotFound:
+        raise faults.BadRequest("Cannot find requested image")
+    rebuilt = get_instance(request, instance["uuid"])
+    server = show_view(request, rebuilt)
+    server["adminPass"] = password
+    return Reply(202, {"server": server})
+
+
+def _unshelve(request: APIRequest, compute_api, instance: dict, value: Any,
+              name: str = "unshelve") -> None:
+    allowed = {"availability_zone", "host"} if request.version.matches("2.91") else {
+        "availability_zone"}
+    value = _optional_object(request, "unshelve", value, "2.77", allowed)
+    if "host" in value:
+        request.require_admin("os_compute_api:os-shelve:unshelve_to_host")
+        raise faults.BadRequest("Unshelving to a given host is not supported by nova-sim.")
+    zone = common.check_string("availability_zone", value.get("availability_zone"),
+                               min_length=1, allow_none=True)
+    compute_api.unshelve(request.context, instance["uuid"], availability_zone=zone)
+
+
+def _shelve_offload(request: APIRequest, compute_api, instance: dict, value: Any,
+                    name: str = "shelveOffload") -> None:
+    _null("shelveOffload", value)
+    request.require_admin("os_compute_api:os-shelve:shelve_offload")
+    compute_api.shelve_offload(request.context, instance["uuid"])
+
+
+def _reset_state(request: APIRequest, compute_api, instance: dict, value: Any,
+                 name: str = "os-resetState") -> None:
+    request.require_admin("os_compute_api:os-admin-actions:reset_state")
+    if not isinstance(value, dict):
+        raise common.invalid_field("os-resetState", value,
+                                   f"{value!r} is not of type 'object'")
+    _check_keys("os-resetState", value, {"state"})
+    state = value.get("state")
+    if state not in ("active", "error"):
+        raise common.invalid_field("state", state, f"{state!r} is not one of ['active', "
+                                                   "'error']")
+    compute_api.reset_state(request.context, instance["uuid"], state)
+
+
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f]")
+
+
+def _console_output(request: APIRequest, compute_api, instance: dict, value: Any,
+                    name: str = "os-getConsoleOutput") -> Reply:
+    value = {} if value is None else value
+    if not isinstance(value, dict):
+        raise common.invalid_field("os-getConsoleOutput", value,
+                                   f"{value!r} is not of type 'object'")
+    _check_keys("os-getConsoleOutput", value, {"length"})
+    length = value.get("length")
+    if isinstance(length, str) and re.fullmatch(r"-?[0-9]+", length):
+        length = int(length)
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int)
+                               or length < -1):
+        raise common.invalid_field("length", value.get("length"),
+                                   f"{value.get('length')!r} is not a valid length")
+    try:
+        output = compute_api.get_console_output(request.context, instance["uuid"],
+                                                tail_length=length)
+    except exception.InstanceNotReady as error:
+        raise faults.Conflict(error.format_message())
+    except exception.InstanceNotFound:
+        raise faults.Conflict(f"Instance {instance['uuid']} is not ready")
+    # Nova replaces the control characters a browser cannot show
+    return Reply(200, {"output": _CONTROL_CHARS.sub("?", output)})
+
+
+def _inject_network_info(request: APIRequest, compute_api, instance: dict, value: Any,
+                         name: str = "injectNetworkInfo") -> None:
+    request.require_admin("os_compute_api:os-admin-actions:inject_network_info")
+    _null("injectNetworkInfo", value)
+    compute_api.inject_network_info(request.context, instance["uuid"])
+
+
+def _restore(request: APIRequest, compute_api, instance: dict, value: Any,
+             name: str = "restore") -> None:
+    _null("restore", value)
+    compute_api.restore(request.context, instance["uuid"])
+
+
+def _resize(request: APIRequest, compute_api, instance: dict, value: Any,
+            name: str = "resize") -> None:
+    if not isinstance(value, dict):
+        raise common.invalid_field("resize", value, f"{value!r} is not of type 'object'")
+    _check_keys("resize", value, {"flavorRef", "OS-DCF:diskConfig"})
+    if "flavorRef" not in value:
+        raise faults.BadRequest("Invalid input for field/attribute resize. 'flavorRef' is "
+                                "a required property")
+    flavor_ref = value["flavorRef"]
+    if isinstance(flavor_ref, int) and not isinstance(flavor_ref, bool):
+        flavor_ref = str(flavor_ref)
+    flavor_ref = common.check_string("flavorRef", flavor_ref, min_length=1)
+    try:
+        compute_api.resize(request.context, instance["uuid"],
+                           flavor_id=flavor_ref.rstrip("/").rsplit("/", 1)[-1])
+    except exception.FlavorNotFound:
+        raise faults.BadRequest("Unable to locate requested flavor.")
+
+
+def _migrate(request: APIRequest, compute_api, instance: dict, value: Any,
+             name: str = "migrate") -> None:
+    request.require_admin("os_compute_api:os-migrate-server:migrate")
+    value = _optional_object(request, "migrate", value, "2.56", {"host"})
+    if value.get("host") is not None:
+        raise faults.BadRequest("Migrating to a given host is not supported by nova-sim.")
+    compute_api.resize(request.context, instance["uuid"], flavor_id=None)
+
+
+def _end_resize(method: str, code: int) -> Callable[..., Reply]:
+    """``confirmResize`` (204) or ``revertResize`` (202): null body; 400 when the
+    server was not resized."""
+    def handler(request: APIRequest, compute_api, instance: dict, value: Any,
+                name: str = "") -> Reply:
+        _null(name, value)
+        try:
+            getattr(compute_api, method)(request.context, instance["uuid"])
+        except exception.MigrationNotFound:
+            raise faults.BadRequest("Instance has not been resized.")
+        return Reply(code)
+
+    return handler
+
+
+_ACTIONS: dict[str, Callable[..., Reply | None]] = {
+    "os-start": _start, "os-stop": _stop, "reboot": _reboot,
+    "pause": _no_argument("pause"), "unpause": _no_argument("unpause"),
+    "suspend": _no_argument("suspend"), "resume": _no_argument("resume"),
+    "rescue": _rescue, "unrescue": _no_argument("unrescue"),
+    "lock": _lock, "unlock": _unlock,
+    "createImage": _create_image, "createBackup": _create_backup,
+    "rebuild": _rebuild,
+    "shelve": _no_argument("shelve"), "shelveOffload": _shelve_offload,
+    "unshelve": _unshelve,
+    "os-resetState": _reset_state, "os-getConsoleOutput": _console_output,
+    "restore": _restore, "forceDelete": _no_argument("force_delete"),
+    "resize": _resize, "confirmResize": _end_resize("confirm_resize", 204),
+    "revertResize": _end_resize("revert_resize", 202),
+    "migrate": _migrate, "injectNetworkInfo": _inject_network_info,
+}
 
 
 # -- instance actions ------------------------------------------------------------------

@@ -664,7 +664,9 @@ def create(request: APIRequest) -> Reply:
         networks=networks,
     )
     optional = {"description": description, "key_name": key_name,
-                "scheduler_hints": hints or None}
+                "scheduler_hints": hints or None,
+                # Asked between creation steps: a client gone cancels a large create.
+                "client_gone": request.webob.environ.get("nova_sim.client_gone")}
     optional.update(_optional_fields(server))
     _check_security_groups(request, optional.get("security_groups"))
     optional.update(destination)

@@ -202,7 +202,8 @@ def run_cloud(args: Any, conf: Any) -> int:
     )
 
     def started() -> None:
-        sys.stdout.write(describe_cloud(cloud, conf, args, tracer))
+        dashboard = start_dashboard(cloud, conf) if args.api else None
+        sys.stdout.write(describe_cloud(cloud, conf, args, tracer, dashboard))
         sys.stdout.flush()
         if args.demo_boots and args.api:
             start_demo_boots(cloud, conf, args.demo_boots)
@@ -445,9 +446,22 @@ def command_as_typed(name: str) -> str | None:
     return os.path.abspath(here) if relative.startswith(os.pardir) else relative
 
 
-def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
+def start_dashboard(running: Any, conf: Any) -> str:
+    """Start the dashboard beside a started cloud or API service (``[dashboard]
+    enabled``); returns the banner's line about it."""
+    from nova_sim.dashboard import start_for
+
+    dashboard, why = start_for(running, conf)
+    if dashboard is None:
+        return f"  dashboard      {why}"
+    return (f"  dashboard      {dashboard.url}  (read-only; [dashboard] enabled = false "
+            "turns it off)")
+
+
+def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None,
+                   dashboard: str | None = None) -> str:
     """What ``nova-sim run`` prints once the cloud is up (``tracer``: the process's,
-    or None when tracing is off)."""
+    or None when tracing is off; ``dashboard``: the line of ``start_dashboard``)."""
     lines = ["nova-sim: a one-process cloud is running"]
     lines.append(f"  transport      {conf.transport_url}")
     lines.append(f"  database       {conf.database.connection}")
@@ -460,6 +474,8 @@ def describe_cloud(cloud: Any, conf: Any, args: Any, tracer: Any = None) -> str:
     if args.api:
         endpoint = api_endpoint(cloud, conf)
         lines.append(f"  compute API    {endpoint}  (auth: [api] {conf.api.auth_strategy})")
+        if dashboard:
+            lines.append(dashboard)
         lines.append("")
         path = clouds_yaml_for(endpoint, conf)
         if path is not None:
@@ -510,7 +526,14 @@ def run_service(args: Any, conf: Any) -> int:
     setup_tracing(conf, binary, conf.host)
     server = create_service(binary, host=conf.host, conf=conf,
                             hosts=getattr(args, "hosts", 1))
-    return serve(_StartErrors(server, binary, conf),
+
+    def started() -> None:
+        if binary == "nova-api":  # a multi-process cloud's dashboard runs in its API
+            sys.stdout.write(f"nova-sim: {binary} is running\n"
+                             f"{start_dashboard(server, conf)}\n")
+            sys.stdout.flush()
+
+    return serve(_StartErrors(server, binary, conf), on_started=started,
                  start_timeout=conf.service_start_timeout,
                  timed_out=lambda: start_timeout_message(binary, server, conf))
 

@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="API port ([DEFAULT] osapi_compute_listen_port, default 8774; 0: any "
             "free port)",
         )
+        parser_with_port.add_argument(
+            "--dashboard-port", type=_port, default=None, metavar="PORT",
+            help="dashboard port ([dashboard] port, default 8780; 0: any free port)",
+        )
     command("conductor", "run the conductor service alone")
     command("scheduler", "run the scheduler service alone")
     compute = command("compute", "run one compute service alone")
@@ -240,6 +244,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         values["host"] = args.host
     if args.command in ("run", "api"):
         values["osapi_compute_listen_port"] = args.port
+        values["dashboard.port"] = args.dashboard_port
     return values
 
 

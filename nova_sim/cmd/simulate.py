@@ -5,6 +5,7 @@ and the cloud file (refusing anything unsupported with one line and exit status 
 runs the task once per seed (``--repeat N``: seeds ``--seed`` .. ``--seed + N - 1``),
 prints Rally's Response Times table and the SLA verdicts, and writes into ``--out``:
 ``results.json``, ``run-info.json``, ``rally-results.json`` (per seed when repeated),
+``dashboard/simulation.html`` (the dashboard's Simulation page, with the report),
 ``report.html`` and ``traces/seed-N/workload-M/`` (the first ``--traces`` iterations
 of each workload, for ``nova-sim trace show -i``). Exit status: 0 when every SLA
 passed, 1 when one failed, 2 for a task, cloud file or usage that cannot run. The
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check the task and the cloud file and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-report", action="store_true",
-                        help="do not write report.html (drawing its plots takes seconds)")
+                        help="do not write report.html nor the dashboard page (drawing "
+                        "their plots takes seconds)")
     parser.add_argument("--traces", type=int, default=3, metavar="N",
                         help="trace the first N iterations of each workload into "
                         "DIR/traces for 'nova-sim trace' (default 3; 0: none)")
@@ -136,10 +138,17 @@ def simulate_command(args: Any, conf: Any) -> int:
         _write(out, name, results.dumps(results.rally_document(task, run)))
     where = f"Results: {os.path.join(out, 'results.json')}"
     if not options.no_report:
+        from nova_sim.dashboard import export
         from nova_sim.sim import report
 
-        _write(out, "report.html", report.render(document, task.title))
+        drawn = [report.plots(workload) for workload in document["runs"][0]["workloads"]]
+        _write(out, "report.html", report.render(document, task.title, drawn))
         where += f"  Report: {os.path.join(out, 'report.html')}"
+        try:
+            page = export.write(out, document, task.title, drawn)
+        except OSError as error:
+            raise CommandError(f"cannot write the dashboard pages in {out}: {error}")
+        where += f"\nDashboard: {page}"
     print(results.render_summary(document))
     print(where)
     passed = all(w["pass_sla"] for run in document["runs"] for w in run["workloads"])
@@ -222,7 +231,11 @@ def _calibrate(path: str, debug: bool) -> int:
     measured = profile["measured"]
     print(f"Calibrated on the real clock: {measured['dispatches']} dispatches, "
           f"{measured['transactions']} transactions, {measured['hops']} hops, "
-          f"{measured['api_requests']} API requests")
+          f"{measured['api_requests']} API requests, {measured['work_units']} units of "
+          f"other work")
+    print(f"The figures account for {measured['coverage']:.0%} of the process's "
+          f"{measured['cpu_seconds']:.2f} s of CPU (the hub's loop: "
+          f"{measured['hub_loop']:.0%})")
     print(f"Cost profile: {path}")
     return 0
 

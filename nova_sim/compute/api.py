@@ -2,16 +2,21 @@
 
 Owns ``API``, which the REST API (``nova_sim.api``), the CLI, the benchmarks and the tests
 call. It checks what can be checked at once (flavor, image, state of the instance for the
-action, ownership), records the request in the database and **casts** the work to the
-conductor (boot) or to the instance's compute (delete, stop, start, reboot), then returns:
-nothing here waits for a hypervisor. It also offers thin read/write helpers over the
+action, lock, ownership), records the request in the database (the task state and an
+instance action) and **casts** the work to the conductor (boot, rebuild, unshelve, resize
+and cold migration) or to the instance's compute (delete, stop, start, reboot, pause,
+suspend, rescue, snapshot, backup, shelve, confirm and revert of a resize...), then
+returns: nothing here waits for a hypervisor, except ``get_console_output`` (an RPC call,
+as in Nova). Snapshots, backups and shelves make their image records through the image
+service (``nova_sim.image.ImageAPI``). It also offers thin read/write helpers over the
 database for the REST API (instance actions, services, hypervisors, availability zones,
 flavors, images).
 
 Errors are ``nova_sim.exception`` classes whose ``code`` is the HTTP status the REST API
 answers: ``InstanceNotFound`` (404; also for another project's instance unless admin),
 ``InstanceInvalidState`` (409: wrong state for the action), ``FlavorNotFound`` /
-``ImageNotFound`` (404), ``InvalidInput`` (400).
+``ImageNotFound`` (404), ``InvalidInput`` (400), ``InstanceIsLocked`` (409),
+``CannotResizeToSameFlavor`` / ``CannotResizeDisk`` / ``ImageNotActive`` (400).
 
 Simplifications (compared with Nova): no quotas, no build requests or cells (the instance
 row is written by the API at once, ``building`` / ``scheduling``), no Neutron or Cinder
@@ -21,8 +26,10 @@ Must not know about HTTP, the hypervisor or the scheduler's internals.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import nova_sim.conf
@@ -40,8 +47,6 @@ from nova_sim.servicegroup import API as ServiceGroupAPI
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "nova-compute"
-#: Instances ``create`` writes between two yields to the hub.
-CREATE_STEP = 5
 
 
 def _utcnow() -> str:
@@ -75,6 +80,7 @@ class API:
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
         self.servicegroup_api = ServiceGroupAPI(conf, db=db)
+        self.image_api = image_catalogue.ImageAPI(db)
         self.default_schedule_zone = conf.default_schedule_zone
         self.keypair_api = KeypairAPI(conf, db)
         self.quota_api = QuotaAPI(conf, db)
@@ -88,6 +94,9 @@ class API:
         for instance in instances:
             found = faults.get(instance["uuid"])
             instance["fault"] = found[0] if found else None
+            # Nova keeps the lock reason in the system metadata (shown from 2.73)
+            instance["locked_reason"] = (instance.get("system_metadata") or {}).get(
+                "locked_reason")
         return instances
 
     def get(self, ctxt: Any, instance_id: str, want_fault: bool = True) -> dict[str, Any]:
@@ -160,6 +169,7 @@ class API:
         server_group: str | None = None,
         requested_host: str | None = None,
         requested_hypervisor_hostname: str | None = None,
+        client_gone: Callable[[], bool] | None = None,
         **kwargs: Any,
     ) -> list[dict[str, Any]]:
         """Boot ``max_count`` instances (at least ``min_count``) of ``flavor_id`` from
@@ -172,8 +182,11 @@ class API:
         ``InvalidInput`` (bad counts, unknown availability zone) or
         ``ComputeHostNotFound`` (``requested_host`` / ``requested_hypervisor_hostname``
         naming no compute node; the scheduler then places only there) before anything is
-        written. The rows are written in steps of ``CREATE_STEP`` with a yield to the hub
-        between steps, so other requests keep being served during a large ``max_count``.
+        written. The hub is yielded to after each row written, so other requests keep
+        being served during a large ``max_count`` (a row costs well under a millisecond).
+        ``client_gone()`` (the WSGI server's ``nova_sim.client_gone``) is asked after each
+        row: once it is true, the rows written so far are removed, nothing is cast, and
+        ``CreateCancelled`` is raised.
         """
         _context_check(ctxt)
         max_count = min_count if max_count is None else max_count
@@ -184,7 +197,7 @@ class API:
         flavor = self.flavor_get(ctxt, flavor_id)
         if flavor.get("disabled"):
             raise exception.FlavorNotFound(flavor_id=flavor_id)
-        image = image_catalogue.get_image(image_catalogue.image_ref_from_href(image_ref))
+        image = self._active_image(image_ref)
         key_data = self.db.key_pair_get(ctxt.user_id, key_name)["public_key"] if key_name \
             else None
         availability_zone = availability_zone or self.default_schedule_zone
@@ -259,14 +272,25 @@ class API:
                     self.db.server_group_add_members(group["uuid"], [instance["uuid"]])
                 instances.append(instance)
                 specs.append(spec)
-                if (index + 1) % CREATE_STEP == 0:
-                    green.sleep(0)  # let the hub serve other requests between steps
+                green.sleep(0)  # let the hub serve other requests between rows
+                if client_gone is not None and client_gone():
+                    self._cancel_create(instances, max_count)
             self.compute_task_api.schedule_and_build_instances(
                 ctxt, build_requests=instances, request_specs=specs,
                 image=image, admin_password=admin_password,
                 requested_networks=networks, block_device_mapping=None,
             )
         return instances
+
+    def _cancel_create(self, instances: list[dict[str, Any]], count: int) -> None:
+        """The client of a create went away: remove the rows written (nothing was cast
+        yet) and raise CreateCancelled."""
+        LOG.info("Create of %d servers cancelled after %d: the client went away",
+                 count, len(instances))
+        for instance in instances:
+            self.db.instance_destroy(instance["uuid"], hard=True)
+            green.sleep(0)
+        raise exception.CreateCancelled(written=len(instances), count=count)
 
     def _requested_destination(self, host: str | None, node: str | None) -> dict[str, str]:
         """``{"host", "node"}`` of a requested destination, checked against the compute
@@ -331,6 +355,7 @@ class API:
         """Power off an ``active`` or ``error`` instance with no task: ``powering-off`` now,
         ``stopped`` / SHUTDOWN when the compute is done. 409 otherwise."""
         instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
         self._check_state(instance, "stop", [vm_states.ACTIVE, vm_states.ERROR], [None])
         instance = self._set_task_state(ctxt, instance, "stop", task_states.POWERING_OFF,
                                         [None])
@@ -348,6 +373,7 @@ class API:
         there: ``MetadataNotFound`` would be the API's 404, checked by the caller."""
         instance = self._instance(ctxt, instance)
         method = "delete_instance_metadata" if delete_key else "update_instance_metadata"
+        self._check_lock(ctxt, instance)
         self._check_state(instance, method, [vm_states.ACTIVE, vm_states.PAUSED,
                                              vm_states.SUSPENDED, vm_states.STOPPED], [None],
                           need_host=False)
@@ -362,6 +388,7 @@ class API:
         """Power on a ``stopped`` instance with no task: ``powering-on`` now, ``active`` /
         RUNNING when the compute is done. 409 otherwise."""
         instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
         self._check_state(instance, "start", [vm_states.STOPPED], [None])
         instance = self._set_task_state(ctxt, instance, "start", task_states.POWERING_ON,
                                         [None])
@@ -385,11 +412,461 @@ class API:
         else:
             allowed_vm, allowed_task = vm_states.ALLOW_HARD_REBOOT, task_states.HARD_REBOOT_ALLOWED
             new_task = task_states.REBOOTING_HARD
+        self._check_lock(ctxt, instance)
         self._check_state(instance, "reboot", allowed_vm, allowed_task)
         instance = self._set_task_state(ctxt, instance, "reboot", new_task, allowed_task)
         self._record_action_start(ctxt, instance, "reboot")
         self.compute_rpcapi.reboot_instance(ctxt, instance, reboot_type=reboot_type)
         return instance
+
+    # -- locks -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_lock(ctxt: Any, instance: dict[str, Any]) -> None:
+        """Nova's ``check_instance_lock``: a locked instance refuses the action (409)
+        unless the caller is an admin."""
+        if instance.get("locked") and not ctxt.is_admin:
+            raise exception.InstanceIsLocked(instance_uuid=instance["uuid"])
+
+    def lock(self, ctxt: Any, instance: dict[str, Any] | str, reason: str | None = None
+             ) -> dict[str, Any]:
+        """Lock the instance (any state): only admins may act on it until unlocked.
+        ``locked_by`` is ``owner`` for the instance's project, ``admin`` otherwise; the
+        reason is kept in the system metadata. Recorded as the ``lock`` action."""
+        instance = self._instance(ctxt, instance)
+        self._record_action_start(ctxt, instance, "lock")
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata.pop("locked_reason", None)
+        if reason:
+            system_metadata["locked_reason"] = reason
+        locked_by = "owner" if ctxt.project_id == instance.get("project_id") else "admin"
+        return self.db.instance_update(instance["uuid"], {
+            "locked": True, "locked_by": locked_by, "system_metadata": system_metadata})
+
+    def is_expected_locked_by(self, ctxt: Any, instance: dict[str, Any]) -> bool:
+        """Whether the instance is unlocked or was locked by the caller's side (Nova's
+        check before ``unlock``: unlocking an admin's lock needs ``unlock_override``)."""
+        if not instance.get("locked"):
+            return True
+        expected = "owner" if ctxt.project_id == instance.get("project_id") else "admin"
+        return instance.get("locked_by") == expected
+
+    def unlock(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Unlock the instance (any state); recorded as the ``unlock`` action."""
+        instance = self._instance(ctxt, instance)
+        self._record_action_start(ctxt, instance, "unlock")
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata.pop("locked_reason", None)
+        return self.db.instance_update(instance["uuid"], {
+            "locked": False, "locked_by": None, "system_metadata": system_metadata})
+
+    # -- actions cast to the instance's compute --------------------------------------------
+
+    def _cast_action(self, ctxt: Any, instance: dict[str, Any] | str, method: str,
+                     vm_state: list[str], task_state: str, action: str,
+                     check_lock: bool = True) -> dict[str, Any]:
+        """The common shape of a compute action (Nova's decorators and the first steps of
+        its method): lock check, ``check_instance_state(vm_state, task_state=[None])``
+        and a host, the atomic move to ``task_state`` and the ``action`` record. Returns
+        the updated instance; the caller casts to its compute."""
+        instance = self._instance(ctxt, instance)
+        if check_lock:
+            self._check_lock(ctxt, instance)
+        self._check_state(instance, method, vm_state, [None])
+        instance = self._set_task_state(ctxt, instance, method, task_state, [None])
+        self._record_action_start(ctxt, instance, action)
+        return instance
+
+    def pause(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Pause an ``active`` instance: ``pausing`` now, ``paused`` / PAUSED when the
+        compute is done. 409 otherwise (or locked)."""
+        instance = self._cast_action(ctxt, instance, "pause", [vm_states.ACTIVE],
+                                     task_states.PAUSING, "pause")
+        self.compute_rpcapi.pause_instance(ctxt, instance)
+        return instance
+
+    def unpause(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Unpause a ``paused`` instance: ``unpausing`` -> ``active`` / RUNNING."""
+        instance = self._cast_action(ctxt, instance, "unpause", [vm_states.PAUSED],
+                                     task_states.UNPAUSING, "unpause")
+        self.compute_rpcapi.unpause_instance(ctxt, instance)
+        return instance
+
+    def suspend(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Suspend an ``active`` instance: ``suspending`` -> ``suspended`` / SUSPENDED."""
+        instance = self._cast_action(ctxt, instance, "suspend", [vm_states.ACTIVE],
+                                     task_states.SUSPENDING, "suspend")
+        self.compute_rpcapi.suspend_instance(ctxt, instance)
+        return instance
+
+    def resume(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Resume a ``suspended`` instance: ``resuming`` -> ``active`` / RUNNING."""
+        instance = self._cast_action(ctxt, instance, "resume", [vm_states.SUSPENDED],
+                                     task_states.RESUMING, "resume")
+        self.compute_rpcapi.resume_instance(ctxt, instance)
+        return instance
+
+    def rescue(self, ctxt: Any, instance: dict[str, Any] | str,
+               rescue_password: str | None = None, rescue_image_ref: str | None = None,
+               clean_shutdown: bool = True) -> dict[str, Any]:
+        """Boot an ``active``, ``stopped`` or ``error`` instance from a rescue image:
+        ``rescuing`` -> ``rescued`` / RUNNING. ``ImageNotFound`` for an unknown
+        ``rescue_image_ref``; 409 on a wrong state."""
+        if rescue_image_ref:
+            self.image_api.get(image_catalogue.image_ref_from_href(rescue_image_ref))
+        instance = self._cast_action(
+            ctxt, instance, "rescue", [vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR],
+            task_states.RESCUING, "rescue")
+        self.compute_rpcapi.rescue_instance(
+            ctxt, instance, rescue_password=rescue_password,
+            rescue_image_ref=rescue_image_ref, clean_shutdown=clean_shutdown)
+        return instance
+
+    def unrescue(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Leave rescue: ``unrescuing`` -> ``active`` / RUNNING."""
+        instance = self._cast_action(ctxt, instance, "unrescue", [vm_states.RESCUED],
+                                     task_states.UNRESCUING, "unrescue")
+        self.compute_rpcapi.unrescue_instance(ctxt, instance)
+        return instance
+
+    # -- snapshots and backups -------------------------------------------------------------
+
+    def _image_for(self, ctxt: Any, instance: dict[str, Any], name: str,
+                   extra_properties: dict[str, str] | None = None) -> dict[str, Any]:
+        """A new ``queued`` image record of the instance's disk (Nova's
+        ``_create_image``): the base image's formats and minimums, the instance's
+        properties, owned by the caller's project."""
+        flavor = instance.get("flavor") or {}
+        try:
+            base = self.image_api.get(instance.get("image_ref") or "")
+        except exception.ImageNotFound:
+            base = {}
+        properties = {
+            key: value for key, value in (base.get("properties") or {}).items()
+            if key not in ("instance_uuid", "image_type", "backup_type", "base_image_ref")
+        }
+        properties.update({
+            "instance_uuid": instance["uuid"], "user_id": ctxt.user_id,
+            "base_image_ref": instance.get("image_ref") or "",
+        })
+        properties.update(extra_properties or {})
+        return self.image_api.create({
+            "name": name, "status": image_catalogue.QUEUED, "visibility": "private",
+            "owner": ctxt.project_id,
+            "disk_format": base.get("disk_format") or "qcow2",
+            "container_format": base.get("container_format") or "bare",
+            "min_disk": max(int(flavor.get("root_gb") or 0), int(base.get("min_disk") or 0)),
+            "min_ram": int(base.get("min_ram") or 0),
+            "properties": properties,
+        })
+
+    def snapshot(self, ctxt: Any, instance: dict[str, Any] | str, name: str,
+                 extra_properties: dict[str, str] | None = None) -> dict[str, Any]:
+        """Snapshot an ``active``, ``stopped``, ``paused`` or ``suspended`` instance
+        with no task into a new image: ``image_snapshot_pending`` and a ``queued``
+        image now; the compute moves through ``image_snapshot``, ``image_pending_upload``
+        and ``image_uploading`` and the image becomes ``active``. Returns the image
+        record. 409 on a wrong state (no image is left behind)."""
+        instance = self._instance(ctxt, instance)
+        allowed = [vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED,
+                   vm_states.SUSPENDED]
+        self._check_state(instance, "snapshot", allowed, [None])
+        image = self._image_for(ctxt, instance, name,
+                                {"image_type": "snapshot", **(extra_properties or {})})
+        try:
+            instance = self._set_task_state(ctxt, instance, "snapshot",
+                                            task_states.IMAGE_SNAPSHOT_PENDING, [None])
+        except exception.InstanceInvalidState:
+            self.image_api.delete(image["id"])
+            raise
+        self._record_action_start(ctxt, instance, "createImage")
+        self.compute_rpcapi.snapshot_instance(ctxt, instance, image["id"])
+        return image
+
+    def backup(self, ctxt: Any, instance: dict[str, Any] | str, name: str,
+               backup_type: str, rotation: int,
+               extra_properties: dict[str, str] | None = None) -> dict[str, Any]:
+        """A backup image of the instance (states as ``snapshot``; task
+        ``image_backup``); the compute then deletes the oldest backups of this
+        ``backup_type`` beyond ``rotation`` (with ``rotation`` 0, the new one too, as
+        Nova). Returns the image record."""
+        instance = self._instance(ctxt, instance)
+        allowed = [vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED,
+                   vm_states.SUSPENDED]
+        self._check_state(instance, "backup", allowed, [None])
+        image = self._image_for(ctxt, instance, name, {
+            "image_type": "backup", "backup_type": backup_type,
+            **(extra_properties or {})})
+        try:
+            instance = self._set_task_state(ctxt, instance, "backup",
+                                            task_states.IMAGE_BACKUP, [None])
+        except exception.InstanceInvalidState:
+            self.image_api.delete(image["id"])
+            raise
+        self._record_action_start(ctxt, instance, "createBackup")
+        self.compute_rpcapi.backup_instance(ctxt, instance, image["id"], backup_type,
+                                            rotation)
+        return image
+
+    # -- rebuild ---------------------------------------------------------------------------
+
+    def rebuild(self, ctxt: Any, instance: dict[str, Any] | str, image_ref: str,
+                admin_password: str | None = None, name: str | None = None,
+                metadata: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Rebuild an ``active``, ``stopped`` or ``error`` instance from ``image_ref``:
+        ``rebuilding`` now (with the new image, name, metadata and the other fields of
+        ``kwargs``: ``display_description``, ``access_ip_v4``, ``access_ip_v6``,
+        ``key_name``, ``user_data``, ``hostname``), then the conductor casts
+        ``rebuild_instance`` to the instance's compute, which goes through
+        ``rebuild_block_device_mapping`` and ``rebuild_spawning`` back to ``active``
+        (``stopped`` if it was stopped). 409 on a wrong state or locked;
+        ``ImageNotFound`` / ``ImageNotActive`` for a bad image."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        allowed = [vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR]
+        self._check_state(instance, "rebuild", allowed, [None])
+        image = self._active_image(image_ref)
+        orig_image_ref = instance.get("image_ref")
+        updates: dict[str, Any] = {"task_state": task_states.REBUILDING,
+                                   "image_ref": image["id"]}
+        if name is not None:
+            updates["display_name"] = name
+        if metadata is not None:
+            updates["metadata"] = dict(metadata)
+        known = ("display_description", "access_ip_v4", "access_ip_v6", "key_name",
+                 "user_data", "hostname")
+        updates.update({key: value for key, value in kwargs.items() if key in known})
+        try:
+            instance = self.db.instance_update(instance["uuid"], updates,
+                                               expected_task_state=[None])
+        except exception.UnexpectedTaskStateError as error:
+            raise exception.InstanceInvalidState(
+                attr="task_state", instance_uuid=instance["uuid"],
+                state=error.kwargs.get("actual"), method="rebuild")
+        trace.event("instance.state", instance_uuid=instance["uuid"],
+                    vm_state=instance.get("vm_state"), task_state=task_states.REBUILDING)
+        self._record_action_start(ctxt, instance, "rebuild")
+        self.compute_task_api.rebuild_instance(
+            ctxt, instance, new_pass=admin_password, injected_files=[],
+            image_ref=image["id"], orig_image_ref=orig_image_ref,
+            orig_sys_metadata=dict(instance.get("system_metadata") or {}), bdms=None,
+            recreate=False, on_shared_storage=False, preserve_ephemeral=False,
+            host=None, request_spec=None)
+        return instance
+
+    # -- shelve ----------------------------------------------------------------------------
+
+    def shelve(self, ctxt: Any, instance: dict[str, Any] | str,
+               clean_shutdown: bool = True) -> dict[str, Any]:
+        """Shelve an ``active``, ``stopped``, ``paused`` or ``suspended`` instance:
+        ``shelving`` now and a ``queued`` image ``<name>-shelved``; the compute powers it
+        off, uploads the image and ends ``shelved`` (the image id, host and time in the
+        system metadata), then, with ``[DEFAULT] shelved_offload_time = 0``, offloads it
+        at once to ``shelved_offloaded`` (no host, resources freed)."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        allowed = [vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED,
+                   vm_states.SUSPENDED]
+        self._check_state(instance, "shelve", allowed, [None])
+        instance = self._set_task_state(ctxt, instance, "shelve", task_states.SHELVING,
+                                        [None])
+        self._record_action_start(ctxt, instance, "shelve")
+        image = self._image_for(ctxt, instance,
+                                f"{instance.get('display_name') or 'server'}-shelved",
+                                {"image_type": "snapshot"})
+        self.compute_rpcapi.shelve_instance(ctxt, instance, image_id=image["id"],
+                                            clean_shutdown=clean_shutdown)
+        return instance
+
+    def shelve_offload(self, ctxt: Any, instance: dict[str, Any] | str,
+                       clean_shutdown: bool = True) -> dict[str, Any]:
+        """Offload a ``shelved`` instance from its host: ``shelving_offloading`` ->
+        ``shelved_offloaded`` (the guest destroyed, host cleared, resources freed)."""
+        instance = self._cast_action(ctxt, instance, "shelve_offload",
+                                     [vm_states.SHELVED], task_states.SHELVING_OFFLOADING,
+                                     "shelveOffload")
+        self.compute_rpcapi.shelve_offload_instance(ctxt, instance,
+                                                    clean_shutdown=clean_shutdown)
+        return instance
+
+    def unshelve(self, ctxt: Any, instance: dict[str, Any] | str,
+                 availability_zone: str | None = None) -> dict[str, Any]:
+        """Unshelve a ``shelved`` or ``shelved_offloaded`` instance: ``unshelving`` now,
+        then the conductor either powers a shelved one on where it is, or schedules an
+        offloaded one (``availability_zone`` restricts where) and casts
+        ``unshelve_instance`` to the chosen compute, which spawns it from the shelved
+        image. With no valid host the instance stays offloaded with no task."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "unshelve",
+                          [vm_states.SHELVED, vm_states.SHELVED_OFFLOADED], [None],
+                          need_host=False)
+        if availability_zone is not None:
+            if instance.get("vm_state") != vm_states.SHELVED_OFFLOADED:
+                raise exception.InvalidInput(
+                    reason="The availability zone can only be given when the instance "
+                    "is shelved offloaded.")
+            zones = {zone["zone"] for zone in self.availability_zones(ctxt)}
+            if availability_zone not in zones:
+                raise exception.InvalidInput(
+                    reason=f"The requested availability zone is not available: "
+                    f"{availability_zone}")
+        spec: dict[str, Any] = {}
+        try:
+            spec = self.db.request_spec_get(instance["uuid"])
+        except exception.NotFound:
+            pass
+        if availability_zone is not None:
+            spec["availability_zone"] = availability_zone
+            self.db.request_spec_save(instance["uuid"], spec)
+        instance = self._set_task_state(ctxt, instance, "unshelve", task_states.UNSHELVING,
+                                        [None])
+        self._record_action_start(ctxt, instance, "unshelve")
+        self.compute_task_api.unshelve_instance(ctxt, instance, request_spec=spec)
+        return instance
+
+    # -- resize and cold migration ---------------------------------------------------------
+
+    def resize(self, ctxt: Any, instance: dict[str, Any] | str,
+               flavor_id: str | None = None, clean_shutdown: bool = True) -> dict[str, Any]:
+        """Resize an ``active`` or ``stopped`` instance to ``flavor_id``, or cold-migrate
+        it when ``flavor_id`` is None (the ``migrate`` action): ``resize_prep`` now and
+        ``migrate_server`` cast to the conductor, which schedules it (another host unless
+        ``allow_resize_to_same_host``) and casts ``prep_resize`` to the destination; the
+        computes then go through ``resize_migrating``, ``resize_migrated`` and
+        ``resize_finish`` to ``resized`` (VERIFY_RESIZE), which ``confirm_resize`` or
+        ``revert_resize`` ends. ``FlavorNotFound``, ``CannotResizeToSameFlavor`` or
+        ``CannotResizeDisk`` (400s) on a bad flavor; 409 on a wrong state or locked."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        method = "resize" if flavor_id is not None else "migrate"
+        self._check_state(instance, method, [vm_states.ACTIVE, vm_states.STOPPED], [None])
+        current = instance.get("flavor") or {}
+        if flavor_id is None:
+            flavor = dict(current)
+        else:
+            flavor = self.db.flavor_get_by_flavor_id(str(flavor_id))
+            if flavor.get("disabled"):
+                raise exception.FlavorNotFound(flavor_id=flavor_id)
+            if str(flavor.get("flavorid")) == str(current.get("flavorid")):
+                raise exception.CannotResizeToSameFlavor()
+            if int(flavor.get("root_gb") or 0) < int(current.get("root_gb") or 0):
+                raise exception.CannotResizeDisk(
+                    reason="Resizing to a smaller disk flavor is not allowed.")
+        instance = self._set_task_state(ctxt, instance, method, task_states.RESIZE_PREP,
+                                        [None])
+        self._record_action_start(ctxt, instance, method)
+        try:
+            spec = dict(self.db.request_spec_get(instance["uuid"]))
+        except exception.NotFound:
+            spec = {}
+        self.compute_task_api.migrate_server(
+            ctxt, instance, flavor=flavor, request_spec=spec,
+            clean_shutdown=clean_shutdown)
+        return instance
+
+    def _migration(self, instance: dict[str, Any], status: str) -> dict[str, Any]:
+        migration = (instance.get("system_metadata") or {}).get("migration") or {}
+        if migration.get("status") != status:
+            raise exception.MigrationNotFound(instance_id=instance["uuid"], status=status)
+        return migration
+
+    def confirm_resize(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Confirm a ``resized`` instance: the migration ``confirming``, action
+        ``confirmResize``, ``confirm_resize`` cast to the source host, which destroys the
+        old guest and frees the source's resources; the instance ends ``active`` (or
+        ``stopped``) with no task."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "confirm_resize", [vm_states.RESIZED], [None])
+        migration = self._migration(instance, "finished")
+        instance = self._set_migration_status(instance, "confirming")
+        self._record_action_start(ctxt, instance, "confirmResize")
+        self.compute_rpcapi.confirm_resize(ctxt, instance, migration,
+                                           migration["source_compute"])
+
+    def revert_resize(self, ctxt: Any, instance: dict[str, Any] | str) -> dict[str, Any]:
+        """Revert a ``resized`` instance: ``resize_reverting``, action ``revertResize``,
+        ``revert_resize`` cast to the destination (the new guest destroyed), which casts
+        ``finish_revert_resize`` to the source: the old flavor back, ``active`` (or
+        ``stopped``) there."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "revert_resize", [vm_states.RESIZED], [None])
+        migration = self._migration(instance, "finished")
+        instance = self._set_task_state(ctxt, instance, "revert_resize",
+                                        task_states.RESIZE_REVERTING, [None])
+        instance = self._set_migration_status(instance, "reverting")
+        self._record_action_start(ctxt, instance, "revertResize")
+        self.compute_rpcapi.revert_resize(ctxt, instance, migration,
+                                          migration["dest_compute"])
+        return instance
+
+    def _set_migration_status(self, instance: dict[str, Any], status: str
+                              ) -> dict[str, Any]:
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata["migration"] = {**system_metadata.get("migration", {}),
+                                        "status": status}
+        return self.db.instance_update(instance["uuid"],
+                                       {"system_metadata": system_metadata})
+
+    # -- admin and misc --------------------------------------------------------------------
+
+    def reset_state(self, ctxt: Any, instance: dict[str, Any] | str, state: str
+                    ) -> dict[str, Any]:
+        """``os-resetState``: set ``vm_state`` to ``active`` or ``error`` and clear the
+        task (any state; no RPC). Recorded as the ``resetState`` action."""
+        if state not in (vm_states.ACTIVE, vm_states.ERROR):
+            raise exception.InvalidInput(reason=f"invalid state {state!r}")
+        instance = self._instance(ctxt, instance)
+        self._record_action_start(ctxt, instance, "resetState")
+        instance = self.db.instance_update(instance["uuid"],
+                                           {"vm_state": state, "task_state": None})
+        trace.event("instance.state", instance_uuid=instance["uuid"], vm_state=state,
+                    task_state=None)
+        return instance
+
+    def get_console_output(self, ctxt: Any, instance: dict[str, Any] | str,
+                           tail_length: int | None = None) -> str:
+        """The guest's console log (its last ``tail_length`` lines): an RPC **call** to
+        the instance's compute. 409 without a host or while deleting or migrating."""
+        instance = self._instance(ctxt, instance)
+        if not instance.get("host"):
+            raise exception.InstanceNotReady(instance_id=instance["uuid"])
+        if instance.get("task_state") in (task_states.DELETING, "migrating"):
+            raise exception.InstanceInvalidState(
+                attr="task_state", instance_uuid=instance["uuid"],
+                state=instance.get("task_state"), method="get_console_output")
+        return self.compute_rpcapi.get_console_output(ctxt, instance,
+                                                      tail_length=tail_length)
+
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Cast ``inject_network_info`` to the instance's compute (the guest's network
+        configuration written again; no state changes). 409 without a host or while
+        deleting or migrating; recorded as the ``inject_network_info`` action."""
+        instance = self._instance(ctxt, instance)
+        self._check_state(instance, "inject_network_info", None, None)
+        if instance.get("task_state") in (task_states.DELETING, "migrating"):
+            raise exception.InstanceInvalidState(
+                attr="task_state", instance_uuid=instance["uuid"],
+                state=instance.get("task_state"), method="inject_network_info")
+        self._record_action_start(ctxt, instance, "inject_network_info")
+        self.compute_rpcapi.inject_network_info(ctxt, instance)
+
+    def restore(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Restore a soft-deleted instance. nova-sim deletes at once (Nova's default
+        ``reclaim_instance_interval = 0``), so an instance is never soft-deleted: this
+        is the 409 Nova answers then."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self._check_state(instance, "restore", [vm_states.SOFT_DELETED], None,
+                          need_host=False)
+
+    def force_delete(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
+        """Delete in any state (Nova's ``force_delete``; 409 when locked)."""
+        instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
+        self.delete(ctxt, instance)
 
     def delete(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
         """Delete an instance (any state). With a host whose compute is up: ``deleting``
@@ -397,7 +874,14 @@ class API:
         done). With no host (not built yet, or failed to schedule) or on a compute that is
         down: deleted here at once (Nova's local delete), allocations freed."""
         instance = self._instance(ctxt, instance)
+        self._check_lock(ctxt, instance)
         self._record_action_start(ctxt, instance, "delete")
+        if instance.get("vm_state") in (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED):
+            # as Nova's _delete: the snapshot a shelve made goes with the instance
+            shelved_image = (instance.get("system_metadata") or {}).get("shelved_image_id")
+            if shelved_image:
+                with contextlib.suppress(exception.NotFound, exception.Forbidden):
+                    self.image_api.delete(shelved_image)
         host = instance.get("host")
         if host and self._compute_is_up(host):
             try:
@@ -620,9 +1104,17 @@ class API:
         self.db.flavor_destroy(flavor_id)
 
     def image_list(self, ctxt: Any) -> list[dict[str, Any]]:
-        """The image catalogue (Glance-v2-shaped records)."""
-        return image_catalogue.list_images()
+        """The images of the image service (Glance-v2-shaped records)."""
+        return self.image_api.list()
 
     def image_get(self, ctxt: Any, image_id: str) -> dict[str, Any]:
-        """One image by id or name (``ImageNotFound``)."""
-        return image_catalogue.get_image(image_id)
+        """One image by id or (built-in images) name (``ImageNotFound``)."""
+        return self.image_api.get(image_id)
+
+    def _active_image(self, image_ref: str) -> dict[str, Any]:
+        """The image an ``imageRef`` names (an id or a URL ending in one);
+        ``ImageNotFound``, or ``ImageNotActive`` (400) when it is not active."""
+        image = self.image_api.get(image_catalogue.image_ref_from_href(image_ref))
+        if image.get("status") != image_catalogue.ACTIVE:
+            raise exception.ImageNotActive(image_id=image["id"])
+        return image

@@ -1,10 +1,16 @@
 """The compute manager: what one compute host does with the instances sent to it.
 
-Owns the compute service's RPC endpoint (``build_and_run_instance``, ``terminate_instance``,
-``stop_instance``, ``start_instance``, ``reboot_instance``), its periodic tasks
-(``update_available_resource`` every 60 s, ``_sync_power_states`` every 600 s, and the
-cheap 60 s checks) and ``init_host``. It follows ``nova/compute/manager.py`` of the
-eventlet era:
+Owns the compute service's RPC endpoint (``build_and_run_instance``,
+``terminate_instance``, ``stop_instance``, ``start_instance``, ``reboot_instance``,
+``pause_instance`` / ``unpause_instance``, ``suspend_instance`` / ``resume_instance``,
+``rescue_instance`` / ``unrescue_instance``, ``snapshot_instance``, ``backup_instance``,
+``rebuild_instance``, ``shelve_instance``, ``shelve_offload_instance``,
+``unshelve_instance``, ``inject_network_info``, the resize steps ``prep_resize``,
+``resize_instance``, ``finish_resize``, ``confirm_resize``, ``revert_resize`` and
+``finish_revert_resize``, and the one call ``get_console_output``), its periodic tasks
+(``update_available_resource`` every 60 s, ``_sync_power_states`` every 600 s,
+``_poll_shelved_instances`` every 3600 s, and the cheap 60 s checks) and ``init_host``. It
+follows ``nova/compute/manager.py`` of the eventlet era:
 
 * Every RPC method is a cast. ``build_and_run_instance`` returns at once: the build runs on
   its own greenthread (``spawn_n`` on the service's GreenPool, as ``utils.spawn_n``), under
@@ -34,12 +40,17 @@ import nova_sim.conf
 from nova_sim import context as nova_context
 from nova_sim import exception, green, periodic, rpc, trace
 from nova_sim.compute import power_state, task_states, vm_states
+from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute.resource_tracker import ResourceTracker
 from nova_sim.conductor import rpcapi as conductor_rpcapi
 from nova_sim.db.api import format_timestamp, parse_timestamp  # pure functions: no DB access
+from nova_sim.green.costs import hooks as costs
 from nova_sim.virt.fake import FakeDriver
 
 LOG = logging.getLogger(__name__)
+
+#: The system metadata a shelve records (Nova's ``remove_shelved_keys_from_system_metadata``)
+SHELVE_KEYS = ("shelved_at", "shelved_image_id", "shelved_host")
 
 
 
@@ -133,6 +144,8 @@ class ComputeManager(periodic.PeriodicTasks):
         self.driver = driver if driver is not None else FakeDriver(conf, host)
         self.conductor_api = conductor_rpcapi.ConductorAPI(transport, conf)
         self.compute_task_api = conductor_rpcapi.ComputeTaskAPI(transport, conf)
+        #: casts to other computes (a resize's source and destination talk directly)
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI(transport, conf)
         from nova_sim.scheduler.rpcapi import SchedulerAPI
 
         self.scheduler_api = SchedulerAPI(transport, conf)
@@ -154,14 +167,17 @@ class ComputeManager(periodic.PeriodicTasks):
         self.set_periodic_spacing(
             "_sync_power_states", conf.sync_power_state_interval
         )
+        self.set_periodic_spacing("_poll_shelved_instances", conf.shelved_poll_interval)
 
     # -- service hooks ---------------------------------------------------------------------
 
     def init_host(self, service_ref: dict[str, Any] | None = None) -> None:
         """Start-up: reconcile what the database says about this host with the driver.
 
-        Guests the database no longer has are destroyed; instances caught mid-build go to
-        ERROR; a delete, stop, start or reboot that was in flight is finished; an instance
+        Guests the database no longer has are destroyed; instances caught mid-build or
+        mid-rebuild go to ERROR; a snapshot or backup in flight loses its task (its image
+        stays queued or saving, as in Nova); a delete, stop, start or reboot that was in
+        flight is finished; an instance
         the database has but the (fake, in-memory) hypervisor lost with the last process is
         adopted with its recorded power state (a real hypervisor keeps its guests across a
         compute restart).
@@ -197,8 +213,21 @@ class ComputeManager(periodic.PeriodicTasks):
         if task == task_states.DELETING:
             self._delete_instance(ctxt, instance)
             return
+        if task in (task_states.REBUILDING, task_states.REBUILD_BLOCK_DEVICE_MAPPING,
+                    task_states.REBUILD_SPAWNING):
+            self._set_error(ctxt, instance, "Instance was rebuilding at compute startup")
+            return
+        if vm_state != vm_states.ERROR and task in (
+            task_states.IMAGE_SNAPSHOT_PENDING, task_states.IMAGE_SNAPSHOT,
+            task_states.IMAGE_PENDING_UPLOAD, task_states.IMAGE_UPLOADING,
+            task_states.IMAGE_BACKUP,
+        ):
+            LOG.info("Instance %s was %s at compute startup; clearing the task",
+                     instance["uuid"], task)
+            self._save(ctxt, instance, {"task_state": None})
         if not self.driver.instance_exists(instance) and vm_state in (
-            vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR,
+            vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR, vm_states.PAUSED,
+            vm_states.SUSPENDED, vm_states.RESCUED, vm_states.RESIZED, vm_states.SHELVED,
         ):
             self.driver.adopt(instance, instance.get("power_state") or power_state.NOSTATE)
         if task == task_states.POWERING_OFF:
@@ -234,7 +263,16 @@ class ComputeManager(periodic.PeriodicTasks):
     def spawn_n(self, function: Callable, *args: Any, **kwargs: Any) -> None:
         """``utils.spawn_n``: run ``function`` on the service's pool with the caller's
         context (blocks while the pool is full)."""
+        if costs.work is not None:  # the cost model charges the greenthread's CPU
+            self._pool.spawn_n(self._charged, function, *args, **kwargs)
+            return
         self._pool.spawn_n(function, *args, **kwargs)
+
+    def _charged(self, function: Callable, /, *args: Any, **kwargs: Any) -> None:
+        work = costs.work
+        if work is not None:
+            work(self, "spawn", function.__name__)
+        function(*args, **kwargs)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -599,14 +637,19 @@ class ComputeManager(periodic.PeriodicTasks):
 
     def _do_start(self, ctxt: Any, instance: dict[str, Any]) -> None:
         self.driver.power_on(ctxt, instance)
-        self._save(
-            ctxt, instance,
-            {
-                "power_state": self.driver.get_info(instance).state,
-                "vm_state": vm_states.ACTIVE, "task_state": None,
-            },
-            expected_task_state=[task_states.POWERING_ON],
-        )
+        updates: dict[str, Any] = {
+            "power_state": self.driver.get_info(instance).state,
+            "vm_state": vm_states.ACTIVE, "task_state": None,
+        }
+        # A shelved instance unshelved where it is: its snapshot and shelve keys go
+        system_metadata = dict(instance.get("system_metadata") or {})
+        shelved_image = system_metadata.get("shelved_image_id")
+        if any(key in system_metadata for key in SHELVE_KEYS):
+            for key in SHELVE_KEYS:
+                system_metadata.pop(key, None)
+            updates["system_metadata"] = system_metadata
+        self._save(ctxt, instance, updates, expected_task_state=[task_states.POWERING_ON])
+        self._delete_image_quietly(ctxt, shelved_image)
 
     def reboot_instance(self, ctxt: Any, instance: dict[str, Any], block_device_info: Any = None,
                         reboot_type: str = "SOFT", **kwargs: Any) -> None:
@@ -664,6 +707,457 @@ class ComputeManager(periodic.PeriodicTasks):
         except Exception as error:
             LOG.exception("%s of %s failed", name, instance["uuid"])
             self._set_error(ctxt, instance, str(error), error)
+
+    # -- pause, suspend, rescue ------------------------------------------------------------
+
+    def _simple_action(self, ctxt: Any, instance: dict[str, Any], name: str,
+                       operation: Callable[[Any, dict[str, Any]], None]) -> None:
+        """Run ``operation`` on the service's pool under the instance's lock, in a span
+        and with its action event (``compute_<name>``)."""
+        def run() -> None:
+            with self._locks.lock(instance["uuid"]), trace.span(
+                    f"compute.{name}", instance_uuid=instance["uuid"]):
+                self._guarded(ctxt, instance, name, operation)
+
+        self.spawn_n(run)
+
+    def _finish_power_action(self, ctxt: Any, instance: dict[str, Any], vm_state: str,
+                             expected: str, **extra: Any) -> None:
+        self._save(
+            ctxt, instance,
+            {"power_state": self.driver.get_info(instance).state, "vm_state": vm_state,
+             "task_state": None, **extra},
+            expected_task_state=[expected],
+        )
+
+    def pause_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: pause (``pausing`` -> ``paused``, power PAUSED)."""
+        def pause(c: Any, i: dict[str, Any]) -> None:
+            self.driver.pause(i)
+            self._finish_power_action(c, i, vm_states.PAUSED, task_states.PAUSING)
+
+        self._simple_action(ctxt, instance, "pause_instance", pause)
+
+    def unpause_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: unpause (``unpausing`` -> ``active``, power RUNNING)."""
+        def unpause(c: Any, i: dict[str, Any]) -> None:
+            self.driver.unpause(i)
+            self._finish_power_action(c, i, vm_states.ACTIVE, task_states.UNPAUSING)
+
+        self._simple_action(ctxt, instance, "unpause_instance", unpause)
+
+    def suspend_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: suspend (``suspending`` -> ``suspended``, power SUSPENDED)."""
+        def suspend(c: Any, i: dict[str, Any]) -> None:
+            self.driver.suspend(c, i)
+            self._finish_power_action(c, i, vm_states.SUSPENDED, task_states.SUSPENDING)
+
+        self._simple_action(ctxt, instance, "suspend_instance", suspend)
+
+    def resume_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: resume (``resuming`` -> ``active``, power RUNNING)."""
+        def resume(c: Any, i: dict[str, Any]) -> None:
+            self.driver.resume(c, i)
+            self._finish_power_action(c, i, vm_states.ACTIVE, task_states.RESUMING)
+
+        self._simple_action(ctxt, instance, "resume_instance", resume)
+
+    def rescue_instance(self, ctxt: Any, instance: dict[str, Any],
+                        rescue_password: str | None = None,
+                        rescue_image_ref: str | None = None, clean_shutdown: bool = True,
+                        **kwargs: Any) -> None:
+        """RPC cast: rescue (``rescuing`` -> ``rescued``, power RUNNING, ``launched_at``
+        now): the guest is powered off and booted from the rescue image."""
+        def rescue(c: Any, i: dict[str, Any]) -> None:
+            self.driver.power_off(i)
+            self.driver.rescue(c, i, None, rescue_image_ref, rescue_password)
+            self._finish_power_action(c, i, vm_states.RESCUED, task_states.RESCUING,
+                                      launched_at=_utcnow())
+
+        self._simple_action(ctxt, instance, "rescue_instance", rescue)
+
+    def unrescue_instance(self, ctxt: Any, instance: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast: unrescue (``unrescuing`` -> ``active``, power RUNNING)."""
+        def unrescue(c: Any, i: dict[str, Any]) -> None:
+            self.driver.unrescue(c, i)
+            self._finish_power_action(c, i, vm_states.ACTIVE, task_states.UNRESCUING)
+
+        self._simple_action(ctxt, instance, "unrescue_instance", unrescue)
+
+    # -- snapshots and backups -------------------------------------------------------------
+
+    def snapshot_instance(self, ctxt: Any, instance: dict[str, Any], image_id: str,
+                          **kwargs: Any) -> None:
+        """RPC cast: snapshot into ``image_id``: ``image_snapshot_pending`` ->
+        ``image_snapshot`` -> ``image_pending_upload`` -> ``image_uploading`` -> no task;
+        the image goes ``saving`` -> ``active`` with its size."""
+        def snapshot(c: Any, i: dict[str, Any]) -> None:
+            try:
+                self._save(c, i, {"task_state": task_states.IMAGE_SNAPSHOT},
+                           expected_task_state=[task_states.IMAGE_SNAPSHOT_PENDING])
+            except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                self._delete_image_quietly(c, image_id)
+                raise
+            self._snapshot(c, i, image_id, task_states.IMAGE_SNAPSHOT)
+
+        self._simple_action(ctxt, instance, "snapshot_instance", snapshot)
+
+    def backup_instance(self, ctxt: Any, instance: dict[str, Any], image_id: str | None,
+                        backup_type: str, rotation: int, **kwargs: Any) -> None:
+        """RPC cast: a backup into ``image_id`` (task ``image_backup``, then as a
+        snapshot), then the oldest backups of ``backup_type`` beyond ``rotation`` are
+        deleted."""
+        def backup(c: Any, i: dict[str, Any]) -> None:
+            if image_id:
+                self._snapshot(c, i, image_id, task_states.IMAGE_BACKUP)
+            else:
+                self._save(c, i, {"task_state": None},
+                           expected_task_state=[task_states.IMAGE_BACKUP])
+            self._rotate_backups(c, i, backup_type, rotation)
+
+        self._simple_action(ctxt, instance, "backup_instance", backup)
+
+    def _snapshot(self, ctxt: Any, instance: dict[str, Any], image_id: str,
+                  expected: str) -> None:
+        """Nova's ``_snapshot_instance``: the driver moves the task states and copies
+        the disk; the image is then ``active``. A failure deletes the image."""
+        def update_task_state(task_state: str, expected_state: str = expected) -> None:
+            self._save(ctxt, instance, {"task_state": task_state},
+                       expected_task_state=[expected_state])
+
+        try:
+            self.conductor_api.image_update(ctxt, image_id, {"status": "saving"})
+            size = self.driver.snapshot(ctxt, instance, image_id, update_task_state)
+            self.conductor_api.image_update(ctxt, image_id, {"status": "active",
+                                                             "size": size})
+            self._save(ctxt, instance, {"task_state": None},
+                       expected_task_state=[task_states.IMAGE_UPLOADING])
+        except exception.ImageNotFound:
+            LOG.warning("Image %s not found during the snapshot of %s", image_id,
+                        instance["uuid"])
+            self._save(ctxt, instance, {"task_state": None})
+        except Exception:
+            self._delete_image_quietly(ctxt, image_id)
+            if not self._deleting_now(ctxt, instance):
+                with contextlib.suppress(Exception):
+                    self._save(ctxt, instance, {"task_state": None})
+            raise
+
+    def _deleting_now(self, ctxt: Any, instance: dict[str, Any]) -> bool:
+        return instance.get("task_state") in (task_states.DELETING,
+                                              task_states.SOFT_DELETING)
+
+    def _delete_image_quietly(self, ctxt: Any, image_id: str | None) -> None:
+        if not image_id:
+            return
+        try:
+            self.conductor_api.image_delete(ctxt, image_id)
+        except exception.ImageNotFound:
+            pass
+        except Exception:
+            LOG.debug("Could not delete image %s", image_id, exc_info=True)
+
+    def _rotate_backups(self, ctxt: Any, instance: dict[str, Any], backup_type: str,
+                        rotation: int) -> None:
+        """Delete the oldest backups of the instance of ``backup_type`` beyond
+        ``rotation`` (Nova's ``_rotate_backups``)."""
+        backups = [
+            image for image in self.conductor_api.image_get_all(ctxt)
+            if image.get("properties", {}).get("image_type") == "backup"
+            and image["properties"].get("backup_type") == backup_type
+            and image["properties"].get("instance_uuid") == instance["uuid"]
+        ]
+        backups.sort(key=lambda image: image.get("created_at") or "", reverse=True)
+        for image in backups[max(rotation, 0):]:
+            LOG.info("Deleting backup image %s of %s (rotation %d)", image["id"],
+                     instance["uuid"], rotation)
+            self._delete_image_quietly(ctxt, image["id"])
+
+    # -- rebuild ---------------------------------------------------------------------------
+
+    def rebuild_instance(self, ctxt: Any, instance: dict[str, Any],
+                         new_pass: str | None = None, image_ref: str | None = None,
+                         **kwargs: Any) -> None:
+        """RPC cast (from the conductor): rebuild from ``image_ref``: ``rebuilding``
+        -> the guest destroyed -> ``rebuild_block_device_mapping`` ->
+        ``rebuild_spawning`` (spawned again) -> ``active`` with a new ``launched_at``;
+        an instance that was ``stopped`` is then powered off again (``powering-off`` ->
+        ``stopped``), as Nova does."""
+        def rebuild(c: Any, i: dict[str, Any]) -> None:
+            original_vm_state = i.get("vm_state")
+            self._save(c, i, {"power_state": self._power_state(i)},
+                       expected_task_state=[task_states.REBUILDING])
+            self.driver.destroy(c, i)
+            self._save(c, i, {"task_state": task_states.REBUILD_BLOCK_DEVICE_MAPPING},
+                       expected_task_state=[task_states.REBUILDING])
+            self._save(c, i, {"task_state": task_states.REBUILD_SPAWNING},
+                       expected_task_state=[task_states.REBUILD_BLOCK_DEVICE_MAPPING])
+            self.driver.spawn(c, i, {"id": image_ref}, None, new_pass)
+            self._save(c, i, {"power_state": self.driver.get_info(i).state,
+                              "vm_state": vm_states.ACTIVE, "task_state": None,
+                              "launched_at": _utcnow()},
+                       expected_task_state=[task_states.REBUILD_SPAWNING])
+            if original_vm_state == vm_states.STOPPED:
+                LOG.info("Bringing %s back to its original state: stopped", i["uuid"])
+                self._save(c, i, {"task_state": task_states.POWERING_OFF})
+                self._do_stop(c, i)
+
+        self._simple_action(ctxt, instance, "rebuild_instance", rebuild)
+
+    def _power_state(self, instance: dict[str, Any]) -> int:
+        try:
+            return self.driver.get_info(instance).state
+        except exception.InstanceNotFound:
+            return power_state.NOSTATE
+
+    # -- shelve ----------------------------------------------------------------------------
+
+    def shelve_instance(self, ctxt: Any, instance: dict[str, Any], image_id: str | None,
+                        clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast: shelve: power off, ``shelving_image_pending_upload`` ->
+        ``shelving_image_uploading`` (the image uploaded), ``shelved`` with
+        ``shelved_at``, ``shelved_image_id`` and ``shelved_host`` in the system metadata;
+        with ``shelved_offload_time = 0`` straight on to ``shelving_offloading`` and the
+        offload."""
+        def shelve(c: Any, i: dict[str, Any]) -> None:
+            self.driver.power_off(i)
+
+            def update_task_state(task_state: str, expected_state: str | None = None
+                                  ) -> None:
+                shelving = {task_states.IMAGE_PENDING_UPLOAD:
+                            task_states.SHELVING_IMAGE_PENDING_UPLOAD,
+                            task_states.IMAGE_UPLOADING: task_states.SHELVING_IMAGE_UPLOADING}
+                expected = ([task_states.SHELVING] if expected_state is None
+                            else [shelving[expected_state]])
+                self._save(c, i, {"task_state": shelving[task_state]},
+                           expected_task_state=expected)
+
+            if image_id:
+                self.conductor_api.image_update(c, image_id, {"status": "saving"})
+                size = self.driver.snapshot(c, i, image_id, update_task_state)
+                self.conductor_api.image_update(c, image_id, {"status": "active",
+                                                              "size": size})
+            system_metadata = dict(i.get("system_metadata") or {})
+            system_metadata.update(shelved_at=_utcnow(), shelved_image_id=image_id,
+                                   shelved_host=self.host)
+            offload = self.conf.shelved_offload_time == 0
+            self._save(c, i, {
+                "system_metadata": system_metadata, "vm_state": vm_states.SHELVED,
+                "task_state": task_states.SHELVING_OFFLOADING if offload else None,
+                "power_state": self._power_state(i),
+            }, expected_task_state=[task_states.SHELVING,
+                                    task_states.SHELVING_IMAGE_UPLOADING])
+            if offload:
+                self._shelve_offload(c, i)
+
+        self._simple_action(ctxt, instance, "shelve_instance", shelve)
+
+    def shelve_offload_instance(self, ctxt: Any, instance: dict[str, Any],
+                                clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast: offload a shelved instance (``shelving_offloading`` ->
+        ``shelved_offloaded``)."""
+        self._simple_action(ctxt, instance, "shelve_offload_instance",
+                            self._shelve_offload)
+
+    def _shelve_offload(self, ctxt: Any, instance: dict[str, Any]) -> None:
+        """Destroy the guest, clear host and node, free the allocation and the usage:
+        ``shelved_offloaded``, power NOSTATE."""
+        self.driver.destroy(ctxt, instance)
+        node = instance.get("node") or self.host
+        self._save(ctxt, instance, {
+            "vm_state": vm_states.SHELVED_OFFLOADED, "task_state": None,
+            "power_state": power_state.NOSTATE, "host": None, "node": None,
+        }, expected_task_state=[task_states.SHELVING, task_states.SHELVING_OFFLOADING])
+        self.rt.update_usage_for_deleted(ctxt, {"uuid": instance["uuid"], "node": node})
+        self._free_allocation(ctxt, instance["uuid"], node)
+        self._delete_scheduler_instance_info(ctxt, instance["uuid"])
+
+    def unshelve_instance(self, ctxt: Any, instance: dict[str, Any],
+                          image: dict[str, Any] | None = None,
+                          filter_properties: dict[str, Any] | None = None,
+                          node: str | None = None, request_spec: Any = None,
+                          **kwargs: Any) -> None:
+        """RPC cast (from the conductor, which scheduled it here): spawn an offloaded
+        instance from its shelved image: ``unshelving`` -> ``spawning`` (host claimed)
+        -> ``active``; the shelve keys leave the system metadata and the shelved image is
+        deleted."""
+        def unshelve(c: Any, i: dict[str, Any]) -> None:
+            self._save(c, i, {"task_state": task_states.SPAWNING},
+                       expected_task_state=[task_states.UNSHELVING])
+            with self.rt.instance_claim(c, i, node or self.host):
+                self.driver.allocate_network(i)
+                self.driver.spawn(c, i, image, None, None)
+            system_metadata = dict(i.get("system_metadata") or {})
+            image_id = system_metadata.get("shelved_image_id")
+            for key in SHELVE_KEYS:
+                system_metadata.pop(key, None)
+            self._save(c, i, {
+                "power_state": self.driver.get_info(i).state, "vm_state": vm_states.ACTIVE,
+                "task_state": None, "launched_at": _utcnow(),
+                "system_metadata": system_metadata,
+            }, expected_task_state=[task_states.SPAWNING])
+            self._delete_image_quietly(c, image_id)
+            self._update_scheduler_instance_info(c, i)
+
+        self._simple_action(ctxt, instance, "unshelve_instance", unshelve)
+
+    # -- resize and cold migration ---------------------------------------------------------
+
+    @staticmethod
+    def _flavor_fields(flavor: dict[str, Any]) -> dict[str, Any]:
+        """The instance columns a flavor sets (the flavor snapshot and its sizes)."""
+        return {"flavor": flavor, "instance_type_id": flavor.get("id"),
+                **{key: flavor.get(key) for key in ("vcpus", "memory_mb", "root_gb",
+                                                    "ephemeral_gb")}}
+
+    def _save_migration(self, ctxt: Any, instance: dict[str, Any],
+                        migration: dict[str, Any], status: str,
+                        updates: dict[str, Any] | None = None,
+                        expected_task_state: Any = None) -> None:
+        """Save the migration's new ``status`` (in the system metadata) with
+        ``updates``."""
+        migration["status"] = status
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata["migration"] = dict(migration)
+        self._save(ctxt, instance, {"system_metadata": system_metadata, **(updates or {})},
+                   expected_task_state=expected_task_state)
+
+    def prep_resize(self, ctxt: Any, instance: dict[str, Any], flavor: dict[str, Any],
+                    migration: dict[str, Any], node: str | None = None,
+                    clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast (from the conductor), on the destination: count the new flavor here
+        and cast ``resize_instance`` to the source."""
+        def prep(c: Any, i: dict[str, Any]) -> None:
+            self.rt.track(c, i, flavor, node or self.host)
+            self.compute_rpcapi.resize_instance(c, i, migration, flavor,
+                                                clean_shutdown=clean_shutdown)
+
+        self._simple_action(ctxt, instance, "prep_resize", prep)
+
+    def resize_instance(self, ctxt: Any, instance: dict[str, Any],
+                        migration: dict[str, Any], flavor: dict[str, Any],
+                        clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast, on the source: ``resize_migrating``, the guest powered off and its
+        disk moved, ``resize_migrated`` with the destination as the instance's host, then
+        ``finish_resize`` cast to the destination."""
+        def resize(c: Any, i: dict[str, Any]) -> None:
+            self._save_migration(c, i, migration, "migrating",
+                                 {"task_state": task_states.RESIZE_MIGRATING},
+                                 expected_task_state=[task_states.RESIZE_PREP])
+            self.driver.migrate_disk_and_power_off(c, i, migration["dest_compute"], flavor)
+            self._save_migration(c, i, migration, "post-migrating", {
+                "task_state": task_states.RESIZE_MIGRATED,
+                "host": migration["dest_compute"], "node": migration["dest_node"],
+                "power_state": self._power_state(i),
+            }, expected_task_state=[task_states.RESIZE_MIGRATING])
+            self.compute_rpcapi.finish_resize(c, i, migration, flavor)
+
+        self._simple_action(ctxt, instance, "resize_instance", resize)
+
+    def finish_resize(self, ctxt: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], flavor: dict[str, Any],
+                      **kwargs: Any) -> None:
+        """RPC cast, on the destination: ``resize_finish`` with the new flavor, the
+        guest started here (left off when the instance was stopped), then ``resized``
+        (VERIFY_RESIZE)."""
+        def finish(c: Any, i: dict[str, Any]) -> None:
+            self._save(c, i, {"task_state": task_states.RESIZE_FINISH,
+                              **self._flavor_fields(flavor)},
+                       expected_task_state=[task_states.RESIZE_MIGRATED])
+            power_on = migration.get("old_vm_state") != vm_states.STOPPED
+            self.driver.finish_migration(c, migration, i, power_on=power_on)
+            self._save_migration(c, i, migration, "finished", {
+                "vm_state": vm_states.RESIZED, "task_state": None,
+                "power_state": self.driver.get_info(i).state,
+            }, expected_task_state=[task_states.RESIZE_FINISH])
+            self._update_scheduler_instance_info(c, i)
+
+        self._simple_action(ctxt, instance, "finish_resize", finish)
+
+    def _end_state(self, migration: dict[str, Any]) -> str:
+        return (vm_states.STOPPED if migration.get("old_vm_state") == vm_states.STOPPED
+                else vm_states.ACTIVE)
+
+    def confirm_resize(self, ctxt: Any, instance: dict[str, Any],
+                       migration: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast (from the API), on the source: the old guest destroyed and its usage
+        and allocation (the migration's) freed; ``active`` (or ``stopped``), the
+        migration ``confirmed``."""
+        def confirm(c: Any, i: dict[str, Any]) -> None:
+            if migration["source_compute"] != migration["dest_compute"]:
+                self.driver.confirm_migration(c, migration, i)
+                self.rt.update_usage_for_deleted(
+                    c, {"uuid": i["uuid"], "node": migration["source_node"]})
+            self.conductor_api.remove_allocations(c, migration["uuid"])
+            system_metadata = dict(i.get("system_metadata") or {})
+            for key in ("old_flavor", "new_flavor"):
+                system_metadata.pop(key, None)
+            i["system_metadata"] = system_metadata
+            self._save_migration(c, i, migration, "confirmed", {
+                "vm_state": self._end_state(migration), "task_state": None},
+                expected_task_state=[None])
+
+        self._simple_action(ctxt, instance, "confirm_resize", confirm)
+
+    def revert_resize(self, ctxt: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast (from the API), on the destination: the new guest destroyed and its
+        usage dropped, then ``finish_revert_resize`` cast to the source."""
+        def revert(c: Any, i: dict[str, Any]) -> None:
+            if migration["source_compute"] != migration["dest_compute"]:
+                self.driver.destroy(c, i)
+                self.rt.update_usage_for_deleted(
+                    c, {"uuid": i["uuid"], "node": migration["dest_node"]})
+            self.compute_rpcapi.finish_revert_resize(c, i, migration,
+                                                     migration["source_compute"])
+
+        self._simple_action(ctxt, instance, "revert_resize", revert)
+
+    def finish_revert_resize(self, ctxt: Any, instance: dict[str, Any],
+                             migration: dict[str, Any], **kwargs: Any) -> None:
+        """RPC cast, on the source: the old flavor and host back, the allocation moved
+        back from the migration to the instance, the old guest started again (unless the
+        instance was stopped); ``active`` (or ``stopped``), the migration ``reverted``."""
+        def finish_revert(c: Any, i: dict[str, Any]) -> None:
+            system_metadata = dict(i.get("system_metadata") or {})
+            old_flavor = system_metadata.pop("old_flavor", None) or i.get("flavor") or {}
+            system_metadata.pop("new_flavor", None)
+            i["system_metadata"] = system_metadata
+            self.conductor_api.move_allocations(c, migration["uuid"], i["uuid"])
+            self._save(c, i, {"host": migration["source_compute"],
+                              "node": migration["source_node"],
+                              **self._flavor_fields(old_flavor)},
+                       expected_task_state=[task_states.RESIZE_REVERTING])
+            self.rt.track(c, i, old_flavor, migration["source_node"] or self.host)
+            power_on = migration.get("old_vm_state") != vm_states.STOPPED
+            self.driver.finish_revert_migration(c, i, migration=migration,
+                                                power_on=power_on)
+            self._save_migration(c, i, migration, "reverted", {
+                "vm_state": self._end_state(migration), "task_state": None,
+                "power_state": self.driver.get_info(i).state,
+            }, expected_task_state=[task_states.RESIZE_REVERTING])
+            self._update_scheduler_instance_info(c, i)
+
+        self._simple_action(ctxt, instance, "finish_revert_resize", finish_revert)
+
+    def inject_network_info(self, ctxt: Any, instance: dict[str, Any],
+                            **kwargs: Any) -> None:
+        """RPC cast: write the guest's network configuration again (the fake driver has
+        nothing to write); an action event, no state change."""
+        self._simple_action(ctxt, instance, "inject_network_info",
+                            lambda c, i: self.driver.inject_network_info(i, None))
+
+    # -- console ---------------------------------------------------------------------------
+
+    def get_console_output(self, ctxt: Any, instance: dict[str, Any],
+                           tail_length: int | None = None, **kwargs: Any) -> str:
+        """RPC call: the guest's console log, its last ``tail_length`` lines when given
+        (``InstanceNotFound`` when the hypervisor has no guest)."""
+        output = self.driver.get_console_output(ctxt, instance)
+        if tail_length is None or tail_length < 0:
+            return output
+        lines = output.split("\n")
+        return "\n".join(lines[-tail_length:]) if tail_length else ""
 
     # -- periodic tasks --------------------------------------------------------------------
 
@@ -756,6 +1250,29 @@ class ComputeManager(periodic.PeriodicTasks):
             except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
                 continue
             self.spawn_n(self._locked_reboot, ctxt, instance, "HARD")
+
+    @periodic.periodic_task(spacing=3600)
+    def _poll_shelved_instances(self, ctxt: Any) -> None:
+        """Every ``shelved_poll_interval`` s: offload the instances shelved here for
+        longer than ``shelved_offload_time`` (nothing when it is 0 or -1: offloaded at
+        once, or never)."""
+        offload_time = self.conf.shelved_offload_time
+        if offload_time <= 0:
+            return
+        now = green.wallclock()
+        for instance in self.conductor_api.instance_get_all_by_host(ctxt, self.host):
+            if instance.get("vm_state") != vm_states.SHELVED or instance.get("task_state"):
+                continue
+            shelved_at = parse_timestamp(
+                (instance.get("system_metadata") or {}).get("shelved_at")) or now
+            if now - shelved_at <= offload_time:
+                continue
+            try:
+                self._save(ctxt, instance, {"task_state": task_states.SHELVING_OFFLOADING},
+                           expected_task_state=[None])
+            except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                continue
+            self.shelve_offload_instance(ctxt, instance)
 
     @periodic.periodic_task(spacing=60)
     def _check_instance_build_time(self, ctxt: Any) -> None:

@@ -9,7 +9,9 @@ green lock, as Nova's ``COMPUTE_RESOURCE_SEMAPHORE``.
 
 Simplification: the *placement* claim is made by the scheduler (and by the conductor for
 an alternate); this tracker only keeps the compute node's usage figures and sets the
-instance's ``host`` / ``node``. There is no NUMA, PCI or migration accounting.
+instance's ``host`` / ``node``. There is no NUMA or PCI accounting, and a resize's usage
+is counted on one host at a time (the destination from ``prep_resize``, the source again
+after a revert; Nova counts both until the resize is confirmed).
 Must not know about the RPC server or the hypervisor's internals.
 """
 
@@ -129,6 +131,15 @@ class ResourceTracker:
             self.tracked_instances[instance["uuid"]] = (nodename, _usage_of(instance))
             self._update(ctxt, nodename)
         return Claim(self, ctxt, instance, nodename)
+
+    def track(self, ctxt: Any, instance: dict[str, Any], flavor: dict[str, Any],
+              nodename: str) -> None:
+        """Count ``instance`` with ``flavor`` on ``nodename`` (a resize's claim at the
+        destination, or a reverted resize back at the source) and report the usage."""
+        usage = _usage_of({"flavor": flavor})
+        with self._lock:
+            self.tracked_instances[instance["uuid"]] = (nodename, usage)
+            self._update(ctxt, nodename)
 
     def abort_instance_claim(self, ctxt: Any, instance: dict[str, Any], nodename: str) -> None:
         """Drop the instance's usage from ``nodename`` (a failed build)."""

@@ -39,3 +39,37 @@ HARD_REBOOT_ALLOWED = [
     REBOOT_PENDING_HARD,
     REBOOT_STARTED_HARD,
 ]
+
+# pause, suspend, rescue
+PAUSING = "pausing"
+UNPAUSING = "unpausing"
+SUSPENDING = "suspending"
+RESUMING = "resuming"
+RESCUING = "rescuing"
+UNRESCUING = "unrescuing"
+
+# snapshots and backups
+IMAGE_SNAPSHOT = "image_snapshot"
+IMAGE_SNAPSHOT_PENDING = "image_snapshot_pending"
+IMAGE_PENDING_UPLOAD = "image_pending_upload"
+IMAGE_UPLOADING = "image_uploading"
+IMAGE_BACKUP = "image_backup"
+
+# rebuild
+REBUILDING = "rebuilding"
+REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
+REBUILD_SPAWNING = "rebuild_spawning"
+
+# shelve
+SHELVING = "shelving"
+SHELVING_IMAGE_PENDING_UPLOAD = "shelving_image_pending_upload"
+SHELVING_IMAGE_UPLOADING = "shelving_image_uploading"
+SHELVING_OFFLOADING = "shelving_offloading"
+UNSHELVING = "unshelving"
+
+# resize and cold migration
+RESIZE_PREP = "resize_prep"
+RESIZE_MIGRATING = "resize_migrating"
+RESIZE_MIGRATED = "resize_migrated"
+RESIZE_FINISH = "resize_finish"
+RESIZE_REVERTING = "resize_reverting"

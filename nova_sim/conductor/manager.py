@@ -18,12 +18,13 @@ Must not know about the hypervisor or the REST API.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from typing import Any, Callable
 
 import nova_sim.conf
-from nova_sim import exception, rpc, servicegroup, trace
+from nova_sim import exception, green, rpc, servicegroup, trace
 from nova_sim.compute import rpcapi as compute_rpcapi
 from nova_sim.compute import task_states, vm_states
 from nova_sim.conductor.rpcapi import (
@@ -31,6 +32,7 @@ from nova_sim.conductor.rpcapi import (
     COMPUTE_TASK_VERSION,
     CONDUCTOR_VERSION,
 )
+from nova_sim.image import ImageAPI
 from nova_sim.scheduler import utils as scheduler_utils
 
 LOG = logging.getLogger(__name__)
@@ -54,6 +56,20 @@ def _selection_value(selection: Any, key: str, default: Any = None) -> Any:
     if isinstance(selection, dict):
         return selection.get(key, default)
     return getattr(selection, key, default)
+
+
+def move_allocations(db: Any, source_consumer: str, target_consumer: str,
+                     allocations: list[dict[str, Any]]) -> None:
+    """Give ``allocations`` (rows of ``source_consumer``) to ``target_consumer``: the
+    source's are removed, then claimed again under the target, provider by provider."""
+    db.remove_allocations(source_consumer)
+    by_provider: dict[str, dict[str, int]] = {}
+    for row in allocations:
+        by_provider.setdefault(row["rp_uuid"], {})[row["resource_class"]] = row["used"]
+    for rp_uuid, resources in by_provider.items():
+        owner = allocations[0]
+        db.claim_resources(target_consumer, rp_uuid, resources, owner.get("project_id"),
+                           owner.get("user_id"))
 
 
 def _object_dispatch(span_name: str, handler: Callable[..., Any], *args: Any,
@@ -88,6 +104,8 @@ class ConductorManager:
             ("InstanceFault", "create"): self._fault_create,
             ("Service", "save"): self._service_save,
             ("ComputeNode", "save"): self._compute_node_save,
+            ("Image", "save"): self._image_save,
+            ("Image", "destroy"): self._image_destroy,
         }
         self._class_actions: dict[tuple[str, str], Callable[..., Any]] = {
             ("InstanceList", "get_by_host"): self._instances_by_host,
@@ -95,7 +113,10 @@ class ConductorManager:
             ("InstanceActionEvent", "event_finish"): self._event_finish,
             ("Service", "get_or_create"): self._service_get_or_create,
             ("Allocations", "delete"): self._allocations_delete,
+            ("ImageList", "get_all"): self._images_get_all,
+            ("Allocations", "move"): self._allocations_move,
         }
+        self.image_api = ImageAPI(db)
 
     def ping(self, ctxt: Any, arg: Any = None) -> dict[str, Any]:
         """Answer a compute's ``wait_until_ready``."""
@@ -173,15 +194,19 @@ class ConductorManager:
             )
         return {key: node.get(key) for key in COMPUTE_NODE_REPLY_FIELDS}
 
+    def _image_save(self, ctxt: Any, data: dict, changes: dict) -> dict:
+        return self.image_api.update(data["id"], changes)
+
+    def _image_destroy(self, ctxt: Any, data: dict, changes: dict) -> None:
+        self.image_api.delete(data["id"])
+
     # -- class methods ---------------------------------------------------------------------
 
+    def _images_get_all(self, ctxt: Any) -> list:
+        return self.image_api.list()
+
     def _instances_by_host(self, ctxt: Any, host: str, node: str | None = None) -> list:
-        filters: dict[str, Any] = {"host": host}
-        if node is not None:
-            filters["node"] = node
-        return self.db.instance_get_all_by_filters(
-            filters, sort_keys=["created_at"], sort_dirs=["asc"]
-        )
+        return self.db.instance_get_all_by_host(host, node)
 
     def _event_start(self, ctxt: Any, instance_uuid: str, event_name: str,
                      host: str | None = None) -> bool:
@@ -203,6 +228,13 @@ class ConductorManager:
 
     def _service_get_or_create(self, ctxt: Any, host: str, binary: str, topic: str) -> dict:
         return servicegroup.service_get_or_create(self.db, self.conf, host, binary, topic)
+
+    def _allocations_move(self, ctxt: Any, source_consumer: str,
+                          target_consumer: str) -> bool:
+        held = self.db.allocations_get(consumer_uuid=source_consumer)
+        self.db.remove_allocations(target_consumer)
+        move_allocations(self.db, source_consumer, target_consumer, held)
+        return True
 
     def _allocations_delete(self, ctxt: Any, consumer_uuid: str,
                             rp_uuid: str | None = None) -> bool:
@@ -428,3 +460,175 @@ class ComputeTaskManager:
         )
         self.db.remove_allocations(instance_uuid)
         self._set_error(ctxt, instance_uuid, error)
+
+    def rebuild_instance(
+        self,
+        ctxt: Any,
+        instance: dict[str, Any],
+        orig_image_ref: str | None = None,
+        image_ref: str | None = None,
+        orig_sys_metadata: dict[str, Any] | None = None,
+        bdms: Any = None,
+        recreate: bool = False,
+        on_shared_storage: bool = False,
+        preserve_ephemeral: bool = False,
+        host: str | None = None,
+        request_spec: Any = None,
+        new_pass: str | None = None,
+        injected_files: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """RPC cast from the API: rebuild on the instance's own host (a rebuild that is
+        no evacuation is not scheduled here; Nova asks the scheduler only to re-check
+        the new image's properties against that same host)."""
+        with trace.span("conductor.rebuild_instance", instance_uuid=instance["uuid"]):
+            self.compute_rpcapi.rebuild_instance(
+                ctxt, instance, new_pass, injected_files, image_ref, orig_image_ref,
+                orig_sys_metadata or {}, bdms, recreate=recreate,
+                on_shared_storage=on_shared_storage, host=instance.get("host"),
+                node=instance.get("node"), preserve_ephemeral=preserve_ephemeral,
+                request_spec=request_spec,
+            )
+
+    def unshelve_instance(self, ctxt: Any, instance: dict[str, Any],
+                          request_spec: dict[str, Any] | None = None,
+                          **kwargs: Any) -> None:
+        """RPC cast from the API. A ``shelved`` instance (still on its host) is powered
+        on there: ``powering-on`` and ``start_instance`` cast to its compute. A
+        ``shelved_offloaded`` one is scheduled (forced hosts reset, as Nova's
+        ``reset_forced_destinations``), and ``unshelve_instance`` cast to the chosen
+        compute with the shelved image. No valid host: the task is cleared and the
+        instance stays offloaded (the action event records the error)."""
+        uuid = instance["uuid"]
+        with trace.span("conductor.unshelve_instance", instance_uuid=uuid):
+            try:
+                instance = self.db.instance_get(uuid)
+            except exception.InstanceNotFound:
+                return
+            if instance.get("vm_state") == vm_states.SHELVED:
+                try:
+                    instance = self.db.instance_update(
+                        uuid, {"task_state": task_states.POWERING_ON},
+                        expected_task_state=[task_states.UNSHELVING])
+                except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                    return
+                self.compute_rpcapi.start_instance(ctxt, instance)
+                return
+            if instance.get("vm_state") != vm_states.SHELVED_OFFLOADED:
+                LOG.warning("Unshelve of %s in vm_state %s ignored", uuid,
+                            instance.get("vm_state"))
+                return
+            event = "conductor_unshelve_instance"
+            try:
+                self.db.action_event_start(uuid, ctxt.request_id, event)
+            except exception.NotFound:
+                pass
+            spec = dict(request_spec or {})
+            spec.update(instance_uuid=uuid, num_instances=1, force_hosts=[],
+                        force_nodes=[], ignore_hosts=[])
+            spec.pop("requested_destination", None)
+            try:
+                host_lists = self.scheduler_api.select_destinations(
+                    ctxt, spec, [uuid], return_alternates=False)
+            except Exception as error:
+                LOG.warning("No valid host found for unshelve instance %s: %s", uuid, error)
+                try:
+                    self.db.instance_update(uuid, {"task_state": None})
+                    self.db.action_event_finish(
+                        uuid, ctxt.request_id, event, "Error",
+                        "".join(traceback.format_exception(type(error), error,
+                                                           error.__traceback__)))
+                except exception.NotFound:
+                    pass
+                return
+            self._finish_event_quietly(ctxt, uuid, event)
+            selection = host_lists[0][0]
+            host = _selection_value(selection, "service_host")
+            node = _selection_value(selection, "nodename") or host
+            image_id = (instance.get("system_metadata") or {}).get("shelved_image_id")
+            image = None
+            if image_id:
+                try:
+                    image = ImageAPI(self.db).get(image_id)
+                except exception.ImageNotFound:
+                    image = None
+            self.compute_rpcapi.unshelve_instance(
+                ctxt, instance, host, spec, image=image, filter_properties={}, node=node)
+
+    def _finish_event_quietly(self, ctxt: Any, instance_uuid: str, event: str) -> None:
+        try:
+            self.db.action_event_finish(instance_uuid, ctxt.request_id, event, "Success")
+        except exception.NotFound:
+            pass
+
+    def migrate_server(self, ctxt: Any, instance: dict[str, Any],
+                       scheduler_hint: dict[str, Any] | None = None, live: bool = False,
+                       rebuild: bool = False, flavor: dict[str, Any] | None = None,
+                       request_spec: dict[str, Any] | None = None,
+                       clean_shutdown: bool = True, **kwargs: Any) -> None:
+        """RPC cast from the API: a resize or cold migration (Nova's ``MigrationTask``).
+
+        The instance's allocation on the source moves to the migration (a consumer of its
+        own), the scheduler picks a destination for the new flavor (not the source unless
+        ``allow_resize_to_same_host``; its claim is the instance's allocation there), the
+        migration is recorded in the instance's system metadata (``migration``,
+        ``old_flavor``, ``new_flavor``: Nova keeps them in the migrations table and
+        ``instance_extra``) and ``prep_resize`` is cast to the destination. No valid
+        host: the allocation moves back, the task is cleared and a fault recorded.
+        """
+        uuid = instance["uuid"]
+        event = "conductor_migrate_server"
+        with trace.span("conductor.migrate_server", instance_uuid=uuid):
+            try:
+                instance = self.db.instance_get(uuid)
+            except exception.InstanceNotFound:
+                return
+            with contextlib.suppress(exception.NotFound):
+                self.db.action_event_start(uuid, ctxt.request_id, event)
+            source, source_node = instance.get("host"), instance.get("node")
+            migration_uuid = green.random_uuid()
+            held = self.db.allocations_get(consumer_uuid=uuid)
+            move_allocations(self.db, uuid, migration_uuid, held)
+            spec = dict(request_spec or {})
+            spec.update(instance_uuid=uuid, num_instances=1, flavor=flavor,
+                        force_hosts=[], force_nodes=[])
+            spec.pop("requested_destination", None)
+            same_host = self.conf.allow_resize_to_same_host
+            spec["ignore_hosts"] = [] if same_host else [source]
+            try:
+                host_lists = self.scheduler_api.select_destinations(
+                    ctxt, spec, [uuid], return_alternates=False)
+            except Exception as error:
+                LOG.warning("No valid host to resize %s: %s", uuid, error)
+                move_allocations(self.db, migration_uuid, uuid, held)
+                with contextlib.suppress(exception.NotFound):
+                    self.db.instance_update(uuid, {"task_state": None})
+                    self.db.instance_fault_create({
+                        "instance_uuid": uuid, "code": getattr(error, "code", 500),
+                        "message": str(error)[:255], "details": None})
+                    self.db.action_event_finish(
+                        uuid, ctxt.request_id, event, "Error",
+                        "".join(traceback.format_exception(type(error), error,
+                                                           error.__traceback__)))
+                return
+            self._finish_event_quietly(ctxt, uuid, event)
+            selection = host_lists[0][0]
+            dest = _selection_value(selection, "service_host")
+            dest_node = _selection_value(selection, "nodename") or dest
+            migration = {
+                "uuid": migration_uuid, "status": "pre-migrating",
+                "migration_type": "resize" if flavor and str(flavor.get("flavorid")) != str(
+                    (instance.get("flavor") or {}).get("flavorid")) else "migration",
+                "source_compute": source, "source_node": source_node,
+                "dest_compute": dest, "dest_node": dest_node,
+                "old_vm_state": instance.get("vm_state"),
+            }
+            system_metadata = dict(instance.get("system_metadata") or {})
+            system_metadata.update(migration=migration, old_flavor=instance.get("flavor"),
+                                   new_flavor=flavor)
+            try:
+                instance = self.db.instance_update(uuid, {"system_metadata": system_metadata})
+            except exception.InstanceNotFound:
+                return
+            self.compute_rpcapi.prep_resize(ctxt, instance, flavor, dest, migration,
+                                            dest_node, clean_shutdown=clean_shutdown)

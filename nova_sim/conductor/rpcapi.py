@@ -233,6 +233,30 @@ class ConductorAPI:
             ctxt, "Allocations", "delete", consumer_uuid=instance_uuid, rp_uuid=rp_uuid
         )
 
+    def move_allocations(self, ctxt: Any, source_consumer: str, target_consumer: str
+                         ) -> bool:
+        """Placement's allocation move (Nova's ``move_allocations`` of a migration):
+        ``target_consumer``'s allocations are replaced by ``source_consumer``'s."""
+        return self.object_class_action(
+            ctxt, "Allocations", "move", source_consumer=source_consumer,
+            target_consumer=target_consumer)
+
+
+    # -- images (Nova's compute talks to Glance over HTTP; here through the conductor) --
+
+    def image_update(self, ctxt: Any, image_id: str, values: dict[str, Any]
+                     ) -> dict[str, Any]:
+        """Change an image record (status, size...); ``ImageNotFound``."""
+        stored, _ = self.object_action(ctxt, "Image", {"id": image_id}, values, "save")
+        return stored
+
+    def image_delete(self, ctxt: Any, image_id: str) -> None:
+        """Delete an image record; ``ImageNotFound``."""
+        self.object_action(ctxt, "Image", {"id": image_id}, {}, "destroy")
+
+    def image_get_all(self, ctxt: Any) -> list[dict[str, Any]]:
+        """Every live image record (Glance-v2 shaped)."""
+        return self.object_class_action(ctxt, "ImageList", "get_all")
 
 class ComputeTaskAPI:
     """Casts that start builds (API -> conductor) and reschedule them (compute -> conductor)."""
@@ -299,4 +323,58 @@ class ComputeTaskAPI:
             legacy_bdm=legacy_bdm,
             request_spec=request_spec,
             host_lists=host_lists,
+        )
+
+    def rebuild_instance(
+        self,
+        ctxt: Any,
+        instance: dict[str, Any],
+        orig_image_ref: str | None,
+        image_ref: str,
+        orig_sys_metadata: dict[str, Any],
+        bdms: Any,
+        recreate: bool = False,
+        on_shared_storage: bool = False,
+        preserve_ephemeral: bool = False,
+        host: str | None = None,
+        request_spec: Any = None,
+        new_pass: str | None = None,
+        injected_files: Any = None,
+    ) -> None:
+        """Cast: rebuild the instance (on its own host: no scheduling for a rebuild)."""
+        self.client.prepare(version="1.25").cast(
+            ctxt,
+            "rebuild_instance",
+            instance=instance,
+            new_pass=new_pass,
+            injected_files=injected_files,
+            image_ref=image_ref,
+            orig_image_ref=orig_image_ref,
+            orig_sys_metadata=orig_sys_metadata,
+            bdms=bdms,
+            recreate=recreate,
+            on_shared_storage=on_shared_storage,
+            preserve_ephemeral=preserve_ephemeral,
+            host=host,
+            request_spec=request_spec,
+        )
+
+    def unshelve_instance(self, ctxt: Any, instance: dict[str, Any],
+                          request_spec: dict[str, Any] | None = None) -> None:
+        """Cast: unshelve (power a shelved instance on, or schedule an offloaded one)."""
+        self.client.prepare(version="1.25").cast(
+            ctxt, "unshelve_instance", instance=instance, request_spec=request_spec,
+        )
+
+    def migrate_server(self, ctxt: Any, instance: dict[str, Any], flavor: dict[str, Any],
+                       request_spec: dict[str, Any] | None = None,
+                       clean_shutdown: bool = True, live: bool = False,
+                       rebuild: bool = False, host_list: Any = None) -> None:
+        """Cast (``do_cast``, as Nova's API does for a resize or cold migration):
+        schedule the instance with ``flavor`` and start the resize."""
+        self.client.prepare(version="1.25").cast(
+            ctxt, "migrate_server", instance=instance, scheduler_hint={}, live=live,
+            rebuild=rebuild, flavor=flavor, block_migration=None, disk_over_commit=None,
+            reservations=None, clean_shutdown=clean_shutdown, request_spec=request_spec,
+            host_list=host_list,
         )

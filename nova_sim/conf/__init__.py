@@ -30,6 +30,7 @@ from oslo_config import cfg
 from nova_sim.conf import (
     api,
     compute,
+    dashboard,
     database,
     default,
     fake_driver,
@@ -46,8 +47,8 @@ PROJECT = "nova-sim"
 LOG = logging.getLogger(__name__)
 
 # The option modules, in the order their groups appear in the sample file.
-MODULES = (default, compute, api, database, fake_driver, identity, rabbit, quota, scheduler, trace,
-           wsgi)
+MODULES = (default, compute, api, dashboard, database, fake_driver, identity, rabbit, quota,
+           scheduler, trace, wsgi)
 
 
 class ConfigError(ValueError):

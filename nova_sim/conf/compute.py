@@ -53,6 +53,27 @@ Maximum number of instance builds a compute service runs at once (its
         help="Seconds after which an instance stuck rebooting is hard rebooted. "
         "0 disables the check.",
     ),
+    cfg.BoolOpt(
+        "allow_resize_to_same_host",
+        default=False,
+        help="Allow the scheduler to pick the instance's own host for a resize or a "
+        "cold migration (Nova's default: another host).",
+    ),
+    cfg.IntOpt(
+        "shelved_offload_time",
+        default=0,
+        min=-1,
+        help="Seconds a shelved instance stays on its host before it is offloaded "
+        "(``shelved_offloaded``: no host, resources freed). 0 offloads at once when "
+        "shelved; -1 never offloads by time.",
+    ),
+    cfg.IntOpt(
+        "shelved_poll_interval",
+        default=3600,
+        help="Seconds between runs of ``_poll_shelved_instances``, which offloads the "
+        "instances shelved for longer than ``shelved_offload_time``. Negative disables "
+        "it.",
+    ),
     cfg.IntOpt(
         "reserved_host_cpus",
         default=0,

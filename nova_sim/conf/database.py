@@ -101,10 +101,12 @@ upgraded with ``nova-sim db sync`` first; services refuse to start on one that i
     cfg.BoolOpt(
         "use_tpool",
         default=False,
-        help="Run the calls to an SQLite file in native threads too, so that a long "
-        "write lock wait never holds up the process's other greenthreads. Calls to a "
-        "database server always run in native threads (the hub never waits on a "
-        "database socket); on the virtual clock every call is direct.",
+        help="Run database calls in native threads (eventlet's tpool). Without it, "
+        "PyMySQL (mysql+pymysql://) runs on the calling greenthread over green sockets, "
+        "as Nova's does under eventlet, and SQLite is called directly; psycopg "
+        "(postgresql+psycopg://) and TLS connections to MariaDB always use the threads. "
+        "Either way the hub never waits on a database socket; on the virtual clock "
+        "every call is direct.",
     ),
 ]
 

@@ -250,6 +250,25 @@ logging_opts = [
         ],
         help="Log levels of other libraries' loggers, as logger=LEVEL pairs.",
     ),
+    cfg.IntOpt(
+        "rate_limit_interval",
+        default=0,
+        help="Interval, number of seconds, of log rate limiting (oslo.log's; 0 and "
+        "rate_limit_burst 0: no limit).",
+    ),
+    cfg.IntOpt(
+        "rate_limit_burst",
+        default=0,
+        help="Maximum number of logged messages per rate_limit_interval; past it, one "
+        "ERROR line says so and the rest of the interval's lines are dropped.",
+    ),
+    cfg.StrOpt(
+        "rate_limit_except_level",
+        default="CRITICAL",
+        choices=["CRITICAL", "ERROR", "INFO", "WARNING", "DEBUG"],
+        help="Log level name used by rate limiting: lines at this level or above are "
+        "never dropped.",
+    ),
 ]
 
 simulation_opts = [

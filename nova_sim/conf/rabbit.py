@@ -62,6 +62,20 @@ rabbit_opts = [
         help="Seconds (x-expires) after which an unused transient queue (reply and fanout "
         "queues) is deleted by the broker.",
     ),
+    cfg.BoolOpt(
+        "amqp_durable_queues",
+        default=False,
+        help="Use durable queues (and a durable topic exchange) for the RPC topics, so "
+        "that they and the persistent messages in them survive a broker restart. Queues "
+        "declared with the other setting must be deleted before switching.",
+    ),
+    cfg.BoolOpt(
+        "rabbit_quorum_queue",
+        default=False,
+        help="Declare the RPC topic queues as quorum queues (x-queue-type: quorum; "
+        "durable whatever amqp_durable_queues says). Reply and fanout queues stay "
+        "transient.",
+    ),
     cfg.FloatOpt(
         "socket_write_timeout",
         default=10.0,

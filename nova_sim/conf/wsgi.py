@@ -46,6 +46,17 @@ Seconds a client connection may stay idle or stall in the middle of a request be
 server closes it. 0 means wait forever.
 """,
     ),
+    cfg.IntOpt(
+        "client_header_timeout",
+        default=60,
+        min=0,
+        help="""
+Seconds a client may take to send a request's head (request line and headers), counted
+from the connection's accept or from the first byte of a later request on a keep-alive
+connection. A client that trickles its headers (slowloris) is closed then. 0 means no
+bound beyond client_socket_timeout. nova-sim's own (Nova's eventlet server has none).
+""",
+    ),
     cfg.BoolOpt(
         "keep_alive",
         default=True,

@@ -90,7 +90,9 @@ API at a glance (each method's docstring states its semantics and errors):
 - server groups: ``server_group_create``, ``server_group_get``, ``server_group_get_all``,
   ``server_group_get_by_instance``, ``server_group_add_members``,
   ``server_group_member_hosts``, ``server_group_member_host_counts``,
-  ``server_group_delete``.
+  ``server_group_delete``;
+- images (the image service's records): ``image_create``, ``image_get``,
+  ``image_get_all``, ``image_update``, ``image_destroy``.
 
 Simplifications (compared with Nova) are noted where they happen: one database instead of
 the API / cell databases and placement's own; ``deleted`` is a boolean; the availability
@@ -114,6 +116,7 @@ from nova_sim.db.aggregates import AggregateAPI
 from nova_sim.db.engine import (
     Query,
     Row,
+    decode,
     encode,
     in_list,
     list_params,
@@ -126,13 +129,14 @@ from nova_sim.db.engine import (
 )
 from nova_sim.db.flavor_access import FlavorAccessAPI
 from nova_sim.db.keypairs import KeypairAPI
-from nova_sim.db.placement import RESOURCE_CLASSES, PlacementAPI
+from nova_sim.db.placement import _NEXT_CHANGE_RETURNING, RESOURCE_CLASSES, PlacementAPI
 from nova_sim.db.quotas import QuotaAPI
 from nova_sim.db.schema import (
     JSON_COLUMNS,
     JSON_DEFAULTS,
     compute_nodes,
     flavors,
+    images,
     instance_actions,
     instance_actions_events,
     instance_faults,
@@ -151,6 +155,7 @@ from nova_sim.exception import (
     RequestSpecNotFound,
     ServerGroupNotFound,
 )
+from nova_sim.green.costs import hooks as costs
 
 __all__ = [
     "DEFAULT_FLAVORS",
@@ -276,6 +281,16 @@ _FLAVORS_PUBLIC = Query(sa.select(flavors).where(_F.is_public == _bp("public")).
 _FLAVOR_DELETE = Query(sa.delete(flavors).where(_F.flavorid == _bp("flavorid")))
 _INSTANCE_BY_UUID = Query(sa.select(instances).where(_IN.uuid == _bp("uuid")))
 _LIVE_INSTANCE = Query(sa.select(instances).where(_IN.uuid == _bp("uuid"), _IN.deleted == 0))
+_INSTANCES_BY_HOST = Query(
+    sa.select(instances)
+    .where(_IN.host == _bp("host"), _IN.deleted == 0)
+    .order_by(_IN.created_at.asc(), _IN.id.asc())
+)
+_INSTANCES_BY_HOST_NODE = Query(
+    sa.select(instances)
+    .where(_IN.host == _bp("host"), _IN.node == _bp("node"), _IN.deleted == 0)
+    .order_by(_IN.created_at.asc(), _IN.id.asc())
+)
 _INSTANCE_SOFT_DELETE = Query(
     sa.update(instances)
     .where(_IN.uuid == _bp("uuid"))
@@ -330,6 +345,15 @@ _SPEC_INSERT = Query(
 _SPEC_GET = Query(
     sa.select(request_specs.c.spec).where(request_specs.c.instance_uuid == _bp("uuid"))
 )
+_IMAGE_GET = Query(
+    sa.select(images).where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+)
+_IMAGES_ALL = Query(sa.select(images).where(images.c.deleted == 0).order_by(images.c.id))
+_IMAGE_DELETE = Query(
+    sa.update(images)
+    .where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+    .values(deleted=1, deleted_at=_bp("now"), updated_at=_bp("now"), status="deleted")
+)
 _GROUP_GET = Query(sa.select(instance_groups).where(_G.uuid == _bp("group"), _G.deleted == 0))
 _GROUP_MEMBERS = Query(
     sa.select(_M.instance_uuid).where(_M.group_uuid == _bp("group")).order_by(_M.id)
@@ -381,6 +405,15 @@ _HARD_DELETES = tuple(
         sa.delete(instance_group_member).where(_M.instance_uuid == _bp("uuid")),
     )
 )
+
+
+def _positional(compiled: Query, dialect: Any) -> tuple[str, tuple[str, ...], dict]:
+    """``(sql, bind names in order, literal values)`` of a statement for a positional
+    DBAPI (SQLite's ``qmark``), to run on the DBAPI connection itself."""
+    sql, names, defaults = compiled.compiled(dialect)
+    if names is None:
+        raise TypeError(f"{dialect.name} does not take positional parameters")
+    return sql, names, defaults
 
 
 def _accepted(expected: Any) -> list[Any] | None:
@@ -496,11 +529,17 @@ class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI
                SecurityGroupAPI, TagAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
-    Thread model: without a thread pool (SQLite, or any backend on the virtual clock),
-    every call runs on the caller's thread on one connection and never switches
-    greenthreads; with one (a server on the real clock), each call runs in a pool thread
-    on a pooled connection while only the calling greenthread waits.
+    Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the
+    virtual clock) runs every call on the caller's thread without switching greenthreads;
+    PyMySQL runs each call on the calling greenthread over green sockets, yielding while
+    the server works; psycopg, or any URL with ``use_tpool``, runs each call in a native
+    pool thread while only the calling greenthread waits.
     """
+
+    #: ``service_heartbeat``'s statements for the DBAPI connection, and the columns of
+    #: its answer (both made on first use)
+    _heartbeat_statements: tuple | None = None
+    _heartbeat_columns: tuple[str, ...] | None = None
 
     def __init__(
         self,
@@ -668,12 +707,56 @@ class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI
             raise exception.ServiceNotFound(service_id=service_id)
         return self._service_get(service_id)
 
-    @writer
     def service_heartbeat(self, service_id: int) -> Row:
         """One heartbeat: ``report_count += 1``, ``last_seen_up = updated_at = now``.
 
         Returns the row; ``ServiceNotFound`` if there is no such service.
+
+        One write transaction of two statements: the change counter's ``UPDATE ...
+        RETURNING`` and the row's. On a private in-memory database with no cost model
+        (one connection, no other process, no retry ever needed) the two run as
+        pre-compiled statements on the DBAPI connection, the hot path of an idle cloud.
         """
+        if (self.memory and costs.transaction is None and self._local.connection is None
+                and self.dialect.update_returning):
+            return self._service_heartbeat_direct(service_id)
+        return self._service_heartbeat(service_id)
+
+    def _service_heartbeat_direct(self, service_id: int) -> Row:
+        """``service_heartbeat`` on the direct connection: BEGIN IMMEDIATE, the two
+        statements, COMMIT (what ``@writer`` does, minus its retry loop)."""
+        statements = self._heartbeat_statements
+        if statements is None:
+            statements = self._heartbeat_statements = (
+                _positional(_NEXT_CHANGE_RETURNING, self.dialect),
+                _positional(_SERVICE_HEARTBEAT_RETURNING, self.dialect),
+            )
+        (next_sql, next_order, next_defaults), (beat_sql, beat_order, beat_defaults) = statements
+        now = self.now()
+        connection = self._direct_connection()
+        self.transactions += 1
+        self.write_transactions += 1
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            seq = connection.execute(
+                next_sql, [next_defaults[name] for name in next_order]).fetchone()[0]
+            values = {**beat_defaults, "now": now, "seq": seq, "service_id": service_id}
+            cursor = connection.execute(beat_sql, [values[name] for name in beat_order])
+            found = cursor.fetchone()
+            if found is None:
+                raise exception.ServiceNotFound(service_id=service_id)
+            names = self._heartbeat_columns
+            if names is None:
+                names = self._heartbeat_columns = tuple(d[0] for d in cursor.description)
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return decode("services", [dict(zip(names, found, strict=True))])[0]
+
+    @writer
+    def _service_heartbeat(self, service_id: int) -> Row:
         params = {"now": self.now(), "seq": self._next_change(), "service_id": service_id}
         if self.dialect.update_returning:
             rows = self._rows("services", _SERVICE_HEARTBEAT_RETURNING, params)
@@ -887,6 +970,18 @@ class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI
         if read_deleted == "only" and not rows[0]["deleted"]:
             raise exception.InstanceNotFound(instance_id=instance_uuid)
         return rows[0]
+
+    @statement
+    def instance_get_all_by_host(self, host: str, node: str | None = None) -> list[Row]:
+        """The live instances on ``host`` (and ``node`` when given), oldest first
+        (``created_at``, then ``id``): Nova's ``instance_get_all_by_host[_and_node]``,
+        what a compute's ``InstanceList.get_by_host`` reads. The same rows as
+        ``instance_get_all_by_filters({"host": host[, "node": node]}, sort_keys=
+        ["created_at"], sort_dirs=["asc"])`` in one indexed statement: every audit of
+        every host reads it, most of them finding nothing."""
+        if node is None:
+            return self._rows("instances", _INSTANCES_BY_HOST, {"host": host})
+        return self._rows("instances", _INSTANCES_BY_HOST_NODE, {"host": host, "node": node})
 
     @reader
     def instance_get_all_by_filters(  # noqa: C901 - one case per kind of Nova's filters
@@ -1457,6 +1552,62 @@ class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI
         if not self._rowcount(_GROUP_DELETE, params):
             raise ServerGroupNotFound(group_uuid=group_uuid)
         self._execute(_GROUP_MEMBERS_DELETE, params)
+
+
+    # ----------------------------------------------------------------------------------
+    # Images
+    # ----------------------------------------------------------------------------------
+
+    @writer
+    def image_create(self, values: dict[str, Any]) -> Row:
+        """Create an image record (``uuid`` given or new; ``status`` default "queued";
+        ``properties`` a dict of strings) and return it."""
+        values = dict(values)
+        values.setdefault("uuid", _new_uuid())
+        values.setdefault("status", "queued")
+        now = self.now()
+        values.setdefault("created_at", now)
+        values.setdefault("updated_at", now)
+        return self._create(images, values)
+
+    @statement
+    def image_get(self, image_uuid: str) -> Row:
+        """The live image ``image_uuid``; ``ImageNotFound`` if none."""
+        rows = self._rows("images", _IMAGE_GET, {"uuid": image_uuid})
+        if not rows:
+            raise exception.ImageNotFound(image_id=image_uuid)
+        return rows[0]
+
+    @statement
+    def image_get_all(self) -> list[Row]:
+        """Every live image, oldest first."""
+        return self._rows("images", _IMAGES_ALL)
+
+    @writer
+    def image_update(self, image_uuid: str, values: dict[str, Any]) -> Row:
+        """Update a live image (``updated_at`` now unless given) and return it;
+        ``ImageNotFound`` if none."""
+        values = dict(values)
+        values.setdefault("updated_at", self.now())
+        encoded = encode(images, values)
+        names = tuple(encoded)
+        update = query(
+            ("image-update", names),
+            lambda: sa.update(images)
+            .where(images.c.uuid == _bp("uuid"), images.c.deleted == 0)
+            .values({name: _bp(f"v_{name}") for name in names}),
+        )
+        params = {"uuid": image_uuid, **{f"v_{k}": v for k, v in encoded.items()}}
+        if not self._rowcount(update, params):
+            raise exception.ImageNotFound(image_id=image_uuid)
+        return self.image_get(image_uuid)
+
+    @writer
+    def image_destroy(self, image_uuid: str) -> None:
+        """Soft-delete an image (status "deleted"); ``ImageNotFound`` if none."""
+        params = {"uuid": image_uuid, "now": self.now()}
+        if not self._rowcount(_IMAGE_DELETE, params):
+            raise exception.ImageNotFound(image_id=image_uuid)
 
 
 # ----------------------------------------------------------------------------------------

@@ -18,18 +18,24 @@ Owns the plumbing under ``nova_sim.db.api.Database`` and ``nova_sim.db.placement
   snapshot), ``@writer`` (one write transaction; on SQLite ``BEGIN IMMEDIATE``, so a
   read-then-write cannot be overtaken) or ``@statement`` (one statement: on SQLite it
   runs in autocommit mode, saving the BEGIN / COMMIT round trips of a hot path). A method
-  called from another joins its transaction. No transaction ever stays open across a
-  greenthread switch.
+  called from another joins its transaction. Only in green mode (below) does a
+  transaction stay open while its greenthread waits for the server.
 - **Retries** as oslo.db's ``wrap_db_retry``: a deadlock, a lock wait timeout, "database
   is locked" or a lost connection rolls the transaction back and runs the whole method
   again after ``db_retry_interval`` seconds (doubling up to ``db_max_retry_interval``),
   at most ``db_max_retries`` times (-1: no limit); then the error is logged and raised.
   A lost connection is thrown away and a new one taken from the pool.
-- **The hub never blocks on a socket.** For a server (MariaDB, PostgreSQL), or any URL
-  with ``use_tpool``, each call runs in a native thread (``nova_sim.green.tpool``) on a
-  pooled connection, and only the calling greenthread waits. SQLite without
-  ``use_tpool``, and every backend on the virtual clock, is called directly on one
-  connection kept for the ``Database``'s life.
+- **The hub never blocks on a socket.** Three modes (``DatabaseCore.mode``):
+  ``GREEN`` for PyMySQL without ``use_tpool`` (Nova's default, as it runs under
+  eventlet): the driver reads and writes a ``nova_sim.green.io`` socket, so each call runs
+  on the calling greenthread on a pooled connection and yields to the hub whenever it
+  waits for the server; a semaphore keeps the calls at most as many as the pool's
+  connections. ``THREADS`` for psycopg (whose socket is in C), TLS URLs and any URL
+  with ``use_tpool``: each call runs in a native thread (``nova_sim.green.tpool``) on a
+  pooled connection, and only the calling greenthread waits. ``DIRECT`` for SQLite
+  without ``use_tpool``: calls run on the caller's thread on one connection kept for the
+  ``Database``'s life. On the virtual clock every call runs to its end without
+  switching greenthreads (green sockets then wait as blocking ones do).
 
 Must not know about RPC, HTTP or the services.
 """
@@ -39,6 +45,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import operator
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -49,6 +56,7 @@ from sqlalchemy import pool as sa_pool
 
 from nova_sim.db.schema import BOOL_COLUMNS, JSON_COLUMNS
 from nova_sim.green.costs import hooks as costs
+from nova_sim.green.hub import getcurrent
 
 LOG = logging.getLogger(__name__)
 
@@ -148,7 +156,57 @@ def create_engine(url: str, busy_timeout: float = 30.0, **options: Any) -> sa.En
     }
     if settings["pool_timeout"] is not None:
         pool_options["pool_timeout"] = settings["pool_timeout"]
-    return sa.create_engine(url, connect_args={"connect_timeout": 10}, **pool_options)
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    parsed = sa.engine.make_url(url)
+    if parsed.get_driver_name() == "pymysql" and not _asks_for_tls(parsed):
+        # PyMySQL >= 1.2 otherwise builds a TLS context for every new connection (to try
+        # TLS if the server offers it, without checking its certificate): loading the CA
+        # bundle holds the GIL for about 0.1 s, which stalls every greenthread.
+        connect_args["ssl_disabled"] = True
+    engine = sa.create_engine(url, connect_args=connect_args, **pool_options)
+    if green_driver(url, settings["use_tpool"]):
+        sa.event.listen(engine, "do_connect", _green_pymysql_connect)
+    return engine
+
+
+def green_driver(url: str, use_tpool: bool) -> bool:
+    """True when calls to ``url`` run on the caller's greenthread over green sockets:
+    PyMySQL (pure Python) without ``use_tpool``, as Nova runs it under eventlet. TLS
+    (``ssl_*`` in the URL) needs a real socket: such URLs use the thread pool."""
+    if use_tpool or backend_of(url) != "mysql":
+        return False
+    parsed = sa.engine.make_url(url)
+    return parsed.get_driver_name() == "pymysql" and not _asks_for_tls(parsed)
+
+
+def _asks_for_tls(parsed: sa.engine.URL) -> bool:
+    """True when a URL sets any TLS option (``ssl_ca``, ``ssl_disabled``...)."""
+    return any(key.startswith("ssl") for key in parsed.query)
+
+
+def _green_pymysql_connect(_dialect: Any, _record: Any, cargs: tuple, cparams: dict) -> Any:
+    """SQLAlchemy's ``do_connect`` for green PyMySQL: the driver's connection over a
+    ``nova_sim.green.io`` socket, so that its reads and writes wait in the hub."""
+    import socket
+
+    import pymysql
+
+    from nova_sim.green.io import connect_green
+
+    connection = pymysql.connect(*cargs, **cparams, defer_connect=True)
+    timeout = cparams.get("connect_timeout", 10)
+    try:
+        if connection.unix_socket:
+            sock = connect_green(connection.unix_socket, socket.AF_UNIX, timeout)
+        else:
+            sock = connect_green((connection.host, connection.port), None, timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except OSError as error:  # as PyMySQL reports it: refused, unreachable, timed out
+        raise pymysql.err.OperationalError(
+            2003, f"Can't connect to MySQL server on {connection.host!r} ({error})"
+        ) from error
+    connection.connect(sock)  # PyMySQL closes the socket if the handshake fails
+    return connection
 
 
 # ----------------------------------------------------------------------------------------
@@ -162,14 +220,19 @@ class Query:
     ``compiled(dialect)`` returns ``(sql, names, defaults)``: the SQL text in the DBAPI's
     parameter style, the bind names in order for a positional style (``None`` for a named
     one: the parameters are passed as a dict), and the values bound inside the statement
-    itself (literals such as ``deleted = 0``).
+    itself (literals such as ``deleted = 0``). ``plan(dialect)`` is what a call runs:
+    the SQL, a function that turns the parameters' dict into the DBAPI's positional tuple
+    in C (``operator.itemgetter``; None for a named style), the defaults, and the result
+    columns' names once a call has seen them.
     """
 
-    __slots__ = ("statement", "_by_dialect")
+    __slots__ = ("statement", "_by_dialect", "plans")
 
     def __init__(self, statement: sa.Executable):
         self.statement = statement
         self._by_dialect: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        #: dialect name -> [sql, getter, defaults, result column names or None]
+        self.plans: dict[str, list] = {}
 
     def compiled(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, dict]:
         found = self._by_dialect.get(dialect.name)
@@ -184,6 +247,29 @@ class Query:
             found = (compiled.string, names, defaults)
             self._by_dialect[dialect.name] = found
         return found
+
+    def plan(self, dialect: sa.Dialect) -> list:
+        found = self.plans.get(dialect.name)
+        if found is None:
+            sql, names, defaults = self.compiled(dialect)
+            found = self.plans[dialect.name] = [sql, _positional(names), defaults, None]
+        return found
+
+
+def _empty(_params: Any) -> tuple:
+    return ()
+
+
+def _positional(names: tuple[str, ...] | None) -> Callable[[dict], tuple] | None:
+    """The function that picks ``names`` out of a parameters' dict, as a tuple."""
+    if names is None:
+        return None
+    if not names:
+        return _empty
+    if len(names) == 1:
+        pick = operator.itemgetter(names[0])
+        return lambda params: (pick(params),)
+    return operator.itemgetter(*names)
 
 
 _QUERIES: dict[Hashable, Query] = {}
@@ -255,6 +341,34 @@ class _Local(threading.local):
     connection: Any = None
 
 
+class _GreenLocal:
+    """Per greenthread: the connection of the transaction under way (None between calls).
+    In green mode a transaction's greenthread yields while it waits on the server, and
+    others run their own transactions meanwhile."""
+
+    __slots__ = ("_by_greenlet",)
+
+    def __init__(self) -> None:
+        self._by_greenlet: dict[Any, Any] = {}
+
+    @property
+    def connection(self) -> Any:
+        return self._by_greenlet.get(getcurrent())
+
+    @connection.setter
+    def connection(self, value: Any) -> None:
+        if value is None:
+            self._by_greenlet.pop(getcurrent(), None)
+        else:
+            self._by_greenlet[getcurrent()] = value
+
+
+#: How calls run (``DatabaseCore.mode``): on the caller's thread on one connection
+#: (SQLite); in native threads of ``nova_sim.green.tpool`` on pooled connections; or on
+#: the caller's greenthread on pooled connections over green sockets (PyMySQL).
+DIRECT, THREADS, GREEN = "direct", "threads", "green"
+
+
 class DatabaseCore:
     """The connection, transactions, retries and statement execution of one database.
 
@@ -279,16 +393,37 @@ class DatabaseCore:
         self.write_transactions = 0
         self.engine = create_engine(url, busy_timeout=busy_timeout, **self.options)
         self.dialect = self.engine.dialect
+        self._dialect_name = self.dialect.name
         self.sqlite = self.backend == "sqlite"
         self.memory = is_memory(url)
         # A server is a socket: the hub must not wait on it. A private in-memory database
         # has one connection, which threads cannot share.
-        self.threaded = (not self.sqlite or bool(self.options["use_tpool"])) and not self.memory
-        self._local = _Local()
+        use_tpool = bool(self.options["use_tpool"])
+        if green_driver(url, use_tpool):
+            self.mode = GREEN
+        elif (not self.sqlite or use_tpool) and not self.memory:
+            self.mode = THREADS
+        else:
+            self.mode = DIRECT
+        self._local: Any = _GreenLocal() if self.mode == GREEN else _Local()
+        # Green mode: at most as many calls at once as the pool has connections, so that
+        # a greenthread never blocks the hub's thread in the pool's own wait.
+        overflow = int(self.options["max_overflow"])
+        self._slots: Any = None
+        if self.mode == GREEN and overflow >= 0:
+            from nova_sim.green import Semaphore
+
+            self._slots = Semaphore(int(self.options["max_pool_size"]) + overflow)
         self._dedicated: Any = None  # the pool's wrapper of the direct-mode connection
+        self._raw: Any = None  # and its DBAPI connection
         self._closed = False
 
     # -- connections ------------------------------------------------------------------
+
+    @property
+    def threaded(self) -> bool:
+        """True when calls run in native threads (``mode == THREADS``)."""
+        return self.mode == THREADS
 
     def _checkout(self) -> Any:
         """A pooled connection (the pool's wrapper), retrying a refused connect as
@@ -310,9 +445,11 @@ class DatabaseCore:
 
     def _direct_connection(self) -> Any:
         """The DBAPI connection of direct mode (opened on first use)."""
-        if self._dedicated is None:
+        raw = self._raw
+        if raw is None:
             self._dedicated = self._checkout()
-        return self._dedicated.driver_connection
+            raw = self._raw = self._dedicated.driver_connection
+        return raw
 
     def close(self) -> None:
         """Return the connection and close the pool (an in-memory database is gone)."""
@@ -323,7 +460,7 @@ class DatabaseCore:
             try:
                 self._dedicated.close()
             finally:
-                self._dedicated = None
+                self._dedicated = self._raw = None
         self.engine.dispose()
 
     def __enter__(self) -> DatabaseCore:
@@ -346,11 +483,13 @@ class DatabaseCore:
             if mode == WRITE:
                 self.write_transactions += 1
             try:
-                if self.threaded:
+                if self.mode == DIRECT:
+                    return self._attempt_direct(method, mode, args, kwargs)
+                if self.mode == THREADS:
                     from nova_sim.green import tpool
 
                     return tpool.execute(self._attempt_pooled, method, mode, args, kwargs)
-                return self._attempt_direct(method, mode, args, kwargs)
+                return self._attempt_green(method, mode, args, kwargs)
             except Exception as error:
                 reason = self._retryable(error)
                 if reason is None:
@@ -380,7 +519,7 @@ class DatabaseCore:
             if self._is_disconnect(error, connection) and self._dedicated is not None:
                 error.nova_sim_disconnect = True  # type: ignore[attr-defined]
                 self._dedicated.invalidate()
-                self._dedicated = None
+                self._dedicated = self._raw = None
             raise
 
     def _attempt_pooled(self, method: Callable, mode: str, args: tuple, kwargs: dict) -> Any:
@@ -394,6 +533,23 @@ class DatabaseCore:
             raise
         finally:
             fairy.close()
+
+    def _attempt_green(self, method: Callable, mode: str, args: tuple, kwargs: dict) -> Any:
+        slots = self._slots
+        if slots is None:
+            return self._attempt_pooled(method, mode, args, kwargs)
+        timeout = self.options["pool_timeout"]
+        if timeout is None:
+            timeout = 30.0  # SQLAlchemy's default, which oslo.db keeps when unset
+        if not slots.acquire(timeout=timeout):
+            raise sa.exc.TimeoutError(
+                f"no database connection free after {timeout}s (max_pool_size + "
+                f"max_overflow = {self.options['max_pool_size'] + self.options['max_overflow']})"
+            )
+        try:
+            return self._attempt_pooled(method, mode, args, kwargs)
+        finally:
+            slots.release()
 
     def _in_transaction(
         self, connection: Any, method: Callable, mode: str, args: tuple, kwargs: dict
@@ -466,25 +622,47 @@ class DatabaseCore:
     def _execute(self, query: Query, params: dict[str, Any] | None = None) -> Any:
         """Run a compiled statement on the current transaction's connection; returns the
         DBAPI cursor."""
-        sql, names, defaults = query.compiled(self.dialect)
+        plan = query.plans.get(self._dialect_name) or query.plan(self.dialect)
+        defaults = plan[2]
         if defaults:
             params = {**defaults, **params} if params else defaults
         connection = self._local.connection
-        if names is not None:
-            values = [params[name] for name in names] if names else ()
+        positional = plan[1]
+        if positional is not None:
+            values = positional(params) if params else ()
             if self.sqlite:
-                return connection.execute(sql, values)
+                return connection.execute(plan[0], values)
             cursor = connection.cursor()
-            cursor.execute(sql, values)
+            cursor.execute(plan[0], values)
             return cursor
         cursor = connection.cursor()
-        cursor.execute(sql, params or None)
+        cursor.execute(plan[0], params or None)
         return cursor
+
+    def _executemany(self, query: Query, many: Sequence[dict[str, Any]]) -> None:
+        """Run a compiled statement once per parameters' dict of ``many`` in one driver
+        call (SQLite loops in C; PyMySQL sends one multi-row INSERT)."""
+        if not many:
+            return
+        plan = query.plans.get(self._dialect_name) or query.plan(self.dialect)
+        defaults = plan[2]
+        if defaults:
+            many = [{**defaults, **params} for params in many]
+        positional = plan[1]
+        rows = [positional(params) for params in many] if positional is not None else many
+        connection = self._local.connection
+        if self.sqlite:
+            connection.executemany(plan[0], rows)
+        else:
+            connection.cursor().executemany(plan[0], rows)
 
     def _rows(self, table: str, query: Query, params: dict[str, Any] | None = None) -> list[Row]:
         """Run a SELECT (or a RETURNING statement) and decode its rows as dicts."""
         cursor = self._execute(query, params)
-        names = [d[0] for d in cursor.description]
+        plan = query.plans[self._dialect_name]
+        names = plan[3]
+        if names is None:
+            names = plan[3] = tuple(d[0] for d in cursor.description)
         rows = [dict(zip(names, values, strict=False)) for values in cursor.fetchall()]
         return decode(table, rows)
 
@@ -563,7 +741,7 @@ class _Transaction:
         if local.connection is not None:
             return db
         self.outer = True
-        if db.threaded:
+        if db.mode != DIRECT:
             self.fairy = db._checkout()
             connection = self.fairy.driver_connection
         else:
@@ -621,14 +799,18 @@ def decode(table: str, rows: list[Row]) -> list[Row]:
     return rows
 
 
+#: table name -> its columns' names (``encode``'s check)
+_COLUMN_NAMES: dict[str, frozenset[str]] = {}
+
+
 def encode(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
     """Check column names (``ValueError`` on an unknown one) and encode JSON and flag
     columns for storage."""
-    import json
-
-    columns = table.c
-    unknown = [name for name in values if name not in columns]
-    if unknown:
+    columns = _COLUMN_NAMES.get(table.name)
+    if columns is None:
+        columns = _COLUMN_NAMES[table.name] = frozenset(table.c.keys())
+    if not columns.issuperset(values):
+        unknown = [name for name in values if name not in columns]
         raise ValueError(f"unknown column(s) for {table.name}: {', '.join(sorted(unknown))}")
     encoded = dict(values)
     for name in JSON_COLUMNS.get(table.name, ()):

@@ -482,11 +482,11 @@ class PlacementAPI(DatabaseCore):
             if self._rowcount(_CLAIM_ONE, {"rp_id": rp_id, "rc": rc, "amount": amount}) != 1:
                 raise _ClaimFailed()  # rolls back this claim (the released allocations too)
         now = self.now()
-        for rc, amount in wanted:
-            self._execute(_ALLOCATION_INSERT, {
-                "consumer_uuid": consumer_uuid, "rp_uuid": rp_uuid, "rc": rc,
-                "amount": amount, "project_id": project_id, "user_id": user_id, "now": now,
-            })
+        self._executemany(_ALLOCATION_INSERT, [
+            {"consumer_uuid": consumer_uuid, "rp_uuid": rp_uuid, "rc": rc, "amount": amount,
+             "project_id": project_id, "user_id": user_id, "now": now}
+            for rc, amount in wanted
+        ])
         self._execute(_TOUCH_BY_ID, {"seq": seq, "rp_id": rp_id})
 
     def _release(self, consumer_uuid: str, rp_uuid: str | None, seq: int) -> int:
@@ -509,8 +509,9 @@ class PlacementAPI(DatabaseCore):
         )
         if not rows:
             return 0
-        for rp, rc, used in rows:
-            self._execute(_GIVE_BACK, {"amount": used, "rc": rc, "rp_uuid": rp})
+        self._executemany(
+            _GIVE_BACK, [{"amount": used, "rc": rc, "rp_uuid": rp} for rp, rc, used in rows]
+        )
         self._execute(
             query(("release-delete", only), lambda: sa.delete(allocations).where(*where(_A))),
             params,

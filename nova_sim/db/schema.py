@@ -335,6 +335,32 @@ flavor_projects = sa.Table(
     **_ROWID,
 )
 
+#: The image service's records (Glance's ``images``): the snapshots and backups that
+#: ``createImage``, ``createBackup`` and ``shelve`` make, and images created through
+#: ``/image/v2/images``. The bytes are never kept (``size`` is recorded). The built-in
+#: catalogue (``nova_sim.image``) is not stored.
+images = sa.Table(
+    "images", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("name", Name),
+    sa.Column("status", Name, nullable=False),
+    sa.Column("visibility", Name, nullable=False, server_default="private"),
+    sa.Column("owner", Name),
+    sa.Column("protected", Flag, nullable=False, server_default="0"),
+    sa.Column("disk_format", Name),
+    sa.Column("container_format", Name),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("min_disk", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("min_ram", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("checksum", Name),
+    sa.Column("properties", Document, nullable=False),
+    *_timestamps("created_at", "updated_at", "deleted_at"),
+    _deleted(),
+    sa.Index("images_owner", "owner", "deleted"),
+    **_ROWID,
+)
+
 quotas = sa.Table(
     "quotas", metadata,
     _id(),
@@ -419,6 +445,7 @@ JSON_COLUMNS = {
     "instances": ("flavor", "metadata", "system_metadata", "security_groups", "info_cache"),
     "request_specs": ("spec",),
     "instance_groups": ("rules",),
+    "images": ("properties",),
     "aggregates": ("metadata",),
 }
 BOOL_COLUMNS = {
@@ -427,6 +454,7 @@ BOOL_COLUMNS = {
     "flavors": ("is_public", "disabled"),
     "instances": ("locked", "deleted"),
     "instance_groups": ("deleted",),
+    "images": ("protected", "deleted"),
 }
 #: JSON columns that are NOT NULL, and the empty document a new row gets when not given
 #: (MariaDB refuses a default on a TEXT column, so the insert fills them).
@@ -438,5 +466,6 @@ JSON_DEFAULTS = {
         "info_cache": "[]",
     },
     "instance_groups": {"rules": "{}"},
+    "images": {"properties": "{}"},
     "aggregates": {"metadata": "{}"},
 }

@@ -58,12 +58,13 @@ def zero_latency(conf: Any) -> Any:
     return conf
 
 
-def open_database(conf: Any, url: str | None = None) -> Any:
+def open_database(conf: Any, url: str | None = None, sync: bool | None = None) -> Any:
     """The controller services' ``Database`` (``url`` or ``[database] connection``) on the
-    hub's clock, with devstack's default flavors."""
+    hub's clock, with devstack's default flavors. ``sync`` as ``Database``'s (None: an
+    in-memory database or an empty SQLite file is synced, anything else checked)."""
     from nova_sim.db.api import Database
 
-    db = Database.from_config(conf, url, clock=green.wallclock)
+    db = Database.from_config(conf, url, clock=green.wallclock, sync=sync)
     db.ensure_default_flavors()
     return db
 
@@ -110,6 +111,12 @@ def cleanup_transport(transport: Any) -> None:
         LOG.debug("Transport cleanup failed", exc_info=True)
 
 
+def stop_companions(companions: list[Any]) -> None:
+    """Stop (and forget) what was started beside a cloud or a service, before it."""
+    while companions:
+        companions.pop().stop()
+
+
 class APIService:
     """The REST API as a service: the compute API application on the green WSGI server
     (``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port``)."""
@@ -121,6 +128,7 @@ class APIService:
         from nova_sim.api.app import APIApplication
 
         self.conf = conf
+        self.compute_api = compute_api
         self.app = APIApplication(compute_api, conf)
         self.host = host or conf.osapi_compute_listen
         self.port = conf.osapi_compute_listen_port if port is None else port
@@ -170,6 +178,8 @@ class ProcessService:
         self.services: list[Any] = []
         self.transport: Any = None
         self.db = None
+        #: what was started beside it (the dashboard): each ``stop()``ped first
+        self.companions: list[Any] = []
         self._stopped = green.Event()
 
     def start(self) -> ProcessService:
@@ -190,7 +200,13 @@ class ProcessService:
             if url in ("sqlite://", "sqlite:///:memory:"):
                 LOG.warning("%s uses a private in-memory database; other processes will "
                             "not see it (set [database] connection to a file)", self.binary)
-            self.db = open_database(self.conf)
+                sync = None
+            else:
+                # The API never creates the schema (Nova's neither): an API restarted on
+                # a deleted SQLite file refuses to start rather than serve an empty
+                # cloud beside the services that still hold the old one.
+                sync = False if self.binary == "nova-api" else None
+            self.db = open_database(self.conf, sync=sync)
         if self.binary == "nova-api":
             from nova_sim.compute.api import API
 
@@ -206,6 +222,7 @@ class ProcessService:
 
     def stop(self) -> None:
         """Graceful stop; ``wait`` returns afterwards."""
+        stop_companions(self.companions)
         for service in self.services:
             service.stop()
         # Also after a start-up that never finished: the reply queue goes with the process.
@@ -278,6 +295,8 @@ class Cloud:
         self.conductor: Service | None = None
         self.scheduler: Service | None = None
         self.computes: dict[str, Service] = {}
+        #: what was started beside it (the dashboard): each ``stop()``ped first
+        self.companions: list[Any] = []
         self._stopped = green.Event()
         self.started = False
 
@@ -323,6 +342,7 @@ class Cloud:
     def stop(self) -> None:
         """Stop the API, the computes, the scheduler and the conductor (graceful);
         ``wait`` returns afterwards. Safe to call twice."""
+        stop_companions(self.companions)
         if self.api_service is not None:
             self.api_service.stop()
         for service in list(self.computes.values()):

@@ -26,6 +26,14 @@ one attribute read and a test of ``None``):
   ``claim_resources``, ``inventory``); a hop of its own, as those are HTTP calls.
 - ``api_request(method, path)``: before the Compute API handles a request; charges the
   API process's CPU.
+- ``work(owner, kind, name)``: on the greenthread of a unit of work outside any dispatch
+  or API request, when it begins; charges its CPU on the core of ``owner``'s process
+  (``owner`` is a service's manager, or ``"client"`` for the simulated Rally client).
+  ``kind`` is ``"spawn"`` (a greenthread a service spawns for its own work, such as the
+  compute's build; ``name`` its function's), ``"periodic"`` (a periodic task; ``name``
+  the task's), ``"heartbeat"`` (a service group report; ``name`` the service's binary) or
+  ``"client"`` (a request of the client; ``name`` its HTTP method). A unit lasts until the
+  next one begins on the same greenthread or the greenthread ends.
 
 Must not know about RPC, Nova or the simulator: callers pass what they have.
 """
@@ -37,7 +45,7 @@ from typing import Any, Callable
 from nova_sim.green.hub import get_hub
 
 HOOK_NAMES = ("delivery_delay", "dispatch", "executor_pool_size", "transaction",
-              "placement", "api_request")
+              "placement", "api_request", "work")
 
 
 class CostHooks:

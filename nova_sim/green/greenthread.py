@@ -54,6 +54,10 @@ class GreenThread:
                  "_exception", "_waiters", "_links", "_start_entry", "_start_timer",
                  "runner", "pool", "name", "__weakref__")
 
+    #: How it was started, for introspection (the dashboard): a class attribute, so
+    #: that it costs no memory and no store; ``spawn_after`` makes a ``_Delayed``.
+    origin = "spawn"
+
     def __init__(self, hub, func: Callable[..., Any], args: tuple, kwargs: dict,
                  context: contextvars.Context | None = None):
         self.hub = hub
@@ -206,6 +210,13 @@ class GreenThread:
         return f"<GreenThread {name} {state} at 0x{id(self):x}>"
 
 
+class _Delayed(GreenThread):
+    """A GreenThread that ``spawn_after`` started (only its ``origin`` differs)."""
+
+    __slots__ = ()
+    origin = "spawn_after"
+
+
 def _exception_instance(exception: Any, args: tuple) -> BaseException:
     if isinstance(exception, BaseException):
         return exception
@@ -242,7 +253,7 @@ def spawn_after(seconds: float, func: Callable[..., Any], *args: Any,
     """Start ``func`` in a new greenthread after ``seconds``; ``cancel()`` before then
     means it never runs."""
     hub = get_hub()
-    gt = GreenThread(hub, func, args, kwargs, copy_context())
+    gt = _Delayed(hub, func, args, kwargs, copy_context())
     gt._start_timer = hub.call_later(seconds, hub.start_task, gt)
     if hub.instruments.spawned is not None:
         _announce(hub, gt)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import errno
 import io
+import select
 import socket as _socket
 from typing import Any
 
 from nova_sim.green import waiting
 from nova_sim.green.hub import _CLOSED, get_hub, getcurrent
 
-__all__ = ["trampoline", "GreenSocket", "listen", "connect", "IOClosed"]
+__all__ = ["trampoline", "GreenSocket", "DriverSocket", "listen", "connect", "connect_green",
+           "IOClosed"]
 
 
 class IOClosed(OSError):
@@ -273,3 +275,49 @@ def connect(address: tuple, family: int = _socket.AF_INET,
     if family in (_socket.AF_INET, _socket.AF_INET6):
         sock.fd.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
     return sock
+
+
+class DriverSocket(GreenSocket):
+    """A green socket for a client library (a database driver) that may also be called
+    under the virtual clock: there, where nothing can wait for a descriptor in the hub,
+    it waits as a blocking socket does (the virtual clock does not move meanwhile)."""
+
+    def _wait(self, read: bool) -> None:
+        if not get_hub().virtual:
+            super()._wait(read)
+            return
+        if self._timeout == 0.0:
+            raise BlockingIOError(errno.EAGAIN, "operation would block")
+        watched = [self.fd]
+        ready = select.select(watched if read else [], [] if read else watched, [],
+                              self._timeout)
+        if not any(ready):
+            raise _socket.timeout("timed out")
+
+
+def connect_green(address: Any, family: int | None = None,
+                  timeout: float | None = None) -> DriverSocket:
+    """A ``DriverSocket`` connected to ``address``: a ``(host, port)`` pair (resolved,
+    each address tried in turn; TCP_NODELAY set) or, with ``family=AF_UNIX``, a path.
+    ``timeout`` bounds the connect; the socket returned has none."""
+    if family == _socket.AF_UNIX:
+        candidates = [(_socket.AF_UNIX, address)]
+    else:
+        host, port = address
+        candidates = [(info[0], info[4]) for info in
+                      _socket.getaddrinfo(host, port, family or 0, _socket.SOCK_STREAM)]
+    error: OSError = OSError(f"cannot resolve {address!r}")
+    for sock_family, sock_address in candidates:
+        sock = DriverSocket(sock_family, _socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(sock_address)
+        except OSError as failed:
+            sock.close()
+            error = failed
+            continue
+        if sock_family != _socket.AF_UNIX:
+            sock.fd.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        sock.settimeout(None)
+        return sock
+    raise error

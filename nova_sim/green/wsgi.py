@@ -26,18 +26,33 @@ writes the status line, headers and body with **one** ``sendall`` (with ``TCP_NO
 so no Nagle delay ever holds a response back: gevent.pywsgi drops to ~1,100 requests/s on
 keep-alive because it writes headers and body in two sends without it). Bodies are read
 completely before the application runs (at most ``max_request_body_size`` bytes: an API
-server's bodies are small), so ``wsgi.input`` is an in-memory file.
+server's bodies are small), so ``wsgi.input`` is an in-memory file. The environ also
+holds ``nova_sim.client_gone``, a callable that tells a long-running application whether
+the client has closed its connection meanwhile (then it may stop its work).
 
 Limits and timeouts: the request line and each header line at most ``max_header_line``
 bytes (414 / 400 beyond), at most 100 headers, a body at most ``max_request_body_size`` bytes
 (413 beyond, answered as soon as ``Content-Length`` says so). Every socket read and write of
 a connection waits at most ``client_socket_timeout`` seconds (``None`` or 0: forever), so an
-idle, slow or stuck client holds only its own greenthread until then.
+idle, slow or stuck client holds only its own greenthread until then. Reading a request's
+head (request line and headers) is bounded as a whole by ``client_header_timeout``: from
+the connection's accept, or from the first byte of a later request on a keep-alive
+connection, to the blank line ending the headers. A client that trickles its headers a byte
+at a time (slowloris) is closed then, whatever ``client_socket_timeout`` says.
+
+A connection is in one of three phases: *idle* (between requests on a keep-alive
+connection), *reading a head* (accepted, or the next request begun, headers not yet
+complete) or *in progress* (headers complete: body, application, response). When every
+slot of the pool is taken and a new connection arrives, the server closes one connection
+that has no request in progress, the longest idle first, else the one reading its head
+the longest, so that idle and slowloris clients cannot keep new clients out; only when
+every connection has a request in progress does a new one wait (in the listen backlog).
 
 Graceful stop: ``stop()`` closes the listening socket (new connections are refused),
-closes connections that are idle between requests, lets requests in flight finish (their
-responses carry ``Connection: close``) and returns when every connection is done or the
-timeout passed (then the rest are killed).
+closes at once every connection that has no request in progress (idle, or still reading a
+head: a client stalled mid-headers does not delay the stop), lets requests in progress
+finish (their responses carry ``Connection: close``) and returns when every connection is
+done or the timeout passed (then the rest are killed).
 """
 
 from __future__ import annotations
@@ -128,6 +143,7 @@ class _Request:
     __slots__ = ("method", "url", "version", "headers", "body", "keep_alive", "expect")
 
     def __init__(self):
+        self.method = None  # set when the head is complete
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
@@ -162,16 +178,29 @@ class _Connection:
         self.header_count = 0
         self.body_size = 0
         self.error: _HTTPError | None = None
-        self.busy = False
+        self.responding = False
+        # Since when a head is being read (None when not), and since when the connection
+        # is idle between requests (None when not): monotonic times.
+        self.head_since: float | None = time.monotonic()
+        self.idle_since: float | None = None
         self.greenlet = getcurrent()
         self.parser = httptools.HttpRequestParser(self)
+
+    @property
+    def busy(self) -> bool:
+        """A request is in progress: its head is complete and it is not answered yet."""
+        current = self.current
+        return bool(self.responding or self.pending
+                    or (current is not None and current.method is not None))
 
     # -- httptools callbacks ----------------------------------------------------------
     def on_message_begin(self) -> None:
         self.current = _Request()
         self.header_count = 0
         self.body_size = 0
-        self.busy = True
+        self.idle_since = None
+        if self.head_since is None:  # the first byte of a later request
+            self.head_since = time.monotonic()
 
     def on_url(self, url: bytes) -> None:
         request = self.current
@@ -193,6 +222,7 @@ class _Connection:
     def on_headers_complete(self) -> None:
         request = self.current
         parser = self.parser
+        self.head_since = None
         request.method = parser.get_method()
         request.version = parser.get_http_version()
         limit = self.server.max_request_body_size
@@ -233,7 +263,6 @@ class _Connection:
         sock = self.sock
         raw_recv = sock.fd.recv
         fileno = sock.fd.fileno()
-        timeout = server.client_socket_timeout
         pending = self.pending
         clock = time.perf_counter
         last_wait = clock()
@@ -244,19 +273,22 @@ class _Connection:
                         # Pipelined requests: let the other ready greenthreads run too.
                         sleep(0)
                         last_wait = clock()
-                    if not self._respond(pending.popleft()):
-                        return
-                    if not pending and self.current is None:
-                        self.busy = False
-                        if server.stopping:
+                    self.responding = True
+                    try:
+                        if not self._respond(pending.popleft()):
                             return
+                    finally:
+                        self.responding = False
+                    if not pending and self.current is None:
+                        self.idle_since = time.monotonic()
+                        server._make_room_wake()  # the accept loop may wait for one
                     continue
                 if clock() - last_wait > FAIR_SLICE:
                     # This connection has had the CPU for a while (its client answers as
                     # fast as we respond): queue up behind the other connections before
                     # reading its next request, so that none of them starves.
                     try:
-                        trampoline(fileno, read=True, timeout=timeout)
+                        trampoline(fileno, read=True, timeout=self._wait_timeout())
                     except OSError:
                         return
                     last_wait = clock()
@@ -264,7 +296,7 @@ class _Connection:
                     data = raw_recv(RECV_SIZE)
                 except BlockingIOError:
                     try:
-                        trampoline(fileno, read=True, timeout=timeout)
+                        trampoline(fileno, read=True, timeout=self._wait_timeout())
                     except OSError:  # socket.timeout, or the socket was closed
                         return
                     last_wait = clock()
@@ -276,12 +308,25 @@ class _Connection:
         except GreenletExit:
             return
         finally:
-            self.busy = False
+            self.responding = False
             server._connections.discard(self)
+            server._make_room_wake()
             try:
                 sock.close()
             except OSError:
                 pass
+
+    def _wait_timeout(self) -> float | None:
+        """How long the next read may wait: ``client_socket_timeout``, cut to what is
+        left of ``client_header_timeout`` while a head is being read (0 left: a tiny
+        wait, which times out unless the rest of the head is already there)."""
+        server = self.server
+        timeout = server.client_socket_timeout
+        since = self.head_since
+        if since is None or server.client_header_timeout is None:
+            return timeout
+        remaining = max(since + server.client_header_timeout - time.monotonic(), 1e-6)
+        return remaining if timeout is None else min(timeout, remaining)
 
     def _feed(self, data: bytes) -> bool:
         """Parse ``data`` (complete requests join ``pending``); False when the
@@ -351,7 +396,21 @@ class _Connection:
             environ[key] = text
         if request.body and "CONTENT_LENGTH" not in environ:
             environ["CONTENT_LENGTH"] = str(len(body))
+        environ["nova_sim.client_gone"] = self.client_gone
         return environ
+
+    def client_gone(self) -> bool:
+        """True once the client has closed or reset its end of the connection: a long
+        request (a large create) asks it between steps and gives up. A peek, so bytes of
+        a pipelined next request stay where they are. (A client that half-closes after
+        sending its request counts as gone: HTTP clients do not do that.)"""
+        try:
+            data = self.sock.fd.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        return not data
 
     def _respond(self, request: _Request) -> bool:
         """Run the application for ``request`` and write its response.
@@ -365,6 +424,7 @@ class _Connection:
             self._send_error(error.code, error.message)
             return False
         keep_alive = request.keep_alive and server.keep_alive and not server.stopping
+        server.requests += 1
         status_headers: list = []
 
         def start_response(status: str, headers: list, exc_info=None):
@@ -480,9 +540,11 @@ def _no_write(data: bytes) -> None:
 class Server:
     """A green WSGI server for ``app`` on ``(host, port)`` (port 0: any free port).
 
-    ``pool_size`` caps the connections served at once (others wait in the listen
-    backlog); ``max_header_line``, ``max_request_body_size`` (None: no limit) and
-    ``client_socket_timeout`` (seconds; None or 0: forever) are the limits described in
+    ``pool_size`` caps the connections served at once (when it is full, a connection
+    without a request in progress is closed for a new one; when every connection has a
+    request in progress, new ones wait in the listen backlog); ``max_header_line``,
+    ``max_request_body_size`` (None: no limit), ``client_socket_timeout`` and
+    ``client_header_timeout`` (seconds; None or 0: forever) are the limits described in
     the module docstring; ``keep_alive`` False closes every connection after one response;
     ``tcp_keepidle`` (seconds; None: the system's setting) turns on TCP keepalive probes
     after that much idleness on the connections of a socket the server binds itself (where
@@ -502,6 +564,7 @@ class Server:
         max_header_line: int = DEFAULT_MAX_HEADER_LINE,
         max_request_body_size: int | None = DEFAULT_MAX_BODY,
         client_socket_timeout: float | None = 900.0,
+        client_header_timeout: float | None = 60.0,
         keep_alive: bool = True,
         tcp_keepidle: int | None = None,
         error_body: ErrorBody | None = None,
@@ -515,14 +578,19 @@ class Server:
         self.max_header_line = max_header_line
         self.max_request_body_size = max_request_body_size
         self.client_socket_timeout = client_socket_timeout or None
+        self.client_header_timeout = client_header_timeout or None
         self.keep_alive = keep_alive
         self.tcp_keepidle = tcp_keepidle
         self.error_body = error_body or plain_error_body
         self.pool = GreenPool(pool_size)
+        self.requests = 0  # requests answered by the application (a rate's counter)
         self.stopping = False
         self._sock = sock
         self._accept_thread = None
         self._connections: set[_Connection] = set()
+        # While the accept loop waits for a connection to end or to have no request in
+        # progress (the pool is full of requests in progress): the Event it waits on.
+        self._room: Event | None = None
         self._stopped = Event()
         self.base_environ: dict[str, Any] = {
             "SCRIPT_NAME": "",
@@ -569,11 +637,12 @@ class Server:
             while not self.stopping:
                 try:
                     conn, address = listener.accept()
-                except OSError:
+                except OSError as error:
                     if self.stopping:
                         break
-                    # Out of descriptors (EMFILE) or a transient error: do not spin.
-                    LOG.exception("accept() failed; the server goes on")
+                    # Out of descriptors (EMFILE) or a transient error: do not spin. One
+                    # line, no traceback: a flood of them says nothing a line does not.
+                    LOG.error("accept() failed (%s); the server goes on", error)
                     sleep(0.05)
                     continue
                 if self.stopping:
@@ -584,11 +653,46 @@ class Server:
                 else:
                     address = ("", 0)
                 conn.settimeout(self.client_socket_timeout)
+                if not self.pool.free():
+                    self._make_room()
                 spawn_n(self._serve, conn, address)
         except GreenletExit:
             pass
         finally:
             self._stopped.send(True) if not self._stopped.ready() else None
+
+    def _make_room(self) -> None:
+        """The pool is full and a connection waits: close the connection idle the
+        longest, else the one reading its head the longest. When every connection has a
+        request in progress, wait until one ends or finishes its request, and try again."""
+        while not self.pool.free():
+            idle = head = None
+            for connection in self._connections:
+                if connection.busy:
+                    continue
+                if connection.idle_since is not None:
+                    if idle is None or connection.idle_since < idle.idle_since:
+                        idle = connection
+                elif head is None or connection.head_since < head.head_since:
+                    head = connection
+            victim = idle or head
+            if victim is None:
+                self._room = Event()
+                try:
+                    self._room.wait()
+                finally:
+                    self._room = None
+                continue
+            LOG.debug("connection pool full: closing %s connection from %s",
+                      "an idle" if victim is idle else "a head-reading", victim.address)
+            kill(victim.greenlet)
+
+    def _make_room_wake(self) -> None:
+        """A connection ended or finished its request: wake ``_make_room`` if waiting."""
+        room = self._room
+        if room is not None:
+            self._room = None
+            room.send(True)
 
     def _serve(self, conn: green_io.GreenSocket, address: Any) -> None:
         connection = _Connection(self, conn, address)
@@ -606,9 +710,10 @@ class Server:
         self.wait()
 
     def stop(self, timeout: float | None = 30.0) -> None:
-        """Stop gracefully: refuse new connections, close idle ones, finish in-flight.
+        """Stop gracefully: refuse new connections, close those without a request in
+        progress (idle, or still reading a head), finish the requests in progress.
 
-        Requests being received or handled finish and get their response (with
+        Requests in progress (head complete) finish and get their response (with
         ``Connection: close``). Returns when every connection is closed or, after
         ``timeout`` seconds, kills the remaining connection greenthreads.
         """

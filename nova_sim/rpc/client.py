@@ -22,7 +22,7 @@ from nova_sim.rpc.exceptions import (
     deserialize_failure,
 )
 from nova_sim.rpc.instruments import hooks
-from nova_sim.rpc.serializer import NoOpSerializer, Serializer
+from nova_sim.rpc.serializer import NoOpSerializer, Serializer, passes_entities
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
 
@@ -53,6 +53,8 @@ class RPCClient:
         self.timeout = timeout
         self.version_cap = version_cap
         self.serializer = serializer or NoOpSerializer()
+        #: the serializer gives entities back unchanged: no call per argument and result
+        self._plain_entities = passes_entities(self.serializer)
         if call_monitor_timeout is None:
             call_monitor_timeout = transport.conf.call_monitor_timeout
         self.call_monitor_timeout = call_monitor_timeout
@@ -98,8 +100,8 @@ class RPCClient:
         ):
             raise RPCVersionCapError(target.version, self.version_cap)
         serializer = self.serializer
-        if type(serializer) is NoOpSerializer:
-            args = dict(kwargs)
+        if self._plain_entities:
+            args = kwargs  # a fresh dict already (the call's **kwargs)
         else:
             args = {name: serializer.serialize_entity(ctxt, value)
                     for name, value in kwargs.items()}
@@ -209,4 +211,6 @@ class RPCClient:
         failure = reply.get("failure")
         if failure:
             raise deserialize_failure(failure, transport.allowed_remote_exmods)
+        if self._plain_entities:
+            return reply.get("result")
         return self.serializer.deserialize_entity(ctxt, reply.get("result"))

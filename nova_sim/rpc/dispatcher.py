@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from nova_sim.rpc.exceptions import ExpectedException, NoSuchMethod, UnsupportedVersion
-from nova_sim.rpc.serializer import NoOpSerializer, Serializer
+from nova_sim.rpc.serializer import NoOpSerializer, Serializer, passes_entities
 from nova_sim.rpc.target import Target
 from nova_sim.rpc.wire import version_is_compatible
 
@@ -74,6 +74,7 @@ class RPCDispatcher:
                 )
         self.endpoints = list(endpoints)
         self.serializer = serializer or NoOpSerializer()
+        self._plain_entities = passes_entities(self.serializer)
         self._cache: dict[tuple, Any] = {}
 
     def lookup(self, method: Any, namespace: Any, version: Any) -> Any:
@@ -141,7 +142,8 @@ class RPCDispatcher:
         if not isinstance(args, dict):
             raise TypeError(f"args must be an object, not {type(args).__name__}")
         serializer = self.serializer
-        if type(serializer) is NoOpSerializer:
+        plain = self._plain_entities
+        if plain:
             kwargs = args
         else:
             kwargs = {
@@ -154,4 +156,4 @@ class RPCDispatcher:
             if expected and isinstance(error, expected):
                 raise ExpectedException() from None
             raise
-        return serializer.serialize_entity(ctxt, result)
+        return result if plain else serializer.serialize_entity(ctxt, result)

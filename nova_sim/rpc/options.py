@@ -33,6 +33,8 @@ class RPCOptions:
     kombu_reconnect_delay: float
     rabbit_transient_queues_ttl: int
     socket_write_timeout: float
+    amqp_durable_queues: bool = False
+    rabbit_quorum_queue: bool = False
 
 
 def load(conf: Any = None) -> RPCOptions:
@@ -59,4 +61,6 @@ def load(conf: Any = None) -> RPCOptions:
         kombu_reconnect_delay=rabbit.kombu_reconnect_delay,
         rabbit_transient_queues_ttl=rabbit.rabbit_transient_queues_ttl,
         socket_write_timeout=rabbit.socket_write_timeout,
+        amqp_durable_queues=rabbit.amqp_durable_queues,
+        rabbit_quorum_queue=rabbit.rabbit_quorum_queue,
     )

@@ -24,7 +24,13 @@ def set_context_provider(provider: Callable[[], Any] | None) -> None:
 
 
 class Serializer:
-    """Base class: turn entities and contexts into JSON-able data and back."""
+    """Base class: turn entities and contexts into JSON-able data and back.
+
+    A serializer whose ``serialize_entity`` and ``deserialize_entity`` give every entity
+    back as it is may say so with an instance attribute ``passes_entities = True``:
+    clients and dispatchers then skip those calls (one per argument and result of every
+    message).
+    """
 
     def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
         """Return ``entity`` as JSON-able data (called for each argument and result)."""
@@ -64,3 +70,11 @@ class NoOpSerializer(Serializer):
 
     def deserialize_context(self, ctxt: dict) -> Any:
         return ctxt
+
+
+def passes_entities(serializer: Serializer) -> bool:
+    """True when ``serializer`` gives every entity back unchanged both ways: a
+    ``NoOpSerializer`` itself (not a subclass, which may override them), or one that
+    says so in its instance's ``passes_entities`` (see ``Serializer``)."""
+    return type(serializer) is NoOpSerializer or (
+        vars(serializer).get("passes_entities") is True)

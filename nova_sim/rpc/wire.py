@@ -75,15 +75,42 @@ def copy_message(message: dict[str, Any]) -> dict[str, Any]:
     ``encode`` fails and with the same errors: ``TypeError`` for a value or key JSON cannot
     hold, ``ValueError`` for a circular reference. Nothing of the copy is shared with
     ``message``, so the receiver may change it freely, as one that decoded its own bytes.
+
+    Messages are shallow, so the copy first runs without tracking the containers it is
+    in (a circular reference then shows as nesting deeper than ``_UNTRACKED_DEPTH``),
+    and only a message that deep is copied again with tracking, to tell a circular
+    reference (``ValueError``) from mere depth. Either way the first problem met in the
+    traversal is the one raised, as ``encode`` raises it.
     """
-    return _copy_dict(message, set())
+    try:
+        return _copy_dict(message, None, 0)
+    except _TooDeep:
+        return _copy_dict(message, set(), 0)
 
 
-def _copy_dict(value: Any, active: set[int]) -> dict[str, Any]:
+#: How deep ``copy_message`` goes before it tracks containers to find circular ones.
+_UNTRACKED_DEPTH = 64
+
+
+class _TooDeep(Exception):
+    """An untracked copy went deeper than ``_UNTRACKED_DEPTH``."""
+
+
+def _enter(value: Any, active: set[int] | None, depth: int) -> None:
+    """Going into a container: raise ``ValueError`` for a circular reference (tracked
+    copy) or ``_TooDeep`` past ``_UNTRACKED_DEPTH`` (untracked copy)."""
+    if active is None:
+        raise _TooDeep()
     ident = id(value)
     if ident in active:
         raise ValueError("Circular reference detected")
     active.add(ident)
+
+
+def _copy_dict(value: Any, active: set[int] | None, depth: int) -> dict[str, Any]:
+    if active is not None or depth > _UNTRACKED_DEPTH:
+        _enter(value, active, depth)
+    depth += 1
     copy: dict[str, Any] = {}
     for key, item in value.items():
         if type(key) is not str:
@@ -92,18 +119,20 @@ def _copy_dict(value: Any, active: set[int]) -> dict[str, Any]:
         if kind is str or kind is int or item is None or kind is bool or kind is float:
             copy[key] = item
         elif kind is dict:
-            copy[key] = _copy_dict(item, active)
+            copy[key] = _copy_dict(item, active, depth)
+        elif kind is list:
+            copy[key] = _copy_list(item, active, depth)
         else:
-            copy[key] = _copy_value(item, active)
-    active.discard(ident)
+            copy[key] = _copy_value(item, active, depth)
+    if active is not None:
+        active.discard(id(value))
     return copy
 
 
-def _copy_list(value: Any, active: set[int]) -> list[Any]:
-    ident = id(value)
-    if ident in active:
-        raise ValueError("Circular reference detected")
-    active.add(ident)
+def _copy_list(value: Any, active: set[int] | None, depth: int) -> list[Any]:
+    if active is not None or depth > _UNTRACKED_DEPTH:
+        _enter(value, active, depth)
+    depth += 1
     copy = []
     append = copy.append
     for item in value:
@@ -111,22 +140,23 @@ def _copy_list(value: Any, active: set[int]) -> list[Any]:
         if kind is str or kind is int or item is None or kind is bool or kind is float:
             append(item)
         elif kind is dict:
-            append(_copy_dict(item, active))
+            append(_copy_dict(item, active, depth))
         else:
-            append(_copy_value(item, active))
-    active.discard(ident)
+            append(_copy_value(item, active, depth))
+    if active is not None:
+        active.discard(id(value))
     return copy
 
 
-def _copy_value(value: Any, active: set[int]) -> Any:
+def _copy_value(value: Any, active: set[int] | None, depth: int) -> Any:
     """Any value, in the order json's encoder tests the types."""
     kind = type(value)
     if kind is str or kind is int or value is None or kind is bool or kind is float:
         return value
     if kind is dict:
-        return _copy_dict(value, active)
+        return _copy_dict(value, active, depth)
     if kind is list or kind is tuple:
-        return _copy_list(value, active)
+        return _copy_list(value, active, depth)
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
@@ -134,9 +164,9 @@ def _copy_value(value: Any, active: set[int]) -> Any:
     if isinstance(value, float):
         return float.__float__(value)
     if isinstance(value, (list, tuple)):
-        return _copy_list(value, active)
+        return _copy_list(value, active, depth)
     if isinstance(value, dict):
-        return _copy_dict(value, active)
+        return _copy_dict(value, active, depth)
     raise TypeError(f"Object of type {kind.__name__} is not JSON serializable")
 
 

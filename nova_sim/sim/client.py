@@ -17,6 +17,7 @@ from typing import Any
 import webob
 
 from nova_sim import green
+from nova_sim.green.costs import hooks as costs
 
 #: HTTP status -> the novaclient exception name Rally reports as the error type.
 ERROR_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
@@ -45,6 +46,9 @@ class ComputeClient:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Send one request; the decoded JSON body (None when empty). APIError on 4xx/5xx."""
+        work = costs.work
+        if work is not None:  # the cost model charges the client's own CPU per request
+            work("client", "client", method)
         request = webob.Request.blank(path, method=method)
         request.headers["X-Auth-Token"] = self.token
         request.headers["Accept"] = "application/json"

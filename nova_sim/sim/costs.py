@@ -35,6 +35,8 @@ import statistics
 import time
 from typing import Any
 
+import greenlet
+
 from nova_sim import green
 from nova_sim.green.costs import hooks
 from nova_sim.rpc import instruments as rpc_instruments
@@ -43,6 +45,8 @@ FORMAT = "nova-sim-costs"
 VERSION = 1
 #: The profile ``--costs none`` stands for: no model installed, everything free.
 NONE = "none"
+#: The ``owner`` of the simulated Rally client's work.
+CLIENT = "client"
 
 
 class CostModelError(Exception):
@@ -101,6 +105,11 @@ def check_profile(document: Any, where: str = "profile") -> dict[str, Any]:
     pool = profile["executor_pool_size"]
     if pool is not None and (not isinstance(pool, int) or pool < 1):
         raise CostModelError(f"{where}: executor_pool_size must be null or >= 1")
+    work = document.get("work", {})
+    if not isinstance(work, dict):
+        raise CostModelError(f"{where}: work must map KIND:NAME to seconds")
+    profile["work"] = {name: _seconds(value, f"{where}: work.{name}")
+                       for name, value in work.items()}
     for topic, methods in cpu.items():
         if topic == "default":
             continue
@@ -116,20 +125,28 @@ class CostModel:
 
     ``install()`` makes it the process's cost model, ``uninstall()`` removes it; use it
     on the hub that runs the cloud. ``charged`` counts charges by hook.
+
+    A core (or the database's connections) is a list of the times each of its slots is
+    next free on the hub's clock: a charge takes the slot free first, from then or from
+    now if later, so charges queue in the order they come, and a charge that must not
+    block (an RPC hop on the shared core) can reserve its time and be postponed instead.
     """
 
     def __init__(self, profile: dict[str, Any]):
         self.profile = profile
         self.failure: BaseException | None = None
         self.charged: dict[str, int] = {"dispatch": 0, "transaction": 0, "placement": 0,
-                                        "api_request": 0, "delivery_delay": 0}
+                                        "api_request": 0, "delivery_delay": 0, "work": 0}
         self._hop = profile["latency"]["rpc_hop"]
         self._placement = profile["latency"]["placement_hop"]
         self._cpu = profile["cpu"]
+        self._work = profile["work"]
         self._transaction = profile["database"]["transaction"]
         self._shared = profile["shared_core"]
-        self._cores: dict[Any, green.Semaphore] = {}
-        self._database = green.Semaphore(profile["database"]["connections"])
+        #: the seconds charged on cores and the database (the client's apart excepted)
+        self.busy_seconds = 0.0
+        self._free_at: dict[Any, list[float]] = {
+            "database": [0.0] * profile["database"]["connections"]}
 
     def install(self) -> None:
         """Make this the cost model (RuntimeError when another one is installed)."""
@@ -163,33 +180,47 @@ class CostModel:
                 return cost
         return self._cpu["default"]
 
-    def _core(self, owner: Any) -> green.Semaphore:
-        key = "shared" if self._shared else owner
-        core = self._cores.get(key)
-        if core is None:
-            core = self._cores[key] = green.Semaphore(1)
-        return core
+    def work_cost(self, kind: str, name: str) -> float:
+        """Seconds of CPU of a unit of work ``kind`` named ``name`` (``work.KIND:NAME``,
+        else ``work.KIND:*``, else 0)."""
+        cost = self._work.get(f"{kind}:{name}")
+        if cost is None:
+            cost = self._work.get(f"{kind}:*", 0.0)
+        return cost
 
-    def _busy(self, semaphore: green.Semaphore, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        semaphore.acquire()
-        try:
-            green.sleep(seconds)
-        finally:
-            semaphore.release()
+    def _reserve(self, core: Any, seconds: float) -> float:
+        """Take ``seconds`` of the slot of ``core`` free first; the delay from now until
+        that time is over (the wait for the slot and the work itself)."""
+        slots = self._free_at.get(core)
+        if slots is None:
+            slots = self._free_at[core] = [0.0]
+        now = green.now()
+        self.busy_seconds += seconds
+        index = min(range(len(slots)), key=slots.__getitem__) if len(slots) > 1 else 0
+        slots[index] = max(now, slots[index]) + seconds
+        return slots[index] - now
+
+    def _busy(self, owner: Any, seconds: float) -> None:
+        """Hold the core of ``owner``'s process (the shared core) for ``seconds``."""
+        if seconds > 0:
+            green.sleep(self._reserve("shared" if self._shared else owner, seconds))
 
     # -- the hooks ------------------------------------------------------------------------
     def delivery_delay(self, kind: str, target: Any) -> float:
-        """``latency.rpc_hop`` for every request and reply."""
+        """``latency.rpc_hop`` for every request and reply; on the shared core the hop is
+        its CPU there (it waits while the core is busy)."""
         self.charged["delivery_delay"] += 1
+        if self._shared and self._hop > 0:
+            return self._reserve("shared", self._hop)
         return self._hop
 
     def dispatch(self, server: Any, method: str) -> None:
-        """Hold the core of ``server``'s process for the method's CPU."""
+        """Hold the core of ``server``'s process for the method's CPU (the process is
+        the service whose manager is the server's first endpoint)."""
         try:
             self.charged["dispatch"] += 1
-            self._busy(self._core(server), self.cpu_cost(server.target.topic, method))
+            self._busy(server.dispatcher.endpoints[0],
+                       self.cpu_cost(server.target.topic, method))
         except Exception as error:
             self._failed(error)
             raise
@@ -202,8 +233,9 @@ class CostModel:
         """Hold a database connection (the shared core) for a transaction."""
         try:
             self.charged["transaction"] += 1
-            semaphore = self._core(None) if self._shared else self._database
-            self._busy(semaphore, self._transaction)
+            if self._transaction > 0:
+                green.sleep(self._reserve("shared" if self._shared else "database",
+                                          self._transaction))
         except Exception as error:
             self._failed(error)
             raise
@@ -222,10 +254,39 @@ class CostModel:
         """Hold the API process's core for one request's CPU."""
         try:
             self.charged["api_request"] += 1
-            self._busy(self._core("api"), self.profile["api"]["request"])
+            self._busy("api", self.profile["api"]["request"])
         except Exception as error:
             self._failed(error)
             raise
+
+    def work(self, owner: Any, kind: str, name: str) -> None:
+        """Hold the core of ``owner``'s process for a unit of work's CPU. The client's
+        work (``owner`` ``"client"``) takes its time without a core to queue on, as
+        Rally's workers on machines of their own, unless the core is shared."""
+        try:
+            self.charged["work"] += 1
+            cost = self.work_cost(kind, name)
+            if owner == CLIENT and not self._shared:
+                if cost > 0:
+                    green.sleep(cost)
+                return
+            self._busy(owner, cost)
+        except Exception as error:
+            self._failed(error)
+            raise
+
+
+def scaled(profile: dict[str, Any], factor: float) -> dict[str, Any]:
+    """``profile`` with every figure of seconds multiplied by ``factor``: the same work on
+    a core ``factor`` times slower (a process that gets ``1 / factor`` of a core)."""
+    def scale(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: scale(item) for key, item in value.items()}
+        return value * factor
+    return dict(profile, latency=scale(profile["latency"]), cpu=scale(profile["cpu"]),
+                work=scale(profile["work"]), api=scale(profile["api"]),
+                database=dict(profile["database"], transaction=(
+                    profile["database"]["transaction"] * factor)))
 
 
 def make_model(costs: str | None) -> CostModel | None:
@@ -241,33 +302,40 @@ def make_model(costs: str | None) -> CostModel | None:
 class Calibrator:
     """Measures a profile on the real clock while a cloud runs a task.
 
-    CPU is attributed to greenthreads (a hub instrument reads ``time.thread_time`` at
-    each switch), so a dispatch's CPU is its own greenthread's between the RPC
-    instruments' ``dispatch_started`` and ``dispatch_finished``, less the time of its
-    database calls; an API request's is the same around the WSGI call. A transaction's
-    service time is the database calls' CPU divided by the transactions they made; an
-    RPC hop is the CPU of a transport's ``send`` or ``send_reply``. ``attach(sim)``
-    before the load, ``wrap_app(app)`` for the API, ``detach()`` after, then
-    ``profile()``.
+    CPU is attributed to greenlets: a hub instrument reads ``time.thread_time`` at each
+    switch. A *unit* is a stretch of one greenlet's work the model charges as one: a
+    dispatch (from the RPC instrument ``message_received`` until the server's greenlet
+    takes the next message or its job ends: with what the server does around the
+    method, such as the reply), an API request (the WSGI call), a unit of work (from
+    the ``work`` cost hook, which the calibrator provides while it measures, until the
+    next one on the same greenlet or the greenlet's job ends). A unit's own CPU is its
+    greenlet's CPU meanwhile less what was measured inside it: database calls, RPC sends
+    and units nested in it (the API request inside a client's request). A transaction's
+    service time is the database calls' CPU over the transactions they made; an RPC hop
+    is the CPU of a transport's ``send`` or ``send_reply``. ``attach(sim)`` before the
+    load, ``wrap_app(app)`` for the API, ``detach()`` after, then ``profile()``.
     """
 
     def __init__(self) -> None:
         self._cpu: dict[Any, float] = {}
-        self._db_cpu: dict[Any, float] = {}
+        self._inner: dict[Any, float] = {}
         self._last = time.thread_time()
-        self._open: dict[Any, tuple[str, str, float, float]] = {}
+        self._open: dict[Any, list[tuple[Any, float, float]]] = {}
+        self._job_began: dict[Any, tuple[float, float]] = {}
         self._db_depth = 0
-        self.dispatches: dict[tuple[str, str], list[float]] = {}
+        #: own CPU of each unit by key: (topic, method) for dispatches, "api" for API
+        #: requests, "KIND:NAME" for units of work
+        self.units: dict[Any, list[float]] = {}
         self.db_seconds = 0.0
         self.db_transactions = 0
         self.hops: list[float] = []
-        self.api: list[float] = []
         self._hub: Any = None
         self._attached = 0.0
-        #: the process's CPU between attach() and detach()
+        #: the process's CPU between attach() and detach(), and the hub loop's part of it
         self.total_cpu = 0.0
+        self.hub_cpu = 0.0
 
-    # -- CPU per greenthread -------------------------------------------------------------
+    # -- CPU per greenlet ------------------------------------------------------------------
     def switched(self, origin: Any, target: Any) -> None:
         """Hub instrument: the CPU since the last switch was ``origin``'s."""
         now = time.thread_time()
@@ -277,27 +345,59 @@ class Calibrator:
     def _cpu_of(self, current: Any) -> float:
         return self._cpu.get(current, 0.0) + time.thread_time() - self._last
 
-    def dispatch_started(self, target: Any, message: dict, ctxt: Any) -> None:
-        """RPC instrument: a dispatch begins on the current greenthread."""
-        current = green.getcurrent()
-        self._open[current] = (target.topic, message.get("method", "?"),
-                               self._cpu_of(current), self._db_cpu.get(current, 0.0))
+    def _open_unit(self, key: Any) -> None:
+        current = greenlet.getcurrent()
+        self._open.setdefault(current, []).append(
+            (key, self._cpu_of(current), self._inner.get(current, 0.0)))
 
-    def dispatch_finished(self, target: Any, message: dict, ctxt: Any, result: Any,
-                          error: Any) -> None:
-        """RPC instrument: the dispatch's own CPU (less its database calls)."""
-        current = green.getcurrent()
-        opened = self._open.pop(current, None)
-        if opened is None:
+    def _close_unit(self, current: Any) -> None:
+        key, cpu, inner = self._open[current].pop()
+        own = max((self._cpu_of(current) - cpu) - (self._inner.get(current, 0.0) - inner),
+                  0.0)
+        self._inner[current] = self._inner.get(current, 0.0) + own
+        self.units.setdefault(key, []).append(own)
+
+    def _measured_inside(self, spent: float) -> None:
+        current = greenlet.getcurrent()
+        self._inner[current] = self._inner.get(current, 0.0) + spent
+
+    def message_received(self, target: Any, message: dict) -> None:
+        """RPC instrument: an RPC server's greenlet took a message; its dispatch (with
+        what the server does around it: the context, the reply) is a unit until the
+        greenlet takes the next message or its job ends."""
+        current = greenlet.getcurrent()
+        if not self._open.get(current):
+            # the job's first message: its decoding since the job began is the dispatch's
+            cpu, inner = self._job_began.get(current, (0.0, 0.0))
+            self._open[current] = [((target.topic, message.get("method", "?")), cpu, inner)]
             return
-        topic, method, cpu, db = opened
-        own = (self._cpu_of(current) - cpu) - (self._db_cpu.get(current, 0.0) - db)
-        self.dispatches.setdefault((topic, method), []).append(max(own, 0.0))
+        self._next_unit((target.topic, message.get("method", "?")))
+
+    def _next_unit(self, key: Any) -> None:
+        current = greenlet.getcurrent()
+        stack = self._open.get(current)
+        if stack and type(stack[-1][0]) is type(key):
+            self._close_unit(current)
+        self._open_unit(key)
+
+    def work(self, owner: Any, kind: str, name: str) -> None:
+        """The ``work`` cost hook while measuring: a unit of work begins (ending the one
+        this greenlet was in)."""
+        self._next_unit(f"{kind}:{name}")
+
+    def exited(self, gt: Any) -> None:
+        """Hub instrument: a job ends on its greenlet (its runner is reused next): its
+        units of work end."""
+        current = greenlet.getcurrent()
+        stack = self._open.get(current)
+        while stack:
+            self._close_unit(current)
+        self._job_began[current] = (self._cpu_of(current), self._inner.get(current, 0.0))
 
     # -- wrapping the cloud -----------------------------------------------------------------
     def attach(self, sim: Any) -> None:
         """Measure the database calls and the transport's sends of ``sim``'s cloud, and
-        install the hub and RPC instruments."""
+        install the hub and RPC instruments and the ``work`` cost hook."""
         db = sim.cloud.db
         for name in sim.interposer.wrapped_database_methods:
             setattr(db, name, self._timed_db_call(db, getattr(db, name)))
@@ -308,13 +408,17 @@ class Calibrator:
         self._last = self._attached = time.thread_time()
         self._hub.add_instrument(self)
         rpc_instruments.add_instrument(self)
+        hooks.install(self)
 
     def detach(self) -> None:
         """Uninstall the instruments (the wrapped cloud is about to stop)."""
         self.total_cpu = time.thread_time() - self._attached
+        if hooks.model is self:
+            hooks.clear()
         rpc_instruments.remove_instrument(self)
         if self._hub is not None:
             self._hub.remove_instrument(self)
+            self.hub_cpu = self._cpu.get(self._hub.greenlet, 0.0)
 
     def _timed_db_call(self, db: Any, call: Any) -> Any:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -327,8 +431,7 @@ class Calibrator:
             finally:
                 self._db_depth -= 1
                 spent = time.thread_time() - before
-                current = green.getcurrent()
-                self._db_cpu[current] = self._db_cpu.get(current, 0.0) + spent
+                self._measured_inside(spent)
                 self.db_seconds += spent
                 self.db_transactions += db.transactions - count
         return timed
@@ -339,51 +442,71 @@ class Calibrator:
             try:
                 return send(*args, **kwargs)
             finally:
-                self.hops.append(time.thread_time() - before)
+                spent = time.thread_time() - before
+                self._measured_inside(spent)
+                self.hops.append(spent)
         return timed
 
     def wrap_app(self, app: Any) -> Any:
         """``app`` with each request's own CPU (less its database calls) measured."""
         def measured(environ: dict, start_response: Any) -> Any:
-            current = green.getcurrent()
-            cpu, db = self._cpu_of(current), self._db_cpu.get(current, 0.0)
+            self._open_unit("api")
             try:
                 return app(environ, start_response)
             finally:
-                own = (self._cpu_of(current) - cpu) - (self._db_cpu.get(current, 0.0) - db)
-                self.api.append(max(own, 0.0))
+                self._close_unit(greenlet.getcurrent())
         return measured
 
     # -- the result -------------------------------------------------------------------------
     def profile(self, source: str) -> dict[str, Any]:
         """The measured profile (medians per method; a checked version-1 document)."""
         cpu: dict[str, Any] = {}
-        everything: list[float] = []
-        for (topic, method), samples in sorted(self.dispatches.items()):
-            cpu.setdefault(topic, {})[method] = round(statistics.median(samples), 7)
-            everything.extend(samples)
-        for topic in cpu:
-            cpu[topic]["*"] = round(statistics.median(
-                [s for (t, _m), samples in self.dispatches.items() if t == topic
-                 for s in samples]), 7)
-        cpu["default"] = round(statistics.median(everything), 7) if everything else 0.0
-        hop = round(statistics.median(self.hops), 7) if self.hops else 0.0
-        attributed = (sum(everything) + self.db_seconds + sum(self.hops) + sum(self.api))
+        work: dict[str, float] = {}
+        dispatches: list[float] = []
+        kinds: dict[str, list[float]] = {}
+        topics: dict[str, list[float]] = {}
+        for key, samples in sorted(self.units.items(), key=lambda item: str(item[0])):
+            if isinstance(key, tuple):
+                topic, method = key
+                cpu.setdefault(topic, {})[method] = _median(samples)
+                topics.setdefault(topic, []).extend(samples)
+                dispatches.extend(samples)
+            elif key != "api":
+                work[key] = _median(samples)
+                kinds.setdefault(key.split(":", 1)[0], []).extend(samples)
+        for topic, samples in topics.items():
+            cpu[topic]["*"] = _median(samples)
+        for kind, samples in kinds.items():
+            work[f"{kind}:*"] = _median(samples)
+        cpu["default"] = _median(dispatches)
+        hop = _median(self.hops)
+        api = self.units.get("api", [])
+        attributed = (sum(sum(samples) for samples in self.units.values())
+                      + self.db_seconds + sum(self.hops))
+        share = (lambda part: round(part / self.total_cpu, 3) if self.total_cpu else 0.0)
         document = {
             "format": FORMAT, "version": VERSION, "source": source,
             "shared_core": False,
             "latency": {"rpc_hop": hop, "placement_hop": hop},
             "cpu": cpu,
+            "work": work,
             "database": {"transaction": round(self.db_seconds / self.db_transactions, 7)
                          if self.db_transactions else 0.0, "connections": 1},
-            "api": {"request": round(statistics.median(self.api), 7) if self.api else 0.0},
+            "api": {"request": _median(api)},
             "executor_pool_size": None,
-            "measured": {"dispatches": sum(len(s) for s in self.dispatches.values()),
+            "measured": {"dispatches": len(dispatches),
                          "transactions": self.db_transactions, "hops": len(self.hops),
-                         "api_requests": len(self.api),
-                         # the share of the process's CPU the figures account for
-                         "coverage": round(attributed / self.total_cpu, 3)
-                         if self.total_cpu else 0.0},
+                         "api_requests": len(api),
+                         "work_units": sum(len(samples) for samples in kinds.values()),
+                         "cpu_seconds": round(self.total_cpu, 3),
+                         # the share of the process's CPU the figures account for, and
+                         # the hub loop's (switching, timers: not charged)
+                         "coverage": share(attributed),
+                         "hub_loop": share(self.hub_cpu)},
         }
         check_profile(document, source)
         return document
+
+
+def _median(samples: list[float]) -> float:
+    return round(statistics.median(samples), 7) if samples else 0.0

@@ -123,6 +123,8 @@ class Sampler:
                               for group in sim_cloud.spec.host_groups}
         self.started = 0.0
         self._thread: Any = None
+        self._hosts_key: tuple | None = None
+        self._hosts_cache: tuple[list, dict[str, list[int]]] = ([], {})
 
     def start(self) -> None:
         """Take a first sample now and one every interval until ``stop``."""
@@ -141,45 +143,73 @@ class Sampler:
             self.samples.append(self.sample())
             green.sleep(self.interval)
 
+    def _hosts(self, cpu_ratio: float, ram_ratio: float, reserved_ram: int) -> list:
+        """Per host, in the drivers' order: ``(driver, aggregate, free RAM and whether
+        one more reference instance fits, both when it runs nothing)``, and the totals
+        of each aggregate; made again only when the hosts or the options change (a
+        sample of 10,000 idle hosts then costs a few attribute reads per host)."""
+        drivers = self.sim_cloud.drivers
+        key = (len(drivers), cpu_ratio, ram_ratio, reserved_ram, self.flavor["ram"],
+               self.flavor["vcpus"])
+        if self._hosts_key != key:
+            hosts = []
+            totals: dict[str, list[int]] = {}
+            for driver in drivers.values():
+                aggregate = self._aggregate_of[driver.group]
+                total = totals.setdefault(aggregate, [0, 0])
+                total[0] += driver.vcpus
+                total[1] += driver.memory_mb
+                free = max(0, driver.memory_mb * ram_ratio - reserved_ram)
+                fits = (free >= self.flavor["ram"]
+                        and driver.vcpus * cpu_ratio >= self.flavor["vcpus"])
+                hosts.append((driver, aggregate, free, fits))
+            self._hosts_cache = (hosts, totals)
+            self._hosts_key = key
+        return self._hosts_cache
+
     def sample(self) -> dict[str, Any]:
         """One sample: time, queues, dispatches in progress, host use."""
-        used_vcpus = total_vcpus = used_ram = total_ram = 0
+        used_vcpus = used_ram = 0
         free_ram = stranded_ram = 0
+        operations = 0
         conf = self.sim_cloud.cloud.conf
         cpu_ratio = conf.cpu_allocation_ratio or conf.initial_cpu_allocation_ratio
         ram_ratio = conf.ram_allocation_ratio or conf.initial_ram_allocation_ratio
         reserved_ram = conf.reserved_host_memory_mb
-        aggregates: dict[str, list[int]] = {}
-        for driver in self.sim_cloud.drivers.values():
-            vcpus = sum(guest["vcpus"] for guest in driver.instances.values())
-            ram = sum(guest["memory_mb"] for guest in driver.instances.values())
-            use = aggregates.setdefault(self._aggregate_of[driver.group], [0, 0, 0, 0])
-            use[0] += vcpus
-            use[1] += driver.vcpus
-            use[2] += ram
-            use[3] += driver.memory_mb
-            used_vcpus += vcpus
-            used_ram += ram
-            total_vcpus += driver.vcpus
-            total_ram += driver.memory_mb
-            free = max(0, driver.memory_mb * ram_ratio - reserved_ram - ram)
+        hosts, totals = self._hosts(cpu_ratio, ram_ratio, reserved_ram)
+        used = {aggregate: [0, 0] for aggregate in totals}
+        flavor_ram, flavor_vcpus = self.flavor["ram"], self.flavor["vcpus"]
+        for driver, aggregate, free, fits in hosts:
+            operations += driver.operations
+            guests = driver.instances
+            if guests:  # else it runs nothing: what _hosts says of an empty host
+                vcpus = sum(guest["vcpus"] for guest in guests.values())
+                ram = sum(guest["memory_mb"] for guest in guests.values())
+                use = used[aggregate]
+                use[0] += vcpus
+                use[1] += ram
+                used_vcpus += vcpus
+                used_ram += ram
+                free = max(0, driver.memory_mb * ram_ratio - reserved_ram - ram)
+                fits = (free >= flavor_ram
+                        and driver.vcpus * cpu_ratio - vcpus >= flavor_vcpus)
             free_ram += free
-            fits = (free >= self.flavor["ram"]
-                    and driver.vcpus * cpu_ratio - vcpus >= self.flavor["vcpus"])
             if not fits:
                 stranded_ram += free
+        total_vcpus = sum(total[0] for total in totals.values())
+        total_ram = sum(total[1] for total in totals.values())
         observer = self.observer
         return {
             "time": round(green.now() - self.started, 6),
             "queue": {group: observer.waiting[group] for group in GROUPS},
             "running": {group: observer.running[group] for group in GROUPS},
-            "hypervisor_operations": sum(d.operations for d in self.sim_cloud.drivers.values()),
+            "hypervisor_operations": operations,
             "vcpu_used": round(used_vcpus / total_vcpus, 6) if total_vcpus else 0.0,
             "ram_used": round(used_ram / total_ram, 6) if total_ram else 0.0,
             "fragmentation": round(stranded_ram / free_ram, 6) if free_ram else 0.0,
-            "by_aggregate": {name: {"vcpu_used": round(u[0] / u[1], 6),
-                                    "ram_used": round(u[2] / u[3], 6)}
-                             for name, u in sorted(aggregates.items())},
+            "by_aggregate": {name: {"vcpu_used": round(used[name][0] / total[0], 6),
+                                    "ram_used": round(used[name][1] / total[1], 6)}
+                             for name, total in sorted(totals.items())},
         }
 
 

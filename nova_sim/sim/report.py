@@ -120,8 +120,15 @@ def _queues(workload: dict[str, Any]) -> str:
     return _svg(figure)
 
 
-def render(document: dict[str, Any], title: str) -> str:
-    """The whole HTML page for a results document."""
+def plots(workload: dict[str, Any]) -> list[str]:
+    """The workload's plots, each an SVG document (latency, load, utilisation, queues)."""
+    return [plot(workload) for plot in (_latency, _load, _utilisation, _queues)]
+
+
+def render(document: dict[str, Any], title: str,
+           drawn: list[list[str]] | None = None) -> str:
+    """The whole HTML page for a results document (``drawn``: the first run's
+    workloads' ``plots``, when already drawn)."""
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>nova-sim simulation: {html.escape(title)}</title>",
@@ -132,14 +139,13 @@ def render(document: dict[str, Any], title: str) -> str:
         f"{document['schema']} v{document['version']}. Figures below: seed "
         f"{document['runs'][0]['seed']}.</p>",
     ]
-    for workload in document["runs"][0]["workloads"]:
+    for index, workload in enumerate(document["runs"][0]["workloads"]):
         parts.append(f"<h2>{html.escape(workload['scenario'])}</h2>")
         parts.append("<pre>" + html.escape(results.response_table(
             workload["response_times"])) + "</pre>")
         parts.append("<pre>" + html.escape(results.sla_table(workload))
                      + "</pre>")
-        for plot in (_latency, _load, _utilisation, _queues):
-            parts.append(plot(workload))
+        parts.extend(drawn[index] if drawn is not None else plots(workload))
         parts.append("<h3>Nova's side</h3><pre>" + html.escape(results.nova_lines(workload))
                      + "</pre>")
     if "repeat" in document:

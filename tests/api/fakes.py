@@ -44,6 +44,27 @@ class InstantConductor:
                                         "compute__do_build_and_run_instance", "Success")
 
 
+    def rebuild_instance(self, ctxt, instance, **kwargs):
+        self.db.instance_update(instance["uuid"], {"vm_state": "active", "task_state": None})
+
+    def migrate_server(self, ctxt, instance, flavor, request_spec=None, **kwargs):
+        """A resize that lands at once on the other host (VERIFY_RESIZE)."""
+        source = instance["host"]
+        dest = HOSTS[1] if source == HOSTS[0] else HOSTS[0]
+        system_metadata = dict(instance.get("system_metadata") or {})
+        system_metadata.update(old_flavor=instance["flavor"], migration={
+            "uuid": "m-" + instance["uuid"], "status": "finished",
+            "source_compute": source, "dest_compute": dest, "old_vm_state": "active"})
+        self.db.instance_update(instance["uuid"], {
+            "vm_state": "resized", "task_state": None, "host": dest, "node": dest,
+            "flavor": flavor, "system_metadata": system_metadata})
+
+    def unshelve_instance(self, ctxt, instance, request_spec=None):
+        self.db.instance_update(instance["uuid"], {"vm_state": "active", "task_state": None,
+                                                   "host": HOSTS[0], "node": HOSTS[0],
+                                                   "power_state": 1})
+
+
 class InstantCompute:
     """Stands in for the compute RPC API: every action completes at once."""
 
@@ -70,6 +91,62 @@ class InstantCompute:
         self.calls.append(("terminate", instance["uuid"]))
         self.db.instance_update(instance["uuid"], {"vm_state": "deleted", "task_state": None})
         self.db.instance_destroy(instance["uuid"])
+
+    def _finish(self, name, instance, vm_state, power, **extra):
+        self.calls.append((name, instance["uuid"]))
+        self.db.instance_update(instance["uuid"], {"vm_state": vm_state, "task_state": None,
+                                                   "power_state": power, **extra})
+
+    def pause_instance(self, ctxt, instance):
+        self._finish("pause", instance, "paused", 3)
+
+    def unpause_instance(self, ctxt, instance):
+        self._finish("unpause", instance, "active", 1)
+
+    def suspend_instance(self, ctxt, instance):
+        self._finish("suspend", instance, "suspended", 7)
+
+    def resume_instance(self, ctxt, instance):
+        self._finish("resume", instance, "active", 1)
+
+    def rescue_instance(self, ctxt, instance, **kwargs):
+        self._finish("rescue", instance, "rescued", 1)
+
+    def unrescue_instance(self, ctxt, instance):
+        self._finish("unrescue", instance, "active", 1)
+
+    def snapshot_instance(self, ctxt, instance, image_id):
+        self.db.image_update(image_id, {"status": "active", "size": 1024})
+        self._finish("snapshot", instance, instance["vm_state"], instance["power_state"])
+
+    def backup_instance(self, ctxt, instance, image_id, backup_type, rotation):
+        self.db.image_update(image_id, {"status": "active", "size": 1024})
+        self._finish("backup", instance, instance["vm_state"], instance["power_state"])
+
+    def shelve_instance(self, ctxt, instance, image_id=None, clean_shutdown=True):
+        self.db.image_update(image_id, {"status": "active", "size": 1024})
+        self._finish("shelve", instance, "shelved_offloaded", 0, host=None, node=None,
+                     system_metadata={"shelved_image_id": image_id})
+
+    def shelve_offload_instance(self, ctxt, instance, clean_shutdown=True):
+        self._finish("shelve_offload", instance, "shelved_offloaded", 0, host=None,
+                     node=None)
+
+    def confirm_resize(self, ctxt, instance, migration, host):
+        self._finish("confirm_resize", instance, "active", 1)
+
+    def revert_resize(self, ctxt, instance, migration, host):
+        self._finish("revert_resize", instance, "active", 1, host=migration["source_compute"],
+                     flavor=instance["system_metadata"]["old_flavor"])
+
+    def inject_network_info(self, ctxt, instance):
+        self.calls.append(("inject_network_info", instance["uuid"]))
+
+    def get_console_output(self, ctxt, instance, tail_length=None):
+        self.calls.append(("console", instance["uuid"], tail_length))
+        lines = [f"line {n}" for n in range(1, 21)]
+        return "\n".join(lines if tail_length in (None, -1) else lines[-tail_length:]
+                         if tail_length else [])
 
 
 def make_compute_api(build_state: str = "active", conf=None) -> API:

@@ -112,6 +112,10 @@ def test_make_run_takes_a_port():
     assert dry.returncode == 0, dry.stderr
     [command] = [line for line in dry.stdout.splitlines() if "nova_sim.cmd.main run" in line]
     assert command.endswith("--port 8779")
+    dry = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run", "DASHBOARD_PORT=8781"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    [command] = [line for line in dry.stdout.splitlines() if "nova_sim.cmd.main run" in line]
+    assert command.split()[-3:] == ["3", "--dashboard-port", "8781"]
     dry = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run"],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
     [command] = [line for line in dry.stdout.splitlines() if "nova_sim.cmd.main run" in line]

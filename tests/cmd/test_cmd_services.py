@@ -23,6 +23,10 @@ def test_api_process_serves_status_and_stops_on_sigterm(tmp_path):
         f"[database]\nconnection = sqlite:///{tmp_path / 'nova-sim.db'}\n"
     )
     env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
+    # The API never creates the schema: `db sync` first, as docs/deployment.md says.
+    subprocess.run([sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config),
+                    "db", "sync"], check=True, capture_output=True, timeout=120, cwd=ROOT,
+                   env=env)
     process = subprocess.Popen(
         [sys.executable, "-m", "nova_sim.cmd.main", "--config-file", str(config), "api"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,

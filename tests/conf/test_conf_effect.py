@@ -341,6 +341,31 @@ def _(conf):
     return _logging(conf, lambda handler: logging.getLogger("amqp").level)
 
 
+def _rate_limit(conf, attribute):
+    # oslo.log's filter as log.setup installed it (both numbers at least 1 turn it on).
+    from oslo_log import rate_limit
+
+    for name in ("rate_limit_interval", "rate_limit_burst"):
+        if getattr(conf, name) == 0:
+            conf.set_override(name, 1)
+    return _logging(conf, lambda handler: getattr(rate_limit._log_filter, attribute))
+
+
+@probe("DEFAULT", "rate_limit_interval", "7", 7)
+def _(conf):
+    return _rate_limit(conf, "interval")
+
+
+@probe("DEFAULT", "rate_limit_burst", "9", 9)
+def _(conf):
+    return _rate_limit(conf, "burst")
+
+
+@probe("DEFAULT", "rate_limit_except_level", "ERROR", logging.ERROR)
+def _(conf):
+    return _rate_limit(conf, "except_level")
+
+
 attribute_probe("DEFAULT", "seed", "42", 42, _fake_driver, "_seed")
 
 
@@ -403,6 +428,56 @@ def _(conf):
     manager.spawn_n = lambda function, ctxt, instance, kind: rebooted.append(instance["uuid"])
     manager._poll_rebooting_instances({})
     return rebooted
+
+
+@probe("DEFAULT", "allow_resize_to_same_host", "true", [])
+def _(conf):
+    # The hosts the conductor tells the scheduler to ignore for a resize: the source,
+    # unless the option allows it.
+    from nova_sim.conductor.manager import ComputeTaskManager
+    from nova_sim.db.api import Database
+    from nova_sim.exception import NoValidHost
+
+    asked = []
+
+    class Scheduler:
+        def select_destinations(self, ctxt, spec, uuids, return_alternates=False):
+            asked.append(spec["ignore_hosts"])
+            raise NoValidHost(reason="probe")
+
+    db = Database("sqlite://")
+    db.ensure_default_flavors()
+    instance = db.instance_create({"flavor": db.flavor_get_by_flavor_id("1"),
+                                   "host": "compute1", "node": "compute1",
+                                   "vm_state": "active", "task_state": "resize_prep"})
+    manager = ComputeTaskManager(conf, db, _transport(conf), scheduler_api=Scheduler())
+    ctxt = type("Context", (), {"request_id": "req-probe"})()
+    manager.migrate_server(ctxt, instance, flavor=db.flavor_get_by_flavor_id("2"))
+    return asked[0]
+
+
+@probe("DEFAULT", "shelved_poll_interval", "600", 600.0)
+def _(conf):
+    return _compute_manager(conf)._periodic_spacing.get("_poll_shelved_instances")
+
+
+@probe("DEFAULT", "shelved_offload_time", "100", ["old"])
+def _(conf):
+    # Shelved 150 s ago: offloaded when the offload time is 100; 50 s ago is not (and
+    # with the default 0 the poll leaves everything: offloads happen at shelve time).
+    manager = _compute_manager(conf)
+    manager.conductor_api = _ConductorStandIn([
+        {"uuid": "old", "vm_state": "shelved", "task_state": None,
+         "system_metadata": {"shelved_at": _ago(150)}},
+        {"uuid": "new", "vm_state": "shelved", "task_state": None,
+         "system_metadata": {"shelved_at": _ago(50)}},
+    ])
+    offloaded = []
+    manager._save = lambda *args, **kwargs: None
+    manager.shelve_offload_instance = lambda ctxt, instance: offloaded.append(
+        instance["uuid"])
+    manager._poll_shelved_instances({})
+    return offloaded
 
 
 @probe("DEFAULT", "reserved_host_cpus", "2", 2)
@@ -591,15 +666,19 @@ probe("database", "db_retry_interval", "0.5", 165.5)(_seconds_to_give_up_on_a_lo
 probe("database", "db_max_retry_interval", "2", 39.0)(_seconds_to_give_up_on_a_lock)
 
 
-@probe("database", "use_tpool", "true", True)
+@probe("database", "use_tpool", "true", ("threads", "threads"))
 def _(conf):
     import tempfile
 
     from nova_sim.db.api import Database, options_from_config
+    from nova_sim.db.engine import DatabaseCore
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with Database(f"sqlite:///{tmp}/tpool.db", **options_from_config(conf)) as db:
-            return db.threaded
+    options = options_from_config(conf)
+    # The core contacts no server before its first call: the mode is chosen without it.
+    with DatabaseCore("mysql+pymysql://nobody@127.0.0.1:9/none", **options) as server:
+        with tempfile.TemporaryDirectory() as tmp:
+            with Database(f"sqlite:///{tmp}/tpool.db", **options) as sqlite:
+                return server.mode, sqlite.mode
 
 
 # -- [fake_driver] ---------------------------------------------------------------------------
@@ -704,6 +783,8 @@ for _option, _text, _value in (
     ("kombu_reconnect_delay", "0.5", 0.5),
     ("rabbit_transient_queues_ttl", "60", 60),
     ("socket_write_timeout", "2.5", 2.5),
+    ("amqp_durable_queues", "true", True),
+    ("rabbit_quorum_queue", "true", True),
 ):
 
     def _rabbit(conf, option=_option):
@@ -724,6 +805,45 @@ for _option, _key in (("instances", "maxTotalInstances"), ("cores", "maxTotalCor
         return _get(_api_app(conf), "/v2.1/limits").json["limits"]["absolute"][key]
 
     probe("quota", _option, "3", 3)(_limit)
+
+
+# -- [dashboard] -----------------------------------------------------------------------------
+
+
+def _dashboard(conf, read):
+    """Start a dashboard the way ``nova-sim run`` does, beside a stand-in for a started
+    cloud (no services: the probes read only the listener), and read it."""
+    import types
+
+    from nova_sim.dashboard import start_for
+
+    running = types.SimpleNamespace(api=None, api_service=None, companions=[])
+    dashboard, why = start_for(running, conf)
+    try:
+        return read(dashboard, why)
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+
+
+@probe("dashboard", "enabled", "false", "off")
+def _(conf):
+    conf.set_override("port", 0, group="dashboard")
+    return _dashboard(conf, lambda dashboard, why: "on" if dashboard else why.split()[0])
+
+
+@probe("dashboard", "host", "127.0.0.2", "127.0.0.2")
+def _(conf):
+    conf.set_override("port", 0, group="dashboard")
+    return _dashboard(conf, lambda dashboard, why: dashboard.server.address[0])
+
+
+@probe("dashboard", "port", "0", "bound")
+def _(conf):
+    # 0 asks for any free port; the default, 8780, is what a probe must not take
+    if conf.dashboard.port != 0:
+        return conf.dashboard.port
+    return _dashboard(conf, lambda dashboard, why: "bound" if dashboard.port > 0 else why)
 
 
 # -- [trace] ---------------------------------------------------------------------------------
@@ -779,6 +899,10 @@ attribute_probe("wsgi", "max_request_body_size", "10", 10, _wsgi_server, "max_re
 
 
 attribute_probe("wsgi", "client_socket_timeout", "5", 5, _wsgi_server, "client_socket_timeout")
+
+
+attribute_probe("wsgi", "client_header_timeout", "7", 7, _wsgi_server,
+                "client_header_timeout")
 
 
 attribute_probe("wsgi", "keep_alive", "false", False, _wsgi_server, "keep_alive")

@@ -25,6 +25,20 @@ def hello_app(environ, start_response):
     return [BODY]
 
 
+class Held:
+    """An application whose requests wait until ``release`` is sent; ``entered`` is
+    released once per request that reached it."""
+
+    def __init__(self):
+        self.release = green.Event()
+        self.entered = green.Semaphore(0)
+
+    def __call__(self, environ, start_response):
+        self.entered.release()
+        self.release.wait()
+        return hello_app(environ, start_response)
+
+
 class _Unclosable:
     """The connection's reader as HTTPResponse sees it: closing it keeps it open."""
 
@@ -286,6 +300,68 @@ def test_idle_and_stalled_clients_time_out(serve):
     assert stalled.closed_by_server()
 
 
+def test_a_head_trickled_byte_by_byte_is_cut_at_the_header_timeout(serve):
+    """slowloris: each byte comes well within client_socket_timeout, yet the head as a
+    whole must be complete within client_header_timeout; an idle keep-alive connection is
+    bounded by client_socket_timeout only."""
+    server = serve(client_socket_timeout=30, client_header_timeout=0.1)
+    idle = Client(server)
+    assert idle.get()[1] == BODY
+    slow = Client(server)
+    closed = False
+    for byte in b"GET / HTTP/1.1\r\nHost: t\r\nX-A: " + b"a" * 1000:
+        try:
+            slow.send(bytes([byte]))
+        except OSError:
+            closed = True
+            break
+        green.sleep(0.01)
+    assert closed or slow.closed_by_server()
+    assert idle.get()[1] == BODY  # idle longer than the header timeout, still served
+
+
+@pytest.mark.parametrize("phase", ["idle", "head"])
+def test_a_full_pool_closes_idle_or_head_reading_connections_for_new_ones(serve, phase):
+    server = serve(pool_size=3, client_header_timeout=None)
+    old = []
+    for _ in range(3):
+        client = Client(server)
+        if phase == "idle":
+            assert client.get()[1] == BODY
+        else:
+            client.send(b"GET / HTTP/1.1\r\nHo")
+        green.sleep(0)
+        old.append(client)
+    newcomer = Client(server)
+    with green.Timeout(2):
+        assert newcomer.get()[1] == BODY
+    assert old[0].closed_by_server()  # the oldest one made room
+    for client in old[1:]:  # and only it: the others are still served
+        if phase == "idle":
+            assert client.get()[1] == BODY
+        else:
+            client.send(b"st: t\r\n\r\n")
+            assert client.response()[1] == BODY
+
+
+def test_a_full_pool_of_requests_in_progress_makes_new_connections_wait(serve):
+    app = Held()
+    release, entered = app.release, app.entered
+    server = serve(app, pool_size=2)
+    busy = [Client(server) for _ in range(2)]
+    for client in busy:
+        client.send(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+    entered.acquire()
+    entered.acquire()
+    waiter = green.spawn(Client(server).get)
+    green.sleep(0.05)
+    assert not waiter.dead  # no request in progress is cut for it
+    release.send(True)
+    assert [client.response()[1] for client in busy] == [BODY, BODY]
+    with green.Timeout(2):
+        assert waiter.wait()[1] == BODY
+
+
 def test_a_slow_client_holds_only_its_own_greenthread(serve):
     server = serve()
     slow = Client(server)
@@ -299,20 +375,14 @@ def test_a_slow_client_holds_only_its_own_greenthread(serve):
 
 
 def test_graceful_stop_finishes_in_flight_and_refuses_new(serve):
-    release = green.Event()
-    entered = green.Event()
-
-    def slow_app(environ, start_response):
-        entered.send(True)
-        release.wait()
-        return hello_app(environ, start_response)
-
-    server = serve(slow_app)
+    app = Held()
+    release, entered = app.release, app.entered
+    server = serve(app)
     port = server.port
     idle = Client(server)
     busy = Client(server)
     busy.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-    entered.wait()
+    entered.acquire()
     stopper = green.spawn(server.stop, 5)
     green.sleep(0)  # let stop() close the listener and the idle connection
     assert idle.closed_by_server()
@@ -324,6 +394,26 @@ def test_graceful_stop_finishes_in_flight_and_refuses_new(serve):
     assert body == BODY and response.getheader("Connection") == "close"
     stopper.wait()
     assert not server._connections
+
+
+def test_stop_does_not_wait_for_a_client_stalled_mid_headers(serve):
+    app = Held()
+    release, entered = app.release, app.entered
+    server = serve(app)
+    stalled = Client(server)
+    stalled.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+    busy = Client(server)
+    busy.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi")
+    entered.acquire()
+    stopper = green.spawn(server.stop, 60)
+    green.sleep(0)
+    assert stalled.closed_by_server()  # at once: it had no request in progress
+    assert not stopper.dead  # the request in progress keeps its graceful time
+    release.send(True)
+    response, body = busy.response()
+    assert body == BODY and response.getheader("Connection") == "close"
+    with green.Timeout(2):
+        stopper.wait()
 
 
 def test_stop_kills_what_does_not_finish_in_time(serve):

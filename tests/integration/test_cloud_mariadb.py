@@ -1,6 +1,6 @@
-"""A multi-process cloud on RabbitMQ and MariaDB: conductor and scheduler processes, two
-``nova-sim compute --hosts 50`` processes (100 compute hosts), and the test process as the
-API; 100 servers boot to ACTIVE.
+"""A multi-process cloud on RabbitMQ and MariaDB: conductor, scheduler and API processes
+and two ``nova-sim compute --hosts 50`` processes (100 compute hosts); 100 servers boot
+to ACTIVE through the REST API.
 
 The controllers share this test run's own MariaDB database (tests/db_servers.py); the
 broker objects live under a unique ``control_exchange`` and unique host names and are
@@ -10,6 +10,10 @@ processes: there is no event to wait on).
 
 from __future__ import annotations
 
+import json
+import socket
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -23,8 +27,6 @@ from test_services_rabbit import (
     wait_until,
 )
 
-from nova_sim import context as nova_context
-from nova_sim.compute.api import API
 from nova_sim.deploy import new_conf, open_database
 from nova_sim.image import CIRROS_IMAGE_ID
 from nova_sim.service import get_transport
@@ -60,8 +62,22 @@ def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
     def launch(*args):
         processes.append(launch_service(config, tmp_path, *args))
 
+    with socket.socket() as probe:  # a free port for the API process
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}/v2.1"
+
+    def rest(method, path, body=None):
+        request = urllib.request.Request(
+            endpoint + path, method=method, headers={
+                "X-Auth-Token": "it:it", "Content-Type": "application/json"},
+            data=None if body is None else json.dumps(body).encode())
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+
     launch("conductor")
     launch("scheduler")
+    launch("api", "--port", str(port))
     launch("compute", "--host", f"a-{tag}", "--hosts", "50")
     launch("compute", "--host", f"b-{tag}", "--hosts", "50")
     hosts = {f"{prefix}-{tag}-{k}" for prefix in "ab" for k in range(1, 51)}
@@ -72,15 +88,21 @@ def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
                 assert process.poll() is None, f"a service exited: {process.args}"
             nodes = {node["host"] for node in db.compute_node_get_all()}
             providers = len(db.resource_providers_get_all())
+            try:
+                rest("GET", "/flavors")
+            except (urllib.error.URLError, ConnectionError):
+                return False  # the API process is not listening yet
             return hosts <= nodes and providers >= len(hosts)
 
-        wait_until(ready, 300, "the 100 compute hosts to register")
+        wait_until(ready, 300, "the 100 compute hosts and the API to come up")
         services = db.service_get_all(binary="nova-compute")
         assert {s["host"] for s in services} == hosts  # each host its own service row
-        api = API(conf, db, transport)
-        ctxt = nova_context.RequestContext(user_id="it", project_id="it", overwrite=False)
-        uuids = [api.create(ctxt, "1", CIRROS_IMAGE_ID, f"vm-{k}")[0]["uuid"]
-                 for k in range(100)]
+        uuids = []
+        for k in range(100):
+            status, body = rest("POST", "/servers", {"server": {
+                "name": f"vm-{k}", "imageRef": CIRROS_IMAGE_ID, "flavorRef": "1"}})
+            assert status == 202, body
+            uuids.append(body["server"]["id"])
 
         def all_active():
             rows = db.instance_get_all_by_filters({"uuid": uuids})
@@ -95,6 +117,10 @@ def test_a_hundred_servers_boot_on_two_compute_processes_over_mariadb(
             assert usage["VCPU"] <= node["vcpus"] * node["cpu_allocation_ratio"]
         heartbeats = {s["host"]: s["report_count"] for s in db.service_get_all()}
         assert all(heartbeats[host] >= 1 for host in hosts)
+        status, body = rest("GET", "/servers/detail?limit=1000")
+        assert status == 200
+        assert {server["id"] for server in body["servers"]} == set(uuids)
+        assert {server["status"] for server in body["servers"]} == {"ACTIVE"}
     finally:
         stop_cloud(processes, transport, db, timeout=60)
         names = {"ctl": f"ctl-{tag}", **{host: host for host in hosts}}

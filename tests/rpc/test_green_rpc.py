@@ -732,3 +732,40 @@ def test_deleting_a_queue_removes_its_bindings_and_only_them(vclock):
     assert broker.publish("nova", "compute.host1", {"method": "m"}) == 0
     assert broker.publish("nova", "compute", {"method": "m"}) == 1
     broker.delete_queue("compute.host1")  # again: nothing
+
+
+def test_entity_hooks_are_skipped_only_where_they_change_nothing(vclock):
+    from nova_sim import context as nova_context
+
+    calls = []
+
+    class Wrapping(nova_context.RequestContextSerializer):
+        def serialize_entity(self, ctxt, entity):
+            calls.append("out")
+            return {"wrapped": entity}
+
+        def deserialize_entity(self, ctxt, entity):
+            calls.append("in")
+            return entity["wrapped"] if isinstance(entity, dict) else entity
+
+    class Counting(rpc.NoOpSerializer):
+        def serialize_entity(self, ctxt, entity):
+            calls.append("noop-out")
+            return entity
+
+    class Echo:
+        def echo(self, ctxt, value):
+            return value
+
+    assert rpc.serializer.passes_entities(rpc.NoOpSerializer())
+    assert rpc.serializer.passes_entities(nova_context.RequestContextSerializer())
+    assert not rpc.serializer.passes_entities(Wrapping())
+    assert not rpc.serializer.passes_entities(Counting())
+    transport = rpc.get_transport("green://")
+    for topic, serializer in (("wrap", Wrapping()), ("count", Counting())):
+        rpc.RPCServer(transport, rpc.Target(topic=topic, server="h"), [Echo()],
+                      serializer=serializer).start()
+        client = rpc.RPCClient(transport, rpc.Target(topic=topic), serializer=serializer)
+        assert client.call(nova_context.get_admin_context(), "echo", value=5) == 5
+    # the argument out and in, the result out and in; then the no-op subclass's two outs
+    assert calls == ["out", "in", "out", "in", "noop-out", "noop-out"]

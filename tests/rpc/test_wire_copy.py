@@ -92,3 +92,31 @@ def test_circular_references_are_refused_as_json_refuses_them():
     for function in (wire.encode, wire.copy_message):
         with pytest.raises(ValueError, match="Circular reference detected"):
             function({"args": looped})
+
+
+def _nested(depth: int, leaf: object) -> dict:
+    message: dict = {"leaf": leaf}
+    for level in range(depth):
+        message = {"level": level, "inner": [message]}
+    return message
+
+
+def test_deep_messages_copy_as_the_json_round_trip_gives_them():
+    # deeper than the untracked first pass: copied again with tracking, same result
+    message = _nested(wire._UNTRACKED_DEPTH + 10, (1, "x"))
+    assert wire.copy_message(message) == wire.decode(wire.encode(message))
+
+
+def test_the_first_problem_met_is_the_one_raised_at_any_depth():
+    looped: dict = {"a": []}
+    looped["a"].append(looped)
+    # a circular reference met before a bad value: ValueError, as json says
+    circular_first = {"args": [looped, object()]}
+    # a bad value met before a circular reference: TypeError, as json says
+    bad_first = {"args": [_nested(wire._UNTRACKED_DEPTH + 5, object()), looped]}
+    for message, error in ((circular_first, ValueError), (bad_first, TypeError)):
+        with pytest.raises(error) as expected:
+            wire.encode(message)
+        with pytest.raises(error) as got:
+            wire.copy_message(message)
+        assert str(got.value) == str(expected.value)

@@ -27,8 +27,9 @@ def test_simulate_writes_results_and_prints_the_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Response Times (sec)" in printed and "| nova.boot_server " in printed
     assert "SLA: PASSED" in printed
-    assert sorted(os.listdir(out)) == ["rally-results.json", "report.html", "results.json",
-                                       "run-info.json", "simulate.log", "traces"]
+    assert sorted(os.listdir(out)) == ["dashboard", "rally-results.json", "report.html",
+                                       "results.json", "run-info.json", "simulate.log",
+                                       "traces"]
     traces = out / "traces" / "seed-0" / "workload-0"
     [spans] = os.listdir(traces)
     assert main(["trace", "show", "--last", "-i", str(traces / spans)]) == 0

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import time
+import types
 
 import pytest
 
-from nova_sim import green, rpc
+from nova_sim import green, periodic, rpc
 from nova_sim.cmd.simulate import calibrate, default_costs_path
 from nova_sim.db.api import Database
-from nova_sim.green.costs import hooks
+from nova_sim.green.costs import HOOK_NAMES, hooks
+from nova_sim.servicegroup.drivers.db import DbDriver
 from nova_sim.sim import cloudspec, costs, engine
 
 from .conftest import small_cloud, workload
@@ -68,8 +71,8 @@ def timed_calls(count, host="h1"):
 
 
 def test_no_model_means_every_hook_is_none():
-    assert all(getattr(hooks, name) is None for name in ("delivery_delay", "dispatch",
-               "executor_pool_size", "transaction", "placement", "api_request"))
+    assert "work" in HOOK_NAMES
+    assert all(getattr(hooks, name) is None for name in HOOK_NAMES)
 
 
 def test_rpc_hop_latency_delays_each_request_and_reply(model):
@@ -134,6 +137,99 @@ def test_the_api_charges_its_cpu_per_request(run, model):
     assert charged[0].charged["api_request"] == 2
 
 
+def test_the_client_charges_its_own_cpu_per_request_on_a_core_only_when_shared(run):
+    def durations(shared):
+        model = costs.CostModel(profile(api={"request": 0.25}, work={"client:GET": 0.25},
+                                        shared_core=shared))
+        result = run(workload("NovaServers.list_servers",
+                              {"constant": {"times": 2, "concurrency": 2}}, args={}),
+                     costs=model)
+        assert model.charged["work"] == 2
+        return sorted(it["duration"] for it in result.iterations)
+
+    # apart: the two clients' CPU at once (Rally's own machines), then the API's core
+    # one request after the other; shared: one core for the clients and the API
+    assert durations(False) == [0.5, 0.75]
+    assert durations(True) == [0.75, 1.0]
+
+
+def boot_phase(work):
+    """The server-side boot time of one boot with the units of work ``work`` charged."""
+    model = costs.CostModel(profile(work=work))
+    cloud = small_cloud(options={"fake_driver": {"spawn_latency": "fixed:1"}})
+    result = engine.run_task(workload("NovaServers.boot_server", {"serial": {"times": 1}}),
+                             cloud, seed=1, costs=model)
+    [boot] = result.workloads[0].nova["phases"]["boot"]
+    return boot, model.charged["work"]
+
+
+def test_a_compute_charges_its_build_greenthread():
+    free, _ = boot_phase({})
+    charged, units = boot_phase({"spawn:_locked_do_build_and_run_instance": 3.0})
+    assert charged == pytest.approx(free + 3.0)
+    assert units >= 1
+    # the kind's figure stands in for a function calibration did not see
+    assert boot_phase({"spawn:*": 2.0})[0] == pytest.approx(free + 2.0)
+
+
+def test_a_periodic_task_charges_its_cpu(model):
+    class Manager(periodic.PeriodicTasks):
+        @periodic.periodic_task(spacing=60, run_immediately=True)
+        def audit(self, context):
+            self.ran_at = green.now()
+
+    with green.virtual_time(seed=1):
+        charged = model(work={"periodic:audit": 0.5})
+        manager = Manager()
+        manager.run_periodic_tasks(None)
+        assert manager.ran_at == pytest.approx(0.5)
+        assert charged.charged["work"] == 1
+
+
+def test_a_heartbeat_charges_its_cpu_on_the_services_core(model):
+    beats = []
+
+    class Db:
+        def service_heartbeat(self, service_id):
+            beats.append(green.now())
+            return {}
+
+    with green.virtual_time(seed=1):
+        charged = model(work={"heartbeat:nova-conductor": 0.25})
+        manager = object()
+        service = types.SimpleNamespace(service_ref={"id": 1}, manager=manager,
+                                        binary="nova-conductor", host="c1")
+        driver = DbDriver(db=Db())
+        pool = green.GreenPool()
+        pool.spawn(driver.report_state, service)
+        # the service's other work (here a spawned greenthread) queues on its core
+        pool.spawn(charged.work, manager, "heartbeat", "nova-conductor")
+        pool.waitall()
+        assert beats == [pytest.approx(0.25)]
+        assert green.now() == pytest.approx(0.5)
+
+
+def test_a_process_dispatches_and_spawned_work_share_its_core(model):
+    with green.virtual_time(seed=1):
+        charged = model(cpu={"t": {"ping": 0.5}}, work={"spawn:build": 0.5})
+        transport = rpc.get_transport("green://")
+        server = serve(transport)
+        green.spawn(charged.work, server.dispatcher.endpoints[0], "spawn", "build")
+        client = rpc.RPCClient(transport, rpc.Target(topic="t", server="h1"))
+        assert client.call({}, "ping", arg=1) == 1
+        assert green.now() == pytest.approx(1.0)  # the build's 0.5 s, then the ping's
+
+
+def test_on_the_shared_core_an_rpc_hop_waits_for_the_core(model):
+    with green.virtual_time(seed=1):
+        charged = model(latency={"rpc_hop": 0.01}, cpu={"t": {"ping": 0.5}},
+                        shared_core=True)
+        # the second request's hop and both dispatches queue on the one core; the first
+        # reply's hop comes after the second dispatch took the core
+        assert sorted(timed_calls(2)) == [pytest.approx(1.03), pytest.approx(1.04)]
+        assert charged.charged["delivery_delay"] == 4
+
+
 def boot_durations(conductors):
     """Boots of 8 servers at once with a conductor whose build takes 1 s of CPU."""
     task = workload("NovaServers.boot_server", {"constant": {"times": 8, "concurrency": 8}})
@@ -158,15 +254,22 @@ def test_a_saturated_conductor_makes_boots_wait_and_more_conductors_fix_it():
     assert statistics.mean(one) > statistics.mean(four) + 2.0
 
 
-def test_a_cost_hooks_error_aborts_the_run():
+@pytest.mark.parametrize("hook", ["dispatch", "work"])
+def test_a_cost_hooks_error_aborts_the_run(hook):
     class Broken(costs.CostModel):
         def cpu_cost(self, topic, method):
-            if method == "select_destinations":
+            if hook == "dispatch" and method == "select_destinations":
                 raise KeyError("no figure for select_destinations")
             return 0.0
 
+        def work_cost(self, kind, name):
+            if hook == "work" and kind == "spawn":
+                raise KeyError(f"no figure for {name}")
+            return 0.0
+
     task = workload("NovaServers.boot_server", {"serial": {"times": 1}})
-    with pytest.raises(costs.CostModelError, match="select_destinations"):
+    match = "select_destinations" if hook == "dispatch" else "_locked_do_build"
+    with pytest.raises(costs.CostModelError, match=match):
         engine.run_task(task, small_cloud(), seed=1, costs=Broken(profile()))
     assert hooks.model is None
 
@@ -186,18 +289,61 @@ def test_profiles_are_checked():
 def test_calibration_writes_a_profile_that_a_virtual_run_reads(tmp_path):
     path = tmp_path / "calibrated.json"
     # the virtual clock measures the same CPU without waiting for Rally's polls
-    written = calibrate(str(path), times=2, clock="virtual")
+    written = calibrate(str(path), times=8, clock="virtual")  # long enough to heartbeat
     assert json.loads(path.read_text()) == written
     measured = written["measured"]
     assert measured["dispatches"] > 0 and measured["transactions"] > 0
     assert measured["api_requests"] > 0 and measured["hops"] > 0
     assert written["cpu"]["scheduler"]["select_destinations"] > 0
     assert written["database"]["transaction"] > 0
+    # the work outside dispatches and API requests: the compute's build greenthread,
+    # the client's own CPU, heartbeats
+    work = written["work"]
+    assert work["spawn:_locked_do_build_and_run_instance"] > 0
+    assert work["client:POST"] > 0 and work["client:*"] > 0
+    assert work["heartbeat:nova-compute"] > 0
+    assert measured["work_units"] > 0
+    assert 0.7 < measured["coverage"] <= 1.0
+    assert hooks.model is None
     model = costs.make_model(str(path))
     result = engine.run_task(workload("NovaServers.boot_server", {"serial": {"times": 1}}),
                              small_cloud(), seed=1, costs=model)
     assert model.charged["dispatch"] > 0 and model.charged["transaction"] > 0
+    assert model.charged["work"] > 0
     assert result.workloads[0].nova["phases"]["scheduling"][0] > 0
+
+
+def burn(seconds):
+    """Spend ``seconds`` of this thread's CPU."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_calibration_counts_a_dispatchs_cpu_on_both_sides_of_a_switch():
+    class Busy:
+        target = rpc.Target(version="1.0")
+
+        def work(self, ctxt):
+            burn(0.02)
+            green.sleep(0.1)  # the greenthread switches away (as an RPC call does)
+            burn(0.02)
+
+    with green.virtual_time(seed=1):
+        calibrator = costs.Calibrator()
+        transport = rpc.get_transport("green://")
+        rpc.RPCServer(transport, rpc.Target(topic="t", server="h1"), [Busy()]).start()
+        calibrator.attach(types.SimpleNamespace(
+            cloud=types.SimpleNamespace(db=None, transport=transport),
+            interposer=types.SimpleNamespace(wrapped_database_methods=[])))
+        try:
+            client = rpc.RPCClient(transport, rpc.Target(topic="t", server="h1"))
+            client.call({}, "work")
+        finally:
+            calibrator.detach()
+        [own] = calibrator.units[("t", "work")]
+        assert own >= 0.04
+        assert calibrator.profile("test")["measured"]["coverage"] > 0.5
 
 
 def test_the_command_refuses_a_bad_profile_and_records_the_one_used(tmp_path, capsys):

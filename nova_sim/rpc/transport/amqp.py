@@ -95,6 +95,14 @@ def safe_url(url: str) -> str:
     return f"{scheme}://{','.join(hosts)}{slash}{path}"
 
 
+def _method_of(body: bytes) -> str:
+    """The RPC method named in a message body, for log lines ("?" when unreadable)."""
+    try:
+        return repr(wire.decode(body).get("method", "?"))
+    except Exception:
+        return "?"
+
+
 class _Consumer:
     """What to consume and how to re-declare it after a reconnection."""
 
@@ -203,6 +211,12 @@ class AMQPTransport(Transport):
         self._writer: _Writer | None = None
         self._pending: list[tuple[Callable[[Any], None], Any]] = []
         self._ack_tag = None
+        # Mandatory messages the broker returned: (exchange, key, body) -> first return.
+        self._returned: dict[tuple[str, str, bytes], float] = {}
+        # oslo.messaging: quorum queues are durable whatever amqp_durable_queues says.
+        self._durable = bool(options.amqp_durable_queues or options.rabbit_quorum_queue)
+        self._queue_arguments = ({"x-queue-type": "quorum"} if options.rabbit_quorum_queue
+                                 else None)
 
     def __repr__(self) -> str:
         return f"<AMQPTransport {safe_url(self.url)}>"
@@ -352,8 +366,57 @@ class AMQPTransport(Transport):
             deliver(body)
 
     def _on_return(self, exc, exchange, routing_key, message) -> None:
-        LOG.warning("Broker returned a message to %r (routing key %s): %s",
-                    exchange, routing_key, exc)
+        """The broker returned a mandatory message: no queue is bound for it.
+
+        A reply (default exchange) is logged: its caller is gone. A cast or call to a
+        topic is published again every ``rabbit_retry_interval`` seconds (a consumer
+        that is reconnecting after a broker restart re-declares its queue within
+        moments) until ``rpc_response_timeout`` seconds have passed since it was first
+        returned; then it is logged at ERROR and dropped: never silently."""
+        if not exchange:
+            LOG.warning("Broker returned a message to %r (routing key %s): %s",
+                        exchange, routing_key, exc)
+            return
+        now = green.now()
+        body = message.body
+        body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        key = (exchange, routing_key, body)
+        returned = self._returned
+        for old in [k for k, first in returned.items()
+                    if now - first > 2 * self.conf.rpc_response_timeout]:
+            del returned[old]
+        first = returned.setdefault(key, now)
+        method = _method_of(body)
+        if now - first >= self.conf.rpc_response_timeout or self._closed:
+            del returned[key]
+            LOG.error("Message %s to exchange %r (routing key %s) could not be routed for "
+                      "%.0f s (no queue bound: is the service that consumes it running?); "
+                      "it is dropped", method, exchange, routing_key, now - first)
+            return
+        if first == now:
+            LOG.warning("Message %s to exchange %r (routing key %s) was returned "
+                        "unroutable (no queue bound yet); publishing it again every %s s "
+                        "for up to %s s", method, exchange, routing_key,
+                        self.conf.rabbit_retry_interval, self.conf.rpc_response_timeout)
+        properties = {"delivery_mode": 2}
+        expiration = getattr(message, "properties", {}).get("expiration")
+        if expiration is not None:
+            properties["expiration"] = expiration
+        green.spawn_after(max(self.conf.rabbit_retry_interval, 0.05), self._republish,
+                          exchange, routing_key, body, properties)
+
+    def _republish(self, exchange: str, routing_key: str, body: bytes,
+                   properties: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        try:
+            self._publish_body(self._topic_exchange(exchange), routing_key, body,
+                               properties, green.now() + self.conf.rpc_response_timeout,
+                               mandatory=True)
+        except Exception:
+            LOG.exception("Message %s to exchange %r (routing key %s) could not be "
+                          "published again; it is dropped", _method_of(body), exchange,
+                          routing_key)
 
     def _lost(self, error: BaseException, from_runner: bool = False) -> None:
         """Forget the broken connection; the consumer greenthread reconnects."""
@@ -554,15 +617,21 @@ class AMQPTransport(Transport):
         self._add_consumer(_Consumer(queue, self._on_reply, self._new_tag(),
                                      delete_on_stop=True, no_ack=not self.is_memory))
 
+    def _topic_exchange(self, name: str) -> kombu.Exchange:
+        """The topic exchange ``name`` (durable with ``amqp_durable_queues`` or quorum
+        queues, as oslo.messaging declares it)."""
+        return kombu.Exchange(name, type="topic", durable=self._durable, auto_delete=False)
+
     def listen(self, target: Target, deliver: Callable[[Any], None]) -> Listener:
-        exchange = kombu.Exchange(self.exchange_for(target), type="topic",
-                                  durable=False, auto_delete=False)
+        exchange = self._topic_exchange(self.exchange_for(target))
         names = [target.topic]
         if target.server:
             names.append(f"{target.topic}.{target.server}")
         consumers = [
-            _Consumer(kombu.Queue(name, exchange=exchange, routing_key=name, durable=False,
-                                  auto_delete=False), deliver, self._new_tag())
+            _Consumer(kombu.Queue(name, exchange=exchange, routing_key=name,
+                                  durable=self._durable, auto_delete=False,
+                                  queue_arguments=self._queue_arguments),
+                      deliver, self._new_tag())
             for name in names
         ]
         fanout = kombu.Exchange(f"{target.topic}_fanout", type="fanout", durable=False,
@@ -609,6 +678,11 @@ class AMQPTransport(Transport):
         properties: dict[str, Any] = {"delivery_mode": 2}
         if expiration is not None:
             properties["expiration"] = str(int(expiration * 1000))
+        self._publish_body(exchange, routing_key, body, properties, deadline, mandatory)
+
+    def _publish_body(self, exchange: kombu.Exchange | None, routing_key: str, body: bytes,
+                      properties: dict[str, Any], deadline: float | None,
+                      mandatory: bool) -> None:
         name = exchange.name if exchange is not None else ""
         while True:
             channel = self._wait_channel(deadline)
@@ -646,11 +720,13 @@ class AMQPTransport(Transport):
                                       durable=False, auto_delete=True)
             self._publish(exchange, "", message, None, deadline)
             return
-        exchange = kombu.Exchange(self.exchange_for(target), type="topic",
-                                  durable=False, auto_delete=False)
+        exchange = self._topic_exchange(self.exchange_for(target))
         routing_key = f"{target.topic}.{target.server}" if target.server else target.topic
+        # Mandatory: a message no queue is bound for comes back (see _on_return) instead
+        # of being dropped silently by the broker, as it is with oslo.messaging.
         self._publish(exchange, routing_key, message,
-                      timeout if kind == "call" else None, deadline)
+                      timeout if kind == "call" else None, deadline,
+                      mandatory=not self.is_memory)
 
     def send_reply(self, reply_q: str, reply: dict) -> None:
         deadline = green.now() + self.conf.rpc_response_timeout

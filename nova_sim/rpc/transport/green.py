@@ -108,10 +108,11 @@ class GreenBroker:
 
     def bind(self, queue: _Queue, exchange: str, routing_key: str) -> None:
         """Route messages published to ``exchange`` with ``routing_key`` to ``queue``."""
-        bound = self.exchanges[exchange][1].setdefault(routing_key, [])
-        if queue not in bound:
-            bound.append(queue)
-            queue.bindings.append((exchange, routing_key))
+        binding = (exchange, routing_key)
+        # the queue's own bindings are few; the key's queues may be 10,000 fanout queues
+        if binding not in queue.bindings:
+            self.exchanges[exchange][1].setdefault(routing_key, []).append(queue)
+            queue.bindings.append(binding)
 
     def delete_queue(self, name: str) -> None:
         """Delete queue ``name`` with its bindings and buffered messages."""

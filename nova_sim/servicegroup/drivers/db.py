@@ -20,6 +20,7 @@ from typing import Any, Callable
 from nova_sim import context as nova_context
 from nova_sim import green
 from nova_sim.db.api import parse_timestamp
+from nova_sim.green.costs import hooks as costs
 from nova_sim.servicegroup.drivers.base import INITIAL_REPORTING_DELAY, Driver
 
 __all__ = ["INITIAL_REPORTING_DELAY", "DbDriver", "is_up"]
@@ -76,6 +77,9 @@ class DbDriver(Driver):
         ref = service.service_ref
         if ref is None:
             return
+        work = costs.work
+        if work is not None:  # the cost model charges the heartbeat's CPU
+            work(getattr(service, "manager", service), "heartbeat", service.binary)
         try:
             if self.db is not None:
                 ref.update(self.db.service_heartbeat(ref["id"]))
