@@ -256,11 +256,23 @@ def test_networks_and_subnets_made_through_the_api(client):
     assert client.delete(f"/network/v2.0/networks/{PRIVATE['id']}").status_int == 409
 
 
-def test_migrations_are_none_and_images_cannot_be_deleted_here(client):
+def test_migrations_and_images_that_cannot_be_deleted_here(client):
     from nova_sim import image
 
     server = boot(client)
     assert client.get("/v2.1/os-migrations").json == {"migrations": []}
+    db = client.app.compute_api.db
+    db.instance_update(server, {"system_metadata": {
+        "migration": {"status": "finished", "source_compute": "host1",
+                      "source_node": "host1", "dest_compute": "host2", "dest_node": "host2",
+                      "migration_type": "resize", "uuid": "m-1"},
+        "old_flavor": {"id": 1}, "new_flavor": {"id": 2}}})
+    listed = client.get("/v2.1/os-migrations", version="2.59").json["migrations"]
+    assert [(m["instance_uuid"], m["status"], m["migration_type"], m["old_instance_type_id"],
+             m["new_instance_type_id"], m["uuid"]) for m in listed] == [
+        (server, "finished", "resize", 1, 2, "m-1")]
+    assert "migration_type" not in client.get("/v2.1/os-migrations").json["migrations"][0]
+    assert client.get("/v2.1/os-migrations?status=error").json == {"migrations": []}
     assert client.get("/v2.1/os-migrations", token="demo:demo").status_int == 403
     assert client.get(f"/v2.1/servers/{server}/migrations", version="2.23").json == {
         "migrations": []}
