@@ -29,6 +29,21 @@ MATRIX = [
     ("GET", "/servers/{server_id}/metadata/{key}", None),
     ("PUT", "/servers/{server_id}/metadata/{key}", {"meta": {"owner": "stolen"}}),
     ("DELETE", "/servers/{server_id}/metadata/{key}", None),
+    ("GET", "/servers/{server_id}/ips", None),
+    ("GET", "/servers/{server_id}/ips/{network}", None),
+    ("GET", "/servers/{server_id}/os-server-password", None),
+    ("DELETE", "/servers/{server_id}/os-server-password", None),
+    ("GET", "/servers/{server_id}/diagnostics", None),
+    ("POST", "/servers/{server_id}/remote-consoles",
+     {"remote_console": {"protocol": "vnc", "type": "novnc"}}),
+    ("GET", "/servers/{server_id}/migrations", None),
+    ("GET", "/servers/{server_id}/os-security-groups", None),
+    ("GET", "/servers/{server_id}/tags", None),
+    ("PUT", "/servers/{server_id}/tags", {"tags": ["stolen"]}),
+    ("DELETE", "/servers/{server_id}/tags", None),
+    ("GET", "/servers/{server_id}/tags/{tag}", None),
+    ("PUT", "/servers/{server_id}/tags/{tag}", None),
+    ("DELETE", "/servers/{server_id}/tags/{tag}", None),
     *[("POST", "/servers/{server_id}/action", {name: {"type": "HARD"} if name == "reboot"
                                                else None})
       for name in sorted(server_actions._ACTIONS)],
@@ -57,7 +72,8 @@ def test_another_project_gets_404_and_changes_nothing(client, owned, row):
     server_id, request_id = owned
     before = client.get(f"/v2.1/servers/{server_id}", token=OWNER,
                         version=NEW_VERSION).json["server"]
-    path = "/v2.1" + template.format(server_id=server_id, request_id=request_id, key="owner")
+    path = "/v2.1" + template.format(server_id=server_id, request_id=request_id, key="owner",
+                                     network="private", tag="owner")
     response = client.request(method, path, body=body, token=INTRUDER, version=NEW_VERSION)
     assert_fault(response, 404)
     after = client.get(f"/v2.1/servers/{server_id}", token=OWNER, version=NEW_VERSION)
