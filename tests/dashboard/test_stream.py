@@ -144,6 +144,9 @@ def test_the_api_process_of_a_multi_process_cloud_serves_it(tmp_path):
     conf.set_override("connection", f"sqlite:///{tmp_path}/cloud.db", group="database")
     conf.set_override("osapi_compute_listen_port", 0)
     conf.set_override("port", 0, group="dashboard")
+    from nova_sim.db.api import Database
+
+    Database.from_config(conf, sync=True).close()  # `nova-sim db sync`: the API never does
     process = create_service("nova-api", conf=conf).start()
     try:
         dashboard, why = start_for(process, conf)
