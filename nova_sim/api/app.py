@@ -343,7 +343,8 @@ class APIApplication:
             version_headers.extend(microversion.response_headers(version))
             rest = self._strip_project_id(request, rest)
             handler, params = self.compute.match(method, "/" + rest)
-            auth.check_role(request.context, method)
+            if not rest.startswith("os-keypairs"):  # a user's own, whatever the role
+                auth.check_role(request.context, method)
             return handler(request, **params)
         if head == "image":
             if not rest:

@@ -78,7 +78,8 @@ def _from_keystone(headers, token: str | None, identity: Any,
 
 def check_role(context: nova_context.RequestContext | None, method: str) -> None:
     """403 for a request that changes something when the caller has neither the member
-    nor the admin role (a reader), Nova's default ``PROJECT_MEMBER`` rule for actions."""
+    nor the admin role (a reader), Nova's default ``PROJECT_MEMBER`` rule for actions.
+    (Key pairs are not checked here: Nova lets any user manage their own.)"""
     if context is None or method in _READ_METHODS or context.is_admin:
         return
     if "member" not in context.roles:

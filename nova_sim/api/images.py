@@ -31,6 +31,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/images/detail", detail)
     router.add("GET", "/images/{image_id}", show)
     router.add("DELETE", "/images/{image_id}", delete)
+    router.add("DELETE", "/images", _no_image)
     register_metadata(router)
 
 
@@ -106,6 +107,11 @@ def show(request: APIRequest, image_id: str) -> Reply:
     """``GET /images/{id}``: 404 when unknown or not visible."""
     _check_version(request)
     return Reply(200, {"image": _detail_view(request, _get(request, image_id))})
+
+
+def _no_image(request: APIRequest) -> Reply:
+    """``DELETE /images[/]``: no image named, a 404 as in Nova."""
+    raise faults.NotFound("Image not found.")
 
 
 def delete(request: APIRequest, image_id: str) -> Reply:

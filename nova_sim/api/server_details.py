@@ -1,5 +1,5 @@
-"""The small read-mostly sub-resources of a server: ``ips``, ``os-server-password`` and
-``diagnostics``.
+"""The small sub-resources of a server: ``ips``, ``os-server-password``, ``diagnostics``
+and ``remote-consoles``.
 
 Owns ``GET /servers/{id}/ips`` (``{"addresses": ...}``, as in the server view) and
 ``GET /servers/{id}/ips/{network}`` (404 "Instance is not a member of specified network"
@@ -32,6 +32,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/servers/{server_id}/os-server-password", password)
     router.add("DELETE", "/servers/{server_id}/os-server-password", clear_password)
     router.add("GET", "/servers/{server_id}/diagnostics", diagnostics)
+    router.add("POST", "/servers/{server_id}/remote-consoles", remote_console)
 
 
 def ips(request: APIRequest, server_id: str) -> Reply:
@@ -58,6 +59,44 @@ def clear_password(request: APIRequest, server_id: str) -> Reply:
     """``DELETE /servers/{id}/os-server-password``: 204."""
     get_instance(request, server_id)
     return Reply(204)
+
+
+#: protocol -> {console type: Nova's default proxy URL of that type}
+_CONSOLES = {
+    "vnc": {"novnc": "http://127.0.0.1:6080/vnc_lite.html",
+            "xvpvnc": "http://127.0.0.1:6081/console"},
+    "spice": {"spice-html5": "http://127.0.0.1:6082/spice_auto.html"},
+    "serial": {"serial": "ws://127.0.0.1:6083/"},
+    "mks": {"webmks": "http://127.0.0.1:6090/"},
+}
+
+
+def remote_console(request: APIRequest, server_id: str) -> Reply:
+    """``POST /servers/{id}/remote-consoles`` (2.6; ``mks`` from 2.8): a console URL with
+    a fresh token, on Nova's default proxy addresses (no proxy serves it: there is no
+    guest). 400 for an unknown protocol or a type of another protocol, 409 until the
+    server has a host."""
+    if not request.version.matches("2.6"):
+        raise faults.NotFound()
+    body = request.json_body()
+    spec = common.require_dict(body, "remote_console")
+    common.check_properties(spec, "remote_console", {"protocol", "type"},
+                            ("protocol", "type"))
+    protocol, kind = spec["protocol"], spec["type"]
+    types = _CONSOLES.get(protocol) if isinstance(protocol, str) else None
+    if types is None or (protocol == "mks" and not request.version.matches("2.8")):
+        raise common.invalid_field("protocol", protocol, f"{protocol!r} is not one of "
+                                   "the console protocols")
+    if kind not in types:
+        raise faults.BadRequest(f"Unsupported console type {kind} for protocol {protocol}")
+    instance = get_instance(request, server_id)
+    if not instance.get("host") or instance.get("vm_state") != "active":
+        raise faults.Conflict(f"Instance {instance['uuid']} is not ready")
+    token = green.random_uuid()
+    separator = "&" if "?" in types[kind] else "?"
+    url = (f"{types[kind]}{separator}path=%3Ftoken%3D{token}" if protocol == "vnc"
+           else f"{types[kind]}?token={token}")
+    return Reply(200, {"remote_console": {"protocol": protocol, "type": kind, "url": url}})
 
 
 def _uptime(instance: dict[str, Any]) -> int:

@@ -409,6 +409,11 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
     if is_detail:
+        if request.version.matches("2.26"):  # every server's tags in one query
+            db = getattr(request.api.compute_api, "db", None)
+            if db is not None:
+                tags = db.instance_tag_get_many([i["uuid"] for i in page])
+                page = [dict(i, tags=tags.get(i["uuid"], [])) for i in page]
         body: dict[str, Any] = {"servers": [show_view(request, i, show_extra=False)
                                             for i in page]}
     else:
@@ -635,7 +640,9 @@ def create(request: APIRequest) -> Reply:
     networks = _parse_networks(request, server)
     min_count, max_count = _create_counts(request, server)
     metadata = _parse_metadata(server.get("metadata", {}))
-    _check_metadata_quota(request, metadata)
+    quota = request.api.compute_api.quota_api.limits(request.context.project_id,
+                                                     request.context.user_id)
+    _check_metadata_quota(request, metadata, quota)
     destination = _requested_destination(request, server)
     for key, min_length in (("availability_zone", 1), ("description", 0), ("key_name", 1)):
         if server.get(key) is not None:
@@ -645,7 +652,7 @@ def create(request: APIRequest) -> Reply:
     key_name = server.get("key_name")
     hints = _scheduler_hints(body)
     tags = _create_tags(request, server)
-    max_count = _check_quota(request, flavor_id, min_count, max_count)
+    max_count = _check_quota(request, flavor_id, min_count, max_count, quota)
     kwargs: dict[str, Any] = dict(
         flavor_id=flavor_id,
         image_ref=common.normalize_uuid(image_ref),
@@ -758,11 +765,11 @@ def _create_counts(request: APIRequest, server: dict) -> tuple[int, int]:
     return min_count, max_count
 
 
-def _check_metadata_quota(request: APIRequest, metadata: dict) -> None:
+def _check_metadata_quota(request: APIRequest, metadata: dict,
+                          quota: dict[str, int]) -> None:
     """403 when ``metadata`` holds more items than ``[quota] metadata_items`` (the
     ``maxServerMeta`` of ``GET /limits``), in Nova's words."""
-    allowed = request.api.compute_api.quota_api.limit(request.context.project_id,
-                                                     "metadata_items")
+    allowed = quota["metadata_items"]
     if 0 <= allowed < len(metadata):
         raise faults.Forbidden(f"Quota exceeded for metadata_items: Maximum number of "
                                f"metadata items exceeds {allowed}")
@@ -784,7 +791,8 @@ def _requested_destination(request: APIRequest, server: dict) -> dict[str, Any]:
             for key, value in given.items()}
 
 
-def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count: int) -> int:
+def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count: int,
+                 quota: dict[str, int]) -> int:
     """Nova's instance quota (``[quota] instances``, ``cores``, ``ram``; -1 unlimited).
 
     Returns how many instances may be built (at most ``max_count``); 403 when not even
@@ -798,7 +806,6 @@ def _check_quota(request: APIRequest, flavor_id: str, min_count: int, max_count:
     project_id = request.context.project_id
     rows = None
     allowed = max_count
-    quota = compute_api.quota_api.limits(project_id, request.context.user_id)
     for resource, limit, per_instance in (
             ("instances", quota["instances"], 1),
             ("cores", quota["cores"], flavor.get("vcpus") or 0),

@@ -57,12 +57,13 @@ class QuotaAPI:
         return limits
 
     def limits(self, project_id: str, user_id: str | None = None) -> dict[str, int]:
-        """The limits that apply to ``project_id`` (to its user ``user_id`` when given)."""
-        limits = self.defaults()
+        """The limits that apply to ``project_id`` (to its user ``user_id`` when given);
+        one database transaction."""
+        limits = self._options()
         if self.db is not None:
-            limits.update(self.db.quota_get_all(project_id))
-            if user_id:
-                limits.update(self.db.quota_get_all(project_id, user_id))
+            for found in self.db.quota_get_effective(DEFAULT_CLASS, project_id,
+                                                     user_id or ""):
+                limits.update(found)
         return limits
 
     def limit(self, project_id: str | None, resource: str) -> int:

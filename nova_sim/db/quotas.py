@@ -46,6 +46,17 @@ class QuotaAPI(DatabaseCore):
         """The limits set for ``project_id`` (for its user ``user_id`` when given)."""
         return dict(self._tuples(_QUOTAS_OF, {"project": project_id, "user": user_id}))
 
+    @reader
+    def quota_get_effective(self, class_name: str, project_id: str,
+                            user_id: str = "") -> list[dict[str, int]]:
+        """The limits of the quota class, of the project and (when given) of its user, in
+        one transaction: ``[class, project, user]``."""
+        found = [dict(self._tuples(_CLASS_OF, {"name": class_name})),
+                 dict(self._tuples(_QUOTAS_OF, {"project": project_id, "user": ""}))]
+        found.append(dict(self._tuples(_QUOTAS_OF, {"project": project_id, "user": user_id}))
+                     if user_id else {})
+        return found
+
     @writer
     def quota_set(self, project_id: str, limits: dict[str, int], user_id: str = "") -> None:
         """Set each ``{resource: limit}`` for ``project_id`` (or its user ``user_id``)."""

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from nova_sim.db.engine import DatabaseCore, Query, reader, writer
+from nova_sim.db.engine import (
+    DatabaseCore,
+    Query,
+    in_list,
+    list_params,
+    list_size,
+    query,
+    reader,
+    writer,
+)
 from nova_sim.db.schema import tags
 
 _T = tags.c
@@ -29,6 +38,20 @@ class TagAPI(DatabaseCore):
     def instance_tag_get(self, instance_uuid: str) -> list[str]:
         """The instance's tags, sorted."""
         return [row[0] for row in self._tuples(_TAGS_OF, {"uuid": instance_uuid})]
+
+    @reader
+    def instance_tag_get_many(self, instance_uuids: list[str]) -> dict[str, list[str]]:
+        """``{uuid: sorted tags}`` of several instances, in one statement."""
+        uuids = list(dict.fromkeys(instance_uuids))
+        found: dict[str, list[str]] = {uuid: [] for uuid in uuids}
+        if not uuids:
+            return found
+        size = list_size(len(uuids))
+        statement = query(("tags-of", size), lambda: sa.select(_T.resource_id, _T.tag).where(
+            in_list(_T.resource_id, "u", size)).order_by(_T.tag))
+        for uuid, tag in self._tuples(statement, list_params("u", uuids, size)):
+            found[uuid].append(tag)
+        return found
 
     @writer
     def instance_tag_set(self, instance_uuid: str, new: list[str]) -> list[str]:

@@ -326,3 +326,13 @@ def test_compute_policy_by_role(kc):
 def test_users_option_must_be_well_formed():
     with pytest.raises(ValueError, match="user:project:role"):
         identity_store.IdentityStore(["demo:demo"], "pw", 60)
+
+
+def test_a_reader_manages_their_own_key_pairs_but_nothing_else(kc):
+    reader = login(kc, "demo_reader", project="demo")
+    made = kc.post("/v2.1/os-keypairs", {"keypair": {"name": "mine"}}, token=reader,
+                   version="2.91")
+    assert made.status_int == 201, made.body
+    assert kc.delete("/v2.1/os-keypairs/mine", token=reader, version="2.91").status_int == 204
+    assert kc.post("/v2.1/os-server-groups", {"server_group": {
+        "name": "g", "policies": ["affinity"]}}, token=reader).status_int == 403

@@ -64,3 +64,16 @@ def test_create_with_tags_from_2_52(client):
     assert old.status_int == 400
     bad = client.post("/v2.1/servers", body(tags=["a/b"]), token="demo:demo", version="2.52")
     assert bad.status_int == 400
+
+
+def test_a_list_reads_every_servers_tags_in_one_query(client):
+    first, second = boot(client), boot(client)
+    client.put(f"/v2.1/servers/{first}/tags", {"tags": ["a"]}, token="demo:demo", version=V)
+    db = client.app.compute_api.db
+    before = db.transactions
+    servers = client.get("/v2.1/servers/detail", token="demo:demo", version=V).json["servers"]
+    assert {s["id"]: s["tags"] for s in servers} == {first: ["a"], second: []}
+    listed_twice = db.transactions - before
+    before = db.transactions
+    client.get("/v2.1/servers/detail", token="demo:demo", version="2.25")
+    assert listed_twice - (db.transactions - before) == 1  # the one tag query

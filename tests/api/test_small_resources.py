@@ -256,15 +256,43 @@ def test_networks_and_subnets_made_through_the_api(client):
     assert client.delete(f"/network/v2.0/networks/{PRIVATE['id']}").status_int == 409
 
 
-def test_migrations_are_none_and_images_cannot_be_deleted_here(client):
+def test_migrations_and_images_that_cannot_be_deleted_here(client):
     from nova_sim import image
 
     server = boot(client)
     assert client.get("/v2.1/os-migrations").json == {"migrations": []}
+    db = client.app.compute_api.db
+    db.instance_update(server, {"system_metadata": {
+        "migration": {"status": "finished", "source_compute": "host1",
+                      "source_node": "host1", "dest_compute": "host2", "dest_node": "host2",
+                      "migration_type": "resize", "uuid": "m-1"},
+        "old_flavor": {"id": 1}, "new_flavor": {"id": 2}}})
+    listed = client.get("/v2.1/os-migrations", version="2.59").json["migrations"]
+    assert [(m["instance_uuid"], m["status"], m["migration_type"], m["old_instance_type_id"],
+             m["new_instance_type_id"], m["uuid"]) for m in listed] == [
+        (server, "finished", "resize", 1, 2, "m-1")]
+    assert "migration_type" not in client.get("/v2.1/os-migrations").json["migrations"][0]
+    assert client.get("/v2.1/os-migrations?status=error").json == {"migrations": []}
     assert client.get("/v2.1/os-migrations", token="demo:demo").status_int == 403
     assert client.get(f"/v2.1/servers/{server}/migrations", version="2.23").json == {
         "migrations": []}
     assert client.get(f"/v2.1/servers/{server}/migrations", version="2.22").status_int == 404
     assert client.delete("/v2.1/images/nope", token="demo:demo").status_int == 404
+    assert client.delete("/v2.1/images/", token="demo:demo").status_int == 404
     assert client.delete(f"/v2.1/images/{image.CIRROS_IMAGE_ID}",
                          token="demo:demo").status_int == 403
+
+
+def test_remote_consoles(client):
+    server = boot(client)
+    path = f"/v2.1/servers/{server}/remote-consoles"
+    made = client.post(path, {"remote_console": {"protocol": "vnc", "type": "novnc"}},
+                       token="demo:demo", version="2.6").json["remote_console"]
+    assert made["protocol"] == "vnc" and made["type"] == "novnc"
+    assert made["url"].startswith("http://127.0.0.1:6080/vnc_lite.html?path=%3Ftoken%3D")
+    for spec in ({"protocol": "vnc", "type": "spice-html5"}, {"protocol": "x", "type": "y"},
+                 {"protocol": "mks", "type": "webmks"}, {"protocol": "vnc"}):
+        assert client.post(path, {"remote_console": spec}, token="demo:demo",
+                           version="2.6").status_int == 400
+    assert client.post(path, {"remote_console": {"protocol": "vnc", "type": "novnc"}},
+                       token="demo:demo", version="2.5").status_int == 404
