@@ -4,7 +4,8 @@ Owns ``GET /image/v2/images`` (filters ``name=``, ``id=in:a,b``, ``status``,
 ``visibility``, ``limit``/``marker``), ``GET /image/v2/images/{id}``, ``POST
 /image/v2/images`` (201, a ``queued`` record), ``PUT /image/v2/images/{id}/file`` (the
 upload: 204, the image ``active`` with the body's size; the bytes are not kept) and
-``DELETE /image/v2/images/{id}`` (204), over the compute API's image service (the built-in
+``DELETE /image/v2/images/{id}`` (204) and ``GET /image/v2/images/{id}/tasks`` (no
+import tasks), over the compute API's image service (the built-in
 CirrOS image and the stored snapshots, backups and created images), so that ``openstack
 server create --image cirros-0.6.2-x86_64-disk``, ``server image create`` and ``image
 delete`` work. Glance's visibility rules: a private image is seen only by its owner's
@@ -37,6 +38,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/v2/images/{image_id}", show_image)
     router.add("DELETE", "/v2/images/{image_id}", delete_image)
     router.add("PUT", "/v2/images/{image_id}/file", upload_image)
+    router.add("GET", "/v2/images/{image_id}/tasks", image_tasks)
     router.add("GET", "/v2/schemas/image", image_schema)
 
 
@@ -178,6 +180,13 @@ def delete_image(request: APIRequest, image_id: str) -> Reply:
     remove_image(request, _get(request, image_id),
                  f"You are not permitted to delete the image {image_id}.")
     return Reply(204)
+
+
+def image_tasks(request: APIRequest, image_id: str) -> Reply:
+    """``GET /image/v2/images/{id}/tasks`` (Glance 2.12): the image's import tasks; none,
+    as nova-sim's images are never imported."""
+    _get(request, image_id)
+    return Reply(200, {"tasks": []})
 
 
 def image_schema(request: APIRequest) -> Reply:
