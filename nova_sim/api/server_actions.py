@@ -289,6 +289,10 @@ def _rebuild(request: APIRequest, compute_api, instance: dict, value: Any,
         server = {key: value for key, value in server.items()
                   if not key.startswith(_REBUILD_HIDDEN_PREFIXES)
                   and key not in _REBUILD_HIDDEN}
+        server["addresses"] = {
+            network: [{key: value for key, value in address.items()
+                       if not key.startswith("OS-EXT-IPS")} for address in addresses]
+            for network, addresses in (server.get("addresses") or {}).items()}
     server["adminPass"] = password
     return Reply(202, {"server": server})
 

@@ -107,3 +107,17 @@ def test_image_tasks_and_proxy_filters(client):
     assert listed("?minDisk=1") == [snap]  # m1.tiny's 1 GB disk
     assert set(listed("")) == {IMAGE, snap}
     assert client.delete("/v2.1/images/", token="demo:demo").status_int == 404
+
+
+def test_list_filters_on_properties_and_sorts(client):
+    for name in ("b-first", "a-second"):
+        client.post("/image/v2/images", {"name": name, "image_type": "backup"},
+                    token="demo:demo")
+    client.post("/image/v2/images", {"name": "other", "image_type": "snapshot"},
+                token="demo:demo")
+    found = client.get("/image/v2/images?image_type=backup&sort_key=created_at&sort_dir=asc",
+                       token="demo:demo").json["images"]
+    assert [i["name"] for i in found] == ["b-first", "a-second"]
+    by_name = client.get("/image/v2/images?image_type=backup&sort_key=name&sort_dir=asc",
+                         token="demo:demo").json["images"]
+    assert [i["name"] for i in by_name] == ["a-second", "b-first"]

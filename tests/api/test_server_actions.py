@@ -338,3 +338,12 @@ def test_add_and_remove_security_group(client):
     assert action(client, server_id, {"removeSecurityGroup": {"name": "web"}}
                   ).status_int == 400
     assert action(client, server_id, {"addSecurityGroup": {}}).status_int == 400
+
+
+def test_rebuild_addresses_below_2_75_have_no_extended_attributes(client, compute):
+    server_id = client.post("/v2.1/servers", {"server": {
+        "name": "vm", "imageRef": IMAGE, "flavorRef": "1", "networks": "auto"}},
+        token="demo:demo", version=V).json["server"]["id"]
+    old = action(client, server_id, {"rebuild": {"imageRef": IMAGE}}, version="2.74")
+    addresses = [a for network in old.json["server"]["addresses"].values() for a in network]
+    assert addresses and all(set(a) == {"addr", "version"} for a in addresses)
