@@ -104,9 +104,12 @@ bench: $(VENV)/.stamp-bench $(VENV)/.stamp-test
 	$(PY) tools/bench_trace.py
 
 # Regenerate the command outputs shown in README.md and docs/ (tools/doc_outputs.py says
-# how blocks are marked); tests/test_doc_outputs.py fails while one differs.
+# how blocks are marked; tools/sim_doc_output.py the simulate output of simulation.md and
+# its README excerpt); tests/test_doc_outputs.py and tests/sim/test_docs.py fail while one
+# differs.
 docs-outputs: $(VENV)/.stamp-test
 	$(PY) tools/doc_outputs.py --write
+	$(PY) tools/sim_doc_output.py
 
 sample-config: $(VENV)/.stamp-test
 	$(VENV)/bin/oslo-config-generator --config-file etc/nova-sim/nova-sim-config-generator.conf

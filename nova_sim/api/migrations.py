@@ -28,6 +28,6 @@ def server_index(request: APIRequest, server_id: str) -> Reply:
     """``GET /servers/{id}/migrations`` (2.23, admin): none."""
     if not request.version.matches("2.23"):
         raise faults.NotFound()
+    get_instance(request, server_id)  # as Nova: another project's server is a 404 first
     request.require_admin("os_compute_api:servers:migrations:index")
-    get_instance(request, server_id)
     return Reply(200, {"migrations": []})

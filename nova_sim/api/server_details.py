@@ -67,8 +67,8 @@ def _uptime(instance: dict[str, Any]) -> int:
 
 def diagnostics(request: APIRequest, server_id: str) -> Reply:
     """``GET /servers/{id}/diagnostics`` (admin): 409 until the server has a host."""
+    instance = get_instance(request, server_id)  # a 404 before the policy, as in Nova
     request.require_admin("os_compute_api:os-server-diagnostics")
-    instance = get_instance(request, server_id)
     if not instance.get("host"):
         raise faults.Conflict(f"Instance {instance['uuid']} is not ready yet.")
     vcpus = int(instance.get("vcpus") or 1)

@@ -137,11 +137,14 @@ def test_a_taken_port_leaves_the_cloud_running_without_a_dashboard(cloud):
 
 
 def test_the_api_process_of_a_multi_process_cloud_serves_it(tmp_path):
+    from nova_sim.db.migration import db_sync
     from nova_sim.deploy import create_service
 
     conf = new_conf()
     conf.set_override("transport_url", "memory://")
-    conf.set_override("connection", f"sqlite:///{tmp_path}/cloud.db", group="database")
+    url = f"sqlite:///{tmp_path}/cloud.db"
+    db_sync(url)  # the API serves a synced database only (`nova-sim db sync`)
+    conf.set_override("connection", url, group="database")
     conf.set_override("osapi_compute_listen_port", 0)
     conf.set_override("port", 0, group="dashboard")
     process = create_service("nova-api", conf=conf).start()

@@ -29,6 +29,19 @@ MATRIX = [
     ("GET", "/servers/{server_id}/metadata/{key}", None),
     ("PUT", "/servers/{server_id}/metadata/{key}", {"meta": {"owner": "stolen"}}),
     ("DELETE", "/servers/{server_id}/metadata/{key}", None),
+    ("GET", "/servers/{server_id}/ips", None),
+    ("GET", "/servers/{server_id}/ips/{network}", None),
+    ("GET", "/servers/{server_id}/os-server-password", None),
+    ("DELETE", "/servers/{server_id}/os-server-password", None),
+    ("GET", "/servers/{server_id}/diagnostics", None),
+    ("GET", "/servers/{server_id}/os-security-groups", None),
+    ("GET", "/servers/{server_id}/migrations", None),
+    ("GET", "/servers/{server_id}/tags", None),
+    ("PUT", "/servers/{server_id}/tags", {"tags": ["stolen"]}),
+    ("DELETE", "/servers/{server_id}/tags", None),
+    ("GET", "/servers/{server_id}/tags/{tag}", None),
+    ("PUT", "/servers/{server_id}/tags/{tag}", None),
+    ("DELETE", "/servers/{server_id}/tags/{tag}", None),
     *[("POST", "/servers/{server_id}/action", {name: {"type": "HARD"} if name == "reboot"
                                                else None})
       for name in sorted(server_actions._ACTIONS)],
@@ -37,9 +50,9 @@ MATRIX = [
 
 @pytest.fixture
 def owned(client):
-    """The owner's server (with the metadata item ``owner``) and the request id of its
-    create action."""
-    server_id = boot(client, "mine", token=OWNER, metadata={"owner": "demo"})
+    """The owner's server (with the metadata item ``owner`` and the tag ``mine``) and the
+    request id of its create action."""
+    server_id = boot(client, "mine", token=OWNER, metadata={"owner": "demo"}, tags=["mine"])
     actions = client.get(f"/v2.1/servers/{server_id}/os-instance-actions",
                          token=OWNER).json["instanceActions"]
     request_id = actions[0]["request_id"]
@@ -57,13 +70,14 @@ def test_another_project_gets_404_and_changes_nothing(client, owned, row):
     server_id, request_id = owned
     before = client.get(f"/v2.1/servers/{server_id}", token=OWNER,
                         version=NEW_VERSION).json["server"]
-    path = "/v2.1" + template.format(server_id=server_id, request_id=request_id, key="owner")
+    path = "/v2.1" + template.format(server_id=server_id, request_id=request_id, key="owner",
+                                    network="private", tag="mine")
     response = client.request(method, path, body=body, token=INTRUDER, version=NEW_VERSION)
     assert_fault(response, 404)
     after = client.get(f"/v2.1/servers/{server_id}", token=OWNER, version=NEW_VERSION)
     assert after.status_int == 200
     after = after.json["server"]
-    for key in ("name", "status", "OS-EXT-STS:task_state", "updated", "metadata"):
+    for key in ("name", "status", "OS-EXT-STS:task_state", "updated", "metadata", "tags"):
         assert after.get(key) == before.get(key), key
 
 
