@@ -230,6 +230,20 @@ class SecurityGroupNotFound(NotFound):
     msg_fmt = "Security group %(security_group_id)s not found."
 
 
+class SecurityGroupNotFoundForProject(SecurityGroupNotFound):
+    msg_fmt = "Security group %(security_group_id)s not found for project %(project_id)s."
+
+
+class SecurityGroupExistsForInstance(Invalid):
+    msg_fmt = ("Security group %(security_group_id)s is already associated with the "
+               "instance %(instance_id)s")
+
+
+class SecurityGroupNotExistsForInstance(Invalid):
+    msg_fmt = ("Security group %(security_group_id)s is not associated with the instance "
+               "%(instance_id)s")
+
+
 class SecurityGroupRuleNotFound(NotFound):
     msg_fmt = "Rule (%(rule_id)s) not found."
 

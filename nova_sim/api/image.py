@@ -1,17 +1,17 @@
 """A minimal image service at ``/image`` (Glance v2 shapes) over the cloud's images.
 
 Owns ``GET /image/v2/images`` (filters ``name=``, ``id=in:a,b``, ``status``,
-``visibility``, ``limit``/``marker``), ``GET /image/v2/images/{id}``, ``POST
-/image/v2/images`` (201, a ``queued`` record), ``PUT /image/v2/images/{id}/file`` (the
-upload: 204, the image ``active`` with the body's size; the bytes are not kept) and
-``DELETE /image/v2/images/{id}`` (204), over the compute API's image service (the built-in
-CirrOS image and the stored snapshots, backups and created images), so that ``openstack
-server create --image cirros-0.6.2-x86_64-disk``, ``server image create`` and ``image
-delete`` work. Glance's visibility rules: a private image is seen only by its owner's
-project and by admins; only they may change or delete it; the built-in images are
+``visibility`` and any other property, ``sort_key``/``sort_dir``, ``limit``/``marker``),
+``GET /image/v2/images/{id}``, ``POST /image/v2/images`` (201, a ``queued`` record), ``PUT
+/image/v2/images/{id}/file`` (the upload: 204, the image ``active`` with the body's size;
+the bytes are not kept) and ``DELETE /image/v2/images/{id}`` (204) and ``GET
+/image/v2/images/{id}/tasks`` (no import tasks), over the compute API's image service (the
+built-in CirrOS image and the stored snapshots, backups and created images), so that
+``openstack server create --image cirros-0.6.2-x86_64-disk``, ``server image create`` and
+``image delete`` work. Glance's visibility rules: a private image is seen only by its
+owner's project and by admins; only they may change or delete it; the built-in images are
 public and cannot be changed (403). Must not know about the compute service beyond the
-compute API's image methods.
-"""
+compute API's image methods. """
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ _READ_ONLY = {"status", "owner", "size", "virtual_size", "checksum", "created_at
               "direct_url", "locations"}
 
 
+#: Query parameters of ``GET /v2/images`` that are no property filter.
+_LIST_PARAMS = frozenset(["limit", "marker", "sort_key", "sort_dir", "sort", "name", "id",
+                          "status", "visibility", "member_status", "os_hidden", "tag"])
+
+
 def register(router: Router, api) -> None:
     """Add the ``/image`` routes (paths relative to ``/image``)."""
     router.add("GET", "/v2/images", list_images)
@@ -37,6 +42,7 @@ def register(router: Router, api) -> None:
     router.add("GET", "/v2/images/{image_id}", show_image)
     router.add("DELETE", "/v2/images/{image_id}", delete_image)
     router.add("PUT", "/v2/images/{image_id}/file", upload_image)
+    router.add("GET", "/v2/images/{image_id}/tasks", image_tasks)
     router.add("GET", "/v2/schemas/image", image_schema)
 
 
@@ -104,6 +110,15 @@ def list_images(request: APIRequest) -> Reply:
     visibility = request.param("visibility")
     if visibility not in (None, "all"):
         images = [i for i in images if i["visibility"] == visibility]
+    for key, wanted in request.params.items():
+        if key not in _LIST_PARAMS:
+            # Glance v2 filters on any other property (``image_type=backup``...)
+            images = [i for i in images if str(i.get(key, (i.get("properties") or {})
+                                                      .get(key))) == wanted]
+    sort_key = request.param("sort_key")
+    if sort_key in ("created_at", "updated_at", "name", "size", "status"):
+        images.sort(key=lambda i: (i.get(sort_key) is None, str(i.get(sort_key) or "")),
+                    reverse=request.param("sort_dir") == "desc")
     page, _full = common.paginate(images, request.params, 1000)
     body: dict[str, Any] = {
         "images": [_view(i) for i in page],
@@ -178,6 +193,13 @@ def delete_image(request: APIRequest, image_id: str) -> Reply:
     remove_image(request, _get(request, image_id),
                  f"You are not permitted to delete the image {image_id}.")
     return Reply(204)
+
+
+def image_tasks(request: APIRequest, image_id: str) -> Reply:
+    """``GET /image/v2/images/{id}/tasks`` (Glance 2.12): the image's import tasks; none,
+    as nova-sim's images are never imported."""
+    _get(request, image_id)
+    return Reply(200, {"tasks": []})
 
 
 def image_schema(request: APIRequest) -> Reply:

@@ -68,15 +68,40 @@ def _links(request: APIRequest, image_id: str) -> list[dict[str, str]]:
              "href": f"{request.base_url}/image/images/{image_id}"}]
 
 
+def _no_image(request: APIRequest) -> Reply:
+    """``DELETE /images/`` (no id): 404, as Nova has no such route."""
+    raise faults.NotFound()
+
+
+def _matches(image: dict[str, Any], filters: dict[str, str]) -> bool:
+    properties = image.get("properties") or {}
+    status = _STATUS.get(image.get("status") or "", "UNKNOWN")
+    for key, wanted in filters.items():
+        if key == "name" and image.get("name") != wanted:
+            return False
+        if key == "status" and status != wanted.upper():
+            return False
+        if key == "server" and properties.get("instance_uuid") != wanted.rstrip(
+                "/").rsplit("/", 1)[-1]:
+            return False
+        if key == "type" and properties.get("image_type") != wanted:
+            return False
+        if key in ("minRam", "minDisk"):
+            field = "min_ram" if key == "minRam" else "min_disk"
+            if not wanted.isdigit() or int(image.get(field) or 0) < int(wanted):
+                return False
+    return True
+
+
 def _visible_images(request: APIRequest) -> list[dict[str, Any]]:
+    """The images the caller sees, filtered as Nova's proxy does (``name``, ``status``,
+    ``server`` (a server's id or URL), ``type`` (snapshot or backup), ``minRam``,
+    ``minDisk``), one page of them."""
+    filters = {key: request.param(key) for key in (
+        "name", "status", "server", "type", "minRam", "minDisk")
+        if request.param(key) is not None}
     images = [i for i in request.api.compute_api.image_list(request.context)
-              if visible(request, i)]
-    for key, field in (("name", "name"), ("status", "status")):
-        wanted = request.param(key)
-        if wanted is not None:
-            images = [i for i in images if (
-                _STATUS.get(i.get("status") or "") == wanted.upper() if key == "status"
-                else i.get(field) == wanted)]
+              if visible(request, i) and _matches(i, filters)]
     page, _full = common.paginate(images, request.params, request.api.max_limit)
     return page
 

@@ -243,6 +243,12 @@ _REBUILD_KEYS = {
 }
 
 
+_REBUILD_HIDDEN_PREFIXES = ("OS-EXT-AZ:", "OS-EXT-STS:", "OS-SRV-USG:", "OS-EXT-SRV-ATTR:",
+                            "os-extended-volumes:")
+_REBUILD_HIDDEN = frozenset(["config_drive", "key_name", "security_groups", "host_status",
+                             "server_groups"])
+
+
 def _rebuild(request: APIRequest, compute_api, instance: dict, value: Any,
              name: str = "rebuild") -> Reply:
     if not isinstance(value, dict):
@@ -278,6 +284,15 @@ def _rebuild(request: APIRequest, compute_api, instance: dict, value: Any,
         raise faults.BadRequest("Cannot find requested image")
     rebuilt = get_instance(request, instance["uuid"])
     server = show_view(request, rebuilt)
+    if not request.version.matches("2.75"):
+        # Nova's rebuild view below 2.75 leaves out the extended attributes
+        server = {key: value for key, value in server.items()
+                  if not key.startswith(_REBUILD_HIDDEN_PREFIXES)
+                  and key not in _REBUILD_HIDDEN}
+        server["addresses"] = {
+            network: [{key: value for key, value in address.items()
+                       if not key.startswith("OS-EXT-IPS")} for address in addresses]
+            for network, addresses in (server.get("addresses") or {}).items()}
     server["adminPass"] = password
     return Reply(202, {"server": server})
 
@@ -351,6 +366,20 @@ def _inject_network_info(request: APIRequest, compute_api, instance: dict, value
     compute_api.inject_network_info(request.context, instance["uuid"])
 
 
+def _security_group_action(method: str) -> Callable[..., None]:
+    """``addSecurityGroup`` / ``removeSecurityGroup`` ``{"name": <group name or id>}``:
+    202; 404 for an unknown group, 400 when already (or not) there."""
+    def handler(request: APIRequest, compute_api, instance: dict, value: Any,
+                name: str = "") -> None:
+        if not isinstance(value, dict):
+            raise common.invalid_field(name, value, f"{value!r} is not of type 'object'")
+        _check_keys(name, value, {"name"})
+        group = common.check_string("name", value.get("name"), min_length=1)
+        getattr(compute_api, method)(request.context, instance["uuid"], group)
+
+    return handler
+
+
 def _restore(request: APIRequest, compute_api, instance: dict, value: Any,
              name: str = "restore") -> None:
     _null("restore", value)
@@ -415,6 +444,8 @@ _ACTIONS: dict[str, Callable[..., Reply | None]] = {
     "resize": _resize, "confirmResize": _end_resize("confirm_resize", 204),
     "revertResize": _end_resize("revert_resize", 202),
     "migrate": _migrate, "injectNetworkInfo": _inject_network_info,
+    "addSecurityGroup": _security_group_action("add_security_group"),
+    "removeSecurityGroup": _security_group_action("remove_security_group"),
 }
 
 

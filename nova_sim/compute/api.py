@@ -853,6 +853,44 @@ class API:
         self._record_action_start(ctxt, instance, "inject_network_info")
         self.compute_rpcapi.inject_network_info(ctxt, instance)
 
+    def _security_group(self, instance: dict[str, Any], name: str) -> dict[str, Any]:
+        """The instance's project's security group named (or with the id) ``name``;
+        ``SecurityGroupNotFound`` (404)."""
+        for group in self.db.security_group_get_all(instance.get("project_id")):
+            if name in (group.get("name"), group.get("uuid")):
+                return group
+        raise exception.SecurityGroupNotFoundForProject(
+            project_id=instance.get("project_id"), security_group_id=name)
+
+    def add_security_group(self, ctxt: Any, instance: dict[str, Any] | str,
+                           name: str) -> dict[str, Any]:
+        """Add the project's security group ``name`` to the instance (Nova asks
+        Neutron to add it to the instance's ports; nova-sim records it on the instance).
+        ``SecurityGroupExistsForInstance`` (400) when it is there already."""
+        instance = self._instance(ctxt, instance)
+        group = self._security_group(instance, name)
+        groups = [entry.get("name") if isinstance(entry, dict) else entry
+                  for entry in instance.get("security_groups") or []]
+        if group["name"] in groups:
+            raise exception.SecurityGroupExistsForInstance(
+                security_group_id=name, instance_id=instance["uuid"])
+        return self.db.instance_update(instance["uuid"], {"security_groups": [
+            {"name": entry} for entry in (*groups, group["name"])]})
+
+    def remove_security_group(self, ctxt: Any, instance: dict[str, Any] | str,
+                              name: str) -> dict[str, Any]:
+        """Remove the security group ``name`` from the instance;
+        ``SecurityGroupNotExistsForInstance`` (400) when it is not there."""
+        instance = self._instance(ctxt, instance)
+        group = self._security_group(instance, name)
+        groups = [entry.get("name") if isinstance(entry, dict) else entry
+                  for entry in instance.get("security_groups") or []]
+        if group["name"] not in groups:
+            raise exception.SecurityGroupNotExistsForInstance(
+                security_group_id=name, instance_id=instance["uuid"])
+        return self.db.instance_update(instance["uuid"], {"security_groups": [
+            {"name": entry} for entry in groups if entry != group["name"]]})
+
     def restore(self, ctxt: Any, instance: dict[str, Any] | str) -> None:
         """Restore a soft-deleted instance. nova-sim deletes at once (Nova's default
         ``reclaim_instance_interval = 0``), so an instance is never soft-deleted: this

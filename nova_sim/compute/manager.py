@@ -867,8 +867,10 @@ class ComputeManager(periodic.PeriodicTasks):
             and image["properties"].get("backup_type") == backup_type
             and image["properties"].get("instance_uuid") == instance["uuid"]
         ]
-        backups.sort(key=lambda image: image.get("created_at") or "", reverse=True)
-        for image in backups[max(rotation, 0):]:
+        # oldest first: the image list is in creation order, and a stable sort keeps it
+        # for backups made within the same second
+        backups.sort(key=lambda image: image.get("created_at") or "")
+        for image in backups[:max(len(backups) - max(rotation, 0), 0)]:
             LOG.info("Deleting backup image %s of %s (rotation %d)", image["id"],
                      instance["uuid"], rotation)
             self._delete_image_quietly(ctxt, image["id"])

@@ -84,3 +84,40 @@ def test_compute_image_metadata_proxy(client):
     assert client.get(path, token="demo:demo", version="2.39").status_int == 404
     many = {f"k{n}": "v" for n in range(200)}
     assert client.put(path, {"metadata": many}, token="demo:demo").status_int == 403
+
+
+def test_image_tasks_and_proxy_filters(client):
+    server = client.post("/v2.1/servers", {"server": {
+        "name": "vm", "imageRef": IMAGE, "flavorRef": "1", "networks": "none"}},
+        token="demo:demo", version="2.100").json["server"]["id"]
+    snap = client.post(f"/v2.1/servers/{server}/action", {"createImage": {"name": "s"}},
+                       token="demo:demo", version="2.45").json["image_id"]
+    assert client.get(f"/image/v2/images/{snap}/tasks", token="demo:demo").json == {
+        "tasks": []}
+    assert client.get(f"/image/v2/images/{snap}/tasks", token="alt:alt").status_int == 404
+
+    def listed(query):
+        return [i["id"] for i in client.get(f"/v2.1/images{query}", token="demo:demo")
+                .json["images"]]
+
+    assert listed(f"?server={server}") == [snap]
+    assert listed(f"?server=http://x/v2.1/servers/{server}") == [snap]
+    assert listed("?type=snapshot") == [snap]
+    assert listed("?type=backup") == []
+    assert listed("?minDisk=1") == [snap]  # m1.tiny's 1 GB disk
+    assert set(listed("")) == {IMAGE, snap}
+    assert client.delete("/v2.1/images/", token="demo:demo").status_int == 404
+
+
+def test_list_filters_on_properties_and_sorts(client):
+    for name in ("b-first", "a-second"):
+        client.post("/image/v2/images", {"name": name, "image_type": "backup"},
+                    token="demo:demo")
+    client.post("/image/v2/images", {"name": "other", "image_type": "snapshot"},
+                token="demo:demo")
+    found = client.get("/image/v2/images?image_type=backup&sort_key=created_at&sort_dir=asc",
+                       token="demo:demo").json["images"]
+    assert [i["name"] for i in found] == ["b-first", "a-second"]
+    by_name = client.get("/image/v2/images?image_type=backup&sort_key=name&sort_dir=asc",
+                         token="demo:demo").json["images"]
+    assert [i["name"] for i in by_name] == ["a-second", "b-first"]

@@ -307,3 +307,43 @@ def test_inject_network_info_is_admin_only(client, compute):
     compute.db.instance_update(server_id, {"host": None})
     assert action(client, server_id, {"injectNetworkInfo": None},
                   token="admin:admin").status_int == 409
+
+
+def test_rebuild_answers_fewer_fields_below_2_75(client):
+    server_id = create(client)
+    old = action(client, server_id, {"rebuild": {"imageRef": IMAGE}}, version="2.74")
+    assert old.status_int == 202
+    assert not [key for key in old.json["server"] if key.startswith("OS-EXT-")
+                or key in ("key_name", "config_drive", "security_groups")]
+    new = action(client, server_id, {"rebuild": {"imageRef": IMAGE}}, version="2.75")
+    assert "OS-EXT-STS:vm_state" in new.json["server"] and "key_name" in new.json["server"]
+
+
+def test_add_and_remove_security_group(client):
+    server_id = create(client)
+    created = client.post("/v2.1/os-security-groups", {"security_group": {
+        "name": "web", "description": "web"}}, token="demo:demo")
+    assert created.status_int == 200, created.body
+    assert action(client, server_id, {"addSecurityGroup": {"name": "web"}}).status_int == 202
+    again = action(client, server_id, {"addSecurityGroup": {"name": "web"}})
+    assert again.status_int == 400 and "already associated" in again.json[
+        "badRequest"]["message"]
+    names = {g["name"] for g in client.get(f"/v2.1/servers/{server_id}/os-security-groups",
+                                           token="demo:demo").json["security_groups"]}
+    assert names == {"default", "web"}
+    assert action(client, server_id, {"addSecurityGroup": {"name": "nope"}}
+                  ).status_int == 404
+    assert action(client, server_id, {"removeSecurityGroup": {"name": "web"}}
+                  ).status_int == 202
+    assert action(client, server_id, {"removeSecurityGroup": {"name": "web"}}
+                  ).status_int == 400
+    assert action(client, server_id, {"addSecurityGroup": {}}).status_int == 400
+
+
+def test_rebuild_addresses_below_2_75_have_no_extended_attributes(client, compute):
+    server_id = client.post("/v2.1/servers", {"server": {
+        "name": "vm", "imageRef": IMAGE, "flavorRef": "1", "networks": "auto"}},
+        token="demo:demo", version=V).json["server"]["id"]
+    old = action(client, server_id, {"rebuild": {"imageRef": IMAGE}}, version="2.74")
+    addresses = [a for network in old.json["server"]["addresses"].values() for a in network]
+    assert addresses and all(set(a) == {"addr", "version"} for a in addresses)
