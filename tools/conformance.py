@@ -142,7 +142,10 @@ def write_tempest_workspace(venv: Path, workspace: Path, root: str) -> Path:
 
     path = workspace / "tempest"
     if not (path / ".stestr.conf").exists():
-        subprocess.run([str(venv / "bin" / "tempest"), "init", str(path)], check=True,
+        # registered in a workspace file of its own: ~/.tempest/workspace.yaml is left
+        # alone, and another checkout's workspace of the same name does not clash
+        subprocess.run([str(venv / "bin" / "tempest"), "init", "--workspace-path",
+                        str(workspace / "workspace.yaml"), str(path)], check=True,
                        stdout=subprocess.DEVNULL)
     (path / "locks").mkdir(exist_ok=True)
     template = string.Template((TEMPEST_DIR / "tempest.conf.template").read_text())
