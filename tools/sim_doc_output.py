@@ -58,7 +58,8 @@ def _refresh_excerpt(readme: str, shown: list[str]) -> str:
     return readme[:begin] + "\n".join(lines) + "\n" + readme[end:]
 
 
-def main_() -> None:
+def rewrite() -> None:
+    """Write the block and the excerpt with the command's output of now."""
     path = os.path.join(ROOT, "docs", "simulation.md")
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
@@ -75,4 +76,4 @@ def main_() -> None:
 
 
 if __name__ == "__main__":
-    main_()
+    rewrite()
