@@ -284,16 +284,22 @@ def _rebuild(request: APIRequest, compute_api, instance: dict, value: Any,
         raise faults.BadRequest("Cannot find requested image")
     rebuilt = get_instance(request, instance["uuid"])
     server = show_view(request, rebuilt)
+    server.pop("OS-EXT-SRV-ATTR:user_data", None)  # Nova's rebuild view: show_user_data=False
     if not request.version.matches("2.75"):
-        # Nova's rebuild view below 2.75 leaves out the extended attributes
+        # Nova's rebuild view below 2.75 leaves out the extended attributes, but shows
+        # key_name from 2.54 and server_groups from 2.71
+        shown = {key for key, since in (("key_name", "2.54"), ("server_groups", "2.71"))
+                 if request.version.matches(since)}
         server = {key: value for key, value in server.items()
-                  if not key.startswith(_REBUILD_HIDDEN_PREFIXES)
-                  and key not in _REBUILD_HIDDEN}
+                  if key in shown or (not key.startswith(_REBUILD_HIDDEN_PREFIXES)
+                                      and key not in _REBUILD_HIDDEN)}
         server["addresses"] = {
             network: [{key: value for key, value in address.items()
                        if not key.startswith("OS-EXT-IPS")} for address in addresses]
             for network, addresses in (server.get("addresses") or {}).items()}
     server["adminPass"] = password
+    if request.version.matches("2.57"):
+        server["user_data"] = rebuilt.get("user_data")
     return Reply(202, {"server": server})
 
 

@@ -311,12 +311,21 @@ def test_inject_network_info_is_admin_only(client, compute):
 
 def test_rebuild_answers_fewer_fields_below_2_75(client):
     server_id = create(client)
-    old = action(client, server_id, {"rebuild": {"imageRef": IMAGE}}, version="2.74")
+    oldest = action(client, server_id, {"rebuild": {"imageRef": IMAGE}}, version="2.53")
+    assert oldest.status_int == 202
+    assert not [key for key in oldest.json["server"] if key.startswith("OS-EXT-")
+                or key in ("key_name", "config_drive", "security_groups", "user_data")]
+    old = action(client, server_id, {"rebuild": {"imageRef": IMAGE, "user_data": "aGk="}},
+                 version="2.74")
     assert old.status_int == 202
+    # as Nova: key_name from 2.54, user_data from 2.57, the extended attributes from 2.75
     assert not [key for key in old.json["server"] if key.startswith("OS-EXT-")
-                or key in ("key_name", "config_drive", "security_groups")]
+                or key in ("config_drive", "security_groups")]
+    assert "key_name" in old.json["server"] and old.json["server"]["user_data"] == "aGk="
     new = action(client, server_id, {"rebuild": {"imageRef": IMAGE}}, version="2.75")
     assert "OS-EXT-STS:vm_state" in new.json["server"] and "key_name" in new.json["server"]
+    assert "user_data" in new.json["server"]
+    assert "OS-EXT-SRV-ATTR:user_data" not in new.json["server"]
 
 
 def test_add_and_remove_security_group(client):
