@@ -244,5 +244,34 @@ def build(spec: CloudSpec, virtual: bool = True, computes: bool = True,
                     row = cloud.db.service_get_by_host_and_binary(host, "nova-compute")
                     cloud.db.service_update(row["id"],
                                             {"availability_zone": group.availability_zone})
+    _wait_until_up(cloud, list(drivers))
     interposer.db_calls.clear()  # count the run's transactions, not the start-up's
     return SimCloud(spec, cloud, drivers, interposer, controllers)
+
+
+def _wait_until_up(cloud: Any, hosts: list[str]) -> None:
+    """Wait, on the cloud's clock, until every compute of ``hosts`` counts as up: a task
+    starts on a running cloud, as a Rally task does.
+
+    The database service group counts a new service row as up at once. Under the
+    in-memory one (``mc``) a compute is down until its first heartbeat, which comes
+    ``INITIAL_REPORTING_DELAY`` seconds after it started; a task started before then would
+    have its first boots refused (NoValidHost). Raises ``CloudError`` when some are still
+    down after that delay and two report intervals.
+    """
+    from nova_sim import green
+    from nova_sim.servicegroup.drivers.base import INITIAL_REPORTING_DELAY
+
+    group = cloud.api.servicegroup_api
+    if group.uses_service_rows or not hosts:
+        return
+    deadline = green.now() + INITIAL_REPORTING_DELAY + 2 * cloud.conf.report_interval
+    down = hosts
+    while True:
+        down = [host for host in down if not group.host_is_up("compute", host)]
+        if not down:
+            return
+        if green.now() >= deadline:
+            raise CloudError(f"{len(down)} of {len(hosts)} computes are not up "
+                             f"(the first: {down[0]}): they sent no heartbeat")
+        green.sleep(1.0)

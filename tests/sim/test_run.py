@@ -107,6 +107,27 @@ def test_novalidhost_fails_iterations_and_the_sla(run):
         ("max_avg_duration", True)]
 
 
+def test_a_task_starts_once_every_compute_is_up_under_mc(run):
+    # mc: a compute is down until its first heartbeat (5 s after it starts); the task
+    # waits for it, so its first boot at once finds every host up
+    cloud = small_cloud(hosts=3, options={"DEFAULT": {"servicegroup_driver": "mc"}})
+    result = run(workload("NovaServers.boot_server", {"serial": {"times": 1}}), cloud)
+    assert result.iterations[0]["error"] == []
+    assert result.nova["no_valid_host"] == 0
+    assert result.start_time >= 5.0  # on the virtual clock, after the first heartbeats
+
+
+def test_a_compute_that_never_reports_fails_the_start(monkeypatch):
+    from nova_sim.servicegroup.drivers.mc import McDriver
+    from nova_sim.sim import cloudspec, engine
+
+    monkeypatch.setattr(McDriver, "report_state", lambda self, service: None)
+    cloud = small_cloud(hosts=2, options={"DEFAULT": {"servicegroup_driver": "mc"}})
+    with pytest.raises(cloudspec.CloudError, match="2 of 2 computes are not up"):
+        engine.run_task(workload("NovaServers.boot_server", {"serial": {"times": 1}}),
+                        cloud, seed=1)
+
+
 def test_sla_wording_and_bounds():
     iterations = [{"duration": 2.0, "error": []}, {"duration": 4.0, "error": ["X", "", ""]}]
     verdicts = sla.evaluate({"failure_rate": {"min": 10, "max": 60},
