@@ -72,7 +72,6 @@ import random
 import selectors
 import threading
 import time
-import uuid
 from collections import deque
 from typing import Any, Callable
 
@@ -105,6 +104,11 @@ _BuiltinMethod = type(greenlet.getcurrent().switch)
 # Idle runners kept per hub; beyond this a runner ends with its job.
 MAX_IDLE_RUNNERS = 1024
 
+
+
+# The version and variant bits of a version 4 UUID (what ``uuid.UUID(version=4)`` sets).
+UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
 class Runner(greenlet.greenlet):
     """A recycled greenlet that runs greenthreads and spawn_n jobs one after another.
@@ -230,8 +234,10 @@ class Hub:
         return time.time()
 
     def random_uuid(self) -> str:
-        """A random UUID (version 4) drawn from this hub's generator."""
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        """A random UUID (version 4) drawn from this hub's generator: the text of
+        ``uuid.UUID(int=bits, version=4)``, formatted directly."""
+        text = "%032x" % ((self.random.getrandbits(128) & UUID4_CLEAR) | UUID4_SET)
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     # -- switching ----------------------------------------------------------------
     def switch(self) -> Any:

@@ -19,6 +19,7 @@ import json
 from typing import Any
 
 from nova_sim import green
+from nova_sim.green.hub import UUID4_CLEAR, UUID4_SET
 
 VERSION_KEY = "oslo.version"
 MESSAGE_KEY = "oslo.message"
@@ -44,16 +45,12 @@ class WireError(ValueError):
     """The bytes are not an oslo.messaging message (bad JSON, no envelope...)."""
 
 
-_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
-
-
 def new_id() -> str:
     """A 32-hex-digit id, as ``uuid4().hex``, from the hub's generator: the same id
     ``green.random_uuid()`` would give (without dashes), so repeatable under a seeded
     virtual clock, at a fraction of the cost."""
     bits = green.get_hub().random.getrandbits(128)
-    return "%032x" % ((bits & _UUID4_CLEAR) | _UUID4_SET)
+    return "%032x" % ((bits & UUID4_CLEAR) | UUID4_SET)
 
 
 def encode(message: dict[str, Any]) -> str:
