@@ -1,5 +1,6 @@
 """A large ``max_count`` is written a row at a time, yielding to the hub: ``GET /`` is
-answered while the creation is in progress, and a client that goes away cancels it."""
+answered while the creation is in progress and while the same process then schedules and
+builds the servers, and a client that goes away cancels it."""
 
 from __future__ import annotations
 
