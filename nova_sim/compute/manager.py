@@ -316,7 +316,9 @@ class ComputeManager(periodic.PeriodicTasks):
         except Exception:
             LOG.debug("Could not finish event %s of %s", event, instance["uuid"], exc_info=True)
 
-    def _add_fault(self, ctxt: Any, instance: dict[str, Any], error: BaseException) -> None:
+    def _add_fault(self, ctxt: Any, instance: dict[str, Any], error: BaseException) -> bool:
+        """Record ``error`` as the instance's fault; False when the conductor could not
+        be reached (logged at debug)."""
         code = getattr(error, "code", 500)
         message = (
             error.format_message() if isinstance(error, exception.NovaException) else str(error)
@@ -330,13 +332,17 @@ class ComputeManager(periodic.PeriodicTasks):
             )
         except Exception:
             LOG.debug("Could not record fault of %s", instance["uuid"], exc_info=True)
+            return False
+        return True
 
     def _set_error(self, ctxt: Any, instance: dict[str, Any], reason: str | None = None,
                    error: BaseException | None = None, clear_host: bool = False) -> None:
         """ERROR with a fault; ``clear_host`` for a failed build (Nova's
-        ``_nil_out_instance_obj_host_and_node``: the instance uses nothing here)."""
-        if error is not None:
-            self._add_fault(ctxt, instance, error)
+        ``_nil_out_instance_obj_host_and_node``: the instance uses nothing here).
+
+        A fault that could not be recorded (the conductor did not answer in time) is
+        recorded again once the ERROR save went through: an ERROR always says why."""
+        fault_recorded = error is None or self._add_fault(ctxt, instance, error)
         updates: dict[str, Any] = {"vm_state": vm_states.ERROR, "task_state": None}
         if clear_host:
             updates.update(host=None, node=None)
@@ -344,6 +350,9 @@ class ComputeManager(periodic.PeriodicTasks):
             self._save(ctxt, instance, updates)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
             LOG.debug("Instance %s vanished before it could be set to ERROR", instance["uuid"])
+        else:
+            if not fault_recorded:
+                self._add_fault(ctxt, instance, error)
         if reason:
             LOG.warning("Instance %s set to ERROR: %s", instance["uuid"], reason)
 

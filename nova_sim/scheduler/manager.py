@@ -42,6 +42,15 @@ one when a build fails (``nova_sim.scheduler.utils.claim_resources``). With
 ``return_objects=False``: Nova's old format, a flat list of ``{"host", "nodename",
 "limits"}``, one per instance. ``NoValidHost`` when an instance fits nowhere; the claims
 already made for the request are then removed.
+
+Steps
+=====
+
+A request for many instances is handled one instance at a time, yielding to the hub
+after each claim (where Nova's greenthread yields on its HTTP call to placement), so a
+``max_count`` of 1,000 does not hold the process. Requests may therefore interleave
+between two instances; each one's host states (``consume_from_request``) are a local
+estimate only, and the claim in the database, atomic, is what decides.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ import random as random_module
 from typing import Any
 
 import nova_sim.conf
-from nova_sim import exception, rpc, trace
+from nova_sim import exception, green, rpc, trace
 from nova_sim.conf import ConfigError
 from nova_sim.scheduler import utils
 from nova_sim.scheduler.filters import all_filters
@@ -89,7 +98,6 @@ class SchedulerManager:
     ):
         self.conf = conf = conf if conf is not None else nova_sim.conf.CONF
         if db is None:
-            from nova_sim import green
             from nova_sim.db import Database
 
             db = Database.from_config(conf, clock=green.wallclock)
@@ -152,8 +160,6 @@ class SchedulerManager:
         if self._random is not None:
             return self._random
         try:
-            from nova_sim import green
-
             return green.get_hub().random
         except Exception:  # noqa: BLE001 - no hub: an unseeded generator
             self._random = random_module.Random()
@@ -274,6 +280,11 @@ class SchedulerManager:
             self._consume_group(spec, chosen)
             claimed.append(chosen)
             hosts = sorted_hosts
+            # Nova's claim is an HTTP call to placement, where its greenthread yields;
+            # nova-sim's is a database write on the hub, which does not. Yield here so
+            # that a request for many instances is handled in steps of one instance,
+            # and the process serves other work between them.
+            green.sleep(0)
         host_lists = self._host_lists(claimed, sorted_hosts, resources, num_alternates)
         if instance_uuids is None:
             # Nothing was claimed: the choices must not linger in the cache.
