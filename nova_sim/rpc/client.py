@@ -142,11 +142,14 @@ class RPCClient:
             limit = deadline if monitor_deadline is None else min(deadline, monitor_deadline)
             remaining = limit - now
             if remaining <= 0:
+                # name the deadline that passed: the call's timeout, or the call monitor's
+                # (no heartbeat from the server for that long)
+                which = (f"timeout {timeout}s" if limit == deadline else
+                         f"no call-monitor heartbeat within {monitor}s")
                 raise MessagingTimeout(
                     f"Timed out waiting for a reply {message['_reply_q']} to message ID "
                     f"{message['_msg_id']} ({method} on {target.topic}"
-                    f"{'.' + target.server if target.server else ''}, "
-                    f"timeout {timeout}s)"
+                    f"{'.' + target.server if target.server else ''}, {which})"
                 )
             try:
                 reply = waiter.get(timeout=remaining)

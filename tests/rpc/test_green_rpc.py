@@ -143,9 +143,12 @@ def test_call_monitor_timeout_fires_without_heartbeats(vclock):
     client = rpc.RPCClient(transport, rpc.Target(topic="silent"), timeout=1000,
                            call_monitor_timeout=20)
     start = green.now()
-    with pytest.raises(rpc.MessagingTimeout):
+    with pytest.raises(rpc.MessagingTimeout, match="no call-monitor heartbeat within 20s"):
         client.call({}, "ping")
     assert green.now() - start == pytest.approx(20)
+    # the call's own timeout, when it comes first, is the one named
+    with pytest.raises(rpc.MessagingTimeout, match=r"\(ping on silent, timeout 5s\)$"):
+        client.prepare(timeout=5).call({}, "ping")
 
 
 def test_cast_and_competing_consumers_round_robin(vclock):
