@@ -2,11 +2,12 @@
 
 Owns the input checks of ``POST /servers`` (name, imageRef, flavorRef, networks
 ``auto``/``none``/list, min_count/max_count, metadata, availability_zone,
-block_device_mapping_v2 accepted), the list filters (name, status, host and all_tenants for
-admins, limit/marker paging) and the server view (``show_view``) in Nova's shape for the
-requested microversion. Policy: a project sees and acts only on its own servers (others'
-are 404); admins see ``OS-EXT-SRV-ATTR:*`` and may list all tenants. Must not know about
-RPC: everything goes through ``compute_api``.
+block_device_mapping_v2 accepted), the list filters (name, status, image, flavor, ip,
+the tag filters from 2.26, host and all_tenants for admins, limit/marker paging) and the
+server view (``show_view``) in Nova's shape for the requested microversion. Policy: a
+project sees and acts only on its own servers (others' are 404); admins see
+``OS-EXT-SRV-ATTR:*`` and may list all tenants. Must not know about RPC: everything goes
+through ``compute_api``.
 """
 
 from __future__ import annotations
@@ -397,7 +398,8 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     sort_dirs = [d for d in params.getall("sort_dir") if d] or None
     limit = common.parse_limit(params, request.api.max_limit)
     marker = request.param("marker")
-    if matches is None and ip_matches is None:
+    tag_filters = _tag_filters(request)
+    if matches is None and ip_matches is None and not tag_filters:
         page = request.api.compute_api.get_all(
             request.context, search_opts=filters, limit=limit, marker=marker,
             sort_keys=sort_keys, sort_dirs=sort_dirs)
@@ -405,6 +407,8 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         rows = request.api.compute_api.get_all(
             request.context, search_opts=filters, sort_keys=sort_keys, sort_dirs=sort_dirs)
         rows = [i for i in rows if _wanted(i, matches, ip_matches)]
+        if tag_filters:
+            rows = _tagged(request, rows, tag_filters)
         page = _cut_page(rows, limit, marker)
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
@@ -423,6 +427,43 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         body["servers_links"] = common.next_link(
             request.base_url, collection, params, page[-1]["uuid"])
     return Reply(200, body)
+
+
+_TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+
+
+def _tag_filters(request: APIRequest) -> dict[str, set[str]]:
+    """The tag filters of a list (2.26; ignored before): ``tags`` (every one of these
+    tags), ``tags-any`` (at least one), ``not-tags`` (not every one), ``not-tags-any``
+    (none), each a comma-separated list."""
+    if not request.version.matches("2.26"):
+        return {}
+    found = {}
+    for key in _TAG_FILTERS:
+        value = request.param(key)
+        if value:
+            found[key] = {tag.strip() for tag in value.split(",") if tag.strip()}
+    return found
+
+
+def _tagged(request: APIRequest, rows: list[dict],
+            wanted: dict[str, set[str]]) -> list[dict]:
+    """The rows whose tags pass the tag filters (every row's tags in one query)."""
+    db = request.api.compute_api.db
+    tags = db.instance_tag_get_many([row["uuid"] for row in rows])
+    kept = []
+    for row in rows:
+        have = set(tags.get(row["uuid"], []))
+        if "tags" in wanted and not wanted["tags"] <= have:
+            continue
+        if "tags-any" in wanted and not wanted["tags-any"] & have:
+            continue
+        if "not-tags" in wanted and wanted["not-tags"] <= have:
+            continue
+        if "not-tags-any" in wanted and wanted["not-tags-any"] & have:
+            continue
+        kept.append(row)
+    return kept
 
 
 def _wanted(instance: dict, name_matches: Any, ip_matches: Any) -> bool:

@@ -128,6 +128,7 @@ from nova_sim.db.engine import (
     writer,
 )
 from nova_sim.db.flavor_access import FlavorAccessAPI
+from nova_sim.db.floating_ips import FloatingIPAPI
 from nova_sim.db.keypairs import KeypairAPI
 from nova_sim.db.placement import _NEXT_CHANGE_RETURNING, RESOURCE_CLASSES, PlacementAPI
 from nova_sim.db.quotas import QuotaAPI
@@ -526,7 +527,7 @@ def _new_uuid() -> str:
 
 
 class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI,
-               SecurityGroupAPI, TagAPI):
+               SecurityGroupAPI, TagAPI, FloatingIPAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the

@@ -438,6 +438,26 @@ tags = sa.Table(
     **_ROWID,
 )
 
+#: The network service's floating IPs (Neutron's ``floatingips``): an address of the
+#: external network held by a project, and the server (and its fixed address) it points
+#: at when associated.
+floating_ips = sa.Table(
+    "floating_ips", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("network_id", Name, nullable=False),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("instance_uuid", Name),
+    sa.Column("fixed_address", sa.String(64)),
+    sa.Column("description", Name),
+    *_timestamps("created_at", "updated_at"),
+    sa.UniqueConstraint("address", name="uniq_floating_ips0address"),
+    sa.Index("floating_ips_project", "project_id"),
+    sa.Index("floating_ips_instance", "instance_uuid"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),

@@ -110,3 +110,55 @@ def app_routes(client):
     return [(method, template)
             for template, methods in client.app.compute._by_template.items()
             for method in methods]
+
+
+# (method, route template, body, microversion): every route on one floating IP.
+FLOATING_IP_MATRIX = [
+    ("GET", "/v2.1/os-floating-ips/{ip_id}", None, "2.35"),
+    ("DELETE", "/v2.1/os-floating-ips/{ip_id}", None, "2.35"),
+    ("GET", "/network/v2.0/floatingips/{ip_id}", None, None),
+    ("PUT", "/network/v2.0/floatingips/{ip_id}", {"floatingip": {"port_id": None}}, None),
+    ("DELETE", "/network/v2.0/floatingips/{ip_id}", None, None),
+]
+
+
+@pytest.fixture
+def owned_floating_ip(client):
+    """The owner's floating IP, associated with the owner's server."""
+    server_id = boot(client, "mine", token=OWNER, networks="auto")
+    made = client.post("/v2.1/os-floating-ips", None, token=OWNER, version="2.35")
+    assert made.status_int == 200, made.text
+    floating_ip = made.json["floating_ip"]
+    added = client.post(f"/v2.1/servers/{server_id}/action",
+                        {"addFloatingIp": {"address": floating_ip["ip"]}}, token=OWNER,
+                        version="2.35")
+    assert added.status_int == 202, added.text
+    return client.get(f"/v2.1/os-floating-ips/{floating_ip['id']}", token=OWNER,
+                      version="2.35").json["floating_ip"]
+
+
+@pytest.mark.parametrize("row", FLOATING_IP_MATRIX, ids=lambda row: f"{row[0]} {row[1]}")
+def test_another_projects_floating_ip_is_404_and_unchanged(client, owned_floating_ip, row):
+    method, template, body, version = row
+    path = template.format(ip_id=owned_floating_ip["id"])
+    assert_fault(client.request(method, path, body=body, token=INTRUDER, version=version),
+                 404)
+    after = client.get(f"/v2.1/os-floating-ips/{owned_floating_ip['id']}", token=OWNER,
+                       version="2.35")
+    assert after.json["floating_ip"] == owned_floating_ip
+
+
+def test_floating_ip_lists_and_actions_never_reach_another_project(client,
+                                                                   owned_floating_ip):
+    assert client.get("/v2.1/os-floating-ips", token=INTRUDER,
+                      version="2.35").json["floating_ips"] == []
+    assert client.get("/network/v2.0/floatingips", token=INTRUDER).json["floatingips"] == []
+    own_server = boot(client, "theirs", token=INTRUDER, networks="auto")
+    for name in ("addFloatingIp", "removeFloatingIp"):
+        response = client.post(f"/v2.1/servers/{own_server}/action",
+                               {name: {"address": owned_floating_ip["ip"]}},
+                               token=INTRUDER, version="2.35")
+        assert_fault(response, 404)
+    after = client.get(f"/v2.1/os-floating-ips/{owned_floating_ip['id']}", token=OWNER,
+                       version="2.35")
+    assert after.json["floating_ip"] == owned_floating_ip
