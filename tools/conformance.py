@@ -138,7 +138,7 @@ class Cloud:
 def write_tempest_workspace(venv: Path, workspace: Path, root: str) -> Path:
     """A tempest workspace (``tempest init``) with tempest.conf for the cloud at ``root``."""
     from nova_sim import image
-    from nova_sim.api import microversion
+    from nova_sim.api import microversion, network
 
     path = workspace / "tempest"
     if not (path / ".stestr.conf").exists():
@@ -151,7 +151,8 @@ def write_tempest_workspace(venv: Path, workspace: Path, root: str) -> Path:
     template = string.Template((TEMPEST_DIR / "tempest.conf.template").read_text())
     (path / "etc" / "tempest.conf").write_text(template.substitute(
         root=root, accounts_file=TEMPEST_DIR / "accounts.yaml", lock_path=path / "locks",
-        image_ref=image.CIRROS_IMAGE_ID, max_microversion=str(microversion.MAX_VERSION)))
+        image_ref=image.CIRROS_IMAGE_ID, max_microversion=str(microversion.MAX_VERSION),
+        public_network_id=network.PUBLIC["id"]))
     return path
 
 

@@ -12,8 +12,8 @@ release (202, associated or not), the pools (the external networks), and the two
 actions with Nova's checks: ``address`` (and ``fixed_address``) must be IP addresses
 (400), the server must have a fixed address (400) and hold ``fixed_address`` (400), the
 floating IP must be the caller's (404 "floating IP not found"); associating one that
-points elsewhere moves it, as Neutron does; removing one that does not point at the
-server is a 409. Must not know about RPC.
+points elsewhere moves it, as Neutron does, but a fixed address holds one floating IP of
+a network (400); removing one that does not point at the server is a 409. Must not know about RPC.
 """
 
 from __future__ import annotations
@@ -168,7 +168,10 @@ def add_floating_ip(request: APIRequest, compute_api, instance: dict, value: Any
                 f"instance {instance['uuid']}. Instance has no fixed IPv4 addresses to "
                 "associate.")
     row = _by_address(request, value["address"])
-    network.associate_floating_ip(request, row, instance, fixed_address)
+    try:
+        network.associate_floating_ip(request, row, instance, fixed_address)
+    except network.FloatingIpPortInUse:
+        raise faults.BadRequest(f"Floating IP {value['address']} association has failed.")
 
 
 def remove_floating_ip(request: APIRequest, compute_api, instance: dict, value: Any,

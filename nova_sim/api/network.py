@@ -362,12 +362,25 @@ def fixed_addresses(instance: dict) -> list[str]:
             and entry.get("addr")]
 
 
+class FloatingIpPortInUse(Exception):
+    """The fixed address already has a floating IP of the same external network."""
+
+
 def associate_floating_ip(request: APIRequest, row: dict[str, Any], instance: dict,
                           fixed_address: str) -> dict[str, Any]:
     """Point a floating IP at ``fixed_address`` of ``instance`` (moving it from any
-    server it pointed at, as Neutron does)."""
-    return request.api.compute_api.db.floating_ip_associate(
-        row["uuid"], instance["uuid"], fixed_address)
+    server it pointed at, as Neutron does); ``FloatingIpPortInUse`` (with Neutron's
+    message) when another floating IP of the same network points there."""
+    db = request.api.compute_api.db
+    for other in _live(request, db.floating_ip_get_by_instance(instance["uuid"])):
+        if (other["uuid"] != row["uuid"] and other["fixed_address"] == fixed_address
+                and other["network_id"] == row["network_id"]):
+            raise FloatingIpPortInUse(
+                f"Cannot associate floating IP {row['address']} ({row['uuid']}) with port "
+                f"{port_id(instance['uuid'], fixed_address)} using fixed IP "
+                f"{fixed_address}, as that fixed IP already has a floating IP on external "
+                f"network {row['network_id']}.")
+    return db.floating_ip_associate(row["uuid"], instance["uuid"], fixed_address)
 
 
 def disassociate_floating_ip(request: APIRequest, row: dict[str, Any]) -> dict[str, Any]:
@@ -469,7 +482,11 @@ def create_floating_ip(request: APIRequest) -> Reply:
     except exception.NoMoreFloatingIps:
         raise faults.Conflict(f"No more IP addresses available on network {network_id}.")
     if target is not None:
-        row = associate_floating_ip(request, row, *target)
+        try:
+            row = associate_floating_ip(request, row, *target)
+        except FloatingIpPortInUse as error:
+            release_floating_ip(request, row)
+            raise faults.Conflict(str(error))
     return Reply(201, {"floatingip": _floating_view(row)})
 
 
@@ -490,7 +507,10 @@ def update_floating_ip(request: APIRequest, ip_id: str) -> Reply:
         else:
             target = _port_target(request, str(spec["port_id"]),
                                   spec.get("fixed_ip_address"))
-            row = associate_floating_ip(request, row, *target)
+            try:
+                row = associate_floating_ip(request, row, *target)
+            except FloatingIpPortInUse as error:
+                raise faults.Conflict(str(error))
     return Reply(200, {"floatingip": _floating_view(row)})
 
 

@@ -189,11 +189,11 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
     }
     if status in ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"):
         server["progress"] = int(instance.get("progress") or (100 if status == "ACTIVE" else 0))
-    if server["addresses"]:
-        groups = instance.get("security_groups")
+    groups = instance.get("security_groups")
+    if server["addresses"] and groups != []:  # a server with none lost them all: no key
         server["security_groups"] = [
             {"name": g["name"] if isinstance(g, dict) else str(g)} for g in groups
-        ] if isinstance(groups, list) and groups else [{"name": "default"}]
+        ] if isinstance(groups, list) else [{"name": "default"}]
     if is_admin:
         server.update(_admin_attributes(instance, flags))
     server.update(_microversion_fields(request, instance, flags, show_extra))

@@ -140,6 +140,24 @@ def test_associate_move_and_disassociate(client):
                       version=OLD).json["floating_ip"]["instance_id"] is None
 
 
+def test_a_fixed_address_holds_one_floating_ip_of_a_network(client):
+    server_id = boot(client)
+    first, second = allocate(client), allocate(client)
+    assert action(client, server_id, {"addFloatingIp": {"address": first["ip"]}}
+                  ).status_int == 202
+    again = action(client, server_id, {"addFloatingIp": {"address": first["ip"]}})
+    assert again.status_int == 202  # the same one again is no change
+    refused = action(client, server_id, {"addFloatingIp": {"address": second["ip"]}})
+    assert fault(refused, 400) == f"Floating IP {second['ip']} association has failed."
+    port = client.get(f"/network/v2.0/ports?device_id={server_id}",
+                      token="demo:demo").json["ports"][0]["id"]
+    taken = client.put(f"{NEUTRON}/{second['id']}", {"floatingip": {"port_id": port}},
+                       token="demo:demo")
+    assert taken.status_int == 409
+    assert "already has a floating IP on external network" in taken.json[
+        "conflictingRequest"]["message"]
+
+
 def test_a_deleted_servers_floating_ip_is_no_longer_associated(client):
     server_id = boot(client)
     made = allocate(client)

@@ -388,6 +388,24 @@ def test_add_and_remove_security_group(client):
     assert action(client, server_id, {"addSecurityGroup": {}}).status_int == 400
 
 
+def test_a_server_without_security_groups_shows_no_key(client):
+    server_id = client.post("/v2.1/servers", {"server": {
+        "name": "vm", "imageRef": IMAGE, "flavorRef": "1", "networks": "auto"}},
+        token="demo:demo", version=V).json["server"]["id"]
+
+    def shown():
+        return client.get(f"/v2.1/servers/{server_id}", token="demo:demo",
+                          version=V).json["server"]
+
+    assert shown()["security_groups"] == [{"name": "default"}]
+    assert action(client, server_id, {"removeSecurityGroup": {"name": "default"}}
+                  ).status_int == 202
+    assert "security_groups" not in shown()
+    assert action(client, server_id, {"addSecurityGroup": {"name": "default"}}
+                  ).status_int == 202
+    assert shown()["security_groups"] == [{"name": "default"}]
+
+
 def test_rebuild_addresses_below_2_75_have_no_extended_attributes(client, compute):
     server_id = client.post("/v2.1/servers", {"server": {
         "name": "vm", "imageRef": IMAGE, "flavorRef": "1", "networks": "auto"}},
