@@ -250,6 +250,10 @@ class SecurityGroupNotFound(NotFound):
     msg_fmt = "Security group %(security_group_id)s not found."
 
 
+class VolumeNotFound(NotFound):
+    msg_fmt = "Volume %(volume_id)s could not be found."
+
+
 class FloatingIpNotFound(NotFound):
     msg_fmt = "Floating IP not found for ID %(id)s."
 

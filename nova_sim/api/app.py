@@ -241,6 +241,7 @@ class APIApplication:
             services,
             usage,
             versions,
+            volume_attachments,
         )
 
         self.versions = versions
@@ -248,7 +249,7 @@ class APIApplication:
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
                        hosts, quota_sets, images, networks, aggregates, security_groups,
-                       server_tags, migrations, floating_ips):
+                       server_tags, migrations, floating_ips, volume_attachments):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)

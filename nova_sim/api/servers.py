@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from nova_sim import exception
-from nova_sim.api import common, faults, name_filter
+from nova_sim.api import common, faults, name_filter, volume
 from nova_sim.api.app import APIRequest, Reply, Router
 from nova_sim.api.network import NETWORKS_BY_ID, addresses_for
 
@@ -68,6 +68,17 @@ def get_instance(request: APIRequest, server_id: str) -> dict:
 
 
 # -- views -----------------------------------------------------------------------------
+def _volumes_attached(request: APIRequest, instance: dict) -> list[dict[str, Any]]:
+    """Nova's ``os-extended-volumes:volumes_attached``: the ids of the server's volumes
+    (as the block-storage service left them in its system metadata), with
+    ``delete_on_termination`` from 2.3."""
+    attached = (instance.get("system_metadata") or {}).get("volumes_attached") or []
+    if request.version.matches("2.3"):
+        return [{"id": v["id"], "delete_on_termination": bool(v.get("delete_on_termination"))}
+                for v in attached]
+    return [{"id": v["id"]} for v in attached]
+
+
 _HOST_IDS: dict[tuple[str | None, str], str] = {}
 
 
@@ -185,7 +196,7 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
         "OS-EXT-STS:task_state": task_state,
         "OS-EXT-STS:vm_state": vm_state,
         "OS-EXT-STS:power_state": instance.get("power_state", 0) or 0,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": _volumes_attached(request, instance),
     }
     if status in ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"):
         server["progress"] = int(instance.get("progress") or (100 if status == "ACTIVE" else 0))
@@ -626,7 +637,8 @@ def _create_image_ref(server: dict) -> str:
                           and isinstance(b.get("uuid"), str)), "")
         if not image_ref:
             raise faults.BadRequest("Invalid input for field/attribute imageRef: an image is "
-                                    "required (the simulator has no volumes).")
+                                    "required (nova-sim boots from an image; volumes are "
+                                    "attached beside it).")
     if not common.is_uuid_like(image_ref):
         raise faults.BadRequest(f"Invalid imageRef provided: {image_ref[:100]!r}.")
     return image_ref
@@ -710,6 +722,7 @@ def create(request: APIRequest) -> Reply:
                 "client_gone": request.webob.environ.get("nova_sim.client_gone")}
     optional.update(_optional_fields(server))
     _check_security_groups(request, optional.get("security_groups"))
+    volumes = _boot_volumes(request, server, max_count)
     optional.update(destination)
     instances = _call_create(request, kwargs, optional)
     if not instances:
@@ -717,6 +730,9 @@ def create(request: APIRequest) -> Reply:
     if tags:
         for instance in instances:
             request.api.compute_api.db.instance_tag_set(instance["uuid"], tags)
+    for found, item in volumes:
+        volume.attach(request, found, instances[0], item["device"],
+                      item["delete_on_termination"])
     first = instances[0]
     uuid = first["uuid"]
     if server.get("return_reservation_id"):
@@ -732,6 +748,39 @@ def create(request: APIRequest) -> Reply:
         first.get("admin_pass") or _admin_pass(uuid))
     location = f"{request.base_url}/v2.1/servers/{uuid}"
     return Reply(202, {"server": reply}, [("Location", location)])
+
+
+def _boot_volumes(request: APIRequest, server: dict,
+                  max_count: int) -> list[tuple[dict, dict[str, Any]]]:
+    """The volumes ``block_device_mapping_v2`` attaches (``source_type`` and
+    ``destination_type`` ``volume``), each with its device (``/dev/vda`` for boot index
+    0) and ``delete_on_termination``: 400 for an unknown volume or one that is not
+    ``available``, or for several servers at once."""
+    wanted = [b for b in _check_bdms(server.get("block_device_mapping_v2", []))
+              if b.get("source_type") == "volume" and b.get("destination_type",
+                                                             "volume") == "volume"]
+    if not wanted:
+        return []
+    if max_count > 1:
+        raise faults.BadRequest("Block Device Mapping is Invalid: a volume cannot be "
+                                "attached to several servers at once.")
+    found = []
+    devices = iter(f"/dev/vd{letter}" for letter in "bcdefghijklmnopqrstuvwxyz")
+    for item in wanted:
+        volume_id = item.get("uuid") or item.get("volume_id")
+        try:
+            row = volume.get_volume(request, str(volume_id))
+        except exception.VolumeNotFound:
+            raise faults.BadRequest(f"Block Device Mapping is Invalid: failed to get volume "
+                                    f"{volume_id}.")
+        if row["status"] != "available":
+            raise faults.BadRequest(f"Invalid volume: volume '{volume_id}' status must be "
+                                    f"'available'. Currently in '{row['status']}'")
+        boot = item.get("boot_index") in (0, "0")
+        found.append((row, {"device": "/dev/vda" if boot else next(devices),
+                            "delete_on_termination": common.bool_from_string(
+                                item.get("delete_on_termination", False))}))
+    return found
 
 
 def _optional_fields(server: dict) -> dict[str, Any]:

@@ -149,6 +149,7 @@ from nova_sim.db.schema import (
 )
 from nova_sim.db.security_groups import SecurityGroupAPI
 from nova_sim.db.tags import TagAPI
+from nova_sim.db.volumes import VolumeAPI
 from nova_sim.exception import (
     DatabaseSchemaError,
     FlavorExists,
@@ -527,7 +528,7 @@ def _new_uuid() -> str:
 
 
 class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI,
-               SecurityGroupAPI, TagAPI, FloatingIPAPI):
+               SecurityGroupAPI, TagAPI, FloatingIPAPI, VolumeAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the

@@ -8,10 +8,7 @@ from __future__ import annotations
 import pytest
 
 from nova_sim.api import network
-from nova_sim.api.app import APIApplication
 
-from .conftest import Client
-from .fakes import make_compute_api
 from .test_identity import login
 
 IMAGE = "13dbfda8-883f-5c6c-a946-6ad6d8486726"
@@ -237,12 +234,6 @@ def test_the_network_service_refuses_internal_networks(client):
     unknown = client.post(NEUTRON, {"floatingip": {"floating_network_id": "nope"}},
                           token="demo:demo")
     assert unknown.status_int == 404
-
-
-@pytest.fixture
-def kc(conf):
-    conf.set_override("auth_strategy", "keystone", group="api")
-    return Client(APIApplication(make_compute_api(), conf))
 
 
 def test_policy_by_role_under_keystone(kc):

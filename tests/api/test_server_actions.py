@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from nova_sim.api.app import APIApplication
-
 from . import test_actions_resources as resources
-from .conftest import Client
-from .fakes import make_compute_api
 from .test_identity import login
 
 IMAGE = resources.IMAGE
@@ -258,12 +254,6 @@ def test_unshelve_to_a_host_from_2_91(client, compute):
     assert shelved.status_int == 409
     assert "must be in shelved_offloaded state" in shelved.json["conflictingRequest"][
         "message"]
-
-
-@pytest.fixture
-def kc(conf):
-    conf.set_override("auth_strategy", "keystone", group="api")
-    return Client(APIApplication(make_compute_api(), conf))
 
 
 def test_policy_by_role_under_keystone(kc):
