@@ -9,7 +9,8 @@ subnet), ``GET /network/v2.0/ports`` (one port per server address, as openstacks
 a server's addresses up), floating IPs (``/network/v2.0/floatingips``: allocate an
 address of an external network, point it at a server's port, release it; kept in the
 database's ``floating_ips`` table, so every API process sees them; the functions the
-compute API's ``os-floating-ips`` proxy and ``addFloatingIp`` call), and
+compute API's ``os-floating-ips`` proxy and ``addFloatingIp`` call; a server's floating
+IPs are also written into its system metadata, where its addresses find them), and
 ``addresses_for``, which renders an instance's network info as Nova's ``addresses``.
 Errors here use Neutron's body (``{"NeutronError": {...}}``), as the clients expect from
 this endpoint. The catalogue lives in the API process's memory (like the identity
@@ -134,7 +135,7 @@ def _ports_of(instance: dict) -> list[dict[str, Any]]:
     """Neutron-shaped ports of an instance: one per address of ``addresses_for``."""
     by_name = {net["name"]: net for net in NETWORKS}
     ports = []
-    for label, entries in addresses_for(instance).items():
+    for label, entries in addresses_for(instance, floating=False).items():
         net = by_name.get(label)
         for entry in entries:
             ports.append({
@@ -357,7 +358,7 @@ def get_floating_ip_by_address(request: APIRequest, address: str) -> dict[str, A
 
 def fixed_addresses(instance: dict) -> list[str]:
     """The fixed addresses of a server (those a floating IP may point at)."""
-    return [entry["addr"] for entries in addresses_for(instance).values()
+    return [entry["addr"] for entries in addresses_for(instance, floating=False).values()
             for entry in entries if entry.get("OS-EXT-IPS:type", "fixed") == "fixed"
             and entry.get("addr")]
 
@@ -380,17 +381,45 @@ def associate_floating_ip(request: APIRequest, row: dict[str, Any], instance: di
                 f"{port_id(instance['uuid'], fixed_address)} using fixed IP "
                 f"{fixed_address}, as that fixed IP already has a floating IP on external "
                 f"network {row['network_id']}.")
-    return db.floating_ip_associate(row["uuid"], instance["uuid"], fixed_address)
+    found = db.floating_ip_associate(row["uuid"], instance["uuid"], fixed_address)
+    if row.get("instance_uuid") and row["instance_uuid"] != instance["uuid"]:
+        _show_on_server(request, row["instance_uuid"])  # moved away from there
+    _show_on_server(request, instance["uuid"])
+    return found
 
 
 def disassociate_floating_ip(request: APIRequest, row: dict[str, Any]) -> dict[str, Any]:
     """Drop a floating IP's association."""
-    return request.api.compute_api.db.floating_ip_associate(row["uuid"], None, None)
+    found = request.api.compute_api.db.floating_ip_associate(row["uuid"], None, None)
+    _show_on_server(request, row.get("instance_uuid"))
+    return found
 
 
 def release_floating_ip(request: APIRequest, row: dict[str, Any]) -> None:
     """Release a floating IP (associated or not) back to its pool."""
     request.api.compute_api.db.floating_ip_destroy(row["uuid"])
+    _show_on_server(request, row.get("instance_uuid"))
+
+
+#: The system metadata key of a server's floating IPs: ``[{"addr", "fixed"}]``.
+FLOATING_KEY = "floating_ips"
+
+
+def _show_on_server(request: APIRequest, instance_uuid: str | None) -> None:
+    """Write the floating IPs pointing at a server into its system metadata, where its
+    ``addresses`` find them (as Neutron's event refreshes Nova's network info cache)."""
+    if not instance_uuid:
+        return
+    db = request.api.compute_api.db
+    try:
+        instance = db.instance_get(instance_uuid)
+    except exception.InstanceNotFound:
+        return
+    system_metadata = dict(instance.get("system_metadata") or {})
+    system_metadata[FLOATING_KEY] = [
+        {"addr": row["address"], "fixed": row["fixed_address"]}
+        for row in db.floating_ip_get_by_instance(instance_uuid)]
+    db.instance_update(instance_uuid, {"system_metadata": system_metadata})
 
 
 def port_id(instance_uuid: str, address: str | None) -> str:
@@ -549,13 +578,29 @@ def requested_networks(networks: Any) -> list[dict[str, Any]]:
             in NETWORKS_BY_ID]
 
 
-def addresses_for(instance: dict) -> dict[str, list[dict[str, Any]]]:
+def addresses_for(instance: dict, floating: bool = True) -> dict[str, list[dict[str, Any]]]:
     """Nova's ``addresses`` of an instance: ``{network name: [{version, addr, ...}]}``.
 
     Reads Nova-shaped network info from ``info_cache`` (a list of VIFs) when the compute
     service filled it, else the ``networks`` the instance was requested with (kept in its
-    system metadata by the compute API) once it has a host.
+    system metadata by the compute API) once it has a host. The floating IPs pointing at
+    a fixed address follow it (``OS-EXT-IPS:type`` ``floating``, as the network service
+    left them in the system metadata) unless ``floating`` is false.
     """
+    addresses = _fixed_addresses_for(instance)
+    pointing = (instance.get("system_metadata") or {}).get(FLOATING_KEY) if floating else None
+    for entry in pointing or []:
+        for entries in addresses.values():
+            fixed = next((e for e in entries if e["addr"] == entry.get("fixed")
+                          and e["OS-EXT-IPS:type"] == "fixed"), None)
+            if fixed is not None:
+                entries.append(dict(fixed, addr=entry.get("addr"),
+                                    **{"OS-EXT-IPS:type": "floating"}))
+                break
+    return addresses
+
+
+def _fixed_addresses_for(instance: dict) -> dict[str, list[dict[str, Any]]]:
     info = instance.get("info_cache")
     addresses: dict[str, list[dict[str, Any]]] = {}
     if isinstance(info, list) and info:

@@ -123,9 +123,20 @@ def test_associate_move_and_disassociate(client):
     fixed = client.get(f"/v2.1/servers/{first}/ips", token="demo:demo").json
     assert shown["instance_id"] == first
     assert shown["fixed_ip"] == fixed["addresses"]["private"][0]["addr"]
+    addresses = client.get(f"/v2.1/servers/{first}", token="demo:demo",
+                           version=OLD).json["server"]["addresses"]["private"]
+    assert [(a["addr"], a["OS-EXT-IPS:type"]) for a in addresses] == [
+        (shown["fixed_ip"], "fixed"), (made["ip"], "floating")]
+    assert addresses[0]["OS-EXT-IPS-MAC:mac_addr"] == addresses[1]["OS-EXT-IPS-MAC:mac_addr"]
+    ports = client.get(f"/network/v2.0/ports?device_id={first}", token="demo:demo")
+    assert len(ports.json["ports"]) == 1  # a floating IP is no port of the server
     # associating it again elsewhere moves it (Neutron's behaviour)
     assert action(client, second, {"addFloatingIp": {"address": made["ip"]}}
                   ).status_int == 202
+    ips = client.get(f"/v2.1/servers/{first}/ips", token="demo:demo").json["addresses"]
+    assert [a["addr"] for a in ips["private"]] == [shown["fixed_ip"]]
+    ips = client.get(f"/v2.1/servers/{second}/ips", token="demo:demo").json["addresses"]
+    assert made["ip"] in [a["addr"] for a in ips["private"]]
     assert client.get(f"{PATH}/{made['id']}", token="demo:demo",
                       version=OLD).json["floating_ip"]["instance_id"] == second
     stale = action(client, first, {"removeFloatingIp": {"address": made["ip"]}})
@@ -135,6 +146,8 @@ def test_associate_move_and_disassociate(client):
                   ).status_int == 202
     assert client.get(f"{PATH}/{made['id']}", token="demo:demo",
                       version=OLD).json["floating_ip"]["instance_id"] is None
+    ips = client.get(f"/v2.1/servers/{second}/ips", token="demo:demo").json["addresses"]
+    assert made["ip"] not in [a["addr"] for a in ips["private"]]
 
 
 def test_a_fixed_address_holds_one_floating_ip_of_a_network(client):
