@@ -28,7 +28,7 @@ _OF_PROJECT = Query(sa.select(floating_ips).where(_F.project_id == _bp("project"
                     .order_by(_F.id))
 _OF_INSTANCE = Query(sa.select(floating_ips).where(_F.instance_uuid == _bp("instance"))
                      .order_by(_F.id))
-_ADDRESSES_OF = Query(sa.select(_F.address).where(_F.network_id == _bp("network")))
+_ADDRESSES = Query(sa.select(_F.address))
 _COUNT_OF = Query(sa.select(sa.func.count()).select_from(floating_ips)
                   .where(_F.project_id == _bp("project")))
 _DELETE = Query(sa.delete(floating_ips).where(_F.uuid == _bp("uuid")))
@@ -41,8 +41,9 @@ class FloatingIPAPI(DatabaseCore):
     def floating_ip_allocate(self, project_id: str, network_id: str,
                              candidates: Iterable[str], description: str = "") -> Row:
         """A new floating IP of ``project_id`` on ``network_id``: the first address of
-        ``candidates`` no floating IP holds (``NoMoreFloatingIps`` when none is free)."""
-        used = {row[0] for row in self._tuples(_ADDRESSES_OF, {"network": network_id})}
+        ``candidates`` no floating IP holds, of any network (addresses are unique;
+        ``NoMoreFloatingIps`` when none is free)."""
+        used = {row[0] for row in self._tuples(_ADDRESSES)}
         address = next((a for a in candidates if a not in used), None)
         if address is None:
             raise exception.NoMoreFloatingIps()
