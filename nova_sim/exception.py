@@ -94,6 +94,11 @@ class Conflict(NovaException):
     code = 409
 
 
+class UnshelveHostNotInOffloadedState(Conflict):
+    msg_fmt = ("Host is specified. The instance %(instance_uuid)s must be in "
+               "shelved_offloaded state to be unshelved to a host.")
+
+
 class InstanceInvalidState(Conflict):
     msg_fmt = "Cannot '%(method)s' instance %(instance_uuid)s while it is in %(attr)s %(state)s"
 
@@ -112,6 +117,21 @@ class InstanceNotRescuable(Invalid):
 
 class InstanceNotReady(Conflict):
     msg_fmt = "Instance %(instance_id)s is not ready"
+
+
+class FlavorMemoryTooSmall(Invalid):
+    msg_fmt = "Flavor's memory is too small for requested image."
+
+
+class FlavorDiskSmallerThanImage(Invalid):
+    msg_fmt = ("Flavor's disk is too small for requested image. Flavor disk is "
+               "%(flavor_size)i bytes, image is %(image_size)i bytes.")
+
+
+class FlavorDiskSmallerThanMinDisk(Invalid):
+    msg_fmt = ("Flavor's disk is smaller than the minimum size specified in image metadata. "
+               "Flavor disk is %(flavor_size)i bytes, minimum size is %(image_min_disk)i "
+               "bytes.")
 
 
 class ImageNotActive(Invalid):
@@ -228,6 +248,22 @@ class InvalidAggregateAction(Invalid):
 
 class SecurityGroupNotFound(NotFound):
     msg_fmt = "Security group %(security_group_id)s not found."
+
+
+class VolumeNotFound(NotFound):
+    msg_fmt = "Volume %(volume_id)s could not be found."
+
+
+class FloatingIpNotFound(NotFound):
+    msg_fmt = "Floating IP not found for ID %(id)s."
+
+
+class FloatingIpNotFoundForAddress(FloatingIpNotFound):
+    msg_fmt = "Floating IP not found for address %(address)s."
+
+
+class NoMoreFloatingIps(NotFound):
+    msg_fmt = "Zero floating IPs available."
 
 
 class SecurityGroupNotFoundForProject(SecurityGroupNotFound):

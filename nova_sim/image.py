@@ -4,7 +4,8 @@ Owns the fixed list of built-in images (devstack's CirrOS image, with a fixed UU
 scripts and docs can name it), the lookups over it, and ``ImageAPI``: the built-in images
 plus the images the cloud makes (snapshots, backups, shelved images, images created
 through ``/image/v2/images``), kept in the database's ``images`` table so that every
-process of a cloud sees them. Records are shaped like Glance v2 image records. Must not
+process of a cloud sees them (as are the properties an admin sets on a built-in image,
+in a record of the built-in image's id). Records are shaped like Glance v2 image records. Must not
 know about HTTP or RPC; the database is a ``Database``-like object given to ``ImageAPI``
 (it is not imported).
 """
@@ -118,6 +119,12 @@ _FIELDS = ("name", "status", "visibility", "owner", "protected", "disk_format",
            "container_format", "size", "min_disk", "min_ram", "checksum")
 
 
+def _apply_override(image: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Give a built-in image the properties (and update time) of its stored record."""
+    image["properties"] = dict(stored["properties"])
+    image["updated_at"] = stored.get("updated_at") or image["updated_at"]
+
+
 class ImageAPI:
     """The image service of one cloud: the built-in catalogue plus ``db``'s images.
 
@@ -129,9 +136,28 @@ class ImageAPI:
         self.db = db
 
     def list(self) -> list[dict[str, Any]]:
-        """Every live image: the built-in ones first, then the stored ones oldest first."""
-        stored = [_from_row(row) for row in self.db.image_get_all()] if self.db else []
-        return list_images() + stored
+        """Every live image: the built-in ones first (with the properties an admin set on
+        them), then the stored ones oldest first."""
+        builtin = list_images()
+        if not self.db:
+            return builtin
+        stored = [_from_row(row) for row in self.db.image_get_all()]
+        overrides = {image["id"]: image for image in stored if image["id"] in _IMAGES}
+        for image in builtin:
+            if image["id"] in overrides:
+                _apply_override(image, overrides[image["id"]])
+        return builtin + [image for image in stored if image["id"] not in _IMAGES]
+
+    def show(self, image_id: str) -> dict[str, Any]:
+        """As ``get``, with the properties an admin set on a built-in image (what the
+        image APIs show; ``get``, on the boot path, reads the catalogue alone)."""
+        image = self.get(image_id)
+        if image["id"] in _IMAGES and self.db is not None:
+            try:
+                _apply_override(image, _from_row(self.db.image_get(image["id"])))
+            except exception.ImageNotFound:
+                pass
+        return image
 
     def get(self, image_id: str) -> dict[str, Any]:
         """The image with this id, or (built-in images only) with this name;
@@ -164,16 +190,36 @@ class ImageAPI:
 
     def update(self, image_id: str, values: dict[str, Any],
                purge_props: bool = False) -> dict[str, Any]:
-        """Change a stored image (``ImageNotFound``; ``Forbidden`` for a built-in one);
-        given properties are merged into the image's (replace them with
-        ``purge_props``)."""
-        if image_id in _IMAGES or self.db is None:
+        """Change a stored image (``ImageNotFound``); given properties are merged into
+        the image's (replace them with ``purge_props``). Of a built-in image only the
+        properties may change (``Forbidden`` otherwise): they are kept in a record of
+        the same id that ``list`` and ``show`` read."""
+        if self.db is None:
             raise exception.Forbidden()
         row = self._split(values)
+        if image_id in _IMAGES:
+            return self._update_builtin(image_id, row, purge_props)
         if "properties" in row and not purge_props:
             current = self.db.image_get(image_id).get("properties") or {}
             row["properties"] = {**current, **row["properties"]}
         return _from_row(self.db.image_update(image_id, row))
+
+    def _update_builtin(self, image_id: str, row: dict[str, Any],
+                        purge_props: bool) -> dict[str, Any]:
+        if set(row) - {"properties"}:
+            raise exception.Forbidden()
+        image = self.show(image_id)
+        properties = row.get("properties", {})
+        if not purge_props:
+            properties = {**image["properties"], **properties}
+        try:
+            self.db.image_update(image_id, {"properties": properties})
+        except exception.ImageNotFound:
+            self.db.image_create({
+                "uuid": image_id, "name": image["name"], "status": image["status"],
+                "visibility": image["visibility"], "owner": image["owner"],
+                "properties": properties})
+        return self.show(image_id)
 
     def delete(self, image_id: str) -> None:
         """Delete a stored image (``ImageNotFound``; ``Forbidden`` for a built-in one)."""

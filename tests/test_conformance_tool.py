@@ -37,9 +37,10 @@ def test_the_template_fills_every_value():
     text = string.Template(conformance.TEMPEST_DIR.joinpath(
         "tempest.conf.template").read_text()).substitute(
         root="http://127.0.0.1:1", accounts_file="a.yaml", lock_path="/l",
-        image_ref="i", max_microversion="2.100")
+        image_ref="i", max_microversion="2.100", public_network_id="n")
     assert "$" not in text
     assert "uri_v3 = http://127.0.0.1:1/identity/v3" in text
+    assert "public_network_id = n" in text
 
 
 def test_the_ci_list_is_regular_expressions_of_compute_tests():

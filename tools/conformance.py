@@ -138,7 +138,7 @@ class Cloud:
 def write_tempest_workspace(venv: Path, workspace: Path, root: str) -> Path:
     """A tempest workspace (``tempest init``) with tempest.conf for the cloud at ``root``."""
     from nova_sim import image
-    from nova_sim.api import microversion
+    from nova_sim.api import microversion, network
 
     path = workspace / "tempest"
     if not (path / ".stestr.conf").exists():
@@ -151,7 +151,8 @@ def write_tempest_workspace(venv: Path, workspace: Path, root: str) -> Path:
     template = string.Template((TEMPEST_DIR / "tempest.conf.template").read_text())
     (path / "etc" / "tempest.conf").write_text(template.substitute(
         root=root, accounts_file=TEMPEST_DIR / "accounts.yaml", lock_path=path / "locks",
-        image_ref=image.CIRROS_IMAGE_ID, max_microversion=str(microversion.MAX_VERSION)))
+        image_ref=image.CIRROS_IMAGE_ID, max_microversion=str(microversion.MAX_VERSION),
+        public_network_id=network.PUBLIC["id"]))
     return path
 
 
@@ -184,7 +185,8 @@ def run_tempest(venv: Path, path: Path, suite: str, concurrency: int,
 def write_sdk_clouds(workspace: Path, root: str) -> Path:
     """clouds.yaml with the clouds openstacksdk's functional tests ask for (nova-sim's
     identity has no system scope: ``devstack-system-admin`` is the admin project's
-    admin; it has no floating IPs, which ``floating_ip_source: None`` tells the sdk)."""
+    admin; ``floating_ip_source: None`` keeps the sdk from giving every server it boots a
+    floating IP, which the tests do not ask for)."""
     entries = []
     for cloud, user in (("devstack", "demo"), ("devstack-alt", "alt_demo"),
                         ("devstack-admin", "admin"), ("devstack-system-admin", "admin")):
@@ -194,7 +196,7 @@ def write_sdk_clouds(workspace: Path, root: str) -> Path:
             f"      password: nova-sim\n      project_name: {user}\n"
             "      user_domain_name: Default\n      project_domain_name: Default\n"
             "    region_name: RegionOne\n    identity_api_version: '3'\n"
-            # nova-sim has no floating IPs: say so, as for any cloud without them.
+            # no automatic floating IPs
             "    floating_ip_source: None\n")
     path = workspace / "clouds.yaml"
     path.write_text("clouds:\n" + "".join(entries))
@@ -207,7 +209,7 @@ def run_sdk(venv: Path, workspace: Path, root: str, log: Path) -> dict[str, int]
                OPENSTACKSDK_FUNC_TEST_TIMEOUT="120")
     with open(log, "w") as handle:
         subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p",
-                        "no:cacheprovider", "-rfE", "--pyargs", *SDK_TESTS], cwd=workspace,
+                        "no:cacheprovider", "-rfEs", "--pyargs", *SDK_TESTS], cwd=workspace,
                        env=env, stdout=handle, stderr=subprocess.STDOUT)
     lines = [line for line in log.read_text().splitlines() if " in " in line and (
         "passed" in line or "failed" in line or "skipped" in line)]

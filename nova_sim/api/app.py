@@ -220,6 +220,7 @@ class APIApplication:
             flavor_access,
             flavors,
             flavors_extraspecs,
+            floating_ips,
             hosts,
             hypervisors,
             image,
@@ -240,6 +241,7 @@ class APIApplication:
             services,
             usage,
             versions,
+            volume_attachments,
         )
 
         self.versions = versions
@@ -247,7 +249,7 @@ class APIApplication:
                        hypervisors, availability_zones, limits, keypairs, flavors_extraspecs,
                        flavor_access, server_groups, server_details, extension_info, usage,
                        hosts, quota_sets, images, networks, aggregates, security_groups,
-                       server_tags, migrations):
+                       server_tags, migrations, floating_ips, volume_attachments):
             module.register(self.compute, self)
         image.register(self.image, self)
         network.register(self.network, self)
@@ -396,7 +398,8 @@ class APIApplication:
          "os-server-groups", "os-hosts", "os-simple-tenant-usage",
          "os-instance_usage_audit_log", "extensions", "os-quota-sets",
          "os-quota-class-sets", "images", "os-networks", "os-tenant-networks",
-         "os-security-groups", "os-security-group-rules", "os-migrations"]
+         "os-security-groups", "os-security-group-rules", "os-migrations",
+         "os-floating-ips", "os-floating-ip-pools"]
     )
 
     def _strip_project_id(self, request: APIRequest, rest: str) -> str:

@@ -2,7 +2,8 @@
 
 Owns the read-only resource ``openstack limits show`` asks for: it reports the project's
 quotas (``nova_sim.compute.quotas``; -1: unlimited) with its usage counted from its live
-servers and server groups, in the fields of the microversion. Must not know about RPC.
+servers, server groups and (below 2.36) floating IPs, in the fields of the microversion.
+Must not know about RPC.
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def limits(request: APIRequest) -> Reply:
     }
     version = request.version
     if not version.matches("2.36"):
-        # Nova's proxies to Neutron's quotas; nova-sim has no security groups or
-        # floating IPs, so none is used (Nova's old defaults as the limits).
+        # Nova's proxies to Neutron's quotas: the project's floating IPs are counted;
+        # the security groups count as none used (Nova's old defaults as their limits).
         absolute.update({"maxSecurityGroups": 10, "maxSecurityGroupRules": 20,
-                         "maxTotalFloatingIps": 10, "totalSecurityGroupsUsed": 0,
-                         "totalFloatingIpsUsed": 0})
+                         "maxTotalFloatingIps": quota["floating_ips"],
+                         "totalSecurityGroupsUsed": 0,
+                         "totalFloatingIpsUsed": request.api.compute_api.db
+                         .floating_ip_count(context.project_id)})
     if not version.matches("2.39"):
         absolute["maxImageMeta"] = 128
     if not version.matches("2.57"):

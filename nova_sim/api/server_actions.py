@@ -6,11 +6,13 @@ Owns the action body checks (exactly one action per request) of ``os-start``, ``
 2.73) / ``unlock``, ``createImage`` and ``createBackup`` (202 with a ``Location`` before
 2.45, ``{"image_id"}`` from 2.45), ``rebuild`` (202 with the server and its
 ``adminPass``), ``shelve`` / ``shelveOffload`` (admin) / ``unshelve`` (an
-``availability_zone`` from 2.77), ``os-resetState`` (admin), ``os-getConsoleOutput``
-(200), ``restore``, ``forceDelete``, ``resize`` / ``confirmResize`` (204) /
-``revertResize``, ``migrate`` (admin) and ``injectNetworkInfo`` (admin); the policy of
-each (Nova's defaults: admin only where Nova says so; a reader is refused every action by
-the app's role check), the mapping of a wrong state or a lock to 409
+``availability_zone`` from 2.77, a ``host`` (admin) from 2.91), ``os-resetState``
+(admin), ``os-getConsoleOutput`` (200), ``restore``, ``forceDelete``, ``resize`` (the
+quota check of an upsize) / ``confirmResize`` (204) / ``revertResize``, ``migrate``
+(admin), ``injectNetworkInfo`` (admin), ``addSecurityGroup`` / ``removeSecurityGroup``
+and ``addFloatingIp`` / ``removeFloatingIp`` (below 2.44, ``nova_sim.api.floating_ips``);
+the policy of each (Nova's defaults: admin only where Nova says so; a reader is refused
+every action by the app's role check), the mapping of a wrong state or a lock to 409
 (``InstanceInvalidState`` / ``InstanceIsLocked`` from the compute API), and the instance
 action views (``GET /servers/{id}/os-instance-actions[/{request_id}]`` with the events of
 each step; ``traceback`` for admins only, events for everyone from 2.51, ``updated_at``
@@ -22,7 +24,7 @@ import re
 from typing import Any, Callable
 
 from nova_sim import exception
-from nova_sim.api import common, faults
+from nova_sim.api import common, faults, floating_ips
 from nova_sim.api.app import APIRequest, Reply, Router
 from nova_sim.api.servers import _admin_pass, _host_id, get_instance, show_view
 
@@ -308,12 +310,17 @@ def _unshelve(request: APIRequest, compute_api, instance: dict, value: Any,
     allowed = {"availability_zone", "host"} if request.version.matches("2.91") else {
         "availability_zone"}
     value = _optional_object(request, "unshelve", value, "2.77", allowed)
+    host = None
     if "host" in value:
         request.require_admin("os_compute_api:os-shelve:unshelve_to_host")
-        raise faults.BadRequest("Unshelving to a given host is not supported by nova-sim.")
+        host = common.check_string("host", value["host"], min_length=1)
     zone = common.check_string("availability_zone", value.get("availability_zone"),
                                min_length=1, allow_none=True)
-    compute_api.unshelve(request.context, instance["uuid"], availability_zone=zone)
+    try:
+        compute_api.unshelve(request.context, instance["uuid"], availability_zone=zone,
+                             host=host)
+    except exception.ComputeHostNotFound as error:
+        raise faults.BadRequest(error.format_message())
 
 
 def _shelve_offload(request: APIRequest, compute_api, instance: dict, value: Any,
@@ -404,11 +411,36 @@ def _resize(request: APIRequest, compute_api, instance: dict, value: Any,
     if isinstance(flavor_ref, int) and not isinstance(flavor_ref, bool):
         flavor_ref = str(flavor_ref)
     flavor_ref = common.check_string("flavorRef", flavor_ref, min_length=1)
+    flavor_id = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
     try:
-        compute_api.resize(request.context, instance["uuid"],
-                           flavor_id=flavor_ref.rstrip("/").rsplit("/", 1)[-1])
+        _check_resize_quota(request, compute_api, instance, flavor_id)
+        compute_api.resize(request.context, instance["uuid"], flavor_id=flavor_id)
     except exception.FlavorNotFound:
         raise faults.BadRequest("Unable to locate requested flavor.")
+
+
+def _check_resize_quota(request: APIRequest, compute_api, instance: dict,
+                        flavor_id: str) -> None:
+    """Nova's quota check of an upsize: the growth in cores and RAM the new flavor
+    brings, with what the project uses, must fit its quotas (403 otherwise;
+    ``FlavorNotFound`` for an unknown flavor)."""
+    new = compute_api.flavor_get(request.context, flavor_id)
+    old = instance.get("flavor") or {}
+    project_id = instance["project_id"]
+    quota = compute_api.quota_api.limits(project_id, instance.get("user_id"))
+    rows = None
+    for resource, column in (("cores", "vcpus"), ("ram", "memory_mb")):
+        growth = int(new.get(column) or 0) - int(old.get(column) or 0)
+        limit = quota[resource]
+        if growth <= 0 or limit < 0:
+            continue
+        if rows is None:
+            rows = compute_api.get_all(request.context.elevated(),
+                                       filters={"project_id": project_id})
+        used = sum(int(row.get(column) or 0) for row in rows)
+        if used + growth > limit:
+            raise faults.Forbidden(f"Quota exceeded for {resource}: Requested {growth}, but "
+                                   f"already used {used} of {limit} {resource}")
 
 
 def _migrate(request: APIRequest, compute_api, instance: dict, value: Any,
@@ -452,6 +484,8 @@ _ACTIONS: dict[str, Callable[..., Reply | None]] = {
     "migrate": _migrate, "injectNetworkInfo": _inject_network_info,
     "addSecurityGroup": _security_group_action("add_security_group"),
     "removeSecurityGroup": _security_group_action("remove_security_group"),
+    "addFloatingIp": floating_ips.add_floating_ip,
+    "removeFloatingIp": floating_ips.remove_floating_ip,
 }
 
 

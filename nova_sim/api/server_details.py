@@ -113,7 +113,7 @@ def diagnostics(request: APIRequest, server_id: str) -> Reply:
     vcpus = int(instance.get("vcpus") or 1)
     memory_kib = int(instance.get("memory_mb") or 0) * 1024
     macs = [entry.get("OS-EXT-IPS-MAC:mac_addr") for network in
-            addresses_for(instance).values() for entry in network]
+            addresses_for(instance, floating=False).values() for entry in network]
     if not request.version.matches("2.48"):
         legacy: dict[str, Any] = {f"cpu{n}_time": 17300000000 for n in range(vcpus)}
         legacy.update({"memory": memory_kib, "vda_errors": -1, "vda_read": 262144,

@@ -2,11 +2,12 @@
 
 Owns the input checks of ``POST /servers`` (name, imageRef, flavorRef, networks
 ``auto``/``none``/list, min_count/max_count, metadata, availability_zone,
-block_device_mapping_v2 accepted), the list filters (name, status, host and all_tenants for
-admins, limit/marker paging) and the server view (``show_view``) in Nova's shape for the
-requested microversion. Policy: a project sees and acts only on its own servers (others'
-are 404); admins see ``OS-EXT-SRV-ATTR:*`` and may list all tenants. Must not know about
-RPC: everything goes through ``compute_api``.
+block_device_mapping_v2 accepted), the list filters (name, status, image, flavor, ip,
+the tag filters from 2.26, host and all_tenants for admins, limit/marker paging) and the
+server view (``show_view``) in Nova's shape for the requested microversion. Policy: a
+project sees and acts only on its own servers (others' are 404); admins see
+``OS-EXT-SRV-ATTR:*`` and may list all tenants. Must not know about RPC: everything goes
+through ``compute_api``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 from typing import Any
 
 from nova_sim import exception
-from nova_sim.api import common, faults, name_filter
+from nova_sim.api import common, faults, name_filter, volume
 from nova_sim.api.app import APIRequest, Reply, Router
 from nova_sim.api.network import NETWORKS_BY_ID, addresses_for
 
@@ -67,6 +68,17 @@ def get_instance(request: APIRequest, server_id: str) -> dict:
 
 
 # -- views -----------------------------------------------------------------------------
+def _volumes_attached(request: APIRequest, instance: dict) -> list[dict[str, Any]]:
+    """Nova's ``os-extended-volumes:volumes_attached``: the ids of the server's volumes
+    (as the block-storage service left them in its system metadata), with
+    ``delete_on_termination`` from 2.3."""
+    attached = (instance.get("system_metadata") or {}).get("volumes_attached") or []
+    if request.version.matches("2.3"):
+        return [{"id": v["id"], "delete_on_termination": bool(v.get("delete_on_termination"))}
+                for v in attached]
+    return [{"id": v["id"]} for v in attached]
+
+
 _HOST_IDS: dict[tuple[str | None, str], str] = {}
 
 
@@ -184,15 +196,15 @@ def show_view(request: APIRequest, instance: dict, show_extra: bool = True) -> d
         "OS-EXT-STS:task_state": task_state,
         "OS-EXT-STS:vm_state": vm_state,
         "OS-EXT-STS:power_state": instance.get("power_state", 0) or 0,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": _volumes_attached(request, instance),
     }
     if status in ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"):
         server["progress"] = int(instance.get("progress") or (100 if status == "ACTIVE" else 0))
-    if server["addresses"]:
-        groups = instance.get("security_groups")
+    groups = instance.get("security_groups")
+    if server["addresses"] and groups != []:  # a server with none lost them all: no key
         server["security_groups"] = [
             {"name": g["name"] if isinstance(g, dict) else str(g)} for g in groups
-        ] if isinstance(groups, list) and groups else [{"name": "default"}]
+        ] if isinstance(groups, list) else [{"name": "default"}]
     if is_admin:
         server.update(_admin_attributes(instance, flags))
     server.update(_microversion_fields(request, instance, flags, show_extra))
@@ -397,7 +409,8 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
     sort_dirs = [d for d in params.getall("sort_dir") if d] or None
     limit = common.parse_limit(params, request.api.max_limit)
     marker = request.param("marker")
-    if matches is None and ip_matches is None:
+    tag_filters = _tag_filters(request)
+    if matches is None and ip_matches is None and not tag_filters:
         page = request.api.compute_api.get_all(
             request.context, search_opts=filters, limit=limit, marker=marker,
             sort_keys=sort_keys, sort_dirs=sort_dirs)
@@ -405,6 +418,8 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         rows = request.api.compute_api.get_all(
             request.context, search_opts=filters, sort_keys=sort_keys, sort_dirs=sort_dirs)
         rows = [i for i in rows if _wanted(i, matches, ip_matches)]
+        if tag_filters:
+            rows = _tagged(request, rows, tag_filters)
         page = _cut_page(rows, limit, marker)
     if not request.is_admin:  # policy safety net: never show another project's servers
         page = [i for i in page if i.get("project_id") == request.context.project_id]
@@ -423,6 +438,43 @@ def _list(request: APIRequest, is_detail: bool) -> Reply:
         body["servers_links"] = common.next_link(
             request.base_url, collection, params, page[-1]["uuid"])
     return Reply(200, body)
+
+
+_TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+
+
+def _tag_filters(request: APIRequest) -> dict[str, set[str]]:
+    """The tag filters of a list (2.26; ignored before): ``tags`` (every one of these
+    tags), ``tags-any`` (at least one), ``not-tags`` (not every one), ``not-tags-any``
+    (none), each a comma-separated list."""
+    if not request.version.matches("2.26"):
+        return {}
+    found = {}
+    for key in _TAG_FILTERS:
+        value = request.param(key)
+        if value:
+            found[key] = {tag.strip() for tag in value.split(",") if tag.strip()}
+    return found
+
+
+def _tagged(request: APIRequest, rows: list[dict],
+            wanted: dict[str, set[str]]) -> list[dict]:
+    """The rows whose tags pass the tag filters (every row's tags in one query)."""
+    db = request.api.compute_api.db
+    tags = db.instance_tag_get_many([row["uuid"] for row in rows])
+    kept = []
+    for row in rows:
+        have = set(tags.get(row["uuid"], []))
+        if "tags" in wanted and not wanted["tags"] <= have:
+            continue
+        if "tags-any" in wanted and not wanted["tags-any"] & have:
+            continue
+        if "not-tags" in wanted and wanted["not-tags"] <= have:
+            continue
+        if "not-tags-any" in wanted and wanted["not-tags-any"] & have:
+            continue
+        kept.append(row)
+    return kept
 
 
 def _wanted(instance: dict, name_matches: Any, ip_matches: Any) -> bool:
@@ -585,7 +637,8 @@ def _create_image_ref(server: dict) -> str:
                           and isinstance(b.get("uuid"), str)), "")
         if not image_ref:
             raise faults.BadRequest("Invalid input for field/attribute imageRef: an image is "
-                                    "required (the simulator has no volumes).")
+                                    "required (nova-sim boots from an image; volumes are "
+                                    "attached beside it).")
     if not common.is_uuid_like(image_ref):
         raise faults.BadRequest(f"Invalid imageRef provided: {image_ref[:100]!r}.")
     return image_ref
@@ -669,6 +722,7 @@ def create(request: APIRequest) -> Reply:
                 "client_gone": request.webob.environ.get("nova_sim.client_gone")}
     optional.update(_optional_fields(server))
     _check_security_groups(request, optional.get("security_groups"))
+    volumes = _boot_volumes(request, server, max_count)
     optional.update(destination)
     instances = _call_create(request, kwargs, optional)
     if not instances:
@@ -676,6 +730,9 @@ def create(request: APIRequest) -> Reply:
     if tags:
         for instance in instances:
             request.api.compute_api.db.instance_tag_set(instance["uuid"], tags)
+    for found, item in volumes:
+        volume.attach(request, found, instances[0], item["device"],
+                      item["delete_on_termination"])
     first = instances[0]
     uuid = first["uuid"]
     if server.get("return_reservation_id"):
@@ -691,6 +748,39 @@ def create(request: APIRequest) -> Reply:
         first.get("admin_pass") or _admin_pass(uuid))
     location = f"{request.base_url}/v2.1/servers/{uuid}"
     return Reply(202, {"server": reply}, [("Location", location)])
+
+
+def _boot_volumes(request: APIRequest, server: dict,
+                  max_count: int) -> list[tuple[dict, dict[str, Any]]]:
+    """The volumes ``block_device_mapping_v2`` attaches (``source_type`` and
+    ``destination_type`` ``volume``), each with its device (``/dev/vda`` for boot index
+    0) and ``delete_on_termination``: 400 for an unknown volume or one that is not
+    ``available``, or for several servers at once."""
+    wanted = [b for b in _check_bdms(server.get("block_device_mapping_v2", []))
+              if b.get("source_type") == "volume" and b.get("destination_type",
+                                                             "volume") == "volume"]
+    if not wanted:
+        return []
+    if max_count > 1:
+        raise faults.BadRequest("Block Device Mapping is Invalid: a volume cannot be "
+                                "attached to several servers at once.")
+    found = []
+    devices = iter(f"/dev/vd{letter}" for letter in "bcdefghijklmnopqrstuvwxyz")
+    for item in wanted:
+        volume_id = item.get("uuid") or item.get("volume_id")
+        try:
+            row = volume.get_volume(request, str(volume_id))
+        except exception.VolumeNotFound:
+            raise faults.BadRequest(f"Block Device Mapping is Invalid: failed to get volume "
+                                    f"{volume_id}.")
+        if row["status"] != "available":
+            raise faults.BadRequest(f"Invalid volume: volume '{volume_id}' status must be "
+                                    f"'available'. Currently in '{row['status']}'")
+        boot = item.get("boot_index") in (0, "0")
+        found.append((row, {"device": "/dev/vda" if boot else next(devices),
+                            "delete_on_termination": common.bool_from_string(
+                                item.get("delete_on_termination", False))}))
+    return found
 
 
 def _optional_fields(server: dict) -> dict[str, Any]:

@@ -65,6 +65,24 @@ def _context_check(ctxt: Any) -> None:
         raise exception.Forbidden()
 
 
+
+def _check_image_fits(flavor: dict[str, Any], image: dict[str, Any]) -> None:
+    """Nova's check of an image against the flavor of a boot from it: the image's
+    ``min_ram`` (``FlavorMemoryTooSmall``), and unless the flavor's disk is 0 (any size,
+    for legacy reasons) its size (``FlavorDiskSmallerThanImage``) and ``min_disk``
+    (``FlavorDiskSmallerThanMinDisk``); each a 400."""
+    if int(image.get("min_ram") or 0) > int(flavor.get("memory_mb") or 0):
+        raise exception.FlavorMemoryTooSmall()
+    disk = int(flavor.get("root_gb") or 0) * 1024 ** 3
+    if disk:
+        size = int(image.get("size") or 0)
+        if size > disk:
+            raise exception.FlavorDiskSmallerThanImage(flavor_size=disk, image_size=size)
+        min_disk = int(image.get("min_disk") or 0) * 1024 ** 3
+        if min_disk > disk:
+            raise exception.FlavorDiskSmallerThanMinDisk(flavor_size=disk,
+                                                         image_min_disk=min_disk)
+
 class API:
     """The compute API over one database and one RPC transport.
 
@@ -198,6 +216,7 @@ class API:
         if flavor.get("disabled"):
             raise exception.FlavorNotFound(flavor_id=flavor_id)
         image = self._active_image(image_ref)
+        _check_image_fits(flavor, image)
         key_data = self.db.key_pair_get(ctxt.user_id, key_name)["public_key"] if key_name \
             else None
         availability_zone = availability_zone or self.default_schedule_zone
@@ -690,10 +709,13 @@ class API:
         return instance
 
     def unshelve(self, ctxt: Any, instance: dict[str, Any] | str,
-                 availability_zone: str | None = None) -> dict[str, Any]:
+                 availability_zone: str | None = None,
+                 host: str | None = None) -> dict[str, Any]:
         """Unshelve a ``shelved`` or ``shelved_offloaded`` instance: ``unshelving`` now,
         then the conductor either powers a shelved one on where it is, or schedules an
-        offloaded one (``availability_zone`` restricts where) and casts
+        offloaded one (``availability_zone`` restricts where; ``host``, 2.91, names the
+        host: ``UnshelveHostNotInOffloadedState`` (409) unless offloaded,
+        ``ComputeHostNotFound`` for a host with no compute node) and casts
         ``unshelve_instance`` to the chosen compute, which spawns it from the shelved
         image. With no valid host the instance stays offloaded with no task."""
         instance = self._instance(ctxt, instance)
@@ -701,6 +723,11 @@ class API:
         self._check_state(instance, "unshelve",
                           [vm_states.SHELVED, vm_states.SHELVED_OFFLOADED], [None],
                           need_host=False)
+        if host is not None:
+            if instance.get("vm_state") != vm_states.SHELVED_OFFLOADED:
+                raise exception.UnshelveHostNotInOffloadedState(
+                    instance_uuid=instance["uuid"])
+            self._requested_destination(host, None)
         if availability_zone is not None:
             if instance.get("vm_state") != vm_states.SHELVED_OFFLOADED:
                 raise exception.InvalidInput(
@@ -719,6 +746,8 @@ class API:
         if availability_zone is not None:
             spec["availability_zone"] = availability_zone
             self.db.request_spec_save(instance["uuid"], spec)
+        # the host asked for goes with this unshelve only (never one a create asked for)
+        spec = dict(spec, requested_destination={"host": host} if host else None)
         instance = self._set_task_state(ctxt, instance, "unshelve", task_states.UNSHELVING,
                                         [None])
         self._record_action_start(ctxt, instance, "unshelve")
@@ -1146,8 +1175,9 @@ class API:
         return self.image_api.list()
 
     def image_get(self, ctxt: Any, image_id: str) -> dict[str, Any]:
-        """One image by id or (built-in images) name (``ImageNotFound``)."""
-        return self.image_api.get(image_id)
+        """One image by id or (built-in images) name (``ImageNotFound``), with the
+        properties an admin set on a built-in one."""
+        return self.image_api.show(image_id)
 
     def _active_image(self, image_ref: str) -> dict[str, Any]:
         """The image an ``imageRef`` names (an id or a URL ending in one);

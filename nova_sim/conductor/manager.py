@@ -514,7 +514,8 @@ class ComputeTaskManager:
         """RPC cast from the API. A ``shelved`` instance (still on its host) is powered
         on there: ``powering-on`` and ``start_instance`` cast to its compute. A
         ``shelved_offloaded`` one is scheduled (forced hosts reset, as Nova's
-        ``reset_forced_destinations``), and ``unshelve_instance`` cast to the chosen
+        ``reset_forced_destinations``; to the host of ``requested_destination`` when the
+        API named one), and ``unshelve_instance`` cast to the chosen
         compute with the shelved image. No valid host: the task is cleared and the
         instance stays offloaded (the action event records the error)."""
         uuid = instance["uuid"]
@@ -542,9 +543,11 @@ class ComputeTaskManager:
             except exception.NotFound:
                 pass
             spec = dict(request_spec or {})
-            spec.update(instance_uuid=uuid, num_instances=1, force_hosts=[],
-                        force_nodes=[], ignore_hosts=[])
-            spec.pop("requested_destination", None)
+            # the host an admin named (2.91), else anywhere
+            wanted = (spec.pop("requested_destination", None) or {}).get("host")
+            spec.update(instance_uuid=uuid, num_instances=1,
+                        force_hosts=[wanted] if wanted else [], force_nodes=[],
+                        ignore_hosts=[])
             try:
                 host_lists = self.scheduler_api.select_destinations(
                     ctxt, spec, [uuid], return_alternates=False)

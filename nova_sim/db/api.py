@@ -128,6 +128,7 @@ from nova_sim.db.engine import (
     writer,
 )
 from nova_sim.db.flavor_access import FlavorAccessAPI
+from nova_sim.db.floating_ips import FloatingIPAPI
 from nova_sim.db.keypairs import KeypairAPI
 from nova_sim.db.placement import _NEXT_CHANGE_RETURNING, RESOURCE_CLASSES, PlacementAPI
 from nova_sim.db.quotas import QuotaAPI
@@ -148,6 +149,7 @@ from nova_sim.db.schema import (
 )
 from nova_sim.db.security_groups import SecurityGroupAPI
 from nova_sim.db.tags import TagAPI
+from nova_sim.db.volumes import VolumeAPI
 from nova_sim.exception import (
     DatabaseSchemaError,
     FlavorExists,
@@ -526,7 +528,7 @@ def _new_uuid() -> str:
 
 
 class Database(PlacementAPI, KeypairAPI, FlavorAccessAPI, QuotaAPI, AggregateAPI,
-               SecurityGroupAPI, TagAPI):
+               SecurityGroupAPI, TagAPI, FloatingIPAPI, VolumeAPI):
     """The cloud's state in one SQL database; see the module docstring for the contract.
 
     Thread model (``mode``, see ``nova_sim.db.engine``): SQLite (and any backend on the

@@ -438,6 +438,49 @@ tags = sa.Table(
     **_ROWID,
 )
 
+#: The network service's floating IPs (Neutron's ``floatingips``): an address of the
+#: external network held by a project, and the server (and its fixed address) it points
+#: at when associated.
+floating_ips = sa.Table(
+    "floating_ips", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("network_id", Name, nullable=False),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("instance_uuid", Name),
+    sa.Column("fixed_address", sa.String(64)),
+    sa.Column("description", Name),
+    *_timestamps("created_at", "updated_at"),
+    sa.UniqueConstraint("address", name="uniq_floating_ips0address"),
+    sa.Index("floating_ips_project", "project_id"),
+    sa.Index("floating_ips_instance", "instance_uuid"),
+    **_ROWID,
+)
+
+#: The block-storage service's volumes (Cinder's ``volumes``): no data, a size, a status
+#: and the one server a volume may be attached to.
+volumes = sa.Table(
+    "volumes", metadata,
+    _id(),
+    sa.Column("uuid", Name, nullable=False, unique=True),
+    sa.Column("project_id", Name, nullable=False),
+    sa.Column("user_id", Name),
+    sa.Column("name", Name),
+    sa.Column("description", Name),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("status", Name, nullable=False),
+    sa.Column("instance_uuid", Name),
+    sa.Column("attachment_id", Name),
+    sa.Column("device", Name),
+    sa.Column("delete_on_termination", Flag, nullable=False, server_default="0"),
+    sa.Column("attached_at", Timestamp),
+    *_timestamps("created_at", "updated_at"),
+    sa.Index("volumes_project", "project_id"),
+    sa.Index("volumes_instance", "instance_uuid"),
+    **_ROWID,
+)
+
 #: Columns decoded from JSON, and columns shown as booleans, per table.
 JSON_COLUMNS = {
     "compute_nodes": ("stats",),
@@ -455,6 +498,7 @@ BOOL_COLUMNS = {
     "instances": ("locked", "deleted"),
     "instance_groups": ("deleted",),
     "images": ("protected", "deleted"),
+    "volumes": ("delete_on_termination",),
 }
 #: JSON columns that are NOT NULL, and the empty document a new row gets when not given
 #: (MariaDB refuses a default on a TEXT column, so the insert fills them).

@@ -71,3 +71,11 @@ def app(compute, conf):
 @pytest.fixture
 def client(app):
     return Client(app)
+
+
+@pytest.fixture
+def kc(conf):
+    """A client of the application under ``[api] auth_strategy = keystone`` (tokens from
+    ``test_identity.login``)."""
+    conf.set_override("auth_strategy", "keystone", group="api")
+    return Client(APIApplication(make_compute_api(), conf))

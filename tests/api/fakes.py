@@ -60,8 +60,10 @@ class InstantConductor:
             "flavor": flavor, "system_metadata": system_metadata})
 
     def unshelve_instance(self, ctxt, instance, request_spec=None):
+        host = ((request_spec or {}).get("requested_destination") or {}).get("host") \
+            or HOSTS[0]
         self.db.instance_update(instance["uuid"], {"vm_state": "active", "task_state": None,
-                                                   "host": HOSTS[0], "node": HOSTS[0],
+                                                   "host": host, "node": host,
                                                    "power_state": 1})
 
 

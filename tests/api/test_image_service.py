@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 IMAGE = "13dbfda8-883f-5c6c-a946-6ad6d8486726"
 
 
@@ -121,3 +123,51 @@ def test_list_filters_on_properties_and_sorts(client):
     by_name = client.get("/image/v2/images?image_type=backup&sort_key=name&sort_dir=asc",
                          token="demo:demo").json["images"]
     assert [i["name"] for i in by_name] == ["a-second", "b-first"]
+
+
+def test_an_admin_sets_the_properties_of_a_built_in_image(client):
+    path = f"/v2.1/images/{IMAGE}/metadata"
+    original = client.get(path).json["metadata"]
+    assert original["os_distro"] == "cirros"
+    for key in original:
+        assert client.delete(f"{path}/{key}").status_int == 204
+    assert client.get(path).json == {"metadata": {}}
+    assert client.post(path, {"metadata": {"k0": ""}}).json == {"metadata": {"k0": ""}}
+    assert client.post(path, {"metadata": {"k1": "v1"}}).json["metadata"] == {
+        "k0": "", "k1": "v1"}
+    # every reader sees them: the proxy, Glance's view, the list; the image is still one
+    assert client.get(f"/v2.1/images/{IMAGE}", token="demo:demo").json["image"][
+        "metadata"] == {"k0": "", "k1": "v1"}
+    assert client.get(f"/image/v2/images/{IMAGE}", token="demo:demo").json["k1"] == "v1"
+    listed = [i for i in client.get("/v2.1/images/detail", token="demo:demo").json["images"]
+              if i["id"] == IMAGE]
+    assert len(listed) == 1 and listed[0]["metadata"] == {"k0": "", "k1": "v1"}
+    # a member may still not change it, nor may anyone delete it
+    assert client.post(path, {"metadata": {"x": "y"}}, token="demo:demo").status_int == 403
+    assert client.delete(f"/v2.1/images/{IMAGE}").status_int == 403
+    assert client.put(path, {"metadata": original}).json == {"metadata": original}
+    assert client.get(path, token="demo:demo").json == {"metadata": original}
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("min_ram", 1024, "Flavor's memory is too small for requested image."),
+    ("min_disk", 2, "Flavor's disk is smaller than the minimum size specified in image "
+                    "metadata."),
+])
+def test_an_image_that_needs_more_than_the_flavor_is_400(client, field, value, message):
+    image_id = client.post("/image/v2/images", {"name": "big", field: value,
+                                                "disk_format": "qcow2",
+                                                "container_format": "bare"},
+                           token="demo:demo").json["id"]
+    client.request("PUT", f"/image/v2/images/{image_id}/file", token="demo:demo",
+                   raw=b"data", headers={"Content-Type": "application/octet-stream"})
+
+    def boot(flavor):
+        return client.post("/v2.1/servers", {"server": {
+            "name": "vm", "imageRef": image_id, "flavorRef": flavor, "networks": "none"}},
+            token="demo:demo", version="2.100")
+
+    refused = boot("1")  # m1.tiny: 512 MB, 1 GB of disk
+    assert refused.status_int == 400
+    assert refused.json["badRequest"]["message"].startswith(message)
+    assert boot("2").status_int == 202  # m1.small: 2048 MB, 20 GB

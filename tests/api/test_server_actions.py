@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from nova_sim.api.app import APIApplication
-
 from . import test_actions_resources as resources
-from .conftest import Client
-from .fakes import make_compute_api
 from .test_identity import login
 
 IMAGE = resources.IMAGE
@@ -237,10 +233,27 @@ def test_unshelve_availability_zone_from_2_77(client):
     assert status(client, server_id) == "ACTIVE"
 
 
-@pytest.fixture
-def kc(conf):
-    conf.set_override("auth_strategy", "keystone", group="api")
-    return Client(APIApplication(make_compute_api(), conf))
+def test_unshelve_to_a_host_from_2_91(client, compute):
+    server_id = create(client)
+    assert action(client, server_id, {"shelve": None}).status_int == 202
+    to_host2 = {"unshelve": {"host": "host2"}}
+    assert action(client, server_id, to_host2, version="2.90").status_int == 400
+    assert action(client, server_id, to_host2, version="2.91").status_int == 403
+    unknown = action(client, server_id, {"unshelve": {"host": "nowhere"}},
+                     token="admin:admin", version="2.91")
+    assert unknown.status_int == 400
+    assert unknown.json["badRequest"]["message"] == "Compute host nowhere could not be found."
+    assert action(client, server_id, to_host2, token="admin:admin",
+                  version="2.91").status_int == 202
+    server = client.get(f"/v2.1/servers/{server_id}", token="admin:admin",
+                        version=V).json["server"]
+    assert server["status"] == "ACTIVE" and server["OS-EXT-SRV-ATTR:host"] == "host2"
+    # only an offloaded server goes to a host; a plain unshelve goes anywhere
+    compute.db.instance_update(server_id, {"vm_state": "shelved"})
+    shelved = action(client, server_id, to_host2, token="admin:admin", version="2.91")
+    assert shelved.status_int == 409
+    assert "must be in shelved_offloaded state" in shelved.json["conflictingRequest"][
+        "message"]
 
 
 def test_policy_by_role_under_keystone(kc):
@@ -287,6 +300,22 @@ def test_resize_confirm_and_revert(client, compute):
                          token="demo:demo").json["instanceActions"]
     assert [a["action"] for a in actions][:4] == ["revertResize", "resize",
                                                    "confirmResize", "resize"]
+
+
+@pytest.mark.parametrize("resource,limit,flavor,message", [
+    ("cores", 1, "3", "Quota exceeded for cores: Requested 1, but already used 1 of 1 cores"),
+    ("ram", 1024, "2", "Quota exceeded for ram: Requested 1536, but already used 512 of "
+                       "1024 ram"),
+])
+def test_an_upsize_past_the_quota_is_403(client, resource, limit, flavor, message):
+    server_id = create(client)  # m1.tiny: 1 vCPU, 512 MB
+    client.put("/v2.1/os-quota-sets/demo", {"quota_set": {resource: limit}})
+    refused = action(client, server_id, {"resize": {"flavorRef": flavor}})
+    assert refused.status_int == 403
+    assert refused.json["forbidden"]["message"] == message
+    assert status(client, server_id) == "ACTIVE"
+    client.put("/v2.1/os-quota-sets/demo", {"quota_set": {resource: -1}})
+    assert action(client, server_id, {"resize": {"flavorRef": flavor}}).status_int == 202
 
 
 def test_migrate_is_admin_only(client):
@@ -347,6 +376,24 @@ def test_add_and_remove_security_group(client):
     assert action(client, server_id, {"removeSecurityGroup": {"name": "web"}}
                   ).status_int == 400
     assert action(client, server_id, {"addSecurityGroup": {}}).status_int == 400
+
+
+def test_a_server_without_security_groups_shows_no_key(client):
+    server_id = client.post("/v2.1/servers", {"server": {
+        "name": "vm", "imageRef": IMAGE, "flavorRef": "1", "networks": "auto"}},
+        token="demo:demo", version=V).json["server"]["id"]
+
+    def shown():
+        return client.get(f"/v2.1/servers/{server_id}", token="demo:demo",
+                          version=V).json["server"]
+
+    assert shown()["security_groups"] == [{"name": "default"}]
+    assert action(client, server_id, {"removeSecurityGroup": {"name": "default"}}
+                  ).status_int == 202
+    assert "security_groups" not in shown()
+    assert action(client, server_id, {"addSecurityGroup": {"name": "default"}}
+                  ).status_int == 202
+    assert shown()["security_groups"] == [{"name": "default"}]
 
 
 def test_rebuild_addresses_below_2_75_have_no_extended_attributes(client, compute):

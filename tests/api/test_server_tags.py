@@ -77,3 +77,23 @@ def test_a_list_reads_every_servers_tags_in_one_query(client):
     before = db.transactions
     client.get("/v2.1/servers/detail", token="demo:demo", version="2.25")
     assert listed_twice - (db.transactions - before) == 1  # the one tag query
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("tags=a,b", {"ab"}), ("tags=a", {"ab", "a"}), ("tags-any=b,c", {"ab", "c"}),
+    ("not-tags=a,b", {"a", "c", "none"}), ("not-tags-any=a,c", {"none"}),
+    ("tags=a&not-tags-any=b", {"a"}),
+])
+def test_list_filters_by_tags_from_2_26(client, query, expected):
+    made = {}
+    for name, tags in (("ab", ["a", "b"]), ("a", ["a"]), ("c", ["c"]), ("none", [])):
+        made[boot(client)] = name
+        client.put(f"/v2.1/servers/{list(made)[-1]}/tags", {"tags": tags},
+                   token="demo:demo", version=V)
+    for collection in ("servers", "servers/detail"):
+        listed = client.get(f"/v2.1/{collection}?{query}", token="demo:demo",
+                            version=V).json["servers"]
+        assert {made[s["id"]] for s in listed} == expected
+    # before 2.26 the filters are ignored
+    old = client.get(f"/v2.1/servers?{query}", token="demo:demo", version="2.25")
+    assert len(old.json["servers"]) == 4

@@ -222,7 +222,7 @@ def test_block_storage_discovery_and_no_volumes(client):
     assert client.get("/volume/v3/volumes", token=None).status_int == 401
     assert client.get("/volume/v3/volumes/x", token="demo:demo").status_int == 404
     assert client.get("/network/v2.0/floatingips", token="demo:demo").json == {
-        "floatingips": []}
+        "floatingips": []}  # none allocated yet (tests/api/test_floating_ips.py)
 
 
 def test_networks_and_subnets_made_through_the_api(client):
@@ -296,3 +296,24 @@ def test_remote_consoles(client):
                            version="2.6").status_int == 400
     assert client.post(path, {"remote_console": {"protocol": "vnc", "type": "novnc"}},
                        token="demo:demo", version="2.5").status_int == 404
+
+
+def test_network_list_filters_shared_external_and_project(client):
+    def names(query, token="demo:demo"):
+        return sorted(n["name"] for n in client.get(f"/network/v2.0/networks?{query}",
+                                                    token=token).json["networks"])
+
+    assert names("shared=True") == ["private", "public"]
+    assert names("shared=False") == []
+    assert names("tenant_id=demo&shared=False") == []  # what tempest's auto-allocation
+    assert names("router:external=true") == ["public"]  # test checks before it runs
+    assert names("router:external=false") == ["private"]
+    assert names("shared=maybe") == []
+    made = client.post("/network/v2.0/networks", {"network": {"name": "own"}},
+                       token="demo:demo").json["network"]
+    try:
+        assert names("tenant_id=demo&shared=False") == ["own"]
+        assert names("project_id=demo") == ["own"]
+        assert names("project_id=demo", token="alt:alt") == []
+    finally:
+        client.delete(f"/network/v2.0/networks/{made['id']}", token="demo:demo")

@@ -571,3 +571,47 @@ def test_database_is_a_context_manager(tmp_path):
         db.ensure_default_flavors()
     with Database(f"sqlite:///{tmp_path}/x.db") as again:
         assert len(again.flavor_get_all()) == 5
+
+
+def test_floating_ips_allocate_associate_and_release(db):
+    pool = ["172.24.4.2", "172.24.4.3"]
+    first = db.floating_ip_allocate("demo", "net-1", iter(pool))
+    second = db.floating_ip_allocate("alt", "net-1", iter(pool))
+    assert (first["address"], second["address"]) == ("172.24.4.2", "172.24.4.3")
+    with pytest.raises(exception.NoMoreFloatingIps):
+        db.floating_ip_allocate("demo", "net-1", iter(pool))
+    assert db.floating_ip_allocate("demo", "net-2", iter([*pool, "172.24.4.4"]))[
+        "address"] == "172.24.4.4"  # an address is held once, whatever the network
+    assert [r["uuid"] for r in db.floating_ip_get_all("demo")][0] == first["uuid"]
+    assert db.floating_ip_count("demo") == 2 and len(db.floating_ip_get_all()) == 3
+    moved = db.floating_ip_associate(first["uuid"], "server-1", "10.0.0.5")
+    assert (moved["instance_uuid"], moved["fixed_address"]) == ("server-1", "10.0.0.5")
+    assert [r["uuid"] for r in db.floating_ip_get_by_instance("server-1")] == [first["uuid"]]
+    assert db.floating_ip_get_by_address("172.24.4.4")["network_id"] == "net-2"
+    cleared = db.floating_ip_associate(first["uuid"], None, None)
+    assert cleared["instance_uuid"] is None
+    db.floating_ip_destroy(first["uuid"])
+    with pytest.raises(exception.FloatingIpNotFound):
+        db.floating_ip_get(first["uuid"])
+    with pytest.raises(exception.FloatingIpNotFound):
+        db.floating_ip_destroy(first["uuid"])
+    with pytest.raises(exception.FloatingIpNotFoundForAddress):
+        db.floating_ip_get_by_address("192.0.2.1")
+
+
+def test_volumes_attach_detach_and_destroy(db):
+    made = db.volume_create({"project_id": "demo", "size": 2, "name": "v"})
+    assert made["status"] == "available" and made["delete_on_termination"] is False
+    attached = db.volume_attach(made["uuid"], "server-1", "/dev/vdb", True)
+    assert attached["status"] == "in-use" and attached["delete_on_termination"] is True
+    assert attached["attachment_id"] and attached["device"] == "/dev/vdb"
+    assert [v["uuid"] for v in db.volume_get_by_instance("server-1")] == [made["uuid"]]
+    assert [v["uuid"] for v in db.volume_get_all("demo")] == [made["uuid"]]
+    assert db.volume_get_all("alt") == []
+    detached = db.volume_detach(made["uuid"])
+    assert detached["status"] == "available" and detached["instance_uuid"] is None
+    db.volume_destroy(made["uuid"])
+    with pytest.raises(exception.VolumeNotFound):
+        db.volume_get(made["uuid"])
+    with pytest.raises(exception.VolumeNotFound):
+        db.volume_update(made["uuid"], {"name": "x"})

@@ -182,6 +182,18 @@ def test_shelve_offloads_and_unshelve_schedules_again(make_cloud, ctxt):
         ("compute_unshelve_instance", "Success"), ("conductor_unshelve_instance", "Success")]
 
 
+def test_unshelve_to_a_named_host_lands_there(make_cloud, ctxt):
+    cloud = make_cloud(computes=3)
+    uuid = boot_active(cloud, ctxt)["uuid"]
+    for wanted in sorted(cloud.computes):
+        cloud.api.shelve(ctxt, uuid)
+        cloud.wait_for_instance(uuid, "shelved_offloaded", None)
+        cloud.api.unshelve(ctxt, uuid, host=wanted)
+        assert cloud.wait_for_instance(uuid, "active", None)["host"] == wanted
+    # the spec keeps no destination: a plain unshelve is scheduled anywhere
+    assert "requested_destination" not in cloud.db.request_spec_get(uuid)
+
+
 def test_shelve_kept_on_the_host_then_offloaded_by_the_periodic_task(make_cloud, ctxt):
     cloud = make_cloud(computes=1, defaults={"shelved_offload_time": 600,
                                              "shelved_poll_interval": 300})
