@@ -22,9 +22,11 @@ interpolated linearly between the sweep points around it.
 
     .venv/bin/python tools/validate_sim.py [--hosts 50] [--runs 3] [--light 1]
         [--light-iterations 20] [--overload 100] [--overload-iterations 300]
-        [--sweep 10,20,30,40,50,60,80,100] [--sweep-seconds 3] [--profile FILE]
+        [--sweep 10,20,30,40,50,60,80,100,150,200] [--sweep-seconds 3] [--profile FILE]
+        [--save-real FILE] [--real FILE] [--real-only]
 
-Without ``--profile`` it calibrates first (``nova-sim simulate --calibrate``, about 35 s).
+Without ``--profile`` it calibrates first (``nova-sim simulate --calibrate``, two to
+three minutes), so that the profile is measured at the load the real runs see.
 The real runs take real time: about ``iterations / rps`` seconds each plus the drain. It
 prints the load average before and after: the real runs share the machine's cores.
 """
@@ -239,7 +241,7 @@ def main() -> int:
                         help="overload, boots/s (beyond what one core serves)")
     parser.add_argument("--light-iterations", type=int, default=20)
     parser.add_argument("--overload-iterations", type=int, default=300)
-    parser.add_argument("--sweep", default="10,20,30,40,50,60,80,100",
+    parser.add_argument("--sweep", default="10,20,30,40,50,60,80,100,150,200",
                         help="the loads (boots/s, comma-separated, increasing) where the "
                         "knee is searched; empty: no search")
     parser.add_argument("--sweep-seconds", type=float, default=3.0,

@@ -237,7 +237,7 @@ def calibrate(path: str, times: int | None = None, clock: str = "real",
             if failed:
                 raise CommandError(f"calibration: {len(failed)} iteration(s) failed, "
                                    f"first: {failed[0][:2]}")
-        levels.append(calibrator.profile(source, meter.total_cpu))
+        levels.append(calibrator.profile(source, meter))
     profile, *busy = levels
     if busy:
         profile["busy"] = {name: busy[0][name] for name in (

@@ -555,21 +555,29 @@ class Calibrator:
         return measured
 
     # -- the result -------------------------------------------------------------------------
-    def profile(self, source: str, uninstrumented_cpu: float | None = None
-                ) -> dict[str, Any]:
+    def profile(self, source: str, meter: CpuMeter | None = None) -> dict[str, Any]:
         """The measured profile (a checked version-1 document): the mean of each unit's
         own CPU by name (a queue's capacity is one over its mean service time).
 
-        ``uninstrumented_cpu`` is the process's CPU over the same load without the
-        calibrator (``CpuMeter``): every figure is then scaled by it over the CPU the
-        figures account for, so that the work of the calibration's instruments is not
-        charged and what no figure accounts for (the hub's loop, the code between
-        units) is, in proportion: charged as measured, the calibration task costs the
-        CPU it took without instruments."""
+        ``meter`` measured the same load again without the calibrator's instruments
+        (which cost CPU of their own at every switch): every figure is then scaled so
+        that, charged for the units, transactions and sends that load made, they add
+        up to the CPU it took. So the instruments' work is not charged, and what no
+        figure accounts for (the hub's loop, the code between units) is, in
+        proportion."""
         attributed = (sum(sum(samples) for samples in self.units.values())
                       + self.db_seconds + sum(self.hops))
-        factor = (uninstrumented_cpu / attributed
-                  if uninstrumented_cpu is not None and attributed > 0 else 1.0)
+        factor = 1.0
+        if meter is not None:
+            means = {key: statistics.fmean(samples)
+                     for key, samples in self.units.items() if samples}
+            charged = (sum(count * means.get(key, 0.0)
+                           for key, count in meter.counts.items())
+                       + meter.transactions * (self.db_seconds / self.db_transactions
+                                               if self.db_transactions else 0.0)
+                       + meter.hops * (statistics.fmean(self.hops) if self.hops else 0.0))
+            if charged > 0:
+                factor = meter.total_cpu / charged
 
         def mean(samples: list[float]) -> float:
             return round(statistics.fmean(samples) * factor, 8) if samples else 0.0
@@ -621,9 +629,10 @@ class Calibrator:
                          # the hub loop's (switching, timers)
                          "coverage": share(attributed),
                          "hub_loop": share(self.hub_cpu),
-                         # without the instruments, and the figures' scale from it
-                         "uninstrumented_cpu_seconds": None if uninstrumented_cpu is None
-                         else round(uninstrumented_cpu, 3),
+                         # the same load without the instruments, and the figures'
+                         # scale from it
+                         "uninstrumented_cpu_seconds": None if meter is None
+                         else round(meter.total_cpu, 3),
                          "scale": round(factor, 3)},
         }
         check_profile(document, source)
@@ -631,24 +640,63 @@ class Calibrator:
 
 
 class CpuMeter:
-    """The process's CPU between ``attach`` and ``detach`` and nothing else: the same load
-    as a Calibrator's without its instruments (engine.run_task's ``costs``)."""
+    """The process's CPU between ``attach`` and ``detach`` and how many of each unit the
+    load made, without the Calibrator's costly instruments (no hook on every greenlet
+    switch): the same load run again, to scale its figures to (engine.run_task's
+    ``costs``)."""
 
     def __init__(self) -> None:
         self.total_cpu = 0.0
         self._attached = 0.0
+        #: units by the Calibrator's keys, the transactions and the RPC sends
+        self.counts: dict[Any, int] = {}
+        self.transactions = 0
+        self.hops = 0
+        self._db: Any = None
+        self._transactions_before = 0
 
     def attach(self, sim: Any) -> None:
-        """Start counting (the cloud has started)."""
+        """Count the cloud's units, transactions and sends from now, and its CPU."""
+        self._db = sim.cloud.db
+        self._transactions_before = getattr(self._db, "transactions", 0)
+        transport = sim.cloud.transport
+        for name in ("send", "send_reply"):
+            setattr(transport, name, self._counted_hop(getattr(transport, name)))
+        rpc_instruments.add_instrument(self)
+        hooks.install(self)
         self._attached = time.thread_time()
 
+    def _counted_hop(self, send: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.hops += 1
+            return send(*args, **kwargs)
+        return counted
+
+    def _count(self, key: Any) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def message_received(self, target: Any, message: dict) -> None:
+        """RPC instrument: one dispatch."""
+        self._count((target.topic, message.get("method", "?")))
+
+    def work(self, owner: Any, kind: str, name: str) -> None:
+        """The ``work`` cost hook: one unit of work."""
+        self._count(f"{kind}:{name}")
+
     def wrap_app(self, app: Any) -> Any:
-        """``app`` unchanged."""
-        return app
+        """``app`` counting its requests by HTTP method."""
+        def counted(environ: dict, start_response: Any) -> Any:
+            self._count(("api", environ.get("REQUEST_METHOD", "GET")))
+            return app(environ, start_response)
+        return counted
 
     def detach(self) -> None:
         """Stop counting."""
         self.total_cpu = time.thread_time() - self._attached
+        self.transactions = getattr(self._db, "transactions", 0) - self._transactions_before
+        if hooks.model is self:
+            hooks.clear()
+        rpc_instruments.remove_instrument(self)
 
 
 def run_queue() -> tuple[float, float] | None:
