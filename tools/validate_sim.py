@@ -23,7 +23,7 @@ interpolated linearly between the sweep points around it.
     .venv/bin/python tools/validate_sim.py [--hosts 50] [--runs 3] [--light 1]
         [--light-iterations 20] [--overload 100] [--overload-iterations 300]
         [--sweep 10,20,30,40,50,60,80,100,150,200] [--sweep-seconds 3] [--profile FILE]
-        [--save-real FILE] [--real FILE] [--real-only]
+        [--save-profile FILE] [--save-real FILE] [--real FILE] [--real-only]
 
 Without ``--profile`` it calibrates first (``nova-sim simulate --calibrate``, two to
 three minutes), so that the profile is measured at the load the real runs see.
@@ -247,6 +247,8 @@ def main() -> int:
     parser.add_argument("--sweep-seconds", type=float, default=3.0,
                         help="seconds of load at each sweep point")
     parser.add_argument("--profile", help="a calibrated profile (default: calibrate now)")
+    parser.add_argument("--save-profile", metavar="FILE",
+                        help="keep the profile calibrated first in FILE")
     parser.add_argument("--save-real", metavar="FILE",
                         help="write the real runs' figures (with the date, the commit and "
                         "the load average) to FILE")
@@ -262,7 +264,7 @@ def main() -> int:
         profile = costs.load_profile(options.profile or default_costs_path())
     else:
         with tempfile.TemporaryDirectory() as directory:
-            path = os.path.join(directory, "calibrated.json")
+            path = options.save_profile or os.path.join(directory, "calibrated.json")
             calibrate(path)
             profile = costs.load_profile(path)
     profile = dict(profile, shared_core=True)
