@@ -387,6 +387,41 @@ def test_calibration_writes_a_profile_that_a_virtual_run_reads(tmp_path):
     assert result.workloads[0].nova["phases"]["scheduling"][0] > 0
 
 
+def test_calibration_scales_its_figures_to_the_load_without_instruments():
+    task = workload("NovaServers.boot_and_delete_server",
+                    {"constant": {"times": 6, "concurrency": 3}})
+    meter, calibrator = costs.CpuMeter(), costs.Calibrator()
+    for measure in (meter, calibrator):
+        engine.run_task(task, small_cloud(), seed=1, costs=measure)
+    # on the virtual clock the same load makes the same units, counted alike (but for a
+    # client's last request, a unit still open when the calibrator stops)
+    measured = {key: len(samples) for key, samples in calibrator.units.items()}
+    assert meter.counts.keys() == measured.keys()
+    assert all(0 <= meter.counts[key] - measured[key] <= 1 for key in measured)
+    assert sum(meter.counts.values()) - sum(measured.values()) <= 1
+    assert meter.transactions == calibrator.db_transactions > 0
+    assert meter.hops == len(calibrator.hops) > 0
+    assert ("api", "POST") in meter.counts and ("conductor", "object_action") in meter.counts
+    written = calibrator.profile("test", meter)
+    figure = {("api", method): cost for method, cost in written["api"].items()}
+    figure.update({(topic, method): cost for topic, methods in written["cpu"].items()
+                   if topic != "default" for method, cost in methods.items()})
+    figure.update(written["work"])
+    charged = (sum(count * figure[key] for key, count in meter.counts.items())
+               + meter.transactions * written["database"]["transaction"]
+               + meter.hops * written["latency"]["rpc_hop"])
+    # charged for what the load made, the figures add up to its CPU without instruments
+    assert charged == pytest.approx(meter.total_cpu, rel=1e-3)
+    # the scale: that CPU over what the unscaled means would charge
+    unscaled = (sum(count * statistics.fmean(calibrator.units[key])
+                    for key, count in meter.counts.items())
+                + meter.transactions * calibrator.db_seconds / calibrator.db_transactions
+                + meter.hops * statistics.fmean(calibrator.hops))
+    assert written["measured"]["scale"] == pytest.approx(meter.total_cpu / unscaled,
+                                                         abs=1e-3)
+    assert hooks.model is None
+
+
 def burn(seconds):
     """Spend ``seconds`` of this thread's CPU."""
     end = time.thread_time() + seconds
