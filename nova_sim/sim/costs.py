@@ -2,8 +2,9 @@
 
 Owns the cost profile (a versioned JSON document, see :func:`load_profile`), the
 :class:`CostModel` that charges it on the hub's clock through the cost hooks of
-``nova_sim.green.costs``, and the :class:`Calibrator` that measures a profile on the
-real clock of the machine it runs on (``nova-sim simulate --calibrate``).
+``nova_sim.green.costs``, and the :class:`Calibrator` (with :class:`CpuMeter`, the same load
+without its instruments) that measures a profile on the real clock of the machine it runs
+on (``nova-sim simulate --calibrate``).
 
 The model (every figure in seconds):
 
@@ -17,10 +18,18 @@ The model (every figure in seconds):
   ``database.transaction``, waiting while they are all busy;
 - a placement request (allocation candidates, a claim, an inventory report) waits
   ``latency.placement_hop`` before its transactions;
-- an API request holds the API process's core for ``api.request``.
+- an API request holds the API process's core for ``api.<HTTP method>`` (else
+  ``api.request``).
 
 With ``shared_core`` true, every CPU charge and every transaction uses one core: the
 one-process cloud on one machine (``--clock real``), which is what calibration measures.
+
+A profile may have a ``busy`` level: the same figures measured on a core busy
+``busy.utilisation`` of the time (the profile's own being those of a core busy
+``utilisation`` of the time). A charge then costs, by its core's offered load (the
+seconds charged on it over the last ``utilisation_window``, decayed exponentially, per
+second), the profile's figure, the busy level's, or the one interpolated linearly
+between them: a process does the same work for less CPU when its core is busy.
 
 A hook's error is the run's: the model keeps the first one and :meth:`CostModel.check`
 (called by the engine after each workload) raises :class:`CostModelError` with it, so a
