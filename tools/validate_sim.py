@@ -22,9 +22,11 @@ interpolated linearly between the sweep points around it.
 
     .venv/bin/python tools/validate_sim.py [--hosts 50] [--runs 3] [--light 1]
         [--light-iterations 20] [--overload 100] [--overload-iterations 300]
-        [--sweep 10,20,30,40,50,60,80,100] [--sweep-seconds 3] [--profile FILE]
+        [--sweep 10,20,30,40,50,60,80,100,150,200] [--sweep-seconds 3] [--profile FILE]
+        [--save-profile FILE] [--save-real FILE] [--real FILE] [--real-only]
 
-Without ``--profile`` it calibrates first (``nova-sim simulate --calibrate``, about 35 s).
+Without ``--profile`` it calibrates first (``nova-sim simulate --calibrate``, two to
+three minutes), so that the profile is measured at the load the real runs see.
 The real runs take real time: about ``iterations / rps`` seconds each plus the drain. It
 prints the load average before and after: the real runs share the machine's cores.
 """
@@ -36,13 +38,15 @@ import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from nova_sim.cmd.simulate import calibrate  # noqa: E402
+from nova_sim.cmd.simulate import calibrate, default_costs_path  # noqa: E402
 from nova_sim.sim import cloudspec, costs, engine, runners  # noqa: E402
 from nova_sim.sim.task import task_from_config  # noqa: E402
 
@@ -56,17 +60,6 @@ def percentile(values: list[float], fraction: float) -> float:
     low = int(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def run_queue() -> tuple[float, float] | None:
-    """This thread's CPU seconds and seconds spent runnable but waiting for a core (the
-    kernel's schedstat; None where there is none)."""
-    try:
-        with open("/proc/thread-self/schedstat", encoding="ascii") as stream:
-            on_cpu, waiting, _slices = stream.read().split()
-    except (OSError, ValueError):
-        return None
-    return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 
 def boot_times(hosts: int, rps: float, iterations: int, seed: int, clock: str,
@@ -94,11 +87,11 @@ def boot_times(hosts: int, rps: float, iterations: int, seed: int, clock: str,
     def measured_load(*args: Any, **kwargs: Any) -> Any:
         # the share is measured while the load runs (to its last iteration's end), not
         # while the cloud starts and stops
-        window.append(run_queue())
+        window.append(costs.run_queue())
         try:
             return run_load(*args, **kwargs)
         finally:
-            window.append(run_queue())
+            window.append(costs.run_queue())
 
     runners.run = measured_load
     try:
@@ -123,15 +116,19 @@ def boot_times(hosts: int, rps: float, iterations: int, seed: int, clock: str,
 WAYS = ("real", "virtual", "virtual at share")
 
 
-def measure(hosts: int, rps: float, iterations: int, runs: int,
-            profile: dict) -> dict[str, tuple[float, float, int, float, float]]:
+def measure(hosts: int, rps: float, iterations: int, runs: int, profile: dict,
+            real_runs: list | None = None
+            ) -> tuple[dict[str, tuple[float, float, int, float, float]], list]:
     """Per way, the medians over ``runs`` runs (seeds 1..N) of the p50, the p95, the
-    real runs' share of a core and the CPU per iteration, and the failures."""
+    real runs' share of a core and the CPU per iteration, and the failures; and the real
+    runs' own figures (``real_runs`` when given: runs recorded earlier, not run again)."""
+    if real_runs is None:
+        real_runs = [list(boot_times(hosts, rps, iterations, seed, "real", None))
+                     for seed in range(1, runs + 1)]
     results: dict[str, list[tuple[float, float, int, float, float]]] = {
         way: [] for way in WAYS}
-    for seed in range(1, runs + 1):
-        real = boot_times(hosts, rps, iterations, seed, "real", None)
-        results["real"].append(real)
+    for seed, real in zip(range(1, runs + 1), real_runs, strict=True):
+        results["real"].append(tuple(real))
         results["virtual"].append(boot_times(hosts, rps, iterations, seed, "virtual",
                                              profile))
         slowed = costs.scaled(profile, 1 / real[3])
@@ -142,7 +139,41 @@ def measure(hosts: int, rps: float, iterations: int, runs: int,
                   statistics.median(r[1] for r in rows), sum(r[2] for r in rows),
                   statistics.median(r[3] for r in rows),
                   statistics.median(r[4] for r in rows))
-            for way, rows in results.items()}
+            for way, rows in results.items()}, real_runs
+
+
+def real_runs_key(options: Any) -> dict[str, Any]:
+    """What a recorded real run must have been run with to stand for this one's."""
+    return {"hosts": options.hosts, "runs": options.runs}
+
+
+def write_real_runs(options: Any, real_runs: dict, loads_before: tuple,
+                    loads_after: tuple) -> None:
+    """Record the real runs' figures per load with when, where and at what load."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=os.path.dirname(os.path.abspath(__file__)),
+                            check=False).stdout.strip()
+    with open(options.save_real, "w", encoding="utf-8") as stream:
+        json.dump({**real_runs_key(options), "date": time.strftime(
+            "%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
+            "load_average": {"before": loads_before, "after": loads_after},
+            "points": [{"rps": rps, "iterations": iterations, "runs": runs}
+                       for (rps, iterations), runs in real_runs.items()]}, stream,
+            indent=1)
+
+
+def read_real_runs(options: Any) -> dict[tuple[float, int], list]:
+    """The real runs recorded in ``options.real`` by load; SystemExit when they were
+    run with other hosts or another number of runs."""
+    with open(options.real, encoding="utf-8") as stream:
+        document = json.load(stream)
+    if {key: document.get(key) for key in real_runs_key(options)} != real_runs_key(options):
+        raise SystemExit(f"{options.real}: recorded with other --hosts or --runs")
+    print(f"real runs: recorded {document['date']} at commit {document['commit']}, load "
+          f"average {document['load_average']['before']} before, "
+          f"{document['load_average']['after']} after")
+    return {(float(point["rps"]), point["iterations"]): point["runs"]
+            for point in document["points"]}
 
 
 def knee(points: list[tuple[float, float]], reference: float) -> float | None:
@@ -210,40 +241,64 @@ def main() -> int:
                         help="overload, boots/s (beyond what one core serves)")
     parser.add_argument("--light-iterations", type=int, default=20)
     parser.add_argument("--overload-iterations", type=int, default=300)
-    parser.add_argument("--sweep", default="10,20,30,40,50,60,80,100",
+    parser.add_argument("--sweep", default="10,20,30,40,50,60,80,100,150,200",
                         help="the loads (boots/s, comma-separated, increasing) where the "
                         "knee is searched; empty: no search")
     parser.add_argument("--sweep-seconds", type=float, default=3.0,
                         help="seconds of load at each sweep point")
     parser.add_argument("--profile", help="a calibrated profile (default: calibrate now)")
+    parser.add_argument("--save-profile", metavar="FILE",
+                        help="keep the profile calibrated first in FILE")
+    parser.add_argument("--save-real", metavar="FILE",
+                        help="write the real runs' figures (with the date, the commit and "
+                        "the load average) to FILE")
+    parser.add_argument("--real", metavar="FILE",
+                        help="the real runs recorded by --save-real (same hosts, loads and "
+                        "runs): compare the model with them instead of running them again")
+    parser.add_argument("--real-only", action="store_true",
+                        help="run the real runs only (to record them with --save-real)")
     options = parser.parse_args()
     logging.disable(logging.CRITICAL)
     loads_before = os.getloadavg()
-    if options.profile:
-        profile = costs.load_profile(options.profile)
+    if options.profile or options.real_only:
+        profile = costs.load_profile(options.profile or default_costs_path())
     else:
         with tempfile.TemporaryDirectory() as directory:
-            path = os.path.join(directory, "calibrated.json")
+            path = options.save_profile or os.path.join(directory, "calibrated.json")
             calibrate(path)
             profile = costs.load_profile(path)
     profile = dict(profile, shared_core=True)
-    measured: dict[tuple[float, int], Any] = {}
-
-    def figures(rps: float, iterations: int) -> Any:
-        # a sweep point that is also the overload runs once
-        if (rps, iterations) not in measured:
-            measured[rps, iterations] = measure(options.hosts, rps, iterations,
-                                                options.runs, profile)
-        return measured[rps, iterations]
-
-    rows = [(label, rps, iterations, figures(rps, iterations))
-            for label, rps, iterations in (
-                ("light", options.light, options.light_iterations),
-                ("overload", options.overload, options.overload_iterations))]
     sweep = [float(rps) for rps in options.sweep.split(",") if rps.strip()]
-    curves = [(rps, figures(rps, sweep_iterations(rps, options.sweep_seconds,
-                                                  options.light_iterations)))
-              for rps in sweep]
+    loads = [("light", options.light, options.light_iterations),
+             ("overload", options.overload, options.overload_iterations)]
+    points = [(rps, iterations) for _label, rps, iterations in loads] + [
+        (rps, sweep_iterations(rps, options.sweep_seconds, options.light_iterations))
+        for rps in sweep]
+    recorded = read_real_runs(options) if options.real else {}
+    # every real run first, so that they run back to back (on a machine as quiet as it
+    # is then); a sweep point that is also the overload runs once
+    real_runs = {point: recorded.get(point) or [
+        list(boot_times(options.hosts, point[0], point[1], seed, "real", None))
+        for seed in range(1, options.runs + 1)] for point in dict.fromkeys(points)}
+    loads_real = os.getloadavg()
+    if options.save_real:
+        write_real_runs(options, real_runs, loads_before, loads_real)
+    if options.real_only:
+        for (rps, iterations), runs in real_runs.items():
+            print(f"real {rps:>5g} rps {iterations:>4} iterations: p50 "
+                  f"{statistics.median(r[0] for r in runs):.3f} p95 "
+                  f"{statistics.median(r[1] for r in runs):.3f} share "
+                  f"{statistics.median(r[3] for r in runs):.2f} ms CPU/it "
+                  f"{statistics.median(r[4] for r in runs) * 1e3:.1f} failed "
+                  f"{sum(r[2] for r in runs)}")
+        print("load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: "
+              "{:.2f} {:.2f} {:.2f}".format(*loads_before, *loads_real))
+        return 0
+    measured = {point: measure(options.hosts, point[0], point[1], options.runs, profile,
+                               real_runs[point])[0] for point in real_runs}
+    rows = [(label, rps, iterations, measured[rps, iterations])
+            for label, rps, iterations in loads]
+    curves = [(rps, measured[point]) for rps, point in zip(sweep, points[2:], strict=True)]
     loads_after = os.getloadavg()
     print(f"{options.hosts} hosts, boot-and-delete at a constant rate, medians of "
           f"{options.runs} runs; server-side boot time (s); share: of a core, what the "

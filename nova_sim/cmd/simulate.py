@@ -195,30 +195,59 @@ def default_costs_path() -> str:
     return shipped_path("costs", "default.json")
 
 
-def calibrate(path: str, times: int | None = None, clock: str = "real") -> dict[str, Any]:
+def calibrate(path: str, times: int | None = None, clock: str = "real",
+              busy_times: int | None = None) -> dict[str, Any]:
     """Run the shipped calibration task on the real clock with a Calibrator and write
-    the measured profile to ``path``; returns it. ``times`` overrides the task's
-    iterations; ``clock`` "virtual" measures the same CPU without waiting for the
-    scenario's polls (for tests). Raises CommandError when an iteration failed (the figures would be
-    wrong)."""
+    the measured profile to ``path``; returns it. The task's first workload measures
+    the profile's figures (a core mostly idle), its second one, on a cloud of its own,
+    the ``busy`` level's (a core that is busy). ``times`` and ``busy_times`` override
+    their iterations; ``clock`` "virtual" measures the same CPU without waiting for the
+    scenario's polls (for tests). Raises CommandError when an iteration failed (the
+    figures would be wrong)."""
+    import dataclasses
     import json
     import platform
 
     from nova_sim.sim import cloudspec, costs, engine
     from nova_sim.sim.task import load_task
 
+    arguments = {name: value for name, value in (("times", times),
+                                                  ("busy_times", busy_times))
+                 if value is not None}
     task = load_task(shipped_path("tasks", "calibration.yaml"),
-                     None if times is None else json.dumps({"times": times}), None)
+                     json.dumps(arguments) if arguments else None, None)
     spec = cloudspec.load_cloud(shipped_path("tasks", "calibration.cloud.yaml"))
-    calibrator = costs.Calibrator()
-    run = engine.run_task(task, spec, clock=clock, costs=calibrator)
-    failed = [it["error"] for w in run.workloads for it in w.iterations if it["error"]]
-    if failed:
-        raise CommandError(f"calibration: {len(failed)} iteration(s) failed, first: "
-                           f"{failed[0][:2]}")
-    profile = calibrator.profile(f"nova-sim simulate --calibrate on {platform.node()} "
-                                 f"({platform.python_implementation()} "
-                                 f"{platform.python_version()})")
+    source = (f"nova-sim simulate --calibrate on {platform.node()} "
+              f"({platform.python_implementation()} {platform.python_version()})")
+    levels = []
+    # a first run, on the virtual clock, pays what only a process's first cloud does
+    # (imports, caches) before anything is measured
+    warm_up = load_task(shipped_path("tasks", "calibration.yaml"),
+                        json.dumps({"times": 4}), None)
+    engine.run_task(dataclasses.replace(warm_up, workloads=warm_up.workloads[:1]), spec,
+                    clock="virtual")
+    for workload in task.workloads:
+        # the load without instruments, then with them (see Calibrator.profile)
+        meter, calibrator = costs.CpuMeter(), costs.Calibrator()
+        for measure in (meter, calibrator):
+            run = engine.run_task(dataclasses.replace(task, workloads=[workload]), spec,
+                                  clock=clock, costs=measure)
+            failed = [it["error"] for w in run.workloads for it in w.iterations
+                      if it["error"]]
+            if failed:
+                raise CommandError(f"calibration: {len(failed)} iteration(s) failed, "
+                                   f"first: {failed[0][:2]}")
+        levels.append(calibrator.profile(source, meter))
+    profile, *busy = levels
+    if busy:
+        profile["busy"] = {name: busy[0][name] for name in (
+            *costs.LEVEL_FIGURES, "utilisation", "measured")}
+        if profile["busy"]["utilisation"] <= profile["utilisation"]:
+            raise CommandError(
+                f"calibration: the core was no busier in the busy part "
+                f"({profile['busy']['utilisation']:.0%}) than in the first one "
+                f"({profile['utilisation']:.0%})")
+    costs.check_profile(profile, source)
     with open(path, "w", encoding="utf-8") as stream:
         json.dump(profile, stream, indent=2, sort_keys=True)
         stream.write("\n")
@@ -235,7 +264,14 @@ def _calibrate(path: str, debug: bool) -> int:
           f"other work")
     print(f"The figures account for {measured['coverage']:.0%} of the process's "
           f"{measured['cpu_seconds']:.2f} s of CPU (the hub's loop: "
-          f"{measured['hub_loop']:.0%})")
+          f"{measured['hub_loop']:.0%}); its core was busy {profile['utilisation']:.0%} "
+          f"of the time")
+    busy = profile.get("busy")
+    if busy is not None:
+        print(f"On a busy core ({busy['utilisation']:.0%} of the time): "
+              f"{busy['measured']['dispatches']} dispatches, the figures account for "
+              f"{busy['measured']['coverage']:.0%} of {busy['measured']['cpu_seconds']:.2f} "
+              f"s of CPU (the hub's loop: {busy['measured']['hub_loop']:.0%})")
     print(f"Cost profile: {path}")
     return 0
 

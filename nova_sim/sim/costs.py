@@ -2,8 +2,9 @@
 
 Owns the cost profile (a versioned JSON document, see :func:`load_profile`), the
 :class:`CostModel` that charges it on the hub's clock through the cost hooks of
-``nova_sim.green.costs``, and the :class:`Calibrator` that measures a profile on the
-real clock of the machine it runs on (``nova-sim simulate --calibrate``).
+``nova_sim.green.costs``, and the :class:`Calibrator` (with :class:`CpuMeter`, the same load
+without its instruments) that measures a profile on the real clock of the machine it runs
+on (``nova-sim simulate --calibrate``).
 
 The model (every figure in seconds):
 
@@ -17,10 +18,18 @@ The model (every figure in seconds):
   ``database.transaction``, waiting while they are all busy;
 - a placement request (allocation candidates, a claim, an inventory report) waits
   ``latency.placement_hop`` before its transactions;
-- an API request holds the API process's core for ``api.request``.
+- an API request holds the API process's core for ``api.<HTTP method>`` (else
+  ``api.request``).
 
 With ``shared_core`` true, every CPU charge and every transaction uses one core: the
 one-process cloud on one machine (``--clock real``), which is what calibration measures.
+
+A profile may have a ``busy`` level: the same figures measured on a core busy
+``busy.utilisation`` of the time (the profile's own being those of a core busy
+``utilisation`` of the time). A charge then costs, by its core's offered load (the
+seconds charged on it over the last ``utilisation_window``, decayed exponentially, per
+second), the profile's figure, the busy level's, or the one interpolated linearly
+between them: a process does the same work for less CPU when its core is busy.
 
 A hook's error is the run's: the model keeps the first one and :meth:`CostModel.check`
 (called by the engine after each workload) raises :class:`CostModelError` with it, so a
@@ -31,6 +40,7 @@ scenarios or reports.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from typing import Any
@@ -47,6 +57,8 @@ VERSION = 1
 NONE = "none"
 #: The ``owner`` of the simulated Rally client's work.
 CLIENT = "client"
+#: The figures a level of busyness has (the profile's own, and its ``busy`` level's).
+LEVEL_FIGURES = ("latency", "cpu", "work", "database", "api")
 
 
 class CostModelError(Exception):
@@ -96,7 +108,8 @@ def check_profile(document: Any, where: str = "profile") -> dict[str, Any]:
                                     f"{where}: database.transaction"),
             "connections": int(database.get("connections", 1)),
         },
-        "api": {"request": _seconds(api.get("request", 0.0), f"{where}: api.request")},
+        "api": {name: _seconds(value, f"{where}: api.{name}")
+                for name, value in {"request": 0.0, **api}.items()},
         "executor_pool_size": document.get("executor_pool_size"),
         "measured": dict(document.get("measured", {})),
     }
@@ -117,7 +130,31 @@ def check_profile(document: Any, where: str = "profile") -> dict[str, Any]:
             raise CostModelError(f"{where}: cpu.{topic} must map methods to seconds")
         profile["cpu"][topic] = {method: _seconds(value, f"{where}: cpu.{topic}.{method}")
                                  for method, value in methods.items()}
+    profile["utilisation"] = _fraction(document.get("utilisation", 0.0),
+                                       f"{where}: utilisation")
+    profile["utilisation_window"] = _seconds(document.get("utilisation_window", 1.0),
+                                             f"{where}: utilisation_window")
+    if profile["utilisation_window"] <= 0:
+        raise CostModelError(f"{where}: utilisation_window must be above 0")
+    busy = document.get("busy")
+    if busy is not None:
+        if not isinstance(busy, dict):
+            raise CostModelError(f"{where}: busy must be a level of figures")
+        level = check_profile({**busy, "format": FORMAT, "version": VERSION},
+                              f"{where}: busy")
+        profile["busy"] = {key: level[key] for key in LEVEL_FIGURES}
+        profile["busy"]["utilisation"] = level["utilisation"]
+        profile["busy"]["measured"] = level["measured"]
+        if profile["busy"]["utilisation"] <= profile["utilisation"]:
+            raise CostModelError(f"{where}: busy.utilisation must be above utilisation")
     return profile
+
+
+def _fraction(value: Any, where: str) -> float:
+    seconds = _seconds(value, where)
+    if seconds > 1:
+        raise CostModelError(f"{where}: expected a fraction from 0 to 1, got {value!r}")
+    return seconds
 
 
 class CostModel:
@@ -147,6 +184,13 @@ class CostModel:
         self.busy_seconds = 0.0
         self._free_at: dict[Any, list[float]] = {
             "database": [0.0] * profile["database"]["connections"]}
+        # the busy level: the figures of a core at busy["utilisation"], and the offered
+        # load of each core (its charges' seconds, decayed over utilisation_window)
+        busy = profile.get("busy")
+        self._busy = busy
+        self._window = profile["utilisation_window"]
+        self._idle = profile["utilisation"]
+        self._load: dict[Any, list[float]] = {}
 
     def install(self) -> None:
         """Make this the cost model (RuntimeError when another one is installed)."""
@@ -169,28 +213,60 @@ class CostModel:
             self.failure = error
 
     # -- what the profile says ----------------------------------------------------------
-    def cpu_cost(self, topic: str, method: str) -> float:
-        """Seconds of CPU of ``method`` dispatched on ``topic``."""
-        methods = self._cpu.get(topic)
+    def cpu_cost(self, topic: str, method: str, busy: bool = False) -> float:
+        """Seconds of CPU of ``method`` dispatched on ``topic`` (``busy``: on a core at
+        the busy level's utilisation, when the profile has one)."""
+        level = self._busy if busy and self._busy is not None else self.profile
+        methods = level["cpu"].get(topic)
         if methods is not None:
             cost = methods.get(method)
             if cost is None:
                 cost = methods.get("*")
             if cost is not None:
                 return cost
-        return self._cpu["default"]
+        return level["cpu"]["default"]
 
-    def work_cost(self, kind: str, name: str) -> float:
+    def work_cost(self, kind: str, name: str, busy: bool = False) -> float:
         """Seconds of CPU of a unit of work ``kind`` named ``name`` (``work.KIND:NAME``,
-        else ``work.KIND:*``, else 0)."""
-        cost = self._work.get(f"{kind}:{name}")
+        else ``work.KIND:*``, else 0; ``busy`` as for cpu_cost)."""
+        work = (self._busy if busy and self._busy is not None else self.profile)["work"]
+        cost = work.get(f"{kind}:{name}")
         if cost is None:
-            cost = self._work.get(f"{kind}:*", 0.0)
+            cost = work.get(f"{kind}:*", 0.0)
         return cost
 
-    def _reserve(self, core: Any, seconds: float) -> float:
-        """Take ``seconds`` of the slot of ``core`` free first; the delay from now until
-        that time is over (the wait for the slot and the work itself)."""
+    def utilisation(self, core: Any) -> float:
+        """The offered load of ``core`` now: the seconds charged on it over the last
+        ``utilisation_window`` (decayed exponentially) per second; above 1 when more
+        work comes than it serves."""
+        state = self._load.get(core)
+        if state is None:
+            return 0.0
+        return state[0] * math.exp((state[1] - green.now()) / self._window) / self._window
+
+    def _at_load(self, core: Any, idle: float, busy: float) -> float:
+        """The cost of a charge on ``core`` whose figure is ``idle`` at the profile's
+        utilisation and ``busy`` at the busy level's: linear in the core's offered load
+        between the two, the nearer figure beyond them. Counts it in the core's load."""
+        if self._busy is None:
+            return idle
+        state = self._load.get(core)
+        now = green.now()
+        if state is None:
+            state = self._load[core] = [0.0, now]
+        load = state[0] * math.exp((state[1] - now) / self._window)
+        share = ((load / self._window - self._idle)
+                 / (self._busy["utilisation"] - self._idle))
+        cost = idle + (busy - idle) * min(max(share, 0.0), 1.0)
+        state[0], state[1] = load + cost, now
+        return cost
+
+    def _reserve(self, core: Any, seconds: float, busy: float | None = None) -> float:
+        """Take the cost (``seconds``, or at load between it and ``busy``) of the slot of
+        ``core`` free first; the delay from now until that time is over (the wait for
+        the slot and the work itself)."""
+        if busy is not None:
+            seconds = self._at_load(core, seconds, busy)
         slots = self._free_at.get(core)
         if slots is None:
             slots = self._free_at[core] = [0.0]
@@ -200,10 +276,11 @@ class CostModel:
         slots[index] = max(now, slots[index]) + seconds
         return slots[index] - now
 
-    def _busy(self, owner: Any, seconds: float) -> None:
-        """Hold the core of ``owner``'s process (the shared core) for ``seconds``."""
-        if seconds > 0:
-            green.sleep(self._reserve("shared" if self._shared else owner, seconds))
+    def _busy_core(self, owner: Any, seconds: float, busy: float | None) -> None:
+        """Hold the core of ``owner``'s process (the shared core) for ``seconds`` (at
+        load: between it and ``busy``)."""
+        if seconds > 0 or (busy is not None and busy > 0):
+            green.sleep(self._reserve("shared" if self._shared else owner, seconds, busy))
 
     # -- the hooks ------------------------------------------------------------------------
     def delivery_delay(self, kind: str, target: Any) -> float:
@@ -211,7 +288,7 @@ class CostModel:
         its CPU there (it waits while the core is busy)."""
         self.charged["delivery_delay"] += 1
         if self._shared and self._hop > 0:
-            return self._reserve("shared", self._hop)
+            return self._reserve("shared", self._hop, self._busy_figure("latency", "rpc_hop"))
         return self._hop
 
     def dispatch(self, server: Any, method: str) -> None:
@@ -219,11 +296,16 @@ class CostModel:
         the service whose manager is the server's first endpoint)."""
         try:
             self.charged["dispatch"] += 1
-            self._busy(server.dispatcher.endpoints[0],
-                       self.cpu_cost(server.target.topic, method))
+            topic = server.target.topic
+            self._busy_core(server.dispatcher.endpoints[0], self.cpu_cost(topic, method),
+                            self.cpu_cost(topic, method, busy=True))
         except Exception as error:
             self._failed(error)
             raise
+
+    def _busy_figure(self, section: str, name: str) -> float | None:
+        """The busy level's ``section.name`` (None without a busy level)."""
+        return None if self._busy is None else self._busy[section][name]
 
     def executor_pool_size(self, server: Any) -> int | None:
         """The profile's pool size (None: the configured one)."""
@@ -235,7 +317,8 @@ class CostModel:
             self.charged["transaction"] += 1
             if self._transaction > 0:
                 green.sleep(self._reserve("shared" if self._shared else "database",
-                                          self._transaction))
+                                          self._transaction,
+                                          self._busy_figure("database", "transaction")))
         except Exception as error:
             self._failed(error)
             raise
@@ -254,7 +337,10 @@ class CostModel:
         """Hold the API process's core for one request's CPU."""
         try:
             self.charged["api_request"] += 1
-            self._busy("api", self.profile["api"]["request"])
+            api = self.profile["api"]
+            busy = None if self._busy is None else self._busy["api"]
+            self._busy_core("api", api.get(method, api["request"]),
+                            None if busy is None else busy.get(method, busy["request"]))
         except Exception as error:
             self._failed(error)
             raise
@@ -270,7 +356,7 @@ class CostModel:
                 if cost > 0:
                     green.sleep(cost)
                 return
-            self._busy(owner, cost)
+            self._busy_core(owner, cost, self.work_cost(kind, name, busy=True))
         except Exception as error:
             self._failed(error)
             raise
@@ -283,10 +369,17 @@ def scaled(profile: dict[str, Any], factor: float) -> dict[str, Any]:
         if isinstance(value, dict):
             return {key: scale(item) for key, item in value.items()}
         return value * factor
-    return dict(profile, latency=scale(profile["latency"]), cpu=scale(profile["cpu"]),
-                work=scale(profile["work"]), api=scale(profile["api"]),
-                database=dict(profile["database"], transaction=(
-                    profile["database"]["transaction"] * factor)))
+
+    def level(figures: dict[str, Any]) -> dict[str, Any]:
+        return dict(figures, latency=scale(figures["latency"]), cpu=scale(figures["cpu"]),
+                    work=scale(figures["work"]), api=scale(figures["api"]),
+                    database=dict(figures["database"], transaction=(
+                        figures["database"]["transaction"] * factor)))
+
+    result = level(profile)
+    if profile.get("busy") is not None:
+        result["busy"] = level(profile["busy"])
+    return result
 
 
 def make_model(costs: str | None) -> CostModel | None:
@@ -323,8 +416,8 @@ class Calibrator:
         self._open: dict[Any, list[tuple[Any, float, float]]] = {}
         self._job_began: dict[Any, tuple[float, float]] = {}
         self._db_depth = 0
-        #: own CPU of each unit by key: (topic, method) for dispatches, "api" for API
-        #: requests, "KIND:NAME" for units of work
+        #: own CPU of each unit by key: (topic, method) for dispatches, ("api", HTTP
+        #: method) for API requests, "KIND:NAME" for units of work
         self.units: dict[Any, list[float]] = {}
         self.db_seconds = 0.0
         self.db_transactions = 0
@@ -334,6 +427,11 @@ class Calibrator:
         #: the process's CPU between attach() and detach(), and the hub loop's part of it
         self.total_cpu = 0.0
         self.hub_cpu = 0.0
+        #: how busy the process's core was between attach() and detach(): the share of
+        #: the hub's time it ran or waited for a core (the kernel's schedstat; its CPU
+        #: time where there is none)
+        self.utilisation = 0.0
+        self._began: tuple[float, tuple[float, float] | None] = (0.0, None)
 
     # -- CPU per greenlet ------------------------------------------------------------------
     def switched(self, origin: Any, target: Any) -> None:
@@ -405,6 +503,7 @@ class Calibrator:
         for name in ("send", "send_reply"):
             setattr(transport, name, self._timed_hop(getattr(transport, name)))
         self._hub = green.get_hub()
+        self._began = (green.now(), run_queue())
         self._last = self._attached = time.thread_time()
         self._hub.add_instrument(self)
         rpc_instruments.add_instrument(self)
@@ -413,6 +512,13 @@ class Calibrator:
     def detach(self) -> None:
         """Uninstall the instruments (the wrapped cloud is about to stop)."""
         self.total_cpu = time.thread_time() - self._attached
+        wall, ended = green.now() - self._began[0], run_queue()
+        began = self._began[1]
+        if began is not None and ended is not None:
+            running = ended[0] - began[0] + ended[1] - began[1]
+        else:
+            running = self.total_cpu
+        self.utilisation = round(min(max(running / wall, 0.0), 1.0), 3) if wall > 0 else 0.0
         if hooks.model is self:
             hooks.clear()
         rpc_instruments.remove_instrument(self)
@@ -450,7 +556,7 @@ class Calibrator:
     def wrap_app(self, app: Any) -> Any:
         """``app`` with each request's own CPU (less its database calls) measured."""
         def measured(environ: dict, start_response: Any) -> Any:
-            self._open_unit("api")
+            self._open_unit(("api", environ.get("REQUEST_METHOD", "GET")))
             try:
                 return app(environ, start_response)
             finally:
@@ -458,31 +564,57 @@ class Calibrator:
         return measured
 
     # -- the result -------------------------------------------------------------------------
-    def profile(self, source: str) -> dict[str, Any]:
-        """The measured profile (medians per method; a checked version-1 document)."""
-        cpu: dict[str, Any] = {}
-        work: dict[str, float] = {}
-        dispatches: list[float] = []
-        kinds: dict[str, list[float]] = {}
-        topics: dict[str, list[float]] = {}
-        for key, samples in sorted(self.units.items(), key=lambda item: str(item[0])):
-            if isinstance(key, tuple):
-                topic, method = key
-                cpu.setdefault(topic, {})[method] = _median(samples)
-                topics.setdefault(topic, []).extend(samples)
-                dispatches.extend(samples)
-            elif key != "api":
-                work[key] = _median(samples)
-                kinds.setdefault(key.split(":", 1)[0], []).extend(samples)
-        for topic, samples in topics.items():
-            cpu[topic]["*"] = _median(samples)
-        for kind, samples in kinds.items():
-            work[f"{kind}:*"] = _median(samples)
-        cpu["default"] = _median(dispatches)
-        hop = _median(self.hops)
-        api = self.units.get("api", [])
+    def profile(self, source: str, meter: CpuMeter | None = None) -> dict[str, Any]:
+        """The measured profile (a checked version-1 document): the mean of each unit's
+        own CPU by name (a queue's capacity is one over its mean service time).
+
+        ``meter`` measured the same load again without the calibrator's instruments
+        (which cost CPU of their own at every switch): every figure is then scaled so
+        that, charged for the units, transactions and sends that load made, they add
+        up to the CPU it took. So the instruments' work is not charged, and what no
+        figure accounts for (the hub's loop, the code between units) is, in
+        proportion."""
         attributed = (sum(sum(samples) for samples in self.units.values())
                       + self.db_seconds + sum(self.hops))
+        factor = 1.0
+        if meter is not None:
+            means = {key: statistics.fmean(samples)
+                     for key, samples in self.units.items() if samples}
+            charged = (sum(count * means.get(key, 0.0)
+                           for key, count in meter.counts.items())
+                       + meter.transactions * (self.db_seconds / self.db_transactions
+                                               if self.db_transactions else 0.0)
+                       + meter.hops * (statistics.fmean(self.hops) if self.hops else 0.0))
+            if charged > 0:
+                factor = meter.total_cpu / charged
+
+        def mean(samples: list[float]) -> float:
+            return round(statistics.fmean(samples) * factor, 8) if samples else 0.0
+
+        cpu: dict[str, Any] = {}
+        work: dict[str, float] = {}
+        api: dict[str, float] = {}
+        groups: dict[str, list[float]] = {}  # "cpu.<topic>", "work.<kind>", "api", "cpu"
+        for key, samples in sorted(self.units.items(), key=lambda item: str(item[0])):
+            if isinstance(key, tuple) and key[0] == "api":
+                api[key[1]] = mean(samples)
+                groups.setdefault("api", []).extend(samples)
+            elif isinstance(key, tuple):
+                topic, method = key
+                cpu.setdefault(topic, {})[method] = mean(samples)
+                groups.setdefault(f"cpu.{topic}", []).extend(samples)
+                groups.setdefault("cpu", []).extend(samples)
+            else:
+                work[key] = mean(samples)
+                groups.setdefault(f"work.{key.split(':', 1)[0]}", []).extend(samples)
+        for group, samples in groups.items():
+            if group.startswith("cpu."):
+                cpu[group[4:]]["*"] = mean(samples)
+            elif group.startswith("work."):
+                work[f"{group[5:]}:*"] = mean(samples)
+        cpu["default"] = mean(groups.get("cpu", []))
+        api["request"] = mean(groups.get("api", []))
+        hop = mean(self.hops)
         share = (lambda part: round(part / self.total_cpu, 3) if self.total_cpu else 0.0)
         document = {
             "format": FORMAT, "version": VERSION, "source": source,
@@ -490,23 +622,99 @@ class Calibrator:
             "latency": {"rpc_hop": hop, "placement_hop": hop},
             "cpu": cpu,
             "work": work,
-            "database": {"transaction": round(self.db_seconds / self.db_transactions, 7)
+            "database": {"transaction": round(self.db_seconds * factor
+                                              / self.db_transactions, 8)
                          if self.db_transactions else 0.0, "connections": 1},
-            "api": {"request": _median(api)},
+            "api": api,
             "executor_pool_size": None,
-            "measured": {"dispatches": len(dispatches),
+            "utilisation": self.utilisation,
+            "measured": {"dispatches": len(groups.get("cpu", [])),
                          "transactions": self.db_transactions, "hops": len(self.hops),
-                         "api_requests": len(api),
-                         "work_units": sum(len(samples) for samples in kinds.values()),
+                         "api_requests": len(groups.get("api", [])),
+                         "work_units": sum(len(samples) for group, samples
+                                           in groups.items() if group.startswith("work.")),
                          "cpu_seconds": round(self.total_cpu, 3),
                          # the share of the process's CPU the figures account for, and
-                         # the hub loop's (switching, timers: not charged)
+                         # the hub loop's (switching, timers)
                          "coverage": share(attributed),
-                         "hub_loop": share(self.hub_cpu)},
+                         "hub_loop": share(self.hub_cpu),
+                         # the same load without the instruments, and the figures'
+                         # scale from it
+                         "uninstrumented_cpu_seconds": None if meter is None
+                         else round(meter.total_cpu, 3),
+                         "scale": round(factor, 3)},
         }
         check_profile(document, source)
         return document
 
 
-def _median(samples: list[float]) -> float:
-    return round(statistics.median(samples), 7) if samples else 0.0
+class CpuMeter:
+    """The process's CPU between ``attach`` and ``detach`` and how many of each unit the
+    load made, without the Calibrator's costly instruments (no hook on every greenlet
+    switch): the same load run again, to scale its figures to (engine.run_task's
+    ``costs``)."""
+
+    def __init__(self) -> None:
+        self.total_cpu = 0.0
+        self._attached = 0.0
+        #: units by the Calibrator's keys, the transactions and the RPC sends
+        self.counts: dict[Any, int] = {}
+        self.transactions = 0
+        self.hops = 0
+        self._db: Any = None
+        self._transactions_before = 0
+
+    def attach(self, sim: Any) -> None:
+        """Count the cloud's units, transactions and sends from now, and its CPU."""
+        self._db = sim.cloud.db
+        self._transactions_before = getattr(self._db, "transactions", 0)
+        transport = sim.cloud.transport
+        for name in ("send", "send_reply"):
+            setattr(transport, name, self._counted_hop(getattr(transport, name)))
+        rpc_instruments.add_instrument(self)
+        hooks.install(self)
+        self._attached = time.thread_time()
+
+    def _counted_hop(self, send: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.hops += 1
+            return send(*args, **kwargs)
+        return counted
+
+    def _count(self, key: Any) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def message_received(self, target: Any, message: dict) -> None:
+        """RPC instrument: one dispatch."""
+        self._count((target.topic, message.get("method", "?")))
+
+    def work(self, owner: Any, kind: str, name: str) -> None:
+        """The ``work`` cost hook: one unit of work."""
+        self._count(f"{kind}:{name}")
+
+    def wrap_app(self, app: Any) -> Any:
+        """``app`` counting its requests by HTTP method."""
+        def counted(environ: dict, start_response: Any) -> Any:
+            self._count(("api", environ.get("REQUEST_METHOD", "GET")))
+            return app(environ, start_response)
+        return counted
+
+    def detach(self) -> None:
+        """Stop counting."""
+        self.total_cpu = time.thread_time() - self._attached
+        self.transactions = getattr(self._db, "transactions", 0) - self._transactions_before
+        if hooks.model is self:
+            hooks.clear()
+        rpc_instruments.remove_instrument(self)
+
+
+def run_queue() -> tuple[float, float] | None:
+    """This thread's CPU seconds and seconds spent runnable but waiting for a core (the
+    kernel's schedstat; None where there is none)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as stream:
+            on_cpu, waiting, _slices = stream.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+

@@ -135,6 +135,11 @@ def test_the_api_charges_its_cpu_per_request(run, model):
     # one GET /servers/detail per iteration, nothing else costs anything
     assert [it["duration"] for it in result.iterations] == [0.25, 0.25]
     assert charged[0].charged["api_request"] == 2
+    # a figure of the request's HTTP method comes before the one of every request
+    result = run(workload("NovaServers.list_servers", {"serial": {"times": 1}}, args={}),
+                 costs=costs.CostModel(profile(api={"request": 0.25, "GET": 0.5,
+                                                    "POST": 2.0})))
+    assert [it["duration"] for it in result.iterations] == [0.5]
 
 
 def test_the_client_charges_its_own_cpu_per_request_on_a_core_only_when_shared(run):
@@ -230,6 +235,66 @@ def test_on_the_shared_core_an_rpc_hop_waits_for_the_core(model):
         assert charged.charged["delivery_delay"] == 4
 
 
+def charge_at_once(charged, count, owner="p"):
+    """End times of ``count`` units of work ``spawn:x`` charged at once on ``owner``'s core."""
+    ended = []
+
+    def one():
+        charged.work(owner, "spawn", "x")
+        ended.append(green.now())
+
+    pool = green.GreenPool()
+    for _ in range(count):
+        pool.spawn(one)
+    pool.waitall()
+    return ended
+
+
+def test_a_busy_core_charges_the_busy_levels_figures(model):
+    with green.virtual_time(seed=1):
+        # 0.1 s a unit on an idle core, 0.05 s on a core at 100% (its offered load over
+        # the last second, decayed)
+        charged = model(work={"spawn:x": 0.1}, utilisation=0.0, utilisation_window=1.0,
+                        busy={"work": {"spawn:x": 0.05}, "utilisation": 1.0})
+        ended = charge_at_once(charged, 30)
+        costs_of = [later - earlier
+                    for earlier, later in zip([0.0, *ended[:-1]], ended, strict=True)]
+        assert costs_of[0] == pytest.approx(0.1)  # nothing charged before: idle
+        assert costs_of[1] == pytest.approx(0.1 - 0.05 * 0.1)  # 10% busy: 10% of the way
+        assert costs_of[-1] == pytest.approx(0.05)  # charged more than it serves: busy
+        assert all(earlier >= later
+                   for earlier, later in zip(costs_of[:-1], costs_of[1:], strict=True))
+        assert charged.utilisation("p") > 0.2  # decaying since the charges came
+        # the load decays: after 20 windows of nothing, the core is idle again
+        green.sleep(20.0)
+        assert charged.utilisation("p") < 0.001
+        started = green.now()
+        charge_at_once(charged, 1)
+        assert green.now() - started == pytest.approx(0.1, rel=1e-3)
+        # without a busy level, a unit costs the same however busy its core is
+        plain = costs.CostModel(profile(work={"spawn:x": 0.1}))
+        started = green.now()
+        assert [end - started for end in charge_at_once(plain, 3, owner="q")] == [
+            pytest.approx(0.1 * n) for n in (1, 2, 3)]
+
+
+def test_the_busy_level_scales_and_is_checked():
+    busy = profile(cpu={"default": 0.2}, utilisation=0.1,
+                   busy={"cpu": {"default": 0.1}, "database": {"transaction": 0.3},
+                         "utilisation": 0.9})
+    assert busy["busy"]["utilisation"] == 0.9
+    slower = costs.scaled(busy, 2.0)
+    assert slower["busy"]["cpu"]["default"] == pytest.approx(0.2)
+    assert slower["busy"]["database"]["transaction"] == pytest.approx(0.6)
+    assert slower["cpu"]["default"] == pytest.approx(0.4)
+    with pytest.raises(costs.CostModelError, match="busy.utilisation must be above"):
+        profile(utilisation=0.5, busy={"utilisation": 0.5})
+    with pytest.raises(costs.CostModelError, match="from 0 to 1"):
+        profile(utilisation=1.5)
+    with pytest.raises(costs.CostModelError, match="busy: cpu.default"):
+        profile(busy={"cpu": {"default": -1}, "utilisation": 1.0})
+
+
 def boot_durations(conductors):
     """Boots of 8 servers at once with a conductor whose build takes 1 s of CPU."""
     task = workload("NovaServers.boot_server", {"constant": {"times": 8, "concurrency": 8}})
@@ -257,12 +322,12 @@ def test_a_saturated_conductor_makes_boots_wait_and_more_conductors_fix_it():
 @pytest.mark.parametrize("hook", ["dispatch", "work"])
 def test_a_cost_hooks_error_aborts_the_run(hook):
     class Broken(costs.CostModel):
-        def cpu_cost(self, topic, method):
+        def cpu_cost(self, topic, method, busy=False):
             if hook == "dispatch" and method == "select_destinations":
                 raise KeyError("no figure for select_destinations")
             return 0.0
 
-        def work_cost(self, kind, name):
+        def work_cost(self, kind, name, busy=False):
             if hook == "work" and kind == "spawn":
                 raise KeyError(f"no figure for {name}")
             return 0.0
@@ -289,13 +354,22 @@ def test_profiles_are_checked():
 def test_calibration_writes_a_profile_that_a_virtual_run_reads(tmp_path):
     path = tmp_path / "calibrated.json"
     # the virtual clock measures the same CPU without waiting for Rally's polls
-    written = calibrate(str(path), times=8, clock="virtual")  # long enough to heartbeat
+    written = calibrate(str(path), times=8, clock="virtual", busy_times=40)
     assert json.loads(path.read_text()) == written
     measured = written["measured"]
+    # without the instruments, the same load's CPU scales the figures
+    assert measured["uninstrumented_cpu_seconds"] > 0 and measured["scale"] > 0
+    # the busy part's figures, where the core is busier
+    busy = written["busy"]
+    assert busy["utilisation"] > written["utilisation"] >= 0
+    assert busy["cpu"]["scheduler"]["select_destinations"] > 0
+    assert busy["api"]["POST"] > 0 and busy["api"]["request"] > 0
+    assert busy["measured"]["dispatches"] > measured["dispatches"]
     assert measured["dispatches"] > 0 and measured["transactions"] > 0
     assert measured["api_requests"] > 0 and measured["hops"] > 0
     assert written["cpu"]["scheduler"]["select_destinations"] > 0
     assert written["database"]["transaction"] > 0
+    assert written["api"]["POST"] > written["api"]["DELETE"] > 0
     # the work outside dispatches and API requests: the compute's build greenthread,
     # the client's own CPU, heartbeats
     work = written["work"]
@@ -311,6 +385,41 @@ def test_calibration_writes_a_profile_that_a_virtual_run_reads(tmp_path):
     assert model.charged["dispatch"] > 0 and model.charged["transaction"] > 0
     assert model.charged["work"] > 0
     assert result.workloads[0].nova["phases"]["scheduling"][0] > 0
+
+
+def test_calibration_scales_its_figures_to_the_load_without_instruments():
+    task = workload("NovaServers.boot_and_delete_server",
+                    {"constant": {"times": 6, "concurrency": 3}})
+    meter, calibrator = costs.CpuMeter(), costs.Calibrator()
+    for measure in (meter, calibrator):
+        engine.run_task(task, small_cloud(), seed=1, costs=measure)
+    # on the virtual clock the same load makes the same units, counted alike (but for a
+    # client's last request, a unit still open when the calibrator stops)
+    measured = {key: len(samples) for key, samples in calibrator.units.items()}
+    assert meter.counts.keys() == measured.keys()
+    assert all(0 <= meter.counts[key] - measured[key] <= 1 for key in measured)
+    assert sum(meter.counts.values()) - sum(measured.values()) <= 1
+    assert meter.transactions == calibrator.db_transactions > 0
+    assert meter.hops == len(calibrator.hops) > 0
+    assert ("api", "POST") in meter.counts and ("conductor", "object_action") in meter.counts
+    written = calibrator.profile("test", meter)
+    figure = {("api", method): cost for method, cost in written["api"].items()}
+    figure.update({(topic, method): cost for topic, methods in written["cpu"].items()
+                   if topic != "default" for method, cost in methods.items()})
+    figure.update(written["work"])
+    charged = (sum(count * figure[key] for key, count in meter.counts.items())
+               + meter.transactions * written["database"]["transaction"]
+               + meter.hops * written["latency"]["rpc_hop"])
+    # charged for what the load made, the figures add up to its CPU without instruments
+    assert charged == pytest.approx(meter.total_cpu, rel=1e-3)
+    # the scale: that CPU over what the unscaled means would charge
+    unscaled = (sum(count * statistics.fmean(calibrator.units[key])
+                    for key, count in meter.counts.items())
+                + meter.transactions * calibrator.db_seconds / calibrator.db_transactions
+                + meter.hops * statistics.fmean(calibrator.hops))
+    assert written["measured"]["scale"] == pytest.approx(meter.total_cpu / unscaled,
+                                                         abs=1e-3)
+    assert hooks.model is None
 
 
 def burn(seconds):

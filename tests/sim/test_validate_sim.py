@@ -50,3 +50,17 @@ def test_a_virtual_run_with_the_model_queues_where_one_without_does_not(validate
     assert free[3] == charged[3] == 1.0  # the share of a core is the real clock's
     assert free[0] == pytest.approx(0.5, abs=0.01)  # the fixed spawn, nothing else
     assert charged[1] > free[1] + 0.5
+
+
+def test_real_runs_are_recorded_and_read_back_only_for_the_same_hosts_and_runs(
+        validate_sim, tmp_path, capsys):
+    import types
+
+    path = str(tmp_path / "real.json")
+    options = types.SimpleNamespace(hosts=50, runs=2, save_real=path, real=path)
+    runs = {(1.0, 20): [[0.5, 0.52, 0, 0.9, 0.013], [0.51, 0.53, 0, 0.8, 0.012]]}
+    validate_sim.write_real_runs(options, runs, (1.0, 1.0, 1.0), (2.0, 2.0, 2.0))
+    assert validate_sim.read_real_runs(options) == runs
+    assert "recorded" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="other --hosts or --runs"):
+        validate_sim.read_real_runs(types.SimpleNamespace(hosts=10, runs=2, real=path))
