@@ -17,6 +17,7 @@ Must not know about the database API above it.
 
 from __future__ import annotations
 
+import select
 import socket
 from typing import Any
 
@@ -25,8 +26,8 @@ from psycopg import errors
 from psycopg.waiting import Ready, Wait
 
 from nova_sim.green import tpool
-from nova_sim.green.hub import get_hub
-from nova_sim.green.io import trampoline
+from nova_sim.green.hub import _CLOSED, get_hub, getcurrent
+from nova_sim.green.io import IOClosed, trampoline
 
 # What psycopg's own wait functions raise when their timeout expires (its callers, such
 # as ``Connection.notifies``, catch it).
@@ -50,17 +51,57 @@ class GreenConnection(psycopg.Connection):
         try:
             state = next(gen)
             while True:
-                # psycopg yields only once the socket would block. RW (a query whose
-                # text does not fit the socket's buffer) waits until it can write: the
-                # server reads what is sent before it answers.
-                reading = state == Wait.R
+                # psycopg yields only once the socket would block.
                 try:
-                    trampoline(fileno, read=reading, write=not reading, timeout=timeout)
+                    if state == Wait.R:
+                        trampoline(fileno, read=True, timeout=timeout)
+                        ready = Ready.R
+                    elif state == Wait.W:
+                        trampoline(fileno, write=True, timeout=timeout)
+                        ready = Ready.W
+                    else:
+                        ready = _wait_either(fileno, timeout)
                 except socket.timeout:
                     raise _WAIT_TIMEOUT("wait timeout expired") from None
-                state = gen.send(Ready.R if reading else Ready.W)
+                state = gen.send(ready)
         except StopIteration as done:
             return done.value
+
+
+def _wait_either(fileno: int, timeout: float | None) -> Ready:
+    """Wait in the hub until ``fileno`` is readable or writable (psycopg's ``Wait.RW``:
+    a query still being sent while its answers may come, as in pipeline mode); what it
+    is ready for. ``socket.timeout`` after ``timeout`` seconds."""
+    hub = get_hub()
+    entry = [getcurrent().switch, None]
+    hub.add_listener(fileno, True, entry)
+    hub.add_listener(fileno, False, entry)
+    timer = None if timeout is None else hub.call_later(timeout, _expire, entry)
+    try:
+        outcome = hub.switch()
+    finally:
+        # Both directions may have woken the entry in one poll: withdraw the second.
+        entry[0] = None
+        hub.remove_listener(fileno, True)
+        hub.remove_listener(fileno, False)
+        if timer is not None:
+            hub.cancel_timer(timer)
+    if outcome is _TIMED_OUT:
+        raise socket.timeout("timed out")
+    if outcome is _CLOSED:
+        raise IOClosed(fileno)
+    readable, writable, _ = select.select([fileno], [fileno], [], 0)
+    return (Ready.R if readable else Ready.NONE) | (Ready.W if writable else Ready.NONE)
+
+
+_TIMED_OUT = object()
+
+
+def _expire(entry: list) -> None:
+    switch = entry[0]
+    if switch is not None:
+        entry[0] = None
+        switch(_TIMED_OUT)
 
 
 def connect(*args: Any, **kwargs: Any) -> GreenConnection:
