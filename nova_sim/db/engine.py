@@ -154,6 +154,11 @@ def create_engine(url: str, busy_timeout: float = 30.0, **options: Any) -> sa.En
         "max_overflow": settings["max_overflow"],
         "pool_recycle": settings["connection_recycle_time"],
         "pool_pre_ping": False,
+        # Every call ends its own transaction (a commit, or a rollback on an error; a
+        # green call interrupted in the middle of an answer throws its connection away),
+        # so the pool's rollback on check-in would only cost PyMySQL a round trip per
+        # transaction (psycopg skips it on an idle connection).
+        "pool_reset_on_return": None,
     }
     if settings["pool_timeout"] is not None:
         pool_options["pool_timeout"] = settings["pool_timeout"]
@@ -599,7 +604,7 @@ class DatabaseCore:
             raise
         local.connection = None
         if not sqlite:
-            connection.commit()
+            _commit(connection)
         elif mode != STATEMENT or connection.in_transaction:
             connection.execute("COMMIT")
         return result
@@ -750,6 +755,19 @@ class DatabaseCore:
         )
 
 
+def _commit(connection: Any) -> None:
+    """Commit on a server's DBAPI connection; if the commit fails, roll back (the pool
+    does not: see ``create_engine``) so that the connection goes back idle, and raise."""
+    try:
+        connection.commit()
+    except Exception:
+        try:
+            connection.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone: the error says why
+            pass
+        raise
+
+
 class _Transaction:
     """``DatabaseCore.transaction()``: one write transaction on the calling thread."""
 
@@ -791,7 +809,7 @@ class _Transaction:
             elif db.sqlite:
                 connection.execute("COMMIT")
             else:
-                connection.commit()
+                _commit(connection)
         finally:
             if self.fairy is not None:
                 self.fairy.close()

@@ -157,3 +157,39 @@ def test_a_green_call_killed_while_it_waits_leaves_no_broken_connection(
     db.service_create({"binary": "nova-compute", "host": "c2", "topic": "compute"})
     assert [s["host"] for s in db.service_get_all()] == ["c2"]
     db.close()
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("use_tpool", [False, True], ids=["green", "tpool"])
+def test_a_call_ends_its_own_transaction_without_the_pools_rollback(
+    use_tpool, server_databases, monkeypatch
+):
+    # The pool's reset on check-in is off: a call that commits sends no ROLLBACK (a
+    # round trip for PyMySQL), and the connection goes back idle all the same.
+    import pymysql.connections
+
+    rollbacks = []
+    rollback = pymysql.connections.Connection.rollback
+    monkeypatch.setattr(pymysql.connections.Connection, "rollback",
+                        lambda self: rollbacks.append(self) or rollback(self))
+    db = Database(server_databases.url("mysql"), use_tpool=use_tpool, max_pool_size=1,
+                  max_overflow=0)
+    assert db.service_get_all() == []  # the first connection (SQLAlchemy's set-up on it)
+    rollbacks.clear()
+    db.service_create({"binary": "nova-compute", "host": "c1", "topic": "compute"})
+    assert [s["host"] for s in db.service_get_all()] == ["c1"]
+    assert rollbacks == []
+    fairy = db.engine.raw_connection()
+    try:
+        cursor = fairy.driver_connection.cursor()
+        cursor.execute("SELECT count(*) FROM information_schema.innodb_trx "
+                       "WHERE trx_mysql_thread_id = CONNECTION_ID()")
+        assert cursor.fetchone()[0] == 0  # no transaction left open on the connection
+    finally:
+        fairy.close()
+    # An error still rolls back.
+    with pytest.raises(ValueError):
+        db.service_create({"binary": "nova-compute", "host": "c2", "topic": "compute",
+                           "no_such_column": 1})
+    assert [s["host"] for s in db.service_get_all()] == ["c1"]
+    db.close()
