@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="database URL (repeatable: side by side; default sqlite://)")
     parser.add_argument("--use-tpool", action="store_true",
                         help="[database] use_tpool = true: database calls in native threads "
-                        "(default: green PyMySQL, psycopg in threads, SQLite direct)")
+                        "(default: green PyMySQL and psycopg, SQLite direct)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     urls = args.db or [None]

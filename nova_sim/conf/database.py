@@ -102,9 +102,10 @@ upgraded with ``nova-sim db sync`` first; services refuse to start on one that i
         "use_tpool",
         default=False,
         help="Run database calls in native threads (eventlet's tpool). Without it, "
-        "PyMySQL (mysql+pymysql://) runs on the calling greenthread over green sockets, "
-        "as Nova's does under eventlet, and SQLite is called directly; psycopg "
-        "(postgresql+psycopg://) and TLS connections to MariaDB always use the threads. "
+        "PyMySQL (mysql+pymysql://) and psycopg (postgresql+psycopg://) run on the "
+        "calling greenthread and wait for the server in the hub, as Nova's PyMySQL does "
+        "under eventlet, and SQLite is called directly; TLS connections to MariaDB "
+        "always use the threads. "
         "Either way the hub never waits on a database socket; on the virtual clock "
         "every call is direct.",
     ),

@@ -26,13 +26,14 @@ Owns the plumbing under ``nova_sim.db.api.Database`` and ``nova_sim.db.placement
   at most ``db_max_retries`` times (-1: no limit); then the error is logged and raised.
   A lost connection is thrown away and a new one taken from the pool.
 - **The hub never blocks on a socket.** Three modes (``DatabaseCore.mode``):
-  ``GREEN`` for PyMySQL without ``use_tpool`` (Nova's default, as it runs under
-  eventlet): the driver reads and writes a ``nova_sim.green.io`` socket, so each call runs
+  ``GREEN`` for PyMySQL and psycopg without ``use_tpool`` (Nova's default, as it runs
+  under eventlet): PyMySQL reads and writes a ``nova_sim.green.io`` socket, psycopg waits
+  for its socket through ``trampoline`` (``nova_sim.db.green_psycopg``), so each call runs
   on the calling greenthread on a pooled connection and yields to the hub whenever it
   waits for the server; a semaphore keeps the calls at most as many as the pool's
-  connections. ``THREADS`` for psycopg (whose socket is in C), TLS URLs and any URL
-  with ``use_tpool``: each call runs in a native thread (``nova_sim.green.tpool``) on a
-  pooled connection, and only the calling greenthread waits. ``DIRECT`` for SQLite
+  connections. ``THREADS`` for PyMySQL over TLS and any URL with ``use_tpool``: each
+  call runs in a native thread (``nova_sim.green.tpool``) on a pooled connection, and
+  only the calling greenthread waits. ``DIRECT`` for SQLite
   without ``use_tpool``: calls run on the caller's thread on one connection kept for the
   ``Database``'s life. On the virtual clock every call runs to its end without
   switching greenthreads (green sockets then wait as blocking ones do).
@@ -153,6 +154,11 @@ def create_engine(url: str, busy_timeout: float = 30.0, **options: Any) -> sa.En
         "max_overflow": settings["max_overflow"],
         "pool_recycle": settings["connection_recycle_time"],
         "pool_pre_ping": False,
+        # Every call ends its own transaction (a commit, or a rollback on an error; a
+        # green call interrupted in the middle of an answer throws its connection away),
+        # so the pool's rollback on check-in would only cost PyMySQL a round trip per
+        # transaction (psycopg skips it on an idle connection).
+        "pool_reset_on_return": None,
     }
     if settings["pool_timeout"] is not None:
         pool_options["pool_timeout"] = settings["pool_timeout"]
@@ -165,18 +171,25 @@ def create_engine(url: str, busy_timeout: float = 30.0, **options: Any) -> sa.En
         connect_args["ssl_disabled"] = True
     engine = sa.create_engine(url, connect_args=connect_args, **pool_options)
     if green_driver(url, settings["use_tpool"]):
-        sa.event.listen(engine, "do_connect", _green_pymysql_connect)
+        sa.event.listen(engine, "do_connect", _green_pymysql_connect if backend == "mysql"
+                        else _green_psycopg_connect)
     return engine
 
 
 def green_driver(url: str, use_tpool: bool) -> bool:
-    """True when calls to ``url`` run on the caller's greenthread over green sockets:
-    PyMySQL (pure Python) without ``use_tpool``, as Nova runs it under eventlet. TLS
-    (``ssl_*`` in the URL) needs a real socket: such URLs use the thread pool."""
-    if use_tpool or backend_of(url) != "mysql":
+    """True when calls to ``url`` run on the caller's greenthread, waiting for the server
+    in the hub, unless ``use_tpool``: PyMySQL (pure Python) over a green socket, as Nova
+    runs it under eventlet (TLS, ``ssl_*`` in the URL, needs a real socket: such URLs use
+    the thread pool), and psycopg 3 through its non-blocking libpq calls
+    (``nova_sim.db.green_psycopg``)."""
+    if use_tpool:
         return False
+    backend = backend_of(url)
     parsed = sa.engine.make_url(url)
-    return parsed.get_driver_name() == "pymysql" and not _asks_for_tls(parsed)
+    if backend == "postgresql":
+        return parsed.get_driver_name() == "psycopg"
+    return (backend == "mysql" and parsed.get_driver_name() == "pymysql"
+            and not _asks_for_tls(parsed))
 
 
 def _asks_for_tls(parsed: sa.engine.URL) -> bool:
@@ -207,6 +220,13 @@ def _green_pymysql_connect(_dialect: Any, _record: Any, cargs: tuple, cparams: d
         ) from error
     connection.connect(sock)  # PyMySQL closes the socket if the handshake fails
     return connection
+
+
+def _green_psycopg_connect(_dialect: Any, _record: Any, cargs: tuple, cparams: dict) -> Any:
+    """SQLAlchemy's ``do_connect`` for green psycopg (``nova_sim.db.green_psycopg``)."""
+    from nova_sim.db import green_psycopg
+
+    return green_psycopg.connect(*cargs, **cparams)
 
 
 # ----------------------------------------------------------------------------------------
@@ -584,7 +604,7 @@ class DatabaseCore:
             raise
         local.connection = None
         if not sqlite:
-            connection.commit()
+            _commit(connection)
         elif mode != STATEMENT or connection.in_transaction:
             connection.execute("COMMIT")
         return result
@@ -735,6 +755,19 @@ class DatabaseCore:
         )
 
 
+def _commit(connection: Any) -> None:
+    """Commit on a server's DBAPI connection; if the commit fails, roll back (the pool
+    does not: see ``create_engine``) so that the connection goes back idle, and raise."""
+    try:
+        connection.commit()
+    except Exception:
+        try:
+            connection.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone: the error says why
+            pass
+        raise
+
+
 class _Transaction:
     """``DatabaseCore.transaction()``: one write transaction on the calling thread."""
 
@@ -776,7 +809,7 @@ class _Transaction:
             elif db.sqlite:
                 connection.execute("COMMIT")
             else:
-                connection.commit()
+                _commit(connection)
         finally:
             if self.fairy is not None:
                 self.fairy.close()

@@ -47,8 +47,14 @@ greenlet and running it to its end costs about ten switches. And a greenthread t
 blocks *hands off*: ``switch()`` takes the next ready entry itself and switches straight
 to it, one switch instead of two through the hub. Only entries that really switch (a
 greenlet's own ``switch``, or ``start_task``) are handed off to; the ready queue stays
-FIFO, and a budget per pass sends control back through the loop so that timers and I/O
-are never starved.
+FIFO, and two budgets send control back through the loop so that timers and I/O are
+never starved: at most ``HAND_OFF_BUDGET`` hand-offs per pass, and, on the real clock, at
+most ``PASS_TIME_LIMIT`` seconds per pass. The count alone is not enough: when each ready
+greenthread runs a millisecond of work (a database driver parsing an answer), 50 ready
+greenthreads and 64 hand-offs hold a due timer for a tenth of a second. The time bound
+cuts the pass (the greenthreads not yet run stay first in the queue), serves due timers
+and I/O, and goes on. It reads the real clock, so a virtual-clock hub has none: there,
+what runs in which order depends only on the program, never on how fast the machine is.
 
 Instruments
 -----------
@@ -98,6 +104,14 @@ DEFAULT_VIRTUAL_EPOCH = 1767225600.0
 # How many times greenthreads may switch straight to one another (see Hub.switch) before
 # control must pass through the hub loop again, so that timers and I/O are not starved.
 HAND_OFF_BUDGET = 64
+
+# Seconds of the real clock a pass of the ready queue (with its hand-offs) may run before
+# the hub serves due timers and I/O (see Hub.switch and Hub._run_once). Real-clock hubs
+# only: a virtual hub's passes are bounded by HAND_OFF_BUDGET alone.
+PASS_TIME_LIMIT = 0.002
+
+_monotonic = time.monotonic
+_NO_LIMIT = float("inf")
 
 _BuiltinMethod = type(greenlet.getcurrent().switch)
 
@@ -196,6 +210,8 @@ class Hub:
     """The scheduler of one OS thread on the real clock. See the module essay."""
 
     virtual = False
+    #: Seconds a pass may run on the real clock (``PASS_TIME_LIMIT``); None: no limit.
+    pass_time_limit: float | None = PASS_TIME_LIMIT
 
     def __init__(self, seed: int | None = None):
         self.ready: deque[list] = deque()
@@ -209,6 +225,7 @@ class Hub:
         self.idle_runners: list[Runner] = []
         self.closing = False
         self.hand_offs = 0
+        self._pass_deadline = _NO_LIMIT  # when the current pass has run long enough
         self.instruments = Instruments(HUB_HOOKS, "hub", on_change=self._instruments_changed)
         self._tracing_switches = False
         # I/O
@@ -252,8 +269,9 @@ class Hub:
                                "from a timer callback or instrument")
         # Hand-off: while the hub's budget lasts, switch straight to the next ready
         # greenthread instead of going through the hub (one switch instead of two). The
-        # ready queue stays FIFO, so fairness among greenthreads is unchanged; the budget
-        # makes sure the hub still gets to its timers and I/O regularly.
+        # ready queue stays FIFO, so fairness among greenthreads is unchanged; the budgets
+        # (a count, and the pass's time on the real clock) make sure the hub still gets
+        # to its timers and I/O regularly.
         ready = self.ready
         while ready and self.hand_offs > 0:
             switch, value = ready[0]
@@ -272,7 +290,13 @@ class Hub:
                 # runners live long (recycled), so one started here, deep in this
                 # greenthread's stack, would leave less room to every task it ever runs.
                 break
-            self.hand_offs -= 1
+            hand_offs = self.hand_offs
+            # The clock is read every fourth hand-off: a read costs as much as a tenth
+            # of a hand-off, and a pass overruns its limit by three steps at most.
+            if not hand_offs & 3 and _monotonic() > self._pass_deadline:
+                self.hand_offs = 0
+                break
+            self.hand_offs = hand_offs - 1
             ready.popleft()
             return switch(value)
         if hub_greenlet.dead:
@@ -513,8 +537,12 @@ class Hub:
         if self._threadsafe:
             self._drain_threadsafe()
         # Phase 1: one pass over the ready queue (greenthreads handing off to each
-        # other may take some of its entries first).
+        # other may take some of its entries first). On the real clock a pass that has
+        # run for pass_time_limit ends early: what was not run stays first in the queue.
         self.hand_offs = HAND_OFF_BUDGET
+        limit = self.pass_time_limit
+        if limit is not None:
+            deadline = self._pass_deadline = _monotonic() + limit
         pass_length = len(ready)
         while pass_length > 0 and ready:
             pass_length -= 1
@@ -528,6 +556,8 @@ class Hub:
                     self._raise_in_main(exc)
                 except BaseException:
                     LOG.exception("unhandled error in the hub")
+                if limit is not None and _monotonic() > deadline:
+                    break
         # Phase 2: due timers.
         timers = self.timers
         if timers:
@@ -633,6 +663,7 @@ class VirtualHub(Hub):
     and then jumps straight to the next deadline."""
 
     virtual = True
+    pass_time_limit = None  # no real-clock bound: the same program, the same order
 
     def __init__(self, start: float = 0.0, seed: int | None = 0,
                  epoch: float = DEFAULT_VIRTUAL_EPOCH):

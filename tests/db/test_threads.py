@@ -1,6 +1,6 @@
-"""Calls to a database server never block the hub: PyMySQL runs over green sockets on
-the calling greenthread (``[database] use_tpool = false``), or any driver runs in native
-threads (``use_tpool = true``, and psycopg always)."""
+"""Calls to a database server never block the hub: PyMySQL runs over green sockets and
+psycopg waits for its socket in the hub, on the calling greenthread (``[database]
+use_tpool = false``), or either driver runs in native threads (``use_tpool = true``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from nova_sim.db.engine import GREEN, THREADS
 MODES = [
     pytest.param("mysql", False, GREEN, id="mysql-green"),
     pytest.param("mysql", True, THREADS, id="mysql-tpool"),
-    pytest.param("postgresql", False, THREADS, id="postgresql"),
+    pytest.param("postgresql", False, GREEN, id="postgresql-green"),
+    pytest.param("postgresql", True, THREADS, id="postgresql-tpool"),
 ]
 
 
@@ -78,10 +79,12 @@ def test_green_calls_beyond_the_pool_wait_their_turn_in_the_hub(server_databases
 
 
 @pytest.mark.backends
-def test_green_pymysql_runs_under_the_virtual_clock(server_databases):
-    # No descriptor can be waited for in a virtual-clock hub: the driver's socket then
-    # waits as a blocking one does, and the clock does not move.
-    db = Database(server_databases.url("mysql"))
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+def test_green_drivers_run_under_the_virtual_clock(backend, server_databases):
+    # No descriptor can be waited for in a virtual-clock hub: the driver then waits as a
+    # blocking one does, and the clock does not move.
+    db = Database(server_databases.url(backend))
+    assert db.mode == GREEN
     with green.virtual_time():
         start = green.now()
         db.service_create({"binary": "nova-compute", "host": "c1", "topic": "compute"})
@@ -104,27 +107,38 @@ def test_pymysql_does_not_build_a_tls_context_per_connection(use_tpool, server_d
         db.close()
 
 
+#: backend -> a query of the transactions' states, and the state of one waiting for a lock
+LOCK_WAITS = {
+    "mysql": ("SELECT trx_state FROM information_schema.innodb_trx", "LOCK WAIT"),
+    "postgresql": ("SELECT wait_event_type FROM pg_stat_activity "
+                   "WHERE datname = current_database()", "Lock"),
+}
+
+
 def wait_for_a_lock_wait(engine: sa.Engine) -> None:
-    """Return once a MariaDB transaction waits for a row lock (asked of the server
-    between hub turns: the waiting call is another greenthread of this process)."""
+    """Return once a transaction waits for a row lock (asked of the server between hub
+    turns: the waiting call is another greenthread of this process)."""
+    states_query, waiting = LOCK_WAITS[engine.dialect.name]
     with engine.connect() as watcher:
         for _ in range(1000):
             green.sleep(0.01)
-            states = watcher.exec_driver_sql(
-                "SELECT trx_state FROM information_schema.innodb_trx").scalars().all()
+            states = watcher.exec_driver_sql(states_query).scalars().all()
             watcher.rollback()  # each look in a transaction of its own
-            if "LOCK WAIT" in states:
+            if waiting in states:
                 return
     raise AssertionError("no transaction came to wait for the lock")
 
 
 @pytest.mark.backends
-def test_a_green_call_killed_while_it_waits_leaves_no_broken_connection(server_databases):
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+def test_a_green_call_killed_while_it_waits_leaves_no_broken_connection(
+    backend, server_databases
+):
     # One pooled connection: a greenthread killed in the middle of its transaction (it
     # waits for a row lock) gives its slot back at once, without talking to the server
     # again (its connection is half-way through an answer: it is closed, which rolls
     # the transaction back), and the next call gets a sound connection.
-    url = server_databases.url("mysql")
+    url = server_databases.url(backend)
     db = Database(url, max_pool_size=1, max_overflow=0, pool_timeout=5)
     assert db.service_get_all() == []  # the pool's one connection is open
     other = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -142,4 +156,40 @@ def test_a_green_call_killed_while_it_waits_leaves_no_broken_connection(server_d
         other.dispose()
     db.service_create({"binary": "nova-compute", "host": "c2", "topic": "compute"})
     assert [s["host"] for s in db.service_get_all()] == ["c2"]
+    db.close()
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("use_tpool", [False, True], ids=["green", "tpool"])
+def test_a_call_ends_its_own_transaction_without_the_pools_rollback(
+    use_tpool, server_databases, monkeypatch
+):
+    # The pool's reset on check-in is off: a call that commits sends no ROLLBACK (a
+    # round trip for PyMySQL), and the connection goes back idle all the same.
+    import pymysql.connections
+
+    rollbacks = []
+    rollback = pymysql.connections.Connection.rollback
+    monkeypatch.setattr(pymysql.connections.Connection, "rollback",
+                        lambda self: rollbacks.append(self) or rollback(self))
+    db = Database(server_databases.url("mysql"), use_tpool=use_tpool, max_pool_size=1,
+                  max_overflow=0)
+    assert db.service_get_all() == []  # the first connection (SQLAlchemy's set-up on it)
+    rollbacks.clear()
+    db.service_create({"binary": "nova-compute", "host": "c1", "topic": "compute"})
+    assert [s["host"] for s in db.service_get_all()] == ["c1"]
+    assert rollbacks == []
+    fairy = db.engine.raw_connection()
+    try:
+        cursor = fairy.driver_connection.cursor()
+        cursor.execute("SELECT count(*) FROM information_schema.innodb_trx "
+                       "WHERE trx_mysql_thread_id = CONNECTION_ID()")
+        assert cursor.fetchone()[0] == 0  # no transaction left open on the connection
+    finally:
+        fairy.close()
+    # An error still rolls back.
+    with pytest.raises(ValueError):
+        db.service_create({"binary": "nova-compute", "host": "c2", "topic": "compute",
+                           "no_such_column": 1})
+    assert [s["host"] for s in db.service_get_all()] == ["c1"]
     db.close()
