@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+
 import pytest
 
 from nova_sim import context as nova_context
@@ -35,13 +37,19 @@ def test_from_dict_is_the_constructor_call(values):
 
 
 def test_from_dict_makes_a_request_id_and_current_only_when_asked():
-    with green.virtual_time(seed=1):
-        first = RequestContext.from_dict({"user_id": "u"})
-        second = RequestContext.from_dict({"user_id": "u"})
-        assert first.request_id.startswith("req-") and first.request_id != second.request_id
-        assert nova_context.get_current() is None
-        third = RequestContext.from_dict({"user_id": "u"}, overwrite=True)
-        assert nova_context.get_current() is third
+    def check() -> None:
+        with green.virtual_time(seed=1):
+            first = RequestContext.from_dict({"user_id": "u"})
+            second = RequestContext.from_dict({"user_id": "u"})
+            assert first.request_id.startswith("req-")
+            assert first.request_id != second.request_id
+            assert nova_context.get_current() is None
+            third = RequestContext.from_dict({"user_id": "u"}, overwrite=True)
+            assert nova_context.get_current() is third
+
+    # in a copy of the context: the current request context must not leak into other tests
+    contextvars.copy_context().run(check)
+    assert nova_context.get_current() is None
 
 
 def test_to_dict_round_trip_with_and_without_extra():
