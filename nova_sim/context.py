@@ -30,6 +30,14 @@ _NOT_KWARGS = frozenset((
 ))
 
 
+#: The keys ``from_dict`` reads as fields or drops: a dict of these only (what
+#: ``to_dict`` writes) is rebuilt without calling ``__init__`` with keyword arguments.
+_KNOWN_KEYS = _NOT_KWARGS | frozenset((
+    "is_admin", "request_id", "global_request_id", "roles", "read_deleted", "user_name",
+    "project_name",
+))
+
+
 class RequestContext:
     """Security and tracking context of one request.
 
@@ -72,6 +80,20 @@ class RequestContext:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the keys oslo.context uses for these fields)."""
+        if not self.extra:  # the usual case: the same dict, built as one literal
+            return {
+                "user_id": self.user_id,
+                "project_id": self.project_id,
+                "is_admin": self.is_admin,
+                "request_id": self.request_id,
+                "global_request_id": self.global_request_id,
+                "roles": list(self.roles),
+                "read_deleted": self.read_deleted,
+                "user_name": self.user_name,
+                "project_name": self.project_name,
+                "user": self.user_id,
+                "tenant": self.project_id,
+            }
         values = dict(self.extra)
         values.update(
             user_id=self.user_id,
@@ -91,12 +113,35 @@ class RequestContext:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], overwrite: bool = False) -> RequestContext:
-        """Rebuild a context from ``to_dict()`` output (or an oslo.context dict)."""
+        """Rebuild a context from ``to_dict()`` output (or an oslo.context dict).
+
+        What ``cls(user_id=..., project_id=..., overwrite=..., **the other keys)`` makes,
+        without building the keyword arguments: the fields are read from ``values``
+        directly (every RPC request rebuilds one) and the keys that are no field go to
+        ``extra``, in their order.
+        """
+        if not _KNOWN_KEYS.issuperset(values):
+            # keys __init__ does not name: the general way (it sorts them into ``extra``,
+            # and refuses those that clash with its parameters, as before)
+            kwargs = {key: value for key, value in values.items() if key not in _NOT_KWARGS}
+            return cls(user_id=values.get("user_id") or values.get("user"),
+                       project_id=values.get("project_id") or values.get("tenant"),
+                       overwrite=overwrite, **kwargs)
         get = values.get
-        user_id = get("user_id") or get("user")
-        project_id = get("project_id") or get("tenant")
-        kwargs = {key: value for key, value in values.items() if key not in _NOT_KWARGS}
-        return cls(user_id=user_id, project_id=project_id, overwrite=overwrite, **kwargs)
+        context = cls.__new__(cls)
+        context.user_id = get("user_id") or get("user")
+        context.project_id = get("project_id") or get("tenant")
+        context.is_admin = is_admin = get("is_admin", False)
+        context.request_id = get("request_id") or generate_request_id()
+        context.global_request_id = get("global_request_id")
+        context.roles = list(get("roles") or (["admin"] if is_admin else ["member"]))
+        context.read_deleted = get("read_deleted", "no")
+        context.user_name = get("user_name")
+        context.project_name = get("project_name")
+        context.extra = {}
+        if overwrite:
+            context.make_current()
+        return context
 
     def elevated(self) -> RequestContext:
         """A copy with admin rights (same request ids)."""

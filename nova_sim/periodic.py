@@ -99,6 +99,21 @@ def _tasks_of(cls: type) -> tuple[tuple[str, Callable], ...]:
     return found
 
 
+# class -> {task name: (its log name "Class.task", its span name "periodic.task")}
+_NAMES: dict[type, dict[str, tuple[str, str]]] = {}
+
+
+def _names_of(cls: type) -> dict[str, tuple[str, str]]:
+    """The log and span names of the tasks of ``cls`` (made once per class, not per run)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = {
+            task_name: (f"{cls.__name__}.{task_name}", "periodic." + task_name)
+            for task_name, _function in _tasks_of(cls)
+        }
+    return names
+
+
 class PeriodicTasks:
     """Mixin for managers: finds the ``@periodic_task`` methods and runs the due ones.
 
@@ -144,7 +159,7 @@ class PeriodicTasks:
         other tasks still run. The returned idle time is at most ``DEFAULT_INTERVAL``.
         """
         idle_for = DEFAULT_INTERVAL
-        class_name = type(self).__name__
+        names = _names_of(type(self))
         clock = green.get_hub().clock
         for task_name, task in self._periodic_tasks:
             spacing = self._periodic_spacing[task_name]
@@ -159,13 +174,13 @@ class PeriodicTasks:
             self._periodic_last_run[task_name] = (
                 now if last_run is None else _nearest_boundary(last_run, spacing, now)
             )
-            full_name = f"{class_name}.{task_name}"
+            full_name, span_name = names[task_name]
             LOG.debug("Running periodic task %s", full_name)
             work = costs.work
             if work is not None:  # the cost model charges the task's CPU
                 work(self, "periodic", task_name)
             try:
-                with trace.span("periodic." + task_name, task=full_name):
+                with trace.span(span_name, task=full_name):
                     task(self, context)
             except Exception:
                 if raise_on_error:
@@ -205,8 +220,9 @@ class PeriodicRunner:
         self._timer = None
         self._running = False
         self._stopped = True
-        self._idle = green.Event()
-        self._idle.send(None)
+        #: the event a ``wait`` blocks on, made by the first waiter of a run (most runs
+        #: have none: no event per run)
+        self._idle: Any = None
         self.runs = 0
 
     def start(self, initial_delay: float | None = None) -> None:
@@ -221,7 +237,6 @@ class PeriodicRunner:
         if self._stopped:
             return
         self._running = True
-        self._idle = green.Event()
         idle = self.max_interval
         try:
             idle = self.manager.run_periodic_tasks(self._context_factory())
@@ -230,7 +245,9 @@ class PeriodicRunner:
         finally:
             self.runs += 1
             self._running = False
-            self._idle.send(None)
+            waiters, self._idle = self._idle, None
+            if waiters is not None:
+                waiters.send(None)
         if not self._stopped:
             delay = max(0.0, min(idle, self.max_interval))
             self._timer = green.spawn_n_after(delay, self._run)
@@ -246,8 +263,11 @@ class PeriodicRunner:
         """Wait until no run is in progress; ``False`` if ``timeout`` expired first."""
         if not self._running:
             return True
+        if self._idle is None:
+            self._idle = green.Event()
+        idle = self._idle
         with green.Timeout(timeout, False):
-            self._idle.wait()
+            idle.wait()
             return True
         return False
 
@@ -278,6 +298,8 @@ class FixedIntervalLoop:
         self._stopped = True
         self._next_due = 0.0
         self.runs = 0
+        #: the callback each run re-arms (bound once, not per run)
+        self._callback = self._run_in_hub if in_hub else self._run
 
     def start(self, initial_delay: float = 0.0) -> FixedIntervalLoop:
         """Arm the first run ``initial_delay`` seconds from now; returns ``self``."""
@@ -288,9 +310,9 @@ class FixedIntervalLoop:
 
     def _arm(self, delay: float) -> None:
         if self.in_hub:
-            self._timer = green.get_hub().call_later(delay, self._run_in_hub)
+            self._timer = green.get_hub().call_later(delay, self._callback)
         else:
-            self._timer = green.spawn_n_after(delay, self._run)
+            self._timer = green.spawn_n_after(delay, self._callback)
 
     def _run_in_hub(self, _argument: Any) -> None:
         self._run()

@@ -27,6 +27,9 @@ from nova_sim.rpc.target import Target
 from nova_sim.rpc.transport.base import Transport
 
 _MARKER = object()
+#: How many prepared variants a client keeps (emptied beyond: a server per host of a big
+#: cloud would be too many to keep).
+_PREPARED_SIZE = 256
 
 
 class RPCClient:
@@ -58,12 +61,38 @@ class RPCClient:
         if call_monitor_timeout is None:
             call_monitor_timeout = transport.conf.call_monitor_timeout
         self.call_monitor_timeout = call_monitor_timeout
+        #: the variants ``prepare`` made, by its arguments (a service prepares the same few
+        #: for every message: a fanout cast every 120 s from each compute)
+        self._prepared: dict[tuple, RPCClient] = {}
 
     def prepare(self, exchange: Any = _MARKER, topic: Any = _MARKER,
                 namespace: Any = _MARKER, version: Any = _MARKER, server: Any = _MARKER,
                 fanout: Any = _MARKER, timeout: Any = _MARKER, version_cap: Any = _MARKER,
                 call_monitor_timeout: Any = _MARKER) -> RPCClient:
-        """A client for a variant of this target (other server, version, timeout...)."""
+        """A client for a variant of this target (other server, version, timeout...).
+
+        The same arguments give the same client (made once; a client is not changed
+        after it is made)."""
+        key = (exchange, topic, namespace, version, server, fanout, timeout, version_cap,
+               call_monitor_timeout)
+        prepared = self._prepared
+        try:
+            return prepared[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable argument: made each time
+            return self._prepare(exchange, topic, namespace, version, server, fanout,
+                                 timeout, version_cap, call_monitor_timeout)
+        client = self._prepare(exchange, topic, namespace, version, server, fanout,
+                               timeout, version_cap, call_monitor_timeout)
+        if len(prepared) >= _PREPARED_SIZE:
+            prepared.clear()
+        prepared[key] = client
+        return client
+
+    def _prepare(self, exchange: Any, topic: Any, namespace: Any, version: Any, server: Any,
+                 fanout: Any, timeout: Any, version_cap: Any,
+                 call_monitor_timeout: Any) -> RPCClient:
         overrides = {
             name: value
             for name, value in (("exchange", exchange), ("topic", topic),

@@ -246,17 +246,54 @@ def _message(text: Any) -> dict[str, Any]:
     return message
 
 
+#: How many keys the tables of context keys below learn (keys from the wire could be
+#: anything: beyond, keys are worked out each time).
+_CONTEXT_KEYS_SIZE = 4096
+#: context key -> ``_context_<key>``, made once (and its hash with it) for the few keys
+#: contexts have
+_PREFIXED_KEYS: dict[str, str] = {}
+
+
+def _prefixed_key(key: str) -> str:
+    prefixed = CONTEXT_PREFIX + key
+    if len(_PREFIXED_KEYS) < _CONTEXT_KEYS_SIZE:
+        _PREFIXED_KEYS[key] = prefixed
+    return prefixed
+
+
 def pack_context(message: dict[str, Any], context: dict[str, Any]) -> None:
     """Add ``context``'s items to ``message`` as ``_context_<key>`` keys."""
+    prefixed = _PREFIXED_KEYS.get
     for key, value in context.items():
-        message[CONTEXT_PREFIX + key] = value
+        message[prefixed(key) or _prefixed_key(key)] = value
+
+
+#: key of a message -> its context key without the prefix, or False for any other key:
+#: the few keys messages use are told apart by one lookup, not a slice and a comparison
+#: each
+_CONTEXT_KEYS: dict[str, str | bool] = {}
+
+
+def _context_key(key: str) -> str | bool:
+    """``key`` without ``_context_``, or False when it is not a context key (learnt)."""
+    short: str | bool = (key[_PREFIX_LENGTH:] if key[:_PREFIX_LENGTH] == CONTEXT_PREFIX
+                         else False)
+    if len(_CONTEXT_KEYS) < _CONTEXT_KEYS_SIZE:
+        _CONTEXT_KEYS[key] = short
+    return short
 
 
 def context_of(message: dict[str, Any]) -> dict[str, Any]:
     """The ``_context_*`` keys of ``message`` as a dict (``message`` is not changed)."""
-    # slicing and comparing costs less than str.startswith (no method call per key)
-    return {key[_PREFIX_LENGTH:]: value for key, value in message.items()
-            if key[:_PREFIX_LENGTH] == CONTEXT_PREFIX}
+    context = {}
+    known = _CONTEXT_KEYS.get
+    for key, value in message.items():
+        short = known(key)
+        if short is None:
+            short = _context_key(key)
+        if short is not False:
+            context[short] = value
+    return context
 
 
 def unpack_context(message: dict[str, Any]) -> dict[str, Any]:

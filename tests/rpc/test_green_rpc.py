@@ -10,6 +10,7 @@ import logging
 import pytest
 
 from nova_sim import green, rpc
+from nova_sim.rpc import client as rpc_client
 from nova_sim.rpc import wire
 from nova_sim.rpc.transport.green import get_broker
 
@@ -231,6 +232,30 @@ def test_version_cap(vclock):
         client.prepare(version="6.2").cast({}, "note", what=1)
     with pytest.raises(rpc.MessagingException):
         client.prepare(version="six")
+
+
+def test_prepare_gives_the_same_client_for_the_same_arguments(vclock, monkeypatch):
+    transport = rpc.get_transport("green://")
+    make_server(transport, "host1")
+    make_server(transport, "host2")
+    client = rpc.RPCClient(transport, rpc.Target(topic="compute", version="6.0"))
+    one = client.prepare(server="host1", version="6.0")
+    assert client.prepare(server="host1", version="6.0") is one
+    two = client.prepare(server="host2")
+    assert two is not one and two.target.server == "host2"
+    assert one.target.server == "host1" and one.target.version == "6.0"
+    assert one.call({}, "ping", arg=1)["host"] == "host1"
+    assert two.call({}, "ping", arg=1)["host"] == "host2"
+    # an unhashable argument still prepares (each time); a bad version is refused each time
+    assert client.prepare(server=["host1"]).target.server == ["host1"]
+    for _ in range(2):
+        with pytest.raises(rpc.MessagingException):
+            client.prepare(version="six")
+    # beyond the bound the variants are made again, the same
+    monkeypatch.setattr(rpc_client, "_PREPARED_SIZE", 2)
+    client.prepare(timeout=1)
+    assert client.prepare(server="host1", version="6.0") is not one
+    assert client.prepare(server="host1", version="6.0").target == one.target
 
 
 def _publish_raw(transport, routing_key, body):

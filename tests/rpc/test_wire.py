@@ -61,6 +61,33 @@ def test_unpack_context():
     assert message == {"method": "m"}
 
 
+def test_context_keys_are_the_same_when_learnt():
+    # the first message teaches the key tables, the second reads them: same answers
+    message = {"method": "m", "_context_": 0, "_context_user": "u", "_contexts": 1,
+               "_context_roles": ["r"], "args": {}}
+    first, second = wire.context_of(message), wire.context_of(message)
+    assert first == second == {"": 0, "user": "u", "roles": ["r"]}
+    assert list(first) == ["", "user", "roles"]
+    packed: dict = {}
+    wire.pack_context(packed, first)
+    wire.pack_context(packed, {"roles": ["s"], "tenant": "t"})
+    assert packed == {"_context_": 0, "_context_user": "u", "_context_roles": ["s"],
+                      "_context_tenant": "t"}
+
+
+def test_context_keys_beyond_the_tables_size(monkeypatch):
+    monkeypatch.setattr(wire, "_CONTEXT_KEYS", {})
+    monkeypatch.setattr(wire, "_PREFIXED_KEYS", {})
+    monkeypatch.setattr(wire, "_CONTEXT_KEYS_SIZE", 2)
+    message = {f"_context_k{n}": n for n in range(5)} | {"method": "m"}
+    assert wire.context_of(message) == {f"k{n}": n for n in range(5)}
+    assert wire.context_of(message) == {f"k{n}": n for n in range(5)}
+    packed: dict = {}
+    wire.pack_context(packed, {f"k{n}": n for n in range(5)})
+    assert packed == {f"_context_k{n}": n for n in range(5)}
+    assert len(wire._CONTEXT_KEYS) == len(wire._PREFIXED_KEYS) == 2
+
+
 @pytest.mark.parametrize("implemented,requested,ok", [
     ("6.0", "6.0", True), ("6.2", "6.1", True), ("6.1", "6.2", False), ("6.0", "5.0", False),
     ("5.9", "6.0", False), ("1.2.3", "1.2.2", True), ("1.2.3", "1.2.4", False),
