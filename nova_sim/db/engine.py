@@ -625,6 +625,19 @@ class DatabaseCore:
             return "deadlock"
         return None
 
+    def is_duplicate_entry(self, error: BaseException) -> bool:
+        """True when ``error`` (a DB-API error, or SQLAlchemy's wrapping of one) is a
+        unique constraint refusing a row (oslo.db's ``DBDuplicateEntry``): MySQL's 1062,
+        PostgreSQL's 23505, SQLite's "UNIQUE constraint failed"."""
+        error = getattr(error, "orig", None) or error
+        if not isinstance(error, self.dialect.loaded_dbapi.IntegrityError):
+            return False
+        if self.sqlite:
+            return "UNIQUE constraint failed" in str(error)
+        if self.backend == "mysql":
+            return bool(error.args) and error.args[0] == 1062
+        return getattr(error, "sqlstate", None) == "23505"
+
     def _is_disconnect(self, error: BaseException, connection: Any = None) -> bool:
         """True when ``error`` means the connection is gone (the server restarted, cut
         it, or the network failed): the dialect's judgement, and PostgreSQL's

@@ -9,6 +9,7 @@ constraint). Must not know about RPC, the hub or HTTP.
 
 from __future__ import annotations
 
+import logging
 import uuid as uuid_module
 from collections.abc import Iterable
 
@@ -17,6 +18,11 @@ import sqlalchemy as sa
 from nova_sim import exception
 from nova_sim.db.engine import DatabaseCore, Query, Row, encode, reader, writer
 from nova_sim.db.schema import floating_ips
+
+LOG = logging.getLogger(__name__)
+
+#: How many times an allocation that lost its address to another one runs again.
+DUPLICATE_RETRIES = 10
 
 _F = floating_ips.c
 _bp = sa.bindparam
@@ -37,12 +43,34 @@ _DELETE = Query(sa.delete(floating_ips).where(_F.uuid == _bp("uuid")))
 class FloatingIPAPI(DatabaseCore):
     """The floating IP queries of ``nova_sim.db.api.Database``."""
 
-    @writer
     def floating_ip_allocate(self, project_id: str, network_id: str,
                              candidates: Iterable[str], description: str = "") -> Row:
         """A new floating IP of ``project_id`` on ``network_id``: the first address of
         ``candidates`` no floating IP holds, of any network (addresses are unique;
-        ``NoMoreFloatingIps`` when none is free)."""
+        ``NoMoreFloatingIps`` when none is free).
+
+        Two allocations may pick the same free address at once (two API processes on a
+        database server: neither sees the other's row before it commits); the unique
+        address refuses the second insert, and that allocation runs again and takes the
+        next free address, as Neutron retries a duplicate entry. After
+        ``DUPLICATE_RETRIES`` more attempts the error is raised.
+        """
+        candidates = list(candidates)
+        attempt = 0
+        while True:
+            try:
+                return self._floating_ip_allocate(project_id, network_id, candidates,
+                                                  description)
+            except Exception as error:
+                if attempt >= DUPLICATE_RETRIES or not self.is_duplicate_entry(error):
+                    raise
+                attempt += 1
+                LOG.debug("floating IP address taken meanwhile (%s); attempt %d", error,
+                          attempt + 1)
+
+    @writer
+    def _floating_ip_allocate(self, project_id: str, network_id: str,
+                              candidates: list[str], description: str) -> Row:
         used = {row[0] for row in self._tuples(_ADDRESSES)}
         address = next((a for a in candidates if a not in used), None)
         if address is None:

@@ -21,6 +21,7 @@ from nova_sim.db import (
     parse_timestamp,
     parse_url,
 )
+from nova_sim.db import floating_ips as floating_ips_module
 
 SMALL = {"VCPU": 1, "MEMORY_MB": 2048, "DISK_GB": 20}
 
@@ -571,6 +572,43 @@ def test_database_is_a_context_manager(tmp_path):
         db.ensure_default_flavors()
     with Database(f"sqlite:///{tmp_path}/x.db") as again:
         assert len(again.flavor_get_all()) == 5
+
+
+def _blind_to_held_addresses(db, monkeypatch, times):
+    """Make the first ``times`` address reads of ``floating_ip_allocate`` see no held
+    address, as an allocation racing another one sees none of its rows."""
+    real = db._tuples
+    calls = {"blind": 0}
+
+    def tuples(query, *args, **kwargs):
+        if query is floating_ips_module._ADDRESSES and calls["blind"] < times:
+            calls["blind"] += 1
+            return []
+        return real(query, *args, **kwargs)
+
+    monkeypatch.setattr(db, "_tuples", tuples)
+    return calls
+
+
+def test_an_allocation_that_lost_its_address_takes_the_next(db, monkeypatch):
+    pool = ["172.24.4.2", "172.24.4.3"]
+    first = db.floating_ip_allocate("demo", "net-1", iter(pool))
+    calls = _blind_to_held_addresses(db, monkeypatch, times=1)
+    second = db.floating_ip_allocate("alt", "net-1", iter(pool))
+    assert calls["blind"] == 1  # the first attempt hit the unique address, then a retry
+    assert (first["address"], second["address"]) == ("172.24.4.2", "172.24.4.3")
+    assert db.floating_ip_count("alt") == 1
+
+
+def test_an_allocation_that_keeps_losing_gives_up_with_the_error(db, monkeypatch):
+    db.floating_ip_allocate("demo", "net-1", ["172.24.4.2"])
+    calls = _blind_to_held_addresses(db, monkeypatch, times=100)
+    with pytest.raises(Exception) as raised:
+        db.floating_ip_allocate("alt", "net-1", ["172.24.4.2"])
+    assert db.is_duplicate_entry(raised.value)
+    assert not db.is_duplicate_entry(ValueError("not a database error"))
+    assert calls["blind"] == floating_ips_module.DUPLICATE_RETRIES + 1
+    assert db.floating_ip_count("alt") == 0
 
 
 def test_floating_ips_allocate_associate_and_release(db):

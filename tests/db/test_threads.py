@@ -193,3 +193,36 @@ def test_a_call_ends_its_own_transaction_without_the_pools_rollback(
                            "no_such_column": 1})
     assert [s["host"] for s in db.service_get_all()] == ["c1"]
     db.close()
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+def test_two_green_allocations_racing_for_one_address_both_get_one(
+    backend, server_databases, monkeypatch
+):
+    # Two greenthreads (two API requests) each read the held addresses before either
+    # inserts: both pick the same one, the unique address refuses the second insert, and
+    # that allocation runs again and takes the next address (no error reaches the caller).
+    from nova_sim.db import floating_ips
+
+    db = Database(server_databases.url(backend))
+    assert db.mode == GREEN
+    real = db._tuples
+    read = []
+
+    def tuples(query, *args, **kwargs):
+        rows = real(query, *args, **kwargs)
+        if query is floating_ips._ADDRESSES and len(read) < 2:
+            read.append(rows)
+            while len(read) < 2:  # the first waits until the other has read too
+                green.sleep(0)
+        return rows
+
+    monkeypatch.setattr(db, "_tuples", tuples)
+    pool = ["172.24.4.2", "172.24.4.3"]
+    allocations = [green.spawn(db.floating_ip_allocate, project, "net-1", pool)
+                   for project in ("demo", "alt")]
+    got = sorted(allocation.wait()["address"] for allocation in allocations)
+    assert read == [[], []]  # both saw no held address
+    assert got == pool
+    db.close()
