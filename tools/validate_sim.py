@@ -237,11 +237,11 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--light", type=float, default=1.0, help="light load, boots/s")
-    parser.add_argument("--overload", type=float, default=100.0,
+    parser.add_argument("--overload", type=float, default=400.0,
                         help="overload, boots/s (beyond what one core serves)")
     parser.add_argument("--light-iterations", type=int, default=20)
-    parser.add_argument("--overload-iterations", type=int, default=300)
-    parser.add_argument("--sweep", default="10,20,30,40,50,60,80,100,150,200",
+    parser.add_argument("--overload-iterations", type=int, default=1200)
+    parser.add_argument("--sweep", default="20,50,100,150,200,250,300,350,400",
                         help="the loads (boots/s, comma-separated, increasing) where the "
                         "knee is searched; empty: no search")
     parser.add_argument("--sweep-seconds", type=float, default=3.0,
