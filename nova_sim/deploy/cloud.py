@@ -23,6 +23,7 @@ managers into ``Service`` objects.
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any, Callable
 
@@ -324,6 +325,11 @@ class Cloud:
         self.api = API(self.conf, self.db, self.transport)
         if self.with_api:
             self.api_service = APIService(self.api, self.conf).start()
+        # What start-up made (services, their tables, the API's routes: most of the heap,
+        # alive as long as the cloud) leaves the garbage collector's sight until stop: a
+        # full collection then scans only what requests make, so its pause, which holds
+        # the whole process, stays short (CPython's advice for long-running servers).
+        gc.freeze()
         self.started = True
         return self
 
@@ -351,6 +357,7 @@ class Cloud:
             if service is not None:
                 service.stop()
         cleanup_transport(self.transport)
+        gc.unfreeze()  # a stopped cloud is collected as usual
         if not self._stopped.ready():
             self._stopped.send(None)
 
