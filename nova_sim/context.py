@@ -80,68 +80,40 @@ class RequestContext:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the keys oslo.context uses for these fields)."""
-        if not self.extra:  # the usual case: the same dict, built as one literal
-            return {
-                "user_id": self.user_id,
-                "project_id": self.project_id,
-                "is_admin": self.is_admin,
-                "request_id": self.request_id,
-                "global_request_id": self.global_request_id,
-                "roles": list(self.roles),
-                "read_deleted": self.read_deleted,
-                "user_name": self.user_name,
-                "project_name": self.project_name,
-                "user": self.user_id,
-                "tenant": self.project_id,
-            }
-        values = dict(self.extra)
-        values.update(
-            user_id=self.user_id,
-            project_id=self.project_id,
-            is_admin=self.is_admin,
-            request_id=self.request_id,
-            global_request_id=self.global_request_id,
-            roles=list(self.roles),
-            read_deleted=self.read_deleted,
-            user_name=self.user_name,
-            project_name=self.project_name,
+        values = {
+            "user_id": self.user_id,
+            "project_id": self.project_id,
+            "is_admin": self.is_admin,
+            "request_id": self.request_id,
+            "global_request_id": self.global_request_id,
+            "roles": list(self.roles),
+            "read_deleted": self.read_deleted,
+            "user_name": self.user_name,
+            "project_name": self.project_name,
             # oslo.context's aliases, so an oslo peer reads the same values
-            user=self.user_id,
-            tenant=self.project_id,
-        )
-        return values
+            "user": self.user_id,
+            "tenant": self.project_id,
+        }
+        # anything else a peer sent goes first, as it came (a field wins over its value)
+        return {**self.extra, **values} if self.extra else values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], overwrite: bool = False) -> RequestContext:
         """Rebuild a context from ``to_dict()`` output (or an oslo.context dict).
 
-        What ``cls(user_id=..., project_id=..., overwrite=..., **the other keys)`` makes,
-        without building the keyword arguments: the fields are read from ``values``
-        directly (every RPC request rebuilds one) and the keys that are no field go to
-        ``extra``, in their order.
+        A dict of the keys ``to_dict`` writes (every RPC request rebuilds one) goes to
+        ``__init__`` positionally, without building keyword arguments; other keys go to
+        ``extra`` through the keyword arguments, in their order.
         """
-        if not _KNOWN_KEYS.issuperset(values):
-            # keys __init__ does not name: the general way (it sorts them into ``extra``,
-            # and refuses those that clash with its parameters, as before)
-            kwargs = {key: value for key, value in values.items() if key not in _NOT_KWARGS}
-            return cls(user_id=values.get("user_id") or values.get("user"),
-                       project_id=values.get("project_id") or values.get("tenant"),
-                       overwrite=overwrite, **kwargs)
         get = values.get
-        context = cls.__new__(cls)
-        context.user_id = get("user_id") or get("user")
-        context.project_id = get("project_id") or get("tenant")
-        context.is_admin = is_admin = get("is_admin", False)
-        context.request_id = get("request_id") or generate_request_id()
-        context.global_request_id = get("global_request_id")
-        context.roles = list(get("roles") or (["admin"] if is_admin else ["member"]))
-        context.read_deleted = get("read_deleted", "no")
-        context.user_name = get("user_name")
-        context.project_name = get("project_name")
-        context.extra = {}
-        if overwrite:
-            context.make_current()
-        return context
+        user_id = get("user_id") or get("user")
+        project_id = get("project_id") or get("tenant")
+        if _KNOWN_KEYS.issuperset(values):
+            return cls(user_id, project_id, get("is_admin", False), get("request_id"),
+                       get("global_request_id"), get("roles"), get("read_deleted", "no"),
+                       get("user_name"), get("project_name"), overwrite)
+        kwargs = {key: value for key, value in values.items() if key not in _NOT_KWARGS}
+        return cls(user_id=user_id, project_id=project_id, overwrite=overwrite, **kwargs)
 
     def elevated(self) -> RequestContext:
         """A copy with admin rights (same request ids)."""
