@@ -28,7 +28,6 @@ conductor calls writing the services table; ``mc``: the in-memory service group)
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import resource
@@ -75,11 +74,9 @@ def run(computes: int, duration: float, driver: str, seed: int = 1,
         messages = _messages_routed(hub)
         transactions = cloud.db.transactions
         simulated = hub.now
-        # as ``nova-sim simulate`` does: the start-up's objects (the cloud itself: most of
-        # the heap) are moved out of the collector's sight for the run, so that its full
-        # collections do not scan, and find nothing to free in, 1,000 hosts' services
-        gc.collect()
-        gc.freeze()
+        # (a started Cloud keeps its start-up objects, most of the heap, out of the
+        # collector's sight until it stops: full collections do not scan 1,000 hosts'
+        # services, in which they would find nothing to free)
         profiler = None
         if profile:
             import cProfile
@@ -105,7 +102,6 @@ def run(computes: int, duration: float, driver: str, seed: int = 1,
             if cloud.api.servicegroup_api.service_is_up(service)
         )
         figures["services"] = len(services)
-        gc.unfreeze()
         if before_stop is not None:
             before_stop(figures)
         started = time.perf_counter()

@@ -79,15 +79,14 @@ class RPCClient:
         try:
             return prepared[key]
         except KeyError:
-            pass
+            kept = True
         except TypeError:  # an unhashable argument: made each time
-            return self._prepare(exchange, topic, namespace, version, server, fanout,
-                                 timeout, version_cap, call_monitor_timeout)
-        client = self._prepare(exchange, topic, namespace, version, server, fanout,
-                               timeout, version_cap, call_monitor_timeout)
-        if len(prepared) >= _PREPARED_SIZE:
-            prepared.clear()
-        prepared[key] = client
+            kept = False
+        client = self._prepare(*key)
+        if kept:
+            if len(prepared) >= _PREPARED_SIZE:
+                prepared.clear()
+            prepared[key] = client
         return client
 
     def _prepare(self, exchange: Any, topic: Any, namespace: Any, version: Any, server: Any,
